@@ -1,0 +1,7 @@
+/**
+ * The registry of `vigil` sub-commands. Each command lives in its own module under `src/cli/`;
+ * adding one is one line here.
+ */
+import type { CommandSpec } from "./io.ts";
+
+export const commands: readonly CommandSpec[] = [];

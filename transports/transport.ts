@@ -1,0 +1,46 @@
+/**
+ * The `Transport` port: how VRRP messages enter and leave a node. Every implementation
+ * (raw multicast / unicast_peer, UDP, the simulated network) exposes the same shape, so the runtime
+ * records every inbound datagram in its journal and the same `Node` code runs in production and in
+ * simulation. Types only.
+ */
+import type { Observable } from "rxjs";
+
+export type Family = 4 | 6;
+
+/** One received VRRP message with what the IP layer said about it. */
+export interface Datagram {
+  /** The VRRP message itself (IPv4/IPv6 header removed). */
+  readonly bytes: Uint8Array;
+  readonly family: Family;
+  /** Source and destination addresses as text (`198.18.0.1`, `fe80::1`). */
+  readonly src: string;
+  readonly dst: string;
+  /** IPv4 TTL or IPv6 hop limit as received. */
+  readonly ttl: number;
+  /** Interface the datagram arrived on (name; `ifindex` when known). */
+  readonly ifname: string;
+  readonly ifindex?: number;
+  /** Receive time, taken from the injected clock, in microseconds. */
+  readonly rxAtUs: number;
+}
+
+/** One VRRP message to send; the transport adds the IP header (or UDP datagram). */
+export interface Outbound {
+  readonly bytes: Uint8Array;
+  readonly family: Family;
+  /** Source address; undefined = the interface's primary (IPv4) or link-local (IPv6) address. */
+  readonly src?: string;
+  /** Destination: the multicast group or one unicast peer. */
+  readonly dst: string;
+  readonly ttl: number;
+  readonly ifname: string;
+  /** The sending instance's VRID: IPv4 IP ids are counted per instance. */
+  readonly vrid: number;
+}
+
+export interface Transport {
+  readonly inbound$: Observable<Datagram>;
+  send(out: Outbound): void;
+  close(): void;
+}

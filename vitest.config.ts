@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts", "machines/**/*.test.ts", "src/**/*.test.ts", "transports/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // netns tests create namespaces with fixed per-run prefixes; run files in parallel but keep it modest on 2 cores.
+    maxWorkers: 2,
+  },
+});
