@@ -18,6 +18,13 @@ export interface Datagram {
   readonly dst: string;
   /** IPv4 TTL or IPv6 hop limit as received. */
   readonly ttl: number;
+  /**
+   * false when the transport cannot see the TTL (UDP over node:dgram): `ttl` is then 255 by convention
+   * and validation skips the TTL check. Absent = observed.
+   */
+  readonly ttlObserved?: boolean;
+  /** IPv4 raw sockets: the IP header's total length minus its header length (keepalived's length check). */
+  readonly ipPayloadLength?: number;
   /** Interface the datagram arrived on (name; `ifindex` when known). */
   readonly ifname: string;
   readonly ifindex?: number;
