@@ -3,5 +3,6 @@
  * adding one is one line here.
  */
 import type { CommandSpec } from "./io.ts";
+import { sniffCommand } from "./sniff.ts";
 
-export const commands: readonly CommandSpec[] = [];
+export const commands: readonly CommandSpec[] = [sniffCommand];

@@ -1,0 +1,229 @@
+/**
+ * `vigil sniff [-i IFACE] [--count N] [--json]` — the operator's tcpdump for VRRP. Prints every VRRP
+ * packet seen on an interface (default: all), decoded with Vigil's own codec: time, interface and
+ * direction, source, destination, TTL / hop limit, version, VRID, priority, advert interval,
+ * addresses, auth type and password, checksum verdict, and the validation failure if any.
+ *
+ * Capture is passive (an AF_PACKET socket, see transports/capture.ts), so it sees multicast and
+ * unicast adverts addressed to other hosts, in both directions, without joining a group — what is
+ * really on the wire, like tcpdump. "Validation" here is what every receiver would reject whatever
+ * its configuration: the codec's structural decode (lengths, version, address count) and then
+ * keepalived's receive checks against expectations taken from the packet itself — TTL 255 for
+ * multicast, valid auth type, type 1, IPv4 total length, checksum. Config-dependent checks
+ * (VRID, password, VIP list, peers) belong to the instance. Needs CAP_NET_RAW.
+ */
+import type { Subscription } from "rxjs";
+import { type CapturedPacket, captureVrrp } from "../../transports/capture.ts";
+import { isParseFailure } from "../../transports/ip-header.ts";
+import { isMulticastAddress } from "../protocol/address.ts";
+import {
+  type DecodedAdvert,
+  decodeAdvert,
+  prepareExpectations,
+  type RejectReason,
+  type RxMeta,
+  validateAdvert,
+} from "../protocol/codec.ts";
+import type { CommandSpec, Io } from "./io.ts";
+
+interface SniffArgs {
+  readonly ifname: string | undefined;
+  readonly count: number | undefined;
+  readonly json: boolean;
+}
+
+const USAGE = "sniff [-i IFACE] [--count N] [--json]";
+
+function parseArgs(args: readonly string[]): SniffArgs | string {
+  let ifname: string | undefined;
+  let count: number | undefined;
+  let json = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "-i" || a === "--interface") {
+      ifname = args[++i];
+      if (ifname === undefined || ifname === "") return `${a} needs an interface name`;
+    } else if (a === "-c" || a === "--count") {
+      const v = args[++i] ?? "";
+      if (!/^[1-9]\d*$/.test(v)) return `${a} needs a positive integer, got '${v}'`;
+      count = Number(v);
+    } else if (a === "--json") json = true;
+    else if (a === "-h" || a === "--help") return "help";
+    else return `unknown argument '${a}'`;
+  }
+  return { ifname: ifname === "any" ? undefined : ifname, count, json };
+}
+
+/** The password bytes of a PASS advert as text (up to the first NUL). */
+const passwordText = (authData: Uint8Array | undefined): string | undefined => {
+  if (authData === undefined) return undefined;
+  const end = authData.indexOf(0);
+  return new TextDecoder().decode(authData.subarray(0, end < 0 ? authData.length : end));
+};
+
+const AUTH_NAMES: Readonly<Record<number, string>> = { 0: "none", 1: "PASS", 2: "AH" };
+
+/** One sniffed packet, as printed with --json. */
+export interface SniffRecord {
+  readonly time: string;
+  readonly ifname: string;
+  readonly direction: "in" | "out";
+  readonly family?: 4 | 6;
+  readonly src?: string;
+  readonly dst?: string;
+  readonly ttl?: number;
+  readonly version?: number;
+  readonly type?: number;
+  readonly vrid?: number;
+  readonly priority?: number;
+  readonly advertIntervalCs?: number;
+  readonly addresses?: readonly string[];
+  readonly authType?: number;
+  readonly authTypeName?: string;
+  readonly authPassword?: string;
+  readonly checksum?: number;
+  readonly checksumOk?: boolean;
+  readonly checksumVariant?: string;
+  readonly expectedChecksum?: number;
+  readonly length: number;
+  /** The VRRP message as hex (IP header removed), for independent checks. */
+  readonly hex?: string;
+  /** True when nothing is wrong with the packet for any receiver. */
+  readonly valid: boolean;
+  /** Why not (codec reject reason, or an IP-level problem). */
+  readonly reason?: RejectReason | { readonly kind: "ip"; readonly detail: string };
+}
+
+/** The checks any receiver applies, with expectations read from the advert itself. */
+function configFreeVerdict(advert: DecodedAdvert, meta: RxMeta): RejectReason | undefined {
+  const authType =
+    advert.authType === 0 || advert.authType === 1 || advert.authType === 2 ? advert.authType : 0;
+  const unicast = !isMulticastAddress(meta.dst);
+  const exp = prepareExpectations({
+    family: advert.family,
+    version: advert.version,
+    vrid: advert.vrid,
+    authType,
+    ...(advert.authData === undefined ? {} : { authData: advert.authData }),
+    advertIntervalCs: advert.advertIntervalCs,
+    vips: advert.addresses,
+    ...(unicast ? { unicastPeers: [meta.dst] } : {}),
+  });
+  const r = validateAdvert(advert, meta, exp);
+  return r.ok ? undefined : r.reason;
+}
+
+/** Decodes one captured packet into a record. Pure apart from the given time text. */
+export function sniffRecord(p: CapturedPacket, time: string): SniffRecord {
+  const base = { time, ifname: p.ifname, direction: p.outgoing ? ("out" as const) : ("in" as const) };
+  if (isParseFailure(p.ip)) {
+    return { ...base, length: p.length, valid: false, reason: { kind: "ip", detail: p.ip.detail } };
+  }
+  const ip = p.ip;
+  const meta: RxMeta = { family: ip.family, src: ip.src, dst: ip.dst, ttl: ip.ttl };
+  const hex = Array.from(ip.payload, (b) => b.toString(16).padStart(2, "0")).join("");
+  const where = { family: ip.family, src: ip.src, dst: ip.dst, ttl: ip.ttl, hex };
+  const decoded = decodeAdvert(ip.payload, meta);
+  if (!decoded.ok)
+    return { ...base, ...where, length: ip.payload.length, valid: false, reason: decoded.reason };
+  const a = decoded.advert;
+  const reason = configFreeVerdict(a, meta);
+  const password = a.authType === 1 ? passwordText(a.authData) : undefined;
+  return {
+    ...base,
+    ...where,
+    version: a.version,
+    type: a.type,
+    vrid: a.vrid,
+    priority: a.priority,
+    advertIntervalCs: a.advertIntervalCs,
+    addresses: a.addresses,
+    authType: a.authType,
+    authTypeName: AUTH_NAMES[a.authType] ?? `unknown(${a.authType})`,
+    ...(password === undefined ? {} : { authPassword: password }),
+    checksum: a.checksum,
+    checksumOk: a.checksumOk,
+    checksumVariant: a.checksumVariant,
+    expectedChecksum: a.expectedChecksum,
+    length: a.length,
+    valid: reason === undefined,
+    ...(reason === undefined ? {} : { reason }),
+  };
+}
+
+const hex4 = (n: number): string => `0x${n.toString(16).padStart(4, "0")}`;
+
+const reasonText = (r: NonNullable<SniffRecord["reason"]>): string =>
+  r.kind === "ip"
+    ? `ip: ${r.detail}`
+    : `${r.kind} ${JSON.stringify(Object.fromEntries(Object.entries(r).filter(([k]) => k !== "kind")))}`;
+
+/** The one-line text form of a record. */
+export function sniffLine(r: SniffRecord): string {
+  const head = `${r.time.slice(11, 23)} ${r.ifname} ${r.direction}`;
+  if (r.src === undefined) return `${head} INVALID ${r.reason === undefined ? "" : reasonText(r.reason)}`;
+  const route = `${r.src} > ${r.dst} ttl ${r.ttl}`;
+  if (r.version === undefined)
+    return `${head} ${route} VRRP length ${r.length} INVALID ${r.reason === undefined ? "" : reasonText(r.reason)}`;
+  const interval =
+    r.version === 2 ? `intvl ${(r.advertIntervalCs ?? 0) / 100}s` : `intvl ${r.advertIntervalCs}cs`;
+  const auth =
+    r.version === 2 && r.family === 4
+      ? ` auth ${r.authTypeName}${r.authPassword === undefined ? "" : ` "${r.authPassword}"`}`
+      : "";
+  const sum = r.checksumOk
+    ? `cksum ${hex4(r.checksum ?? 0)} ok (${r.checksumVariant})`
+    : `cksum ${hex4(r.checksum ?? 0)} BAD (expected ${hex4(r.expectedChecksum ?? 0)})`;
+  const verdict = r.valid || r.reason === undefined ? "" : ` INVALID ${reasonText(r.reason)}`;
+  return `${head} ${route} VRRPv${r.version} type ${r.type} vrid ${r.vrid} prio ${r.priority} ${interval}${auth} addrs [${(r.addresses ?? []).join(", ")}] ${sum}${verdict}`;
+}
+
+async function sniff(args: readonly string[], io: Io): Promise<number> {
+  const parsed = parseArgs(args);
+  if (parsed === "help") {
+    io.stdout(
+      `usage: vigil ${USAGE}\n  -i IFACE   interface (default: all)\n  --count N  stop after N packets\n  --json     one JSON object per line\n`,
+    );
+    return 0;
+  }
+  if (typeof parsed === "string") {
+    io.stderr(`vigil sniff: ${parsed}\nusage: vigil ${USAGE}\n`);
+    return 64;
+  }
+  return new Promise<number>((resolve) => {
+    let seen = 0;
+    let sub: Subscription | undefined;
+    const finish = (code: number): void => {
+      process.off("SIGINT", onSigint);
+      process.off("SIGTERM", onSigint);
+      sub?.unsubscribe();
+      resolve(code);
+    };
+    const onSigint = (): void => finish(0);
+    process.on("SIGINT", onSigint);
+    process.on("SIGTERM", onSigint);
+    sub = captureVrrp(parsed.ifname).subscribe({
+      next: (p) => {
+        const record = sniffRecord(p, new Date().toISOString());
+        io.stdout(`${parsed.json ? JSON.stringify(record) : sniffLine(record)}\n`);
+        seen++;
+        if (parsed.count !== undefined && seen >= parsed.count) finish(0);
+      },
+      error: (e: unknown) => {
+        io.stderr(`vigil sniff: ${e instanceof Error ? e.message : String(e)}\n`);
+        finish(e instanceof Error && /EPERM|Operation not permitted/.test(e.message) ? 77 : 69);
+      },
+    });
+    if (!sub.closed)
+      io.stderr(
+        `vigil sniff: listening on ${parsed.ifname ?? "all interfaces"} for VRRP (IP protocol 112)\n`,
+      );
+  });
+}
+
+export const sniffCommand: CommandSpec = {
+  name: "sniff",
+  summary: "print every VRRP packet seen on an interface, decoded",
+  usage: USAGE,
+  run: sniff,
+};

@@ -1,0 +1,279 @@
+/**
+ * The few libc socket calls that `raw-socket` cannot make, through koffi: IPv6 raw sockets whose
+ * receive path needs ancillary data (hop limit, destination, interface via `recvmsg`) and AF_PACKET
+ * sockets for `vigil sniff`. Also `if_nametoindex`.
+ *
+ * Node cannot watch an arbitrary file descriptor for readability, so `PollLoop` runs `poll(2)` on
+ * koffi's async worker (one call in flight per loop, for all its descriptors, with a short timeout
+ * so added/removed descriptors are picked up) and, when it returns, calls each readable
+ * descriptor's handler on the main thread, which drains it with non-blocking reads. Sockets here
+ * are opened non-blocking. Not pure: this is the edge to the kernel.
+ */
+import koffi from "koffi";
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const AF_PACKET = 17;
+export const SOCK_RAW = 3;
+export const SOCK_DGRAM = 2;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_BINDTODEVICE = 25;
+export const SO_ATTACH_FILTER = 26;
+export const SO_RCVBUF = 8;
+export const IPPROTO_IPV6 = 41;
+export const IPV6_CHECKSUM = 7;
+export const IPV6_UNICAST_HOPS = 16;
+export const IPV6_MULTICAST_IF = 17;
+export const IPV6_MULTICAST_HOPS = 18;
+export const IPV6_MULTICAST_LOOP = 19;
+export const IPV6_JOIN_GROUP = 20;
+export const IPV6_RECVPKTINFO = 49;
+export const IPV6_PKTINFO = 50;
+export const IPV6_RECVHOPLIMIT = 51;
+export const IPV6_HOPLIMIT = 52;
+export const IPV6_TCLASS = 67;
+export const MSG_DONTWAIT = 0x40;
+export const MSG_TRUNC = 0x20;
+export const EAGAIN = 11;
+export const ETH_P_ALL = 0x0003;
+export const ETH_P_IP = 0x0800;
+export const ETH_P_IPV6 = 0x86dd;
+export const PACKET_OUTGOING = 4;
+
+interface Libc {
+  readonly socket: (domain: number, type: number, protocol: number) => number;
+  readonly setsockopt: (fd: number, level: number, name: number, value: Uint8Array, len: number) => number;
+  readonly bind: (fd: number, addr: Uint8Array, len: number) => number;
+  readonly close: (fd: number) => number;
+  readonly recvfrom: (
+    fd: number,
+    buf: Uint8Array,
+    len: number,
+    flags: number,
+    addr: Uint8Array,
+    addrLen: Uint8Array,
+  ) => number;
+  readonly recvmsg: (fd: number, msg: unknown, flags: number) => number;
+  readonly sendmsg: (fd: number, msg: unknown, flags: number) => number;
+  readonly sendto: (
+    fd: number,
+    buf: Uint8Array,
+    len: number,
+    flags: number,
+    addr: Uint8Array,
+    alen: number,
+  ) => number;
+  readonly poll: {
+    async: (fds: Uint8Array, n: number, timeoutMs: number, cb: (err: unknown, r: number) => void) => void;
+  };
+  readonly ifNameToIndex: (name: string) => number;
+  readonly ifIndexToName: (index: number, buf: Uint8Array) => unknown;
+  readonly strerror: (errno: number) => string;
+}
+
+/** Loads the bindings (once per caller; koffi caches the library itself). */
+export function loadLibc(): Libc {
+  const lib = koffi.load("libc.so.6");
+  return {
+    socket: lib.func("int socket(int, int, int)"),
+    setsockopt: lib.func("int setsockopt(int, int, int, void *, uint32_t)"),
+    bind: lib.func("int bind(int, void *, uint32_t)"),
+    close: lib.func("int close(int)"),
+    recvfrom: lib.func("long recvfrom(int, void *, unsigned long, int, void *, void *)"),
+    recvmsg: lib.func("long recvmsg(int, void *, int)"),
+    sendmsg: lib.func("long sendmsg(int, void *, int)"),
+    sendto: lib.func("long sendto(int, void *, unsigned long, int, void *, uint32_t)"),
+    poll: lib.func("int poll(void *, unsigned long, int)") as unknown as Libc["poll"],
+    ifNameToIndex: lib.func("unsigned int if_nametoindex(const char *)"),
+    ifIndexToName: lib.func("void *if_indextoname(unsigned int, void *)"),
+    strerror: lib.func("const char *strerror(int)"),
+  };
+}
+
+/** An errno-carrying failure of a libc call. */
+export class SysError extends Error {
+  constructor(
+    readonly call: string,
+    readonly errno: number,
+    text: string,
+  ) {
+    super(`${call}: ${text} (errno ${errno})`);
+  }
+}
+
+/** Throws a `SysError` when a libc call returned a negative value. */
+export function check(libc: Libc, call: string, rc: number): number {
+  if (rc >= 0) return rc;
+  const errno = koffi.errno();
+  throw new SysError(call, errno, libc.strerror(errno));
+}
+
+export const lastErrno = (): number => koffi.errno();
+
+export const int32 = (v: number): Uint8Array => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, v, true);
+  return b;
+};
+
+export function setIntOption(libc: Libc, fd: number, level: number, name: number, value: number): void {
+  check(libc, `setsockopt(${level}, ${name})`, libc.setsockopt(fd, level, name, int32(value), 4));
+}
+
+/** SO_BINDTODEVICE: only traffic of this interface reaches the socket; sends leave through it. */
+export function bindToDevice(libc: Libc, fd: number, ifname: string): void {
+  const name = new TextEncoder().encode(`${ifname}\0`);
+  check(
+    libc,
+    `SO_BINDTODEVICE ${ifname}`,
+    libc.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, name.length),
+  );
+}
+
+/** Interface index by name (0 when unknown). */
+export function ifIndex(libc: Libc, ifname: string): number {
+  return libc.ifNameToIndex(ifname);
+}
+
+/** Interface name by index (undefined when unknown). */
+export function ifName(libc: Libc, index: number): string | undefined {
+  const buf = new Uint8Array(16);
+  if (libc.ifIndexToName(index, buf) === null) return undefined;
+  const end = buf.indexOf(0);
+  return new TextDecoder().decode(buf.subarray(0, end < 0 ? 16 : end));
+}
+
+/**
+ * Unmanaged memory for `recvmsg`/`sendmsg`: a `struct msghdr` (x86-64/aarch64 LP64 layout) that
+ * points at a name buffer, one iovec and a control buffer. Reused for every call of one socket.
+ */
+export class MsgBuffers {
+  readonly data: Uint8Array;
+  readonly name: Uint8Array;
+  readonly control: Uint8Array;
+  private readonly hdr: DataView;
+  private readonly iov: DataView;
+  private readonly ptrs: { hdr: unknown; name: unknown; iov: unknown; control: unknown; data: unknown };
+
+  constructor(dataBytes: number, nameBytes = 28, controlBytes = 256) {
+    const alloc = (n: number): unknown => koffi.alloc("uint8_t", n);
+    this.ptrs = {
+      hdr: alloc(56),
+      name: alloc(nameBytes),
+      iov: alloc(16),
+      control: alloc(controlBytes),
+      data: alloc(dataBytes),
+    };
+    this.hdr = new DataView(koffi.view(this.ptrs.hdr, 56));
+    this.iov = new DataView(koffi.view(this.ptrs.iov, 16));
+    this.name = new Uint8Array(koffi.view(this.ptrs.name, nameBytes));
+    this.control = new Uint8Array(koffi.view(this.ptrs.control, controlBytes));
+    this.data = new Uint8Array(koffi.view(this.ptrs.data, dataBytes));
+  }
+
+  /** Fills the header for a call: `dataLen` bytes of data, name and control lengths. */
+  prepare(dataLen: number, nameLen: number, controlLen: number): unknown {
+    const addr = (p: unknown): bigint => koffi.address(p);
+    this.iov.setBigUint64(0, addr(this.ptrs.data), true);
+    this.iov.setBigUint64(8, BigInt(dataLen), true);
+    this.hdr.setBigUint64(0, nameLen === 0 ? 0n : addr(this.ptrs.name), true);
+    this.hdr.setUint32(8, nameLen, true);
+    this.hdr.setBigUint64(16, addr(this.ptrs.iov), true);
+    this.hdr.setBigUint64(24, 1n, true);
+    this.hdr.setBigUint64(32, controlLen === 0 ? 0n : addr(this.ptrs.control), true);
+    this.hdr.setBigUint64(40, BigInt(controlLen), true);
+    this.hdr.setInt32(48, 0, true);
+    return this.ptrs.hdr;
+  }
+
+  /** After `recvmsg`: control bytes written and the flags (MSG_TRUNC, MSG_CTRUNC). */
+  get controlLen(): number {
+    return Number(this.hdr.getBigUint64(40, true));
+  }
+  get flags(): number {
+    return this.hdr.getInt32(48, true);
+  }
+
+  free(): void {
+    for (const p of Object.values(this.ptrs)) koffi.free(p);
+  }
+}
+
+/** A copy of some bytes in unmanaged memory, for structures that hold pointers. */
+export class Unmanaged {
+  private readonly ptr: unknown;
+  readonly address: bigint;
+
+  constructor(bytes: Uint8Array) {
+    this.ptr = koffi.alloc("uint8_t", Math.max(1, bytes.length));
+    new Uint8Array(koffi.view(this.ptr, bytes.length)).set(bytes);
+    this.address = koffi.address(this.ptr);
+  }
+
+  free(): void {
+    koffi.free(this.ptr);
+  }
+}
+
+/** Walks `cmsghdr`s (LP64: len u64, level i32, type i32, data aligned to 8). */
+export function* controlMessages(
+  control: Uint8Array,
+  length: number,
+): Generator<{ level: number; type: number; data: Uint8Array }> {
+  const view = new DataView(control.buffer, control.byteOffset, control.byteLength);
+  let off = 0;
+  while (off + 16 <= length) {
+    const len = Number(view.getBigUint64(off, true));
+    if (len < 16 || off + len > length) return;
+    yield {
+      level: view.getInt32(off + 8, true),
+      type: view.getInt32(off + 12, true),
+      data: control.subarray(off + 16, off + len),
+    };
+    off += (len + 7) & ~7;
+  }
+}
+
+/** Readiness for several non-blocking descriptors through one async `poll(2)`; see the module comment. */
+export class PollLoop {
+  private readonly handlers = new Map<number, () => void>();
+  private inFlight = false;
+
+  constructor(
+    private readonly libc: Libc,
+    private readonly timeoutMs = 200,
+  ) {}
+
+  add(fd: number, onReadable: () => void): void {
+    this.handlers.set(fd, onReadable);
+    this.cycle();
+  }
+
+  remove(fd: number): void {
+    this.handlers.delete(fd);
+  }
+
+  private cycle(): void {
+    if (this.inFlight || this.handlers.size === 0) return;
+    const fds = [...this.handlers.keys()];
+    const set = new Uint8Array(8 * fds.length);
+    const view = new DataView(set.buffer);
+    fds.forEach((fd, i) => {
+      view.setInt32(8 * i, fd, true);
+      view.setInt16(8 * i + 4, 1, true); // POLLIN
+    });
+    this.inFlight = true;
+    this.libc.poll.async(set, fds.length, this.timeoutMs, () => {
+      this.inFlight = false;
+      fds.forEach((fd, i) => {
+        // POLLIN | POLLERR | POLLHUP | POLLNVAL: let the handler drain or notice the error.
+        if (view.getInt16(8 * i + 6, true) !== 0) this.handlers.get(fd)?.();
+      });
+      this.cycle();
+    });
+  }
+}
+
+export type { Libc };

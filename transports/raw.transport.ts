@@ -1,0 +1,328 @@
+/**
+ * The production VRRP transport: raw IP protocol 112, multicast and unicast_peer, IPv4 and IPv6.
+ *
+ * Like keepalived, there is one socket per (interface, family, mode), shared by every instance on
+ * it and demultiplexed by VRID: `RawTransportPool.open(spec)` hands each instance a `Transport`
+ * view; the pool's `inbound$(ifname, family, mode)` carries every VRID seen on that socket.
+ *
+ * - IPv4 uses `raw-socket` with IP_HDRINCL: Vigil builds the header as keepalived does (TOS 0xc0,
+ *   TTL 255 or unicast_ttl, DF clear, a per-instance IP id starting at 1 and skipping 0). The
+ *   socket is bound to its interface (SO_BINDTODEVICE) and, in multicast mode, joins the group on it
+ *   with multicast loop off; the receive path sees the IPv4 header (TTL, destination).
+ * - IPv6 uses libc through koffi (`libc.ffi.ts`): IPV6_CHECKSUM at offset 6 (the kernel fills in
+ *   and verifies the VRRPv3 checksum, as keepalived asks it to), hop limit and destination from
+ *   IPV6_HOPLIMIT / IPV6_PKTINFO ancillary data, ff02::12 joined on the interface, hop limit 255.
+ * - unicast_peer: the runtime sends one `Outbound` per peer (the v3 checksum covers the peer
+ *   address, so each copy is encoded separately). A view with `checkUnicastSrc` (or any peer with
+ *   min/max_ttl) drops adverts from non-peers or outside the TTL range and counts them.
+ *
+ * Receive times come from the injected `Clock`. Malformed, truncated or oversized datagrams are
+ * counted in `stats` and dropped, never fatal. Not pure: this is the edge to the kernel.
+ */
+import { networkInterfaces } from "node:os";
+import raw from "raw-socket";
+import { type Observable, Subject } from "rxjs";
+import { encodeIpv4Packet } from "../src/protocol/ipv4.ts";
+import type { Clock } from "../src/runtime/clock.ts";
+import { isParseFailure, parseIpv4, VRRP_PROTOCOL } from "./ip-header.ts";
+import { ifIndex, type Libc, loadLibc } from "./libc.ffi.ts";
+import { openIpv6Socket } from "./raw6.socket.ts";
+import type { Datagram, Family, Outbound, Transport } from "./transport.ts";
+
+export type RawMode = "multicast" | "unicast";
+
+export interface UnicastPeer {
+  readonly address: string;
+  readonly minTtl?: number;
+  readonly maxTtl?: number;
+}
+
+/** What one VRRP instance needs from the wire. */
+export interface RawInstanceSpec {
+  readonly vrid: number;
+  readonly ifname: string;
+  readonly family: Family;
+  readonly mode: RawMode;
+  /** Multicast group (vrrp_mcast_group4/6, mcast_dst_ip); default 224.0.0.18 / ff02::12. */
+  readonly group?: string;
+  /** mcast_src_ip / unicast_src_ip; default the interface's primary IPv4 / link-local IPv6. */
+  readonly src?: string;
+  readonly peers?: readonly UnicastPeer[];
+  readonly checkUnicastSrc?: boolean;
+}
+
+/** Counters of one shared socket (all its instances). */
+export interface RawSocketStats {
+  received: number;
+  delivered: number;
+  sent: number;
+  sendErrors: number;
+  /** IP header or lengths inconsistent with the bytes received. */
+  truncated: number;
+  /** Filled the receive buffer: possibly cut by the kernel. */
+  oversized: number;
+  notVrrp: number;
+  unknownVrid: number;
+  ttlRejected: number;
+  srcRejected: number;
+  /** Errors reported by the socket itself (receive failures). */
+  socketErrors: number;
+}
+
+export const DEFAULT_GROUP4 = "224.0.0.18";
+export const DEFAULT_GROUP6 = "ff02::12";
+const RECV_BUFFER_BYTES = 4096;
+
+/** The kernel side of one shared socket, IPv4 or IPv6. */
+export interface SharedSocketIo {
+  /** Joins a multicast group on the interface (idempotent per group). */
+  join(group: string): void;
+  /** Sends one VRRP message (`ipId` is used by IPv4 only). */
+  send(out: Outbound, src: string | undefined, ipId: number, onError: (e: Error) => void): void;
+  close(): void;
+}
+
+export interface ReceivedPacket {
+  readonly bytes: Uint8Array;
+  readonly src: string;
+  readonly dst: string;
+  readonly ttl: number;
+  readonly ifindex?: number;
+  /** IPv4: total length minus header length, from the IP header (keepalived's length check). */
+  readonly ipPayloadLength?: number;
+}
+
+export type SocketEvent =
+  | { readonly kind: "packet"; readonly packet: ReceivedPacket }
+  | { readonly kind: keyof RawSocketStats };
+
+interface View {
+  readonly spec: RawInstanceSpec;
+  readonly out: Subject<Datagram>;
+}
+
+class SharedSocket {
+  readonly all = new Subject<Datagram>();
+  readonly views = new Map<number, View>();
+  readonly stats: RawSocketStats = {
+    received: 0,
+    delivered: 0,
+    sent: 0,
+    sendErrors: 0,
+    truncated: 0,
+    oversized: 0,
+    notVrrp: 0,
+    unknownVrid: 0,
+    ttlRejected: 0,
+    srcRejected: 0,
+    socketErrors: 0,
+  };
+  readonly io: SharedSocketIo;
+
+  constructor(
+    readonly ifname: string,
+    readonly family: Family,
+    private readonly clock: Clock,
+    makeIo: (emit: (e: SocketEvent) => void) => SharedSocketIo,
+  ) {
+    this.io = makeIo((e) => this.onEvent(e));
+  }
+
+  private onEvent(e: SocketEvent): void {
+    if (e.kind !== "packet") {
+      this.stats.received++;
+      this.stats[e.kind]++;
+      return;
+    }
+    this.stats.received++;
+    const p = e.packet;
+    const d: Datagram = {
+      bytes: p.bytes,
+      family: this.family,
+      src: p.src,
+      dst: p.dst,
+      ttl: p.ttl,
+      ifname: this.ifname,
+      ...(p.ifindex === undefined ? {} : { ifindex: p.ifindex }),
+      ...(p.ipPayloadLength === undefined ? {} : { ipPayloadLength: p.ipPayloadLength }),
+      rxAtUs: this.clock.nowUs(),
+    };
+    this.all.next(d);
+    const view = p.bytes.length >= 2 ? this.views.get(p.bytes[1] ?? 0) : undefined;
+    if (view === undefined) {
+      this.stats.unknownVrid++;
+      return;
+    }
+    const why = peerCheck(view.spec, d);
+    if (why !== undefined) {
+      this.stats[why]++;
+      return;
+    }
+    this.stats.delivered++;
+    view.out.next(d);
+  }
+}
+
+/** Source and TTL checks of unicast_peer mode (check_unicast_src, min_ttl/max_ttl). */
+export function peerCheck(spec: RawInstanceSpec, d: Datagram): "srcRejected" | "ttlRejected" | undefined {
+  const peers = spec.peers ?? [];
+  if (spec.mode !== "unicast" || peers.length === 0) return undefined;
+  const ranged = peers.some((p) => p.minTtl !== undefined || p.maxTtl !== undefined);
+  if (!spec.checkUnicastSrc && !ranged) return undefined;
+  const peer = peers.find((p) => p.address === d.src);
+  if (peer === undefined) return "srcRejected";
+  if (d.ttl < (peer.minTtl ?? 0) || d.ttl > (peer.maxTtl ?? 255)) return "ttlRejected";
+  return undefined;
+}
+
+/** The primary IPv4 (first) or link-local IPv6 address of an interface, if any. */
+export function interfaceAddress(ifname: string, family: Family): string | undefined {
+  const list = networkInterfaces()[ifname] ?? [];
+  const hit =
+    family === 4
+      ? list.find((a) => a.family === "IPv4")
+      : (list.find((a) => a.family === "IPv6" && a.address.startsWith("fe80:")) ??
+        list.find((a) => a.family === "IPv6"));
+  return hit?.address;
+}
+
+/** IPv4 shared socket through `raw-socket` with IP_HDRINCL. */
+export function openIpv4Socket(libc: Libc, ifname: string, emit: (e: SocketEvent) => void): SharedSocketIo {
+  const ifindex = ifIndex(libc, ifname);
+  if (ifindex === 0) throw new Error(`no interface ${ifname}`);
+  const sock = raw.createSocket({
+    protocol: VRRP_PROTOCOL,
+    addressFamily: raw.AddressFamily.IPv4,
+    bufferSize: RECV_BUFFER_BYTES,
+  });
+  const IP = raw.SocketLevel.IPPROTO_IP;
+  const name = Buffer.from(`${ifname}\0`);
+  sock.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_BINDTODEVICE, name, name.length);
+  sock.setOption(IP, raw.SocketOption.IP_HDRINCL, 1);
+  sock.setOption(IP, 33 /* IP_MULTICAST_TTL */, 255);
+  sock.setOption(IP, 34 /* IP_MULTICAST_LOOP */, 0);
+  const joined = new Set<string>();
+  sock.on("message", (buffer) => {
+    if (buffer.length >= RECV_BUFFER_BYTES) return emit({ kind: "oversized" });
+    const ip = parseIpv4(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length));
+    if (isParseFailure(ip)) return emit({ kind: "truncated" });
+    if (ip.protocol !== VRRP_PROTOCOL) return emit({ kind: "notVrrp" });
+    emit({
+      kind: "packet",
+      packet: {
+        bytes: Uint8Array.from(ip.payload),
+        src: ip.src,
+        dst: ip.dst,
+        ttl: ip.ttl,
+        ifindex,
+        ipPayloadLength: ip.payload.length,
+      },
+    });
+  });
+  sock.on("error", () => emit({ kind: "socketErrors" }));
+  return {
+    join(group) {
+      if (joined.has(group)) return;
+      // struct ip_mreqn { imr_multiaddr; imr_address = any; imr_ifindex }
+      const mreq = Buffer.alloc(12);
+      Buffer.from(group.split(".").map(Number)).copy(mreq, 0);
+      mreq.writeInt32LE(ifindex, 8);
+      sock.setOption(IP, 35 /* IP_ADD_MEMBERSHIP */, mreq, 12);
+      sock.setOption(IP, 32 /* IP_MULTICAST_IF */, mreq, 12);
+      joined.add(group);
+    },
+    send(out, src, ipId, onError) {
+      const source = src ?? interfaceAddress(ifname, 4);
+      if (source === undefined) return onError(new Error(`${ifname} has no IPv4 address to send from`));
+      const packet = encodeIpv4Packet(
+        { tos: 0xc0, ttl: out.ttl, id: ipId, protocol: VRRP_PROTOCOL, src: source, dst: out.dst },
+        out.bytes,
+      );
+      sock.send(packet, 0, packet.length, out.dst, (error) => {
+        if (error !== null) onError(error);
+      });
+    },
+    close() {
+      sock.close();
+    },
+  };
+}
+
+/** Hands out per-instance transports over shared sockets; see the module comment. */
+export class RawTransportPool {
+  private readonly sockets = new Map<string, SharedSocket>();
+
+  private readonly libc: Libc = loadLibc();
+
+  constructor(private readonly clock: Clock) {}
+
+  private socketFor(ifname: string, family: Family, mode: RawMode): SharedSocket {
+    const key = `${ifname}/${family}/${mode}`;
+    let s = this.sockets.get(key);
+    if (s === undefined) {
+      s = new SharedSocket(ifname, family, this.clock, (emit) =>
+        family === 4 ? openIpv4Socket(this.libc, ifname, emit) : openIpv6Socket(this.libc, ifname, emit),
+      );
+      this.sockets.set(key, s);
+    }
+    return s;
+  }
+
+  /** Every datagram seen on one shared socket (all VRIDs), opening it if needed. */
+  inbound$(ifname: string, family: Family, mode: RawMode): Observable<Datagram> {
+    return this.socketFor(ifname, family, mode).all.asObservable();
+  }
+
+  /** Counters of one shared socket, or undefined when it is not open. */
+  stats(ifname: string, family: Family, mode: RawMode): Readonly<RawSocketStats> | undefined {
+    return this.sockets.get(`${ifname}/${family}/${mode}`)?.stats;
+  }
+
+  /** A transport view for one instance. Throws if that VRID is already open on the socket. */
+  open(spec: RawInstanceSpec): Transport {
+    const key = `${spec.ifname}/${spec.family}/${spec.mode}`;
+    const shared = this.socketFor(spec.ifname, spec.family, spec.mode);
+    if (shared.views.has(spec.vrid))
+      throw new Error(
+        `VRID ${spec.vrid} is already in use for IPv${spec.family} ${spec.mode} on ${spec.ifname}`,
+      );
+    if (spec.mode === "multicast")
+      shared.io.join(spec.group ?? (spec.family === 4 ? DEFAULT_GROUP4 : DEFAULT_GROUP6));
+    const view: View = { spec, out: new Subject<Datagram>() };
+    shared.views.set(spec.vrid, view);
+    let ipId = 0;
+    let closed = false;
+    return {
+      inbound$: view.out.asObservable(),
+      send: (out) => {
+        if (closed) return;
+        ipId = ipId >= 0xffff ? 1 : ipId + 1;
+        shared.stats.sent++;
+        shared.io.send(out, out.src ?? spec.src, ipId, () => {
+          shared.stats.sendErrors++;
+        });
+      },
+      close: () => {
+        if (closed) return;
+        closed = true;
+        view.out.complete();
+        shared.views.delete(spec.vrid);
+        if (shared.views.size === 0 && !shared.all.observed) {
+          shared.io.close();
+          shared.all.complete();
+          this.sockets.delete(key);
+        }
+      },
+    };
+  }
+
+  /** Closes every shared socket. */
+  close(): void {
+    for (const s of this.sockets.values()) {
+      for (const v of s.views.values()) v.out.complete();
+      s.all.complete();
+      s.io.close();
+    }
+    this.sockets.clear();
+  }
+}
