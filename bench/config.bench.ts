@@ -1,0 +1,126 @@
+/**
+ * Configuration front end throughput: parse + validate a generated keepalived.conf of 10,000
+ * vrrp_instances (40 interfaces × 250 VRIDs, 2 VIPs, unicast peers on every 4th, a track_script on
+ * every instance, 5,000 two-member sync groups). Goal: under 1 s. Phases are timed separately:
+ * read + preprocess + parse + keyword walk + resolve + semantic checks ("front end") and the final
+ * effect Schema decode of the whole Config ("schema"), plain and with the options loadConfig uses. Also the same config written with ~SEQ and a
+ * block macro (the form the keepalived man page uses for large configs).
+ * Run: `npx tsx bench/config.bench.ts` (BENCH_INSTANCES sets the count). Not a test: prints figures.
+ */
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: keepalived macros are literally written ${NAME}
+import { cpuUsage } from "node:process";
+import { Schema } from "effect";
+import { Diagnostics } from "../src/config/diagnostics.ts";
+import { newConfigDraft } from "../src/config/draft.ts";
+import { topKeywords } from "../src/config/keywords/global.ts";
+import { type ConfigFs, loadConfig } from "../src/config/load.ts";
+import { parseStatements } from "../src/config/parser.ts";
+import { resolveConfig } from "../src/config/resolve.ts";
+import { Preprocessor } from "../src/config/source.ts";
+import { Config } from "../src/config/types.ts";
+import { walk } from "../src/config/values.ts";
+
+const N = Number(process.env.BENCH_INSTANCES ?? 10_000);
+
+function generated(n: number): string {
+  const out = [
+    "global_defs {\n    router_id BENCH\n    enable_script_security\n    script_user root\n}",
+    'vrrp_script chk {\n    script "/usr/bin/pgrep -x haproxy"\n    interval 2\n    weight -20\n}',
+  ];
+  for (let i = 0; i < n; i++) {
+    const vrid = (i % 250) + 1;
+    const ifname = `eth${Math.floor(i / 250)}`;
+    const a = 18 + Math.floor(i / 65536);
+    const b = Math.floor(i / 256) % 256;
+    const c = i % 256;
+    const unicast =
+      i % 4 === 0
+        ? `    unicast_src_ip 198.${a}.${b}.${c}\n    unicast_peer {\n        198.19.${b}.${c}\n    }\n`
+        : "";
+    out.push(
+      `vrrp_instance VI_${i} {\n    state BACKUP\n    interface ${ifname}\n    virtual_router_id ${vrid}\n` +
+        `    priority ${100 + (i % 100)}\n    advert_int 1\n${unicast}` +
+        `    virtual_ipaddress {\n        198.${a}.${b}.${c}/24\n        198.19.${255 - b}.${c}/24 dev ${ifname}\n    }\n` +
+        `    track_script {\n        chk\n    }\n    notify /etc/keepalived/notify.sh\n}`,
+    );
+  }
+  for (let i = 0; i + 1 < n; i += 2)
+    out.push(`vrrp_sync_group G_${i} {\n    group {\n        VI_${i}\n        VI_${i + 1}\n    }\n}`);
+  return `${out.join("\n")}\n`;
+}
+
+function generatedSeq(n: number): string {
+  return [
+    "$INST=\\",
+    "vrrp_instance VI_${I}_${V} { \\",
+    "    interface eth${I} \\",
+    "    virtual_router_id ${V} \\",
+    "    virtual_ipaddress { \\",
+    "        198.18.${I}.${V}/24 \\",
+    "    } \\",
+    "}",
+    `~SEQ(I,0,${Math.ceil(n / 250) - 1}) ~SEQ(V,1,250) $INST`,
+    "",
+  ].join("\n");
+}
+
+const fsOf = (text: string): ConfigFs => ({
+  readFile: (p) => (p === "bench.conf" ? text : undefined),
+  listDir: () => undefined,
+});
+
+interface Sample {
+  wallMs: number;
+  cpuMs: number;
+}
+function measure(f: () => void): Sample {
+  const c0 = cpuUsage();
+  const t0 = performance.now();
+  f();
+  const wallMs = performance.now() - t0;
+  const c = cpuUsage(c0);
+  return { wallMs, cpuMs: (c.user + c.system) / 1000 };
+}
+const best = (xs: Sample[]): Sample => xs.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
+
+function bench(label: string, text: string, expectInstances: number): void {
+  const fs = fsOf(text);
+  const check = loadConfig("bench.conf", { fs, configId: "bench" });
+  const errors = check.diagnostics.filter((d) => d.severity === "error");
+  if (errors.length > 0 || check.config?.instances.length !== expectInstances)
+    throw new Error(
+      `${label}: unexpected result: ${errors.length} errors, ${check.config?.instances.length} instances`,
+    );
+  const total: Sample[] = [];
+  const front: Sample[] = [];
+  const schema: Sample[] = [];
+  const decode = Schema.decodeUnknownSync(Config);
+  const strict: Sample[] = [];
+  for (let round = 0; round < 5; round++) {
+    total.push(measure(() => loadConfig("bench.conf", { fs, configId: "bench" })));
+    let plain: unknown;
+    front.push(
+      measure(() => {
+        const diags = new Diagnostics();
+        const pre = new Preprocessor(fs, diags, "bench", "");
+        pre.readFile("bench.conf");
+        const draft = newConfigDraft();
+        walk({ diags }, parseStatements(pre.lines, diags), topKeywords, draft);
+        plain = resolveConfig(diags, draft, "bench.conf", "bench");
+      }),
+    );
+    schema.push(measure(() => decode(plain)));
+    strict.push(measure(() => decode(plain, { errors: "all" })));
+  }
+  const fmt = (s: Sample) => `${s.wallMs.toFixed(0)} ms wall, ${s.cpuMs.toFixed(0)} ms cpu`;
+  console.log(
+    `${label}: ${(text.length / 1e6).toFixed(1)} MB, ${text.split("\n").length} lines, ${expectInstances} instances\n` +
+      `  loadConfig total (best of 5): ${fmt(best(total))}\n` +
+      `  front end only:               ${fmt(best(front))}\n` +
+      `  Schema decode only:           ${fmt(best(schema))}\n` +
+      `  … with loadConfig's options:  ${fmt(best(strict))} (errors: "all")`,
+  );
+}
+
+bench("explicit", generated(N), N);
+bench("~SEQ + block macro", generatedSeq(N), Math.ceil(N / 250) * 250);

@@ -1,0 +1,210 @@
+/**
+ * The mutable drafts the keyword handlers fill in while walking the tree, before defaults are
+ * resolved and the semantic checks run (`resolve.ts`). A draft field that is `undefined` was not
+ * written in the configuration; positions are kept where a later check needs to point at them.
+ * Pure (types and constructors only).
+ */
+import type { Position } from "./diagnostics.ts";
+import type {
+  Checker,
+  Command,
+  Garp,
+  Notify,
+  RealServer,
+  TrackFile,
+  TrackProcess,
+  Transport,
+  UnicastPeer,
+  Vip,
+  VirtualServer,
+  VrrpScript,
+} from "./types.ts";
+
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+export interface Located<T> {
+  readonly value: T;
+  readonly at: Position;
+}
+
+export type VipDraft = Mutable<Omit<Vip, "dev" | "address" | "peer">> & {
+  address: string;
+  peer: string | null;
+  dev: string | null;
+  at: Position;
+};
+
+export interface TrackRefDraft {
+  readonly name: string;
+  readonly weight: number | undefined;
+  readonly reverse: boolean | undefined;
+  readonly at: Position;
+}
+
+export interface TrackDrafts {
+  readonly interfaces: TrackRefDraft[];
+  readonly scripts: TrackRefDraft[];
+  readonly processes: TrackRefDraft[];
+  readonly files: TrackRefDraft[];
+}
+
+export const emptyTrack = (): TrackDrafts => ({ interfaces: [], scripts: [], processes: [], files: [] });
+
+export type NotifyDraft = { -readonly [K in keyof Notify]?: Command };
+
+export interface InstanceDraft {
+  readonly name: string;
+  readonly at: Position;
+  state?: Located<"MASTER" | "BACKUP">;
+  interface?: Located<string>;
+  vrid?: Located<number>;
+  /** A VRID was written but rejected (so "must be set" is not reported again). */
+  vridRejected?: boolean;
+  priority?: Located<number>;
+  advertIntUs?: Located<number>;
+  version?: Located<2 | 3>;
+  nopreempt?: Located<boolean>;
+  preemptDelayUs?: Located<number>;
+  vipsAt?: Position;
+  readonly vips: VipDraft[];
+  readonly excludedVips: VipDraft[];
+  auth?: Located<{ type: "PASS" | "AH"; pass: string }>;
+  authTypeAt?: Position;
+  unicastSrcIp?: Located<string>;
+  readonly unicastPeers: Array<Mutable<Omit<UnicastPeer, "address">> & { address: string; at: Position }>;
+  unicastTtl?: number;
+  unicastFaultNoPeer: boolean;
+  mcastSrcIp?: Located<string>;
+  mcastDstIp?: Located<string>;
+  checkUnicastSrc?: boolean;
+  skipCheckAdvAddr?: boolean;
+  readonly garp: Partial<Mutable<Garp>>;
+  downTimerAdverts?: Located<number>;
+  lowerPrioNoAdvert?: boolean;
+  higherPrioSendAdvert?: boolean;
+  dontTrackPrimary: boolean;
+  readonly track: TrackDrafts;
+  readonly notify: NotifyDraft;
+  notifyPriorityChanges?: boolean;
+  transport?: Transport;
+  strict?: boolean;
+  accept?: Located<boolean>;
+  promoteSecondaries: boolean;
+}
+
+export const newInstance = (name: string, at: Position): InstanceDraft => ({
+  name,
+  at,
+  vips: [],
+  excludedVips: [],
+  unicastPeers: [],
+  unicastFaultNoPeer: false,
+  garp: {},
+  dontTrackPrimary: false,
+  track: emptyTrack(),
+  notify: {},
+  promoteSecondaries: false,
+});
+
+export interface SyncGroupDraft {
+  readonly name: string;
+  readonly at: Position;
+  readonly members: Located<string>[];
+  readonly track: TrackDrafts;
+  readonly notify: NotifyDraft;
+  trackingWeight: boolean;
+  notifyPriorityChanges: boolean;
+}
+
+export interface FifoDraft {
+  path: string;
+  user: string | null;
+  group: string | null;
+  script: Command | null;
+}
+
+export interface GlobalDraft {
+  routerId?: string;
+  scriptUser?: string;
+  scriptGroup?: string;
+  enableScriptSecurity: boolean;
+  mcastGroup4?: string;
+  mcastGroup6?: string;
+  defaultInterface?: string;
+  readonly garp: Partial<Mutable<Garp>>;
+  downTimerAdverts?: number;
+  lowerPrioNoAdvert?: boolean;
+  higherPrioSendAdvert?: boolean;
+  version?: 2 | 3;
+  checkUnicastSrc: boolean;
+  skipCheckAdvAddr: boolean;
+  strict: boolean;
+  notifyPriorityChanges: boolean;
+  notifyFifo?: FifoDraft;
+  vrrpNotifyFifo?: FifoDraft;
+  startupDelayUs: number;
+  dynamicInterfaces: boolean;
+  logUnknownVrids: boolean;
+  randomSeed?: number;
+  startupScript?: Command;
+  shutdownScript?: Command;
+  transport?: Transport;
+  /** Where the first global script (FIFO, startup, shutdown) was given. */
+  scriptAt?: Position;
+}
+
+export type ScriptDraft = Mutable<VrrpScript> & { timeoutSet: boolean; at: Position; hasScript: boolean };
+export type ProcessDraft = Mutable<TrackProcess> & { at: Position };
+export type FileDraft = Mutable<TrackFile> & { at: Position };
+
+export type CheckerDraft = Mutable<
+  Omit<Checker, "delayLoopUs" | "connectTimeoutUs" | "retry" | "delayBeforeRetryUs" | "urls">
+> & {
+  urls: Array<Checker["urls"][number]>;
+  delayLoopUs: number | null;
+  connectTimeoutUs: number | null;
+  retry: number | null;
+  delayBeforeRetryUs: number | null;
+};
+export type RealServerDraft = Mutable<Omit<RealServer, "checkers" | "method">> & {
+  method: RealServer["method"] | null;
+  checkers: CheckerDraft[];
+};
+export type VirtualServerDraft = Mutable<Omit<VirtualServer, "realServers">> & {
+  realServers: RealServerDraft[];
+  at: Position;
+};
+
+export interface ConfigDraft {
+  readonly global: GlobalDraft;
+  readonly instances: InstanceDraft[];
+  /** The same instances by name (duplicate names are rejected). */
+  readonly instanceByName: Map<string, InstanceDraft>;
+  readonly syncGroups: SyncGroupDraft[];
+  readonly scripts: ScriptDraft[];
+  readonly processes: ProcessDraft[];
+  readonly files: FileDraft[];
+  readonly interfaceDelays: Array<{ interface: string; downDelayUs: number; upDelayUs: number }>;
+  readonly virtualServers: VirtualServerDraft[];
+}
+
+export const newConfigDraft = (): ConfigDraft => ({
+  global: {
+    enableScriptSecurity: false,
+    garp: {},
+    checkUnicastSrc: false,
+    skipCheckAdvAddr: false,
+    strict: false,
+    notifyPriorityChanges: false,
+    startupDelayUs: 0,
+    dynamicInterfaces: false,
+    logUnknownVrids: false,
+  },
+  instances: [],
+  instanceByName: new Map(),
+  syncGroups: [],
+  scripts: [],
+  processes: [],
+  files: [],
+  interfaceDelays: [],
+  virtualServers: [],
+});

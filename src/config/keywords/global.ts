@@ -1,0 +1,399 @@
+/**
+ * The top-level keyword table (every block keepalived accepts at the top of a file) and the
+ * `global_defs` table (keepalived.md §2.1). Keywords for features Vigil does not implement are
+ * accepted with a warning that says so. Pure.
+ */
+import type { ConfigDraft, FifoDraft, GlobalDraft } from "../draft.ts";
+import { newInstance } from "../draft.ts";
+import type { Statement } from "../parser.ts";
+import {
+  arg,
+  atToken,
+  type Ctx,
+  type KeywordSpec,
+  type KeywordTable,
+  readAddress,
+  readCommand,
+  readInt,
+  readSecondsUs,
+  unsupported,
+  unsupportedBlock,
+  walk,
+} from "../values.ts";
+import { readInstance } from "./instance.ts";
+import { readVirtualServer } from "./lvs.ts";
+import { flag, garpKeywords, readTransport } from "./shared.ts";
+import { readFileTracker, readProcess, readScript, readSyncGroup } from "./trackers.ts";
+
+const str = (key: "routerId" | "defaultInterface"): KeywordSpec<GlobalDraft> => ({
+  handle: (c, st, s) => {
+    const t = arg(c, st);
+    if (t !== undefined) s[key] = t.text;
+  },
+});
+
+const fifo = (key: "notifyFifo" | "vrrpNotifyFifo"): KeywordSpec<GlobalDraft> => ({
+  handle: (c, st, s) => {
+    const t = arg(c, st, 0, "FIFO path");
+    if (t === undefined) return;
+    const prev = s[key];
+    s[key] = {
+      path: t.text,
+      user: st.args[1]?.text ?? null,
+      group: st.args[2]?.text ?? null,
+      script: prev?.script ?? null,
+    };
+  },
+});
+const fifoScript = (key: "notifyFifo" | "vrrpNotifyFifo"): KeywordSpec<GlobalDraft> => ({
+  handle: (c, st, s) => {
+    const cmd = readCommand(c, st);
+    if (cmd === undefined) return;
+    s.scriptAt ??= atToken(st.keyword);
+    const prev: FifoDraft = s[key] ?? { path: "", user: null, group: null, script: null };
+    s[key] = { ...prev, script: cmd };
+  },
+});
+
+const mcastGroup = (key: "mcastGroup4" | "mcastGroup6", family: string): KeywordSpec<GlobalDraft> => ({
+  handle: (c, st, s) => {
+    const t = arg(c, st, 0, "address");
+    const a = t && readAddress(c, t, st.keyword.text);
+    if (t === undefined || a === undefined) return;
+    if ((family === "4") !== !a.includes(":"))
+      c.diags.error(t, "value", `${st.keyword.text} [${a}] is not IPv${family}. Skipping`);
+    else s[key] = a;
+  },
+});
+
+const UNSUPPORTED_GLOBALS: Readonly<Record<string, string>> = {
+  notification_email: "SMTP alerts are not sent",
+  notification_email_from: "SMTP alerts are not sent",
+  smtp_server: "SMTP alerts are not sent",
+  smtp_helo_name: "SMTP alerts are not sent",
+  smtp_connect_timeout: "SMTP alerts are not sent",
+  smtp_alert: "SMTP alerts are not sent",
+  smtp_alert_vrrp: "SMTP alerts are not sent",
+  smtp_alert_checker: "SMTP alerts are not sent",
+  no_email_faults: "SMTP alerts are not sent",
+  vrrp_garp_extra_if: "GARPs on extra interfaces are not sent",
+  fifo_write_vrrp_states_on_reload: "reload is not implemented yet",
+  max_auto_priority: "process scheduling is left to the OS",
+  min_auto_priority_delay: "process scheduling is left to the OS",
+  vrrp_priority: "process scheduling is left to the OS",
+  vrrp_rt_priority: "process scheduling is left to the OS",
+  vrrp_no_swap: "process scheduling is left to the OS",
+  vrrp_cpu_affinity: "process scheduling is left to the OS",
+  vrrp_rlimit_rttime: "process scheduling is left to the OS",
+  checker_priority: "process scheduling is left to the OS",
+  checker_no_swap: "process scheduling is left to the OS",
+  vrrp_iptables: "no firewall rules are installed",
+  vrrp_ipsets: "no firewall rules are installed",
+  nftables: "no firewall rules are installed",
+  nftables_priority: "no firewall rules are installed",
+  nftables_counters: "no firewall rules are installed",
+  nftables_ifindex: "no firewall rules are installed",
+  vrrp_netlink_cmd_rcv_bufs: "socket buffer sizes are left to the kernel",
+  vrrp_netlink_cmd_rcv_bufs_force: "socket buffer sizes are left to the kernel",
+  vrrp_netlink_monitor_rcv_bufs: "socket buffer sizes are left to the kernel",
+  vrrp_netlink_monitor_rcv_bufs_force: "socket buffer sizes are left to the kernel",
+  process_monitor_rcv_bufs: "socket buffer sizes are left to the kernel",
+  process_monitor_rcv_bufs_force: "socket buffer sizes are left to the kernel",
+  vrrp_rx_bufs_policy: "socket buffer sizes are left to the kernel",
+  vrrp_rx_bufs_multiplier: "socket buffer sizes are left to the kernel",
+  instance: "one process per configuration",
+  net_namespace: "run Vigil inside the namespace instead",
+  use_pid_dir: "pid files are not written",
+  child_wait_time: "Vigil runs as one process",
+  umask: "the process umask is used",
+  vmac_prefix: "no VMAC interfaces are created",
+  vmac_addr_prefix: "no VMAC interfaces are created",
+  enable_dbus: "DBus is not served",
+  dbus_service_name: "DBus is not served",
+  snmp_socket: "SNMP is not served",
+  enable_snmp_vrrp: "SNMP is not served",
+  enable_snmp_keepalived: "SNMP is not served",
+  enable_snmp_rfcv2: "SNMP is not served",
+  enable_snmp_rfcv3: "SNMP is not served",
+  enable_snmp_checker: "SNMP is not served",
+  enable_traps: "SNMP is not served",
+  lvs_sync_daemon: "IPVS sync daemon is not run",
+  lvs_timeouts: "IPVS is not programmed",
+  lvs_flush: "IPVS is not programmed",
+  lvs_flush_on_stop: "IPVS is not programmed",
+  reload_check_config: "reload is not implemented yet",
+  reload_time_file: "reload is not implemented yet",
+  reload_repeat: "reload is not implemented yet",
+  reload_file: "reload is not implemented yet",
+  include_check: "missing includes are reported as Vigil sees fit",
+  config_save_dir: "reload is not implemented yet",
+  startup_script_timeout: "startup scripts are not run yet",
+  shutdown_script_timeout: "shutdown scripts are not run yet",
+};
+
+const globalKeywords: KeywordTable<GlobalDraft> = {
+  router_id: str("routerId"),
+  default_interface: str("defaultInterface"),
+  script_user: {
+    handle: (c, st, s) => {
+      const t = arg(c, st, 0, "user");
+      if (t === undefined) return;
+      s.scriptUser = t.text;
+      if (st.args[1] !== undefined) s.scriptGroup = st.args[1].text;
+    },
+  },
+  enable_script_security: flag("enableScriptSecurity"),
+  vrrp_mcast_group4: mcastGroup("mcastGroup4", "4"),
+  vrrp_mcast_group6: mcastGroup("mcastGroup6", "6"),
+  ...garpKeywords<GlobalDraft>("vrrp_"),
+  vrrp_garp_interval: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      const v = t && readSecondsUs(c, t, 0, 1_000_000);
+      if (v !== undefined) s.garp.intervalUs = v;
+    },
+  },
+  vrrp_gna_interval: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      const v = t && readSecondsUs(c, t, 0, 1_000_000);
+      if (v !== undefined) s.garp.gnaIntervalUs = v;
+    },
+  },
+  vrrp_min_garp: {
+    handle: (c, st, s) => {
+      const v =
+        st.args[0] === undefined ? true : ["on", "true", "yes"].includes(st.args[0].text.toLowerCase());
+      s.garp.minGarp = v;
+      if (v) {
+        s.garp.masterRepeat ??= 1;
+        s.garp.masterDelayUs ??= 0;
+      }
+      void c;
+    },
+  },
+  vrrp_down_timer_adverts: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      const v = t && readInt(c, t, 1, 100);
+      if (v !== undefined) s.downTimerAdverts = v;
+    },
+  },
+  vrrp_lower_prio_no_advert: flag("lowerPrioNoAdvert"),
+  vrrp_higher_prio_send_advert: flag("higherPrioSendAdvert"),
+  vrrp_version: {
+    handle: (c, st, s) => {
+      const t = arg(c, st, 0, "version");
+      const v = t && readInt(c, t, 2, 3);
+      if (v !== undefined) s.version = v as 2 | 3;
+    },
+  },
+  vrrp_check_unicast_src: flag("checkUnicastSrc"),
+  vrrp_skip_check_adv_addr: flag("skipCheckAdvAddr"),
+  vrrp_strict: flag("strict"),
+  vrrp_notify_priority_changes: flag("notifyPriorityChanges"),
+  notify_fifo: fifo("notifyFifo"),
+  notify_fifo_script: fifoScript("notifyFifo"),
+  vrrp_notify_fifo: fifo("vrrpNotifyFifo"),
+  vrrp_notify_fifo_script: fifoScript("vrrpNotifyFifo"),
+  vrrp_startup_delay: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      const v = t && readSecondsUs(c, t, 0, 3600_000_000);
+      if (v !== undefined) s.startupDelayUs = v;
+    },
+  },
+  dynamic_interfaces: {
+    handle: (_c, _st, s) => {
+      s.dynamicInterfaces = true;
+    },
+  },
+  log_unknown_vrids: flag("logUnknownVrids"),
+  random_seed: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      const v = t && readInt(c, t, 0, 0xffffffff);
+      if (v !== undefined) s.randomSeed = v;
+    },
+  },
+  startup_script: {
+    handle: (c, st, s) => {
+      const v = readCommand(c, st);
+      if (v !== undefined) s.startupScript = v;
+      s.scriptAt ??= atToken(st.keyword);
+    },
+  },
+  shutdown_script: {
+    handle: (c, st, s) => {
+      const v = readCommand(c, st);
+      if (v !== undefined) s.shutdownScript = v;
+      s.scriptAt ??= atToken(st.keyword);
+    },
+  },
+  vigil_transport: {
+    handle: (c, st, s) => {
+      const t = readTransport(c, st);
+      if (t !== undefined) s.transport = t;
+    },
+  },
+  ...Object.fromEntries(
+    Object.entries(UNSUPPORTED_GLOBALS).map(([k, why]) => [
+      k,
+      unsupported<GlobalDraft>(why, k === "notification_email"),
+    ]),
+  ),
+};
+
+const named = (ctx: Ctx, st: Statement, what: string): string | undefined => {
+  const t = st.args[0];
+  if (t === undefined) ctx.diags.error(st.keyword, "value", `${what}: missing name`);
+  return t?.text;
+};
+
+/** Every top-level keyword. Handlers append to the `ConfigDraft`. */
+export const topKeywords: KeywordTable<ConfigDraft> = {
+  global_defs: { block: true, handle: (c, st, s) => walk(c, st.block ?? [], globalKeywords, s.global) },
+  vrrp_instance: {
+    block: true,
+    handle: (c, st, s) => {
+      const name = named(c, st, "vrrp_instance");
+      if (name === undefined) return;
+      const dup = s.instanceByName.get(name);
+      if (dup !== undefined) {
+        c.diags.error(
+          st.args[0] ?? st.keyword,
+          "semantic",
+          `vrrp instance ${name} already defined`,
+          `first defined at line ${dup.at.line}`,
+        );
+        return;
+      }
+      const inst = newInstance(name, atToken(st.args[0] ?? st.keyword));
+      readInstance(c, st, inst);
+      s.instances.push(inst);
+      s.instanceByName.set(name, inst);
+    },
+  },
+  vrrp_sync_group: {
+    block: true,
+    handle: (c, st, s) => {
+      const name = named(c, st, "vrrp_sync_group");
+      if (name === undefined) return;
+      const g = {
+        name,
+        at: atToken(st.keyword),
+        members: [],
+        track: { interfaces: [], scripts: [], processes: [], files: [] },
+        notify: {},
+        trackingWeight: false,
+        notifyPriorityChanges: false,
+      };
+      readSyncGroup(c, st, g);
+      s.syncGroups.push(g);
+    },
+  },
+  vrrp_script: {
+    block: true,
+    handle: (c, st, s) => {
+      const name = named(c, st, "vrrp_script");
+      if (name === undefined) return;
+      const d = {
+        name,
+        line: st.keyword.line,
+        at: atToken(st.keyword),
+        command: { argv: [], user: null, group: null },
+        hasScript: false,
+        intervalUs: 1_000_000,
+        timeoutUs: 1_000_000,
+        timeoutSet: false,
+        weight: 0,
+        reverse: false,
+        rise: 1,
+        fall: 1,
+        initFail: false,
+      };
+      readScript(c, st, d);
+      s.scripts.push(d);
+    },
+  },
+  vrrp_track_process: {
+    block: true,
+    handle: (c, st, s) => {
+      const name = named(c, st, "vrrp_track_process");
+      if (name === undefined) return;
+      const d = {
+        name,
+        line: st.keyword.line,
+        at: atToken(st.keyword),
+        process: "",
+        args: null,
+        paramMatch: "exact" as const,
+        fullCommand: false,
+        weight: 0,
+        reverse: false,
+        quorum: 1,
+        quorumMax: null,
+        delayUs: 0,
+        forkDelayUs: 0,
+        terminateDelayUs: 0,
+      };
+      readProcess(c, st, d);
+      s.processes.push(d);
+    },
+  },
+  track_file: { block: true, handle: (c, st, s) => trackFile(c, st, s) },
+  vrrp_track_file: { block: true, handle: (c, st, s) => trackFile(c, st, s) },
+  interface_up_down_delays: {
+    block: true,
+    handle: (c, st, s) => {
+      for (const item of st.block ?? []) {
+        const [down, up] = item.args;
+        if (down === undefined) {
+          c.diags.error(
+            item.keyword,
+            "value",
+            `interface_up_down_delays: missing down delay for ${item.keyword.text}`,
+          );
+          continue;
+        }
+        const d = readSecondsUs(c, down, 0, 255_000_000);
+        const u = up === undefined ? d : readSecondsUs(c, up, 0, 255_000_000);
+        if (d !== undefined && u !== undefined)
+          s.interfaceDelays.push({ interface: item.keyword.text, downDelayUs: d, upDelayUs: u });
+      }
+    },
+  },
+  virtual_server: {
+    block: true,
+    handle: (c, st, s) => {
+      const vs = readVirtualServer(c, st);
+      if (vs !== undefined) s.virtualServers.push(vs);
+    },
+  },
+  virtual_server_group: unsupportedBlock("IPVS is not programmed"),
+  linkbeat_interfaces: unsupportedBlock("link state comes from netlink"),
+  track_group: unsupportedBlock("track groups are not implemented"),
+  static_ipaddress: unsupportedBlock("static addresses are not installed"),
+  static_routes: unsupportedBlock("static routes are not installed"),
+  static_rules: unsupportedBlock("static rules are not installed"),
+  garp_group: unsupportedBlock("GARP groups are not implemented"),
+  bfd_instance: unsupportedBlock("BFD is not implemented"),
+  SSL: unsupportedBlock("checkers are not run"),
+};
+
+function trackFile(c: Ctx, st: Statement, s: ConfigDraft): void {
+  const name = named(c, st, st.keyword.text);
+  if (name === undefined) return;
+  const d = {
+    name,
+    line: st.keyword.line,
+    at: atToken(st.keyword),
+    path: "",
+    weight: 1,
+    reverse: false,
+    initValue: null,
+    initOverwrite: false,
+  };
+  readFileTracker(c, st, d);
+  s.files.push(d);
+}

@@ -1,0 +1,406 @@
+/**
+ * LVS blocks: `virtual_server`, `real_server` and the checkers `TCP_CHECK`, `HTTP_GET`,
+ * `SSL_GET`, `MISC_CHECK`, `SMTP_CHECK`, `DNS_CHECK` (keepalived.md §2.5). Vigil parses them into
+ * the Config (and `vigil dump` shows them) but does not program IPVS yet, which is said once per
+ * virtual server. Pure.
+ */
+import type { CheckerDraft, RealServerDraft, VirtualServerDraft } from "../draft.ts";
+import type { Token } from "../lexer.ts";
+import type { Statement } from "../parser.ts";
+import type { Checker } from "../types.ts";
+import {
+  arg,
+  atToken,
+  type Ctx,
+  familyOf,
+  type KeywordSpec,
+  type KeywordTable,
+  readAddress,
+  readCommand,
+  readInt,
+  readSecondsUs,
+  unsupported,
+  walk,
+} from "../values.ts";
+
+const secs = <S>(key: string, maxUs = 86400e6): KeywordSpec<S> => ({
+  handle: (c, st, s) => {
+    const t = arg(c, st);
+    const v = t && readSecondsUs(c, t, 0, maxUs);
+    if (v !== undefined) (s as Record<string, unknown>)[key] = v;
+  },
+});
+const int = <S>(key: string, min: number, max: number): KeywordSpec<S> => ({
+  handle: (c, st, s) => {
+    const t = arg(c, st);
+    const v = t && readInt(c, t, min, max);
+    if (v !== undefined) (s as Record<string, unknown>)[key] = v;
+  },
+});
+const str = <S>(key: string): KeywordSpec<S> => ({
+  handle: (c, st, s) => {
+    const t = arg(c, st);
+    if (t !== undefined) (s as Record<string, unknown>)[key] = t.text;
+  },
+});
+const bool = <S>(key: string): KeywordSpec<S> => ({
+  handle: (_c, _st, s) => {
+    (s as Record<string, unknown>)[key] = true;
+  },
+});
+const cmd = <S>(key: string): KeywordSpec<S> => ({
+  handle: (c, st, s) => {
+    const v = readCommand(c, st);
+    if (v !== undefined) (s as Record<string, unknown>)[key] = v;
+  },
+});
+
+const timing = <S>(): KeywordTable<S> => ({
+  delay_loop: secs("delayLoopUs"),
+  connect_timeout: secs("connectTimeoutUs"),
+  retry: int("retry", 0, 65535),
+  nb_get_retry: {
+    handle: (c, st, s) => {
+      c.diags.warn(st.keyword, "semantic", "nb_get_retry is deprecated - please use 'retry'");
+      int<S>("retry", 0, 65535).handle(c, st, s);
+    },
+  },
+  delay_before_retry: secs("delayBeforeRetryUs"),
+});
+
+function readMethod(ctx: Ctx, st: Statement): "NAT" | "DR" | "TUN" | undefined {
+  const t = arg(ctx, st, 0, "method");
+  if (t === undefined) return undefined;
+  const extra = st.args[1];
+  if (t.text === "TUN" && extra !== undefined)
+    ctx.diags.warn(
+      extra,
+      "unsupported",
+      "TUN tunnel options (type ipip|gue|gre, port) are parsed but not acted on by Vigil yet",
+    );
+  else if (extra !== undefined)
+    ctx.diags.warn(extra, "value", `lvs_method ${t.text} takes no options - ignoring '${extra.text}'`);
+  if (t.text === "NAT" || t.text === "DR" || t.text === "TUN") return t.text;
+  ctx.diags.error(t, "value", `Unknown lvs_method '${t.text}', expected NAT, DR or TUN`);
+  return undefined;
+}
+
+const checkerKeywords: KeywordTable<CheckerDraft> = {
+  ...timing<CheckerDraft>(),
+  connect_ip: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      const a = t && readAddress(c, t, "connect_ip");
+      if (a !== undefined) s.connectIp = a as Checker["connectIp"];
+    },
+  },
+  connect_port: int("connectPort", 0, 65535),
+  bindto: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      const a = t && readAddress(c, t, "bindto");
+      if (a !== undefined) s.bindTo = a as Checker["bindTo"];
+    },
+  },
+  warmup: secs("warmupUs"),
+  url: {
+    block: true,
+    handle: (c, st, s) => {
+      const url = { path: "", digest: null as string | null, statusCode: null as string | null };
+      for (const item of st.block ?? []) {
+        const v = item.args[0]?.text ?? "";
+        if (item.keyword.text === "path") url.path = v;
+        else if (item.keyword.text === "digest") url.digest = v;
+        else if (item.keyword.text === "status_code") url.statusCode = item.args.map((a) => a.text).join(" ");
+        else if (
+          ![
+            "virtualhost",
+            "regex",
+            "regex_no_match",
+            "regex_options",
+            "regex_stack",
+            "regex_min_offset",
+            "regex_max_offset",
+            "fast_recovery",
+          ].includes(item.keyword.text)
+        )
+          c.diags.warn(item.keyword, "unknown-keyword", `Unknown keyword '${item.keyword.text}'`);
+      }
+      if (url.path === "") c.diags.error(st.keyword, "semantic", "url block without a path");
+      s.urls.push(url);
+    },
+  },
+  misc_path: cmd("miscPath"),
+  misc_timeout: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      const v = t && readInt(c, t, 0, 86400);
+      if (v !== undefined) s.miscTimeoutUs = v * 1_000_000;
+    },
+  },
+  misc_dynamic: bool("miscDynamic"),
+  helo_name: str("heloName"),
+  type: str("dnsType"),
+  name: str("dnsName"),
+  bind_port: unsupported("checker source ports are not set"),
+  bind_if: unsupported("checker interfaces are not set"),
+  fwmark: unsupported("checker fwmarks are not set"),
+  alpha: unsupported("checkers are not run"),
+  log_all_failures: unsupported("checkers are not run"),
+  http_protocol: unsupported("checkers are not run"),
+  enable_sni: unsupported("checkers are not run"),
+  fast_recovery: unsupported("checkers are not run"),
+  virtualhost: unsupported("checkers are not run"),
+  user: unsupported("checkers are not run"),
+};
+
+const CHECKERS = ["TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "SMTP_CHECK", "DNS_CHECK"] as const;
+
+const newChecker = (kind: Checker["kind"], line: number): CheckerDraft => ({
+  kind,
+  line,
+  connectIp: null,
+  connectPort: null,
+  bindTo: null,
+  connectTimeoutUs: null,
+  retry: null,
+  delayBeforeRetryUs: null,
+  delayLoopUs: null,
+  warmupUs: null,
+  urls: [],
+  miscPath: null,
+  miscTimeoutUs: null,
+  miscDynamic: false,
+  heloName: null,
+  dnsType: null,
+  dnsName: null,
+});
+
+const realServerKeywords: KeywordTable<RealServerDraft> = {
+  weight: int("weight", 0, 65535),
+  lvs_method: {
+    handle: (c, st, s) => {
+      s.method = readMethod(c, st) ?? s.method;
+    },
+  },
+  lb_kind: {
+    handle: (c, st, s) => {
+      s.method = readMethod(c, st) ?? s.method;
+    },
+  },
+  inhibit_on_failure: bool("inhibitOnFailure"),
+  notify_up: cmd("notifyUp"),
+  notify_down: cmd("notifyDown"),
+  ...Object.fromEntries(
+    CHECKERS.map((k) => [
+      k,
+      {
+        block: true,
+        handle: (c: Ctx, st: Statement, s: RealServerDraft) => {
+          const ch = newChecker(k, st.keyword.line);
+          walk(c, st.block ?? [], checkerKeywords, ch);
+          if (k === "MISC_CHECK" && ch.miscPath === null)
+            c.diags.error(st.keyword, "semantic", "MISC_CHECK without misc_path");
+          s.checkers.push(ch);
+        },
+      },
+    ]),
+  ),
+  UDP_CHECK: unsupported("this checker is not implemented", true),
+  PING_CHECK: unsupported("this checker is not implemented", true),
+  FILE_CHECK: unsupported("this checker is not implemented", true),
+  BFD_CHECK: unsupported("this checker is not implemented", true),
+  uthreshold: unsupported("IPVS thresholds are not programmed"),
+  lthreshold: unsupported("IPVS thresholds are not programmed"),
+  delay_loop: unsupported("per-real-server timing is not used"),
+  connect_timeout: unsupported("per-real-server timing is not used; set it in the checker"),
+  retry: unsupported("per-real-server timing is not used; set it in the checker"),
+  delay_before_retry: unsupported("per-real-server timing is not used; set it in the checker"),
+  warmup: unsupported("checkers are not run"),
+  smtp_alert: unsupported("SMTP alerts are not sent"),
+};
+
+/** `IP [PORT]` as written after `virtual_server`, `real_server`, `sorry_server`. */
+function readHostPort(
+  ctx: Ctx,
+  toks: readonly Token[],
+  what: string,
+): { address: string; port: number | null } | undefined {
+  const [a, p] = toks;
+  if (a === undefined)
+    return void ctx.diags.error({ file: "", line: 0, column: 0 }, "value", `${what}: missing address`);
+  const address = readAddress(ctx, a, what);
+  if (address === undefined) return undefined;
+  const port = p === undefined ? null : readInt(ctx, p, 0, 65535);
+  if (port === undefined) return undefined;
+  return { address, port };
+}
+
+const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
+  ...timing<VirtualServerDraft>(),
+  lvs_sched: str("scheduler"),
+  lb_algo: str("scheduler"),
+  lvs_method: {
+    handle: (c, st, s) => {
+      s.method = readMethod(c, st) ?? s.method;
+    },
+  },
+  lb_kind: {
+    handle: (c, st, s) => {
+      s.method = readMethod(c, st) ?? s.method;
+    },
+  },
+  protocol: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      if (t === undefined) return;
+      if (t.text === "TCP" || t.text === "UDP" || t.text === "SCTP") s.protocol = t.text;
+      else c.diags.error(t, "value", `Unknown protocol '${t.text}', expected TCP, UDP or SCTP`);
+    },
+  },
+  persistence_timeout: {
+    handle: (c, st, s) => {
+      const t = st.args[0];
+      s.persistenceTimeoutS = t === undefined ? 360 : (readInt(c, t, 1, 2678400) ?? 360);
+    },
+  },
+  quorum: int("quorum", 0, 1_000_000),
+  hysteresis: int("hysteresis", 0, 1_000_000),
+  quorum_up: cmd("quorumUp"),
+  quorum_down: cmd("quorumDown"),
+  sorry_server: {
+    handle: (c, st, s) => {
+      const hp = readHostPort(c, st.args, "sorry_server");
+      if (hp !== undefined) s.sorryServer = hp as VirtualServerDraft["sorryServer"];
+    },
+  },
+  inhibit_on_failure: bool("inhibitOnFailure"),
+  alpha: bool("alpha"),
+  omega: bool("omega"),
+  real_server: {
+    block: true,
+    handle: (c, st, s) => {
+      const hp = readHostPort(c, st.args, "real_server");
+      if (st.args.length === 0) c.diags.error(st.keyword, "value", "real_server: missing address");
+      if (hp === undefined) return;
+      const rs: RealServerDraft = {
+        address: hp.address as RealServerDraft["address"],
+        port: hp.port,
+        line: st.keyword.line,
+        weight: 1,
+        method: null,
+        inhibitOnFailure: false,
+        notifyUp: null,
+        notifyDown: null,
+        checkers: [],
+      };
+      walk(c, st.block ?? [], realServerKeywords, rs);
+      if (s.key.kind === "fwmark" && rs.port !== null) {
+        c.diags.warn(
+          st.args[1] ?? st.keyword,
+          "semantic",
+          `WARNING - fwmark virtual server FWM ${s.key.mark}, real server [${rs.address}]:none:${rs.port} has port specified - clearing`,
+        );
+        rs.port = null;
+      }
+      s.realServers.push(rs);
+    },
+  },
+  persistence_granularity: unsupported("IPVS is not programmed"),
+  persistence_engine: unsupported("IPVS is not programmed"),
+  sorry_server_inhibit: unsupported("IPVS is not programmed"),
+  sorry_server_lvs_method: unsupported("IPVS is not programmed"),
+  warmup: unsupported("checkers are not run"),
+  ha_suspend: unsupported("IPVS is not programmed"),
+  virtualhost: unsupported("checkers are not run"),
+  smtp_alert: unsupported("SMTP alerts are not sent"),
+  snmp_name: unsupported("SNMP is not served"),
+  ip_family: unsupported("IPVS is not programmed"),
+  ops: unsupported("IPVS is not programmed"),
+};
+
+export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft | undefined {
+  const [first, second] = st.args;
+  let key: VirtualServerDraft["key"];
+  if (first === undefined) {
+    ctx.diags.error(st.keyword, "value", "virtual_server: missing address, 'fwmark N' or 'group NAME'");
+    return undefined;
+  }
+  if (first.text === "fwmark" || first.text === "group") {
+    if (second === undefined) {
+      ctx.diags.error(first, "value", `virtual_server ${first.text}: missing value`);
+      return undefined;
+    }
+    if (first.text === "group") key = { kind: "group", name: second.text };
+    else {
+      const m = readInt(ctx, second, 1, 0xffffffff);
+      if (m === undefined) return undefined;
+      key = { kind: "fwmark", mark: m };
+    }
+  } else {
+    if (familyOf(first.text) === undefined) {
+      ctx.diags.error(first, "value", `virtual_server: invalid address '${first.text}'`);
+      return undefined;
+    }
+    const hp = readHostPort(ctx, st.args, "virtual_server");
+    if (hp === undefined) return undefined;
+    key = { kind: "address", address: hp.address as never, port: hp.port };
+  }
+  ctx.diags.warn(
+    st.keyword,
+    "unsupported",
+    "'virtual_server' is parsed but not acted on by Vigil yet (IPVS is not programmed, checkers are not run)",
+  );
+  const vs: VirtualServerDraft = {
+    key,
+    line: st.keyword.line,
+    at: atToken(st.keyword),
+    protocol: "TCP",
+    scheduler: "wlc",
+    method: "NAT",
+    persistenceTimeoutS: null,
+    delayLoopUs: 60_000_000,
+    connectTimeoutUs: 5_000_000,
+    retry: null,
+    delayBeforeRetryUs: null,
+    quorum: 1,
+    hysteresis: 0,
+    quorumUp: null,
+    quorumDown: null,
+    sorryServer: null,
+    inhibitOnFailure: false,
+    alpha: false,
+    omega: false,
+    realServers: [],
+  };
+  walk(ctx, st.block ?? [], virtualServerKeywords, vs);
+  const has = (...keys: string[]): boolean => (st.block ?? []).some((s) => keys.includes(s.keyword.text));
+  const name = (proto: string): string =>
+    key.kind === "fwmark"
+      ? `FWM ${key.mark}`
+      : key.kind === "group"
+        ? `GROUP ${key.name}`
+        : `[${key.address}]:${proto}:${key.port ?? 0}`;
+  if (key.kind !== "fwmark" && !has("protocol")) {
+    ctx.diags.warn(
+      st.keyword,
+      "semantic",
+      `Virtual server ${name("none")}: no protocol set - defaulting to UDP`,
+    );
+    vs.protocol = "UDP";
+  }
+  const proto = vs.protocol.toLowerCase();
+  if (!has("lvs_method", "lb_kind"))
+    ctx.diags.warn(
+      st.keyword,
+      "semantic",
+      `Virtual server ${name(proto)}: no forwarding method set, setting default NAT`,
+    );
+  if (!has("lvs_sched", "lb_algo"))
+    ctx.diags.warn(
+      st.keyword,
+      "semantic",
+      `Virtual server ${name(proto)}: no scheduler set, setting default 'wlc'`,
+    );
+  return vs;
+}

@@ -1,0 +1,153 @@
+/**
+ * Keyword handlers shared by several blocks: tracker reference blocks (`track_script { chk weight
+ * -20 reverse }` and friends), notify commands, GARP timing, and Vigil's `vigil_transport`
+ * extension. Pure.
+ */
+
+import type { Mutable, NotifyDraft, TrackDrafts, TrackRefDraft } from "../draft.ts";
+import type { Statement } from "../parser.ts";
+import type { Garp } from "../types.ts";
+import { DEFAULT_UDP_PORT, type Transport } from "../types.ts";
+import type { KeywordSpec, KeywordTable } from "../values.ts";
+import {
+  type Ctx,
+  noNestedBlocks,
+  readBool,
+  readCommand,
+  readInt,
+  readSecondsUs,
+  unsupported,
+} from "../values.ts";
+
+/** `NAME [weight W [reverse]]` lines of a track_* block (2.2.7 has no `no_reverse` here). */
+export function readTrackRefs(
+  ctx: Ctx,
+  owner: string,
+  st: Statement,
+  maxWeight: number,
+  into: TrackRefDraft[],
+): void {
+  noNestedBlocks(ctx, st);
+  for (const item of st.block ?? []) {
+    const toks = item.args;
+    let weight: number | undefined;
+    let reverse: boolean | undefined;
+    for (let i = 0; i < toks.length; i++) {
+      const t = toks[i];
+      if (t === undefined) break;
+      if (t.text === "weight") {
+        const w = toks[i + 1];
+        if (w === undefined) ctx.diags.error(t, "value", `(${item.keyword.text}) weight without a value`);
+        else if (/^[-+]?\d+$/.test(w.text) && Math.abs(Number(w.text)) > maxWeight)
+          ctx.diags.error(
+            w,
+            "range",
+            `(${owner}) weight ${w.text} for ${item.keyword.text} must be between [-${maxWeight}..${maxWeight}] inclusive. Ignoring...`,
+          );
+        else weight = readInt(ctx, w, -maxWeight, maxWeight);
+        i++;
+      } else if (t.text === "reverse") reverse = true;
+      else
+        ctx.diags.warn(
+          t,
+          "unknown-keyword",
+          `(${owner}) unknown ${st.keyword.text} ${item.keyword.text} weight option ${t.text} - ignoring`,
+        );
+    }
+    into.push({ name: item.keyword.text, weight, reverse, at: item.keyword });
+  }
+}
+
+export const trackKeywords = <S extends { name: string; track: TrackDrafts }>(): KeywordTable<S> => ({
+  track_interface: {
+    block: true,
+    handle: (c, st, s) => readTrackRefs(c, s.name, st, 253, s.track.interfaces),
+  },
+  track_script: { block: true, handle: (c, st, s) => readTrackRefs(c, s.name, st, 253, s.track.scripts) },
+  track_process: { block: true, handle: (c, st, s) => readTrackRefs(c, s.name, st, 254, s.track.processes) },
+  track_file: { block: true, handle: (c, st, s) => readTrackRefs(c, s.name, st, 254, s.track.files) },
+  track_bfd: unsupported("BFD is not implemented", true),
+});
+
+const notifyKw = <S extends { notify: NotifyDraft }>(key: keyof NotifyDraft): KeywordSpec<S> => ({
+  handle: (c, st, s) => {
+    const cmd = readCommand(c, st);
+    if (cmd !== undefined) s.notify[key] = cmd;
+  },
+});
+
+export const notifyKeywords = <S extends { notify: NotifyDraft }>(): KeywordTable<S> => ({
+  notify_master: notifyKw("master"),
+  notify_backup: notifyKw("backup"),
+  notify_fault: notifyKw("fault"),
+  notify_stop: notifyKw("stop"),
+  notify_deleted: notifyKw("deleted"),
+  notify_master_rx_lower_pri: notifyKw("masterRxLowerPri"),
+  notify: notifyKw("generic"),
+  smtp_alert: unsupported("SMTP alerts are not sent"),
+});
+
+type GarpKey = keyof Garp;
+const garpUs = <S extends { garp: Partial<Mutable<Garp>> }>(
+  key: GarpKey,
+  maxUs: number,
+  whole = false,
+): KeywordSpec<S> => ({
+  handle: (c, st, s) => {
+    const t = st.args[0];
+    if (t === undefined) return void c.diags.error(st.keyword, "value", `${st.keyword.text}: missing value`);
+    const v = whole ? readInt(c, t, 0, maxUs / 1e6) : readSecondsUs(c, t, 0, maxUs);
+    if (v !== undefined) (s.garp as Record<string, number>)[key] = whole ? v * 1e6 : v;
+  },
+});
+const garpCount = <S extends { garp: Partial<Mutable<Garp>> }>(key: GarpKey): KeywordSpec<S> => ({
+  handle: (c, st, s) => {
+    const t = st.args[0];
+    if (t === undefined) return void c.diags.error(st.keyword, "value", `${st.keyword.text}: missing value`);
+    const v = readInt(c, t, 0, 255);
+    if (v !== undefined) (s.garp as Record<string, number>)[key] = v;
+  },
+});
+
+/** GARP keywords; `prefix` is `vrrp_` in global_defs and empty in an instance. */
+export const garpKeywords = <S extends { garp: Partial<Mutable<Garp>> }>(
+  prefix: string,
+): KeywordTable<S> => ({
+  [`${prefix}garp_master_delay`]: garpUs<S>("masterDelayUs", 255e6, true),
+  [`${prefix}garp_master_repeat`]: garpCount<S>("masterRepeat"),
+  [`${prefix}garp_master_refresh`]: garpUs<S>("masterRefreshUs", 86400e6, true),
+  [`${prefix}garp_master_refresh_repeat`]: garpCount<S>("masterRefreshRepeat"),
+  [`${prefix}garp_lower_prio_delay`]: garpUs<S>("lowerPrioDelayUs", 255e6, true),
+  [`${prefix}garp_lower_prio_repeat`]: garpCount<S>("lowerPrioRepeat"),
+  [`${prefix}garp_extra_if`]: unsupported("GARPs on extra interfaces are not sent"),
+});
+
+/** Vigil extension: `vigil_transport raw` | `vigil_transport udp [port N]`. */
+export function readTransport(ctx: Ctx, st: Statement): Transport | undefined {
+  ctx.diags.warn(
+    st.keyword,
+    "extension",
+    `'vigil_transport' is a Vigil extension; keepalived reports it as an unknown keyword`,
+  );
+  const [kind, portKw, portTok, ...extra] = st.args;
+  if (kind === undefined || (kind.text !== "raw" && kind.text !== "udp")) {
+    ctx.diags.error(kind ?? st.keyword, "value", `vigil_transport: expected 'raw' or 'udp [port N]'`);
+    return undefined;
+  }
+  if (kind.text === "raw") return { kind: "raw" };
+  if (portKw === undefined) return { kind: "udp", port: DEFAULT_UDP_PORT };
+  if (portKw.text !== "port" || portTok === undefined || extra.length > 0) {
+    ctx.diags.error(portKw, "value", `vigil_transport: expected 'udp port N'`);
+    return undefined;
+  }
+  const port = readInt(ctx, portTok, 1, 65535);
+  return port === undefined ? undefined : { kind: "udp", port };
+}
+
+/** A boolean flag keyword that sets `state[key]`. */
+export const flag = <S, K extends keyof S>(key: K): KeywordSpec<S> => ({
+  handle: (c, st, s) => {
+    const v = readBool(c, st);
+    if (v !== undefined) (s as Record<K, unknown>)[key] = v;
+  },
+});

@@ -1,0 +1,222 @@
+/**
+ * Tracker and sync-group blocks: `vrrp_script`, `vrrp_track_process`, `track_file` (alias
+ * `vrrp_track_file`) and `vrrp_sync_group` (keepalived.md §2.2–2.3), with keepalived's defaults.
+ * Pure.
+ */
+import type { FileDraft, ProcessDraft, ScriptDraft, SyncGroupDraft } from "../draft.ts";
+import type { Statement } from "../parser.ts";
+import {
+  arg,
+  type Ctx,
+  type KeywordTable,
+  noNestedBlocks,
+  readBool,
+  readCommand,
+  readInt,
+  readSecondsUs,
+  unsupported,
+  walk,
+} from "../values.ts";
+import { flag, notifyKeywords, trackKeywords } from "./shared.ts";
+
+/** `weight W [reverse]` for a tracker definition. */
+function readWeight(ctx: Ctx, st: Statement, max: number): { weight: number; reverse: boolean } | undefined {
+  const t = arg(ctx, st, 0, "weight");
+  if (t === undefined) return undefined;
+  const w = readInt(ctx, t, -max, max);
+  if (w === undefined) return undefined;
+  const r = st.args[1];
+  if (r !== undefined && r.text !== "reverse" && r.text !== "no_reverse")
+    ctx.diags.warn(r, "unknown-keyword", `Unknown weight option '${r.text}'`);
+  return { weight: w, reverse: r?.text === "reverse" };
+}
+
+const scriptKeywords: KeywordTable<ScriptDraft> = {
+  script: {
+    handle: (c, st, s) => {
+      const cmd = readCommand(c, st);
+      if (cmd !== undefined) {
+        s.command = cmd;
+        s.hasScript = true;
+      }
+    },
+  },
+  interval: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      const v = t && readInt(c, t, 0, 86400 * 365);
+      if (t !== undefined && v === 0)
+        c.diags.warn(t, "value", `(${s.name}): vrrp script interval must be greater than 0, setting to 1`);
+      if (v !== undefined) s.intervalUs = Math.max(1, v) * 1_000_000;
+    },
+  },
+  timeout: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      const v = t && readInt(c, t, 1, 86400 * 365);
+      if (v !== undefined) {
+        s.timeoutUs = v * 1_000_000;
+        s.timeoutSet = true;
+      }
+    },
+  },
+  weight: {
+    handle: (c, st, s) => {
+      const w = readWeight(c, st, 253);
+      if (w !== undefined) Object.assign(s, w);
+    },
+  },
+  rise: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      const v = t && readInt(c, t, 1, 1_000_000);
+      if (v !== undefined) s.rise = v;
+    },
+  },
+  fall: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      const v = t && readInt(c, t, 1, 1_000_000);
+      if (v !== undefined) s.fall = v;
+    },
+  },
+  user: {
+    handle: (c, st, s) => {
+      const t = arg(c, st, 0, "user");
+      if (t !== undefined) s.command = { ...s.command, user: t.text, group: st.args[1]?.text ?? null };
+    },
+  },
+  init_fail: flag("initFail"),
+};
+
+export function readScript(ctx: Ctx, st: Statement, s: ScriptDraft): void {
+  walk(ctx, st.block ?? [], scriptKeywords, s);
+  if (!s.hasScript)
+    ctx.diags.error(st.keyword, "semantic", `No script set for vrrp_script ${s.name} - removing`);
+  if (!s.timeoutSet) s.timeoutUs = s.intervalUs;
+}
+
+const secondsKw = (key: "delayUs" | "forkDelayUs" | "terminateDelayUs") => ({
+  handle: (c: Ctx, st: Statement, s: ProcessDraft) => {
+    const t = arg(c, st);
+    const v = t && readSecondsUs(c, t, 0, 3600_000_000);
+    if (v !== undefined) s[key] = v;
+  },
+});
+
+const processKeywords: KeywordTable<ProcessDraft> = {
+  process: {
+    handle: (c, st, s) => {
+      const t = arg(c, st, 0, "process name");
+      if (t === undefined) return;
+      s.process = t.text;
+      s.args =
+        st.args.length > 1
+          ? st.args
+              .slice(1)
+              .map((a) => a.text)
+              .join(" ")
+          : null;
+    },
+  },
+  param_match: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      if (t === undefined) return;
+      if (t.text === "initial" || t.text === "partial") s.paramMatch = t.text;
+      else c.diags.error(t, "value", `param_match: expected 'initial' or 'partial', got '${t.text}'`);
+    },
+  },
+  full_command: flag("fullCommand"),
+  weight: {
+    handle: (c, st, s) => {
+      const w = readWeight(c, st, 254);
+      if (w !== undefined) Object.assign(s, w);
+    },
+  },
+  quorum: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      const v = t && readInt(c, t, 0, 65535);
+      if (v !== undefined) s.quorum = v;
+    },
+  },
+  quorum_max: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      const v = t && readInt(c, t, 0, 65535);
+      if (v !== undefined) s.quorumMax = v;
+    },
+  },
+  delay: secondsKw("delayUs"),
+  fork_delay: secondsKw("forkDelayUs"),
+  terminate_delay: secondsKw("terminateDelayUs"),
+};
+
+export function readProcess(ctx: Ctx, st: Statement, s: ProcessDraft): void {
+  walk(ctx, st.block ?? [], processKeywords, s);
+  if (s.process === "")
+    ctx.diags.error(st.keyword, "semantic", `vrrp_track_process ${s.name}: no process specified`);
+  if (s.quorumMax !== null && s.quorumMax < s.quorum)
+    ctx.diags.error(st.keyword, "semantic", `vrrp_track_process ${s.name}: quorum_max is less than quorum`);
+}
+
+const fileKeywords: KeywordTable<FileDraft> = {
+  file: {
+    handle: (c, st, s) => {
+      const t = arg(c, st, 0, "path");
+      if (t !== undefined) s.path = t.text;
+    },
+  },
+  weight: {
+    handle: (c, st, s) => {
+      const w = readWeight(c, st, 254);
+      if (w !== undefined) Object.assign(s, w);
+    },
+  },
+  init_file: {
+    handle: (c, st, s) => {
+      let i = 0;
+      const v = st.args[0];
+      if (v !== undefined && v.text !== "overwrite") {
+        const n = readInt(c, v, -2147483648, 2147483647);
+        if (n !== undefined) s.initValue = n;
+        i = 1;
+      } else s.initValue = 0;
+      const o = st.args[i];
+      if (o?.text === "overwrite") s.initOverwrite = true;
+      else if (o !== undefined) c.diags.warn(o, "unknown-keyword", `Unknown init_file option '${o.text}'`);
+    },
+  },
+};
+
+export function readFileTracker(ctx: Ctx, st: Statement, s: FileDraft): void {
+  walk(ctx, st.block ?? [], fileKeywords, s);
+  if (s.path === "") ctx.diags.error(st.keyword, "semantic", `track_file ${s.name}: no file specified`);
+}
+
+const syncGroupKeywords: KeywordTable<SyncGroupDraft> = {
+  group: {
+    block: true,
+    handle: (c, st, s) => {
+      noNestedBlocks(c, st);
+      for (const item of st.block ?? [])
+        for (const t of [item.keyword, ...item.args]) s.members.push({ value: t.text, at: t });
+    },
+  },
+  sync_group_tracking_weight: flag("trackingWeight"),
+  notify_priority_changes: flag("notifyPriorityChanges"),
+  global_tracking: {
+    handle: (c, st, s) => {
+      c.diags.warn(st.keyword, "semantic", "global_tracking is deprecated - use sync_group_tracking_weight");
+      s.trackingWeight = readBool(c, st) ?? true;
+    },
+  },
+  ...trackKeywords<SyncGroupDraft>(),
+  ...notifyKeywords<SyncGroupDraft>(),
+  smtp_alert: unsupported("SMTP alerts are not sent"),
+};
+
+export function readSyncGroup(ctx: Ctx, st: Statement, s: SyncGroupDraft): void {
+  walk(ctx, st.block ?? [], syncGroupKeywords, s);
+}

@@ -1,0 +1,339 @@
+/**
+ * Resolution of one `vrrp_instance` draft: keepalived 2.2.7's defaults (from the globals), the
+ * derived family, version, state and priority, tracker weights, and the per-instance semantic
+ * checks (VRID set, VIP families, v2/v3 advert intervals, nopreempt and preempt_delay conflicts,
+ * unicast address families, authentication, vrrp_strict rules), with keepalived's message texts.
+ * Used by `resolve.ts`. Pure.
+ */
+import type { Diagnostics } from "./diagnostics.ts";
+import type { InstanceDraft, NotifyDraft, TrackRefDraft, VipDraft } from "./draft.ts";
+import type { ConfigInput } from "./types.ts";
+import { familyOf } from "./values.ts";
+
+/** Brands are applied by the Schema decode in `load.ts`; here values are the encoded (plain) shape. */
+export type GlobalIn = ConfigInput["global"];
+export type InstanceIn = {
+  -readonly [K in keyof ConfigInput["instances"][number]]: ConfigInput["instances"][number][K];
+};
+type VipIn = InstanceIn["vips"][number];
+export type TrackRefIn = InstanceIn["trackScripts"][number];
+export type Notify = InstanceIn["notify"];
+
+export const notifyOf = (n: NotifyDraft): Notify => ({
+  master: n.master ?? null,
+  backup: n.backup ?? null,
+  fault: n.fault ?? null,
+  stop: n.stop ?? null,
+  deleted: n.deleted ?? null,
+  masterRxLowerPri: n.masterRxLowerPri ?? null,
+  generic: n.generic ?? null,
+});
+
+export interface TrackerDefaults {
+  readonly scripts: ReadonlyMap<string, { weight: number; reverse: boolean }>;
+  readonly processes: ReadonlyMap<string, { weight: number; reverse: boolean }>;
+  readonly files: ReadonlyMap<string, { weight: number; reverse: boolean }>;
+}
+
+export function resolveRefs(
+  diags: Diagnostics,
+  owner: string,
+  kind: string,
+  refs: readonly TrackRefDraft[],
+  defs: ReadonlyMap<string, { weight: number; reverse: boolean }> | undefined,
+): TrackRefIn[] {
+  const out: TrackRefIn[] = [];
+  for (const r of refs) {
+    if (out.some((o) => o.name === r.name)) {
+      diags.warn(r.at, "semantic", `(${owner}) duplicate track_${kind} ${r.name} - ignoring`);
+      continue;
+    }
+    const def = defs?.get(r.name);
+    if (defs !== undefined && def === undefined) {
+      diags.error(
+        r.at,
+        "semantic",
+        `(${owner}) track ${kind} ${r.name} not found, ignoring...`,
+        `define it with a top-level block`,
+      );
+      continue;
+    }
+    // A weight written on the track line comes with its own `reverse` (default off); otherwise
+    // both come from the tracker's definition.
+    out.push(
+      r.weight !== undefined
+        ? { name: r.name, weight: r.weight, reverse: r.reverse ?? false }
+        : { name: r.name, weight: def?.weight ?? 0, reverse: r.reverse ?? def?.reverse ?? false },
+    );
+  }
+  return out;
+}
+
+/** Field by field (a rest/spread copy here is a slow megamorphic clone at 10,000 instances). */
+const vipOf = (v: VipDraft, dev: string): VipIn => ({
+  address: v.address,
+  family: v.family,
+  prefixLength: v.prefixLength,
+  broadcast: v.broadcast,
+  dev: v.dev ?? dev,
+  scope: v.scope,
+  label: v.label,
+  peer: v.peer,
+  useVmac: v.useVmac,
+  home: v.home,
+  noDad: v.noDad,
+  mngTmpAddr: v.mngTmpAddr,
+  noPrefixRoute: v.noPrefixRoute,
+  autoJoin: v.autoJoin,
+  noTrack: v.noTrack,
+  preferredLft: v.preferredLft,
+  line: v.line,
+});
+
+export function resolveInstance(
+  diags: Diagnostics,
+  d: InstanceDraft,
+  g: GlobalIn,
+  trackers: TrackerDefaults,
+  globalVersionExplicit = false,
+  globalGarpSet: { readonly lowerPrioDelay: boolean; readonly lowerPrioRepeat: boolean } = {
+    lowerPrioDelay: false,
+    lowerPrioRepeat: false,
+  },
+): InstanceIn | undefined {
+  const name = d.name;
+  if (d.vrid === undefined) {
+    if (d.vridRejected !== true) diags.error(d.at, "semantic", `(${name}) the virtual router id must be set`);
+    return undefined;
+  }
+  const strict = d.strict ?? g.strict;
+  const family =
+    d.vips[0]?.family ??
+    familyOf(d.unicastSrcIp?.value ?? "") ??
+    familyOf(d.unicastPeers[0]?.address ?? "") ??
+    "ipv4";
+  const vips = d.vips.filter((v) => {
+    if (v.family === family) return true;
+    diags.error(
+      v.at,
+      "semantic",
+      `(${name}): address family must match VRRP instance [${v.address}/${v.prefixLength}] - ignoring`,
+      "put the other family in its own vrrp_instance",
+    );
+    return false;
+  });
+  if (vips.length === 0)
+    (strict ? diags.error : diags.warn).call(
+      diags,
+      d.vipsAt ?? d.at,
+      "semantic",
+      `(${name}) No VIP specified; at least one is ${strict ? "required" : "sensible"}`,
+    );
+  let version: 2 | 3 = d.version?.value ?? (g.version as 2 | 3);
+  if (family === "ipv6" && version === 2) {
+    const at = d.version?.at ?? (globalVersionExplicit ? (d.vips[0]?.at ?? d.at) : undefined);
+    if (at !== undefined) diags.warn(at, "semantic", `(${name}) IPv6 requires VRRPv3 - using version 3`);
+    version = 3;
+  }
+  // advertisement interval
+  let advUs = d.advertIntUs?.value ?? 1_000_000;
+  const advAt = d.advertIntUs?.at ?? d.at;
+  if (version === 2) {
+    if (advUs % 1_000_000 !== 0) {
+      diags.warn(
+        advAt,
+        "semantic",
+        `(${name}) VRRPv2 advertisement interval ${(advUs / 1e6).toFixed(6)}s must be an integer. rounding`,
+        "VRRPv2 adverts carry whole seconds",
+      );
+      advUs = Math.max(1_000_000, Math.round(advUs / 1_000_000) * 1_000_000);
+    }
+  } else {
+    if (advUs > 40_950_000) {
+      diags.error(
+        advAt,
+        "range",
+        `(${name}) VRRPv3 advertisement interval ${(advUs / 1e6).toFixed(2)}s is out of range. Must be less than 40.96s. Setting to 40.95s`,
+      );
+      advUs = 40_950_000;
+    } else if (advUs % 10_000 !== 0) {
+      diags.warn(
+        advAt,
+        "semantic",
+        `(${name}) VRRPv3 advertisement interval ${(advUs / 1e6).toFixed(6)}s is not a multiple of 10ms. rounding`,
+      );
+      advUs = Math.max(10_000, Math.round(advUs / 10_000) * 10_000);
+    }
+  }
+  // priority, state, preemption
+  const explicitMaster = d.state?.value === "MASTER";
+  const basePriority = d.priority?.value ?? (explicitMaster ? 255 : 100);
+  const wantState = d.state?.value ?? (basePriority === 255 ? "MASTER" : "BACKUP");
+  let nopreempt = d.nopreempt?.value ?? false;
+  let preemptDelayUs = d.preemptDelayUs?.value ?? 0;
+  if (strict && explicitMaster !== (basePriority === 255))
+    diags.error(
+      d.state?.at ?? d.priority?.at ?? d.at,
+      "semantic",
+      `(${name}) State MASTER must match being address owner`,
+      "vrrp_strict: state MASTER if and only if priority 255",
+    );
+  if (strict && preemptDelayUs > 0) {
+    diags.error(
+      d.preemptDelayUs?.at ?? d.at,
+      "semantic",
+      `(${name}) preempt_delay is incompatible with strict mode - resetting`,
+    );
+    preemptDelayUs = 0;
+  }
+  if (nopreempt && explicitMaster) {
+    diags.warn(
+      d.nopreempt?.at ?? d.at,
+      "semantic",
+      `(${name}) Warning - nopreempt will not work with initial state MASTER - clearing`,
+      "nopreempt needs state BACKUP on every node",
+    );
+    nopreempt = false;
+  } else if (nopreempt && basePriority === 255) {
+    diags.warn(
+      d.nopreempt?.at ?? d.at,
+      "semantic",
+      `(${name}) nopreempt is incompatible with priority 255. resetting nopreempt`,
+    );
+    nopreempt = false;
+  }
+  if (preemptDelayUs > 0 && wantState === "MASTER") {
+    diags.warn(
+      d.preemptDelayUs?.at ?? d.at,
+      "semantic",
+      `(${name}) Warning - preempt delay will not work with initial state MASTER - clearing`,
+    );
+    preemptDelayUs = 0;
+  }
+  // interface and addresses
+  const iface = d.interface?.value ?? null;
+  if (iface === null && d.unicastSrcIp === undefined)
+    diags.error(
+      d.at,
+      "semantic",
+      `(${name}) Unknown interface!`,
+      "set 'interface IF' (or unicast_src_ip with unicast_peer)",
+    );
+  if (d.unicastSrcIp !== undefined && familyOf(d.unicastSrcIp.value) !== family)
+    diags.error(
+      d.unicastSrcIp.at,
+      "semantic",
+      `(${name}) unicast_src_ip ${d.unicastSrcIp.value} is not the same address family as the instance (${family})`,
+    );
+  if (d.mcastSrcIp !== undefined && familyOf(d.mcastSrcIp.value) !== family)
+    diags.error(
+      d.mcastSrcIp.at,
+      "semantic",
+      `(${name}) mcast_src_ip ${d.mcastSrcIp.value} is not the same address family as the instance (${family})`,
+    );
+  const peers = d.unicastPeers.filter((p) => {
+    if (familyOf(p.address) === family) return true;
+    diags.error(
+      p.at,
+      "semantic",
+      `(${name}) unicast_peer ${p.address} is not the same address family as the instance - ignoring`,
+    );
+    return false;
+  });
+  // auth
+  let auth: InstanceIn["auth"] = { type: "none" };
+  if (d.auth !== undefined) {
+    if (strict)
+      diags.error(d.auth.at, "semantic", `(${name}) Strict mode does not support authentication. Ignoring.`);
+    else if (version === 3)
+      diags.warn(d.auth.at, "semantic", `(${name}) authentication is not used with VRRPv3 - ignoring`);
+    else if (d.auth.value.type === "AH" && family === "ipv6")
+      diags.error(d.auth.at, "semantic", `(${name}) AH authentication is IPv4 only`);
+    else auth = d.auth.value;
+  }
+  // GARP: instance values over global ones; the lower-priority burst follows the master burst
+  // unless it was set itself (globally or here)
+  const garp = { ...g.garp, ...d.garp };
+  if (d.garp.lowerPrioDelayUs === undefined && !globalGarpSet.lowerPrioDelay)
+    garp.lowerPrioDelayUs = garp.masterDelayUs;
+  if (d.garp.lowerPrioRepeat === undefined && !globalGarpSet.lowerPrioRepeat)
+    garp.lowerPrioRepeat = garp.masterRepeat;
+  // strict mode
+  let lowerPrioNoAdvert = d.lowerPrioNoAdvert ?? (strict || g.lowerPrioNoAdvert);
+  let higherPrioSendAdvert = d.higherPrioSendAdvert ?? g.higherPrioSendAdvert;
+  if (strict) {
+    if (peers.length > 0)
+      diags.warn(
+        peers[0]?.at ?? d.at,
+        "semantic",
+        `(${name}) vrrp_strict does not allow unicast peers on an interface that supports multicast`,
+      );
+    if (d.downTimerAdverts !== undefined && d.downTimerAdverts.value !== 3)
+      diags.error(
+        d.downTimerAdverts.at,
+        "semantic",
+        `(${name}) down_timer_adverts is incompatible with strict mode - resetting`,
+      );
+    if (!lowerPrioNoAdvert) {
+      diags.error(d.at, "semantic", `(${name}) Strict mode requires no lower priority advert. resetting`);
+      lowerPrioNoAdvert = true;
+    }
+    if (higherPrioSendAdvert) {
+      diags.error(
+        d.at,
+        "semantic",
+        `(${name}) strict mode requires higher_prio_send_advert to be clear. resetting`,
+      );
+      higherPrioSendAdvert = false;
+    }
+    const firstV6 = vips.find((v) => v.family === "ipv6");
+    if (firstV6 !== undefined && !/^fe[89ab]/i.test(firstV6.address))
+      diags.error(firstV6.at, "semantic", `(${name}) the first IPv6 VIP address must be link local`);
+  }
+  // trackers
+  const track = {
+    trackInterfaces: resolveRefs(diags, name, "interface", d.track.interfaces, undefined),
+    trackScripts: resolveRefs(diags, name, "script", d.track.scripts, trackers.scripts),
+    trackProcesses: resolveRefs(diags, name, "process", d.track.processes, trackers.processes),
+    trackFiles: resolveRefs(diags, name, "file", d.track.files, trackers.files),
+  };
+  const mcastGroup = d.mcastDstIp?.value ?? (family === "ipv4" ? g.mcastGroup4 : g.mcastGroup6);
+  return {
+    name,
+    line: d.at.line,
+    interface: iface,
+    vrid: d.vrid.value,
+    family,
+    version,
+    basePriority,
+    wantState,
+    advertIntervalCs: advUs / 10_000,
+    nopreempt,
+    preemptDelayUs,
+    vips: vips.map((v) => vipOf(v, iface ?? g.defaultInterface)),
+    excludedVips: d.excludedVips.map((v) => vipOf(v, iface ?? g.defaultInterface)),
+    auth,
+    unicastSrcIp: d.unicastSrcIp?.value ?? null,
+    unicastPeers: peers.map((p) => ({ address: p.address, minTtl: p.minTtl, maxTtl: p.maxTtl })),
+    unicastTtl: d.unicastTtl ?? 255,
+    unicastFaultNoPeer: d.unicastFaultNoPeer,
+    mcastSrcIp: d.mcastSrcIp?.value ?? null,
+    mcastGroup,
+    checkUnicastSrc:
+      d.checkUnicastSrc ?? (g.checkUnicastSrc || peers.some((p) => p.minTtl !== null || p.maxTtl !== null)),
+    skipCheckAdvAddr: d.skipCheckAdvAddr ?? g.skipCheckAdvAddr,
+    garp,
+    downTimerAdverts: d.downTimerAdverts?.value ?? g.downTimerAdverts,
+    lowerPrioNoAdvert,
+    higherPrioSendAdvert,
+    dontTrackPrimary: d.dontTrackPrimary,
+    ...track,
+    notify: notifyOf(d.notify),
+    notifyPriorityChanges: d.notifyPriorityChanges ?? g.notifyPriorityChanges,
+    syncGroup: null,
+    transport: d.transport ?? g.transport,
+    strict,
+    accept: d.accept?.value ?? (strict ? basePriority === 255 : true),
+    promoteSecondaries: d.promoteSecondaries,
+  };
+}

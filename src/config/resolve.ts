@@ -1,0 +1,268 @@
+/**
+ * From drafts to the final `Config`: fills in keepalived 2.2.7's defaults (globals first, then
+ * per instance), derives family, version, state and priority, resolves tracker weights, and runs
+ * the cross-item semantic checks (undefined trackers, duplicate VRIDs, nopreempt conflicts,
+ * fractional v2 intervals, mixed families, sync-group membership, vrrp_strict rules), reporting
+ * with keepalived's message texts where it has one. Pure.
+ */
+import type { Diagnostics } from "./diagnostics.ts";
+import type { ConfigDraft, GlobalDraft, NotifyDraft } from "./draft.ts";
+import {
+  type GlobalIn,
+  type InstanceIn,
+  notifyOf,
+  resolveInstance,
+  resolveRefs,
+  type TrackerDefaults,
+} from "./resolve-instance.ts";
+import type { ConfigInput } from "./types.ts";
+
+function resolveGlobal(g: GlobalDraft): GlobalIn {
+  const masterDelayUs = g.garp.masterDelayUs ?? 5_000_000;
+  const masterRepeat = g.garp.masterRepeat ?? 5;
+  const fifo = (f: GlobalDraft["notifyFifo"]) =>
+    f === undefined || f.path === ""
+      ? null
+      : { path: f.path, user: f.user, group: f.group, script: f.script };
+  return {
+    routerId: g.routerId ?? null,
+    scriptUser: g.scriptUser ?? null,
+    scriptGroup: g.scriptGroup ?? null,
+    enableScriptSecurity: g.enableScriptSecurity,
+    mcastGroup4: g.mcastGroup4 ?? "224.0.0.18",
+    mcastGroup6: g.mcastGroup6 ?? "ff02::12",
+    defaultInterface: g.defaultInterface ?? "eth0",
+    garp: {
+      masterDelayUs,
+      masterRepeat,
+      masterRefreshUs: g.garp.masterRefreshUs ?? 0,
+      masterRefreshRepeat: g.garp.masterRefreshRepeat ?? 1,
+      lowerPrioDelayUs: g.garp.lowerPrioDelayUs ?? masterDelayUs,
+      lowerPrioRepeat: g.garp.lowerPrioRepeat ?? masterRepeat,
+      intervalUs: g.garp.intervalUs ?? 0,
+      gnaIntervalUs: g.garp.gnaIntervalUs ?? 0,
+      minGarp: g.garp.minGarp ?? false,
+    },
+    downTimerAdverts: g.downTimerAdverts ?? 3,
+    lowerPrioNoAdvert: g.lowerPrioNoAdvert ?? g.strict,
+    higherPrioSendAdvert: g.higherPrioSendAdvert ?? false,
+    version: g.version ?? 2,
+    checkUnicastSrc: g.checkUnicastSrc,
+    skipCheckAdvAddr: g.skipCheckAdvAddr,
+    strict: g.strict,
+    notifyPriorityChanges: g.notifyPriorityChanges,
+    notifyFifo: fifo(g.notifyFifo),
+    vrrpNotifyFifo: fifo(g.vrrpNotifyFifo),
+    startupDelayUs: g.startupDelayUs,
+    dynamicInterfaces: g.dynamicInterfaces,
+    logUnknownVrids: g.logUnknownVrids,
+    randomSeed: g.randomSeed ?? null,
+    startupScript: g.startupScript ?? null,
+    shutdownScript: g.shutdownScript ?? null,
+    transport: g.transport ?? { kind: "raw" },
+  };
+}
+
+export function resolveConfig(
+  diags: Diagnostics,
+  draft: ConfigDraft,
+  source: string,
+  configId: string,
+): ConfigInput {
+  const global = resolveGlobal(draft.global);
+  const byName = (xs: ReadonlyArray<{ name: string; weight: number; reverse: boolean }>) =>
+    new Map(xs.map((x) => [x.name, { weight: x.weight, reverse: x.reverse }]));
+  const trackers: TrackerDefaults = {
+    scripts: byName(draft.scripts.filter((s) => s.hasScript)),
+    processes: byName(draft.processes),
+    files: byName(draft.files),
+  };
+  const instances: InstanceIn[] = [];
+  for (const d of draft.instances) {
+    const inst = resolveInstance(diags, d, global, trackers, draft.global.version === 2, {
+      lowerPrioDelay: draft.global.garp.lowerPrioDelayUs !== undefined,
+      lowerPrioRepeat: draft.global.garp.lowerPrioRepeat !== undefined,
+    });
+    if (inst !== undefined) instances.push(inst);
+  }
+  const instanceByName = new Map(instances.map((i) => [i.name, i]));
+  // duplicate VRID on the same interface and family
+  const seen = new Map<string, InstanceIn>();
+  for (const i of instances) {
+    const key = `${i.vrid}/${i.family}/${i.interface ?? ""}/${i.unicastPeers.length > 0 ? "u" : "m"}`;
+    const other = seen.get(key);
+    if (other !== undefined) {
+      const at = draft.instanceByName.get(i.name)?.vrid?.at ?? {
+        file: source,
+        line: i.line,
+        column: 0,
+      };
+      diags.error(
+        at,
+        "semantic",
+        `${other.name} and ${i.name} both use VRID ${i.vrid} with ${i.family === "ipv4" ? "IPv4" : "IPv6"} on interface ${i.interface ?? "(none)"}`,
+        "each VRID must be unique per interface and family",
+      );
+    } else seen.set(key, i);
+  }
+  // sync groups
+  const syncGroups = [];
+  const memberOf = new Map<string, string>();
+  for (const gd of draft.syncGroups) {
+    const members: string[] = [];
+    for (const m of gd.members) {
+      const inst = instanceByName.get(m.value);
+      if (inst === undefined) {
+        diags.error(
+          m.at,
+          "semantic",
+          `Virtual router ${m.value} specified in sync group ${gd.name} doesn't exist - ignoring`,
+        );
+        continue;
+      }
+      const prev = memberOf.get(m.value);
+      if (prev !== undefined) {
+        diags.error(
+          m.at,
+          "semantic",
+          `Virtual router ${m.value} cannot exist in more than one sync group; ignoring ${gd.name}`,
+          `already in ${prev}`,
+        );
+        continue;
+      }
+      memberOf.set(m.value, gd.name);
+      inst.syncGroup = gd.name;
+      members.push(m.value);
+    }
+    if (members.length === 1)
+      diags.warn(
+        gd.at,
+        "semantic",
+        `Sync group ${gd.name} has only 1 virtual router(s) - this probably isn't what you want`,
+      );
+    if (members.length === 0) {
+      diags.warn(
+        gd.at,
+        "semantic",
+        `Sync group ${gd.name}, no matching virtual router found in group declaration - removing`,
+      );
+      continue;
+    }
+    syncGroups.push({
+      name: gd.name,
+      line: gd.at.line,
+      members,
+      trackInterfaces: resolveRefs(diags, gd.name, "interface", gd.track.interfaces, undefined),
+      trackScripts: resolveRefs(diags, gd.name, "script", gd.track.scripts, trackers.scripts),
+      trackProcesses: resolveRefs(diags, gd.name, "process", gd.track.processes, trackers.processes),
+      trackFiles: resolveRefs(diags, gd.name, "file", gd.track.files, trackers.files),
+      notify: notifyOf(gd.notify),
+      trackingWeight: gd.trackingWeight,
+      notifyPriorityChanges: gd.notifyPriorityChanges,
+    });
+  }
+  // without sync_group_tracking_weight, weighted trackers of members are dropped, as keepalived does
+  for (const gd of draft.syncGroups) {
+    if (gd.trackingWeight) continue;
+    for (const member of gd.members) {
+      const inst = instanceByName.get(member.value);
+      const d = draft.instanceByName.get(member.value);
+      if (inst === undefined || d === undefined || inst.syncGroup !== gd.name) continue;
+      for (const [key, kind, refs] of [
+        ["trackInterfaces", "interface", d.track.interfaces],
+        ["trackScripts", "script", d.track.scripts],
+        ["trackProcesses", "process", d.track.processes],
+        ["trackFiles", "file", d.track.files],
+      ] as const) {
+        inst[key] = inst[key].filter((r) => {
+          if (r.weight === 0) return true;
+          const at = refs.find((x) => x.name === r.name)?.at ?? d.at;
+          diags.warn(
+            at,
+            "semantic",
+            `(${inst.name}) ignoring tracked ${kind} ${r.name} with weights due to SYNC group`,
+            "add sync_group_tracking_weight to the vrrp_sync_group to keep the weights",
+          );
+          return false;
+        });
+      }
+    }
+  }
+  // weighted trackers on an address owner (255) are rejected, as keepalived does
+  for (const i of instances) {
+    if (i.basePriority !== 255) continue;
+    for (const key of ["trackInterfaces", "trackScripts", "trackProcesses", "trackFiles"] as const) {
+      const weighted = i[key].filter((r) => r.weight !== 0);
+      if (weighted.length === 0) continue;
+      const at = draft.instanceByName.get(i.name)?.priority?.at ?? {
+        file: source,
+        line: i.line,
+        column: 0,
+      };
+      diags.warn(
+        at,
+        "semantic",
+        `(${i.name}) tracker weights are ignored for an address owner (priority 255) - setting weight 0`,
+      );
+      i[key] = i[key].map((r) => ({ ...r, weight: 0 }));
+    }
+  }
+  const userless = (n: NotifyDraft): boolean =>
+    Object.values(n).some((c) => c !== undefined && c.user === null);
+  const firstScriptAt =
+    draft.global.scriptAt ??
+    draft.scripts.find((s) => s.hasScript && s.command.user === null)?.at ??
+    draft.instances.find((i) => userless(i.notify))?.at ??
+    draft.syncGroups.find((sg) => userless(sg.notify))?.at;
+  if (firstScriptAt !== undefined && global.enableScriptSecurity && global.scriptUser === null)
+    diags.warn(
+      firstScriptAt,
+      "semantic",
+      "No script_user set: keepalived runs scripts as 'keepalived_script' and, if that user does not exist, refuses to run them under enable_script_security (Unable to set default user keepalived_script for script)",
+      "add 'script_user USER' to global_defs",
+    );
+  if (firstScriptAt !== undefined && !global.enableScriptSecurity)
+    diags.warn(
+      firstScriptAt,
+      "semantic",
+      "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
+      "add enable_script_security to global_defs",
+    );
+  const strip = <T extends { at: unknown }>(x: T): Omit<T, "at"> => {
+    const { at: _at, ...rest } = x;
+    return rest;
+  };
+  return {
+    source,
+    configId,
+    global,
+    instances,
+    syncGroups,
+    scripts: draft.scripts
+      .filter((s) => s.hasScript)
+      .map((s) => {
+        const { timeoutSet: _t, hasScript: _h, ...rest } = strip(s);
+        return rest;
+      }),
+    processes: draft.processes.map(strip),
+    files: draft.files.map(strip),
+    interfaceDelays: draft.interfaceDelays,
+    virtualServers: draft.virtualServers.map((v) => ({
+      ...strip(v),
+      realServers: v.realServers.map((r) => ({
+        ...r,
+        method: r.method ?? v.method,
+        checkers: r.checkers.map((c) => ({
+          ...c,
+          delayLoopUs: c.delayLoopUs ?? v.delayLoopUs,
+          connectTimeoutUs: c.connectTimeoutUs ?? v.connectTimeoutUs,
+          retry: c.retry ?? v.retry ?? (c.kind === "DNS_CHECK" ? 3 : c.kind === "MISC_CHECK" ? 0 : 1),
+          delayBeforeRetryUs:
+            c.delayBeforeRetryUs ??
+            v.delayBeforeRetryUs ??
+            (c.kind === "HTTP_GET" || c.kind === "SSL_GET" ? 3_000_000 : 1_000_000),
+        })),
+      })),
+    })),
+  };
+}

@@ -1,0 +1,359 @@
+/**
+ * The validated configuration: effect Schemas for every part of a keepalived.conf that Vigil
+ * understands, and the TypeScript types derived from them. This is the contract between the
+ * configuration front end and everything built from it (runtime nodes, simulations, dump).
+ *
+ * Conventions: every duration carries its unit in the name and is an integer (`…Us` microseconds,
+ * `…Cs` centiseconds on the VRRP wire); absent optional values are `null` (never `undefined`) so
+ * that `vigil dump --json` shows every field with its resolved default. Pure (schemas only).
+ */
+import { isIP } from "node:net";
+import { Schema } from "effect";
+
+const IntBetween = (minimum: number, maximum: number) =>
+  Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum, maximum })));
+
+/** Virtual router id, 1..255. */
+export const Vrid = IntBetween(1, 255).pipe(Schema.brand("Vrid"));
+export type Vrid = typeof Vrid.Type;
+
+/** Configured (base) priority, 1..255; 255 is the address owner. */
+export const Priority = IntBetween(1, 255).pipe(Schema.brand("Priority"));
+export type Priority = typeof Priority.Type;
+
+/** Advertisement interval in centiseconds: v2 100..25500 in whole seconds, v3 1..4095. */
+export const AdvertIntervalCs = IntBetween(1, 25500).pipe(Schema.brand("AdvertIntervalCs"));
+export type AdvertIntervalCs = typeof AdvertIntervalCs.Type;
+
+/** A non-negative integer number of microseconds. */
+export const DurationUs = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)));
+
+export const Family = Schema.Literals(["ipv4", "ipv6"]);
+export type Family = typeof Family.Type;
+
+/** A textual IPv4 or IPv6 address (no prefix), in the form written in the configuration. */
+export const IpAddress = Schema.String.pipe(
+  Schema.check(Schema.makeFilter<string>((s) => isIP(s) !== 0 || "expected an IPv4 or IPv6 address")),
+  Schema.brand("IpAddress"),
+);
+export type IpAddress = typeof IpAddress.Type;
+
+/** An address with its family and prefix length (/32 or /128 when not written). */
+export const IpPrefix = Schema.Struct({
+  address: IpAddress,
+  family: Family,
+  prefixLength: IntBetween(0, 128),
+});
+export type IpPrefix = typeof IpPrefix.Type;
+
+/** A command line as keepalived splits it (quotes and escapes resolved), with optional run-as user. */
+export const Command = Schema.Struct({
+  argv: Schema.Array(Schema.String),
+  user: Schema.NullOr(Schema.String),
+  group: Schema.NullOr(Schema.String),
+});
+export type Command = typeof Command.Type;
+
+/** One `virtual_ipaddress` (or `_excluded`) entry with every option keepalived accepts. */
+export const Vip = Schema.Struct({
+  ...IpPrefix.fields,
+  broadcast: Schema.NullOr(Schema.String), // IP, "+" or "-"
+  dev: Schema.String, // resolved: the instance interface when not given
+  scope: Schema.String,
+  label: Schema.NullOr(Schema.String),
+  peer: Schema.NullOr(IpAddress),
+  useVmac: Schema.Boolean,
+  home: Schema.Boolean,
+  noDad: Schema.Boolean,
+  mngTmpAddr: Schema.Boolean,
+  noPrefixRoute: Schema.Boolean,
+  autoJoin: Schema.Boolean,
+  noTrack: Schema.Boolean,
+  preferredLft: Schema.NullOr(Schema.Union([Schema.Literal("forever"), Schema.Int])),
+  line: Schema.Int,
+});
+export type Vip = typeof Vip.Type;
+
+/** How an instance sends and receives adverts. `udp` is a Vigil extension (`vigil_transport udp`). */
+export const Transport = Schema.Union([
+  Schema.Struct({ kind: Schema.Literal("raw") }),
+  Schema.Struct({ kind: Schema.Literal("udp"), port: IntBetween(1, 65535) }),
+]);
+export type Transport = typeof Transport.Type;
+export const DEFAULT_UDP_PORT = 5112;
+
+export const Auth = Schema.Union([
+  Schema.Struct({ type: Schema.Literal("none") }),
+  Schema.Struct({ type: Schema.Literals(["PASS", "AH"]), pass: Schema.String }),
+]);
+export type Auth = typeof Auth.Type;
+
+/** A tracker reference from an instance or sync group, with its effective weight. */
+export const TrackRef = Schema.Struct({
+  name: Schema.String,
+  weight: IntBetween(-254, 254),
+  reverse: Schema.Boolean,
+});
+export type TrackRef = typeof TrackRef.Type;
+
+export const UnicastPeer = Schema.Struct({
+  address: IpAddress,
+  minTtl: Schema.NullOr(IntBetween(0, 255)),
+  maxTtl: Schema.NullOr(IntBetween(0, 255)),
+});
+export type UnicastPeer = typeof UnicastPeer.Type;
+
+export const Notify = Schema.Struct({
+  master: Schema.NullOr(Command),
+  backup: Schema.NullOr(Command),
+  fault: Schema.NullOr(Command),
+  stop: Schema.NullOr(Command),
+  deleted: Schema.NullOr(Command),
+  masterRxLowerPri: Schema.NullOr(Command),
+  /** Generic `notify`: gets `INSTANCE|GROUP name STATE priority` appended. */
+  generic: Schema.NullOr(Command),
+});
+export type Notify = typeof Notify.Type;
+
+export const Garp = Schema.Struct({
+  masterDelayUs: DurationUs,
+  masterRepeat: Schema.Int,
+  masterRefreshUs: DurationUs,
+  masterRefreshRepeat: Schema.Int,
+  lowerPrioDelayUs: DurationUs,
+  lowerPrioRepeat: Schema.Int,
+  intervalUs: DurationUs,
+  gnaIntervalUs: DurationUs,
+  minGarp: Schema.Boolean,
+});
+export type Garp = typeof Garp.Type;
+
+export const VrrpInstance = Schema.Struct({
+  name: Schema.String,
+  line: Schema.Int,
+  interface: Schema.NullOr(Schema.String),
+  vrid: Vrid,
+  family: Family,
+  version: Schema.Literals([2, 3]),
+  basePriority: Priority,
+  /** `state` as configured, or derived (MASTER iff priority 255). Only meaningful with 255. */
+  wantState: Schema.Literals(["MASTER", "BACKUP"]),
+  advertIntervalCs: AdvertIntervalCs,
+  nopreempt: Schema.Boolean,
+  preemptDelayUs: DurationUs,
+  vips: Schema.Array(Vip),
+  excludedVips: Schema.Array(Vip),
+  auth: Auth,
+  unicastSrcIp: Schema.NullOr(IpAddress),
+  unicastPeers: Schema.Array(UnicastPeer),
+  unicastTtl: IntBetween(1, 255),
+  unicastFaultNoPeer: Schema.Boolean,
+  mcastSrcIp: Schema.NullOr(IpAddress),
+  /** Advert destination in multicast mode: `mcast_dst_ip` or the global group of the family. */
+  mcastGroup: IpAddress,
+  checkUnicastSrc: Schema.Boolean,
+  skipCheckAdvAddr: Schema.Boolean,
+  garp: Garp,
+  downTimerAdverts: IntBetween(1, 100),
+  lowerPrioNoAdvert: Schema.Boolean,
+  higherPrioSendAdvert: Schema.Boolean,
+  dontTrackPrimary: Schema.Boolean,
+  trackInterfaces: Schema.Array(TrackRef),
+  trackScripts: Schema.Array(TrackRef),
+  trackProcesses: Schema.Array(TrackRef),
+  trackFiles: Schema.Array(TrackRef),
+  notify: Notify,
+  notifyPriorityChanges: Schema.Boolean,
+  syncGroup: Schema.NullOr(Schema.String),
+  transport: Transport,
+  strict: Schema.Boolean,
+  accept: Schema.Boolean,
+  promoteSecondaries: Schema.Boolean,
+});
+export type VrrpInstance = typeof VrrpInstance.Type;
+
+export const VrrpScript = Schema.Struct({
+  name: Schema.String,
+  line: Schema.Int,
+  command: Command,
+  intervalUs: DurationUs,
+  timeoutUs: DurationUs,
+  weight: IntBetween(-253, 253),
+  reverse: Schema.Boolean,
+  rise: Schema.Int,
+  fall: Schema.Int,
+  initFail: Schema.Boolean,
+});
+export type VrrpScript = typeof VrrpScript.Type;
+
+export const TrackProcess = Schema.Struct({
+  name: Schema.String,
+  line: Schema.Int,
+  process: Schema.String,
+  args: Schema.NullOr(Schema.String),
+  paramMatch: Schema.Literals(["exact", "initial", "partial"]),
+  fullCommand: Schema.Boolean,
+  weight: IntBetween(-254, 254),
+  reverse: Schema.Boolean,
+  quorum: Schema.Int,
+  quorumMax: Schema.NullOr(Schema.Int),
+  delayUs: DurationUs,
+  forkDelayUs: DurationUs,
+  terminateDelayUs: DurationUs,
+});
+export type TrackProcess = typeof TrackProcess.Type;
+
+export const TrackFile = Schema.Struct({
+  name: Schema.String,
+  line: Schema.Int,
+  path: Schema.String,
+  weight: IntBetween(-254, 254),
+  reverse: Schema.Boolean,
+  initValue: Schema.NullOr(Schema.Int),
+  initOverwrite: Schema.Boolean,
+});
+export type TrackFile = typeof TrackFile.Type;
+
+export const InterfaceDelays = Schema.Struct({
+  interface: Schema.String,
+  downDelayUs: DurationUs,
+  upDelayUs: DurationUs,
+});
+
+export const SyncGroup = Schema.Struct({
+  name: Schema.String,
+  line: Schema.Int,
+  members: Schema.Array(Schema.String),
+  trackInterfaces: Schema.Array(TrackRef),
+  trackScripts: Schema.Array(TrackRef),
+  trackProcesses: Schema.Array(TrackRef),
+  trackFiles: Schema.Array(TrackRef),
+  notify: Notify,
+  trackingWeight: Schema.Boolean,
+  notifyPriorityChanges: Schema.Boolean,
+});
+export type SyncGroup = typeof SyncGroup.Type;
+
+export const Checker = Schema.Struct({
+  kind: Schema.Literals(["TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "SMTP_CHECK", "DNS_CHECK"]),
+  line: Schema.Int,
+  connectIp: Schema.NullOr(IpAddress),
+  connectPort: Schema.NullOr(Schema.Int),
+  bindTo: Schema.NullOr(IpAddress),
+  connectTimeoutUs: DurationUs,
+  retry: Schema.Int,
+  delayBeforeRetryUs: DurationUs,
+  delayLoopUs: DurationUs,
+  warmupUs: Schema.NullOr(DurationUs),
+  urls: Schema.Array(
+    Schema.Struct({
+      path: Schema.String,
+      digest: Schema.NullOr(Schema.String),
+      statusCode: Schema.NullOr(Schema.String),
+    }),
+  ),
+  miscPath: Schema.NullOr(Command),
+  miscTimeoutUs: Schema.NullOr(DurationUs),
+  miscDynamic: Schema.Boolean,
+  heloName: Schema.NullOr(Schema.String),
+  dnsType: Schema.NullOr(Schema.String),
+  dnsName: Schema.NullOr(Schema.String),
+});
+export type Checker = typeof Checker.Type;
+
+export const LvsMethod = Schema.Literals(["NAT", "DR", "TUN"]);
+
+export const RealServer = Schema.Struct({
+  address: IpAddress,
+  port: Schema.NullOr(Schema.Int),
+  line: Schema.Int,
+  weight: Schema.Int,
+  method: LvsMethod,
+  inhibitOnFailure: Schema.Boolean,
+  notifyUp: Schema.NullOr(Command),
+  notifyDown: Schema.NullOr(Command),
+  checkers: Schema.Array(Checker),
+});
+export type RealServer = typeof RealServer.Type;
+
+export const VirtualServer = Schema.Struct({
+  /** `IP PORT`, `fwmark N` or `group NAME`, as written. */
+  key: Schema.Union([
+    Schema.Struct({ kind: Schema.Literal("address"), address: IpAddress, port: Schema.NullOr(Schema.Int) }),
+    Schema.Struct({ kind: Schema.Literal("fwmark"), mark: Schema.Int }),
+    Schema.Struct({ kind: Schema.Literal("group"), name: Schema.String }),
+  ]),
+  line: Schema.Int,
+  protocol: Schema.Literals(["TCP", "UDP", "SCTP"]),
+  scheduler: Schema.String,
+  method: LvsMethod,
+  persistenceTimeoutS: Schema.NullOr(Schema.Int),
+  delayLoopUs: DurationUs,
+  connectTimeoutUs: DurationUs,
+  retry: Schema.NullOr(Schema.Int),
+  delayBeforeRetryUs: Schema.NullOr(DurationUs),
+  quorum: Schema.Int,
+  hysteresis: Schema.Int,
+  quorumUp: Schema.NullOr(Command),
+  quorumDown: Schema.NullOr(Command),
+  sorryServer: Schema.NullOr(Schema.Struct({ address: IpAddress, port: Schema.NullOr(Schema.Int) })),
+  inhibitOnFailure: Schema.Boolean,
+  alpha: Schema.Boolean,
+  omega: Schema.Boolean,
+  realServers: Schema.Array(RealServer),
+});
+export type VirtualServer = typeof VirtualServer.Type;
+
+export const FifoSpec = Schema.Struct({
+  path: Schema.String,
+  user: Schema.NullOr(Schema.String),
+  group: Schema.NullOr(Schema.String),
+  script: Schema.NullOr(Command),
+});
+
+export const GlobalDefs = Schema.Struct({
+  routerId: Schema.NullOr(Schema.String),
+  scriptUser: Schema.NullOr(Schema.String),
+  scriptGroup: Schema.NullOr(Schema.String),
+  enableScriptSecurity: Schema.Boolean,
+  mcastGroup4: IpAddress,
+  mcastGroup6: IpAddress,
+  defaultInterface: Schema.String,
+  garp: Garp,
+  downTimerAdverts: IntBetween(1, 100),
+  lowerPrioNoAdvert: Schema.Boolean,
+  higherPrioSendAdvert: Schema.Boolean,
+  version: Schema.Literals([2, 3]),
+  checkUnicastSrc: Schema.Boolean,
+  skipCheckAdvAddr: Schema.Boolean,
+  strict: Schema.Boolean,
+  notifyPriorityChanges: Schema.Boolean,
+  notifyFifo: Schema.NullOr(FifoSpec),
+  vrrpNotifyFifo: Schema.NullOr(FifoSpec),
+  startupDelayUs: DurationUs,
+  dynamicInterfaces: Schema.Boolean,
+  logUnknownVrids: Schema.Boolean,
+  randomSeed: Schema.NullOr(Schema.Int),
+  startupScript: Schema.NullOr(Command),
+  shutdownScript: Schema.NullOr(Command),
+  /** Vigil extension `vigil_transport`; the default for instances that do not set one. */
+  transport: Transport,
+});
+export type GlobalDefs = typeof GlobalDefs.Type;
+
+export const Config = Schema.Struct({
+  /** The main file as given, and the config id used for `@id` lines. */
+  source: Schema.String,
+  configId: Schema.String,
+  global: GlobalDefs,
+  instances: Schema.Array(VrrpInstance),
+  syncGroups: Schema.Array(SyncGroup),
+  scripts: Schema.Array(VrrpScript),
+  processes: Schema.Array(TrackProcess),
+  files: Schema.Array(TrackFile),
+  interfaceDelays: Schema.Array(InterfaceDelays),
+  virtualServers: Schema.Array(VirtualServer),
+});
+export type Config = typeof Config.Type;
+/** The same shape before decoding: plain numbers and strings, no brands. */
+export type ConfigInput = typeof Config.Encoded;

@@ -1,0 +1,247 @@
+/**
+ * Keyword tables and value readers shared by every block: the generic block walker (unknown
+ * keywords, missing `{`, "parsed but not acted on" warnings), and readers for integers, decimal
+ * seconds, booleans, addresses and commands that report keepalived's messages
+ * (`number '300' outside range [1, 255]`). Pure.
+ */
+import { isIP } from "node:net";
+import type { Diagnostics, Position } from "./diagnostics.ts";
+import type { Token } from "./lexer.ts";
+import type { Statement } from "./parser.ts";
+import type { Command, Family } from "./types.ts";
+
+export interface Ctx {
+  readonly diags: Diagnostics;
+}
+
+export interface KeywordSpec<S> {
+  /** The keyword needs a `{ … }` block. */
+  readonly block?: boolean;
+  readonly handle: (ctx: Ctx, st: Statement, state: S) => void;
+}
+export type KeywordTable<S> = Readonly<Record<string, KeywordSpec<S>>>;
+
+const editDistance = (a: string, b: string): number => {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j] as number;
+      row[j] = Math.min(
+        (row[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        prev + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      prev = tmp;
+    }
+  }
+  return row[b.length] as number;
+};
+
+export function suggest(word: string, options: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Math.max(2, Math.floor(word.length / 4)) + 1;
+  for (const o of options) {
+    if (Math.abs(o.length - word.length) >= bestD) continue;
+    const d = editDistance(word, o);
+    if (d < bestD) {
+      bestD = d;
+      best = o;
+    }
+  }
+  return best;
+}
+
+/** Walks one block's statements through a keyword table. Unknown keywords warn and are skipped. */
+export function walk<S>(ctx: Ctx, statements: readonly Statement[], table: KeywordTable<S>, state: S): void {
+  for (const st of statements) {
+    const spec = Object.hasOwn(table, st.keyword.text) ? table[st.keyword.text] : undefined;
+    if (spec === undefined) {
+      const near = suggest(st.keyword.text, Object.keys(table));
+      ctx.diags.warn(
+        st.keyword,
+        "unknown-keyword",
+        `Unknown keyword '${st.keyword.text}'`,
+        near === undefined ? "the line is skipped" : `did you mean '${near}'?`,
+      );
+      continue;
+    }
+    if (spec.block === true && st.block === null) {
+      ctx.diags.error(st.keyword, "syntax", "Missing '{' at beginning of configuration block");
+      continue;
+    }
+    if (spec.block !== true && st.block !== null) {
+      ctx.diags.warn(st.keyword, "syntax", `'${st.keyword.text}' does not take a block - ignoring the block`);
+    }
+    spec.handle(ctx, st, state);
+  }
+}
+
+/** A keyword Vigil reads but does not act on yet: warns (with the reason) and skips any block. */
+export const unsupported = <S>(what: string, block = false): KeywordSpec<S> => ({
+  handle: (ctx, st) =>
+    ctx.diags.warn(
+      st.keyword,
+      "unsupported",
+      `'${st.keyword.text}' is parsed but not acted on by Vigil yet (${what})`,
+      block && st.block !== null ? "the block's contents are not used" : undefined,
+    ),
+});
+
+/** Block-valued variant of `unsupported`, accepting `keyword … { … }` with or without a block. */
+export const unsupportedBlock = <S>(what: string): KeywordSpec<S> => unsupported<S>(what, true);
+
+export const atToken = (t: Token): Position => ({ file: t.file, line: t.line, column: t.column });
+
+/** The first argument, or an error `keyword: missing value` at the keyword. */
+export function arg(ctx: Ctx, st: Statement, index = 0, what = "value"): Token | undefined {
+  const t = st.args[index];
+  if (t === undefined) ctx.diags.error(st.keyword, "value", `${st.keyword.text}: missing ${what}`);
+  return t;
+}
+
+const INT_RE = /^[-+]?\d+$/;
+
+/** An integer in [min, max]; keepalived's `number 'X' outside range [min, max]` otherwise. */
+export function readInt(ctx: Ctx, t: Token, min: number, max: number): number | undefined {
+  if (!INT_RE.test(t.text)) {
+    ctx.diags.error(t, "value", `invalid number '${t.text}'`, `expected an integer in [${min}, ${max}]`);
+    return undefined;
+  }
+  const n = Number(t.text);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    ctx.diags.error(t, "range", `number '${t.text}' outside range [${min}, ${max}]`);
+    return undefined;
+  }
+  return n;
+}
+
+const DEC_RE = /^\+?(\d+)(?:\.(\d*))?$|^\+?\.(\d+)$/;
+
+/** Decimal seconds (µs resolution) → integer microseconds in [minUs, maxUs]. */
+export function readSecondsUs(ctx: Ctx, t: Token, minUs: number, maxUs: number): number | undefined {
+  const m = DEC_RE.exec(t.text);
+  const fmt = (us: number): string => (us / 1e6).toFixed(6);
+  if (m === null) {
+    ctx.diags.error(t, "value", `invalid decimal number '${t.text}'`, "expected seconds, e.g. 1 or 0.5");
+    return undefined;
+  }
+  const whole = m[1] ?? "0";
+  const frac = (m[2] ?? m[3] ?? "").padEnd(6, "0");
+  if (whole.length > 12 || /[1-9]/.test(frac.slice(6))) {
+    ctx.diags.error(t, "range", `number '${t.text}' outside range [${fmt(minUs)}, ${fmt(maxUs)}]`);
+    return undefined;
+  }
+  const us = Number(whole) * 1_000_000 + Number(frac.slice(0, 6));
+  if (us < minUs || us > maxUs) {
+    ctx.diags.error(t, "range", `number '${t.text}' outside range [${fmt(minUs)}, ${fmt(maxUs)}]`);
+    return undefined;
+  }
+  return us;
+}
+
+/** Whole seconds → microseconds. */
+export function readWholeSecondsUs(ctx: Ctx, t: Token, minS: number, maxS: number): number | undefined {
+  const n = readInt(ctx, t, minS, maxS);
+  return n === undefined ? undefined : n * 1_000_000;
+}
+
+/** A flag that may be bare (true) or take on|off|true|false|yes|no. */
+export function readBool(ctx: Ctx, st: Statement, index = 0): boolean | undefined {
+  const t = st.args[index];
+  if (t === undefined) return true;
+  const v = t.text.toLowerCase();
+  if (v === "on" || v === "true" || v === "yes") return true;
+  if (v === "off" || v === "false" || v === "no") return false;
+  ctx.diags.error(
+    t,
+    "value",
+    `Invalid value for ${st.keyword.text} specified`,
+    "use on|off|true|false|yes|no",
+  );
+  return undefined;
+}
+
+export function familyOf(address: string): Family | undefined {
+  const v = isIP(address);
+  return v === 4 ? "ipv4" : v === 6 ? "ipv6" : undefined;
+}
+
+/** `ADDR[/LEN]` → parts, or an error message. */
+export function parsePrefix(
+  text: string,
+): { address: string; family: Family; prefixLength: number } | { error: string } {
+  const slash = text.indexOf("/");
+  const address = slash < 0 ? text : text.slice(0, slash);
+  const family = familyOf(address);
+  if (family === undefined) return { error: `VRRP parsed invalid IP ${text}. skipping IP...` };
+  const max = family === "ipv4" ? 32 : 128;
+  if (slash < 0) return { address, family, prefixLength: max };
+  const len = text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(len) || Number(len) > max)
+    return { error: `Invalid address prefix len ${len} for address ${text} - must be 0..${max}` };
+  return { address, family, prefixLength: Number(len) };
+}
+
+/** A plain IP address (no prefix). */
+export function readAddress(ctx: Ctx, t: Token, what: string): string | undefined {
+  if (familyOf(t.text) === undefined) {
+    ctx.diags.error(t, "value", `${what}: invalid IP address '${t.text}'`);
+    return undefined;
+  }
+  return t.text;
+}
+
+/** `CMD [USER [GROUP]]`: the first token is the command line, split as keepalived splits scripts. */
+export function readCommand(ctx: Ctx, st: Statement, first = 0): Command | undefined {
+  const t = arg(ctx, st, first, "command");
+  if (t === undefined) return undefined;
+  const argv = splitCommand(t.text);
+  if (argv.length === 0) {
+    ctx.diags.error(t, "value", `${st.keyword.text}: empty command`);
+    return undefined;
+  }
+  return { argv, user: st.args[first + 1]?.text ?? null, group: st.args[first + 2]?.text ?? null };
+}
+
+/** Splits a script command line on spaces, honouring quotes and backslash escapes. */
+export function splitCommand(text: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let has = false;
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (quote !== null) {
+      if (c === quote) quote = null;
+      else if (c === "\\" && i + 1 < text.length) cur += text[++i];
+      else cur += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      has = true;
+    } else if (c === "\\" && i + 1 < text.length) {
+      cur += text[++i];
+      has = true;
+    } else if (c === " " || c === "\t") {
+      if (has) out.push(cur);
+      cur = "";
+      has = false;
+    } else {
+      cur += c;
+      has = true;
+    }
+  }
+  if (has) out.push(cur);
+  return out;
+}
+
+/** A block's entries as lists of tokens (for blocks of items such as `virtual_ipaddress`). */
+export const blockItems = (st: Statement): Array<readonly Token[]> =>
+  (st.block ?? []).map((s) => [s.keyword, ...s.args]);
+
+/** Nested blocks inside item lists are not allowed: reports them. */
+export function noNestedBlocks(ctx: Ctx, st: Statement): void {
+  for (const s of st.block ?? [])
+    if (s.block !== null) ctx.diags.warn(s.keyword, "syntax", "Unexpected '{' - ignoring");
+}

@@ -1,0 +1,225 @@
+/**
+ * Unit tests of the front end's pieces: the lexer (comments, quotes, escapes, columns), the
+ * preprocessor (includes with globs and braces, macros, conditionals, ~SEQ/~LST) through an
+ * in-memory file system, and the CLI's exit codes.
+ */
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: keepalived macros are literally written ${NAME}
+import { describe, expect, it } from "vitest";
+import { checkCommand } from "../../src/cli/check.ts";
+import { dumpCommand } from "../../src/cli/dump.ts";
+import { Diagnostics, formatDiagnostic } from "../../src/config/diagnostics.ts";
+import { expandBraces } from "../../src/config/glob.ts";
+import { decomment, tokenize } from "../../src/config/lexer.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { Preprocessor } from "../../src/config/source.ts";
+import { splitCommand } from "../../src/config/values.ts";
+import { memFs } from "./memfs.ts";
+
+const words = (text: string): string[] => tokenize(text, "f", 1, 1).map((t) => t.text);
+
+const lines = (files: Record<string, string>, main = "main.conf", configId = "lb1"): string[][] => {
+  const diags = new Diagnostics();
+  const pre = new Preprocessor(memFs(files), diags, configId, "");
+  pre.readFile(main);
+  expect(diags.list).toEqual([]);
+  return pre.lines.map((l) => l.tokens.map((t) => t.text));
+};
+
+const vip = (n: number): string =>
+  `vrrp_instance V${n} {\n interface eth0\n virtual_router_id ${n}\n virtual_ipaddress {\n 198.18.0.${n}\n }\n}\n`;
+
+describe("lexer", () => {
+  it("strips # and ! comments outside double quotes, keeps escaped ones", () => {
+    expect(decomment("router_id a # c")).toBe("router_id a");
+    expect(decomment('x "a # b" ! c')).toBe('x "a # b"');
+    expect(decomment("x a\\#b")).toBe("x a\\#b");
+    expect(decomment("x 'a # b'")).toBe("x 'a");
+  });
+  it("splits braces, groups quotes, resolves escapes", () => {
+    expect(words("X {a}")).toEqual(["X", "{", "a", "}"]);
+    expect(words('ab"c d"e')).toEqual(["abc de"]);
+    expect(words("'{' \"}\"")).toEqual(["{", "}"]);
+    expect(words("a\\tb \\x41 \\101 \\q \\cA")).toEqual(["a\tb", "A", "A", "q", "\x01"]);
+  });
+  it("keeps 1-based columns", () => {
+    expect(tokenize("  foo  bar", "f", 3, 5).map((t) => [t.line, t.column])).toEqual([
+      [3, 7],
+      [3, 12],
+    ]);
+  });
+  it("splits script command lines like keepalived", () => {
+    expect(splitCommand("/x.sh p1 'quoted arg' \"dq\"")).toEqual(["/x.sh", "p1", "quoted arg", "dq"]);
+  });
+  it("expands csh braces", () => {
+    expect(expandBraces("a{b,c{d,e}}f")).toEqual(["abf", "acdf", "acef"]);
+    expect(expandBraces("a{b}c")).toEqual(["a{b}c"]);
+  });
+});
+
+describe("preprocessor", () => {
+  it("includes globs relative to the including file, sorted, skipping non-matches", () => {
+    const got = lines(
+      {
+        "etc/main.conf": "include conf.d/*.conf\ninclude conf.d/{x,y}.inc",
+        "etc/conf.d/b.conf": "B",
+        "etc/conf.d/a.conf": "A",
+        "etc/conf.d/c.txt": "C",
+        "etc/conf.d/x.inc": "X",
+        "etc/conf.d/y.inc": "Y",
+      },
+      "etc/main.conf",
+    );
+    expect(got).toEqual([["A"], ["B"], ["X"], ["Y"]]);
+  });
+  it("keeps @id lines for the config id and @^id lines for others", () => {
+    expect(lines({ "main.conf": "@lb1 a\n@lb2 b\n@^lb1 c\n@^lb2 d" })).toEqual([["a"], ["d"]]);
+    expect(lines({ "main.conf": "@lb1 a\n@lb2 b" }, "main.conf", "lb2")).toEqual([["b"]]);
+  });
+  it("expands macros at use, recursively", () => {
+    expect(lines({ "main.conf": "$A=${B}x\n$B=1\nv ${A} $B\n$B=2\nv $A" })).toEqual([
+      ["v", "1x", "1"],
+      ["v", "2x"],
+    ]);
+  });
+  it("leaves an undefined macro as it is, with a warning", () => {
+    const r = loadConfig("main.conf", {
+      fs: memFs({ "main.conf": `${vip(1)}global_defs {\n router_id \${C}\n}` }),
+    });
+    expect(r.diagnostics.map((d) => [d.line, d.message])).toEqual([
+      [9, "Macro 'C' is not defined - left as is"],
+    ]);
+    expect(r.config?.global.routerId).toBe("${C}");
+  });
+  it("expands multi-line macros into several lines", () => {
+    expect(lines({ "main.conf": "$M=a 1 \\\nb 2\n$M" })).toEqual([
+      ["a", "1"],
+      ["b", "2"],
+    ]);
+  });
+  it("repeats lines with ~SEQ, ~SEQx and ~LST, nested", () => {
+    expect(lines({ "main.conf": "~SEQ(N,3) n${N}" })).toEqual([["n1"], ["n2"], ["n3"]]);
+    expect(lines({ "main.conf": "~SEQ(N,3,1) n${N}" })).toEqual([["n3"], ["n2"], ["n1"]]);
+    expect(lines({ "main.conf": "~SEQx(N,9,2,13) n${N}" })).toEqual([["n9"], ["nb"], ["nd"]]);
+    expect(lines({ "main.conf": "~LST(A,x,y) ~SEQ(B,1,2) ${A}${B}" })).toEqual([
+      ["x1"],
+      ["x2"],
+      ["y1"],
+      ["y2"],
+    ]);
+  });
+  it("gives ${_HASH} and ${_BANG} as literal characters", () => {
+    expect(lines({ "main.conf": "v a${_HASH}b${_BANG}c" })).toEqual([["v", "a#b!c"]]);
+  });
+});
+
+describe("loadConfig", () => {
+  it("reports a missing main file as an error with the file name", () => {
+    const r = loadConfig("nope.conf", { fs: memFs({}) });
+    expect(r.config).toBeUndefined();
+    expect(r.diagnostics.map(formatDiagnostic)).toEqual([
+      "(nope.conf) Config file 'nope.conf' not found or not readable [error]",
+    ]);
+  });
+  it("reports positions inside included files", () => {
+    const r = loadConfig("main.conf", {
+      fs: memFs({ "main.conf": `include inc/x.conf\n${vip(1)}`, "inc/x.conf": "\n\n  bogus_keyword 1\n" }),
+    });
+    expect(r.diagnostics).toEqual([
+      expect.objectContaining({
+        file: "inc/x.conf",
+        line: 3,
+        column: 3,
+        message: "Unknown keyword 'bogus_keyword'",
+      }),
+    ]);
+    expect(r.config?.instances.map((i) => i.name)).toEqual(["V1"]);
+  });
+  it("brands the decoded values", () => {
+    const r = loadConfig("main.conf", { fs: memFs({ "main.conf": vip(7) }) });
+    const i = r.config?.instances[0];
+    expect(i?.vrid).toBe(7);
+    expect(i?.advertIntervalCs).toBe(100);
+    expect(i?.transport).toEqual({ kind: "raw" });
+  });
+  it("lets the lower-priority GARP burst follow the instance's master burst unless set", () => {
+    const conf = (extra: string) =>
+      loadConfig("main.conf", {
+        fs: memFs({
+          "main.conf": vip(1).replace(
+            "interface eth0",
+            `interface eth0\n garp_master_delay 2\n garp_master_repeat 3\n${extra}`,
+          ),
+        }),
+      }).config?.instances[0]?.garp;
+    expect(conf("")).toMatchObject({
+      masterDelayUs: 2_000_000,
+      masterRepeat: 3,
+      lowerPrioDelayUs: 2_000_000,
+      lowerPrioRepeat: 3,
+    });
+    expect(conf(" garp_lower_prio_repeat 1")).toMatchObject({
+      lowerPrioDelayUs: 2_000_000,
+      lowerPrioRepeat: 1,
+    });
+  });
+  it("hints the nearest keyword for a typo", () => {
+    const r = loadConfig("main.conf", {
+      fs: memFs({ "main.conf": vip(1).replace("interface", "interfce") }),
+    });
+    const unknown = r.diagnostics.find((d) => d.message === "Unknown keyword 'interfce'");
+    expect(unknown?.hint).toBe("did you mean 'interface'?");
+  });
+});
+
+describe("vigil dump", () => {
+  const io = () => ({
+    out: [] as string[],
+    err: [] as string[],
+    stdout(t: string) {
+      this.out.push(t);
+    },
+    stderr(t: string) {
+      this.err.push(t);
+    },
+  });
+  it("prints a readable text form of the bundled example", async () => {
+    const s = io();
+    expect(await dumpCommand.run(["-f", "examples/keepalived.conf", "--config-id", "lb1"], s)).toBe(0);
+    const text = s.out.join("");
+    expect(text).toContain("vrrp_instance VI_1\n  interface eth0  vrid 51  IPv4  VRRPv2  transport raw");
+    expect(text).toContain("vrrp_instance VI_6\n  interface eth0  vrid 52  IPv6  VRRPv3  transport raw");
+    expect(text).toContain("  priority 100  want BACKUP  advert 50 cs  down timer 3 adverts");
+    expect(text).toContain("vrrp_sync_group LB: VI_1, VI_6");
+    expect(s.err).toEqual([]);
+  });
+  it("prints nothing on stdout and exits 1 when the configuration has errors", async () => {
+    const s = io();
+    expect(await dumpCommand.run(["-f", "test/config/fixtures/invalid/02-vrid-300.conf", "--json"], s)).toBe(
+      1,
+    );
+    expect(s.out).toEqual([]);
+    expect(s.err.join("")).toContain("(VI_1): VRID '300' not valid - must be between 1 & 255");
+  });
+});
+
+describe("vigil check", () => {
+  const io = () => ({
+    out: [] as string[],
+    err: [] as string[],
+    stdout(t: string) {
+      this.out.push(t);
+    },
+    stderr(t: string) {
+      this.err.push(t);
+    },
+  });
+  it("exits 1 for a missing file", async () => {
+    const s = io();
+    expect(await checkCommand.run(["-f", "/nonexistent/vigil.conf"], s)).toBe(1);
+    expect(s.err.join("")).toContain("Config file '/nonexistent/vigil.conf' not found");
+  });
+  it("exits 0 for the bundled example and 64 for a bad option", async () => {
+    expect(await checkCommand.run(["-f", "examples/keepalived.conf"], io())).toBe(0);
+    expect(await checkCommand.run(["--bogus"], io())).toBe(64);
+  });
+});

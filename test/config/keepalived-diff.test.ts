@@ -1,0 +1,156 @@
+/**
+ * Differential check of `vigil check` against the real `keepalived -t` (2.2.7) on the fixtures.
+ *
+ * keepalived -t runs as root inside a private network namespace that holds veth interfaces named
+ * like the ones the fixtures use (eth0..eth3, eth9, va): without them keepalived stops at
+ * "Non-existent interface specified in configuration" before its semantic checks, which would hide
+ * most of what we want to compare. keepalived is never started as a daemon here.
+ *
+ * How keepalived's output is read (see keepalived.md §1 "Errors"):
+ * - exit 0 = clean; 5 = any error or warning; 6 = script security; 143 = keepalived -t killed
+ *   itself with SIGTERM (2.2.7 does this when a script has a non-root user) — then only the
+ *   printed messages count;
+ * - keepalived has no error/warning distinction in -t: almost every problem is "reported and
+ *   carried on with a default", so "keepalived complains" = a non-zero exit (other than 143) or any
+ *   printed message, once these are ignored: interface-existence lines (none should remain with the
+ *   namespace), and the bare "Terminated" of the self-kill.
+ *
+ * The contract checked for every fixture:
+ * (a) a Vigil error implies keepalived complains (Vigil never rejects what keepalived accepts);
+ * (b) keepalived complaining implies Vigil reports something other than "not implemented yet";
+ * (c) when keepalived is clean, every Vigil warning is one of the documented Vigil-only warnings
+ *     (VIGIL_ONLY below): things keepalived accepts silently but Vigil points out on purpose.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/load.ts";
+import { keepalivedPath, skipUnlessLab } from "../support/env.ts";
+
+/** Vigil warnings that keepalived 2.2.7 does not print, each with the reason it is wanted. */
+const VIGIL_ONLY: ReadonlyArray<{ readonly pattern: RegExp; readonly why: string }> = [
+  { pattern: /is parsed but not acted on by Vigil yet/, why: "feature not implemented in Vigil" },
+  { pattern: /^VIP option 'use_vmac' is parsed but not acted on/, why: "feature not implemented in Vigil" },
+  { pattern: /IPv6 requires VRRPv3 - using version 3/, why: "keepalived switches silently" },
+  {
+    pattern: /^SECURITY VIOLATION/,
+    why: "keepalived only reports it when the script file exists; Vigil does not look at script files",
+  },
+];
+
+/** Fixtures keepalived cannot be compared on, with the reason. */
+const EXCLUDED: Readonly<Record<string, string>> = {
+  "51-macro-loop.conf": "keepalived -t loops forever on mutually recursive macros (Vigil reports an error)",
+};
+
+const fixtures = ["valid", "invalid"]
+  .flatMap((d) =>
+    readdirSync(join("test/config/fixtures", d))
+      .filter((f) => f.endsWith(".conf") && EXCLUDED[f] === undefined)
+      .sort()
+      .map((f) => join("test/config/fixtures", d, f)),
+  )
+  .concat(["examples/keepalived.conf"]);
+
+const IGNORED_KEEPALIVED = [/interface \S+ for .* doesn't exist/, /^Non-existent interface/, /^Terminated$/];
+
+interface KeepalivedRun {
+  readonly code: number | null;
+  readonly messages: readonly string[];
+}
+
+/** Runs `keepalived -t` on one file in its own directory, in its own process group. */
+function keepalivedTest(ns: string, file: string, pidDir: string): Promise<KeepalivedRun> {
+  return new Promise((resolve) => {
+    const pid = (n: string) => join(pidDir, n);
+    const child = spawn(
+      "ip",
+      ["netns", "exec", ns, keepalivedPath as string, "-t", "-f", basename(file), "-i", "lb1"].concat([
+        "-p",
+        pid("k.pid"),
+        "-r",
+        pid("v.pid"),
+        "-c",
+        pid("c.pid"),
+        "-b",
+        pid("b.pid"),
+      ]),
+      { cwd: dirname(file), detached: true, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString("utf8");
+    });
+    child.stderr.on("data", (b: Buffer) => {
+      out += b.toString("utf8");
+    });
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    }, 15_000);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      const messages = [...new Set(out.split("\n").map((l) => l.trim()))]
+        .filter((l) => l !== "")
+        .filter((l) => !IGNORED_KEEPALIVED.some((re) => re.test(l)));
+      resolve({ code: code ?? (signal === "SIGTERM" ? 143 : null), messages });
+    });
+  });
+}
+
+const run = async (cmd: string, args: string[]): Promise<number | null> =>
+  new Promise((resolve) => {
+    const c = spawn(cmd, args, { stdio: "ignore" });
+    c.on("close", (code) => resolve(code));
+  });
+
+describe.skipIf(skipUnlessLab("config differential vs keepalived -t", { keepalived: true, netns: true }))(
+  "vigil check agrees with keepalived -t",
+  () => {
+    const ns = `vg${process.pid % 10000}c-cfg`;
+    const pidDir = mkdtempSync(join(tmpdir(), "vigil-kt-"));
+    beforeAll(async () => {
+      await run("ip", ["netns", "del", ns]);
+      expect(await run("ip", ["netns", "add", ns])).toBe(0);
+      for (const ifname of ["eth0", "eth1", "eth2", "eth3", "eth9", "va"]) {
+        expect(
+          await run("ip", ["-n", ns, "link", "add", ifname, "type", "veth", "peer", "name", `p${ifname}`]),
+        ).toBe(0);
+        expect(await run("ip", ["-n", ns, "link", "set", ifname, "up"])).toBe(0);
+      }
+      await run("ip", ["-n", ns, "link", "set", "lo", "up"]);
+    });
+    afterAll(async () => {
+      await run("ip", ["netns", "del", ns]);
+      rmSync(pidDir, { recursive: true, force: true });
+    });
+
+    it("compares enough fixtures", () => expect(fixtures.length).toBeGreaterThanOrEqual(70));
+
+    for (const file of fixtures) {
+      it(basename(file), async () => {
+        const k = await keepalivedTest(ns, file, pidDir);
+        const keepalivedComplains = (k.code !== 0 && k.code !== 143) || k.messages.length > 0;
+        const { diagnostics } = loadConfig(file, { configId: "lb1" });
+        const errors = diagnostics.filter((d) => d.severity === "error");
+        const relevant = diagnostics.filter((d) => d.kind !== "unsupported");
+        const context = `keepalived rc=${k.code}:\n  ${k.messages.join("\n  ")}\nvigil:\n  ${diagnostics
+          .map((d) => `${d.severity} ${d.line} ${d.message}`)
+          .join("\n  ")}`;
+        // (a) Vigil rejects only what keepalived complains about
+        if (errors.length > 0) expect(keepalivedComplains, context).toBe(true);
+        // (b) whatever keepalived complains about, Vigil reports something
+        if (keepalivedComplains) expect(relevant.length, context).toBeGreaterThan(0);
+        // (c) with a clean keepalived, Vigil's warnings are all documented Vigil-only ones
+        if (!keepalivedComplains) {
+          const unexplained = diagnostics.filter((d) => !VIGIL_ONLY.some((v) => v.pattern.test(d.message)));
+          expect(
+            unexplained.map((d) => d.message),
+            context,
+          ).toEqual([]);
+        }
+      });
+    }
+  },
+);
