@@ -19,50 +19,9 @@ import { resolveConfig } from "../src/config/resolve.ts";
 import { Preprocessor } from "../src/config/source.ts";
 import { Config } from "../src/config/types.ts";
 import { walk } from "../src/config/values.ts";
+import { generated, generatedSeq } from "./config-gen.ts";
 
 const N = Number(process.env.BENCH_INSTANCES ?? 10_000);
-
-function generated(n: number): string {
-  const out = [
-    "global_defs {\n    router_id BENCH\n    enable_script_security\n    script_user root\n}",
-    'vrrp_script chk {\n    script "/usr/bin/pgrep -x haproxy"\n    interval 2\n    weight -20\n}',
-  ];
-  for (let i = 0; i < n; i++) {
-    const vrid = (i % 250) + 1;
-    const ifname = `eth${Math.floor(i / 250)}`;
-    const a = 18 + Math.floor(i / 65536);
-    const b = Math.floor(i / 256) % 256;
-    const c = i % 256;
-    const unicast =
-      i % 4 === 0
-        ? `    unicast_src_ip 198.${a}.${b}.${c}\n    unicast_peer {\n        198.19.${b}.${c}\n    }\n`
-        : "";
-    out.push(
-      `vrrp_instance VI_${i} {\n    state BACKUP\n    interface ${ifname}\n    virtual_router_id ${vrid}\n` +
-        `    priority ${100 + (i % 100)}\n    advert_int 1\n${unicast}` +
-        `    virtual_ipaddress {\n        198.${a}.${b}.${c}/24\n        198.19.${255 - b}.${c}/24 dev ${ifname}\n    }\n` +
-        `    track_script {\n        chk\n    }\n    notify /etc/keepalived/notify.sh\n}`,
-    );
-  }
-  for (let i = 0; i + 1 < n; i += 2)
-    out.push(`vrrp_sync_group G_${i} {\n    group {\n        VI_${i}\n        VI_${i + 1}\n    }\n}`);
-  return `${out.join("\n")}\n`;
-}
-
-function generatedSeq(n: number): string {
-  return [
-    "$INST=\\",
-    "vrrp_instance VI_${I}_${V} { \\",
-    "    interface eth${I} \\",
-    "    virtual_router_id ${V} \\",
-    "    virtual_ipaddress { \\",
-    "        198.18.${I}.${V}/24 \\",
-    "    } \\",
-    "}",
-    `~SEQ(I,0,${Math.ceil(n / 250) - 1}) ~SEQ(V,1,250) $INST`,
-    "",
-  ].join("\n");
-}
 
 const fsOf = (text: string): ConfigFs => ({
   readFile: (p) => (p === "bench.conf" ? text : undefined),

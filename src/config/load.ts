@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { Schema } from "effect";
 import { type Diagnostic, Diagnostics } from "./diagnostics.ts";
-import { newConfigDraft } from "./draft.ts";
+import { type ConfigDraft, newConfigDraft } from "./draft.ts";
 import { topKeywords } from "./keywords/global.ts";
 import { parseStatements } from "./parser.ts";
 import { resolveConfig } from "./resolve.ts";
@@ -72,15 +72,49 @@ function inSourceOrder(list: readonly Diagnostic[]): Diagnostic[] {
     .map((x) => x.d);
 }
 
-/** Loads and validates `path`. Warnings never prevent a config; errors always do. */
-export function loadConfig(path: string, options: LoadOptions = {}): LoadResult {
+interface FrontPass {
+  readonly diags: Diagnostics;
+  readonly draft: ConfigDraft;
+  readonly usedRandom: boolean;
+  /** False when the main file could not be read (nothing was parsed). */
+  readonly read: boolean;
+}
+
+/** Preprocesses, parses and walks the keyword tables once, into a fresh draft and diagnostics. */
+function frontPass(fs: ConfigFs, path: string, configId: string, randomSeed?: number): FrontPass {
   const diags = new Diagnostics();
-  const configId = options.configId ?? defaultConfigId();
-  const pre = new Preprocessor(options.fs ?? nodeConfigFs, diags, configId, "");
-  if (!pre.readFile(path)) return { config: undefined, diagnostics: diags.list };
-  const statements = parseStatements(pre.lines, diags);
+  const pre = new Preprocessor(fs, diags, configId, "", randomSeed);
   const draft = newConfigDraft();
-  walk({ diags }, statements, topKeywords, draft);
+  const read = pre.readFile(path);
+  if (read) walk({ diags }, parseStatements(pre.lines, diags), topKeywords, draft);
+  return { diags, draft, usedRandom: pre.usedRandom, read };
+}
+
+/**
+ * Loads and validates `path`. Warnings never prevent a config; errors always do.
+ *
+ * `${_RANDOM}` is expanded while preprocessing, before `global_defs` is read, so `random_seed`
+ * applies to the whole configuration wherever it appears: a file that uses `${_RANDOM}` and sets
+ * a `random_seed` is read a second time with that seed (the first pass, seeded from the main
+ * file's text, is discarded).
+ */
+export function loadConfig(path: string, options: LoadOptions = {}): LoadResult {
+  const fs = options.fs ?? nodeConfigFs;
+  const configId = options.configId ?? defaultConfigId();
+  let pass = frontPass(fs, path, configId);
+  if (!pass.read) return { config: undefined, diagnostics: pass.diags.list };
+  const seed = pass.draft.global.randomSeed;
+  if (pass.usedRandom && seed !== undefined) {
+    pass = frontPass(fs, path, configId, seed);
+    const again = pass.draft.global.randomSeed;
+    if (again !== seed)
+      pass.diags.warn(
+        { file: path, line: 0, column: 0 },
+        "semantic",
+        `random_seed changed from ${seed} to ${again} when re-read with it (it depends on \${_RANDOM}?) - ${seed} was used for \${_RANDOM}`,
+      );
+  }
+  const { diags, draft } = pass;
   const plain = resolveConfig(diags, draft, path, configId);
   const decoded = decodeConfig(plain, { errors: "all" });
   if (decoded._tag === "Failure") {

@@ -5,7 +5,10 @@
  * and `{a,b}` braces relative to the including file, `@id` / `@^id` conditional lines,
  * `$NAME=value` macros (multi-line with a trailing `\`) expanded as `$NAME` or `${NAME}`, the
  * built-ins `${_PWD} ${_INSTANCE} ${_RANDOM} ${_HASH} ${_BANG}`, and `~SEQ(...)` / `~LST(...)`
- * line repetition. Pure apart from calls on the given `ConfigFs`.
+ * line repetition. `${_RANDOM [min [max]]}` draws from a `Prng` seeded with the given seed
+ * (loadConfig passes `random_seed` from global_defs) or, when none is given, with the FNV-1a hash
+ * of the main file's text, so an unchanged file always expands the same way.
+ * Pure apart from calls on the given `ConfigFs`.
  */
 import { Prng } from "../runtime/prng.ts";
 import type { Diagnostics, Position } from "./diagnostics.ts";
@@ -50,7 +53,11 @@ const joinPath = (dir: string, name: string): string =>
 export class Preprocessor {
   readonly lines: SourceLine[] = [];
   private readonly macros = new Map<string, string>();
-  private readonly prng: Prng;
+  private prng: Prng | undefined;
+  /** The main file's text, hashed into the seed on first use of `${_RANDOM}` if none was given. */
+  private mainText: string | undefined;
+  /** True once `${_RANDOM}` has been expanded (loadConfig then re-reads if random_seed is set). */
+  usedRandom = false;
   private generated = 0;
   private includeDepth = 0;
   private filesRead = 0;
@@ -60,9 +67,16 @@ export class Preprocessor {
     private readonly diags: Diagnostics,
     private readonly configId: string,
     private readonly instanceName: string,
-    randomSeed = 0,
+    randomSeed?: number,
   ) {
-    this.prng = new Prng(randomSeed);
+    if (randomSeed !== undefined) this.prng = new Prng(randomSeed);
+  }
+
+  /** The seed `${_RANDOM}` uses when none is given: FNV-1a (32-bit) of the main file's text. */
+  static textSeed(text: string): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+    return h;
   }
 
   /** Reads one file; `at` is the include line (undefined for the main file). */
@@ -81,6 +95,7 @@ export class Preprocessor {
       return false;
     }
     this.filesRead++;
+    this.mainText ??= text;
     this.includeDepth++;
     try {
       this.readText(text, path);
@@ -273,6 +288,8 @@ export class Preprocessor {
         const min = lo !== undefined && Number.isSafeInteger(lo) ? lo : 0;
         const max = hi !== undefined && Number.isSafeInteger(hi) ? hi : 32767;
         const ok = max >= min && max - min < 0xffff_ffff;
+        this.usedRandom = true;
+        this.prng ??= new Prng(Preprocessor.textSeed(this.mainText ?? ""));
         return ok ? String(this.prng.int(min, max)) : String(min);
       }
       default:
