@@ -5,6 +5,7 @@
 import { checkCommand } from "./check.ts";
 import { dumpCommand } from "./dump.ts";
 import type { CommandSpec } from "./io.ts";
+import { replayCommand } from "./replay.ts";
 import { sniffCommand } from "./sniff.ts";
 
-export const commands: readonly CommandSpec[] = [checkCommand, dumpCommand, sniffCommand];
+export const commands: readonly CommandSpec[] = [checkCommand, dumpCommand, sniffCommand, replayCommand];

@@ -1,0 +1,114 @@
+/**
+ * The vocabulary between the host and the pure machines: events the machines accept and the
+ * commands (custom XState actions with params) they emit. Everything here is plain JSON data so it
+ * can be journaled and compared byte for byte. Pure types and tiny pure helpers.
+ */
+
+export type VrrpState = "INIT" | "BACKUP" | "MASTER" | "FAULT" | "STOP";
+export type NotifyState = "MASTER" | "BACKUP" | "FAULT" | "STOP" | "DELETED" | "MASTER_RX_LOWER_PRI";
+
+/** Static parameters of one VRRP instance, derived from the validated configuration. */
+export interface InstanceParams {
+  readonly name: string;
+  readonly vrid: number;
+  readonly version: 2 | 3;
+  readonly family: 4 | 6;
+  readonly ifname: string;
+  /** Our advert source address, used for the equal-priority tie-break. */
+  readonly ownIp: string;
+  readonly basePriority: number;
+  /** `state MASTER` (or implied by priority 255). Only meaningful with priority 255. */
+  readonly wantMaster: boolean;
+  readonly nopreempt: boolean;
+  readonly preemptDelayUs: number;
+  readonly advertIntervalCs: number;
+  readonly downTimerAdverts: number;
+  readonly vips: readonly string[];
+  readonly garpMasterRepeat: number;
+  readonly garpMasterDelayUs: number;
+  /** 0 = no periodic refresh. */
+  readonly garpMasterRefreshUs: number;
+  readonly garpLowerPrioRepeat: number;
+  readonly lowerPrioNoAdvert: boolean;
+  readonly higherPrioSendAdvert: boolean;
+  /** Member of a sync group: MASTER / BACKUP / FAULT are decided group-wide. */
+  readonly syncGroup?: string;
+}
+
+/** A validated advert as the instance sees it (the codec and validation ran at the edge). */
+export interface AdvertEvent {
+  readonly type: "ADVERT";
+  readonly priority: number;
+  readonly srcIp: string;
+  /** Max_Adver_Int carried by the advert, in centiseconds (v2 seconds × 100). */
+  readonly advertIntervalCs: number;
+}
+
+/** Tracker summary for the instance (see priority.ts `summarizeTracking`). */
+export interface TrackingEvent {
+  readonly type: "TRACKING";
+  readonly faulted: boolean;
+  readonly pending: boolean;
+  readonly deltaSum: number;
+}
+
+/** A sync-group decision forced onto a member. */
+export interface SyncEvent {
+  readonly type: "SYNC";
+  readonly state: "MASTER" | "BACKUP" | "FAULT";
+}
+
+export type InstanceEvent =
+  | { readonly type: "START" }
+  | { readonly type: "SHUTDOWN" }
+  | AdvertEvent
+  | TrackingEvent
+  | SyncEvent
+  | { readonly type: "PREEMPT_DELAY_EXPIRED" };
+
+/** Commands: effects leaving a machine as data. `instance` names the emitter. */
+export type Command =
+  | {
+      readonly type: "sendAdvert";
+      readonly instance: string;
+      readonly priority: number;
+      readonly advertIntervalCs: number;
+    }
+  | { readonly type: "addVips"; readonly instance: string; readonly vips: readonly string[] }
+  | { readonly type: "removeVips"; readonly instance: string; readonly vips: readonly string[] }
+  | {
+      readonly type: "garp";
+      readonly instance: string;
+      readonly vips: readonly string[];
+      readonly repeat: number;
+      readonly reason: "master" | "delay" | "refresh" | "lowerPrio";
+    }
+  | {
+      readonly type: "notify";
+      readonly scope: "INSTANCE" | "GROUP";
+      readonly name: string;
+      readonly state: NotifyState;
+      readonly priority: number;
+    }
+  | { readonly type: "fifo"; readonly line: string }
+  | { readonly type: "log"; readonly line: string; readonly detail?: true }
+  | {
+      readonly type: "memberReport";
+      readonly group: string;
+      readonly instance: string;
+      readonly state: VrrpState;
+      readonly wantMaster: boolean;
+      readonly faulted: boolean;
+    }
+  | { readonly type: "syncMember"; readonly instance: string; readonly state: "MASTER" | "BACKUP" | "FAULT" }
+  | { readonly type: "trackerChanged"; readonly tracker: string; readonly ok: boolean };
+
+export type CommandType = Command["type"];
+
+/** keepalived's FIFO line: `INSTANCE "VI_1" MASTER 150`. */
+export const fifoLine = (
+  scope: "INSTANCE" | "GROUP",
+  name: string,
+  state: NotifyState,
+  priority: number,
+): string => `${scope} "${name}" ${state} ${priority}`;

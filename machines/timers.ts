@@ -1,0 +1,45 @@
+/**
+ * VRRP timer arithmetic in integer microseconds (keepalived's timer resolution). The wire carries
+ * centiseconds (v3) or seconds (v2, stored here as centiseconds ×100); every derived interval is
+ * computed here and nowhere else. Pure.
+ *
+ * @example masterDownIntervalUs({ version: 2, priority: 100, masterAdverIntervalCs: 100 }) === 3_609_375
+ */
+
+/** One centisecond in microseconds. */
+export const US_PER_CS = 10_000;
+
+/** Converts a centisecond interval to microseconds. */
+export const csToUs = (cs: number): number => cs * US_PER_CS;
+
+/** XState delays are milliseconds; Vigil delay functions return exact µs / 1000 and the host rounds back. */
+export const usToXstateMs = (us: number): number => us / 1000;
+
+/** Inverse of `usToXstateMs`, exact for every integer µs below 2^43. */
+export const xstateMsToUs = (ms: number): number => Math.round(ms * 1000);
+
+export interface SkewInput {
+  readonly version: 2 | 3;
+  /** Effective priority of the local (backup) instance, 0..255. */
+  readonly priority: number;
+  /** Master_Adver_Interval in centiseconds (v3: learned from the master; v2: own advert_int). */
+  readonly masterAdverIntervalCs: number;
+}
+
+/**
+ * Skew_Time: v2 `(256 − prio) / 256` s; v3 `(256 − prio) × Master_Adver_Interval / 256`.
+ * Integer division truncates, as keepalived's timeval arithmetic does.
+ */
+export const skewTimeUs = ({ version, priority, masterAdverIntervalCs }: SkewInput): number =>
+  version === 2
+    ? Math.floor(((256 - priority) * 1_000_000) / 256)
+    : Math.floor(((256 - priority) * csToUs(masterAdverIntervalCs)) / 256);
+
+export interface MasterDownInput extends SkewInput {
+  /** `down_timer_adverts`, 3 by default. */
+  readonly downTimerAdverts?: number;
+}
+
+/** Master_Down_Interval = down_timer_adverts × Master_Adver_Interval + Skew_Time. */
+export const masterDownIntervalUs = (input: MasterDownInput): number =>
+  (input.downTimerAdverts ?? 3) * csToUs(input.masterAdverIntervalCs) + skewTimeUs(input);

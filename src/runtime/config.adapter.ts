@@ -1,0 +1,118 @@
+/**
+ * Derives a `NodeSpec` from a validated `Config`: instance parameters (centiseconds, µs, keepalived
+ * defaults already resolved by the config front end), tracker bindings (scripts, interfaces, the
+ * instance's own interface unless `dont_track_primary`, sync-group trackers with weights forced to 0
+ * unless `sync_group_tracking_weight`), sync groups and the trackers that something tracks. Pure.
+ *
+ * Not yet mapped: track_process and track_file (their value semantics need Step 4's probes).
+ */
+
+import { createHash } from "node:crypto";
+import type { TrackerParams } from "../../machines/tracker.machine.ts";
+import type { Config, TrackRef } from "../config/types.ts";
+import { VIGIL_VERSION } from "../version.ts";
+import { Node, type NodeOptions } from "./node.ts";
+import type { InstanceSpec, NodeSpec, TrackBinding } from "./spec.ts";
+
+export interface AdapterOptions {
+  /** The advert source address of an instance without unicast_src_ip / mcast_src_ip (the interface's primary). */
+  readonly primaryAddress?: (ifname: string, family: 4 | 6) => string | undefined;
+}
+
+const bind = (r: TrackRef, forceZero: boolean): TrackBinding => ({
+  tracker: r.name,
+  weight: forceZero ? 0 : r.weight,
+  reverse: r.reverse,
+});
+
+export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeSpec => {
+  const trackers = new Map<string, TrackerParams>();
+  const link = (name: string) =>
+    trackers.set(name, { name, kind: "link", rise: 1, fall: 1, initFail: false });
+  const instances: InstanceSpec[] = config.instances.map((i) => {
+    const family = i.family === "ipv4" ? 4 : 6;
+    const ifname = i.interface ?? config.global.defaultInterface;
+    const group = config.syncGroups.find((g) => g.name === i.syncGroup || g.members.includes(i.name));
+    const forceZero = group !== undefined && !group.trackingWeight;
+    const tracking: TrackBinding[] = [];
+    for (const r of i.trackScripts) tracking.push(bind(r, forceZero));
+    for (const r of i.trackInterfaces) {
+      link(r.name);
+      tracking.push(bind(r, forceZero));
+    }
+    if (group) {
+      for (const r of group.trackScripts) tracking.push(bind(r, !group.trackingWeight));
+      for (const r of group.trackInterfaces) {
+        link(r.name);
+        tracking.push(bind(r, !group.trackingWeight));
+      }
+    }
+    if (!i.dontTrackPrimary && i.interface !== null) {
+      link(i.interface);
+      tracking.push({ tracker: i.interface, weight: 0, reverse: false });
+    }
+    const ownIp =
+      i.unicastSrcIp ??
+      i.mcastSrcIp ??
+      opts.primaryAddress?.(ifname, family) ??
+      (family === 4 ? "0.0.0.0" : "::");
+    return {
+      params: {
+        name: i.name,
+        vrid: i.vrid,
+        version: i.version,
+        family,
+        ifname,
+        ownIp,
+        basePriority: i.basePriority,
+        wantMaster: i.wantState === "MASTER",
+        nopreempt: i.nopreempt,
+        preemptDelayUs: i.preemptDelayUs,
+        advertIntervalCs: i.advertIntervalCs,
+        downTimerAdverts: i.downTimerAdverts,
+        vips: i.vips.map((v) => `${v.address}/${v.prefixLength}`),
+        garpMasterRepeat: i.garp.masterRepeat,
+        garpMasterDelayUs: i.garp.masterDelayUs,
+        garpMasterRefreshUs: i.garp.masterRefreshUs,
+        garpLowerPrioRepeat: i.garp.lowerPrioRepeat,
+        lowerPrioNoAdvert: i.lowerPrioNoAdvert,
+        higherPrioSendAdvert: i.higherPrioSendAdvert,
+        ...(group ? { syncGroup: group.name } : {}),
+      },
+      tracking,
+      unicastPeers: i.unicastPeers.map((p) => p.address),
+      ...(i.auth.type === "PASS" ? { authPass: i.auth.pass } : {}),
+    };
+  });
+  for (const s of config.scripts) {
+    if (instances.some((i) => i.tracking.some((t) => t.tracker === s.name)))
+      trackers.set(s.name, {
+        name: s.name,
+        kind: "script",
+        rise: s.rise,
+        fall: s.fall,
+        initFail: s.initFail,
+      });
+  }
+  return {
+    instances,
+    groups: config.syncGroups.map((g) => ({ name: g.name, members: [...g.members] })),
+    trackers: [...trackers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+  };
+};
+
+/** sha256 of the configuration's JSON (as decoded), recorded in the journal header. */
+export const configHash = (config: Config): string =>
+  createHash("sha256").update(JSON.stringify(config)).digest("hex");
+
+/** A `Node` for a validated configuration: spec derived here, config hash and Vigil version in the journal. */
+export const nodeFromConfig = (
+  config: Config,
+  options: Omit<NodeOptions, "configHash" | "vigilVersion">,
+  adapter: AdapterOptions = {},
+): Node =>
+  new Node(specFromConfig(config, adapter), {
+    ...options,
+    configHash: configHash(config),
+    vigilVersion: VIGIL_VERSION,
+  });

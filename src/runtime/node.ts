@@ -1,0 +1,423 @@
+/**
+ * A `Node`: one Vigil daemon's core. Built from a `NodeSpec` (derived from a validated Config) and
+ * ports (Clock, Transport, effect ports, Journal). Every input — datagram bytes, timer fired, probe
+ * result, link change, admin command, effect result — goes through ONE ordered queue, becomes a
+ * schema-checked `Event {seq, atUs, input}`, is appended to the journal, and only then is applied to
+ * the pure machines (instances, sync groups, trackers) with the pure transition API. Delayed raises and
+ * cancels become entries of the node's timer table on the injected clock; custom actions become effect
+ * port calls. With `timerSource: "journal"` (replay) timers are tracked but never fire: the recorded
+ * timer events are applied instead — the same code path. Not pure: this is the host.
+ */
+import { createHash, type Hash } from "node:crypto";
+import type { Subscription } from "rxjs";
+import type { Command, InstanceEvent } from "../../machines/events.ts";
+import { summarizeTracking } from "../../machines/priority.ts";
+import { type SyncGroupEvent, syncGroupMachine } from "../../machines/sync-group.machine.ts";
+import { xstateMsToUs } from "../../machines/timers.ts";
+import { type TrackerEvent, trackerMachine } from "../../machines/tracker.machine.ts";
+import { vrrpInstanceMachine } from "../../machines/vrrp-instance.machine.ts";
+import type { Datagram, Transport } from "../../transports/transport.ts";
+import type { Clock, TimerHandle } from "./clock.ts";
+import { AdvertCodec } from "./codec.adapter.ts";
+import { decodeEvent, type Event, type Input } from "./input.ts";
+import type { Journal } from "./journal.ts";
+import { MachineDriver, type StepAction, topState } from "./machine-driver.ts";
+import type { EffectPorts } from "./ports.ts";
+import type { InstanceSpec, NodeSpec } from "./spec.ts";
+import { type InstanceStats, newStats } from "./stats.ts";
+
+/** One thing a step produced: a machine command or a state change of an actor. */
+export type Output =
+  | Command
+  | { readonly type: "state"; readonly actor: string; readonly from: string; readonly to: string };
+
+export interface NodeOptions {
+  readonly clock: Clock;
+  readonly ports: EffectPorts;
+  readonly journal?: Journal;
+  readonly transport?: Transport;
+  /** "clock": timers fire on the clock (production, simulation); "journal": replay applies recorded ones. */
+  readonly timerSource?: "clock" | "journal";
+  readonly configHash?: string;
+  readonly vigilVersion?: string;
+  /** Called after each applied event with what it produced. */
+  readonly onApplied?: (ev: Event, outputs: readonly Output[]) => void;
+}
+
+/** Bound on the machine steps one input may cause (sync-group fan-out is O(members²)). */
+const MAX_STEPS_PER_INPUT = 100_000;
+
+interface Actor {
+  readonly id: string;
+  readonly kind: "instance" | "group" | "tracker";
+  readonly name: string;
+  // biome-ignore lint/suspicious/noExplicitAny: snapshots of three machine kinds
+  snapshot: any;
+}
+
+interface TimerEntry {
+  readonly event: { type: string };
+  readonly dueUs: number;
+  readonly handle: TimerHandle | undefined;
+}
+
+export class Node {
+  readonly #opts: NodeOptions;
+  readonly #clock: Clock;
+  readonly #actors = new Map<string, Actor>();
+  readonly #instances: Actor[] = [];
+  readonly #groups: Actor[] = [];
+  readonly #specs = new Map<string, InstanceSpec>();
+  readonly #trackerOk = new Map<string, boolean | undefined>();
+  readonly #trackerUsers = new Map<string, string[]>();
+  readonly #timers = new Map<string, TimerEntry>();
+  readonly #queue: Input[] = [];
+  readonly #deferred: Array<() => void> = [];
+  readonly #stats = new Map<string, InstanceStats>();
+  readonly #codec: AdvertCodec;
+  readonly #hash: Hash = createHash("sha256");
+  readonly #instanceDriver: MachineDriver<typeof vrrpInstanceMachine>;
+  readonly #groupDriver: MachineDriver<typeof syncGroupMachine>;
+  readonly #trackerDriver: MachineDriver<typeof trackerMachine>;
+  #seq = 0;
+  /** Machine steps taken for the current input (a guard against a livelock between machines). */
+  #steps = 0;
+  #draining = false;
+  #outputs: Output[] = [];
+  #rx: Subscription | undefined;
+
+  constructor(
+    readonly spec: NodeSpec,
+    opts: NodeOptions,
+  ) {
+    this.#opts = opts;
+    this.#clock = opts.clock;
+    this.#codec = new AdvertCodec(spec);
+    const first = spec.instances[0]?.params;
+    this.#instanceDriver = new MachineDriver(vrrpInstanceMachine, first);
+    this.#groupDriver = new MachineDriver(syncGroupMachine, spec.groups[0] ?? { name: "", members: [] });
+    this.#trackerDriver = new MachineDriver(
+      trackerMachine,
+      spec.trackers[0] ?? { name: "", kind: "script", rise: 1, fall: 1, initFail: false },
+    );
+    opts.journal?.append(
+      JSON.stringify({
+        t: "header",
+        format: "vigil-journal",
+        version: 1,
+        vigil: opts.vigilVersion ?? "0.0.0",
+        configHash: opts.configHash ?? "",
+        spec,
+      }),
+    );
+    for (const t of spec.trackers) {
+      const a = this.#add("tracker", t.name, this.#trackerDriver.initial(t));
+      this.#trackerOk.set(t.name, t.kind === "link" ? true : t.initFail ? false : undefined);
+      void a;
+    }
+    for (const s of spec.instances) {
+      this.#specs.set(s.params.name, s);
+      this.#stats.set(s.params.name, newStats());
+      this.#instances.push(this.#add("instance", s.params.name, this.#instanceDriver.initial(s.params)));
+      for (const b of s.tracking)
+        this.#trackerUsers.set(b.tracker, [...(this.#trackerUsers.get(b.tracker) ?? []), s.params.name]);
+    }
+    for (const g of spec.groups) this.#groups.push(this.#add("group", g.name, this.#groupDriver.initial(g)));
+    if (opts.transport) this.#rx = opts.transport.inbound$.subscribe((d) => this.input(rxInput(d)));
+  }
+
+  // ---- inputs -------------------------------------------------------------------------------
+
+  start(): void {
+    this.input({ kind: "admin", command: "start" });
+  }
+  shutdown(): void {
+    this.input({ kind: "admin", command: "shutdown" });
+    this.#rx?.unsubscribe();
+  }
+
+  /** Enqueues one live input; the queue drains synchronously in arrival order. */
+  input(input: Input): void {
+    this.#queue.push(input);
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
+        this.#applyEvent(decodeEvent({ seq: ++this.#seq, atUs: this.#clock.nowUs(), input: next }));
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** Replay: applies a recorded event (its seq and time are kept). The clock must already be at `atUs`. */
+  applyRecorded(ev: Event): readonly Output[] {
+    this.#seq = ev.seq;
+    return this.#applyEvent(ev);
+  }
+
+  #applyEvent(ev: Event): readonly Output[] {
+    const j = this.#opts.journal;
+    j?.append(JSON.stringify({ t: "in", ev }));
+    this.#outputs = [];
+    this.#steps = 0;
+    this.#apply(ev.input);
+    for (let f = this.#deferred.shift(); f !== undefined; f = this.#deferred.shift()) f();
+    const outputs = this.#outputs;
+    if (outputs.length > 0) {
+      const line = JSON.stringify({ t: "out", seq: ev.seq, out: outputs });
+      this.#hash.update(line);
+      j?.append(line);
+    }
+    this.#opts.onApplied?.(ev, outputs);
+    return outputs;
+  }
+
+  #apply(input: Input): void {
+    switch (input.kind) {
+      case "admin":
+        if (input.command === "start") {
+          for (const a of this.#instances) this.#send(a, this.#trackingEvent(a.name));
+          for (const a of this.#instances) this.#send(a, { type: "START" });
+          for (const g of this.#groups) this.#send(g, { type: "START" });
+        } else {
+          for (const a of this.#instances) this.#send(a, { type: "SHUTDOWN" });
+          for (const g of this.#groups) this.#send(g, { type: "SHUTDOWN" });
+        }
+        return;
+      case "timer": {
+        const key = `${input.actor}\u0000${input.id}`;
+        const entry = this.#timers.get(key);
+        const actor = this.#actors.get(input.actor);
+        if (entry === undefined || actor === undefined) return;
+        this.#timers.delete(key);
+        this.#send(actor, entry.event);
+        return;
+      }
+      case "probe":
+      case "link": {
+        const name = input.kind === "probe" ? input.tracker : input.ifname;
+        const tracker = this.#actors.get(`tracker:${name}`);
+        if (tracker === undefined) return;
+        const ok = input.kind === "probe" ? input.ok : input.up;
+        const ev: TrackerEvent =
+          input.kind === "probe"
+            ? {
+                type: "RESULT",
+                ok,
+                ...(input.exitStatus === undefined ? {} : { exitStatus: input.exitStatus }),
+                ...(input.timedOut === undefined ? {} : { timedOut: input.timedOut }),
+              }
+            : { type: "RESULT", ok };
+        this.#send(tracker, ev);
+        return;
+      }
+      case "rx":
+        this.#receive(input);
+        return;
+      case "effect":
+        return;
+    }
+  }
+
+  #receive(input: Extract<Input, { kind: "rx" }>): void {
+    const r = this.#codec.receive(input);
+    if (r.instance === undefined) return;
+    const stats = this.#stats.get(r.instance);
+    if (stats && r.counter) stats[r.counter]++;
+    if (!r.event) return;
+    if (stats) {
+      stats.advert_rcvd++;
+      if (r.event.priority === 0) stats.pri_zero_rcvd++;
+    }
+    const actor = this.#actors.get(`instance:${r.instance}`);
+    if (actor) this.#send(actor, r.event);
+  }
+
+  // ---- machines -----------------------------------------------------------------------------
+
+  #add(kind: Actor["kind"], name: string, [snapshot, actions]: [unknown, StepAction[]]): Actor {
+    const actor: Actor = { id: `${kind}:${name}`, kind, name, snapshot };
+    this.#actors.set(actor.id, actor);
+    this.#interpret(actor, actions);
+    return actor;
+  }
+
+  #send(actor: Actor, event: { readonly type: string }): void {
+    const driver =
+      actor.kind === "instance"
+        ? this.#instanceDriver
+        : actor.kind === "group"
+          ? this.#groupDriver
+          : this.#trackerDriver;
+    if (++this.#steps > MAX_STEPS_PER_INPUT)
+      throw new Error(
+        `livelock: more than ${MAX_STEPS_PER_INPUT} machine steps for one input (last: ${actor.id})`,
+      );
+    const before = topState(actor.snapshot.value);
+    const [next, actions] = driver.step(actor.snapshot, event as never);
+    actor.snapshot = next;
+    const after = topState(next.value);
+    if (after !== before) this.#outputs.push({ type: "state", actor: actor.id, from: before, to: after });
+    this.#interpret(actor, actions);
+  }
+
+  #trackingEvent(instance: string): InstanceEvent {
+    const spec = this.#specs.get(instance);
+    const s = summarizeTracking(
+      (spec?.tracking ?? []).map((b) => ({
+        ok: this.#trackerOk.get(b.tracker),
+        weight: b.weight,
+        reverse: b.reverse,
+      })),
+    );
+    return { type: "TRACKING", ...s };
+  }
+
+  #interpret(actor: Actor, actions: readonly StepAction[]): void {
+    for (const a of actions) {
+      if (a.type === "xstate.raise") {
+        const p = a.params as { event: { type: string }; id?: string; delay?: number };
+        if (p.delay !== undefined)
+          this.#schedule(actor, p.id ?? p.event.type, p.event, xstateMsToUs(p.delay));
+      } else if (a.type === "xstate.cancel") {
+        this.#cancel(actor, (a.params as { sendId: string }).sendId);
+      } else if (!a.type.startsWith("xstate.")) {
+        this.#perform(a.params as Command);
+      }
+    }
+  }
+
+  #schedule(actor: Actor, id: string, event: { type: string }, delayUs: number): void {
+    this.#cancel(actor, id);
+    const key = `${actor.id}\u0000${id}`;
+    const handle =
+      this.#opts.timerSource === "journal"
+        ? undefined
+        : this.#clock.setTimerUs(() => this.input({ kind: "timer", actor: actor.id, id }), delayUs);
+    this.#timers.set(key, { event, dueUs: this.#clock.nowUs() + delayUs, handle });
+  }
+
+  #cancel(actor: Actor, id: string): void {
+    const key = `${actor.id}\u0000${id}`;
+    const t = this.#timers.get(key);
+    if (t === undefined) return;
+    t.handle?.cancel();
+    this.#timers.delete(key);
+  }
+
+  #perform(c: Command): void {
+    this.#outputs.push(c);
+    const ports = this.#opts.ports;
+    switch (c.type) {
+      case "sendAdvert": {
+        const spec = this.#specs.get(c.instance);
+        const stats = this.#stats.get(c.instance);
+        if (spec === undefined) return;
+        if (stats) {
+          stats.advert_sent++;
+          if (c.priority === 0) stats.pri_zero_sent++;
+        }
+        const t = this.#opts.transport;
+        if (t) for (const out of this.#codec.outbound(spec, c.priority)) t.send(out);
+        return;
+      }
+      case "addVips": {
+        const stats = this.#stats.get(c.instance);
+        if (stats) stats.become_master++;
+        ports.vip.add(c.instance, this.#specs.get(c.instance)?.params.ifname ?? "", c.vips);
+        return;
+      }
+      case "removeVips": {
+        const stats = this.#stats.get(c.instance);
+        const state = topState(this.#actors.get(`instance:${c.instance}`)?.snapshot.value);
+        if (stats && state !== "INIT") stats.release_master++;
+        ports.vip.remove(c.instance, this.#specs.get(c.instance)?.params.ifname ?? "", c.vips);
+        return;
+      }
+      case "garp":
+        ports.arp.burst(c.instance, this.#specs.get(c.instance)?.params.ifname ?? "", c.vips, c.repeat);
+        return;
+      case "notify":
+        ports.notify.script(c);
+        return;
+      case "fifo":
+        ports.notify.fifo(c.line);
+        return;
+      case "log":
+        ports.log.log(c.line, c.detail === true);
+        return;
+      case "memberReport": {
+        const group = this.#actors.get(`group:${c.group}`);
+        const ev: SyncGroupEvent = {
+          type: "MEMBER",
+          instance: c.instance,
+          state: c.state,
+          wantMaster: c.wantMaster,
+          faulted: c.faulted,
+        };
+        if (group) this.#deferred.push(() => this.#send(group, ev));
+        return;
+      }
+      case "syncMember": {
+        const inst = this.#actors.get(`instance:${c.instance}`);
+        const ev: InstanceEvent = { type: "SYNC", state: c.state };
+        if (inst) this.#send(inst, ev);
+        return;
+      }
+      case "trackerChanged": {
+        this.#trackerOk.set(c.tracker, c.ok);
+        for (const name of this.#trackerUsers.get(c.tracker) ?? []) {
+          const inst = this.#actors.get(`instance:${name}`);
+          if (inst) this.#send(inst, this.#trackingEvent(name));
+        }
+        return;
+      }
+    }
+  }
+
+  // ---- views --------------------------------------------------------------------------------
+
+  /** Top-level state of an instance (`BACKUP`, `MASTER`, …) or group (`group:G1`). */
+  state(name: string): string {
+    const a = this.#actors.get(name.includes(":") ? name : `instance:${name}`);
+    return a ? topState(a.snapshot.value) : "UNKNOWN";
+  }
+  /** Effective priority of an instance. */
+  priority(name: string): number {
+    return this.#actors.get(`instance:${name}`)?.snapshot.context.priority ?? 0;
+  }
+  stats(name: string): InstanceStats | undefined {
+    return this.#stats.get(name);
+  }
+  /** Pending timers: actor, id, due time. */
+  timers(): Array<{ key: string; dueUs: number }> {
+    return [...this.#timers].map(([key, t]) => ({ key: key.replace("\u0000", " "), dueUs: t.dueUs }));
+  }
+  /** sha256 over every `out` journal line so far. */
+  outputHash(): string {
+    return this.#hash.copy().digest("hex");
+  }
+  get seq(): number {
+    return this.#seq;
+  }
+  close(): void {
+    this.#rx?.unsubscribe();
+    for (const t of this.#timers.values()) t.handle?.cancel();
+    this.#timers.clear();
+    this.#opts.journal?.close();
+  }
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+
+/** A received datagram as a journalable input. */
+export const rxInput = (d: Datagram): Input => ({
+  kind: "rx",
+  family: d.family,
+  src: d.src,
+  dst: d.dst,
+  ttl: d.ttl,
+  ifname: d.ifname,
+  hex: hex(d.bytes),
+});
