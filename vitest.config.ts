@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import SummaryLineReporter from "./test/support/summary.reporter.ts";
 
 export default defineConfig({
   test: {
@@ -7,5 +8,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // netns tests create namespaces with fixed per-run prefixes; run files in parallel but keep it modest on 2 cores.
     maxWorkers: 2,
+    reporters: ["default", new SummaryLineReporter()],
   },
 });
