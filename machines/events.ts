@@ -5,7 +5,15 @@
  */
 
 export type VrrpState = "INIT" | "BACKUP" | "MASTER" | "FAULT" | "STOP";
-export type NotifyState = "MASTER" | "BACKUP" | "FAULT" | "STOP" | "DELETED" | "MASTER_RX_LOWER_PRI";
+export type NotifyState =
+  | "MASTER"
+  | "BACKUP"
+  | "FAULT"
+  | "STOP"
+  | "DELETED"
+  | "MASTER_RX_LOWER_PRI"
+  | "MASTER_PRIORITY"
+  | "BACKUP_PRIORITY";
 
 /** Static parameters of one VRRP instance, derived from the validated configuration. */
 export interface InstanceParams {
@@ -28,11 +36,17 @@ export interface InstanceParams {
   readonly garpMasterDelayUs: number;
   /** 0 = no periodic refresh. */
   readonly garpMasterRefreshUs: number;
+  /** `garp_master_refresh_repeat`: GARPs per VIP in each periodic refresh (default 1). */
+  readonly garpMasterRefreshRepeat?: number;
   readonly garpLowerPrioRepeat: number;
   readonly lowerPrioNoAdvert: boolean;
   readonly higherPrioSendAdvert: boolean;
   /** Member of a sync group: MASTER / BACKUP / FAULT are decided group-wide. */
   readonly syncGroup?: string;
+  /** `notify_priority_changes`: FIFO `MASTER_PRIORITY` / `BACKUP_PRIORITY` lines on priority changes. */
+  readonly notifyPriorityChanges?: boolean;
+  /** Adverts go to unicast peers: leaving FAULT also GARPs `ownIp` to refresh the peers' ARP entry. */
+  readonly unicast?: boolean;
 }
 
 /** A validated advert as the instance sees it (the codec and validation ran at the edge). */
@@ -50,6 +64,11 @@ export interface TrackingEvent {
   readonly faulted: boolean;
   readonly pending: boolean;
   readonly deltaSum: number;
+  /**
+   * Per tracked file, its status `value × weight` (reverse: negated) clamped to −254..253, where −254
+   * means the file holds the instance in FAULT (keepalived.md §3.3). Absent = no tracked files.
+   */
+  readonly fileStatus?: Readonly<Record<string, number>>;
 }
 
 /** A sync-group decision forced onto a member. */
@@ -81,7 +100,7 @@ export type Command =
       readonly instance: string;
       readonly vips: readonly string[];
       readonly repeat: number;
-      readonly reason: "master" | "delay" | "refresh" | "lowerPrio";
+      readonly reason: "master" | "delay" | "refresh" | "lowerPrio" | "ownAddress";
     }
   | {
       readonly type: "notify";
@@ -101,9 +120,37 @@ export type Command =
       readonly faulted: boolean;
     }
   | { readonly type: "syncMember"; readonly instance: string; readonly state: "MASTER" | "BACKUP" | "FAULT" }
-  | { readonly type: "trackerChanged"; readonly tracker: string; readonly ok: boolean };
+  | {
+      readonly type: "trackerChanged";
+      readonly tracker: string;
+      readonly ok: boolean;
+      /** A tracked file's new value (file trackers only). */
+      readonly value?: number;
+    }
+  | {
+      /** Moves a pending timer of `instance` by `deltaUs` (negative = earlier; never before now). */
+      readonly type: "shiftTimer";
+      readonly instance: string;
+      readonly timer: string;
+      readonly deltaUs: number;
+    };
 
 export type CommandType = Command["type"];
+
+/** Every command type, for the no-op action implementations the machines declare. */
+export const COMMAND_TYPES: readonly CommandType[] = [
+  "sendAdvert",
+  "addVips",
+  "removeVips",
+  "garp",
+  "notify",
+  "fifo",
+  "log",
+  "memberReport",
+  "syncMember",
+  "trackerChanged",
+  "shiftTimer",
+];
 
 /** keepalived's FIFO line: `INSTANCE "VI_1" MASTER 150`. */
 export const fifoLine = (

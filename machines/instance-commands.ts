@@ -1,6 +1,14 @@
-import type { AdvertEvent, Command, InstanceEvent, InstanceParams, NotifyState } from "./events.ts";
+import type {
+  AdvertEvent,
+  Command,
+  InstanceEvent,
+  InstanceParams,
+  NotifyState,
+  TrackingEvent,
+} from "./events.ts";
 import { fifoLine } from "./events.ts";
-import { effectivePriority, OWNER_PRIORITY } from "./priority.ts";
+import { effectivePriority, FILE_FAULT_STATUS, OWNER_PRIORITY } from "./priority.ts";
+import { skewTimeUs } from "./timers.ts";
 
 export interface InstanceContext {
   readonly p: InstanceParams;
@@ -18,6 +26,10 @@ export interface InstanceContext {
   readonly preempt: "idle" | "running" | "expired";
   /** Sync-group member whose down timer expired: wants MASTER, waits for the group. */
   readonly wantMaster: boolean;
+  /** The instance's own trackers faulted it during the current FAULT (not only the sync group). */
+  readonly ownFaultSeen: boolean;
+  /** Last status of each tracked file (priority.ts `fileStatus`; −254 = FAULT). */
+  readonly fileStatus: Readonly<Record<string, number>>;
 }
 
 export const initialInstanceContext = (p: InstanceParams): InstanceContext => ({
@@ -33,6 +45,8 @@ export const initialInstanceContext = (p: InstanceParams): InstanceContext => ({
   downTimer: "full",
   preempt: "idle",
   wantMaster: false,
+  ownFaultSeen: false,
+  fileStatus: {},
 });
 
 export type Ctx = InstanceContext;
@@ -73,13 +87,39 @@ export const enterBackup =
   (suffix = ""): Emit =>
   (c) => [log(c, `Entering BACKUP STATE${suffix}`), ...notify(c, "BACKUP"), ...report(c, "BACKUP")];
 
+/**
+ * keepalived's try_up_instance: in unicast mode, an instance coming up (its own FAULT cleared, or its
+ * weight-0 trackers' first results in) first sends one gratuitous ARP / NA for its own source address,
+ * so that the peers learn it before they need to send it adverts (keepalived.md §3.4).
+ */
+const unicastSelfGarp = (c: Ctx): Command[] =>
+  c.p.unicast === true
+    ? [
+        {
+          type: "log",
+          line: `${c.p.name}: sending gratuitous ${c.p.family === 4 ? "ARP" : "NA"} for ${c.p.ownIp}`,
+          detail: true,
+        },
+        { type: "garp", instance: c.p.name, vips: [c.p.ownIp], repeat: 1, reason: "ownAddress" },
+      ]
+    : [];
+
+/** Leaving FAULT → BACKUP (the caller sets the full down timer); forced-FAULT members send no GARP. */
+export const leaveFault: Emit = (c, e) => [
+  ...(c.ownFaultSeen ? unicastSelfGarp(c) : []),
+  ...enterBackup()(c, e),
+];
+
+/** Leaving INIT once the weight-0 trackers have reported (keepalived's try_up_instance too). */
+export const leaveInit: Emit = (c, e) => [...unicastSelfGarp(c), ...enterBackup()(c, e)];
+
 /** keepalived.md §3.7: advert, VIPs, GARP burst, notify. */
 export const becomeMaster: Emit = (c) => [
   log(c, "Entering MASTER STATE"),
   advert(c, c.priority),
   log(c, "setting VIPs.", true),
   { type: "addVips", instance: c.p.name, vips: c.p.vips },
-  { type: "garp", instance: c.p.name, vips: c.p.vips, repeat: c.p.garpMasterRepeat, reason: "master" },
+  garp(c, "master", c.p.garpMasterRepeat),
   ...notify(c, "MASTER"),
   ...report(c, "MASTER"),
 ];
@@ -106,8 +146,146 @@ export const enterFault =
     ...report(c, "FAULT"),
   ];
 
-export const priorityChange: Emit = (c, e) => {
-  if (e.type !== "TRACKING") return [];
+/** XState's id for the BACKUP down timer (`after: { masterDown }` in state `vrrp.backup`). */
+export const MASTER_DOWN_TIMER_ID = "xstate.after.masterDown.vrrp.backup";
+
+export type TrackingState = "init" | "backup" | "master" | "fault";
+
+/** What a TRACKING event does to an instance: commands in keepalived's order and the context patch. */
+export interface TrackingUpdate {
+  readonly commands: Command[];
+  readonly patch: Partial<InstanceContext>;
+}
+
+const skewOf = (c: Ctx, priority: number): number =>
+  skewTimeUs({ version: c.p.version, priority, masterAdverIntervalCs: c.masterAdverIntervalCs });
+
+/**
+ * keepalived's tracker bookkeeping (vrrp_track.c, keepalived.md §3.2–3.3):
+ * - a tracked file entering FAULT logs `(VI_E): tracked file tf now FAULT state` (detail) and leaves
+ *   the effective priority as it was (keepalived drops the file's share of the total without
+ *   recomputing, so the FAULT notify still shows it); leaving FAULT logs `… leaving FAULT state` and
+ *   sets the priority directly (`Setting effective priority to N` when the file's status is non-zero);
+ * - any other change of the effective priority logs `Changing effective priority from A to B`, shifts
+ *   a pending BACKUP down timer by the change in skew (`shiftTimer`), and with
+ *   `notify_priority_changes` writes the FIFO line `MASTER_PRIORITY` (as MASTER) or `BACKUP_PRIORITY`.
+ */
+export const trackingUpdate = (c: Ctx, e: TrackingEvent, state: TrackingState): TrackingUpdate => {
+  const files = e.fileStatus ?? {};
+  const wasFault = (f: string): boolean => c.fileStatus[f] === FILE_FAULT_STATUS;
+  const entered = Object.keys(files).filter((f) => files[f] === FILE_FAULT_STATUS && !wasFault(f));
+  const left = Object.keys(files).filter((f) => files[f] !== FILE_FAULT_STATUS && wasFault(f));
   const next = effectivePriority(c.basePriority, e.deltaSum);
-  return next === c.priority ? [] : [log(c, `Changing effective priority from ${c.priority} to ${next}`)];
+  const base = {
+    deltaSum: e.deltaSum,
+    ownFault: e.faulted,
+    ownFaultSeen: c.ownFaultSeen || e.faulted,
+    pending: e.pending,
+    fileStatus: files,
+  };
+  const commands: Command[] = [];
+  for (const f of entered) commands.push(fileLog(c, f, "now FAULT state"));
+  if (entered.length > 0) return { commands, patch: base };
+  for (const f of left) {
+    commands.push(fileLog(c, f, "leaving FAULT state"));
+    if (files[f] !== 0 && !isOwner(c)) commands.push(log(c, `Setting effective priority to ${next}`, true));
+  }
+  if (left.length > 0) return { commands, patch: { ...base, priority: next } };
+  if (next === c.priority) return { commands, patch: base };
+  commands.push(log(c, `Changing effective priority from ${c.priority} to ${next}`));
+  if (state === "backup") {
+    const deltaUs = skewOf(c, next) - skewOf(c, c.priority);
+    if (deltaUs !== 0)
+      commands.push({ type: "shiftTimer", instance: c.p.name, timer: MASTER_DOWN_TIMER_ID, deltaUs });
+  }
+  if (c.p.notifyPriorityChanges === true) {
+    const kind = state === "master" ? "MASTER_PRIORITY" : "BACKUP_PRIORITY";
+    commands.push({ type: "fifo", line: fifoLine("INSTANCE", c.p.name, kind, next) });
+  }
+  return { commands, patch: { ...base, priority: next } };
 };
+
+/** keepalived writes the tracked-file lines as `(VI_E): tracked file …` (with a colon; -D only). */
+const fileLog = (c: Ctx, file: string, what: string): Command => ({
+  type: "log",
+  line: `${tag(c)}: tracked file ${file} ${what}`,
+  detail: true,
+});
+
+// ---- transition commands of the instance machine (keepalived.md §3.2, §3.7, §3.10) ----------
+
+/** A MASTER yielding to a higher advert: keepalived's line, then one advert if higher_prio_send_advert. */
+export const yieldToAdvert: Emit = (c, e) => {
+  const a = advertOf(e);
+  const why =
+    a.priority === c.priority
+      ? `with same priority ${a.priority} but higher IP address than ours`
+      : `with higher priority ${a.priority}, ours ${c.priority}`;
+  return [
+    log(c, `Master received advert from ${a.srcIp} ${why}`),
+    ...(c.p.higherPrioSendAdvert ? [advert(c, c.priority)] : []),
+  ];
+};
+
+/** Leaving MASTER for BACKUP: VIPs removed, then the BACKUP notify. */
+export const leaveMaster: Emit = (c) => [
+  log(c, "Entering BACKUP STATE"),
+  ...releaseVips(c),
+  ...notify(c, "BACKUP"),
+  ...report(c, "BACKUP"),
+];
+
+/** Shutdown: a MASTER sends priority 0 and removes its VIPs; everyone notifies STOP. */
+export const stopCommands =
+  (fromMaster: boolean): Emit =>
+  (c) => [
+    ...(fromMaster ? [advert(c, 0), log(c, "sent 0 priority", true), ...releaseVips(c)] : []),
+    ...notify(c, "STOP"),
+    ...report(c, "STOP"),
+  ];
+
+/** v2: an advert with another interval is dropped with this line. */
+export const intervalMismatch: Emit = (c, e) => [
+  log(
+    c,
+    `advertisement interval mismatch mine=${c.p.advertIntervalCs / 100} sec rcv'd=${advertOf(e).advertIntervalCs / 100} sec`,
+  ),
+];
+
+/** Both sides at 255 (keepalived 2.2.7's exact line; the local priority then drops to 254). */
+export const configurationError: Emit = (c) => [
+  log(
+    c,
+    "CONFIGURATION ERROR: local instance and a remote instance are both configured as address owner, please fix - reducing local priority",
+  ),
+];
+
+/** A MASTER hearing a lower priority: re-advertise (unless lower_prio_no_advert), GARP, MASTER_RX_LOWER_PRI. */
+export const lowerPriorityAdvert: Emit = (c, e) => [
+  log(
+    c,
+    `Received advert from ${advertOf(e).srcIp} with lower priority ${advertOf(e).priority}, ours ${c.priority}, forcing new election`,
+  ),
+  ...(c.p.lowerPrioNoAdvert ? [] : [advert(c, c.priority)]),
+  garp(c, "lowerPrio", c.p.garpLowerPrioRepeat),
+  ...notify(c, "MASTER_RX_LOWER_PRI"),
+];
+
+/** A preempting BACKUP discards a lower-priority advert (and keeps its timer running). */
+export const discardLower: Emit = (c, e) => [
+  log(c, `received lower priority (${advertOf(e).priority}) advert from ${advertOf(e).srcIp} - discarding`),
+];
+
+export const preemptDelayStarted: Emit = (c) => [
+  log(c, `start preempt delay (${(c.p.preemptDelayUs / 1e6).toFixed(6)})`, true),
+];
+
+/** One GARP command over the instance's VIPs. */
+export const garp = (
+  c: Ctx,
+  reason: "master" | "delay" | "refresh" | "lowerPrio",
+  repeat: number,
+): Command => ({ type: "garp", instance: c.p.name, vips: c.p.vips, repeat, reason });
+
+/** An advert at the current effective priority. */
+export const advertNow: Emit = (c) => [advert(c, c.priority)];

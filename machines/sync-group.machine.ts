@@ -1,8 +1,11 @@
 /**
  * The sync-group machine (keepalived.md §3.6). It hears every member's report (state, wants MASTER,
  * own fault) and forces members together: one member in FAULT → all FAULT; MASTER only when every
- * member wants MASTER; BACKUP group-wide. The member that triggered a change is forced first, then the
- * others in configuration order, and the group's own notify comes last (keepalived's FIFO order).
+ * member wants MASTER; BACKUP group-wide. Going to FAULT or BACKUP, the member that triggered the change
+ * goes first, then the others in configuration order; going to MASTER, the others go first and the
+ * member whose timer completed the group goes last (keepalived's vrrp_sync_master forces the others
+ * before the trigger's own transition). The group's own notify always comes last (keepalived.md §3.6:
+ * `INSTANCE VI_D MASTER`, `INSTANCE VI_C MASTER`, `GROUP "G1" MASTER 0` when VI_C completes the group).
  * Effects leave as `syncMember`, `notify`, `fifo` and `log` commands. Pure.
  */
 import { setup } from "xstate";
@@ -49,13 +52,16 @@ const ready = (c: Ctx): boolean => c.started && c.members.every((m) => report(c,
 const someoneLeftMaster = (c: Ctx): boolean =>
   c.members.some((m) => report(c, m).state === "BACKUP" && !report(c, m).wantMaster);
 
-/** Trigger first, then the rest in configuration order. */
-const orderedMembers = (c: Ctx): string[] =>
-  c.members.includes(c.trigger) ? [c.trigger, ...c.members.filter((m) => m !== c.trigger)] : [...c.members];
+/** FAULT/BACKUP: trigger first, then the rest in configuration order; MASTER: the trigger last. */
+export const orderedMembers = (c: Ctx, to: Target): string[] => {
+  if (!c.members.includes(c.trigger)) return [...c.members];
+  const others = c.members.filter((m) => m !== c.trigger);
+  return to === "MASTER" ? [...others, c.trigger] : [c.trigger, ...others];
+};
 
 const syncTo = (c: Ctx, to: Target, skip: (r: MemberReport) => boolean): Command[] => [
   { type: "log", line: `VRRP_Group(${c.name}) Syncing instances to ${to} state` },
-  ...orderedMembers(c)
+  ...orderedMembers(c, to)
     .filter((m) => !skip(report(c, m)))
     .map((m): Command => ({ type: "syncMember", instance: m, state: to })),
   ...groupNotify(c, to),

@@ -43,3 +43,16 @@ export interface MasterDownInput extends SkewInput {
 /** Master_Down_Interval = down_timer_adverts × Master_Adver_Interval + Skew_Time. */
 export const masterDownIntervalUs = (input: MasterDownInput): number =>
   (input.downTimerAdverts ?? 3) * csToUs(input.masterAdverIntervalCs) + skewTimeUs(input);
+
+export interface DownTimerInput extends MasterDownInput {
+  /** Full Master_Down_Interval, Skew_Time only (after a priority-0 advert), or at once (owner start). */
+  readonly downTimer: "full" | "skew" | "now";
+}
+
+/** The BACKUP down timer as the instance machine arms it. */
+export const downTimerUs = (input: DownTimerInput): number =>
+  input.downTimer === "now"
+    ? 0
+    : input.downTimer === "skew"
+      ? skewTimeUs(input)
+      : masterDownIntervalUs(input);

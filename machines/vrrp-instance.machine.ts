@@ -2,53 +2,60 @@
  * The VRRP instance machine (keepalived 2.2.7 semantics, keepalived.md §3). States INIT, BACKUP,
  * MASTER, FAULT and STOP. Timers are XState `after` delays computed from context by timers.ts
  * (masterDown in BACKUP; advertInterval, garpMasterDelay and garpRefresh in MASTER) plus one delayed
- * raise (`preemptDelay`); effects leave as custom actions whose params are `Command`s. Nothing is
- * performed here: the host interprets every action. Pure.
+ * raise (`preemptDelay`); effects leave as custom actions whose params are `Command`s built by
+ * instance-commands.ts (which also holds the context and the tracker bookkeeping); guards are named in
+ * instance-guards.ts. This module is the state chart only. Nothing is performed here: the host
+ * interprets every action. Pure.
  *
- * State entry effects live on the transitions, not in `entry`, so that re-entering BACKUP to restart
- * its down timer (an accepted advert) emits nothing.
+ * State entry effects live on the transitions, not in `entry`, so that re-entering BACKUP emits
+ * nothing; an accepted advert restarts the down timer in place (`restartMasterDown`).
  */
 import { setup } from "xstate";
-import { backupAccepts, rankAdvert } from "./election.ts";
-import type { Command, CommandType, InstanceEvent, InstanceParams } from "./events.ts";
 import {
-  advert,
+  COMMAND_TYPES,
+  type Command,
+  type CommandType,
+  type InstanceEvent,
+  type InstanceParams,
+} from "./events.ts";
+import {
+  advertNow,
   advertOf,
   becomeMaster,
+  configurationError,
+  discardLower,
   type Emit,
   enterBackup,
   enterFault,
+  garp,
   type InstanceContext,
   initialInstanceContext,
+  intervalMismatch,
   isOwner,
+  leaveFault,
+  leaveInit,
+  leaveMaster,
   log,
-  notify,
-  priorityChange,
+  lowerPriorityAdvert,
+  preemptDelayStarted,
   releaseVips,
   report,
-  v2Mismatch,
+  stopCommands,
+  type TrackingState,
+  trackingUpdate,
+  yieldToAdvert,
 } from "./instance-commands.ts";
-import { effectivePriority, OWNER_PRIORITY } from "./priority.ts";
-import { csToUs, masterDownIntervalUs, skewTimeUs, usToXstateMs } from "./timers.ts";
+import { instanceGuards } from "./instance-guards.ts";
+import { csToUs, downTimerUs, usToXstateMs } from "./timers.ts";
 
 export { type InstanceContext, initialInstanceContext } from "./instance-commands.ts";
 
 /** Delayed raise id of the preempt_delay window. */
 export const PREEMPT_DELAY_ID = "preemptDelay";
+/** Event type (and timer id) XState gives BACKUP's `after: masterDown` (`xstate.after.<delay>.<state id>`). */
+export const MASTER_DOWN_EVENT = "xstate.after.masterDown.vrrp.backup";
 
 const actionImpl = (_: unknown, _params: Command): void => {};
-const commandTypes: readonly CommandType[] = [
-  "sendAdvert",
-  "addVips",
-  "removeVips",
-  "garp",
-  "notify",
-  "fifo",
-  "log",
-  "memberReport",
-  "syncMember",
-  "trackerChanged",
-];
 
 const s = setup({
   types: {
@@ -56,67 +63,26 @@ const s = setup({
     events: {} as InstanceEvent,
     input: {} as InstanceParams,
   },
-  actions: Object.fromEntries(commandTypes.map((t) => [t, actionImpl])) as Record<
+  actions: Object.fromEntries(COMMAND_TYPES.map((t) => [t, actionImpl])) as Record<
     CommandType,
     (_: unknown, params: Command) => void
   >,
   delays: {
-    masterDown: ({ context: c }) => {
-      const t = {
-        version: c.p.version,
-        priority: c.priority,
-        masterAdverIntervalCs: c.masterAdverIntervalCs,
-      };
-      if (c.downTimer === "now") return 0;
-      if (c.downTimer === "skew") return usToXstateMs(skewTimeUs(t));
-      return usToXstateMs(masterDownIntervalUs({ ...t, downTimerAdverts: c.p.downTimerAdverts }));
-    },
+    masterDown: ({ context: c }) =>
+      usToXstateMs(
+        downTimerUs({
+          version: c.p.version,
+          priority: c.priority,
+          masterAdverIntervalCs: c.masterAdverIntervalCs,
+          downTimerAdverts: c.p.downTimerAdverts,
+          downTimer: c.downTimer,
+        }),
+      ),
     advertInterval: ({ context: c }) => usToXstateMs(csToUs(c.p.advertIntervalCs)),
     garpMasterDelay: ({ context: c }) => usToXstateMs(c.p.garpMasterDelayUs),
     garpRefresh: ({ context: c }) => usToXstateMs(c.p.garpMasterRefreshUs),
   },
-  guards: {
-    pending: ({ context: c }) => c.pending,
-    faulted: ({ context: c }) => c.ownFault,
-    ownerFastStart: ({ context: c }) => isOwner(c) && c.p.wantMaster,
-    synced: ({ context: c }) => c.p.syncGroup !== undefined,
-    v2Mismatch: ({ context: c, event: e }) => v2Mismatch(c, e),
-    priorityZero: ({ event: e }) => advertOf(e).priority === 0,
-    backupAccepts: ({ context: c, event: e }) =>
-      backupAccepts(advertOf(e).priority, {
-        priority: c.priority,
-        nopreempt: c.p.nopreempt,
-        preemptDelayRunning: c.preempt === "running",
-      }),
-    backupAcceptsWanting: ({ context: c, event: e }) =>
-      c.wantMaster &&
-      backupAccepts(advertOf(e).priority, {
-        priority: c.priority,
-        nopreempt: c.p.nopreempt,
-        preemptDelayRunning: c.preempt === "running",
-      }),
-    startsPreemptDelay: ({ context: c }) => c.p.preemptDelayUs > 0 && c.preempt === "idle",
-    bothOwners: ({ context: c, event: e }) => isOwner(c) && advertOf(e).priority === OWNER_PRIORITY,
-    rankZero: ({ context: c, event: e }) =>
-      rankAdvert(advertOf(e), { priority: c.priority, ownIp: c.p.ownIp }) === "zero",
-    rankLower: ({ context: c, event: e }) =>
-      !(isOwner(c) && advertOf(e).priority === OWNER_PRIORITY) &&
-      rankAdvert(advertOf(e), { priority: c.priority, ownIp: c.p.ownIp }) === "lower",
-    rankSelf: ({ context: c, event: e }) =>
-      rankAdvert(advertOf(e), { priority: c.priority, ownIp: c.p.ownIp }) === "self",
-    rankHigher: ({ context: c, event: e }) =>
-      rankAdvert(advertOf(e), { priority: c.priority, ownIp: c.p.ownIp }) === "higher",
-    trackingFaults: ({ event: e }) => e.type === "TRACKING" && e.faulted,
-    trackingClears: ({ context: c, event: e }) =>
-      e.type === "TRACKING" && !e.faulted && !e.pending && c.p.syncGroup === undefined,
-    trackingReady: ({ event: e }) => e.type === "TRACKING" && !e.pending,
-    syncMaster: ({ event: e }) => e.type === "SYNC" && e.state === "MASTER",
-    syncBackup: ({ event: e }) => e.type === "SYNC" && e.state === "BACKUP",
-    syncBackupClear: ({ context: c, event: e }) => e.type === "SYNC" && e.state === "BACKUP" && !c.ownFault,
-    syncFault: ({ event: e }) => e.type === "SYNC" && e.state === "FAULT",
-    garpDelayEnabled: ({ context: c }) => c.p.garpMasterDelayUs > 0,
-    garpRefreshEnabled: ({ context: c }) => c.p.garpMasterRefreshUs > 0,
-  },
+  guards: instanceGuards,
 });
 
 /** Enqueues a list of commands as custom actions (type = command type, params = the command). */
@@ -125,16 +91,14 @@ const emit = (f: Emit) =>
     for (const c of f(context, event)) enqueue({ type: c.type, params: c } as never);
   });
 
-const applyTracking = s.enqueueActions(({ context, event, enqueue }) => {
-  if (event.type !== "TRACKING") return;
-  for (const c of priorityChange(context, event)) enqueue({ type: c.type, params: c } as never);
-  enqueue.assign({
-    deltaSum: event.deltaSum,
-    ownFault: event.faulted,
-    pending: event.pending,
-    priority: effectivePriority(context.basePriority, event.deltaSum),
+/** A TRACKING event in `state`: priority bookkeeping (instance-commands.ts `trackingUpdate`). */
+const applyTracking = (state: TrackingState) =>
+  s.enqueueActions(({ context, event, enqueue }) => {
+    if (event.type !== "TRACKING") return;
+    const u = trackingUpdate(context, event, state);
+    for (const c of u.commands) enqueue({ type: c.type, params: c } as never);
+    enqueue.assign(u.patch);
   });
-});
 
 /** Accepting a master's advert: record it, learn its interval (v3), full down timer next. */
 const recordMaster = s.assign(({ context: c, event: e }) => {
@@ -161,49 +125,25 @@ const initialDown = s.assign(({ context: c }) => ({
   downTimer: isOwner(c) && c.p.wantMaster ? ("now" as const) : ("full" as const),
 }));
 const removeVipsAtStart = emit((c) => releaseVips(c));
+/**
+ * Restarts BACKUP's `after: masterDown` timer without leaving the state: re-raises the same delayed
+ * event under the same id (the host's timer table replaces the pending one). Equivalent to a
+ * `reenter: true` self-transition (BACKUP has no entry/exit effects), but about 1 µs cheaper per
+ * accepted advert. The delay is resolved after the preceding `assign`s, as on re-entry.
+ */
+const restartMasterDown = s.raise({ type: MASTER_DOWN_EVENT } as never, {
+  id: MASTER_DOWN_EVENT,
+  delay: "masterDown",
+});
 const becomeMasterActions = [ownInterval, s.cancel(PREEMPT_DELAY_ID), emit(becomeMaster)];
 
-const yieldActions = [
-  emit((c, e) => {
-    const a = advertOf(e);
-    const why =
-      a.priority === c.priority
-        ? `with same priority ${a.priority} but higher IP address than ours`
-        : `with higher priority ${a.priority}, ours ${c.priority}`;
-    return [
-      log(c, `Master received advert from ${a.srcIp} ${why}`),
-      ...(c.p.higherPrioSendAdvert ? [advert(c, c.priority)] : []),
-    ];
-  }),
-  recordMaster,
-  emit((c) => [
-    log(c, "Entering BACKUP STATE"),
-    ...releaseVips(c),
-    ...notify(c, "BACKUP"),
-    ...report(c, "BACKUP"),
-  ]),
-];
-const syncYieldActions = [
-  toFullDown,
-  emit((c) => [
-    log(c, "Entering BACKUP STATE"),
-    ...releaseVips(c),
-    ...notify(c, "BACKUP"),
-    ...report(c, "BACKUP"),
-  ]),
-];
-const stopActions = (fromMaster: boolean) =>
-  emit((c) => [
-    ...(fromMaster ? [advert(c, 0), log(c, "sent 0 priority", true), ...releaseVips(c)] : []),
-    ...notify(c, "STOP"),
-    ...report(c, "STOP"),
-  ]);
-const logIntervalMismatch = emit((c, e) => [
-  log(
-    c,
-    `advertisement interval mismatch mine=${c.p.advertIntervalCs / 100} sec rcv'd=${advertOf(e).advertIntervalCs / 100} sec`,
-  ),
-]);
+const yieldActions = [emit(yieldToAdvert), recordMaster, emit(leaveMaster)];
+const syncYieldActions = [toFullDown, emit(leaveMaster)];
+const stopActions = (fromMaster: boolean) => emit(stopCommands(fromMaster));
+const logIntervalMismatch = emit(intervalMismatch);
+/** FAULT forced by the sync group: leaving it later sends no unicast GARP (keepalived's try_up_instance). */
+const forcedFault = s.assign({ ownFaultSeen: false });
+const garpDelayed = emit((c) => [garp(c, "delay", c.p.garpMasterRepeat)]);
 
 export const vrrpInstanceMachine = s.createMachine({
   id: "vrrp",
@@ -216,7 +156,7 @@ export const vrrpInstanceMachine = s.createMachine({
     init: {
       initial: "idle",
       on: {
-        TRACKING: { actions: applyTracking },
+        TRACKING: { actions: applyTracking("init") },
       },
       states: {
         idle: {
@@ -247,14 +187,14 @@ export const vrrpInstanceMachine = s.createMachine({
               {
                 guard: "trackingFaults",
                 target: "#vrrp.fault",
-                actions: [applyTracking, emit(enterFault(false, "own"))],
+                actions: [applyTracking("init"), emit(enterFault(false, "own"))],
               },
               {
                 guard: "trackingReady",
                 target: "#vrrp.backup",
-                actions: [applyTracking, toFullDown, initialDown, emit(enterBackup())],
+                actions: [applyTracking("init"), toFullDown, initialDown, emit(leaveInit)],
               },
-              { actions: applyTracking },
+              { actions: applyTracking("init") },
             ],
           },
         },
@@ -280,25 +220,20 @@ export const vrrpInstanceMachine = s.createMachine({
           { guard: "v2Mismatch", actions: logIntervalMismatch },
           {
             guard: "priorityZero",
-            target: "backup",
-            reenter: true,
             actions: [
               wantReset,
               recordMaster,
               emit((c) => [log(c, "Backup received priority 0 advertisement", true)]),
+              restartMasterDown,
             ],
           },
           {
             guard: "backupAcceptsWanting",
-            target: "backup",
-            reenter: true,
-            actions: [wantReset, recordMaster],
+            actions: [wantReset, recordMaster, restartMasterDown],
           },
-          { guard: "backupAccepts", target: "backup", reenter: true, actions: recordMaster },
+          { guard: "backupAccepts", actions: [recordMaster, restartMasterDown] },
           {
             guard: "startsPreemptDelay",
-            target: "backup",
-            reenter: true,
             actions: [
               wantReset,
               recordMaster,
@@ -310,30 +245,24 @@ export const vrrpInstanceMachine = s.createMachine({
                   delay: ({ context: c }) => usToXstateMs(c.p.preemptDelayUs),
                 },
               ),
-              emit((c) => [log(c, `start preempt delay (${(c.p.preemptDelayUs / 1e6).toFixed(6)})`, true)]),
+              emit(preemptDelayStarted),
+              restartMasterDown,
             ],
           },
-          {
-            actions: emit((c, e) => [
-              log(
-                c,
-                `received lower priority (${advertOf(e).priority}) advert from ${advertOf(e).srcIp} - discarding`,
-              ),
-            ]),
-          },
+          { actions: emit(discardLower) },
         ],
         PREEMPT_DELAY_EXPIRED: { actions: s.assign({ preempt: "expired" as const }) },
         TRACKING: [
           {
             guard: "trackingFaults",
             target: "fault",
-            actions: [applyTracking, emit(enterFault(false, "own"))],
+            actions: [applyTracking("backup"), emit(enterFault(false, "own"))],
           },
-          { actions: applyTracking },
+          { actions: applyTracking("backup") },
         ],
         SYNC: [
           { guard: "syncMaster", target: "master", actions: becomeMasterActions },
-          { guard: "syncFault", target: "fault", actions: emit(enterFault(false, "sync")) },
+          { guard: "syncFault", target: "fault", actions: [forcedFault, emit(enterFault(false, "sync"))] },
         ],
       },
     },
@@ -345,12 +274,7 @@ export const vrrpInstanceMachine = s.createMachine({
             guard: "bothOwners",
             target: "backup",
             actions: [
-              emit((c, e) => [
-                log(
-                  c,
-                  `CONFIGURATION ERROR: local instance and a remote instance (${advertOf(e).srcIp}) are both configured as address owner, please fix - reducing local priority`,
-                ),
-              ]),
+              emit(configurationError),
               s.assign({ basePriority: 254, priority: 254 }),
               ...yieldActions,
             ],
@@ -370,12 +294,12 @@ export const vrrpInstanceMachine = s.createMachine({
           {
             guard: "trackingFaults",
             target: "fault",
-            actions: [applyTracking, emit(enterFault(true, "own"))],
+            actions: [applyTracking("master"), emit(enterFault(true, "own"))],
           },
-          { actions: applyTracking },
+          { actions: applyTracking("master") },
         ],
         SYNC: [
-          { guard: "syncFault", target: "fault", actions: emit(enterFault(true, "sync")) },
+          { guard: "syncFault", target: "fault", actions: [forcedFault, emit(enterFault(true, "sync"))] },
           { guard: "syncBackup", target: "backup", actions: syncYieldActions },
         ],
         SHUTDOWN: { target: "stop", actions: stopActions(true) },
@@ -389,7 +313,7 @@ export const vrrpInstanceMachine = s.createMachine({
                 advertInterval: {
                   target: "waiting",
                   reenter: true,
-                  actions: emit((c) => [advert(c, c.priority)]),
+                  actions: emit(advertNow),
                 },
               },
               on: {
@@ -399,27 +323,13 @@ export const vrrpInstanceMachine = s.createMachine({
                     guard: "rankZero",
                     target: "waiting",
                     reenter: true,
-                    actions: emit((c) => [advert(c, c.priority)]),
+                    actions: emit(advertNow),
                   },
                   {
                     guard: "rankLower",
                     target: "waiting",
                     reenter: true,
-                    actions: emit((c, e) => [
-                      log(
-                        c,
-                        `Received advert from ${advertOf(e).srcIp} with lower priority ${advertOf(e).priority}, ours ${c.priority}, forcing new election`,
-                      ),
-                      ...(c.p.lowerPrioNoAdvert ? [] : [advert(c, c.priority)]),
-                      {
-                        type: "garp",
-                        instance: c.p.name,
-                        vips: c.p.vips,
-                        repeat: c.p.garpLowerPrioRepeat,
-                        reason: "lowerPrio",
-                      },
-                      ...notify(c, "MASTER_RX_LOWER_PRI"),
-                    ]),
+                    actions: emit(lowerPriorityAdvert),
                   },
                 ],
               },
@@ -442,28 +352,9 @@ export const vrrpInstanceMachine = s.createMachine({
                   {
                     guard: "garpRefreshEnabled",
                     target: "refresh",
-                    actions: emit((c) => [
-                      {
-                        type: "garp",
-                        instance: c.p.name,
-                        vips: c.p.vips,
-                        repeat: c.p.garpMasterRepeat,
-                        reason: "delay",
-                      },
-                    ]),
+                    actions: garpDelayed,
                   },
-                  {
-                    target: "idle",
-                    actions: emit((c) => [
-                      {
-                        type: "garp",
-                        instance: c.p.name,
-                        vips: c.p.vips,
-                        repeat: c.p.garpMasterRepeat,
-                        reason: "delay",
-                      },
-                    ]),
-                  },
+                  { target: "idle", actions: garpDelayed },
                 ],
               },
             },
@@ -472,9 +363,7 @@ export const vrrpInstanceMachine = s.createMachine({
                 garpRefresh: {
                   target: "refresh",
                   reenter: true,
-                  actions: emit((c) => [
-                    { type: "garp", instance: c.p.name, vips: c.p.vips, repeat: 1, reason: "refresh" },
-                  ]),
+                  actions: emit((c) => [garp(c, "refresh", c.p.garpMasterRefreshRepeat ?? 1)]),
                 },
               },
             },
@@ -490,13 +379,13 @@ export const vrrpInstanceMachine = s.createMachine({
           {
             guard: "trackingClears",
             target: "backup",
-            actions: [applyTracking, toFullDown, emit(enterBackup())],
+            actions: [applyTracking("fault"), toFullDown, emit(leaveFault)],
           },
-          { guard: "synced", actions: [applyTracking, emit((c) => report(c, "FAULT"))] },
-          { actions: applyTracking },
+          { guard: "synced", actions: [applyTracking("fault"), emit((c) => report(c, "FAULT"))] },
+          { actions: applyTracking("fault") },
         ],
         SYNC: [
-          { guard: "syncBackupClear", target: "backup", actions: [toFullDown, emit(enterBackup())] },
+          { guard: "syncBackupClear", target: "backup", actions: [toFullDown, emit(leaveFault)] },
           { guard: "syncFault", actions: [] },
         ],
       },

@@ -42,14 +42,23 @@ const KNOWN: ReadonlySet<string> = new Set([
   "auth_failure",
 ]);
 
+/** A rejected datagram: its instance and, when keepalived counts the reason, the counter. */
+const rejected = (instance: string, kind: Parameters<typeof countersFor>[0]): Received => {
+  const k = countersFor(kind).keepalived;
+  return k !== null && KNOWN.has(k) ? { instance, counter: k as StatsCounter } : { instance };
+};
+
+/** Routing key of (family, VRID). */
+const routeKey = (family: 4 | 6, vrid: number): number => family * 256 + vrid;
+
 export class AdvertCodec {
-  readonly #byVrid = new Map<string, InstanceSpec[]>();
+  readonly #byVrid = new Map<number, InstanceSpec[]>();
   readonly #expect = new Map<string, Expectations>();
 
   constructor(spec: NodeSpec) {
     for (const s of spec.instances) {
       const p = s.params;
-      const key = `${p.family}:${p.vrid}`;
+      const key = routeKey(p.family, p.vrid);
       this.#byVrid.set(key, [...(this.#byVrid.get(key) ?? []), s]);
       this.#expect.set(
         p.name,
@@ -70,22 +79,23 @@ export class AdvertCodec {
 
   receive(input: Extract<Input, { kind: "rx" }>): Received {
     const bytes: Uint8Array = Buffer.from(input.hex, "hex");
-    const candidates = this.#byVrid.get(`${input.family}:${bytes[1] ?? 0}`) ?? [];
-    const spec = candidates.find((c) => c.params.ifname === input.ifname) ?? candidates[0];
-    if (spec === undefined) return {};
+    const candidates = this.#byVrid.get(routeKey(input.family, bytes[1] ?? 0));
+    if (candidates === undefined) return {};
+    let spec = candidates[0] as InstanceSpec;
+    for (const c of candidates)
+      if (c.params.ifname === input.ifname) {
+        spec = c;
+        break;
+      }
     const instance = spec.params.name;
     const meta = { family: input.family, src: input.src, dst: input.dst, ttl: input.ttl };
     const decoded = decodeAdvert(bytes, meta);
-    const reject = (kind: Parameters<typeof countersFor>[0]): Received => {
-      const k = countersFor(kind).keepalived;
-      return k !== null && KNOWN.has(k) ? { instance, counter: k as StatsCounter } : { instance };
-    };
-    if (!decoded.ok) return reject(decoded.reason);
+    if (!decoded.ok) return rejected(instance, decoded.reason);
     const exp = this.#expect.get(instance);
     if (exp === undefined) return { instance };
     const v = validateAdvert(decoded.advert, meta, exp);
     if (!v.ok && !(v.reason.kind === "interval-mismatch" && spec.params.version === 2))
-      return reject(v.reason);
+      return rejected(instance, v.reason);
     return {
       instance,
       event: {

@@ -2,9 +2,8 @@
  * Derives a `NodeSpec` from a validated `Config`: instance parameters (centiseconds, µs, keepalived
  * defaults already resolved by the config front end), tracker bindings (scripts, interfaces, the
  * instance's own interface unless `dont_track_primary`, sync-group trackers with weights forced to 0
- * unless `sync_group_tracking_weight`), sync groups and the trackers that something tracks. Pure.
- *
- * Not yet mapped: track_process and track_file (their value semantics need Step 4's probes).
+ * unless `sync_group_tracking_weight`), sync groups and the trackers that something tracks — scripts,
+ * `vrrp_track_process` (quorum, quorum_max) and `track_file` (init_file value). Pure.
  */
 
 import { createHash } from "node:crypto";
@@ -35,13 +34,15 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
     const group = config.syncGroups.find((g) => g.name === i.syncGroup || g.members.includes(i.name));
     const forceZero = group !== undefined && !group.trackingWeight;
     const tracking: TrackBinding[] = [];
-    for (const r of i.trackScripts) tracking.push(bind(r, forceZero));
+    for (const r of [...i.trackScripts, ...i.trackProcesses, ...i.trackFiles])
+      tracking.push(bind(r, forceZero));
     for (const r of i.trackInterfaces) {
       link(r.name);
       tracking.push(bind(r, forceZero));
     }
     if (group) {
-      for (const r of group.trackScripts) tracking.push(bind(r, !group.trackingWeight));
+      for (const r of [...group.trackScripts, ...group.trackProcesses, ...group.trackFiles])
+        tracking.push(bind(r, !group.trackingWeight));
       for (const r of group.trackInterfaces) {
         link(r.name);
         tracking.push(bind(r, !group.trackingWeight));
@@ -74,10 +75,13 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
         garpMasterRepeat: i.garp.masterRepeat,
         garpMasterDelayUs: i.garp.masterDelayUs,
         garpMasterRefreshUs: i.garp.masterRefreshUs,
+        garpMasterRefreshRepeat: i.garp.masterRefreshRepeat,
         garpLowerPrioRepeat: i.garp.lowerPrioRepeat,
         lowerPrioNoAdvert: i.lowerPrioNoAdvert,
         higherPrioSendAdvert: i.higherPrioSendAdvert,
         ...(group ? { syncGroup: group.name } : {}),
+        notifyPriorityChanges: i.notifyPriorityChanges,
+        unicast: i.unicastPeers.length > 0,
       },
       tracking,
       unicastPeers: i.unicastPeers.map((p) => p.address),
@@ -92,6 +96,31 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
         rise: s.rise,
         fall: s.fall,
         initFail: s.initFail,
+      });
+  }
+  const tracked = (name: string): boolean =>
+    instances.some((i) => i.tracking.some((t) => t.tracker === name));
+  for (const p of config.processes) {
+    if (tracked(p.name))
+      trackers.set(p.name, {
+        name: p.name,
+        kind: "process",
+        rise: 1,
+        fall: 1,
+        initFail: false,
+        quorum: p.quorum,
+        ...(p.quorumMax === null ? {} : { quorumMax: p.quorumMax }),
+      });
+  }
+  for (const f of config.files) {
+    if (tracked(f.name))
+      trackers.set(f.name, {
+        name: f.name,
+        kind: "file",
+        rise: 1,
+        fall: 1,
+        initFail: false,
+        initValue: f.initValue ?? 0,
       });
   }
   return {

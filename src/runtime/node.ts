@@ -6,7 +6,9 @@
  * the pure machines (instances, sync groups, trackers) with the pure transition API. Delayed raises and
  * cancels become entries of the node's timer table on the injected clock; custom actions become effect
  * port calls. With `timerSource: "journal"` (replay) timers are tracked but never fire: the recorded
- * timer events are applied instead — the same code path. Not pure: this is the host.
+ * timer events are applied instead — the same code path. A step that leaves an actor's snapshot
+ * unchanged (a steady master's advert) is remembered and reused for the same event (exact, since the
+ * machines are pure; see `memoizeFixpoints`). Not pure: this is the host.
  */
 import { createHash, type Hash } from "node:crypto";
 import type { Subscription } from "rxjs";
@@ -19,7 +21,7 @@ import { vrrpInstanceMachine } from "../../machines/vrrp-instance.machine.ts";
 import type { Datagram, Transport } from "../../transports/transport.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 import { AdvertCodec } from "./codec.adapter.ts";
-import { decodeEvent, type Event, type Input } from "./input.ts";
+import { checkInput, type Event, type Input, inLine } from "./input.ts";
 import type { Journal } from "./journal.ts";
 import { MachineDriver, type StepAction, topState } from "./machine-driver.ts";
 import type { EffectPorts } from "./ports.ts";
@@ -42,17 +44,39 @@ export interface NodeOptions {
   readonly vigilVersion?: string;
   /** Called after each applied event with what it produced. */
   readonly onApplied?: (ev: Event, outputs: readonly Output[]) => void;
+  /**
+   * Reuse the result of a machine step that left the snapshot unchanged (a fixpoint, e.g. BACKUP
+   * accepting the same master's advert again) when the same event arrives again; default true.
+   * Exact: machines are pure, so `transition(S, E)` with `S` unchanged is the same step. `false`
+   * runs XState for every event (for benchmarks and the equivalence test).
+   */
+  readonly memoizeFixpoints?: boolean;
 }
 
 /** Bound on the machine steps one input may cause (sync-group fan-out is O(members²)). */
 const MAX_STEPS_PER_INPUT = 100_000;
 
+/** A step that returned its snapshot unchanged: replaying `event` on `snapshot` gives `actions` again. */
+interface Fixpoint {
+  readonly snapshot: unknown;
+  readonly event: { readonly type: string };
+  readonly actions: readonly StepAction[];
+}
+
 interface Actor {
   readonly id: string;
   readonly kind: "instance" | "group" | "tracker";
   readonly name: string;
+  // biome-ignore lint/suspicious/noExplicitAny: drivers of three machine kinds
+  readonly driver: MachineDriver<any>;
   // biome-ignore lint/suspicious/noExplicitAny: snapshots of three machine kinds
   snapshot: any;
+  fixpoint: Fixpoint | undefined;
+  /** Pending timers by id. */
+  readonly timers: Map<string, TimerEntry>;
+  /** One clock callback per timer id, made once and reused on every restart. */
+  readonly fire: Map<string, () => void>;
+  readonly stats: InstanceStats | undefined;
 }
 
 interface TimerEntry {
@@ -60,6 +84,37 @@ interface TimerEntry {
   readonly dueUs: number;
   readonly handle: TimerHandle | undefined;
 }
+
+/** Same own keys with `Object.is`-equal values (a false "different" only costs a cache miss). */
+const sameFields = (a: object, b: object): boolean => {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka)
+    if (!Object.is((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
+};
+
+/** Same state value (`"backup"` or `{master: {adverts: "waiting", …}}`). */
+const sameValue = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka)
+    if (!sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
+};
+
+/** Everything `machine.transition` reads from a snapshot is equal (value, context, history, children). */
+// biome-ignore lint/suspicious/noExplicitAny: XState snapshots
+const sameSnapshot = (a: any, b: any): boolean =>
+  a.status === b.status &&
+  a.output === b.output &&
+  a.error === b.error &&
+  sameValue(a.value, b.value) &&
+  sameFields(a.context, b.context) &&
+  sameFields(a.historyValue ?? {}, b.historyValue ?? {}) &&
+  sameFields(a.children ?? {}, b.children ?? {});
 
 export class Node {
   readonly #opts: NodeOptions;
@@ -69,8 +124,10 @@ export class Node {
   readonly #groups: Actor[] = [];
   readonly #specs = new Map<string, InstanceSpec>();
   readonly #trackerOk = new Map<string, boolean | undefined>();
+  /** Current value of each tracked file. */
+  readonly #trackerValue = new Map<string, number>();
   readonly #trackerUsers = new Map<string, string[]>();
-  readonly #timers = new Map<string, TimerEntry>();
+  readonly #instanceByName = new Map<string, Actor>();
   readonly #queue: Input[] = [];
   readonly #deferred: Array<() => void> = [];
   readonly #stats = new Map<string, InstanceStats>();
@@ -79,6 +136,8 @@ export class Node {
   readonly #instanceDriver: MachineDriver<typeof vrrpInstanceMachine>;
   readonly #groupDriver: MachineDriver<typeof syncGroupMachine>;
   readonly #trackerDriver: MachineDriver<typeof trackerMachine>;
+  readonly #memoize: boolean;
+  #fixpointHits = 0;
   #seq = 0;
   /** Machine steps taken for the current input (a guard against a livelock between machines). */
   #steps = 0;
@@ -92,6 +151,7 @@ export class Node {
   ) {
     this.#opts = opts;
     this.#clock = opts.clock;
+    this.#memoize = opts.memoizeFixpoints ?? true;
     this.#codec = new AdvertCodec(spec);
     const first = spec.instances[0]?.params;
     this.#instanceDriver = new MachineDriver(vrrpInstanceMachine, first);
@@ -111,18 +171,21 @@ export class Node {
       }),
     );
     for (const t of spec.trackers) {
-      const a = this.#add("tracker", t.name, this.#trackerDriver.initial(t));
+      this.#add("tracker", t.name, this.#trackerDriver, t);
       this.#trackerOk.set(t.name, t.kind === "link" ? true : t.initFail ? false : undefined);
-      void a;
+      if (t.kind === "file") this.#trackerValue.set(t.name, t.initValue ?? 0);
     }
     for (const s of spec.instances) {
       this.#specs.set(s.params.name, s);
-      this.#stats.set(s.params.name, newStats());
-      this.#instances.push(this.#add("instance", s.params.name, this.#instanceDriver.initial(s.params)));
+      const stats = newStats();
+      this.#stats.set(s.params.name, stats);
+      const actor = this.#add("instance", s.params.name, this.#instanceDriver, s.params, stats);
+      this.#instances.push(actor);
+      this.#instanceByName.set(s.params.name, actor);
       for (const b of s.tracking)
         this.#trackerUsers.set(b.tracker, [...(this.#trackerUsers.get(b.tracker) ?? []), s.params.name]);
     }
-    for (const g of spec.groups) this.#groups.push(this.#add("group", g.name, this.#groupDriver.initial(g)));
+    for (const g of spec.groups) this.#groups.push(this.#add("group", g.name, this.#groupDriver, g));
     if (opts.transport) this.#rx = opts.transport.inbound$.subscribe((d) => this.input(rxInput(d)));
   }
 
@@ -143,7 +206,8 @@ export class Node {
     this.#draining = true;
     try {
       for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
-        this.#applyEvent(decodeEvent({ seq: ++this.#seq, atUs: this.#clock.nowUs(), input: next }));
+        // Live inputs are typed values: checked structurally (checkInput ≡ the Input schema).
+        this.#applyEvent({ seq: ++this.#seq, atUs: this.#clock.nowUs(), input: checkInput(next) });
       }
     } finally {
       this.#draining = false;
@@ -158,7 +222,7 @@ export class Node {
 
   #applyEvent(ev: Event): readonly Output[] {
     const j = this.#opts.journal;
-    j?.append(JSON.stringify({ t: "in", ev }));
+    j?.append(inLine(ev));
     this.#outputs = [];
     this.#steps = 0;
     this.#apply(ev.input);
@@ -186,11 +250,10 @@ export class Node {
         }
         return;
       case "timer": {
-        const key = `${input.actor}\u0000${input.id}`;
-        const entry = this.#timers.get(key);
         const actor = this.#actors.get(input.actor);
+        const entry = actor?.timers.get(input.id);
         if (entry === undefined || actor === undefined) return;
-        this.#timers.delete(key);
+        actor.timers.delete(input.id);
         this.#send(actor, entry.event);
         return;
       }
@@ -207,6 +270,8 @@ export class Node {
                 ok,
                 ...(input.exitStatus === undefined ? {} : { exitStatus: input.exitStatus }),
                 ...(input.timedOut === undefined ? {} : { timedOut: input.timedOut }),
+                ...(input.value === undefined ? {} : { value: input.value }),
+                ...(input.running === undefined ? {} : { running: input.running }),
               }
             : { type: "RESULT", ok };
         this.#send(tracker, ev);
@@ -223,42 +288,70 @@ export class Node {
   #receive(input: Extract<Input, { kind: "rx" }>): void {
     const r = this.#codec.receive(input);
     if (r.instance === undefined) return;
-    const stats = this.#stats.get(r.instance);
+    const actor = this.#instanceByName.get(r.instance);
+    if (actor === undefined) return;
+    const stats = actor.stats;
     if (stats && r.counter) stats[r.counter]++;
     if (!r.event) return;
     if (stats) {
       stats.advert_rcvd++;
       if (r.event.priority === 0) stats.pri_zero_rcvd++;
     }
-    const actor = this.#actors.get(`instance:${r.instance}`);
-    if (actor) this.#send(actor, r.event);
+    this.#send(actor, r.event);
   }
 
   // ---- machines -----------------------------------------------------------------------------
 
-  #add(kind: Actor["kind"], name: string, [snapshot, actions]: [unknown, StepAction[]]): Actor {
-    const actor: Actor = { id: `${kind}:${name}`, kind, name, snapshot };
+  #add(
+    kind: Actor["kind"],
+    name: string,
+    // biome-ignore lint/suspicious/noExplicitAny: drivers of three machine kinds
+    driver: MachineDriver<any>,
+    input: unknown,
+    stats?: InstanceStats,
+  ): Actor {
+    const [snapshot, actions] = driver.initial(input);
+    const actor: Actor = {
+      id: `${kind}:${name}`,
+      kind,
+      name,
+      driver,
+      snapshot,
+      fixpoint: undefined,
+      timers: new Map(),
+      fire: new Map(),
+      stats,
+    };
     this.#actors.set(actor.id, actor);
     this.#interpret(actor, actions);
     return actor;
   }
 
   #send(actor: Actor, event: { readonly type: string }): void {
-    const driver =
-      actor.kind === "instance"
-        ? this.#instanceDriver
-        : actor.kind === "group"
-          ? this.#groupDriver
-          : this.#trackerDriver;
     if (++this.#steps > MAX_STEPS_PER_INPUT)
       throw new Error(
         `livelock: more than ${MAX_STEPS_PER_INPUT} machine steps for one input (last: ${actor.id})`,
       );
-    const before = topState(actor.snapshot.value);
-    const [next, actions] = driver.step(actor.snapshot, event as never);
-    actor.snapshot = next;
-    const after = topState(next.value);
-    if (after !== before) this.#outputs.push({ type: "state", actor: actor.id, from: before, to: after });
+    const prev = actor.snapshot;
+    const fp = actor.fixpoint;
+    if (fp !== undefined && fp.snapshot === prev && sameFields(fp.event, event)) {
+      this.#fixpointHits++;
+      this.#interpret(actor, fp.actions);
+      return;
+    }
+    const [next, actions] = actor.driver.step(prev, event as never);
+    if (this.#memoize && sameSnapshot(prev, next)) {
+      // Keep `prev` (equal to `next`) so the next identical event on it can reuse this step.
+      actor.fixpoint = { snapshot: prev, event, actions };
+    } else {
+      actor.fixpoint = undefined;
+      actor.snapshot = next;
+      if (!sameValue(prev.value, next.value)) {
+        const before = topState(prev.value);
+        const after = topState(next.value);
+        if (after !== before) this.#outputs.push({ type: "state", actor: actor.id, from: before, to: after });
+      }
+    }
     this.#interpret(actor, actions);
   }
 
@@ -269,6 +362,8 @@ export class Node {
         ok: this.#trackerOk.get(b.tracker),
         weight: b.weight,
         reverse: b.reverse,
+        name: b.tracker,
+        value: this.#trackerValue.get(b.tracker),
       })),
     );
     return { type: "TRACKING", ...s };
@@ -289,21 +384,27 @@ export class Node {
   }
 
   #schedule(actor: Actor, id: string, event: { type: string }, delayUs: number): void {
-    this.#cancel(actor, id);
-    const key = `${actor.id}\u0000${id}`;
-    const handle =
-      this.#opts.timerSource === "journal"
-        ? undefined
-        : this.#clock.setTimerUs(() => this.input({ kind: "timer", actor: actor.id, id }), delayUs);
-    this.#timers.set(key, { event, dueUs: this.#clock.nowUs() + delayUs, handle });
+    actor.timers.get(id)?.handle?.cancel();
+    let handle: TimerHandle | undefined;
+    if (this.#opts.timerSource !== "journal") {
+      let fire = actor.fire.get(id);
+      if (fire === undefined) {
+        fire = () => this.input({ kind: "timer", actor: actor.id, id });
+        actor.fire.set(id, fire);
+      }
+      handle = this.#clock.setTimerUs(fire, delayUs);
+    }
+    // Map.set on an existing id keeps its insertion position; delete first so `timers()` lists in
+    // scheduling order, as before.
+    actor.timers.delete(id);
+    actor.timers.set(id, { event, dueUs: this.#clock.nowUs() + delayUs, handle });
   }
 
   #cancel(actor: Actor, id: string): void {
-    const key = `${actor.id}\u0000${id}`;
-    const t = this.#timers.get(key);
+    const t = actor.timers.get(id);
     if (t === undefined) return;
     t.handle?.cancel();
-    this.#timers.delete(key);
+    actor.timers.delete(id);
   }
 
   #perform(c: Command): void {
@@ -367,10 +468,19 @@ export class Node {
       }
       case "trackerChanged": {
         this.#trackerOk.set(c.tracker, c.ok);
+        if (c.value !== undefined) this.#trackerValue.set(c.tracker, c.value);
         for (const name of this.#trackerUsers.get(c.tracker) ?? []) {
           const inst = this.#actors.get(`instance:${name}`);
           if (inst) this.#send(inst, this.#trackingEvent(name));
         }
+        return;
+      }
+      case "shiftTimer": {
+        const inst = this.#actors.get(`instance:${c.instance}`);
+        const t = inst?.timers.get(c.timer);
+        if (inst === undefined || t === undefined) return;
+        const nowUs = this.#clock.nowUs();
+        this.#schedule(inst, c.timer, t.event, Math.max(0, t.dueUs + c.deltaUs - nowUs));
         return;
       }
     }
@@ -390,9 +500,16 @@ export class Node {
   stats(name: string): InstanceStats | undefined {
     return this.#stats.get(name);
   }
-  /** Pending timers: actor, id, due time. */
+  /** Pending timers: actor, id, due time (per actor, in scheduling order). */
   timers(): Array<{ key: string; dueUs: number }> {
-    return [...this.#timers].map(([key, t]) => ({ key: key.replace("\u0000", " "), dueUs: t.dueUs }));
+    const out: Array<{ key: string; dueUs: number }> = [];
+    for (const a of this.#actors.values())
+      for (const [id, t] of a.timers) out.push({ key: `${a.id} ${id}`, dueUs: t.dueUs });
+    return out;
+  }
+  /** Machine steps served from a remembered fixpoint instead of XState (see `memoizeFixpoints`). */
+  get fixpointHits(): number {
+    return this.#fixpointHits;
   }
   /** sha256 over every `out` journal line so far. */
   outputHash(): string {
@@ -403,8 +520,10 @@ export class Node {
   }
   close(): void {
     this.#rx?.unsubscribe();
-    for (const t of this.#timers.values()) t.handle?.cancel();
-    this.#timers.clear();
+    for (const a of this.#actors.values()) {
+      for (const t of a.timers.values()) t.handle?.cancel();
+      a.timers.clear();
+    }
     this.#opts.journal?.close();
   }
 }

@@ -29,7 +29,11 @@ interface AdvertStep {
 type Step =
   | { atUs: number; admin: "start" | "shutdown" }
   | { atUs: number; advert: AdvertStep }
-  | { atUs: number; probe: { tracker: string; ok: boolean } }
+  | {
+      atUs: number;
+      /** `value`: a track_file reading; `running`: a vrrp_track_process count (then `ok` is ignored). */
+      probe: { tracker: string; ok: boolean; value?: number; running?: number };
+    }
   | { atUs: number; link: { ifname: string; up: boolean } }
   | { runUntilUs: number };
 

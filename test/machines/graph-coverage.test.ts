@@ -166,15 +166,21 @@ describe("tracker machine graph coverage", () => {
   const events: TrackerEvent[] = [
     { type: "RESULT", ok: true },
     { type: "RESULT", ok: false },
+    { type: "RESULT", ok: true, running: 0 },
+    { type: "RESULT", ok: false, running: 2 },
+    { type: "RESULT", ok: true, value: 0 },
+    { type: "RESULT", ok: true, value: 300 },
   ];
   const r = explore(
     trackerMachine,
     [
       { name: "chk", kind: "script", rise: 2, fall: 2, initFail: false },
       { name: "chk", kind: "script", rise: 1, fall: 1, initFail: true },
+      { name: "proc", kind: "process", rise: 1, fall: 1, initFail: false, quorum: 1, quorumMax: 2 },
+      { name: "tf", kind: "file", rise: 1, fall: 1, initFail: false, initValue: 0 },
     ],
     events,
-    (s: AnyNode) => JSON.stringify([s.value, s.context.count]),
+    (s: AnyNode) => JSON.stringify([s.value, s.context.count, s.context.value, s.context.p.kind]),
   );
   test("every state and transition", () => {
     expect(allStateIds(trackerMachine).filter((id) => !r.states.has(id))).toEqual([]);

@@ -39,10 +39,11 @@ describe("sync group", () => {
     expect(h.node.state("group:G1")).toBe("BACKUP");
     h.log.length = 0;
     h.at(20 * S);
-    // VI_C's timer expires last (6 s + 3,609,375): it triggers, is forced first, then VI_D, then the group.
+    // VI_C's timer expires last (6 s + 3,609,375) and completes the group: keepalived forces the
+    // other members first, then the trigger, then the group (keepalived.md §3.6 FIFO order).
     expect(h.fifo()).toEqual([
-      'INSTANCE "VI_C" MASTER 100',
       'INSTANCE "VI_D" MASTER 110',
+      'INSTANCE "VI_C" MASTER 100',
       'GROUP "G1" MASTER 0',
     ]);
     expect(h.lines()).toContain("VRRP_Group(G1) Syncing instances to MASTER state");

@@ -1,0 +1,52 @@
+/**
+ * The guards of the VRRP instance machine, by name: predicates over (context, event) that decide
+ * which transition an advert, tracker summary, sync decision or timer takes (keepalived.md §3). The
+ * election rules themselves live in election.ts; this module only binds them to the machine's context.
+ * Pure.
+ */
+import { backupAccepts, rankAdvert } from "./election.ts";
+import type { InstanceEvent } from "./events.ts";
+import { advertOf, type InstanceContext, isOwner, v2Mismatch } from "./instance-commands.ts";
+import { OWNER_PRIORITY } from "./priority.ts";
+
+type Args = { readonly context: InstanceContext; readonly event: InstanceEvent };
+type Guard = (args: Args) => boolean;
+
+const accepts = (c: InstanceContext, e: InstanceEvent): boolean =>
+  backupAccepts(advertOf(e).priority, {
+    priority: c.priority,
+    nopreempt: c.p.nopreempt,
+    preemptDelayRunning: c.preempt === "running",
+  });
+const rank = (c: InstanceContext, e: InstanceEvent) =>
+  rankAdvert(advertOf(e), { priority: c.priority, ownIp: c.p.ownIp });
+/** keepalived: both sides at 255 from another address → CONFIGURATION ERROR and local 254. */
+const bothOwners = (c: InstanceContext, e: InstanceEvent): boolean =>
+  isOwner(c) && advertOf(e).priority === OWNER_PRIORITY && advertOf(e).srcIp !== c.p.ownIp;
+
+export const instanceGuards = {
+  pending: ({ context: c }) => c.pending,
+  faulted: ({ context: c }) => c.ownFault,
+  ownerFastStart: ({ context: c }) => isOwner(c) && c.p.wantMaster,
+  synced: ({ context: c }) => c.p.syncGroup !== undefined,
+  v2Mismatch: ({ context: c, event: e }) => v2Mismatch(c, e),
+  priorityZero: ({ event: e }) => advertOf(e).priority === 0,
+  backupAccepts: ({ context: c, event: e }) => accepts(c, e),
+  backupAcceptsWanting: ({ context: c, event: e }) => c.wantMaster && accepts(c, e),
+  startsPreemptDelay: ({ context: c }) => c.p.preemptDelayUs > 0 && c.preempt === "idle",
+  bothOwners: ({ context: c, event: e }) => bothOwners(c, e),
+  rankZero: ({ context: c, event: e }) => rank(c, e) === "zero",
+  rankLower: ({ context: c, event: e }) => !bothOwners(c, e) && rank(c, e) === "lower",
+  rankSelf: ({ context: c, event: e }) => rank(c, e) === "self",
+  rankHigher: ({ context: c, event: e }) => rank(c, e) === "higher",
+  trackingFaults: ({ event: e }) => e.type === "TRACKING" && e.faulted,
+  trackingClears: ({ context: c, event: e }) =>
+    e.type === "TRACKING" && !e.faulted && !e.pending && c.p.syncGroup === undefined,
+  trackingReady: ({ event: e }) => e.type === "TRACKING" && !e.pending,
+  syncMaster: ({ event: e }) => e.type === "SYNC" && e.state === "MASTER",
+  syncBackup: ({ event: e }) => e.type === "SYNC" && e.state === "BACKUP",
+  syncBackupClear: ({ context: c, event: e }) => e.type === "SYNC" && e.state === "BACKUP" && !c.ownFault,
+  syncFault: ({ event: e }) => e.type === "SYNC" && e.state === "FAULT",
+  garpDelayEnabled: ({ context: c }) => c.p.garpMasterDelayUs > 0,
+  garpRefreshEnabled: ({ context: c }) => c.p.garpMasterRefreshUs > 0,
+} satisfies Record<string, Guard>;
