@@ -4,7 +4,7 @@
  * the decoded advert (or the decode rejection), then exits after `--count` datagrams or `--timeout-ms`
  * (exit code 0 if `--count` was reached, 1 on timeout, 2 on bad arguments or bind failure).
  *
- *   npx tsx transports/udp.receiver.ts --bind ADDR [--port 11112] [--group 224.0.0.18] [--ifname eth0]
+ *   npx tsx transports/udp.receiver.ts --bind ADDR [--port 5112] [--group 224.0.0.18] [--ifname eth0]
  *                                      [--count N] [--timeout-ms MS]
  *
  * And a sender: `--send HEX --to DST [--ttl 255]` sends one message (hex bytes) and exits.

@@ -17,16 +17,17 @@
  * Socket errors and oversized datagrams are counted in `stats`, never fatal. Not pure (sockets).
  *
  * A receiver from the shell (prints one JSON line per datagram; see `udp.receiver.ts`):
- *   npx tsx transports/udp.receiver.ts --bind 198.18.0.2 --port 11112 --group 224.0.0.18 --count 3
+ *   npx tsx transports/udp.receiver.ts --bind 198.18.0.2 --port 5112 --group 224.0.0.18 --count 3
  */
 import dgram from "node:dgram";
 import { Subject } from "rxjs";
+import { DEFAULT_UDP_PORT } from "../src/config/types.ts";
 import { isMulticastAddress } from "../src/protocol/address.ts";
 import type { Clock } from "../src/runtime/clock.ts";
 import type { Datagram, Family, Outbound, Transport } from "./transport.ts";
 
-/** Default UDP port of the Vigil UDP transport (both ends must agree; configurable). */
-export const VIGIL_UDP_DEFAULT_PORT = 11112;
+/** Default UDP port of the Vigil UDP transport: the config's `vigil_transport udp` default (both ends must agree). */
+export const VIGIL_UDP_DEFAULT_PORT = DEFAULT_UDP_PORT;
 /** Largest VRRP message: 8 + 255 × 16 bytes (v3 IPv6); anything larger is counted and dropped. */
 export const VRRP_MAX_MESSAGE = 8 + 255 * 16;
 
