@@ -2,7 +2,9 @@
  * Drives one XState machine kind with the pure transition API on one reused actor scope
  * (stack-notes Q1: ~4 µs/event instead of ~19 µs for the convenience `transition()`). The scope's
  * action executor collects the executable actions of a step; the caller interprets them. Nothing is
- * executed here. Not pure (the collector array is reused), but holds no per-instance state.
+ * executed here. Also the equality helpers behind the host's fixpoint reuse: a step that left the
+ * snapshot unchanged gives the same actions for the same event again. Not pure (the collector array
+ * is reused), but holds no per-instance state.
  */
 import { type AnyActorScope, type AnyStateMachine, createActor, type SnapshotFrom } from "xstate";
 
@@ -50,6 +52,46 @@ export class MachineDriver<M extends AnyStateMachine> {
     return [next, this.#collected];
   }
 }
+
+// ---- fixpoints: exact reuse of a step that left the snapshot unchanged (machines are pure) ----
+
+/** A step that returned its snapshot unchanged: replaying `event` on `snapshot` gives `actions` again. */
+export interface Fixpoint {
+  readonly snapshot: unknown;
+  readonly event: { readonly type: string };
+  readonly actions: readonly StepAction[];
+}
+
+/** Same own keys with `Object.is`-equal values (a false "different" only costs a cache miss). */
+export const sameFields = (a: object, b: object): boolean => {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka)
+    if (!Object.is((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
+};
+
+/** Same state value (`"backup"` or `{master: {adverts: "waiting", …}}`). */
+export const sameValue = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka)
+    if (!sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
+};
+
+/** Everything `machine.transition` reads from a snapshot is equal (value, context, history, children). */
+// biome-ignore lint/suspicious/noExplicitAny: XState snapshots
+export const sameSnapshot = (a: any, b: any): boolean =>
+  a.status === b.status &&
+  a.output === b.output &&
+  a.error === b.error &&
+  sameValue(a.value, b.value) &&
+  sameFields(a.context, b.context) &&
+  sameFields(a.historyValue ?? {}, b.historyValue ?? {}) &&
+  sameFields(a.children ?? {}, b.children ?? {});
 
 /** The top-level state of a snapshot value, upper-cased (`{master: …}` → `MASTER`). */
 export const topState = (value: unknown): string =>

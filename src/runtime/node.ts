@@ -23,7 +23,15 @@ import type { Clock, TimerHandle } from "./clock.ts";
 import { AdvertCodec } from "./codec.adapter.ts";
 import { checkInput, type Event, type Input, inLine } from "./input.ts";
 import type { Journal } from "./journal.ts";
-import { MachineDriver, type StepAction, topState } from "./machine-driver.ts";
+import {
+  type Fixpoint,
+  MachineDriver,
+  type StepAction,
+  sameFields,
+  sameSnapshot,
+  sameValue,
+  topState,
+} from "./machine-driver.ts";
 import type { EffectPorts } from "./ports.ts";
 import type { InstanceSpec, NodeSpec } from "./spec.ts";
 import { type InstanceStats, newStats } from "./stats.ts";
@@ -56,13 +64,6 @@ export interface NodeOptions {
 /** Bound on the machine steps one input may cause (sync-group fan-out is O(members²)). */
 const MAX_STEPS_PER_INPUT = 100_000;
 
-/** A step that returned its snapshot unchanged: replaying `event` on `snapshot` gives `actions` again. */
-interface Fixpoint {
-  readonly snapshot: unknown;
-  readonly event: { readonly type: string };
-  readonly actions: readonly StepAction[];
-}
-
 interface Actor {
   readonly id: string;
   readonly kind: "instance" | "group" | "tracker";
@@ -84,37 +85,6 @@ interface TimerEntry {
   readonly dueUs: number;
   readonly handle: TimerHandle | undefined;
 }
-
-/** Same own keys with `Object.is`-equal values (a false "different" only costs a cache miss). */
-const sameFields = (a: object, b: object): boolean => {
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka)
-    if (!Object.is((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  return true;
-};
-
-/** Same state value (`"backup"` or `{master: {adverts: "waiting", …}}`). */
-const sameValue = (a: unknown, b: unknown): boolean => {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka)
-    if (!sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  return true;
-};
-
-/** Everything `machine.transition` reads from a snapshot is equal (value, context, history, children). */
-// biome-ignore lint/suspicious/noExplicitAny: XState snapshots
-const sameSnapshot = (a: any, b: any): boolean =>
-  a.status === b.status &&
-  a.output === b.output &&
-  a.error === b.error &&
-  sameValue(a.value, b.value) &&
-  sameFields(a.context, b.context) &&
-  sameFields(a.historyValue ?? {}, b.historyValue ?? {}) &&
-  sameFields(a.children ?? {}, b.children ?? {});
 
 export class Node {
   readonly #opts: NodeOptions;
