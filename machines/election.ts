@@ -1,5 +1,5 @@
 /**
- * Election guards: how a received advert compares with the local instance (keepalived.md §3.2).
+ * Election guards: how a received advert compares with the local instance (docs/keepalived-reference.md §3.2).
  * Addresses are compared as unsigned numbers (IPv4 dotted quad, IPv6 text). Pure.
  */
 

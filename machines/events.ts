@@ -66,7 +66,7 @@ export interface TrackingEvent {
   readonly deltaSum: number;
   /**
    * Per tracked file, its status `value × weight` (reverse: negated) clamped to −254..253, where −254
-   * means the file holds the instance in FAULT (keepalived.md §3.3). Absent = no tracked files.
+   * means the file holds the instance in FAULT (docs/keepalived-reference.md §3.3). Absent = no tracked files.
    */
   readonly fileStatus?: Readonly<Record<string, number>>;
 }

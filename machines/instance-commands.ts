@@ -90,7 +90,7 @@ export const enterBackup =
 /**
  * keepalived's try_up_instance: in unicast mode, an instance coming up (its own FAULT cleared, or its
  * weight-0 trackers' first results in) first sends one gratuitous ARP / NA for its own source address,
- * so that the peers learn it before they need to send it adverts (keepalived.md §3.4).
+ * so that the peers learn it before they need to send it adverts (docs/keepalived-reference.md §3.4).
  */
 const unicastSelfGarp = (c: Ctx): Command[] =>
   c.p.unicast === true
@@ -113,7 +113,7 @@ export const leaveFault: Emit = (c, e) => [
 /** Leaving INIT once the weight-0 trackers have reported (keepalived's try_up_instance too). */
 export const leaveInit: Emit = (c, e) => [...unicastSelfGarp(c), ...enterBackup()(c, e)];
 
-/** keepalived.md §3.7: advert, VIPs, GARP burst, notify. */
+/** docs/keepalived-reference.md §3.7: advert, VIPs, GARP burst, notify. */
 export const becomeMaster: Emit = (c) => [
   log(c, "Entering MASTER STATE"),
   advert(c, c.priority),
@@ -161,7 +161,7 @@ const skewOf = (c: Ctx, priority: number): number =>
   skewTimeUs({ version: c.p.version, priority, masterAdverIntervalCs: c.masterAdverIntervalCs });
 
 /**
- * keepalived's tracker bookkeeping (vrrp_track.c, keepalived.md §3.2–3.3):
+ * keepalived's tracker bookkeeping (vrrp_track.c, docs/keepalived-reference.md §3.2–3.3):
  * - a tracked file entering FAULT logs `(VI_E): tracked file tf now FAULT state` (detail) and leaves
  *   the effective priority as it was (keepalived drops the file's share of the total without
  *   recomputing, so the FAULT notify still shows it); leaving FAULT logs `… leaving FAULT state` and
@@ -212,7 +212,7 @@ const fileLog = (c: Ctx, file: string, what: string): Command => ({
   detail: true,
 });
 
-// ---- transition commands of the instance machine (keepalived.md §3.2, §3.7, §3.10) ----------
+// ---- transition commands of the instance machine (docs/keepalived-reference.md §3.2, §3.7, §3.10) ----------
 
 /** A MASTER yielding to a higher advert: keepalived's line, then one advert if higher_prio_send_advert. */
 export const yieldToAdvert: Emit = (c, e) => {

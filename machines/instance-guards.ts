@@ -1,6 +1,6 @@
 /**
  * The guards of the VRRP instance machine, by name: predicates over (context, event) that decide
- * which transition an advert, tracker summary, sync decision or timer takes (keepalived.md §3). The
+ * which transition an advert, tracker summary, sync decision or timer takes (docs/keepalived-reference.md §3). The
  * election rules themselves live in election.ts; this module only binds them to the machine's context.
  * Pure.
  */

@@ -1,5 +1,5 @@
 /**
- * Effective priority and tracker aggregation (keepalived.md §3.3). A tracker contributes either a
+ * Effective priority and tracker aggregation (docs/keepalived-reference.md §3.3). A tracker contributes either a
  * priority delta or a FAULT; an owner (base 255) never changes. Tracked files contribute
  * `value × weight` (keepalived's vrrp_track.c status arithmetic). Pure.
  */

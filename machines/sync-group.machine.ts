@@ -1,10 +1,10 @@
 /**
- * The sync-group machine (keepalived.md §3.6). It hears every member's report (state, wants MASTER,
+ * The sync-group machine (docs/keepalived-reference.md §3.6). It hears every member's report (state, wants MASTER,
  * own fault) and forces members together: one member in FAULT → all FAULT; MASTER only when every
  * member wants MASTER; BACKUP group-wide. Going to FAULT or BACKUP, the member that triggered the change
  * goes first, then the others in configuration order; going to MASTER, the others go first and the
  * member whose timer completed the group goes last (keepalived's vrrp_sync_master forces the others
- * before the trigger's own transition). The group's own notify always comes last (keepalived.md §3.6:
+ * before the trigger's own transition). The group's own notify always comes last (docs/keepalived-reference.md §3.6:
  * `INSTANCE VI_D MASTER`, `INSTANCE VI_C MASTER`, `GROUP "G1" MASTER 0` when VI_C completes the group).
  * Effects leave as `syncMember`, `notify`, `fifo` and `log` commands. Pure.
  */

@@ -1,5 +1,5 @@
 /**
- * The tracker machine for `vrrp_script`-style probes (keepalived.md §2.2, §3.3): a counter in
+ * The tracker machine for `vrrp_script`-style probes (docs/keepalived-reference.md §2.2, §3.3): a counter in
  * 0..rise+fall−1; the first result decides immediately, afterwards `fall` consecutive failures fail the
  * tracker and `rise` consecutive successes recover it. Interface trackers use rise = fall = 1. The input
  * is a probe result, so trackers replay like everything else. Weights are applied by the consumer

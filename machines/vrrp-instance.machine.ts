@@ -1,5 +1,5 @@
 /**
- * The VRRP instance machine (keepalived 2.2.7 semantics, keepalived.md §3). States INIT, BACKUP,
+ * The VRRP instance machine (keepalived 2.2.7 semantics, docs/keepalived-reference.md §3). States INIT, BACKUP,
  * MASTER, FAULT and STOP. Timers are XState `after` delays computed from context by timers.ts
  * (masterDown in BACKUP; advertInterval, garpMasterDelay and garpRefresh in MASTER) plus one delayed
  * raise (`preemptDelay`); effects leave as custom actions whose params are `Command`s built by
@@ -120,7 +120,7 @@ const ownInterval = s.assign(({ context: c }) => ({
   masterPriority: c.priority,
   masterIp: c.p.ownIp,
 }));
-/** From INIT an owner with state MASTER takes over at once (keepalived.md §3.1); otherwise a full timer. */
+/** From INIT an owner with state MASTER takes over at once (docs/keepalived-reference.md §3.1); otherwise a full timer. */
 const initialDown = s.assign(({ context: c }) => ({
   downTimer: isOwner(c) && c.p.wantMaster ? ("now" as const) : ("full" as const),
 }));

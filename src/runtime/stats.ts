@@ -1,5 +1,5 @@
 /**
- * Per-instance counters as keepalived names them in `keepalived.json` (keepalived.md §4). Mutable
+ * Per-instance counters as keepalived names them in `keepalived.json` (docs/keepalived-reference.md §4). Mutable
  * counters owned by the Node; pure constructor.
  */
 export interface InstanceStats {

@@ -6,7 +6,7 @@
  * "Non-existent interface specified in configuration" before its semantic checks, which would hide
  * most of what we want to compare. keepalived is never started as a daemon here.
  *
- * How keepalived's output is read (see keepalived.md §1 "Errors"):
+ * How keepalived's output is read (see docs/keepalived-reference.md §1 "Errors"):
  * - exit 0 = clean; 5 = any error or warning; 6 = script security; 143 = keepalived -t killed
  *   itself with SIGTERM (2.2.7 does this when a script has a non-root user) — then only the
  *   printed messages count;

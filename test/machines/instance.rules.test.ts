@@ -1,5 +1,5 @@
 /**
- * Table-driven tests for the VRRP instance rules of keepalived.md §3, each asserting the emitted
+ * Table-driven tests for the VRRP instance rules of docs/keepalived-reference.md §3, each asserting the emitted
  * commands and their exact times on the virtual clock.
  */
 import { describe, expect, test } from "vitest";

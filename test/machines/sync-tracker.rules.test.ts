@@ -1,4 +1,4 @@
-/** Sync-group and tracker rules (keepalived.md §3.3, §3.6), asserted on emitted commands and times. */
+/** Sync-group and tracker rules (docs/keepalived-reference.md §3.3, §3.6), asserted on emitted commands and times. */
 import { describe, expect, test } from "vitest";
 import { instanceDefaults, type NodeSpec } from "../../src/runtime/spec.ts";
 import { Harness, S } from "./harness.ts";
@@ -40,7 +40,7 @@ describe("sync group", () => {
     h.log.length = 0;
     h.at(20 * S);
     // VI_C's timer expires last (6 s + 3,609,375) and completes the group: keepalived forces the
-    // other members first, then the trigger, then the group (keepalived.md §3.6 FIFO order).
+    // other members first, then the trigger, then the group (docs/keepalived-reference.md §3.6 FIFO order).
     expect(h.fifo()).toEqual([
       'INSTANCE "VI_D" MASTER 110',
       'INSTANCE "VI_C" MASTER 100',

@@ -1,5 +1,5 @@
 /**
- * Rules for priority changes and the value-carrying trackers (keepalived.md §3.2–3.4, §3.8): the down
+ * Rules for priority changes and the value-carrying trackers (docs/keepalived-reference.md §3.2–3.4, §3.8): the down
  * timer shifted by the change in skew, `notify_priority_changes` FIFO lines, `track_file`,
  * `vrrp_track_process`, `reverse` on weighted trackers, the unicast GARP on leaving FAULT and
  * `garp_master_refresh_repeat`. Every test asserts emitted commands and exact virtual-clock times.

@@ -32,7 +32,7 @@ const v4 = (t: string): number[] => t.split(".").map(Number);
 
 const meta4 = (src: string, dst: string, ttl = 255): RxMeta => ({ family: 4, src, dst, ttl });
 
-describe("VRRPv2 observed vector (keepalived.md §5)", () => {
+describe("VRRPv2 observed vector (docs/keepalived-reference.md §5)", () => {
   const wire = hex("21 14 64 01 00 01 70 68 0a 09 00 78 00 00 00 00 00 00 00 00");
 
   it("decodes every field and verifies the checksum", () => {
@@ -76,7 +76,7 @@ describe("VRRPv2 observed vector (keepalived.md §5)", () => {
   });
 });
 
-describe("VRRPv3 observed vector (keepalived.md §5)", () => {
+describe("VRRPv3 observed vector (docs/keepalived-reference.md §5)", () => {
   const wire = hex("31 0a 64 01 00 32 4b ba 0a 09 00 6e");
   // The capture's addresses were not recorded. Searching 10.9.0.0/24 x 10.9.0.0/24 (and 10.9.0.0/16 ->
   // 224.0.0.18) the checksum is right only for pairs whose addresses sum to 10.9.0.1 + 10.9.0.2: the

@@ -1,6 +1,6 @@
 /**
  * The top-level keyword table (every block keepalived accepts at the top of a file) and the
- * `global_defs` table (keepalived.md §2.1). Keywords for features Vigil does not implement are
+ * `global_defs` table (docs/keepalived-reference.md §2.1). Keywords for features Vigil does not implement are
  * accepted with a warning that says so. Pure.
  */
 import type { ConfigDraft, FifoDraft, GlobalDraft } from "../draft.ts";

@@ -1,5 +1,5 @@
 /**
- * The `vrrp_instance NAME { … }` keyword table (keepalived.md §2.4), including every
+ * The `vrrp_instance NAME { … }` keyword table (docs/keepalived-reference.md §2.4), including every
  * `virtual_ipaddress` option and `unicast_peer` options, filling an `InstanceDraft`. Range errors
  * use keepalived's texts. Pure.
  */

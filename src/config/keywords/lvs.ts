@@ -1,6 +1,6 @@
 /**
  * LVS blocks: `virtual_server`, `real_server` and the checkers `TCP_CHECK`, `HTTP_GET`,
- * `SSL_GET`, `MISC_CHECK`, `SMTP_CHECK`, `DNS_CHECK` (keepalived.md §2.5). Vigil parses them into
+ * `SSL_GET`, `MISC_CHECK`, `SMTP_CHECK`, `DNS_CHECK` (docs/keepalived-reference.md §2.5). Vigil parses them into
  * the Config (and `vigil dump` shows them) but does not program IPVS yet, which is said once per
  * virtual server. Pure.
  */

@@ -1,6 +1,6 @@
 /**
  * Tracker and sync-group blocks: `vrrp_script`, `vrrp_track_process`, `track_file` (alias
- * `vrrp_track_file`) and `vrrp_sync_group` (keepalived.md §2.2–2.3), with keepalived's defaults.
+ * `vrrp_track_file`) and `vrrp_sync_group` (docs/keepalived-reference.md §2.2–2.3), with keepalived's defaults.
  * Pure.
  */
 import type { FileDraft, ProcessDraft, ScriptDraft, SyncGroupDraft } from "../draft.ts";
