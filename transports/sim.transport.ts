@@ -210,20 +210,8 @@ export class SimNetwork {
     const seq = this.#seq++;
     const now = this.#clock.nowUs();
     const src = out.src ?? (out.family === 4 ? iface?.ipv4 : iface?.ipv6);
-    if (iface === undefined || src === undefined) {
-      this.#record({
-        kind: "dropped",
-        atUs: now,
-        seq,
-        from: from.name,
-        to: "",
-        dst: out.dst,
-        reason: "no-route",
-      });
-      return;
-    }
-    const members = this.#segments.get(iface.segment) ?? [];
     const multicast = isMulticast(out.dst);
+    const members = iface === undefined ? [] : (this.#segments.get(iface.segment) ?? []);
     const targets = members.filter(
       (m) =>
         m.node !== from &&
@@ -231,7 +219,7 @@ export class SimNetwork {
           ? (out.family === 4 ? m.ipv4 : m.ipv6) !== undefined
           : (out.family === 4 ? m.ipv4 : m.ipv6) === out.dst),
     );
-    if (targets.length === 0 && !multicast) {
+    if (iface === undefined || src === undefined || (targets.length === 0 && !multicast)) {
       this.#record({
         kind: "dropped",
         atUs: now,
