@@ -5,26 +5,17 @@
  * simulation. Types only.
  */
 import type { Observable } from "rxjs";
+import type { Family, RxMeta } from "../src/protocol/codec.ts";
 
-export type Family = 4 | 6;
+export type { Family } from "../src/protocol/codec.ts";
 
-/** One received VRRP message with what the IP layer said about it. */
-export interface Datagram {
+/**
+ * One received VRRP message with what the IP layer said about it: family, source, destination,
+ * TTL / hop limit (and whether it could be seen), IPv4 payload length — the codec's `RxMeta`.
+ */
+export interface Datagram extends RxMeta {
   /** The VRRP message itself (IPv4/IPv6 header removed). */
   readonly bytes: Uint8Array;
-  readonly family: Family;
-  /** Source and destination addresses as text (`198.18.0.1`, `fe80::1`). */
-  readonly src: string;
-  readonly dst: string;
-  /** IPv4 TTL or IPv6 hop limit as received. */
-  readonly ttl: number;
-  /**
-   * false when the transport cannot see the TTL (UDP over node:dgram): `ttl` is then 255 by convention
-   * and validation skips the TTL check. Absent = observed.
-   */
-  readonly ttlObserved?: boolean;
-  /** IPv4 raw sockets: the IP header's total length minus its header length (keepalived's length check). */
-  readonly ipPayloadLength?: number;
   /** Interface the datagram arrived on (name; `ifindex` when known). */
   readonly ifname: string;
   readonly ifindex?: number;
