@@ -37,6 +37,7 @@ import {
   leaveMaster,
   log,
   lowerPriorityAdvert,
+  MASTER_DOWN_TIMER_ID,
   preemptDelayStarted,
   releaseVips,
   report,
@@ -52,8 +53,6 @@ export { type InstanceContext, initialInstanceContext } from "./instance-command
 
 /** Delayed raise id of the preempt_delay window. */
 export const PREEMPT_DELAY_ID = "preemptDelay";
-/** Event type (and timer id) XState gives BACKUP's `after: masterDown` (`xstate.after.<delay>.<state id>`). */
-export const MASTER_DOWN_EVENT = "xstate.after.masterDown.vrrp.backup";
 
 const actionImpl = (_: unknown, _params: Command): void => {};
 
@@ -131,8 +130,8 @@ const removeVipsAtStart = emit((c) => releaseVips(c));
  * `reenter: true` self-transition (BACKUP has no entry/exit effects), but about 1 µs cheaper per
  * accepted advert. The delay is resolved after the preceding `assign`s, as on re-entry.
  */
-const restartMasterDown = s.raise({ type: MASTER_DOWN_EVENT } as never, {
-  id: MASTER_DOWN_EVENT,
+const restartMasterDown = s.raise({ type: MASTER_DOWN_TIMER_ID } as never, {
+  id: MASTER_DOWN_TIMER_ID,
   delay: "masterDown",
 });
 const becomeMasterActions = [ownInterval, s.cancel(PREEMPT_DELAY_ID), emit(becomeMaster)];
