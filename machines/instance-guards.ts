@@ -8,6 +8,7 @@ import { backupAccepts, rankAdvert } from "./election.ts";
 import type { InstanceEvent } from "./events.ts";
 import { advertOf, type InstanceContext, isOwner, v2Mismatch } from "./instance-commands.ts";
 import { OWNER_PRIORITY } from "./priority.ts";
+import type { MemberStart } from "./sync-group.machine.ts";
 
 type Args = { readonly context: InstanceContext; readonly event: InstanceEvent };
 type Guard = (args: Args) => boolean;
@@ -24,9 +25,16 @@ const rank = (c: InstanceContext, e: InstanceEvent) =>
 const bothOwners = (c: InstanceContext, e: InstanceEvent): boolean =>
   isOwner(c) && advertOf(e).priority === OWNER_PRIORITY && advertOf(e).srcIp !== c.p.ownIp;
 
+/**
+ * How an instance in INIT will start on START, from the tracker summary it holds (the same facts the
+ * `pending` and `faulted` guards read): its sync group decides its own start from these.
+ */
+export const startDisposition = (c: InstanceContext): MemberStart =>
+  c.pending ? "waiting" : c.ownFault ? "fault" : "backup";
+
 export const instanceGuards = {
-  pending: ({ context: c }) => c.pending,
-  faulted: ({ context: c }) => c.ownFault,
+  pending: ({ context: c }) => startDisposition(c) === "waiting",
+  faulted: ({ context: c }) => startDisposition(c) === "fault",
   ownerFastStart: ({ context: c }) => isOwner(c) && c.p.wantMaster,
   synced: ({ context: c }) => c.p.syncGroup !== undefined,
   v2Mismatch: ({ context: c, event: e }) => v2Mismatch(c, e),

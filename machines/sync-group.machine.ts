@@ -1,12 +1,14 @@
 /**
  * The sync-group machine (docs/keepalived-reference.md §3.6). It hears every member's report (state, wants MASTER,
  * own fault) and forces members together: one member in FAULT → all FAULT; MASTER only when every
- * member wants MASTER; BACKUP group-wide. Going to FAULT or BACKUP, the member that triggered the change
- * goes first, then the others in configuration order; going to MASTER, the others go first and the
- * member whose timer completed the group goes last (keepalived's vrrp_sync_master forces the others
- * before the trigger's own transition). The group's own notify always comes last (docs/keepalived-reference.md §3.6:
- * `INSTANCE VI_D MASTER`, `INSTANCE VI_C MASTER`, `GROUP "G1" MASTER 0` when VI_C completes the group).
- * Effects leave as `syncMember`, `notify`, `fifo` and `log` commands. Pure.
+ * member wants MASTER; BACKUP group-wide. The member that triggered a change goes first, then the
+ * `Syncing instances to … state` line, then the others in configuration order, then the group's own
+ * notify — as keepalived 2.2.7 does (observed against the real binary in
+ * test/netns/keepalived-conformance.test.ts: `INSTANCE VI_C MASTER`, `INSTANCE VI_D MASTER`,
+ * `GROUP "G1" MASTER 0` when VI_C's timer completes the group). At startup the group speaks first:
+ * when every member starts in BACKUP, `GROUP … BACKUP 0` precedes the members' own BACKUP lines
+ * (keepalived's vrrp_init_state notifies groups before instances). Effects leave as `syncMember`,
+ * `notify`, `fifo` and `log` commands. Pure.
  */
 import { setup } from "xstate";
 import type { Command, CommandType, VrrpState } from "./events.ts";
@@ -33,8 +35,11 @@ export interface SyncGroupContext {
   readonly started: boolean;
 }
 
+/** How a member starts, as its instance machine will decide (see `startDisposition`). */
+export type MemberStart = "backup" | "fault" | "waiting";
+
 export type SyncGroupEvent =
-  | { readonly type: "START" }
+  | { readonly type: "START"; readonly members?: Readonly<Record<string, MemberStart>> }
   | { readonly type: "SHUTDOWN" }
   | ({ readonly type: "MEMBER"; readonly instance: string } & MemberReport);
 
@@ -52,20 +57,25 @@ const ready = (c: Ctx): boolean => c.started && c.members.every((m) => report(c,
 const someoneLeftMaster = (c: Ctx): boolean =>
   c.members.some((m) => report(c, m).state === "BACKUP" && !report(c, m).wantMaster);
 
-/** FAULT/BACKUP: trigger first, then the rest in configuration order; MASTER: the trigger last. */
-export const orderedMembers = (c: Ctx, to: Target): string[] => {
-  if (!c.members.includes(c.trigger)) return [...c.members];
-  const others = c.members.filter((m) => m !== c.trigger);
-  return to === "MASTER" ? [...others, c.trigger] : [c.trigger, ...others];
+/** The members in the order a change reaches them: the trigger first, then configuration order. */
+export const orderedMembers = (c: Ctx): string[] =>
+  c.members.includes(c.trigger) ? [c.trigger, ...c.members.filter((m) => m !== c.trigger)] : [...c.members];
+
+const syncTo = (c: Ctx, to: Target, skip: (r: MemberReport) => boolean): Command[] => {
+  const force = (m: string): Command[] =>
+    skip(report(c, m)) ? [] : [{ type: "syncMember", instance: m, state: to }];
+  const [first, ...rest] = orderedMembers(c);
+  return [
+    ...(first === c.trigger ? force(first) : []),
+    { type: "log", line: `VRRP_Group(${c.name}) Syncing instances to ${to} state` },
+    ...(first === c.trigger ? rest : orderedMembers(c)).flatMap(force),
+    ...groupNotify(c, to),
+  ];
 };
 
-const syncTo = (c: Ctx, to: Target, skip: (r: MemberReport) => boolean): Command[] => [
-  { type: "log", line: `VRRP_Group(${c.name}) Syncing instances to ${to} state` },
-  ...orderedMembers(c, to)
-    .filter((m) => !skip(report(c, m)))
-    .map((m): Command => ({ type: "syncMember", instance: m, state: to })),
-  ...groupNotify(c, to),
-];
+/** Every member starts in BACKUP: the group is BACKUP from the start and says so first. */
+const allStartBackup = (c: Ctx, e: SyncGroupEvent): boolean =>
+  e.type === "START" && e.members !== undefined && c.members.every((m) => e.members?.[m] === "backup");
 const groupNotify = (c: Ctx, state: Target | "STOP"): Command[] => [
   { type: "notify", scope: "GROUP", name: c.name, state, priority: 0 },
   { type: "fifo", line: fifoLine("GROUP", c.name, state, 0) },
@@ -150,6 +160,19 @@ export const syncGroupMachine = s.createMachine({
           { actions: record },
         ],
         START: [
+          {
+            guard: ({ context, event }) => allStartBackup(context, event),
+            target: "backup",
+            actions: [
+              s.assign(({ context: c }) => ({
+                started: true,
+                reports: Object.fromEntries(
+                  c.members.map((m) => [m, { state: "BACKUP" as const, wantMaster: false, faulted: false }]),
+                ),
+              })),
+              emit((c) => groupNotify(c, "BACKUP")),
+            ],
+          },
           { guard: ({ context }) => ready({ ...context, started: true }) && anyFault(context), ...toFault },
           {
             guard: ({ context }) => ready({ ...context, started: true }),

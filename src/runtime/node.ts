@@ -13,8 +13,14 @@
 import { createHash, type Hash } from "node:crypto";
 import type { Subscription } from "rxjs";
 import type { Command, InstanceEvent } from "../../machines/events.ts";
+import { startDisposition } from "../../machines/instance-guards.ts";
 import { summarizeTracking } from "../../machines/priority.ts";
-import { type SyncGroupEvent, syncGroupMachine } from "../../machines/sync-group.machine.ts";
+import {
+  type MemberStart,
+  type SyncGroupContext,
+  type SyncGroupEvent,
+  syncGroupMachine,
+} from "../../machines/sync-group.machine.ts";
 import { xstateMsToUs } from "../../machines/timers.ts";
 import { type TrackerEvent, trackerMachine } from "../../machines/tracker.machine.ts";
 import { vrrpInstanceMachine } from "../../machines/vrrp-instance.machine.ts";
@@ -211,9 +217,13 @@ export class Node {
     switch (input.kind) {
       case "admin":
         if (input.command === "start") {
+          // As keepalived's vrrp_init_state: trackers first, then groups (they notify first), then instances.
           for (const a of this.#instances) this.#send(a, this.#trackingEvent(a.name));
+          for (const g of this.#groups) {
+            const start: SyncGroupEvent = { type: "START", members: this.#memberStarts(g) };
+            this.#send(g, start);
+          }
           for (const a of this.#instances) this.#send(a, { type: "START" });
-          for (const g of this.#groups) this.#send(g, { type: "START" });
         } else {
           for (const a of this.#instances) this.#send(a, { type: "SHUTDOWN" });
           for (const g of this.#groups) this.#send(g, { type: "SHUTDOWN" });
@@ -323,6 +333,16 @@ export class Node {
       }
     }
     this.#interpret(actor, actions);
+  }
+
+  /** How each member of a group will start, from its instance's current (INIT) context. */
+  #memberStarts(group: Actor): Record<string, MemberStart> {
+    const starts: Record<string, MemberStart> = {};
+    for (const m of (group.snapshot.context as SyncGroupContext).members) {
+      const inst = this.#instanceByName.get(m);
+      starts[m] = inst === undefined ? "waiting" : startDisposition(inst.snapshot.context);
+    }
+    return starts;
   }
 
   #trackingEvent(instance: string): InstanceEvent {

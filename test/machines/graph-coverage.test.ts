@@ -148,6 +148,8 @@ describe("sync-group machine graph coverage", () => {
   ] as const;
   const events: SyncGroupEvent[] = [
     { type: "START" },
+    { type: "START", members: { A: "backup", B: "backup" } },
+    { type: "START", members: { A: "backup", B: "fault" } },
     { type: "SHUTDOWN" },
     ...members.flatMap((instance) => reports.map((r) => ({ type: "MEMBER" as const, instance, ...r }))),
   ];
