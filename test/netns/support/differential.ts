@@ -8,6 +8,7 @@
  */
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runsGenericNotify } from "../../../machines/events.ts";
 import { loadConfig } from "../../../src/config/load.ts";
 import { VirtualClock } from "../../../src/runtime/clock.ts";
 import { nodeFromConfig } from "../../../src/runtime/config.adapter.ts";
@@ -113,6 +114,53 @@ export const takeoverConf = (prio: number, net: string, notify?: { fifo: string;
     "    version 2",
     ...(notify ? [`    notify ${notify.script}`] : []),
     `    virtual_ipaddress {\n        ${net}.100/24\n    }`,
+    "}",
+    "",
+  ].join("\n");
+
+/** Options of `nodeConf`: one v2 multicast VI_1 node (VRID 51, advert_int 1) with optional extras. */
+export interface NodeConfOptions {
+  readonly prio: number;
+  readonly net: string;
+  readonly notify?: { readonly fifo: string; readonly script: string };
+  readonly nopreempt?: boolean;
+  /** `preempt_delay` as written in the config (seconds, may be decimal). */
+  readonly preemptDelay?: string;
+  /** A tracked `vrrp_script chk` (interval 1, fall 1, rise 1) with this path and weight. */
+  readonly script?: { readonly path: string; readonly weight: number };
+}
+
+/** Like `takeoverConf`, plus nopreempt / preempt_delay / a tracked script (used by the "more" file). */
+export const nodeConf = (o: NodeConfOptions): string =>
+  [
+    "global_defs {",
+    `    router_id prio${o.prio}`,
+    ...(o.notify ? [`    vrrp_notify_fifo ${o.notify.fifo}`] : []),
+    ...(o.notify || o.script ? ["    enable_script_security", "    script_user root"] : []),
+    "}",
+    ...(o.script
+      ? [
+          "vrrp_script chk {",
+          `    script "${o.script.path}"`,
+          "    interval 1",
+          "    fall 1",
+          "    rise 1",
+          `    weight ${o.script.weight}`,
+          "}",
+        ]
+      : []),
+    "vrrp_instance VI_1 {",
+    "    state BACKUP",
+    "    interface eth0",
+    "    virtual_router_id 51",
+    `    priority ${o.prio}`,
+    "    advert_int 1",
+    "    version 2",
+    ...(o.nopreempt ? ["    nopreempt"] : []),
+    ...(o.preemptDelay !== undefined ? [`    preempt_delay ${o.preemptDelay}`] : []),
+    ...(o.notify ? [`    notify ${o.notify.script}`] : []),
+    ...(o.script ? ["    track_script {\n        chk\n    }"] : []),
+    `    virtual_ipaddress {\n        ${o.net}.100/24\n    }`,
     "}",
     "",
   ].join("\n");
@@ -224,7 +272,8 @@ export class SimWorld {
           notify: {
             script: (n) => {
               recording.script(n);
-              notify.push(`${n.scope} ${n.name} ${n.state} ${n.priority}`);
+              // The generic notify script, as the production NotifyPort will run it.
+              if (runsGenericNotify(n.state)) notify.push(`${n.scope} ${n.name} ${n.state} ${n.priority}`);
             },
             fifo: (line) => {
               recording.fifo(line);
