@@ -15,6 +15,15 @@ export type NotifyState =
   | "MASTER_PRIORITY"
   | "BACKUP_PRIORITY";
 
+/**
+ * Whether a notify event runs the generic `notify` script too. keepalived 2.2.7 runs it for state
+ * changes only: MASTER_RX_LOWER_PRI runs just `notify_master_rx_lower_pri` (plus the FIFO line), and
+ * the priority-change events are FIFO lines only (observed against the real binary in
+ * test/netns/keepalived-conformance-more.test.ts).
+ */
+export const runsGenericNotify = (state: NotifyState): boolean =>
+  state !== "MASTER_RX_LOWER_PRI" && state !== "MASTER_PRIORITY" && state !== "BACKUP_PRIORITY";
+
 /** Static parameters of one VRRP instance, derived from the validated configuration. */
 export interface InstanceParams {
   readonly name: string;

@@ -73,6 +73,17 @@ const syncTo = (c: Ctx, to: Target, skip: (r: MemberReport) => boolean): Command
   ];
 };
 
+/**
+ * A member starts faulted (and none waits for a first tracker result): the group starts in FAULT,
+ * forces every member there in configuration order, then writes its own line — as keepalived 2.2.7
+ * does (`INSTANCE "VI_C" FAULT`, `INSTANCE "VI_D" FAULT`, `GROUP "G1" FAULT 0`, no BACKUP lines).
+ */
+const someStartFault = (c: Ctx, e: SyncGroupEvent): boolean =>
+  e.type === "START" &&
+  e.members !== undefined &&
+  c.members.some((m) => e.members?.[m] === "fault") &&
+  c.members.every((m) => e.members?.[m] !== "waiting");
+
 /** Every member starts in BACKUP: the group is BACKUP from the start and says so first. */
 const allStartBackup = (c: Ctx, e: SyncGroupEvent): boolean =>
   e.type === "START" && e.members !== undefined && c.members.every((m) => e.members?.[m] === "backup");
@@ -160,6 +171,27 @@ export const syncGroupMachine = s.createMachine({
           { actions: record },
         ],
         START: [
+          {
+            guard: ({ context, event }) => someStartFault(context, event),
+            target: "fault",
+            actions: [
+              s.assign(({ context: c, event: e }) => ({
+                started: true,
+                trigger: "",
+                reports: Object.fromEntries(
+                  c.members.map((m) => [
+                    m,
+                    {
+                      state: "FAULT" as const,
+                      wantMaster: false,
+                      faulted: e.type === "START" && e.members?.[m] === "fault",
+                    },
+                  ]),
+                ),
+              })),
+              emit((c) => syncTo(c, "FAULT", () => false)),
+            ],
+          },
           {
             guard: ({ context, event }) => allStartBackup(context, event),
             target: "backup",

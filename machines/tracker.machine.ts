@@ -52,23 +52,20 @@ export const probeOk = (p: TrackerParams, e: TrackerEvent): boolean =>
     ? e.ok
     : e.running >= (p.quorum ?? 1) && (p.quorumMax === undefined || e.running <= p.quorumMax);
 const max = (c: Ctx): number => c.p.rise + c.p.fall - 1;
-const label = (c: Ctx): string =>
-  c.p.kind === "script"
-    ? `VRRP_Script(${c.p.name})`
-    : c.p.kind === "link"
-      ? `Netlink(${c.p.name})`
-      : c.p.name;
+const label = (c: Ctx): string => (c.p.kind === "script" ? `VRRP_Script(${c.p.name})` : c.p.name);
 const changed = (c: Ctx, ok: boolean, e: TrackerEvent): Command[] => [
   {
     type: "log",
     line:
       c.p.kind === "process"
         ? `Quorum ${ok ? "gained" : "lost"} for tracked process ${c.p.name}`
-        : ok
-          ? `${label(c)} succeeded`
-          : e.timedOut
-            ? `${label(c)} timed_out`
-            : `${label(c)} failed${e.exitStatus === undefined ? "" : ` (exited with status ${e.exitStatus})`}`,
+        : c.p.kind === "link"
+          ? `Netlink reports ${c.p.name} ${ok ? "up" : "down"}`
+          : ok
+            ? `${label(c)} succeeded`
+            : e.timedOut
+              ? `${label(c)} timed_out`
+              : `${label(c)} failed${e.exitStatus === undefined ? "" : ` (exited with status ${e.exitStatus})`}`,
   },
   { type: "trackerChanged", tracker: c.p.name, ok },
 ];

@@ -178,6 +178,16 @@ export const vrrpInstanceMachine = s.createMachine({
               },
               { target: "#vrrp.backup", actions: [removeVipsAtStart, emit(enterBackup(" (init)"))] },
             ],
+            // The sync group starts in FAULT (a member starts faulted) and forces this member there.
+            SYNC: {
+              guard: "syncFault",
+              target: "#vrrp.fault",
+              actions: [
+                removeVipsAtStart,
+                s.assign(({ context: c }) => ({ ownFaultSeen: c.ownFault })),
+                emit(enterFault(false, "sync", " (init)")),
+              ],
+            },
           },
         },
         waiting: {

@@ -14,7 +14,10 @@ export interface ArpPort {
   burst(instance: string, ifname: string, vips: readonly string[], repeat: number): void;
 }
 export interface NotifyPort {
-  /** Runs notify_<state> and the generic notify script. */
+  /**
+   * Runs notify_<state> (notify_master_rx_lower_pri for MASTER_RX_LOWER_PRI), then the generic notify
+   * script when `runsGenericNotify(state)` (machines/events.ts).
+   */
   script(n: Extract<Command, { type: "notify" }>): void;
   /** Writes one line to notify_fifo / vrrp_notify_fifo. */
   fifo(line: string): void;

@@ -359,7 +359,7 @@ describe("leaving FAULT", () => {
     h.log.length = 0;
     h.at(2 * S).link("eth0", true);
     expect(h.commands()).toEqual([
-      { type: "log", line: "Netlink(eth0) succeeded" },
+      { type: "log", line: "Netlink reports eth0 up" },
       { type: "trackerChanged", tracker: "eth0", ok: true },
       { type: "log", line: "VI_1: sending gratuitous ARP for 198.18.0.1", detail: true },
       { type: "garp", instance: "VI_1", vips: ["198.18.0.1"], repeat: 1, reason: "ownAddress" },
