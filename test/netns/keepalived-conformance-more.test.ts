@@ -42,17 +42,16 @@ import {
   notifyDir,
   parseTcpdumpVrrp,
   readLog,
+  S,
+  SETTLE_MS,
   SimWorld,
   sleepMs,
   syncConf,
+  TOLERANCE_US,
   type WirePacket,
 } from "./support/differential.ts";
 
 const suite = "netns: keepalived 2.2.7 vs Vigil (differential conformance, more)";
-/** As in keepalived-conformance.test.ts: scheduling slack of a measured real-time difference. */
-const TOLERANCE_US = 150_000;
-const S = 1_000_000;
-const SETTLE_MS = 1_500;
 /** rxlower: the heal comes this long after h2 became MASTER (between two of h2's adverts). */
 const HEAL_AFTER_MS = 3_300;
 /** pdelay: h2 starts this long after one of h1's adverts. */

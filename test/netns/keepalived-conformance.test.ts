@@ -34,26 +34,17 @@ import {
   notifyDir,
   parseTcpdumpVrrp,
   readLog,
+  S,
+  SETTLE_MS,
   SimWorld,
   sleepMs,
   syncConf,
+  TOLERANCE_US,
   takeoverConf,
   type WirePacket,
 } from "./support/differential.ts";
 
 const suite = "netns: keepalived 2.2.7 vs Vigil (differential conformance)";
-
-/**
- * Tolerance on keepalived's measured takeover times. The figure is a real-time difference of two
- * tcpdump timestamps taken on the backup's interface; it includes keepalived's timer wake-up and
- * scheduling delay of the VRRP process (a few ms, tens under load on this 2-core machine). ±150 ms
- * is generous for that and still meaningful: it is below the 195 ms between the skews of priority
- * 100 and 150 and far below one advert interval, so an off-by-one interval or a wrong skew fails.
- */
-const TOLERANCE_US = 150_000;
-const S = 1_000_000;
-/** Delay between an observed state change and the next scripted event (both sides). */
-const SETTLE_MS = 1_500;
 
 type Mode = "kill" | "term";
 

@@ -317,3 +317,15 @@ export class SimWorld {
     for (const n of this.nodes.values()) n.start();
   }
 }
+
+/**
+ * Tolerance on keepalived's measured takeover times. The figure is a real-time difference of two
+ * tcpdump timestamps taken on the backup's interface; it includes keepalived's timer wake-up and
+ * scheduling delay of the VRRP process (a few ms, tens under load on this 2-core machine). ±150 ms
+ * is generous for that and still meaningful: it is below the 195 ms between the skews of priority
+ * 100 and 150 and far below one advert interval, so an off-by-one interval or a wrong skew fails.
+ */
+export const TOLERANCE_US = 150_000;
+export const S = 1_000_000;
+/** Delay between an observed state change and the next scripted event (both sides). */
+export const SETTLE_MS = 1_500;
