@@ -5,6 +5,8 @@
  * passes around instead of throwing. Pure.
  */
 
+import { displayBytes } from "./bytes.ts";
+
 /** Where a token came from. Line and column are 1-based; 0 means "the file as a whole". */
 export interface Position {
   readonly file: string;
@@ -24,7 +26,9 @@ export type DiagnosticKind =
   | "range"
   | "semantic"
   | "unsupported"
-  | "extension";
+  | "extension"
+  /** "… and N more": diagnostics past the output caps, counted but not kept. */
+  | "summary";
 
 interface DiagnosticBase extends Position {
   readonly kind: DiagnosticKind;
@@ -40,22 +44,85 @@ export interface WarningDiagnostic extends DiagnosticBase {
 }
 export type Diagnostic = ErrorDiagnostic | WarningDiagnostic;
 
-/** Collects diagnostics in order; the front end never throws for bad input. */
+/** Identical (severity, message) pairs kept before the rest are summarised in one line. */
+export const MAX_IDENTICAL_DIAGNOSTICS = 20;
+/** Diagnostics kept in all; past this (or `MAX_DIAGNOSTIC_CHARS`) the rest are summarised. */
+export const MAX_DIAGNOSTICS = 2000;
+/** Characters of message and hint kept in all, so the output of `vigil check` stays bounded. */
+export const MAX_DIAGNOSTIC_CHARS = 400_000;
+/** One message or hint is cut to this many characters (it may quote a whole line). */
+export const MAX_MESSAGE_CHARS = 300;
+
+/** Groups of "… and N more like this" lines at most. */
+const MAX_SUMMARIES = 100;
+
+interface Summary {
+  readonly first: Diagnostic;
+  count: number;
+}
+
+/**
+ * Collects diagnostics in order; the front end never throws for bad input. Bounded: past
+ * `MAX_IDENTICAL_DIAGNOSTICS` copies of one (severity, message), or past the overall caps, further
+ * diagnostics are counted and shown as one "… and N more like this" line each.
+ */
 export class Diagnostics {
-  readonly list: Diagnostic[] = [];
+  private readonly kept: Diagnostic[] = [];
+  private readonly seen = new Map<string, number>();
+  private readonly summaries = new Map<string, Summary>();
+  private chars = 0;
+  private errorSeen = false;
 
   error(at: Position, kind: DiagnosticKind, message: string, hint?: string): void {
-    this.list.push(make("error", at, kind, message, hint));
+    this.add(make("error", at, kind, message, hint));
   }
 
   warn(at: Position, kind: DiagnosticKind, message: string, hint?: string): void {
-    this.list.push(make("warning", at, kind, message, hint));
+    this.add(make("warning", at, kind, message, hint));
   }
 
+  /** True once any error was reported, kept or summarised. */
   get hasErrors(): boolean {
-    return this.list.some((d) => d.severity === "error");
+    return this.errorSeen;
+  }
+
+  /** The kept diagnostics, then one summary per group that went over a cap. */
+  get list(): Diagnostic[] {
+    const summaries = [...this.summaries.values()].map(
+      ({ first, count }): Diagnostic =>
+        first.kind === "summary"
+          ? { ...first, message: `… and ${count.toLocaleString("en-US")} more diagnostics` }
+          : { ...first, message: `… and ${count.toLocaleString("en-US")} more like this: ${first.message}` },
+    );
+    return [...this.kept, ...summaries];
+  }
+
+  private add(d: Diagnostic): void {
+    if (d.severity === "error") this.errorSeen = true;
+    const key = `${d.severity}\u0000${d.message}`;
+    const n = (this.seen.get(key) ?? 0) + 1;
+    const size = d.message.length + (d.hint?.length ?? 0);
+    const full = this.kept.length >= MAX_DIAGNOSTICS || this.chars + size > MAX_DIAGNOSTIC_CHARS;
+    if (n <= MAX_IDENTICAL_DIAGNOSTICS && !full) {
+      this.seen.set(key, n);
+      this.chars += size;
+      this.kept.push(d);
+      return;
+    }
+    // A repeat gets a group of its own (while there are few groups); the rest one per severity.
+    const own =
+      n > MAX_IDENTICAL_DIAGNOSTICS && (this.summaries.has(key) || this.summaries.size < MAX_SUMMARIES);
+    const group = own ? key : `${d.severity}\u0000`;
+    const summary = this.summaries.get(group);
+    if (summary !== undefined) summary.count++;
+    else this.summaries.set(group, { first: own ? d : { ...d, kind: "summary" }, count: 1 });
   }
 }
+
+const cut = (text: string): string =>
+  text.length <= MAX_MESSAGE_CHARS
+    ? text
+    : `${text.slice(0, MAX_MESSAGE_CHARS)}… (${text.length} characters)`;
 
 const make = (
   severity: "error" | "warning",
@@ -64,19 +131,20 @@ const make = (
   message: string,
   hint: string | undefined,
 ): Diagnostic => {
-  const base = { severity, file: at.file, line: at.line, column: at.column, kind, message };
-  return (hint === undefined ? base : { ...base, hint }) as Diagnostic;
+  const base = { severity, file: at.file, line: at.line, column: at.column, kind, message: cut(message) };
+  return (hint === undefined ? base : { ...base, hint: cut(hint) }) as Diagnostic;
 };
 
 /**
  * One line per diagnostic: `(FILE: Line N) message [error, column C; hint: …]`.
- * The part before ` [` is exactly what keepalived prints.
+ * The part before ` [` is what keepalived prints, with non-printable bytes escaped (`\x1b`).
  */
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = d.line > 0 ? `(${d.file}: Line ${d.line})` : `(${d.file})`;
+  const file = displayBytes(d.file);
+  const where = d.line > 0 ? `(${file}: Line ${d.line})` : `(${file})`;
   const col = d.column > 0 ? `, column ${d.column}` : "";
-  const hint = d.hint === undefined ? "" : `; hint: ${d.hint}`;
-  return `${where} ${d.message} [${d.severity}${col}${hint}]`;
+  const hint = d.hint === undefined ? "" : `; hint: ${displayBytes(d.hint)}`;
+  return `${where} ${displayBytes(d.message)} [${d.severity}${col}${hint}]`;
 }
 
 /** Sorted by file order of appearance is kept; this sorts stably by severity only when asked. */

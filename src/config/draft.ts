@@ -73,6 +73,8 @@ export interface InstanceDraft {
   readonly unicastPeers: Array<Mutable<Omit<UnicastPeer, "address">> & { address: string; at: Position }>;
   unicastTtl?: number;
   unicastFaultNoPeer: boolean;
+  /** A unicast keyword (unicast_peer, unicast_src_ip, check_unicast_src, …) was given. */
+  unicastConfigured?: boolean;
   mcastSrcIp?: Located<string>;
   mcastDstIp?: Located<string>;
   checkUnicastSrc?: boolean;
@@ -84,6 +86,8 @@ export interface InstanceDraft {
   dontTrackPrimary: boolean;
   readonly track: TrackDrafts;
   readonly notify: NotifyDraft;
+  /** A bare `notify_deleted` was given (no script). */
+  notifyDeletedFlag?: boolean;
   notifyPriorityChanges?: boolean;
   transport?: Transport;
   strict?: boolean;

@@ -1,6 +1,7 @@
 /**
  * Shell-style path patterns for `include`: csh `{a,b}` brace expansion and `*`, `?`, `[...]`
- * segment matching, as glob(3) with GLOB_BRACE does for keepalived. Pure.
+ * segment matching, as glob(3) with GLOB_BRACE does for keepalived. Pure apart from the calls
+ * `globPaths` makes on the file-system view it is given.
  */
 
 /** `a{b,c}d` → [`abd`, `acd`]; nested braces are expanded left to right. At most 4096 results. */
@@ -55,4 +56,38 @@ export function globToRegExp(segment: string): RegExp {
   } catch {
     return new RegExp(`^${segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
   }
+}
+
+/** The slice of `ConfigFs` that globbing needs (structural, to keep this module free of imports). */
+interface GlobFs {
+  readonly readFile: (path: string) => unknown;
+  readonly listDir: (path: string) => readonly string[] | undefined;
+}
+
+const joinPath = (dir: string, name: string): string =>
+  name.startsWith("/") ? name : dir === "." ? name : `${dir.replace(/\/$/, "")}/${name}`;
+
+/** Expands `*`, `?` and `[...]` in a path segment by segment, sorted like glob(3). */
+export function globPaths(pattern: string, fs: GlobFs): string[] {
+  const absolute = pattern.startsWith("/");
+  const segments = pattern.split("/").filter((s) => s !== "");
+  let paths = [absolute ? "/" : "."];
+  for (const [index, segment] of segments.entries()) {
+    const last = index === segments.length - 1;
+    const next: string[] = [];
+    for (const base of paths) {
+      if (!hasGlob(segment)) {
+        next.push(joinPath(base, segment));
+        continue;
+      }
+      const re = globToRegExp(segment);
+      const entries = fs.listDir(base) ?? [];
+      for (const e of [...entries].sort()) {
+        if (e.startsWith(".") && !segment.startsWith(".")) continue;
+        if (re.test(e)) next.push(joinPath(base, e));
+      }
+    }
+    paths = last ? next : next.filter((p) => fs.listDir(p) !== undefined);
+  }
+  return paths.filter((p) => fs.readFile(p) !== undefined || fs.listDir(p) === undefined);
 }

@@ -3,7 +3,8 @@
  * column, following keepalived's `decomment` and `alloc_strvec_quoted_escaped` (lib/parser.c):
  * `#` and `!` start a comment outside double quotes (`\#`, `\!` are literal), `{` and `}` are
  * tokens of their own, `"…"` and `'…'` group words with spaces, and the C-like escapes
- * `\a \b \E \f \n \r \t \v \nnn \xHH \cC` (and `\C` → C) are resolved. Pure.
+ * `\a \b \E \f \n \r \t \v \nnn \xHH… \cC` (and `\C` → C) are resolved, byte for byte (text is a
+ * byte string, one char per byte). Words split at C whitespace (space, \t \n \v \f \r). Pure.
  */
 import type { Position } from "./diagnostics.ts";
 
@@ -53,13 +54,18 @@ function readEscape(text: string, i: number): [string, number] {
     return [String.fromCharCode(Number.parseInt(digits, 8) & 0xff), i + digits.length];
   }
   if (c === "x") {
-    const m = /^[0-9A-Fa-f]{1,2}/.exec(text.slice(i + 1));
-    if (m !== null) return [String.fromCharCode(Number.parseInt(m[0], 16)), i + 1 + m[0].length];
-    return ["x", i + 1];
+    // keepalived takes every hex digit that follows and keeps the low byte.
+    let j = i + 1;
+    let value = 0;
+    while (j < text.length && /[0-9A-Fa-f]/.test(text[j] as string)) {
+      value = ((value << 4) | Number.parseInt(text[j] as string, 16)) & 0xff;
+      j++;
+    }
+    return j > i + 1 ? [String.fromCharCode(value), j] : ["x", i + 1];
   }
   if (c === "c") {
-    const n = text[i + 1];
-    if (n !== undefined) return [String.fromCharCode(n.toUpperCase().charCodeAt(0) & 0x1f), i + 2];
+    const n = text.charCodeAt(i + 1);
+    if (!Number.isNaN(n)) return [String.fromCharCode(n & 0x1f), i + 2];
   }
   return [c, i + 1];
 }
@@ -96,53 +102,60 @@ export function tokenize(
       i++;
       continue;
     }
+    // Plain runs are copied as slices (never char by char: long words would be chains of
+    // one-char string pieces), escapes and quotes in between.
     let word = "";
     let quoted = false;
+    let run = i;
     while (i < n) {
       const ch = text[i] as string;
-      if (ch === " " || ch === "\t" || ch === "\r" || ch === "\n") break;
+      if (ch === " " || ch === "\t" || ch === "\r" || ch === "\n" || ch === "\v" || ch === "\f") break;
       if (braces && (ch === "{" || ch === "}")) break;
       if (ch === '"' || ch === "'") {
+        word += text.slice(run, i);
         quoted = true;
         const start = i;
         i++;
+        run = i;
         let closed = false;
         while (i < n) {
           const q = text[i] as string;
           if (q === ch) {
             closed = true;
-            i++;
             break;
           }
           if (q === "\\") {
-            const [s, next] = readEscape(text, i + 1);
-            word += s;
+            const [esc, next] = readEscape(text, i + 1);
+            word += text.slice(run, i) + esc;
             i = next;
-          } else {
-            word += q;
-            i++;
-          }
+            run = i;
+          } else i++;
         }
-        if (!closed) problem?.({ column: column0 + start, message: `Unterminated quoted string` });
+        word += text.slice(run, i);
+        if (closed) i++;
+        else problem?.({ column: column0 + start, message: `Unterminated quoted string` });
+        run = i;
         continue;
       }
       if (ch === "$" && text[i + 1] === "{") {
         const end = text.indexOf("}", i);
         if (end > 0) {
-          word += text.slice(i, end + 1);
           i = end + 1;
           continue;
         }
       }
       if (ch === "\\") {
-        const [s, next] = readEscape(text, i + 1);
-        word += s;
+        const [esc, next] = readEscape(text, i + 1);
+        word += text.slice(run, i) + esc;
         i = next;
+        run = i;
         continue;
       }
-      word += ch;
       i++;
     }
+    word += text.slice(run, i);
+    // A copy of its own, so a kept word does not hold on to the (possibly large) text it came from.
+    if (word.length >= 13) word = ` ${word}`.slice(1);
     tokens.push({ text: word, file, line, column, quoted });
   }
   return tokens;

@@ -6,9 +6,10 @@
  * AdvertIntervalCs, IpAddress). It never throws for bad input: every problem is a `Diagnostic`.
  * Pure apart from the default `nodeConfigFs` and the host name used as the default config id.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { Schema } from "effect";
+import { DEFAULT_LIMITS, type PreprocessorLimits } from "./budget.ts";
 import { type Diagnostic, Diagnostics } from "./diagnostics.ts";
 import { type ConfigDraft, newConfigDraft } from "./draft.ts";
 import { topKeywords } from "./keywords/global.ts";
@@ -25,6 +26,8 @@ export interface LoadOptions {
   readonly configId?: string;
   /** File access; defaults to the real file system. */
   readonly fs?: ConfigFs;
+  /** The preprocessor's budget; defaults to `DEFAULT_LIMITS` (tests use smaller ones). */
+  readonly limits?: PreprocessorLimits;
 }
 
 export interface LoadResult {
@@ -33,14 +36,67 @@ export interface LoadResult {
   readonly diagnostics: readonly Diagnostic[];
 }
 
+/** Bytes read at a time from a configuration file (one piece is held at a time, not the file). */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+const errnoReason = (e: unknown): string => {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code === "ENOENT" || code === "ENOTDIR") return "not found";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "ELOOP") return "is a symbolic link loop";
+  return `could not be read (${typeof code === "string" ? code : String(e)})`;
+};
+
+/** What keepalived's check_glob_file would say about a file that is not a regular one. */
+function statReason(path: string): string | undefined {
+  const st = statSync(path);
+  if (st.isDirectory()) return "is a directory";
+  const kind = st.isFIFO()
+    ? "a FIFO"
+    : st.isCharacterDevice()
+      ? "a character device"
+      : st.isBlockDevice()
+        ? "a block device"
+        : st.isSocket()
+          ? "a socket"
+          : undefined;
+  if (kind !== undefined) return `is not a regular file (it is ${kind})`;
+  if ((st.mode & 0o111) !== 0) return "is executable (keepalived reads only non-executable files)";
+  return undefined;
+}
+
+/** Reads a file as byte strings ("latin1", one char per byte), a megabyte at a time. */
+function* fileChunks(path: string): Generator<string> {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return;
+  }
+  const buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, READ_CHUNK_BYTES, null);
+      if (n <= 0) return;
+      yield buf.toString("latin1", 0, n);
+    }
+  } catch {
+    return;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The real file system, read synchronously (configuration loading is a startup step). */
 export const nodeConfigFs: ConfigFs = {
   readFile: (path) => {
     try {
-      if (!statSync(path).isFile()) return undefined;
-      return readFileSync(path, "utf8");
-    } catch {
-      return undefined;
+      const why = statReason(path);
+      if (why !== undefined) return { error: why };
+      closeSync(openSync(path, "r"));
+      return { chunks: () => fileChunks(path) };
+    } catch (e) {
+      return { error: errnoReason(e) };
     }
   },
   listDir: (path) => {
@@ -81,9 +137,15 @@ interface FrontPass {
 }
 
 /** Preprocesses, parses and walks the keyword tables once, into a fresh draft and diagnostics. */
-function frontPass(fs: ConfigFs, path: string, configId: string, randomSeed?: number): FrontPass {
+function frontPass(
+  fs: ConfigFs,
+  path: string,
+  configId: string,
+  limits: PreprocessorLimits,
+  randomSeed?: number,
+): FrontPass {
   const diags = new Diagnostics();
-  const pre = new Preprocessor(fs, diags, configId, "", randomSeed);
+  const pre = new Preprocessor(fs, diags, configId, "", randomSeed, limits);
   const draft = newConfigDraft();
   const read = pre.readFile(path);
   if (read) walk({ diags }, parseStatements(pre.lines, diags), topKeywords, draft);
@@ -101,11 +163,12 @@ function frontPass(fs: ConfigFs, path: string, configId: string, randomSeed?: nu
 export function loadConfig(path: string, options: LoadOptions = {}): LoadResult {
   const fs = options.fs ?? nodeConfigFs;
   const configId = options.configId ?? defaultConfigId();
-  let pass = frontPass(fs, path, configId);
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  let pass = frontPass(fs, path, configId, limits);
   if (!pass.read) return { config: undefined, diagnostics: pass.diags.list };
   const seed = pass.draft.global.randomSeed;
   if (pass.usedRandom && seed !== undefined) {
-    pass = frontPass(fs, path, configId, seed);
+    pass = frontPass(fs, path, configId, limits, seed);
     const again = pass.draft.global.randomSeed;
     if (again !== seed)
       pass.diags.warn(

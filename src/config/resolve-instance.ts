@@ -90,6 +90,35 @@ const vipOf = (v: VipDraft, dev: string): VipIn => ({
   line: v.line,
 });
 
+/** keepalived's `DEFAULT_MTU`, used when an interface's MTU is not known. */
+export const DEFAULT_MTU = 1500;
+
+/** The MTU of an interface on this host, or undefined when unknown (a host fact, injected). */
+export type MtuOf = (ifname: string) => number | undefined;
+
+/**
+ * How many addresses keepalived puts in one advert (vrrp_complete_instance): what fits in the
+ * interface MTU after the Ethernet, IP and VRRP headers (and, for VRRPv2, the 8 auth bytes and an
+ * AH header when used), at most 255 (the count field is 8 bits).
+ */
+export function maxAdvertAddresses(
+  family: "ipv4" | "ipv6",
+  version: 2 | 3,
+  ah: boolean,
+  mtu?: number,
+): number {
+  const ETHER = 14;
+  const VRRP_HEADER = 8;
+  const AUTH = 8;
+  const AH_HEADER = 24;
+  const header =
+    family === "ipv4"
+      ? ETHER + 20 + VRRP_HEADER + (version === 2 ? AUTH + (ah ? AH_HEADER : 0) : 0)
+      : ETHER + 40 + VRRP_HEADER;
+  const fit = Math.floor(((mtu ?? DEFAULT_MTU) - header) / (family === "ipv4" ? 4 : 16));
+  return Math.max(0, Math.min(255, fit));
+}
+
 export function resolveInstance(
   diags: Diagnostics,
   d: InstanceDraft,
@@ -100,7 +129,10 @@ export function resolveInstance(
     lowerPrioDelay: false,
     lowerPrioRepeat: false,
   },
+  interfaceMtu: MtuOf = () => undefined,
 ): InstanceIn | undefined {
+  const mtuOf = (ifname: string | null): number | undefined =>
+    ifname === null ? undefined : interfaceMtu(ifname);
   const name = d.name;
   if (d.vrid === undefined) {
     if (d.vridRejected !== true) diags.error(d.at, "semantic", `(${name}) the virtual router id must be set`);
@@ -168,7 +200,7 @@ export function resolveInstance(
   // priority, state, preemption
   const explicitMaster = d.state?.value === "MASTER";
   const basePriority = d.priority?.value ?? (explicitMaster ? 255 : 100);
-  const wantState = d.state?.value ?? (basePriority === 255 ? "MASTER" : "BACKUP");
+  let wantState = d.state?.value ?? (basePriority === 255 ? "MASTER" : "BACKUP");
   let nopreempt = d.nopreempt?.value ?? false;
   let preemptDelayUs = d.preemptDelayUs?.value ?? 0;
   if (strict && explicitMaster !== (basePriority === 255))
@@ -212,13 +244,9 @@ export function resolveInstance(
   }
   // interface and addresses
   const iface = d.interface?.value ?? null;
-  if (iface === null && d.unicastSrcIp === undefined)
-    diags.error(
-      d.at,
-      "semantic",
-      `(${name}) Unknown interface!`,
-      "set 'interface IF' (or unicast_src_ip with unicast_peer)",
-    );
+  // keepalived 2.2.7 checks for an interface before it looks at unicast peers (chk_min_cfg), so
+  // every instance needs one, unicast or not
+  if (iface === null) diags.error(d.at, "semantic", `(${name}) Unknown interface!`, "set 'interface IF'");
   if (d.unicastSrcIp !== undefined && familyOf(d.unicastSrcIp.value) !== family)
     diags.error(
       d.unicastSrcIp.at,
@@ -240,6 +268,20 @@ export function resolveInstance(
     );
     return false;
   });
+  // unicast keywords without peers (vrrp_end_handler, vrrp_complete_instance)
+  let unicastTtl = d.unicastTtl ?? 255;
+  if (peers.length === 0 && d.unicastTtl !== undefined) {
+    diags.warn(d.at, "semantic", `(${name}): Cannot use unicast_ttl without unicast peers - resetting`);
+    unicastTtl = 255;
+  }
+  const unicastConfigured =
+    d.unicastConfigured === true || d.unicastSrcIp !== undefined || d.checkUnicastSrc !== undefined;
+  if (peers.length === 0 && unicastConfigured && !d.unicastFaultNoPeer)
+    diags.warn(
+      d.at,
+      "semantic",
+      `(${name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`,
+    );
   // auth
   let auth: InstanceIn["auth"] = { type: "none" };
   if (d.auth !== undefined) {
@@ -247,10 +289,31 @@ export function resolveInstance(
       diags.error(d.auth.at, "semantic", `(${name}) Strict mode does not support authentication. Ignoring.`);
     else if (version === 3)
       diags.warn(d.auth.at, "semantic", `(${name}) authentication is not used with VRRPv3 - ignoring`);
+    else if (d.auth.value.pass === "")
+      diags.warn(d.auth.at, "semantic", `(${name}) Authentication specified but no password given. Ignoring`);
     else if (d.auth.value.type === "AH" && family === "ipv6")
       diags.error(d.auth.at, "semantic", `(${name}) AH authentication is IPv4 only`);
     else auth = d.auth.value;
   }
+  if (auth.type === "AH" && wantState === "MASTER" && basePriority !== 255) {
+    diags.warn(
+      d.state?.at ?? d.at,
+      "semantic",
+      `(${name}) Initial state master is incompatible with AH authentication - clearing`,
+      "an AH master needs a received advert's sequence number first",
+    );
+    wantState = "BACKUP";
+  }
+  // addresses beyond what one advert can carry become excluded VIPs (vrrp_complete_instance)
+  const maxVips = maxAdvertAddresses(family, version, auth.type === "AH", mtuOf(iface));
+  const excessVips = vips.length > maxVips ? vips.splice(maxVips) : [];
+  if (excessVips.length > 0)
+    diags.warn(
+      excessVips[0]?.at ?? d.at,
+      "semantic",
+      `(${name}) Number of VIPs (${maxVips + excessVips.length}) exceeds maximum/space available in packet (max ${maxVips} addresses) - excess moved to eVIPs`,
+      `one advert on ${iface ?? "the interface"} (MTU ${mtuOf(iface) ?? `${DEFAULT_MTU}, assumed`}) holds at most ${maxVips}`,
+    );
   // GARP: instance values over global ones; the lower-priority burst follows the master burst
   // unless it was set itself (globally or here)
   const garp = { ...g.garp, ...d.garp };
@@ -311,11 +374,11 @@ export function resolveInstance(
     nopreempt,
     preemptDelayUs,
     vips: vips.map((v) => vipOf(v, iface ?? g.defaultInterface)),
-    excludedVips: d.excludedVips.map((v) => vipOf(v, iface ?? g.defaultInterface)),
+    excludedVips: [...d.excludedVips, ...excessVips].map((v) => vipOf(v, iface ?? g.defaultInterface)),
     auth,
     unicastSrcIp: d.unicastSrcIp?.value ?? null,
     unicastPeers: peers.map((p) => ({ address: p.address, minTtl: p.minTtl, maxTtl: p.maxTtl })),
-    unicastTtl: d.unicastTtl ?? 255,
+    unicastTtl,
     unicastFaultNoPeer: d.unicastFaultNoPeer,
     mcastSrcIp: d.mcastSrcIp?.value ?? null,
     mcastGroup,

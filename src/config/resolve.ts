@@ -10,6 +10,7 @@ import type { ConfigDraft, GlobalDraft, NotifyDraft } from "./draft.ts";
 import {
   type GlobalIn,
   type InstanceIn,
+  type MtuOf,
   notifyOf,
   resolveInstance,
   resolveRefs,
@@ -68,6 +69,7 @@ export function resolveConfig(
   draft: ConfigDraft,
   source: string,
   configId: string,
+  interfaceMtu: MtuOf = () => undefined,
 ): ConfigInput {
   const global = resolveGlobal(draft.global);
   const byName = (xs: ReadonlyArray<{ name: string; weight: number; reverse: boolean }>) =>
@@ -79,10 +81,18 @@ export function resolveConfig(
   };
   const instances: InstanceIn[] = [];
   for (const d of draft.instances) {
-    const inst = resolveInstance(diags, d, global, trackers, draft.global.version === 2, {
-      lowerPrioDelay: draft.global.garp.lowerPrioDelayUs !== undefined,
-      lowerPrioRepeat: draft.global.garp.lowerPrioRepeat !== undefined,
-    });
+    const inst = resolveInstance(
+      diags,
+      d,
+      global,
+      trackers,
+      draft.global.version === 2,
+      {
+        lowerPrioDelay: draft.global.garp.lowerPrioDelayUs !== undefined,
+        lowerPrioRepeat: draft.global.garp.lowerPrioRepeat !== undefined,
+      },
+      interfaceMtu,
+    );
     if (inst !== undefined) instances.push(inst);
   }
   const instanceByName = new Map(instances.map((i) => [i.name, i]));

@@ -7,18 +7,36 @@
  * built-ins `${_PWD} ${_INSTANCE} ${_RANDOM} ${_HASH} ${_BANG}`, and `~SEQ(...)` / `~LST(...)`
  * line repetition. `${_RANDOM [min [max]]}` draws from a `Prng` seeded with the given seed
  * (loadConfig passes `random_seed` from global_defs) or, when none is given, with the FNV-1a hash
- * of the main file's text, so an unchanged file always expands the same way.
- * Pure apart from calls on the given `ConfigFs`.
+ * of the main file's text, so an unchanged file always expands the same way. Files are bytes,
+ * split into lines as keepalived's `read_line` does (bytes.ts); everything generated is charged
+ * to one budget before it is expanded (budget.ts). Pure apart from calls on the given `ConfigFs`.
  */
 import { Prng } from "../runtime/prng.ts";
+import { Budget, DEFAULT_LIMITS, type PreprocessorLimits } from "./budget.ts";
+import { byteLines, isCSpace, leadingBlanks, trimBlanks, UTF8_BOM } from "./bytes.ts";
 import type { Diagnostics, Position } from "./diagnostics.ts";
-import { expandBraces, globToRegExp, hasGlob } from "./glob.ts";
+import { expandBraces, globPaths, hasGlob } from "./glob.ts";
 import { decomment, type Token, tokenize } from "./lexer.ts";
+import { findClose, parseRepeat } from "./repeat.ts";
 
-/** The file-system view the front end needs; tests inject an in-memory one. */
+/** Why a file could not be read: "not found", "is a directory", "permission denied", … */
+export interface ReadFailure {
+  readonly error: string;
+}
+
+/** A file read a piece at a time: each call of `chunks` reads it again from the start. */
+export interface FileChunks {
+  readonly chunks: () => Iterable<string>;
+}
+
+/**
+ * The file-system view the front end needs; tests inject an in-memory one. File text is a byte
+ * string, one char per byte ("latin1"), as keepalived reads bytes; a char above 0xFF (in-memory
+ * text only) is taken as it is.
+ */
 export interface ConfigFs {
-  /** The file's text, or undefined if it does not exist or cannot be read. */
-  readonly readFile: (path: string) => string | undefined;
+  /** The file's bytes, whole or in chunks; a failure or undefined if it cannot be read. */
+  readonly readFile: (path: string) => string | FileChunks | ReadFailure | undefined;
   /** Entry names of a directory, or undefined if it is not one. */
   readonly listDir: (path: string) => readonly string[] | undefined;
 }
@@ -36,12 +54,13 @@ interface Frame {
 }
 
 const MAX_INCLUDE_DEPTH = 32;
+/** Nesting of macro expansions and ~SEQ/~LST within one line. */
 const MAX_MACRO_DEPTH = 20;
-/** Cap on lines produced by ~SEQ/~LST, so a typo cannot exhaust memory. */
-const MAX_GENERATED_LINES = 2_000_000;
-/** Cap on files read (includes can fan out) and on one macro-expanded line. */
-const MAX_FILES = 1000;
+/** Cap on one macro-expanded line, and on one macro definition. */
 const MAX_EXPANDED_CHARS = 1_000_000;
+
+const chunksOf = (source: string | FileChunks): Iterable<string> =>
+  typeof source === "string" ? [source] : source.chunks();
 
 const dirname = (path: string): string => {
   const i = path.lastIndexOf("/");
@@ -54,11 +73,13 @@ export class Preprocessor {
   readonly lines: SourceLine[] = [];
   private readonly macros = new Map<string, string>();
   private prng: Prng | undefined;
-  /** The main file's text, hashed into the seed on first use of `${_RANDOM}` if none was given. */
-  private mainText: string | undefined;
+  /** The main file, hashed into the seed on first use of `${_RANDOM}` if none was given. */
+  private mainSource: string | FileChunks | undefined;
   /** True once `${_RANDOM}` has been expanded (loadConfig then re-reads if random_seed is set). */
   usedRandom = false;
-  private generated = 0;
+  private readonly budget: Budget;
+  /** Set once `limits.tokenLines` lines are kept. */
+  private full = false;
   private includeDepth = 0;
   private filesRead = 0;
 
@@ -68,75 +89,130 @@ export class Preprocessor {
     private readonly configId: string,
     private readonly instanceName: string,
     randomSeed?: number,
+    limits: PreprocessorLimits = DEFAULT_LIMITS,
   ) {
+    this.budget = new Budget(limits);
     if (randomSeed !== undefined) this.prng = new Prng(randomSeed);
   }
 
   /** The seed `${_RANDOM}` uses when none is given: FNV-1a (32-bit) of the main file's text. */
-  static textSeed(text: string): number {
+  static textSeed(text: string | Iterable<string>): number {
     let h = 0x811c9dc5;
-    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+    for (const chunk of typeof text === "string" ? [text] : text)
+      for (let i = 0; i < chunk.length; i++) h = Math.imul(h ^ chunk.charCodeAt(i), 0x01000193) >>> 0;
     return h;
   }
 
   /** Reads one file; `at` is the include line (undefined for the main file). */
   readFile(path: string, at?: Position, mustExist = true): boolean {
-    const text = this.fs.readFile(path);
-    if (text === undefined) {
-      const where = at ?? { file: path, line: 0, column: 0 };
-      if (mustExist) this.diags.error(where, "io", `Config file '${path}' not found or not readable`);
-      else this.diags.warn(where, "io", `Config file '${path}' not found or not readable`);
+    const where = at ?? { file: path, line: 0, column: 0 };
+    const source = this.fs.readFile(path);
+    if (source === undefined || (typeof source !== "string" && "error" in source)) {
+      const why = source?.error ?? "not found or not readable";
+      const hint = /directory|regular/.test(why) ? "keepalived skips it too" : undefined;
+      if (mustExist) this.diags.error(where, "io", `Config file '${path}' ${why}`, hint);
+      else this.diags.warn(where, "io", `Config file '${path}' ${why}`, hint);
       return false;
     }
-    if (this.includeDepth >= MAX_INCLUDE_DEPTH || this.filesRead >= MAX_FILES) {
+    if (this.includeDepth >= MAX_INCLUDE_DEPTH || this.filesRead >= this.budget.limits.files) {
       const why =
-        this.filesRead >= MAX_FILES ? `more than ${MAX_FILES} files read` : "include nesting too deep";
-      this.diags.error(at ?? { file: path, line: 0, column: 0 }, "io", `${why} at '${path}' (include loop?)`);
+        this.filesRead >= this.budget.limits.files
+          ? `more than ${this.budget.limits.files} files read`
+          : "include nesting too deep";
+      this.diags.error(where, "io", `${why} at '${path}' (include loop?)`);
       return false;
     }
     this.filesRead++;
-    this.mainText ??= text;
+    this.mainSource ??= source;
     this.includeDepth++;
     try {
-      this.readText(text, path);
+      this.readText(this.counted(chunksOf(source), path), path);
     } finally {
       this.includeDepth--;
     }
     return true;
   }
 
-  private readText(text: string, file: string): void {
-    const physical = text.split("\n");
+  /** Passes chunks on while the bytes read stay within the budget. */
+  private *counted(chunks: Iterable<string>, file: string): Generator<string> {
+    for (const chunk of chunks) {
+      const over = this.budget.read(chunk.length, file);
+      if (over !== undefined) {
+        this.diags.error({ file, line: 0, column: 0 }, "io", over);
+        return;
+      }
+      yield chunk;
+    }
+  }
+
+  private readText(chunks: Iterable<string>, file: string): void {
     const dir = dirname(file);
-    let pending: { name: string; parts: string[]; frame: Frame } | undefined;
-    for (let i = 0; i < physical.length; i++) {
-      const raw = physical[i] as string; // a trailing \r goes with trim()
-      const trimmed = raw.trim();
-      const frame: Frame = { file, dir, line: i + 1 };
+    let pending: { name: string; parts: string[]; size: number } | undefined;
+    for (const piece of byteLines(chunks)) {
+      if (this.full) return; // over the cap: the configuration is already in error
+      const frame: Frame = { file, dir, line: piece.line };
+      const raw = piece.text;
+      if (piece.line === 1 && piece.column0 === 1 && (raw.startsWith(UTF8_BOM) || raw.startsWith("\ufeff")))
+        this.diags.warn(
+          { file, line: 1, column: 1 },
+          "syntax",
+          "UTF-8 byte-order mark (bytes \\xef\\xbb\\xbf) at the start of the file: keepalived reads it as part of the first keyword",
+          "save the file without a BOM; keepalived reports the first keyword as unknown and skips its block",
+        );
+      if (piece.nulColumn !== undefined && decomment(raw) === raw)
+        this.diags.warn(
+          { file, line: piece.line, column: piece.nulColumn },
+          "syntax",
+          "NUL byte (\\x00) in the line: the rest of the line is ignored, as keepalived does",
+        );
+      if (piece.column0 === 1024)
+        this.diags.warn(
+          { file, line: piece.line, column: piece.column0 },
+          "syntax",
+          "Line longer than 1023 bytes: keepalived reads it in pieces of 1023 bytes, each taken as a line of its own",
+        );
+      const trimmed = trimBlanks(raw);
       if (pending !== undefined) {
-        if (trimmed.endsWith("\\")) pending.parts.push(trimmed.slice(0, -1).trimEnd());
-        else {
-          pending.parts.push(trimmed);
-          this.macros.set(pending.name, pending.parts.join("\n"));
+        const part = trimmed.endsWith("\\") ? trimmed.slice(0, -1).trimEnd() : trimmed;
+        pending.size += part.length + 1;
+        if (pending.size <= MAX_EXPANDED_CHARS) pending.parts.push(part);
+        if (!trimmed.endsWith("\\")) {
+          this.defineMultiline(pending, frame);
           pending = undefined;
         }
         continue;
       }
-      if (trimmed === "") continue;
-      const column0 = raw.length - raw.trimStart().length + 1;
-      const inc = trimmed.startsWith("include") ? /^(include[rmwba]*)\s+(.*)$/.exec(trimmed) : null;
-      if (inc !== null) {
-        this.include(inc[1] as string, inc[2] as string, frame, column0);
-        continue;
-      }
-      const def = trimmed.startsWith("$") ? /^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(trimmed) : null;
-      if (def !== null && (def[2] as string).endsWith("\\")) {
-        pending = { name: def[1] as string, parts: [(def[2] as string).slice(0, -1).trimEnd()], frame };
+      if (trimmed === "" || trimmed[0] === "#" || trimmed[0] === "!") continue;
+      const column0 = piece.column0 + leadingBlanks(raw);
+      const def = trimmed[0] === "$" ? /^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(trimmed) : null;
+      if (def !== null && def[2]?.endsWith("\\") === true) {
+        const first = def[2].slice(0, -1).trimEnd();
+        pending = { name: def[1] ?? "", parts: [first], size: first.length };
         continue;
       }
       this.logical(trimmed, frame, column0, 0);
     }
-    if (pending !== undefined) this.macros.set(pending.name, pending.parts.join("\n"));
+    if (pending !== undefined) this.defineMultiline(pending, { file, dir, line: 0 });
+  }
+
+  private defineMultiline(pending: { name: string; parts: string[]; size: number }, frame: Frame): void {
+    if (pending.size > MAX_EXPANDED_CHARS) {
+      this.diags.error(
+        { file: frame.file, line: frame.line, column: 0 },
+        "range",
+        `Macro '${pending.name}' is longer than ${MAX_EXPANDED_CHARS} characters - not defined`,
+      );
+      return;
+    }
+    this.macros.set(pending.name, pending.parts.join("\n"));
+  }
+
+  /** `include` / `includer|m|w|b|a` (keepalived's is_include): the keyword, then C whitespace. */
+  private includeKeyword(body: string): string | undefined {
+    if (!body.startsWith("include")) return undefined;
+    if (isCSpace(body[7])) return "include";
+    if (body[7] !== undefined && "rmwba".includes(body[7]) && isCSpace(body[8])) return body.slice(0, 8);
+    return undefined;
   }
 
   private include(keyword: string, rest: string, frame: Frame, column0: number): void {
@@ -153,14 +229,12 @@ export class Preprocessor {
       this.diags.error(at, "syntax", `No file specified for ${keyword}`);
       return;
     }
-    const flags = keyword.slice("include".length);
-    const strict = flags.length > 0;
+    const strict = keyword.length > "include".length;
     for (const word of words) {
       const pattern = joinPath(frame.dir, word.text);
-      const candidates = expandBraces(pattern);
       const files: string[] = [];
-      for (const candidate of candidates) {
-        if (hasGlob(candidate)) files.push(...this.glob(candidate));
+      for (const candidate of expandBraces(pattern)) {
+        if (hasGlob(candidate)) files.push(...globPaths(candidate, this.fs));
         else files.push(candidate);
       }
       if (files.length === 0) {
@@ -172,102 +246,108 @@ export class Preprocessor {
     }
   }
 
-  /** Expands `*`, `?` and `[...]` path segment by segment, sorted like glob(3). */
-  private glob(pattern: string): string[] {
-    const absolute = pattern.startsWith("/");
-    const segments = pattern.split("/").filter((s) => s !== "");
-    let paths = [absolute ? "/" : "."];
-    for (const [index, segment] of segments.entries()) {
-      const last = index === segments.length - 1;
-      const next: string[] = [];
-      for (const base of paths) {
-        if (!hasGlob(segment)) {
-          next.push(joinPath(base, segment));
-          continue;
-        }
-        const re = globToRegExp(segment);
-        const entries = this.fs.listDir(base) ?? [];
-        for (const e of [...entries].sort()) {
-          if (e.startsWith(".") && !segment.startsWith(".")) continue;
-          if (re.test(e)) next.push(joinPath(base, e));
-        }
-      }
-      paths = last ? next : next.filter((p) => this.fs.listDir(p) !== undefined);
-    }
-    return paths.filter((p) => this.fs.readFile(p) !== undefined || this.fs.listDir(p) === undefined);
+  /** Charges `lines` generated lines of `bytes` bytes; false (with an error) if over budget. */
+  private charge(lines: number, bytes: number, at: Position, what: string): boolean {
+    if (this.budget.exhausted) return false;
+    const over = this.budget.generate(lines, bytes, what);
+    if (over !== undefined) this.stop(at, over);
+    return over === undefined;
   }
 
-  /** One logical line: conditionals, definitions, ~SEQ/~LST, macro use, then tokens. */
+  private stop(at: Position, message: string): void {
+    this.budget.exhausted = true;
+    this.diags.error(at, "range", message, "~SEQ/~LST nested too deep, or a macro that refers to itself?");
+  }
+
+  /** One logical line: conditionals, definitions, ~SEQ/~LST, macro use, include, then tokens. */
   private logical(text: string, frame: Frame, column0: number, depth: number): void {
     let body = text;
     let col = column0;
     if (body.startsWith("@")) {
-      const m = /^@(\^?)(\S*)\s*(.*)$/.exec(body) as RegExpExecArray;
-      const negate = m[1] === "^";
-      const matches = m[2] === this.configId;
-      if (matches === negate) return;
-      const rest = m[3] as string;
-      col += body.length - rest.length;
-      body = rest;
+      // keepalived: the id runs to the first space or tab; with nothing after it the line goes.
+      const ofs = body[1] === "^" ? 2 : 1;
+      let end = ofs;
+      while (end < body.length && body[end] !== " " && body[end] !== "\t") end++;
+      if (end >= body.length) return;
+      if ((body.slice(ofs, end) === this.configId) === (ofs === 2)) return;
+      const skip = end + leadingBlanks(body.slice(end));
+      col += skip;
+      body = body.slice(skip);
       if (body === "") return;
     }
-    const def = body.startsWith("$") ? /^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(body) : null;
+    const def = body.startsWith("$") ? /^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(body) : null;
     if (def !== null) {
-      this.macros.set(def[1] as string, decomment(def[2] as string).trim());
+      this.macros.set(def[1] ?? "", trimBlanks(decomment(def[2] ?? "")));
       return;
     }
     if (body.startsWith("~") && /^~(SEQx?|LST)\(/.test(body)) {
       this.repeat(body, frame, col, depth);
       return;
     }
+    const at = { file: frame.file, line: frame.line, column: col };
     const clean = decomment(body);
-    if (clean.includes("$") && depth < MAX_MACRO_DEPTH) {
-      const expanded = this.substitute(clean, frame);
-      if (expanded.length > MAX_EXPANDED_CHARS) {
-        this.diags.error(
-          { file: frame.file, line: frame.line, column: col },
-          "syntax",
-          `Macro expansion longer than ${MAX_EXPANDED_CHARS} characters`,
-        );
+    if (clean.includes("$")) {
+      if (this.budget.exhausted) return;
+      if (depth >= MAX_MACRO_DEPTH) {
+        this.stop(at, "Macro expansion too deep (recursive definition?)");
         return;
       }
+      const expanded = this.substitute(clean, frame, at);
+      if (expanded === undefined) return;
       if (expanded !== clean) {
-        for (const piece of expanded.split("\n")) {
-          const t = piece.trim();
-          if (t !== "") this.logical(t, frame, col, depth + 1);
+        const pieces = expanded.split("\n");
+        if (!this.charge(pieces.length, expanded.length, at, "Macro expansion")) return;
+        for (const piece of pieces) {
+          const t = trimBlanks(piece);
+          if (t !== "" && !this.budget.exhausted) this.logical(t, frame, col, depth + 1);
         }
         return;
       }
-    } else if (clean.includes("$") && depth >= MAX_MACRO_DEPTH) {
-      this.diags.error(
-        { file: frame.file, line: frame.line, column: col },
-        "syntax",
-        "Macro expansion too deep (recursive definition?)",
-      );
+    }
+    const inc = this.includeKeyword(clean);
+    if (inc !== undefined) {
+      const rest = clean.slice(inc.length + 1);
+      this.include(inc, trimBlanks(rest), frame, col + inc.length + 1 + leadingBlanks(rest));
       return;
     }
     const tokens = tokenize(clean, frame.file, frame.line, col, (p) =>
       this.diags.warn({ file: frame.file, line: frame.line, column: p.column }, "syntax", p.message),
     );
-    if (tokens.length > 0) this.lines.push({ tokens, file: frame.file, line: frame.line });
+    if (tokens.length === 0) return;
+    const bytes = tokens.reduce((sum, t) => sum + t.text.length, 0);
+    const over = this.full ? "" : this.budget.keep(tokens.length, bytes);
+    if (over !== undefined) {
+      if (!this.full) this.diags.error(at, "range", over);
+      this.full = true;
+      return;
+    }
+    this.lines.push({ tokens, file: frame.file, line: frame.line });
   }
 
-  private substitute(text: string, frame: Frame): string {
-    return text.replace(
-      /\$\{([A-Za-z_][A-Za-z0-9_]*)((?:[ \t][^}]*)?)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=[\s]|$)/g,
-      (whole, braced: string | undefined, args: string | undefined, bare: string | undefined) => {
-        const name = braced ?? bare ?? "";
-        const value = this.macros.get(name) ?? this.builtin(name, (args ?? "").trim(), frame);
-        if (value === undefined)
-          this.diags.warn(
-            { file: frame.file, line: frame.line, column: 0 },
-            "syntax",
-            `Macro '${name}' is not defined - left as is`,
-            `define it with $${name}=value before this line`,
-          );
-        return value ?? whole;
-      },
-    );
+  /** Expands `$NAME` / `${NAME args}` once; undefined (with an error) if it would be too long. */
+  private substitute(text: string, frame: Frame, at: Position): string | undefined {
+    const re = /\$\{([A-Za-z_][A-Za-z0-9_]*)((?:[ \t][^}]*)?)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=[\s]|$)/g;
+    let out = "";
+    let last = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const name = m[1] ?? m[3] ?? "";
+      const value = this.macros.get(name) ?? this.builtin(name, trimBlanks(m[2] ?? ""), frame);
+      if (value === undefined)
+        this.diags.warn(
+          { file: frame.file, line: frame.line, column: 0 },
+          "syntax",
+          `Macro '${name}' is not defined - left as is`,
+          `define it with $${name}=value before this line`,
+        );
+      const piece = text.slice(last, m.index) + (value ?? m[0]);
+      if (out.length + piece.length > MAX_EXPANDED_CHARS) {
+        this.diags.error(at, "syntax", `Macro expansion longer than ${MAX_EXPANDED_CHARS} characters`);
+        return undefined;
+      }
+      out += piece;
+      last = m.index + m[0].length;
+    }
+    return out + text.slice(last);
   }
 
   private builtin(name: string, args: string, frame: Frame): string | undefined {
@@ -282,14 +362,15 @@ export class Preprocessor {
         return "\\!";
       case "_RANDOM": {
         const [lo, hi] = args
-          .split(/\s+/)
+          .split(/[ \t]+/)
           .filter((s) => s !== "")
           .map(Number);
         const min = lo !== undefined && Number.isSafeInteger(lo) ? lo : 0;
         const max = hi !== undefined && Number.isSafeInteger(hi) ? hi : 32767;
         const ok = max >= min && max - min < 0xffff_ffff;
         this.usedRandom = true;
-        this.prng ??= new Prng(Preprocessor.textSeed(this.mainText ?? ""));
+        const main = this.mainSource;
+        this.prng ??= new Prng(Preprocessor.textSeed(main === undefined ? "" : chunksOf(main)));
         return ok ? String(this.prng.int(min, max)) : String(min);
       }
       default:
@@ -300,91 +381,35 @@ export class Preprocessor {
   /** `~SEQ(var,start,step,end) rest`, `~SEQx(...)`, `~LST(var,v1,v2…)`, `~LST({a,b},{1,2}…)`. */
   private repeat(text: string, frame: Frame, column0: number, depth: number): void {
     const at = { file: frame.file, line: frame.line, column: column0 };
-    const close = findClose(text, text.indexOf("("));
+    if (this.budget.exhausted) return;
+    if (depth >= MAX_MACRO_DEPTH) {
+      this.stop(at, `~SEQ/~LST nested more than ${MAX_MACRO_DEPTH} deep`);
+      return;
+    }
+    const open = text.indexOf("(");
+    const close = findClose(text, open);
     if (close < 0) {
       this.diags.error(at, "syntax", `Missing ')' in '${text.slice(0, 40)}'`);
       return;
     }
-    const kind = text.slice(1, text.indexOf("("));
-    const inner = this.substitute(text.slice(text.indexOf("(") + 1, close), frame);
-    const rest = text.slice(close + 1).trim();
-    const args = splitTop(inner).map((s) => s.trim());
-    const bindings: Array<Array<[string, string]>> = [];
-    if (kind === "LST") {
-      const [vars, ...values] = args;
-      if (vars === undefined || values.length === 0) {
-        this.diags.error(at, "syntax", `~LST needs a variable and at least one value`);
-        return;
-      }
-      const names = unbrace(vars);
-      for (const v of values) {
-        const vs = unbrace(v);
-        bindings.push(names.map((n, i) => [n, vs[i] ?? ""] as [string, string]));
-      }
-    } else {
-      const [name, ...nums] = args;
-      const values = nums.map((s) => Number(s));
-      if (name === undefined || values.length === 0 || values.length > 3 || !values.every(Number.isInteger)) {
-        this.diags.error(at, "syntax", `Invalid ~${kind} parameters '${inner}'`);
-        return;
-      }
-      const end = values[values.length - 1] as number;
-      const start = values.length >= 2 ? (values[0] as number) : 1;
-      const step = values.length === 3 ? (values[1] as number) : end >= start ? 1 : -1;
-      if (step === 0 || (step > 0 && end < start) || (step < 0 && end > start)) {
-        this.diags.error(at, "syntax", `Invalid ~${kind} parameters '${inner}'`);
-        return;
-      }
-      const count = Math.floor((end - start) / step) + 1;
-      if (this.generated + count > MAX_GENERATED_LINES) {
-        this.diags.error(
-          at,
-          "range",
-          `~${kind} would generate ${count} lines (limit ${MAX_GENERATED_LINES})`,
-        );
-        return;
-      }
-      for (let v = start; step > 0 ? v <= end : v >= end; v += step)
-        bindings.push([[name, kind === "SEQx" ? v.toString(16) : String(v)]]);
+    const kind = text.slice(1, open);
+    const inner = this.substitute(text.slice(open + 1, close), frame, at);
+    if (inner === undefined) return;
+    const rest = trimBlanks(text.slice(close + 1));
+    const gen = parseRepeat(kind, inner);
+    if (typeof gen === "string") {
+      this.diags.error(at, "syntax", gen);
+      return;
     }
-    this.generated += bindings.length;
-    for (const b of bindings) {
-      for (const [n, v] of b) this.macros.set(n, v);
-      if (rest !== "") this.logical(rest, frame, column0 + text.length - rest.length, depth + 1);
+    if (rest === "") {
+      for (const [n, v] of gen.binding(gen.count - 1)) this.macros.set(n, v);
+      return;
+    }
+    if (!this.charge(gen.count, gen.count * rest.length, at, `~${kind} of ${gen.count} lines`)) return;
+    const restColumn = column0 + text.length - rest.length;
+    for (let k = 0; k < gen.count && !this.budget.exhausted; k++) {
+      for (const [n, v] of gen.binding(k)) this.macros.set(n, v);
+      this.logical(rest, frame, restColumn, depth + 1);
     }
   }
 }
-
-function findClose(text: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < text.length; i++) {
-    if (text[i] === "(") depth++;
-    else if (text[i] === ")" && --depth === 0) return i;
-  }
-  return -1;
-}
-
-/** Splits at commas that are not inside `{…}`. */
-function splitTop(text: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let cur = "";
-  for (const c of text) {
-    if (c === "{") depth++;
-    else if (c === "}") depth--;
-    if (c === "," && depth === 0) {
-      out.push(cur);
-      cur = "";
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
-}
-
-const unbrace = (s: string): string[] =>
-  s.startsWith("{") && s.endsWith("}")
-    ? s
-        .slice(1, -1)
-        .split(",")
-        .map((x) => x.trim())
-    : [s];

@@ -64,6 +64,7 @@ export const Vip = Schema.Struct({
   peer: Schema.NullOr(IpAddress),
   useVmac: Schema.Boolean,
   home: Schema.Boolean,
+  /** keepalived's `-nodad` was given: IPv6 DAD stays ON (without it the VIP is added with IFA_F_NODAD). */
   noDad: Schema.Boolean,
   mngTmpAddr: Schema.Boolean,
   noPrefixRoute: Schema.Boolean,

@@ -55,10 +55,14 @@ export function suggest(word: string, options: Iterable<string>): string | undef
 
 /** Walks one block's statements through a keyword table. Unknown keywords warn and are skipped. */
 export function walk<S>(ctx: Ctx, statements: readonly Statement[], table: KeywordTable<S>, state: S): void {
+  // Suggestions cost an edit distance per keyword: computed once per unknown word in this block.
+  const suggestions = new Map<string, string | undefined>();
   for (const st of statements) {
     const spec = Object.hasOwn(table, st.keyword.text) ? table[st.keyword.text] : undefined;
     if (spec === undefined) {
-      const near = suggest(st.keyword.text, Object.keys(table));
+      const word = st.keyword.text;
+      const near = suggestions.has(word) ? suggestions.get(word) : suggest(word, Object.keys(table));
+      if (suggestions.size < 10_000) suggestions.set(word, near);
       ctx.diags.warn(
         st.keyword,
         "unknown-keyword",
@@ -239,6 +243,33 @@ export function splitCommand(text: string): string[] {
 /** A block's entries as lists of tokens (for blocks of items such as `virtual_ipaddress`). */
 export const blockItems = (st: Statement): Array<readonly Token[]> =>
   (st.block ?? []).map((s) => [s.keyword, ...s.args]);
+
+/**
+ * A block of values (`virtual_ipaddress`, `track_script`, `unicast_peer`, …): keepalived's
+ * `alloc_value_block` reports words between the keyword and its `{`, and nested blocks.
+ */
+export function valueBlock(ctx: Ctx, st: Statement): void {
+  const extra = st.args[0];
+  if (extra !== undefined)
+    ctx.diags.warn(
+      extra,
+      "syntax",
+      `Block ${st.keyword.text} has extra parameters ${extra.text} ...`,
+      "the words are ignored",
+    );
+  noNestedBlocks(ctx, st);
+}
+
+/** `unsupported` for a block of values: also reports extra words as keepalived does. */
+export const unsupportedValueBlock = <S>(what: string): KeywordSpec<S> => {
+  const inner = unsupported<S>(what, true);
+  return {
+    handle: (ctx, st, s) => {
+      if (st.block !== null) valueBlock(ctx, st);
+      inner.handle(ctx, st, s);
+    },
+  };
+};
 
 /** Nested blocks inside item lists are not allowed: reports them. */
 export function noNestedBlocks(ctx: Ctx, st: Statement): void {

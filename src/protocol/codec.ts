@@ -133,10 +133,20 @@ export const addressSize = (family: Family): number => (family === 4 ? 4 : 16);
 export const advertLength = (family: Family, version: VrrpVersion, count: number): number =>
   VRRP_HEADER_LENGTH + count * addressSize(family) + (version === 2 && family === 4 ? VRRP_AUTH_LENGTH : 0);
 
-/** PASS auth data as keepalived sends it: the password's first 8 bytes, zero padded. */
+/**
+ * PASS auth data as keepalived sends it: the password's first 8 bytes, zero padded. The password
+ * is a byte string as the configuration front end reads it (one char per byte, so a Latin-1 or
+ * UTF-8 byte goes out unchanged); a char above 0xFF (text typed in code) goes out as its UTF-8.
+ */
 export function passwordAuthData(password: string): Uint8Array {
   const out = new Uint8Array(VRRP_AUTH_LENGTH);
-  out.set(new TextEncoder().encode(password).subarray(0, VRRP_AUTH_LENGTH));
+  let n = 0;
+  for (const ch of password) {
+    const code = ch.codePointAt(0) ?? 0;
+    const bytes = code <= 0xff ? [code] : new TextEncoder().encode(ch);
+    for (const b of bytes) if (n < VRRP_AUTH_LENGTH) out[n++] = b;
+    if (n >= VRRP_AUTH_LENGTH) break;
+  }
   return out;
 }
 

@@ -18,6 +18,8 @@ import {
   readSecondsUs,
   unsupported,
   unsupportedBlock,
+  unsupportedValueBlock,
+  valueBlock,
   walk,
 } from "../values.ts";
 import { readInstance } from "./instance.ts";
@@ -37,6 +39,8 @@ const fifo = (key: "notifyFifo" | "vrrpNotifyFifo"): KeywordSpec<GlobalDraft> =>
     const t = arg(c, st, 0, "FIFO path");
     if (t === undefined) return;
     const prev = s[key];
+    if (prev !== undefined && prev.path !== "")
+      return void c.diags.warn(t, "semantic", `${st.keyword.text} already specified - ignoring ${t.text}`);
     s[key] = {
       path: t.text,
       user: st.args[1]?.text ?? null,
@@ -47,6 +51,12 @@ const fifo = (key: "notifyFifo" | "vrrpNotifyFifo"): KeywordSpec<GlobalDraft> =>
 });
 const fifoScript = (key: "notifyFifo" | "vrrpNotifyFifo"): KeywordSpec<GlobalDraft> => ({
   handle: (c, st, s) => {
+    if (s[key]?.script != null && st.args[0] !== undefined)
+      return void c.diags.warn(
+        st.args[0],
+        "semantic",
+        `${st.keyword.text} already specified - ignoring ${st.args[0].text}`,
+      );
     const cmd = readCommand(c, st);
     if (cmd === undefined) return;
     s.scriptAt ??= atToken(st.keyword);
@@ -218,6 +228,8 @@ const globalKeywords: KeywordTable<GlobalDraft> = {
   },
   startup_script: {
     handle: (c, st, s) => {
+      if (s.startupScript !== undefined)
+        return void c.diags.warn(st.keyword, "semantic", "startup script already specified");
       const v = readCommand(c, st);
       if (v !== undefined) s.startupScript = v;
       s.scriptAt ??= atToken(st.keyword);
@@ -225,6 +237,8 @@ const globalKeywords: KeywordTable<GlobalDraft> = {
   },
   shutdown_script: {
     handle: (c, st, s) => {
+      if (s.shutdownScript !== undefined)
+        return void c.diags.warn(st.keyword, "semantic", "shutdown script already specified");
       const v = readCommand(c, st);
       if (v !== undefined) s.shutdownScript = v;
       s.scriptAt ??= atToken(st.keyword);
@@ -250,13 +264,29 @@ const named = (ctx: Ctx, st: Statement, what: string): string | undefined => {
   return t?.text;
 };
 
+/**
+ * keepalived takes exactly one word after `vrrp_instance` / `vrrp_sync_group`: with more
+ * (`vrrp_instance vrrp_instance VI_1`, `vrrp_instance VI_1 x`) it reports "must have a name" and
+ * skips the whole block. Vigil refuses such a file, since the block would silently vanish.
+ */
+const singleName = (ctx: Ctx, st: Statement, what: string, skipping: string): string | undefined => {
+  if (st.args.length === 1) return (st.args[0] as Statement["keyword"]).text;
+  ctx.diags.error(
+    st.args[1] ?? st.keyword,
+    "value",
+    `${what} must have a name${skipping}`,
+    st.args.length > 1 ? `one name only; keepalived skips this block` : undefined,
+  );
+  return undefined;
+};
+
 /** Every top-level keyword. Handlers append to the `ConfigDraft`. */
 export const topKeywords: KeywordTable<ConfigDraft> = {
   global_defs: { block: true, handle: (c, st, s) => walk(c, st.block ?? [], globalKeywords, s.global) },
   vrrp_instance: {
     block: true,
     handle: (c, st, s) => {
-      const name = named(c, st, "vrrp_instance");
+      const name = singleName(c, st, "vrrp_instance", "");
       if (name === undefined) return;
       const dup = s.instanceByName.get(name);
       if (dup !== undefined) {
@@ -277,7 +307,7 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
   vrrp_sync_group: {
     block: true,
     handle: (c, st, s) => {
-      const name = named(c, st, "vrrp_sync_group");
+      const name = singleName(c, st, "vrrp_sync_group", " - skipping");
       if (name === undefined) return;
       const g = {
         name,
@@ -346,6 +376,7 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
   interface_up_down_delays: {
     block: true,
     handle: (c, st, s) => {
+      valueBlock(c, st);
       for (const item of st.block ?? []) {
         const [down, up] = item.args;
         if (down === undefined) {
@@ -371,11 +402,11 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
     },
   },
   virtual_server_group: unsupportedBlock("IPVS is not programmed"),
-  linkbeat_interfaces: unsupportedBlock("link state comes from netlink"),
+  linkbeat_interfaces: unsupportedValueBlock("link state comes from netlink"),
   track_group: unsupportedBlock("track groups are not implemented"),
-  static_ipaddress: unsupportedBlock("static addresses are not installed"),
-  static_routes: unsupportedBlock("static routes are not installed"),
-  static_rules: unsupportedBlock("static rules are not installed"),
+  static_ipaddress: unsupportedValueBlock("static addresses are not installed"),
+  static_routes: unsupportedValueBlock("static routes are not installed"),
+  static_rules: unsupportedValueBlock("static rules are not installed"),
   garp_group: unsupportedBlock("GARP groups are not implemented"),
   bfd_instance: unsupportedBlock("BFD is not implemented"),
   SSL: unsupportedBlock("checkers are not run"),

@@ -13,26 +13,29 @@ import {
   type Ctx,
   familyOf,
   type KeywordTable,
-  noNestedBlocks,
   parsePrefix,
   readAddress,
   readInt,
   readSecondsUs,
   unsupported,
+  unsupportedValueBlock,
+  valueBlock,
   walk,
 } from "../values.ts";
 import { flag, garpKeywords, notifyKeywords, readTransport, trackKeywords } from "./shared.ts";
 
 const VIP_FLAGS: Readonly<Record<string, keyof VipDraft>> = {
   home: "home",
+  // keepalived's `-nodad` keeps DAD on for an IPv6 VIP (it sets IFA_F_NODAD otherwise); a bare
+  // `nodad` is not one of its words ("Unknown configuration entry").
   "-nodad": "noDad",
-  nodad: "noDad",
   mngtmpaddr: "mngTmpAddr",
   noprefixroute: "noPrefixRoute",
   autojoin: "autoJoin",
   no_track: "noTrack",
   use_vmac: "useVmac",
 };
+const SCOPES = new Set(["global", "site", "link", "host", "nowhere"]);
 const VIP_VALUE_OPTS = new Set(["brd", "broadcast", "dev", "scope", "label", "peer", "preferred_lft"]);
 
 /** One line of `virtual_ipaddress { … }`. */
@@ -102,7 +105,15 @@ export function readVip(ctx: Ctx, inst: string, toks: readonly Token[]): VipDraf
         vip.dev = v.text;
         break;
       case "scope":
-        vip.scope = v.text;
+        // a scope name, or a number 0..255 (keepalived reads rt_scopes the way ip does)
+        if (SCOPES.has(v.text) || (/^\d+$/.test(v.text) && Number(v.text) <= 255)) vip.scope = v.text;
+        else
+          ctx.diags.warn(
+            v,
+            "value",
+            `Invalid scope '${v.text}' specified for ${first.text} - ignoring`,
+            "global, site, link, host, nowhere or 0..255",
+          );
         break;
       case "label":
         vip.label = v.text;
@@ -125,7 +136,7 @@ export function readVip(ctx: Ctx, inst: string, toks: readonly Token[]): VipDraf
 }
 
 function readVips(ctx: Ctx, st: Statement, s: InstanceDraft, into: VipDraft[]): void {
-  noNestedBlocks(ctx, st);
+  valueBlock(ctx, st);
   s.vipsAt ??= atToken(st.keyword);
   for (const item of st.block ?? []) {
     const vip = readVip(ctx, s.name, [item.keyword, ...item.args]);
@@ -140,7 +151,10 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
     handle: (c, st, s) => {
       const t = arg(c, st);
       if (t === undefined) return;
-      if (t.text === "MASTER" || t.text === "BACKUP") s.state = located(t.text, t);
+      // keepalived: MASTER, once set, sticks; a later BACKUP is reported and ignored
+      if (t.text === "BACKUP" && s.state?.value === "MASTER")
+        c.diags.warn(t, "semantic", `(${s.name}) state previously set as MASTER - ignoring BACKUP`);
+      else if (t.text === "MASTER" || t.text === "BACKUP") s.state = located(t.text, t);
       else
         c.diags.error(
           t,
@@ -203,7 +217,16 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
       const t = arg(c, st, 0, "version");
       if (t === undefined) return;
       const v = readInt(c, t, 2, 3);
-      if (v !== undefined) s.version = located(v as 2 | 3, t);
+      if (v === undefined) return;
+      // keepalived keeps the first version and one deduced from an earlier IPv6 address (as 0)
+      const deduced = s.version?.value ?? (s.vips[0]?.family === "ipv6" && v === 2 ? 0 : undefined);
+      if (deduced !== undefined && deduced !== v)
+        c.diags.warn(
+          t,
+          "semantic",
+          `(${s.name}) vrrp_version ${v} conflicts with configured or deduced version ${deduced}; ignoring.`,
+        );
+      else s.version = located(v as 2 | 3, t);
     },
   },
   nopreempt: {
@@ -285,7 +308,8 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
   unicast_peer: {
     block: true,
     handle: (c, st, s) => {
-      noNestedBlocks(c, st);
+      valueBlock(c, st);
+      s.unicastConfigured = true;
       for (const item of st.block ?? []) {
         const a = readAddress(c, item.keyword, `(${s.name}) unicast_peer`);
         if (a === undefined) continue;
@@ -360,9 +384,14 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
   use_ipvlan: unsupported("no ipvlan interfaces are created"),
   vrf: unsupported("VRFs are not supported"),
   track_src_ip: unsupported("the source address is not tracked"),
-  old_unicast_checksum: unsupported("legacy v3 unicast checksums are not generated"),
-  virtual_routes: unsupported("virtual routes are not installed", true),
-  virtual_rules: unsupported("virtual rules are not installed", true),
+  old_unicast_checksum: {
+    handle: (c, st, s) => {
+      s.unicastConfigured = true;
+      unsupported<InstanceDraft>("legacy v3 unicast checksums are not generated").handle(c, st, s);
+    },
+  },
+  virtual_routes: unsupportedValueBlock("virtual routes are not installed"),
+  virtual_rules: unsupportedValueBlock("virtual rules are not installed"),
   native_ipv6: unsupported("the family is taken from the addresses"),
   debug: unsupported("keepalived ignores it too"),
   kernel_rx_buf_size: unsupported("socket buffer sizes are left to the kernel"),

@@ -55,6 +55,19 @@ const cmd = <S>(key: string): KeywordSpec<S> => ({
   },
 });
 
+/** A real server's notify script: keepalived keeps the first (`(null) notify_up script already specified`). */
+const onceCmd = (key: "notifyUp" | "notifyDown", kw: string): KeywordSpec<RealServerDraft> => ({
+  handle: (c, st, s) => {
+    if (s[key] != null && st.args[0] !== undefined)
+      return void c.diags.warn(
+        st.args[0],
+        "semantic",
+        `${kw} script already specified - ignoring ${st.args[0].text}`,
+      );
+    cmd<RealServerDraft>(key).handle(c, st, s);
+  },
+});
+
 const timing = <S>(): KeywordTable<S> => ({
   delay_loop: secs("delayLoopUs"),
   connect_timeout: secs("connectTimeoutUs"),
@@ -111,7 +124,7 @@ const checkerKeywords: KeywordTable<CheckerDraft> = {
         const v = item.args[0]?.text ?? "";
         if (item.keyword.text === "path") url.path = v;
         else if (item.keyword.text === "digest") url.digest = v;
-        else if (item.keyword.text === "status_code") url.statusCode = item.args.map((a) => a.text).join(" ");
+        else if (item.keyword.text === "status_code") url.statusCode = readStatusCodes(c, item.args) || null;
         else if (
           ![
             "virtualhost",
@@ -140,7 +153,14 @@ const checkerKeywords: KeywordTable<CheckerDraft> = {
   },
   misc_dynamic: bool("miscDynamic"),
   helo_name: str("heloName"),
-  type: str("dnsType"),
+  type: {
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      if (t === undefined) return;
+      if (DNS_TYPES.has(t.text)) s.dnsType = t.text;
+      else c.diags.warn(t, "value", `Unknown DNS check type ${t.text} - ignoring`);
+    },
+  },
   name: str("dnsName"),
   bind_port: unsupported("checker source ports are not set"),
   bind_if: unsupported("checker interfaces are not set"),
@@ -188,9 +208,21 @@ const realServerKeywords: KeywordTable<RealServerDraft> = {
       s.method = readMethod(c, st) ?? s.method;
     },
   },
-  inhibit_on_failure: bool("inhibitOnFailure"),
-  notify_up: cmd("notifyUp"),
-  notify_down: cmd("notifyDown"),
+  inhibit_on_failure: {
+    handle: (c, st, s) => {
+      const v = st.args[0]?.text.toLowerCase();
+      if (v === undefined || ["on", "true", "yes"].includes(v)) s.inhibitOnFailure = true;
+      else if (["off", "false", "no"].includes(v)) s.inhibitOnFailure = false;
+      else
+        c.diags.warn(
+          st.args[0] ?? st.keyword,
+          "value",
+          `Invalid inhibit_on_failure parameter ${st.args[0]?.text}`,
+        );
+    },
+  },
+  notify_up: onceCmd("notifyUp", "notify_up"),
+  notify_down: onceCmd("notifyDown", "notify_down"),
   ...Object.fromEntries(
     CHECKERS.map((k) => [
       k,
@@ -236,10 +268,59 @@ function readHostPort(
   return { address, port };
 }
 
+/** keepalived 2.2.7's IPVS scheduler names (check_parser.c). */
+const LVS_SCHEDULERS = new Set([
+  "rr",
+  "wrr",
+  "lc",
+  "wlc",
+  "lblc",
+  "sh",
+  "mh",
+  "dh",
+  "fo",
+  "ovf",
+  "lblcr",
+  "sed",
+  "nq",
+  "twos",
+]);
+
+/** A valid scheduler name, or keepalived's "Invalid lvs_scheduler" (the default stays). */
+function readScheduler(c: Ctx, st: Statement, s: VirtualServerDraft): void {
+  const t = arg(c, st);
+  if (t === undefined) return;
+  if (LVS_SCHEDULERS.has(t.text)) s.scheduler = t.text;
+  else
+    c.diags.warn(t, "value", `Invalid lvs_scheduler '${t.text}' - ignoring`, [...LVS_SCHEDULERS].join(", "));
+}
+
+/** keepalived 2.2.7's DNS_CHECK query types (check_dns.c). */
+const DNS_TYPES = new Set(["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA", "RRSIG", "DNSKEY"]);
+
+/** `status_code` words: a code or a range LOW-HIGH within 100..599 (check_http.c). */
+function readStatusCodes(c: Ctx, toks: readonly Token[]): string {
+  const good: string[] = [];
+  for (const t of toks) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(t.text);
+    const lo = Number(m?.[1]);
+    const hi = Number(m?.[2] ?? m?.[1]);
+    if (m === null || lo < 100 || hi > 599 || lo > hi)
+      c.diags.warn(
+        t,
+        "value",
+        `Invalid HTTP_GET status code '${t.text}'`,
+        "a code or a range, within 100-599",
+      );
+    else good.push(t.text);
+  }
+  return good.join(" ");
+}
+
 const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
   ...timing<VirtualServerDraft>(),
-  lvs_sched: str("scheduler"),
-  lb_algo: str("scheduler"),
+  lvs_sched: { handle: (c, st, s) => readScheduler(c, st, s) },
+  lb_algo: { handle: (c, st, s) => readScheduler(c, st, s) },
   lvs_method: {
     handle: (c, st, s) => {
       s.method = readMethod(c, st) ?? s.method;
@@ -274,7 +355,19 @@ const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
       if (hp !== undefined) s.sorryServer = hp as VirtualServerDraft["sorryServer"];
     },
   },
-  inhibit_on_failure: bool("inhibitOnFailure"),
+  inhibit_on_failure: {
+    handle: (c, st, s) => {
+      const v = st.args[0]?.text.toLowerCase();
+      if (v === undefined || ["on", "true", "yes"].includes(v)) s.inhibitOnFailure = true;
+      else if (["off", "false", "no"].includes(v)) s.inhibitOnFailure = false;
+      else
+        c.diags.warn(
+          st.args[0] ?? st.keyword,
+          "value",
+          `Invalid inhibit_on_failure parameter ${st.args[0]?.text}`,
+        );
+    },
+  },
   alpha: bool("alpha"),
   omega: bool("omega"),
   real_server: {
@@ -396,7 +489,12 @@ export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft |
       "semantic",
       `Virtual server ${name(proto)}: no forwarding method set, setting default NAT`,
     );
-  if (!has("lvs_sched", "lb_algo"))
+  const validScheduler = (st.block ?? []).some(
+    (x) =>
+      (x.keyword.text === "lvs_sched" || x.keyword.text === "lb_algo") &&
+      LVS_SCHEDULERS.has(x.args[0]?.text ?? ""),
+  );
+  if (!validScheduler)
     ctx.diags.warn(
       st.keyword,
       "semantic",

@@ -11,12 +11,13 @@ import { DEFAULT_UDP_PORT, type Transport } from "../types.ts";
 import type { KeywordSpec, KeywordTable } from "../values.ts";
 import {
   type Ctx,
-  noNestedBlocks,
   readBool,
   readCommand,
   readInt,
   readSecondsUs,
   unsupported,
+  unsupportedValueBlock,
+  valueBlock,
 } from "../values.ts";
 
 /** `NAME [weight W [reverse]]` lines of a track_* block (2.2.7 has no `no_reverse` here). */
@@ -27,7 +28,7 @@ export function readTrackRefs(
   maxWeight: number,
   into: TrackRefDraft[],
 ): void {
-  noNestedBlocks(ctx, st);
+  valueBlock(ctx, st);
   for (const item of st.block ?? []) {
     const toks = item.args;
     let weight: number | undefined;
@@ -66,24 +67,62 @@ export const trackKeywords = <S extends { name: string; track: TrackDrafts }>():
   track_script: { block: true, handle: (c, st, s) => readTrackRefs(c, s.name, st, 253, s.track.scripts) },
   track_process: { block: true, handle: (c, st, s) => readTrackRefs(c, s.name, st, 254, s.track.processes) },
   track_file: { block: true, handle: (c, st, s) => readTrackRefs(c, s.name, st, 254, s.track.files) },
-  track_bfd: unsupported("BFD is not implemented", true),
+  track_bfd: unsupportedValueBlock("BFD is not implemented"),
 });
 
-const notifyKw = <S extends { notify: NotifyDraft }>(key: keyof NotifyDraft): KeywordSpec<S> => ({
+/** The name keepalived gives a notify script in its "already specified" message. */
+const NOTIFY_LABEL: Readonly<Record<keyof NotifyDraft, string>> = {
+  master: "notify_master script",
+  backup: "notify_backup script",
+  fault: "notify_fault script",
+  stop: "notify_stop script",
+  deleted: "notify_deleted",
+  masterRxLowerPri: "notify_master_rx_lower_pri script",
+  generic: "notify script",
+};
+
+/**
+ * A notify script: keepalived keeps the first one given and reports a repeat (`(VI_1)
+ * notify_master script already specified - ignoring X`; in a sync group `vrrp group G: …`).
+ * `notify_deleted` may be bare (no script): keepalived then only flags the instance.
+ */
+const notifyKw = <S extends { name: string; notify: NotifyDraft; notifyDeletedFlag?: boolean }>(
+  key: keyof NotifyDraft,
+  owner: (name: string) => string,
+): KeywordSpec<S> => ({
   handle: (c, st, s) => {
+    if (s.notify[key] !== undefined || (key === "deleted" && s.notifyDeletedFlag === true)) {
+      c.diags.warn(
+        st.args[0] ?? st.keyword,
+        "semantic",
+        `${owner(s.name)} ${NOTIFY_LABEL[key]} already specified - ignoring ${st.args[0]?.text ?? ""}`,
+      );
+      return;
+    }
+    if (key === "deleted" && st.args.length === 0) {
+      s.notifyDeletedFlag = true;
+      c.diags.warn(
+        st.keyword,
+        "unsupported",
+        `'notify_deleted' without a script is parsed but not acted on by Vigil yet (instances are not deleted by a reload)`,
+      );
+      return;
+    }
     const cmd = readCommand(c, st);
     if (cmd !== undefined) s.notify[key] = cmd;
   },
 });
 
-export const notifyKeywords = <S extends { notify: NotifyDraft }>(): KeywordTable<S> => ({
-  notify_master: notifyKw("master"),
-  notify_backup: notifyKw("backup"),
-  notify_fault: notifyKw("fault"),
-  notify_stop: notifyKw("stop"),
-  notify_deleted: notifyKw("deleted"),
-  notify_master_rx_lower_pri: notifyKw("masterRxLowerPri"),
-  notify: notifyKw("generic"),
+export const notifyKeywords = <S extends { name: string; notify: NotifyDraft; notifyDeletedFlag?: boolean }>(
+  owner: (name: string) => string = (n) => `(${n})`,
+): KeywordTable<S> => ({
+  notify_master: notifyKw("master", owner),
+  notify_backup: notifyKw("backup", owner),
+  notify_fault: notifyKw("fault", owner),
+  notify_stop: notifyKw("stop", owner),
+  notify_deleted: notifyKw("deleted", owner),
+  notify_master_rx_lower_pri: notifyKw("masterRxLowerPri", owner),
+  notify: notifyKw("generic", owner),
   smtp_alert: unsupported("SMTP alerts are not sent"),
 });
 

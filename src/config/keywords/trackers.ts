@@ -9,12 +9,12 @@ import {
   arg,
   type Ctx,
   type KeywordTable,
-  noNestedBlocks,
   readBool,
   readCommand,
   readInt,
   readSecondsUs,
   unsupported,
+  valueBlock,
   walk,
 } from "../values.ts";
 import { flag, notifyKeywords, trackKeywords } from "./shared.ts";
@@ -109,6 +109,12 @@ const processKeywords: KeywordTable<ProcessDraft> = {
     handle: (c, st, s) => {
       const t = arg(c, st, 0, "process name");
       if (t === undefined) return;
+      if (s.process !== "")
+        return void c.diags.warn(
+          t,
+          "semantic",
+          `Process already set for track process ${s.name} - ignoring ${t.text}`,
+        );
       s.process = t.text;
       s.args =
         st.args.length > 1
@@ -130,6 +136,13 @@ const processKeywords: KeywordTable<ProcessDraft> = {
   full_command: flag("fullCommand"),
   weight: {
     handle: (c, st, s) => {
+      // keepalived: a non-zero weight, once set, is kept
+      if (s.weight !== 0 && st.args[0] !== undefined)
+        return void c.diags.warn(
+          st.args[0],
+          "semantic",
+          `Weight already set for track process ${s.name} - ignoring ${st.args[0].text}`,
+        );
       const w = readWeight(c, st, 254);
       if (w !== undefined) Object.assign(s, w);
     },
@@ -165,11 +178,25 @@ const fileKeywords: KeywordTable<FileDraft> = {
   file: {
     handle: (c, st, s) => {
       const t = arg(c, st, 0, "path");
-      if (t !== undefined) s.path = t.text;
+      if (t === undefined) return;
+      if (s.path !== "")
+        return void c.diags.warn(
+          t,
+          "semantic",
+          `File already set for track file ${s.name} - ignoring ${t.text}`,
+        );
+      s.path = t.text;
     },
   },
   weight: {
     handle: (c, st, s) => {
+      // keepalived: a weight other than the default 1, once set, is kept
+      if (s.weight !== 1 && st.args[0] !== undefined)
+        return void c.diags.warn(
+          st.args[0],
+          "semantic",
+          `Weight already set for track file ${s.name} - ignoring ${st.args[0].text}`,
+        );
       const w = readWeight(c, st, 254);
       if (w !== undefined) Object.assign(s, w);
     },
@@ -195,11 +222,25 @@ export function readFileTracker(ctx: Ctx, st: Statement, s: FileDraft): void {
   if (s.path === "") ctx.diags.error(st.keyword, "semantic", `track_file ${s.name}: no file specified`);
 }
 
+/** A sync group has no notify_deleted or notify_master_rx_lower_pri in keepalived 2.2.7. */
+const {
+  notify_deleted: _d,
+  notify_master_rx_lower_pri: _r,
+  ...syncGroupNotify
+} = notifyKeywords<SyncGroupDraft>((n) => `vrrp group ${n}:`);
+
 const syncGroupKeywords: KeywordTable<SyncGroupDraft> = {
   group: {
     block: true,
     handle: (c, st, s) => {
-      noNestedBlocks(c, st);
+      if (s.members.length > 0)
+        return void c.diags.warn(
+          st.keyword,
+          "semantic",
+          `Group list already specified for sync group ${s.name}`,
+          "the second list is skipped",
+        );
+      valueBlock(c, st);
       for (const item of st.block ?? [])
         for (const t of [item.keyword, ...item.args]) s.members.push({ value: t.text, at: t });
     },
@@ -213,7 +254,7 @@ const syncGroupKeywords: KeywordTable<SyncGroupDraft> = {
     },
   },
   ...trackKeywords<SyncGroupDraft>(),
-  ...notifyKeywords<SyncGroupDraft>(),
+  ...syncGroupNotify,
   smtp_alert: unsupported("SMTP alerts are not sent"),
 };
 
