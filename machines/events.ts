@@ -92,7 +92,9 @@ export type InstanceEvent =
   | AdvertEvent
   | TrackingEvent
   | SyncEvent
-  | { readonly type: "PREEMPT_DELAY_EXPIRED" };
+  | { readonly type: "PREEMPT_DELAY_EXPIRED" }
+  /** One of the MASTER's tracked VIPs was deleted from the host by someone else (netlink RTM_DELADDR). */
+  | { readonly type: "VIP_DELETED" };
 
 /** Commands: effects leaving a machine as data. `instance` names the emitter. */
 export type Command =

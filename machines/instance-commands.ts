@@ -235,6 +235,20 @@ export const leaveMaster: Emit = (c) => [
   ...report(c, "BACKUP"),
 ];
 
+/**
+ * A tracked VIP deleted under a MASTER (keepalived_netlink.c `set_vrrp_backup` →
+ * `vrrp_state_leave_master(vrrp, true)`): BACKUP, priority 0 advert, VIPs removed, BACKUP notify; the
+ * caller sets a skew-time down timer so that the instance takes over again quickly.
+ */
+export const vipDeleted: Emit = (c) => [
+  log(c, "Entering BACKUP STATE"),
+  advert(c, 0),
+  log(c, "sent 0 priority", true),
+  ...releaseVips(c),
+  ...notify(c, "BACKUP"),
+  ...report(c, "BACKUP"),
+];
+
 /** Shutdown: a MASTER sends priority 0 and removes its VIPs; everyone notifies STOP. */
 export const stopCommands =
   (fromMaster: boolean): Emit =>

@@ -44,6 +44,7 @@ import {
   stopCommands,
   type TrackingState,
   trackingUpdate,
+  vipDeleted,
   yieldToAdvert,
 } from "./instance-commands.ts";
 import { instanceGuards } from "./instance-guards.ts";
@@ -312,6 +313,10 @@ export const vrrpInstanceMachine = s.createMachine({
           { guard: "syncBackup", target: "backup", actions: syncYieldActions },
         ],
         SHUTDOWN: { target: "stop", actions: stopActions(true) },
+        VIP_DELETED: {
+          target: "backup",
+          actions: [s.assign({ downTimer: "skew" as const, preempt: "idle" as const }), emit(vipDeleted)],
+        },
       },
       states: {
         adverts: {

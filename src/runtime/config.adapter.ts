@@ -3,20 +3,41 @@
  * defaults already resolved by the config front end), tracker bindings (scripts, interfaces, the
  * instance's own interface unless `dont_track_primary`, sync-group trackers with weights forced to 0
  * unless `sync_group_tracking_weight`), sync groups and the trackers that something tracks — scripts,
- * `vrrp_track_process` (quorum, quorum_max) and `track_file` (init_file value). Pure.
+ * `vrrp_track_process` (quorum, quorum_max) and `track_file` (init_file value), and each instance's
+ * VIPs and excluded VIPs with their options and its GARP / NA pacing. Pure.
  */
 
 import { createHash } from "node:crypto";
 import type { TrackerParams } from "../../machines/tracker.machine.ts";
-import type { Config, TrackRef } from "../config/types.ts";
+import type { Config, TrackRef, Vip } from "../config/types.ts";
 import { VIGIL_VERSION } from "../version.ts";
 import { Node, type NodeOptions } from "./node.ts";
+import type { VipAddress } from "./ports.ts";
 import type { InstanceSpec, NodeSpec, TrackBinding } from "./spec.ts";
 
 export interface AdapterOptions {
   /** The advert source address of an instance without unicast_src_ip / mcast_src_ip (the interface's primary). */
   readonly primaryAddress?: (ifname: string, family: 4 | 6) => string | undefined;
 }
+
+/** A configured VIP as the VIP port takes it (the parser already resolved `dev`). */
+const vipAddress = (v: Vip): VipAddress => ({
+  address: v.address,
+  prefixLength: v.prefixLength,
+  family: v.family === "ipv4" ? 4 : 6,
+  dev: v.dev,
+  broadcast: v.broadcast,
+  scope: v.scope,
+  label: v.label,
+  peer: v.peer,
+  preferredLft: v.preferredLft,
+  noPrefixRoute: v.noPrefixRoute,
+  noDad: v.noDad,
+  home: v.home,
+  mngTmpAddr: v.mngTmpAddr,
+  autoJoin: v.autoJoin,
+  noTrack: v.noTrack,
+});
 
 const bind = (r: TrackRef, forceZero: boolean): TrackBinding => ({
   tracker: r.name,
@@ -86,6 +107,10 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
       tracking,
       unicastPeers: i.unicastPeers.map((p) => p.address),
       ...(i.auth.type === "PASS" ? { authPass: i.auth.pass } : {}),
+      vips: i.vips.map(vipAddress),
+      excludedVips: i.excludedVips.map(vipAddress),
+      garpIntervalUs: i.garp.intervalUs,
+      gnaIntervalUs: i.garp.gnaIntervalUs,
     };
   });
   for (const s of config.scripts) {

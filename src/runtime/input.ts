@@ -1,6 +1,6 @@
 /**
  * The one input vocabulary of a `Node`: every datagram, timer expiry, probe result, link change,
- * admin command and effect result becomes an `Event {seq, atUs, input}` before it is applied. These
+ * address change, admin command and effect result becomes an `Event {seq, atUs, input}` before it is applied. These
  * are effect Schemas, so journal lines are decoded (checked) at the edge; live inputs are checked
  * before they are journaled by `checkInput`, a hand-written check with the same meaning (cheap enough
  * for the hot path), and written by `inLine`. Pure (schemas, types and those two functions).
@@ -46,14 +46,45 @@ export const AdminInput = Schema.Struct({
   kind: Schema.Literal("admin"),
   command: Schema.Literals(["start", "shutdown"]),
 });
+/**
+ * The outcome of one effect command, reported by its effect actor (effect-actors.ts). `cmd` is the
+ * actor's own command counter (1, 2, … in the order the machines emitted its commands), so replay
+ * can pair an outcome with its command. `op` is the command type; `instance` and `target` (an
+ * interface, a peer, a notify subject) say what it acted on; `code` is an errno name or a Vigil code.
+ */
 export const EffectInput = Schema.Struct({
   kind: Schema.Literal("effect"),
-  port: Schema.String,
+  /** `advert:eth0`, `vip:eth0`, `arp:eth0`, `notify`, `ipvs`, `log`. */
+  actor: Schema.String,
+  cmd: Int,
+  op: Schema.String,
+  instance: Schema.optional(Schema.String),
+  target: Schema.optional(Schema.String),
   ok: Schema.Boolean,
+  code: Schema.optional(Schema.String),
   detail: Schema.String,
 });
+export type EffectInput = typeof EffectInput.Type;
 
-export const Input = Schema.Union([RxInput, TimerInput, ProbeInput, LinkInput, AdminInput, EffectInput]);
+/** An address added to (`present`) or deleted from an interface of the host (the netlink address watch). */
+export const AddressInput = Schema.Struct({
+  kind: Schema.Literal("address"),
+  ifname: Schema.String,
+  address: Schema.String,
+  prefixLength: Int,
+  family: Schema.Literals([4, 6]),
+  present: Schema.Boolean,
+});
+
+export const Input = Schema.Union([
+  RxInput,
+  TimerInput,
+  ProbeInput,
+  LinkInput,
+  AdminInput,
+  EffectInput,
+  AddressInput,
+]);
 export type Input = typeof Input.Type;
 
 export const Event = Schema.Struct({ seq: Int, atUs: Int, input: Input });
@@ -124,8 +155,34 @@ export const checkInput = (x: unknown): Input => {
       if (i.command !== "start" && i.command !== "shutdown") return bad("admin.command");
       return { kind: "admin", command: i.command };
     case "effect":
-      if (!isStr(i.port) || !isBool(i.ok) || !isStr(i.detail)) return bad("effect fields");
-      return { kind: "effect", port: i.port, ok: i.ok, detail: i.detail };
+      if (!isStr(i.actor) || !isInt(i.cmd) || !isStr(i.op) || !isBool(i.ok) || !isStr(i.detail))
+        return bad("effect fields");
+      if (i.instance !== undefined && !isStr(i.instance)) return bad("effect.instance");
+      if (i.target !== undefined && !isStr(i.target)) return bad("effect.target");
+      if (i.code !== undefined && !isStr(i.code)) return bad("effect.code");
+      return {
+        kind: "effect",
+        actor: i.actor,
+        cmd: i.cmd,
+        op: i.op,
+        ...(i.instance === undefined ? {} : { instance: i.instance }),
+        ...(i.target === undefined ? {} : { target: i.target }),
+        ok: i.ok,
+        ...(i.code === undefined ? {} : { code: i.code }),
+        detail: i.detail,
+      };
+    case "address":
+      if (i.family !== 4 && i.family !== 6) return bad("address.family");
+      if (!isStr(i.ifname) || !isStr(i.address) || !isInt(i.prefixLength) || !isBool(i.present))
+        return bad("address fields");
+      return {
+        kind: "address",
+        ifname: i.ifname,
+        address: i.address,
+        prefixLength: i.prefixLength,
+        family: i.family,
+        present: i.present,
+      };
     default:
       return bad("unknown kind");
   }

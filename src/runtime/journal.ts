@@ -10,12 +10,14 @@ import { Schema } from "effect";
 import { Event } from "./input.ts";
 
 export const JOURNAL_FORMAT = "vigil-journal";
-export const JOURNAL_VERSION = 1;
+/** 2: `effect` inputs name their actor and command (`{actor, cmd, op, ok, code?}`); `address` inputs. */
+export const JOURNAL_VERSION = 2;
 
 export const JournalHeader = Schema.Struct({
   t: Schema.Literal("header"),
   format: Schema.Literal(JOURNAL_FORMAT),
-  version: Schema.Literal(JOURNAL_VERSION),
+  /** Version 1 journals still read: they never held `effect` inputs. */
+  version: Schema.Literals([1, JOURNAL_VERSION]),
   vigil: Schema.String,
   configHash: Schema.String,
   /** The node spec the machines were built from, so replay needs only the journal. */

@@ -4,8 +4,9 @@
  * result, link change, admin command, effect result — goes through ONE ordered queue, becomes a
  * schema-checked `Event {seq, atUs, input}`, is appended to the journal, and only then is applied to
  * the pure machines (instances, sync groups, trackers) with the pure transition API. Delayed raises and
- * cancels become entries of the node's timer table on the injected clock; custom actions become effect
- * port calls. With `timerSource: "journal"` (replay) timers are tracked but never fire: the recorded
+ * cancels become entries of the node's timer table on the injected clock; custom actions go to the
+ * host's effect actors (effect-actors.ts), whose outcomes come back through the same queue as
+ * `effect` inputs (failures logged as keepalived does, effect-reaction.ts). With `timerSource: "journal"` (replay) timers are tracked but never fire: the recorded
  * timer events are applied instead — the same code path. A step that leaves an actor's snapshot
  * unchanged (a steady master's advert) is remembered and reused for the same event (exact, since the
  * machines are pure; see `memoizeFixpoints`). Not pure: this is the host.
@@ -27,8 +28,11 @@ import { vrrpInstanceMachine } from "../../machines/vrrp-instance.machine.ts";
 import type { Datagram, Transport } from "../../transports/transport.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 import { AdvertCodec } from "./codec.adapter.ts";
+import { EffectActors } from "./effect-actors.ts";
+import { EffectDispatch, ownerOfDeletedAddress } from "./effect-dispatch.ts";
+import { effectReaction } from "./effect-reaction.ts";
 import { checkInput, type Event, type Input, inLine } from "./input.ts";
-import type { Journal } from "./journal.ts";
+import { JOURNAL_FORMAT, JOURNAL_VERSION, type Journal } from "./journal.ts";
 import {
   type Fixpoint,
   MachineDriver,
@@ -65,6 +69,8 @@ export interface NodeOptions {
    * runs XState for every event (for benchmarks and the equivalence test).
    */
   readonly memoizeFixpoints?: boolean;
+  /** How long an effect actor waits for a port before reporting TIMEOUT (default EFFECT_TIMEOUT_US). */
+  readonly effectTimeoutUs?: number;
 }
 
 /** Bound on the machine steps one input may cause (sync-group fan-out is O(members²)). */
@@ -113,6 +119,8 @@ export class Node {
   readonly #groupDriver: MachineDriver<typeof syncGroupMachine>;
   readonly #trackerDriver: MachineDriver<typeof trackerMachine>;
   readonly #memoize: boolean;
+  readonly #effects: EffectActors;
+  readonly #dispatch: EffectDispatch;
   #fixpointHits = 0;
   #seq = 0;
   /** Machine steps taken for the current input (a guard against a livelock between machines). */
@@ -129,6 +137,20 @@ export class Node {
     this.#clock = opts.clock;
     this.#memoize = opts.memoizeFixpoints ?? true;
     this.#codec = new AdvertCodec(spec);
+    this.#effects = new EffectActors({
+      clock: opts.clock,
+      ports: opts.ports,
+      transport: opts.transport,
+      live: opts.timerSource !== "journal",
+      ...(opts.effectTimeoutUs === undefined ? {} : { timeoutUs: opts.effectTimeoutUs }),
+      report: (outcome) => this.input(outcome),
+    });
+    this.#dispatch = new EffectDispatch(
+      this.#specs,
+      this.#codec,
+      this.#effects,
+      opts.transport !== undefined,
+    );
     const first = spec.instances[0]?.params;
     this.#instanceDriver = new MachineDriver(vrrpInstanceMachine, first);
     this.#groupDriver = new MachineDriver(syncGroupMachine, spec.groups[0] ?? { name: "", members: [] });
@@ -139,8 +161,8 @@ export class Node {
     opts.journal?.append(
       JSON.stringify({
         t: "header",
-        format: "vigil-journal",
-        version: 1,
+        format: JOURNAL_FORMAT,
+        version: JOURNAL_VERSION,
         vigil: opts.vigilVersion ?? "0.0.0",
         configHash: opts.configHash ?? "",
         spec,
@@ -173,6 +195,15 @@ export class Node {
   shutdown(): void {
     this.input({ kind: "admin", command: "shutdown" });
     this.#rx?.unsubscribe();
+  }
+
+  /**
+   * Resolves once every effect actor has run what it was given (and what their outcomes caused):
+   * a daemon waits for this after `shutdown()` so priority-0 adverts, VIP removals and STOP notifies
+   * are done before it exits.
+   */
+  settled(): Promise<void> {
+    return this.#effects.whenIdle();
   }
 
   /** Enqueues one live input; the queue drains synchronously in arrival order. */
@@ -260,9 +291,34 @@ export class Node {
       case "rx":
         this.#receive(input);
         return;
-      case "effect":
+      case "effect": {
+        const spec = input.instance === undefined ? undefined : this.#specs.get(input.instance);
+        const ctx = spec && { family: spec.params.family, unicast: spec.unicastPeers.length > 0 };
+        for (const c of effectReaction(input, ctx)) this.#perform(c);
+        return;
+      }
+      case "address":
+        if (!input.present) this.#addressDeleted(input);
         return;
     }
+  }
+
+  /**
+   * keepalived's RTM_DELADDR handling (keepalived_netlink.c): the MASTER instance owning a deleted
+   * tracked VIP (`ownerOfDeletedAddress`) goes to BACKUP with a skew-time down timer (`set_vrrp_backup`).
+   */
+  #addressDeleted(input: Extract<Input, { kind: "address" }>): void {
+    const masters = this.#instances
+      .filter((a) => topState(a.snapshot.value) === "MASTER")
+      .flatMap((a) => {
+        const spec = this.#specs.get(a.name);
+        return spec === undefined ? [] : [{ name: a.name, spec }];
+      });
+    const owner = this.#instanceByName.get(ownerOfDeletedAddress(masters, input) ?? "");
+    if (owner === undefined) return;
+    const line = `Netlink reflector reports IP ${input.address} removed from ${input.ifname}`;
+    this.#perform({ type: "log", line, detail: true });
+    this.#send(owner, { type: "VIP_DELETED" });
   }
 
   #receive(input: Extract<Input, { kind: "rx" }>): void {
@@ -399,44 +455,34 @@ export class Node {
 
   #perform(c: Command): void {
     this.#outputs.push(c);
-    const ports = this.#opts.ports;
     switch (c.type) {
       case "sendAdvert": {
-        const spec = this.#specs.get(c.instance);
         const stats = this.#stats.get(c.instance);
-        if (spec === undefined) return;
         if (stats) {
           stats.advert_sent++;
           if (c.priority === 0) stats.pri_zero_sent++;
         }
-        const t = this.#opts.transport;
-        if (t) for (const out of this.#codec.outbound(spec, c.priority)) t.send(out);
+        this.#dispatch.dispatch(c);
         return;
       }
       case "addVips": {
         const stats = this.#stats.get(c.instance);
         if (stats) stats.become_master++;
-        ports.vip.add(c.instance, this.#specs.get(c.instance)?.params.ifname ?? "", c.vips);
+        this.#dispatch.dispatch(c);
         return;
       }
       case "removeVips": {
         const stats = this.#stats.get(c.instance);
         const state = topState(this.#actors.get(`instance:${c.instance}`)?.snapshot.value);
         if (stats && state !== "INIT") stats.release_master++;
-        ports.vip.remove(c.instance, this.#specs.get(c.instance)?.params.ifname ?? "", c.vips);
+        this.#dispatch.dispatch(c);
         return;
       }
       case "garp":
-        ports.arp.burst(c.instance, this.#specs.get(c.instance)?.params.ifname ?? "", c.vips, c.repeat);
-        return;
       case "notify":
-        ports.notify.script(c);
-        return;
       case "fifo":
-        ports.notify.fifo(c.line);
-        return;
       case "log":
-        ports.log.log(c.line, c.detail === true);
+        this.#dispatch.dispatch(c);
         return;
       case "memberReport": {
         const group = this.#actors.get(`group:${c.group}`);
@@ -510,6 +556,7 @@ export class Node {
   }
   close(): void {
     this.#rx?.unsubscribe();
+    this.#effects.close();
     for (const a of this.#actors.values()) {
       for (const t of a.timers.values()) t.handle?.cancel();
       a.timers.clear();

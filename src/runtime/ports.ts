@@ -1,31 +1,72 @@
 /**
- * The effect ports a `Node` drives (DESIGN.md §2) and a recording fake that implements all of them.
- * Production implementations live in src/effects/ (Step 4); the fake records every call with the
- * clock time so tests and conformance cases can compare them. Not pure (the fake holds its record).
+ * The effect ports a `Node` drives (DESIGN.md §2), as agreed with the real ports in src/effects/, and
+ * the fakes: `RecordingPorts` records every call with the clock time (tests, simulations, conformance),
+ * `nullPorts` does nothing (benchmarks, replay). Ports are only ever called by the host's effect actors
+ * (effect-actors.ts), which catch every throw and rejection. A port that finished its work before
+ * returning may return `SETTLED`: the actor then completes the command at once instead of one
+ * microtask later, which keeps virtual-time runs exact. Not pure (the fake holds its record).
  */
-import type { Command } from "../../machines/events.ts";
+import type { NotifyState } from "../../machines/events.ts";
+
+/** One virtual_ipaddress / virtual_ipaddress_excluded entry with its options (config Vip minus line/useVmac). */
+export interface VipAddress {
+  readonly address: string;
+  readonly prefixLength: number;
+  readonly family: 4 | 6;
+  readonly dev: string;
+  /** An IP, "+" (compute) or "-" (none); IPv4 only. */
+  readonly broadcast: string | null;
+  /** "global" | "host" | "link" | "site" | "nowhere" | a number. */
+  readonly scope: string;
+  readonly label: string | null;
+  readonly peer: string | null;
+  readonly preferredLft: "forever" | number | null;
+  readonly noPrefixRoute: boolean;
+  readonly noDad: boolean;
+  readonly home: boolean;
+  readonly mngTmpAddr: boolean;
+  readonly autoJoin: boolean;
+  readonly noTrack: boolean;
+}
+
+/** A failed effect: `code` is an errno name ("EPERM", "ENODEV", …) or a Vigil code ("UNSAFE", "TIMEOUT", "INTERNAL"). */
+export class EffectError extends Error {
+  override readonly name = "EffectError";
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export interface VipPort {
-  add(instance: string, ifname: string, vips: readonly string[]): void;
-  remove(instance: string, ifname: string, vips: readonly string[]): void;
+  /** Adds each address with its options; EEXIST is not an error. Rejects with EffectError naming the first failure. */
+  add(addresses: readonly VipAddress[]): Promise<void>;
+  /** Removes each address; EADDRNOTAVAIL is not an error. */
+  remove(addresses: readonly VipAddress[]): Promise<void>;
 }
 export interface ArpPort {
-  /** One GARP (IPv4) / unsolicited NA (IPv6) burst: `repeat` rounds over `vips`. */
-  burst(instance: string, ifname: string, vips: readonly string[], repeat: number): void;
+  /** One burst: `repeat` rounds of one GARP (IPv4) / unsolicited NA (IPv6) per address, `intervalUs` apart. */
+  burst(ifname: string, addresses: readonly string[], repeat: number, intervalUs: number): Promise<void>;
+}
+export interface NotifyRequest {
+  readonly scope: "INSTANCE" | "GROUP";
+  readonly name: string;
+  readonly state: NotifyState;
+  readonly priority: number;
 }
 export interface NotifyPort {
-  /**
-   * Runs notify_<state> (notify_master_rx_lower_pri for MASTER_RX_LOWER_PRI), then the generic notify
-   * script when `runsGenericNotify(state)` (machines/events.ts).
-   */
-  script(n: Extract<Command, { type: "notify" }>): void;
-  /** Writes one line to notify_fifo / vrrp_notify_fifo. */
-  fifo(line: string): void;
+  /** Starts notify_<state>, then the generic notify (when runsGenericNotify); resolves once spawned. */
+  notify(n: NotifyRequest): Promise<void>;
+  /** Writes one line (no trailing newline) to every configured FIFO; never blocks the event loop. */
+  fifo(line: string): Promise<void>;
 }
 export interface IpvsPort {
-  apply(command: readonly string[]): void;
+  apply(command: readonly string[]): Promise<void>;
 }
 export interface LogPort {
+  /** Synchronous, never throws (an actor still catches it if it does). */
   log(line: string, detail: boolean): void;
 }
 
@@ -37,6 +78,9 @@ export interface EffectPorts {
   readonly log: LogPort;
 }
 
+/** Returned by a port whose work is already done: the actor completes the command synchronously. */
+export const SETTLED: Promise<void> = Promise.resolve();
+
 /** One recorded effect call. */
 export interface EffectRecord {
   readonly atUs: number;
@@ -44,35 +88,92 @@ export interface EffectRecord {
   readonly what: Readonly<Record<string, unknown>>;
 }
 
-/** Recording fake of every effect port; `now` supplies the time stamp. */
+/** Recording fake of every effect port; `now` supplies the time stamp. Every call completes at once. */
 export class RecordingPorts implements EffectPorts {
   readonly records: EffectRecord[] = [];
   constructor(private readonly now: () => number) {}
-  #rec(port: EffectRecord["port"], what: Record<string, unknown>): void {
+  #rec(port: EffectRecord["port"], what: Record<string, unknown>): Promise<void> {
     this.records.push({ atUs: this.now(), port, what });
+    return SETTLED;
   }
   readonly vip: VipPort = {
-    add: (instance, ifname, vips) => this.#rec("vip", { op: "add", instance, ifname, vips: [...vips] }),
-    remove: (instance, ifname, vips) => this.#rec("vip", { op: "remove", instance, ifname, vips: [...vips] }),
+    add: (addresses) => this.#rec("vip", { op: "add", addresses: addresses.map((a) => ({ ...a })) }),
+    remove: (addresses) => this.#rec("vip", { op: "remove", addresses: addresses.map((a) => ({ ...a })) }),
   };
   readonly arp: ArpPort = {
-    burst: (instance, ifname, vips, repeat) =>
-      this.#rec("arp", { instance, ifname, vips: [...vips], repeat }),
+    burst: (ifname, addresses, repeat, intervalUs) =>
+      this.#rec("arp", { ifname, addresses: [...addresses], repeat, intervalUs }),
   };
   readonly notify: NotifyPort = {
-    script: (n) =>
+    notify: (n) =>
       this.#rec("notify", { scope: n.scope, name: n.name, state: n.state, priority: n.priority }),
     fifo: (line) => this.#rec("fifo", { line }),
   };
   readonly ipvs: IpvsPort = { apply: (command) => this.#rec("ipvs", { command: [...command] }) };
-  readonly log: LogPort = { log: (line, detail) => this.#rec("log", { line, detail }) };
+  readonly log: LogPort = {
+    log: (line, detail) => {
+      this.#rec("log", { line, detail });
+    },
+  };
 }
 
-/** Ports that do nothing (benchmarks). */
+/** Ports that do nothing and complete at once (benchmarks, replay). */
 export const nullPorts = (): EffectPorts => ({
-  vip: { add: () => {}, remove: () => {} },
-  arp: { burst: () => {} },
-  notify: { script: () => {}, fifo: () => {} },
-  ipvs: { apply: () => {} },
+  vip: { add: () => SETTLED, remove: () => SETTLED },
+  arp: { burst: () => SETTLED },
+  notify: { notify: () => SETTLED, fifo: () => SETTLED },
+  ipvs: { apply: () => SETTLED },
   log: { log: () => {} },
 });
+
+/** The port calls a fault can be attached to, one command kind at a time. */
+export type PortCall = "vip.add" | "vip.remove" | "arp.burst" | "notify" | "fifo" | "ipvs" | "log";
+/** How a faulty call behaves: throw synchronously, reject, or never settle. */
+export type FaultMode = "throw" | "reject" | "hang";
+
+/**
+ * Test fake: `RecordingPorts` (every call is still recorded) whose selected calls fail — they throw
+ * or reject with `EffectError(code)`, or return a promise that never settles. `pending` counts the
+ * calls left hanging.
+ */
+export class FaultyPorts implements EffectPorts {
+  readonly recording: RecordingPorts;
+  pending = 0;
+  constructor(
+    now: () => number,
+    readonly faults: Partial<Record<PortCall, FaultMode>>,
+    readonly code = "EPERM",
+  ) {
+    this.recording = new RecordingPorts(now);
+  }
+  get records(): readonly EffectRecord[] {
+    return this.recording.records;
+  }
+  #wrap(call: PortCall, done: Promise<void>): Promise<void> {
+    const mode = this.faults[call];
+    if (mode === undefined) return done;
+    const err = new EffectError(this.code, `${call} failed (test fault)`);
+    if (mode === "throw") throw err;
+    if (mode === "reject") return Promise.reject(err);
+    this.pending++;
+    return new Promise<void>(() => {});
+  }
+  readonly vip: VipPort = {
+    add: (a) => this.#wrap("vip.add", this.recording.vip.add(a)),
+    remove: (a) => this.#wrap("vip.remove", this.recording.vip.remove(a)),
+  };
+  readonly arp: ArpPort = {
+    burst: (i, a, r, iv) => this.#wrap("arp.burst", this.recording.arp.burst(i, a, r, iv)),
+  };
+  readonly notify: NotifyPort = {
+    notify: (n) => this.#wrap("notify", this.recording.notify.notify(n)),
+    fifo: (l) => this.#wrap("fifo", this.recording.notify.fifo(l)),
+  };
+  readonly ipvs: IpvsPort = { apply: (c) => this.#wrap("ipvs", this.recording.ipvs.apply(c)) };
+  readonly log: LogPort = {
+    log: (line, detail) => {
+      this.recording.log.log(line, detail);
+      if (this.faults.log !== undefined) throw new EffectError(this.code, "log failed (test fault)");
+    },
+  };
+}

@@ -2,7 +2,8 @@
  * Replay: applies a journal's recorded inputs to fresh machines (a Node built from the spec in the
  * journal header, timers driven by the journal, not the clock) and compares every output with the
  * outputs recorded in the journal. Returns the timeline (state changes and commands per event) and
- * the first differences. Not pure (runs a Node), deterministic.
+ * the first differences. Effect actors do not run in replay: the recorded `effect` inputs (outcomes
+ * of the original run's ports) are applied instead. Not pure (runs a Node), deterministic.
  */
 import { VirtualClock } from "./clock.ts";
 import type { Event } from "./input.ts";
@@ -79,7 +80,9 @@ export const formatTimeline = (timeline: readonly TimelineEntry[]): string[] => 
               ? `link ${i.ifname} ${i.up ? "up" : "down"}`
               : i.kind === "admin"
                 ? `admin ${i.command}`
-                : `effect ${i.port} ${i.ok ? "ok" : "failed"} ${i.detail}`;
+                : i.kind === "address"
+                  ? `address ${i.address}/${i.prefixLength} ${i.present ? "added to" : "removed from"} ${i.ifname}`
+                  : `effect ${i.actor} #${i.cmd} ${i.op}${i.instance === undefined ? "" : ` ${i.instance}`} ${i.ok ? "ok" : `failed ${i.code ?? ""} ${i.detail}`}`;
     out.push(`${fmtUs(e.atUs)} #${e.seq} ${what}`);
     for (const o of e.outputs) out.push(`    ${formatOutput(o)}`);
   }

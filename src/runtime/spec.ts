@@ -6,6 +6,7 @@
 import type { InstanceParams } from "../../machines/events.ts";
 import type { SyncGroupParams } from "../../machines/sync-group.machine.ts";
 import type { TrackerParams } from "../../machines/tracker.machine.ts";
+import type { VipAddress } from "./ports.ts";
 
 export interface TrackBinding {
   readonly tracker: string;
@@ -20,7 +21,46 @@ export interface InstanceSpec {
   readonly unicastPeers: readonly string[];
   /** v2 PASS password (≤ 8 characters), if any. */
   readonly authPass?: string;
+  /**
+   * `virtual_ipaddress` entries with their options, in the order of `params.vips` (absent: built from
+   * `params.vips` with default options on the instance interface, see `vipAddresses`).
+   */
+  readonly vips?: readonly VipAddress[];
+  /** `virtual_ipaddress_excluded`: added, removed and GARPed together with the VIPs, never advertised. */
+  readonly excludedVips?: readonly VipAddress[];
+  /** `vrrp_garp_interval` (IPv4) and `vrrp_gna_interval` (IPv6): pause between packets of a burst. */
+  readonly garpIntervalUs?: number;
+  readonly gnaIntervalUs?: number;
 }
+
+/** A VIP string (`198.18.0.10` or `2001:db8::1/64`) as a VipAddress with keepalived's default options. */
+export const defaultVipAddress = (vip: string, dev: string): VipAddress => {
+  const [address = vip, len] = vip.split("/");
+  const family = address.includes(":") ? 6 : 4;
+  return {
+    address,
+    prefixLength: len === undefined ? (family === 4 ? 32 : 128) : Number(len),
+    family,
+    dev,
+    broadcast: null,
+    scope: "global",
+    label: null,
+    peer: null,
+    preferredLft: null,
+    noPrefixRoute: false,
+    noDad: false,
+    home: false,
+    mngTmpAddr: false,
+    autoJoin: false,
+    noTrack: false,
+  };
+};
+
+/** The instance's VIPs then its excluded VIPs, with options. */
+export const vipAddresses = (s: InstanceSpec): readonly VipAddress[] => [
+  ...(s.vips ?? s.params.vips.map((v) => defaultVipAddress(v, s.params.ifname))),
+  ...(s.excludedVips ?? []),
+];
 
 export interface NodeSpec {
   readonly instances: readonly InstanceSpec[];

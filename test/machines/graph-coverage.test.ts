@@ -115,6 +115,7 @@ describe("vrrp-instance machine graph coverage", () => {
     { type: "SYNC", state: "MASTER" },
     { type: "SYNC", state: "BACKUP" },
     { type: "SYNC", state: "FAULT" },
+    { type: "VIP_DELETED" },
     { type: "xstate.after.masterDown.vrrp.backup" } as never,
     { type: "xstate.after.advertInterval.vrrp.master.adverts.waiting" } as never,
     { type: "xstate.after.garpMasterDelay.vrrp.master.garp.delay" } as never,

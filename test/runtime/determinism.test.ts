@@ -69,6 +69,6 @@ describe("replay", () => {
     const junk = join(dir, "junk.jsonl");
     writeFileSync(junk, '{"t":"nope"}\n');
     expect((await cli([junk])).code).toBe(2);
-    expect((await cli([])).code).toBe(2);
+    expect((await cli([])).code).toBe(64); // usage error (src/cli/replay.ts: EX_USAGE)
   });
 });

@@ -13,6 +13,7 @@ import { describe, expect, test } from "vitest";
 import { encodeAdvert } from "../../src/protocol/codec.ts";
 import { VirtualClock } from "../../src/runtime/clock.ts";
 import {
+  AddressInput,
   AdminInput,
   checkInput,
   decodeEvent,
@@ -55,7 +56,25 @@ const full: Record<string, Record<string, unknown>> = {
   probe: { kind: "probe", tracker: "chk", ok: false, exitStatus: 3, timedOut: true, value: -5, running: 2 },
   link: { kind: "link", ifname: "eth1", up: true },
   admin: { kind: "admin", command: "shutdown" },
-  effect: { kind: "effect", port: "vip", ok: true, detail: "added" },
+  effect: {
+    kind: "effect",
+    actor: "vip:eth0",
+    cmd: 3,
+    op: "addVips",
+    instance: "VI_1",
+    target: "eth0",
+    ok: false,
+    code: "EPERM",
+    detail: "Operation not permitted",
+  },
+  address: {
+    kind: "address",
+    ifname: "eth0",
+    address: "198.18.0.100",
+    prefixLength: 32,
+    family: 4,
+    present: false,
+  },
 };
 const schemas = {
   rx: RxInput,
@@ -64,6 +83,7 @@ const schemas = {
   link: LinkInput,
   admin: AdminInput,
   effect: EffectInput,
+  address: AddressInput,
 };
 const fieldNames = [...new Set(Object.values(schemas).flatMap((s) => Object.keys(s.fields)))];
 
@@ -74,7 +94,20 @@ const anyValue = fc.oneof(
   fc.boolean(),
   fc.constant(undefined),
   fc.constant(null),
-  fc.constantFrom(4, 6, 2 ** 53, "start", "shutdown", "rx", "timer", "probe", "link", "admin", "effect"),
+  fc.constantFrom(
+    4,
+    6,
+    2 ** 53,
+    "start",
+    "shutdown",
+    "rx",
+    "timer",
+    "probe",
+    "link",
+    "admin",
+    "effect",
+    "address",
+  ),
   fc.constant({}),
 );
 /** A complete input of some kind, then maybe one field set to anything or deleted, or an extra key. */

@@ -1,0 +1,96 @@
+/**
+ * From machine commands to effect actors: turns each effect command (advert, VIPs, GARP / NA,
+ * notify, FIFO, log) into the calls of the right actors with what the ports need — an advert's
+ * datagrams per destination, VipAddress objects with their configured options (the instance's
+ * excluded VIPs follow its VIPs, as keepalived adds, removes and GARPs them together), GARP pacing
+ * (`vrrp_garp_interval` for IPv4, `vrrp_gna_interval` for IPv6). Also keepalived's `address_is_ours`
+ * for the address watch. Not pure (it calls the actors); `ownerOfDeletedAddress` is pure.
+ */
+import type { Command } from "../../machines/events.ts";
+import type { AdvertCodec } from "./codec.adapter.ts";
+import type { EffectActors } from "./effect-actors.ts";
+import type { Input } from "./input.ts";
+import type { VipAddress } from "./ports.ts";
+import { defaultVipAddress, type InstanceSpec, vipAddresses } from "./spec.ts";
+
+export class EffectDispatch {
+  constructor(
+    private readonly specs: ReadonlyMap<string, InstanceSpec>,
+    private readonly codec: AdvertCodec,
+    private readonly actors: EffectActors,
+    private readonly hasTransport: boolean,
+  ) {}
+
+  /** Sends an effect command to its actors; other commands are ignored. */
+  dispatch(c: Command): void {
+    switch (c.type) {
+      case "sendAdvert": {
+        const spec = this.specs.get(c.instance);
+        if (spec === undefined || !this.hasTransport) return;
+        for (const out of this.codec.outbound(spec, c.priority)) this.actors.advert(c.instance, out);
+        return;
+      }
+      case "addVips":
+      case "removeVips":
+        this.actors.vips(c.type, c.instance, this.addresses(c.instance, c.vips));
+        return;
+      case "garp": {
+        const spec = this.specs.get(c.instance);
+        const ifname = spec?.params.ifname ?? "";
+        const addresses =
+          c.reason === "ownAddress"
+            ? c.vips.map((v) => ({ address: v, dev: ifname, family: v.includes(":") ? 6 : 4 }) as const)
+            : this.addresses(c.instance, c.vips);
+        this.actors.garp(c.instance, addresses, c.repeat, (family) =>
+          family === 4 ? (spec?.garpIntervalUs ?? 0) : (spec?.gnaIntervalUs ?? 0),
+        );
+        return;
+      }
+      case "notify":
+        this.actors.notify({ scope: c.scope, name: c.name, state: c.state, priority: c.priority });
+        return;
+      case "fifo":
+        this.actors.fifo(c.line);
+        return;
+      case "log":
+        this.actors.log(c.line, c.detail === true);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The VipAddress objects of the VIPs a command names (configured options), then the excluded VIPs. */
+  addresses(instance: string, vips: readonly string[]): readonly VipAddress[] {
+    const spec = this.specs.get(instance);
+    if (spec === undefined) return vips.map((v) => defaultVipAddress(v, ""));
+    const all = vipAddresses(spec);
+    const excluded = spec.excludedVips ?? [];
+    if (vips === spec.params.vips) return all;
+    const known = all.slice(0, all.length - excluded.length);
+    const picked = vips.map(
+      (v) =>
+        known.find((a) => v === a.address || v === `${a.address}/${a.prefixLength}`) ??
+        defaultVipAddress(v, spec.params.ifname),
+    );
+    return [...picked, ...excluded];
+  }
+}
+
+/**
+ * keepalived_netlink.c `address_is_ours`: among the MASTER instances (in order), the first whose VIPs
+ * or excluded VIPs hold the deleted address on that interface; none when that address is `no_track`
+ * (the search ends there too). Pure.
+ */
+export const ownerOfDeletedAddress = (
+  masters: ReadonlyArray<{ readonly name: string; readonly spec: InstanceSpec }>,
+  input: Extract<Input, { kind: "address" }>,
+): string | undefined => {
+  for (const m of masters) {
+    const hit = vipAddresses(m.spec).find(
+      (v) => v.address === input.address && v.dev === input.ifname && v.family === input.family,
+    );
+    if (hit !== undefined) return hit.noTrack ? undefined : m.name;
+  }
+  return undefined;
+};
