@@ -277,3 +277,69 @@ export class PollLoop {
 }
 
 export type { Libc };
+
+// --- Interface queries for the ARP / NA effect (src/effects/arp.effect.ts) ---
+
+export const SIOCGIFFLAGS = 0x8913;
+export const SIOCGIFHWADDR = 0x8927;
+export const SIOCGIFINDEX = 0x8933;
+export const IFF_UP = 0x1;
+export const IFF_LOOPBACK = 0x8;
+export const IFF_NOARP = 0x80;
+export const ARPHRD_ETHER = 1;
+export const IFNAMSIZ = 16;
+const IFREQ_BYTES = 40;
+
+/** `ioctl(fd, request, void *)` (variadic in libc, so bound as such). */
+export function loadIoctl(): (fd: number, request: number, arg: Uint8Array) => number {
+  const lib = koffi.load("libc.so.6");
+  const ioctl = lib.func("int ioctl(int, unsigned long, ...)");
+  return (fd, request, arg) => ioctl(fd, request, "void *", arg) as number;
+}
+
+/** What SIOCGIF{INDEX,FLAGS,HWADDR} report for one interface. */
+export interface InterfaceLink {
+  readonly ifindex: number;
+  readonly flags: number;
+  /** ARPHRD_* of the hardware address. */
+  readonly hwType: number;
+  /** The first six bytes of the hardware address. */
+  readonly mac: Uint8Array;
+}
+
+/**
+ * Index, flags and hardware address of `ifname`, asked on socket `fd` (so in that socket's network
+ * namespace). Throws `SysError` (errno ENODEV for a missing interface); a name longer than
+ * IFNAMSIZ-1 bytes is reported as ENODEV without asking the kernel.
+ */
+export function interfaceLink(
+  libc: Libc,
+  ioctl: (fd: number, request: number, arg: Uint8Array) => number,
+  fd: number,
+  ifname: string,
+): InterfaceLink {
+  const name = new TextEncoder().encode(ifname);
+  if (name.length === 0 || name.length >= IFNAMSIZ || name.includes(0))
+    throw new SysError(`interface ${JSON.stringify(ifname)}`, 19, "No such device");
+  const ask = (request: number, what: string): DataView => {
+    const req = new Uint8Array(IFREQ_BYTES);
+    req.set(name, 0);
+    check(libc, `${what} ${ifname}`, ioctl(fd, request, req));
+    return new DataView(req.buffer);
+  };
+  const ifindex = ask(SIOCGIFINDEX, "SIOCGIFINDEX").getInt32(16, true);
+  const flags = ask(SIOCGIFFLAGS, "SIOCGIFFLAGS").getUint16(16, true);
+  const hw = ask(SIOCGIFHWADDR, "SIOCGIFHWADDR");
+  const mac = new Uint8Array(hw.buffer.slice(18, 24));
+  return { ifindex, flags, hwType: hw.getUint16(16, true), mac };
+}
+
+/** `struct sockaddr_ll` (20 bytes) for sending a frame of `ethertype` out of `ifindex`. */
+export function sockaddrLl(ifindex: number, ethertype: number): Uint8Array {
+  const sll = new Uint8Array(20);
+  const v = new DataView(sll.buffer);
+  v.setUint16(0, AF_PACKET, true);
+  v.setUint16(2, ethertype, false);
+  v.setInt32(4, ifindex, true);
+  return sll;
+}

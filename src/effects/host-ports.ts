@@ -1,0 +1,59 @@
+/**
+ * The production effect ports of one node, built from a validated `Config`: virtual addresses over
+ * rtnetlink (vip.effect.ts), gratuitous ARP / unsolicited NA from an AF_PACKET socket
+ * (arp.effect.ts), notify scripts and FIFOs through one process runner (notify.effect.ts), and log
+ * lines handed to a sink. The host's effect actors call these; every failure comes back to the node
+ * as a journaled `effect` input. IPVS is not built yet (Step 11): its port refuses every command
+ * with a clear error so nothing is silently dropped. Not pure: this is the edge to the host.
+ */
+import type { Config } from "../config/types.ts";
+import type { Clock } from "../runtime/clock.ts";
+import { EffectError, type EffectPorts } from "../runtime/ports.ts";
+import { createArpPort } from "./arp.effect.ts";
+import { createNotifyPort } from "./notify.effect.ts";
+import { createProcessRunner } from "./process-runner.ts";
+import { nodeScriptEnv } from "./script-security.ts";
+import { createNetlinkVipPort } from "./vip.effect.ts";
+
+export interface HostPortsOptions {
+  readonly config: Config;
+  readonly clock: Clock;
+  /** Where log lines go (keepalived's wording); `detail` marks lines keepalived logs only with -D. */
+  readonly log: (line: string, detail: boolean) => void;
+}
+
+export interface HostPorts extends EffectPorts {
+  /** Opens what must exist before the first command (the notify FIFOs and their scripts). */
+  open(): Promise<void>;
+  /** Closes sockets and FIFOs and stops every script still running (by process group). */
+  close(): void;
+}
+
+export function createHostPorts(opts: HostPortsOptions): HostPorts {
+  const runner = createProcessRunner(opts.clock);
+  const arp = createArpPort(opts.clock);
+  const notify = createNotifyPort({
+    config: opts.config,
+    runner,
+    env: nodeScriptEnv(),
+    log: (line) => opts.log(line, false),
+  });
+  return {
+    vip: createNetlinkVipPort(),
+    arp,
+    notify,
+    ipvs: {
+      apply: (command) =>
+        Promise.reject(
+          new EffectError("ENOTSUP", `IPVS is not built yet; not applied: ${command.join(" ")}`),
+        ),
+    },
+    log: { log: opts.log },
+    open: () => notify.open(),
+    close: () => {
+      arp.close();
+      notify.close();
+      runner.killAll();
+    },
+  };
+}
