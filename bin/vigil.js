@@ -4,7 +4,5 @@ import { register } from "tsx/esm/api";
 
 register();
 const { main } = await import("../src/cli/main.ts");
-process.exitCode = await main(process.argv.slice(2), {
-  stdout: (s) => process.stdout.write(s),
-  stderr: (s) => process.stderr.write(s),
-});
+const { processIo } = await import("../src/cli/process-io.ts");
+process.exitCode = await main(process.argv.slice(2), processIo());

@@ -12,6 +12,15 @@
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  type ArgsSpec,
+  EX_USAGE,
+  helpText,
+  parseCommandArgs,
+  parseIntegerArg,
+  stringOption,
+  usageError,
+} from "../src/cli/args.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { VirtualClock } from "../src/runtime/clock.ts";
 import { nodeFromConfig } from "../src/runtime/config.adapter.ts";
@@ -119,19 +128,55 @@ export function runSplitBrain(options: ScenarioOptions): ScenarioResult {
   return { timeline, outputHashes, journals, dualMasterUs, noMasterUs, hash };
 }
 
+const argsSpec: ArgsSpec = {
+  invocation: "split-brain.scenario.ts",
+  synopsis: "[--seed N] [--loss-ppm N]",
+  summary: "run the split-brain scenario and print its timeline and run hash",
+  options: {
+    seed: { type: "string", valueName: "N", description: "PRNG seed, 0 to 4294967295 (default 1)" },
+    "loss-ppm": {
+      type: "string",
+      valueName: "N",
+      description: "loss on every link, 0 to 1000000 ppm (default 0)",
+    },
+  },
+  notes: ["", "exit status: 0 ok, 64 usage error"],
+};
+
+/** The scenario's options from its command line, or what to print and the exit status. */
+export function parseScenarioArgs(
+  argv: readonly string[],
+): ScenarioOptions | { readonly exitCode: number; readonly stdout?: string; readonly stderr?: string } {
+  const parsed = parseCommandArgs(argsSpec, argv);
+  if (parsed.kind === "help") return { exitCode: 0, stdout: helpText(argsSpec) };
+  if (parsed.kind === "error") return { exitCode: EX_USAGE, stderr: usageError(argsSpec, parsed.message) };
+  const number = (name: string, fallback: number, max: number): number | string => {
+    const text = stringOption(parsed.values, name);
+    return text === undefined ? fallback : parseIntegerArg(`--${name}`, text, 0, max);
+  };
+  const seed = number("seed", 1, 0xffff_ffff);
+  const lossPpm = number("loss-ppm", 0, 1_000_000);
+  for (const v of [seed, lossPpm])
+    if (typeof v === "string") return { exitCode: EX_USAGE, stderr: usageError(argsSpec, v) };
+  return { seed: seed as number, lossPpm: lossPpm as number };
+}
+
 const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
 if (isMain) {
-  const arg = (flag: string): number | undefined => {
-    const i = process.argv.indexOf(flag);
-    return i >= 0 ? Number(process.argv[i + 1]) : undefined;
-  };
-  const result = runSplitBrain({ seed: arg("--seed") ?? 1, lossPpm: arg("--loss-ppm") ?? 0 });
-  for (const line of result.timeline) {
-    const [us, ...rest] = line.split(" ");
-    process.stdout.write(`${(Number(us) / S).toFixed(6).padStart(10)}s  ${rest.join(" ")}\n`);
+  const options = parseScenarioArgs(process.argv.slice(2));
+  if ("exitCode" in options) {
+    if (options.stdout !== undefined) process.stdout.write(options.stdout);
+    if (options.stderr !== undefined) process.stderr.write(options.stderr);
+    process.exitCode = options.exitCode;
+  } else {
+    const result = runSplitBrain(options);
+    for (const line of result.timeline) {
+      const [us, ...rest] = line.split(" ");
+      process.stdout.write(`${(Number(us) / S).toFixed(6).padStart(10)}s  ${rest.join(" ")}\n`);
+    }
+    process.stdout.write(
+      `two masters for ${(result.dualMasterUs / S).toFixed(6)} s, none for ${(result.noMasterUs / S).toFixed(6)} s\n` +
+        `run hash ${result.hash}\n`,
+    );
   }
-  process.stdout.write(
-    `two masters for ${(result.dualMasterUs / S).toFixed(6)} s, none for ${(result.noMasterUs / S).toFixed(6)} s\n` +
-      `run hash ${result.hash}\n`,
-  );
 }

@@ -1,34 +1,48 @@
 /**
- * `vigil check -f FILE [--config-id ID]` — like `keepalived -t`: loads the configuration, prints
- * every diagnostic (keepalived's `(FILE: Line N) message` form plus column and hint) and a
- * summary, and exits 0 when there are no errors (warnings allowed) or 1 when there are.
+ * `vigil check [-f FILE | FILE] [--config-id ID]` — like `keepalived -t`: loads the configuration,
+ * prints every diagnostic (keepalived's `(FILE: Line N) message` form plus column and hint) and a
+ * summary, and exits 0 when there are no errors (warnings allowed) or 1 when there are. Host
+ * checks (host-checks.ts: interfaces that do not exist here) add warnings only. Every line printed
+ * is terminal-safe (escape.ts).
  */
-import { countBySeverity, formatDiagnostic } from "../config/diagnostics.ts";
+import { countBySeverity, type Diagnostic, formatDiagnostic } from "../config/diagnostics.ts";
 import { loadConfig } from "../config/load.ts";
-import { parseConfigArgs } from "./config-args.ts";
+import { type ArgsSpec, defineCommand, EX_USAGE, usageError } from "./args.ts";
+import { configArgs, configOptions, configPositionals } from "./config-args.ts";
+import { escapeText } from "./escape.ts";
+import { currentHost, type HostFacts, hostChecks } from "./host-checks.ts";
 import type { CommandSpec } from "./io.ts";
 
-const USAGE = "check -f FILE [--config-id ID]";
-
-export const checkCommand: CommandSpec = {
-  name: "check",
+const spec: ArgsSpec = {
+  invocation: "vigil check",
+  synopsis: "[-f FILE | FILE] [--config-id ID]",
   summary: "check a keepalived.conf (like keepalived -t); exit 1 on errors",
-  usage: USAGE,
-  run: async (args, io) => {
-    const parsed = parseConfigArgs(args, false);
+  options: configOptions,
+  positionals: configPositionals,
+  notes: ["", "exit status: 0 no errors (warnings allowed), 1 errors in the configuration, 64 usage error"],
+};
+
+/** `vigil check` with the host facts taken from `host` (tests pass their own). */
+export function makeCheckCommand(host: () => HostFacts): CommandSpec {
+  return defineCommand("check", spec, async ({ values, positionals }, io) => {
+    const parsed = configArgs(values, positionals);
     if (typeof parsed === "string") {
-      io.stderr(`vigil check: ${parsed}\nusage: vigil ${USAGE}\n`);
-      return 64;
+      io.stderr(usageError(spec, parsed));
+      return EX_USAGE;
     }
     const options = parsed.configId === undefined ? {} : { configId: parsed.configId };
     const { config, diagnostics } = loadConfig(parsed.file, options);
-    for (const d of diagnostics) io.stderr(`${formatDiagnostic(d)}\n`);
-    const { errors, warnings } = countBySeverity(diagnostics);
+    const all: Diagnostic[] =
+      config === undefined ? [...diagnostics] : [...diagnostics, ...hostChecks(config, host())];
+    for (const d of all) io.stderr(`${escapeText(formatDiagnostic(d))}\n`);
+    const { errors, warnings } = countBySeverity(all);
     const what =
       config === undefined
         ? `${parsed.file}: ${errors} error(s), ${warnings} warning(s)`
         : `${parsed.file}: OK, ${config.instances.length} vrrp_instance(s), ${config.syncGroups.length} sync group(s), ${config.virtualServers.length} virtual_server(s); ${warnings} warning(s)`;
-    io.stdout(`${what}\n`);
+    io.stdout(`${escapeText(what)}\n`);
     return errors > 0 ? 1 : 0;
-  },
-};
+  });
+}
+
+export const checkCommand: CommandSpec = makeCheckCommand(currentHost);

@@ -1,31 +1,41 @@
 /**
- * Argument parsing shared by `vigil check` and `vigil dump`: `-f FILE`, `--config-id ID`,
- * `--json`. Pure.
+ * The options `vigil check` and `vigil dump` share, in the shared parser's terms: the file as
+ * `-f FILE`/`--use-file FILE` (keepalived's spelling) or as the one positional argument, and
+ * `-i ID`/`--config-id ID`. Pure.
  */
+import { type OptionDef, type OptionValues, stringOption } from "./args.ts";
+
+export const DEFAULT_CONFIG_FILE = "/etc/keepalived/keepalived.conf";
+
+export const configOptions: Readonly<Record<string, OptionDef>> = {
+  "use-file": {
+    type: "string",
+    short: "f",
+    valueName: "FILE",
+    description: `configuration file (default ${DEFAULT_CONFIG_FILE}); FILE alone works too`,
+  },
+  "config-id": {
+    type: "string",
+    short: "i",
+    valueName: "ID",
+    description: "config id for @ID lines (default: host name)",
+  },
+};
+
+export const configPositionals = { min: 0, max: 1, name: "FILE" } as const;
 
 export interface ConfigArgs {
   readonly file: string;
   readonly configId: string | undefined;
-  readonly json: boolean;
 }
 
-/** Parses the options; returns an error message for anything it does not understand. */
-export function parseConfigArgs(args: readonly string[], allowJson: boolean): ConfigArgs | string {
-  let file: string | undefined;
-  let configId: string | undefined;
-  let json = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === "-f" || a === "--use-file") {
-      file = args[++i];
-      if (file === undefined) return `${a} needs a file name`;
-    } else if (a.startsWith("--use-file=")) file = a.slice("--use-file=".length);
-    else if (a === "-i" || a === "--config-id") {
-      configId = args[++i];
-      if (configId === undefined) return `${a} needs an id`;
-    } else if (a.startsWith("--config-id=")) configId = a.slice("--config-id=".length);
-    else if (a === "--json" && allowJson) json = true;
-    else return `unknown option '${a}'`;
-  }
-  return { file: file ?? "/etc/keepalived/keepalived.conf", configId, json };
+/** The file and config id from parsed arguments, or a usage error message. */
+export function configArgs(values: OptionValues, positionals: readonly string[]): ConfigArgs | string {
+  const flag = stringOption(values, "use-file");
+  const positional = positionals[0];
+  if (flag !== undefined && positional !== undefined)
+    return `give the file once, as -f FILE or as FILE (got '${flag}' and '${positional}')`;
+  const file = flag ?? positional ?? DEFAULT_CONFIG_FILE;
+  if (file === "") return "the file name is empty";
+  return { file, configId: stringOption(values, "config-id") };
 }

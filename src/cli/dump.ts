@@ -1,31 +1,39 @@
 /**
- * `vigil dump -f FILE [--json] [--config-id ID]` — prints the resolved configuration: stable JSON
- * (sorted keys, defaults filled in, durations in explicit units) or a readable text form.
- * Diagnostics go to stderr; with errors nothing is dumped and the exit code is 1.
+ * `vigil dump [-f FILE | FILE] [--json] [--config-id ID]` — prints the resolved configuration:
+ * stable JSON (sorted keys, defaults filled in, durations in explicit units) or a readable text
+ * form. Diagnostics go to stderr; with errors nothing is dumped and the exit code is 1. Text is
+ * escaped for the terminal and JSON keeps its value with terminal-unsafe characters as `\uXXXX`
+ * (escape.ts).
  */
 import { formatDiagnostic } from "../config/diagnostics.ts";
 import { loadConfig } from "../config/load.ts";
 import { configText, stableJson } from "../config/render.ts";
-import { parseConfigArgs } from "./config-args.ts";
+import { type ArgsSpec, defineCommand, EX_USAGE, flagOption, usageError } from "./args.ts";
+import { configArgs, configOptions, configPositionals } from "./config-args.ts";
+import { escapeLines, escapeText, terminalSafeJson } from "./escape.ts";
 import type { CommandSpec } from "./io.ts";
 
-const USAGE = "dump -f FILE [--json] [--config-id ID]";
-
-export const dumpCommand: CommandSpec = {
-  name: "dump",
+const spec: ArgsSpec = {
+  invocation: "vigil dump",
+  synopsis: "[-f FILE | FILE] [--json] [--config-id ID]",
   summary: "print the resolved configuration (text, or stable JSON with --json)",
-  usage: USAGE,
-  run: async (args, io) => {
-    const parsed = parseConfigArgs(args, true);
-    if (typeof parsed === "string") {
-      io.stderr(`vigil dump: ${parsed}\nusage: vigil ${USAGE}\n`);
-      return 64;
-    }
-    const options = parsed.configId === undefined ? {} : { configId: parsed.configId };
-    const { config, diagnostics } = loadConfig(parsed.file, options);
-    for (const d of diagnostics) io.stderr(`${formatDiagnostic(d)}\n`);
-    if (config === undefined) return 1;
-    io.stdout(parsed.json ? stableJson(config) : configText(config));
-    return 0;
-  },
+  options: { ...configOptions, json: { type: "boolean", description: "stable JSON instead of text" } },
+  positionals: configPositionals,
+  notes: ["", "exit status: 0 printed, 1 errors in the configuration (nothing printed), 64 usage error"],
 };
+
+export const dumpCommand: CommandSpec = defineCommand("dump", spec, async ({ values, positionals }, io) => {
+  const parsed = configArgs(values, positionals);
+  if (typeof parsed === "string") {
+    io.stderr(usageError(spec, parsed));
+    return EX_USAGE;
+  }
+  const options = parsed.configId === undefined ? {} : { configId: parsed.configId };
+  const { config, diagnostics } = loadConfig(parsed.file, options);
+  for (const d of diagnostics) io.stderr(`${escapeText(formatDiagnostic(d))}\n`);
+  if (config === undefined) return 1;
+  io.stdout(
+    flagOption(values, "json") ? terminalSafeJson(stableJson(config)) : escapeLines(configText(config)),
+  );
+  return 0;
+});

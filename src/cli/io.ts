@@ -13,6 +13,9 @@ export type Command = (args: readonly string[], io: Io) => Promise<number>;
 export interface CommandSpec {
   readonly name: string;
   readonly summary: string;
+  /** The usage line without the program name, e.g. `check [-f FILE | FILE] [--config-id ID]`. */
   readonly usage: string;
+  /** The full --help text. */
+  readonly help: () => string;
   readonly run: Command;
 }

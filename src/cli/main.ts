@@ -1,43 +1,69 @@
 /**
  * `vigil` command-line entry: dispatches to the sub-commands in `commands.ts`, prints usage and
- * the version. Never throws to its caller: an unexpected error becomes a message and exit code 70.
+ * the version. Exit codes are the same for every command: 0 success, 1 what the command checks
+ * failed, 64 usage error (EX_USAGE), 70 internal error (EX_SOFTWARE); command-specific ones are in
+ * each command's --help. Never throws to its caller: an unexpected error becomes a message and 70.
  */
 
 import { VIGIL_VERSION } from "../version.ts";
+import { EX_USAGE } from "./args.ts";
 import { commands } from "./commands.ts";
+import { escapeText } from "./escape.ts";
 import type { Io } from "./io.ts";
 
-const usage = (): string =>
+/** sysexits.h EX_SOFTWARE: an internal error. */
+export const EX_SOFTWARE = 70;
+
+export const usage = (): string =>
   [
     `vigil ${VIGIL_VERSION} — a keepalived-compatible VRRP daemon`,
     "",
     "usage: vigil <command> [options]",
     "",
-    ...commands.map((c) => `  ${c.usage.padEnd(44)} ${c.summary}`),
-    `  ${"--version".padEnd(44)} print the version`,
+    ...commands.map((c) => `  ${c.usage.padEnd(48)} ${c.summary}`),
+    `  ${"help [COMMAND]".padEnd(48)} print this help, or a command's (also COMMAND --help)`,
+    `  ${"--version".padEnd(48)} print the version`,
     "",
   ].join("\n");
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
-    io.stdout(usage());
-    return name === undefined ? 64 : 0;
+  if (name === undefined) {
+    io.stderr(usage());
+    return EX_USAGE;
   }
-  if (name === "--version" || name === "-v") {
+  if (name === "-h" || name === "--help" || name === "help") {
+    const topic = rest[0];
+    if (topic === undefined) {
+      io.stdout(usage());
+      return 0;
+    }
+    const command = commands.find((c) => c.name === topic);
+    if (command === undefined || rest.length > 1) {
+      io.stderr(`vigil help: unknown command '${escapeText(rest.join(" "))}'\n\n${usage()}`);
+      return EX_USAGE;
+    }
+    io.stdout(command.help());
+    return 0;
+  }
+  if (name === "--version" || name === "-v" || name === "-V") {
+    if (rest.length > 0) {
+      io.stderr(`vigil: --version takes no arguments\n`);
+      return EX_USAGE;
+    }
     io.stdout(`vigil ${VIGIL_VERSION}\n`);
     return 0;
   }
   const command = commands.find((c) => c.name === name);
   if (command === undefined) {
-    io.stderr(`vigil: unknown command '${name}'\n\n${usage()}`);
-    return 64;
+    io.stderr(`vigil: unknown command '${escapeText(name)}'\n\n${usage()}`);
+    return EX_USAGE;
   }
   try {
     return await command.run(rest, io);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    io.stderr(`vigil ${name}: internal error: ${message}\n`);
-    return 70;
+    io.stderr(`${escapeText(`vigil ${name}: internal error: ${message}`)}\n`);
+    return EX_SOFTWARE;
   }
 }

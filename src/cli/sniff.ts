@@ -24,41 +24,40 @@ import {
   type RxMeta,
   validateAdvert,
 } from "../protocol/codec.ts";
+import {
+  type ArgsSpec,
+  defineCommand,
+  EX_USAGE,
+  flagOption,
+  type OptionValues,
+  parseIntegerArg,
+  stringOption,
+  usageError,
+} from "./args.ts";
+import { escapeLatin1, escapeText, jsonLine } from "./escape.ts";
 import type { CommandSpec, Io } from "./io.ts";
 
-interface SniffArgs {
-  readonly ifname: string | undefined;
-  readonly count: number | undefined;
-  readonly json: boolean;
-}
+const spec: ArgsSpec = {
+  invocation: "vigil sniff",
+  synopsis: "[-i IFACE] [--count N] [--json]",
+  summary: "print every VRRP packet seen on an interface, decoded",
+  options: {
+    interface: { type: "string", short: "i", valueName: "IFACE", description: "interface (default: all)" },
+    count: { type: "string", short: "c", valueName: "N", description: "stop after N packets" },
+    json: { type: "boolean", description: "one JSON object per line" },
+  },
+  notes: [
+    "",
+    "exit status: 0 done (count reached, SIGINT or SIGTERM), 64 usage error,",
+    "             69 capture failed, 77 not permitted (needs CAP_NET_RAW)",
+  ],
+};
 
-const USAGE = "sniff [-i IFACE] [--count N] [--json]";
-
-function parseArgs(args: readonly string[]): SniffArgs | string {
-  let ifname: string | undefined;
-  let count: number | undefined;
-  let json = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "-i" || a === "--interface") {
-      ifname = args[++i];
-      if (ifname === undefined || ifname === "") return `${a} needs an interface name`;
-    } else if (a === "-c" || a === "--count") {
-      const v = args[++i] ?? "";
-      if (!/^[1-9]\d*$/.test(v)) return `${a} needs a positive integer, got '${v}'`;
-      count = Number(v);
-    } else if (a === "--json") json = true;
-    else if (a === "-h" || a === "--help") return "help";
-    else return `unknown argument '${a}'`;
-  }
-  return { ifname: ifname === "any" ? undefined : ifname, count, json };
-}
-
-/** The password bytes of a PASS advert as text (up to the first NUL). */
+/** The password bytes of a PASS advert (up to the first NUL), one character per byte (latin1). */
 const passwordText = (authData: Uint8Array | undefined): string | undefined => {
   if (authData === undefined) return undefined;
   const end = authData.indexOf(0);
-  return new TextDecoder().decode(authData.subarray(0, end < 0 ? authData.length : end));
+  return Buffer.from(authData.subarray(0, end < 0 ? authData.length : end)).toString("latin1");
 };
 
 const AUTH_NAMES: Readonly<Record<number, string>> = { 0: "none", 1: "PASS", 2: "AH" };
@@ -80,6 +79,7 @@ export interface SniffRecord {
   readonly addresses?: readonly string[];
   readonly authType?: number;
   readonly authTypeName?: string;
+  /** The PASS password up to the first NUL, one character per byte (latin1: exact wire bytes). */
   readonly authPassword?: string;
   readonly checksum?: number;
   readonly checksumOk?: boolean;
@@ -158,8 +158,12 @@ const reasonText = (r: NonNullable<SniffRecord["reason"]>): string =>
     ? `ip: ${r.detail}`
     : `${r.kind} ${JSON.stringify(Object.fromEntries(Object.entries(r).filter(([k]) => k !== "kind")))}`;
 
-/** The one-line text form of a record. */
+/** The one-line text form of a record, terminal-safe: the password as tcpdump prints bytes. */
 export function sniffLine(r: SniffRecord): string {
+  return escapeText(rawSniffLine(r));
+}
+
+function rawSniffLine(r: SniffRecord): string {
   const head = `${r.time.slice(11, 23)} ${r.ifname} ${r.direction}`;
   if (r.src === undefined) return `${head} INVALID ${r.reason === undefined ? "" : reasonText(r.reason)}`;
   const route = `${r.src} > ${r.dst} ttl ${r.ttl}`;
@@ -169,7 +173,7 @@ export function sniffLine(r: SniffRecord): string {
     r.version === 2 ? `intvl ${(r.advertIntervalCs ?? 0) / 100}s` : `intvl ${r.advertIntervalCs}cs`;
   const auth =
     r.version === 2 && r.family === 4
-      ? ` auth ${r.authTypeName}${r.authPassword === undefined ? "" : ` "${r.authPassword}"`}`
+      ? ` auth ${r.authTypeName}${r.authPassword === undefined ? "" : ` "${escapeLatin1(r.authPassword)}"`}`
       : "";
   const sum = r.checksumOk
     ? `cksum ${hex4(r.checksum ?? 0)} ok (${r.checksumVariant})`
@@ -178,18 +182,20 @@ export function sniffLine(r: SniffRecord): string {
   return `${head} ${route} VRRPv${r.version} type ${r.type} vrid ${r.vrid} prio ${r.priority} ${interval}${auth} addrs [${(r.addresses ?? []).join(", ")}] ${sum}${verdict}`;
 }
 
-async function sniff(args: readonly string[], io: Io): Promise<number> {
-  const parsed = parseArgs(args);
-  if (parsed === "help") {
-    io.stdout(
-      `usage: vigil ${USAGE}\n  -i IFACE   interface (default: all)\n  --count N  stop after N packets\n  --json     one JSON object per line\n`,
-    );
-    return 0;
+async function sniff(values: OptionValues, io: Io): Promise<number> {
+  const countText = stringOption(values, "count");
+  const count =
+    countText === undefined ? undefined : parseIntegerArg("--count", countText, 1, Number.MAX_SAFE_INTEGER);
+  if (typeof count === "string") {
+    io.stderr(usageError(spec, count));
+    return EX_USAGE;
   }
-  if (typeof parsed === "string") {
-    io.stderr(`vigil sniff: ${parsed}\nusage: vigil ${USAGE}\n`);
-    return 64;
+  const iface = stringOption(values, "interface");
+  if (iface === "") {
+    io.stderr(usageError(spec, "--interface needs an interface name"));
+    return EX_USAGE;
   }
+  const parsed = { ifname: iface === "any" ? undefined : iface, count, json: flagOption(values, "json") };
   return new Promise<number>((resolve) => {
     let seen = 0;
     let sub: Subscription | undefined;
@@ -205,25 +211,20 @@ async function sniff(args: readonly string[], io: Io): Promise<number> {
     sub = captureVrrp(parsed.ifname).subscribe({
       next: (p) => {
         const record = sniffRecord(p, new Date().toISOString());
-        io.stdout(`${parsed.json ? JSON.stringify(record) : sniffLine(record)}\n`);
+        io.stdout(`${parsed.json ? jsonLine(record) : sniffLine(record)}\n`);
         seen++;
         if (parsed.count !== undefined && seen >= parsed.count) finish(0);
       },
       error: (e: unknown) => {
-        io.stderr(`vigil sniff: ${e instanceof Error ? e.message : String(e)}\n`);
+        io.stderr(`${escapeText(`vigil sniff: ${e instanceof Error ? e.message : String(e)}`)}\n`);
         finish(e instanceof Error && /EPERM|Operation not permitted/.test(e.message) ? 77 : 69);
       },
     });
     if (!sub.closed)
       io.stderr(
-        `vigil sniff: listening on ${parsed.ifname ?? "all interfaces"} for VRRP (IP protocol 112)\n`,
+        `${escapeText(`vigil sniff: listening on ${parsed.ifname ?? "all interfaces"} for VRRP (IP protocol 112)`)}\n`,
       );
   });
 }
 
-export const sniffCommand: CommandSpec = {
-  name: "sniff",
-  summary: "print every VRRP packet seen on an interface, decoded",
-  usage: USAGE,
-  run: sniff,
-};
+export const sniffCommand: CommandSpec = defineCommand("sniff", spec, ({ values }, io) => sniff(values, io));

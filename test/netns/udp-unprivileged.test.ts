@@ -4,14 +4,26 @@
  * cannot open raw sockets (shown by `vigil sniff` failing with a permission error as that user).
  * IPv4 multicast (224.0.0.18), IPv4 unicast and IPv6 multicast (ff02::12, link-local source); the
  * receiver decodes each advert with the codec and the checksum (over the UDP endpoints) holds.
+ * The scripts nobody runs are bundled into a world-readable temp dir first (stageForUser), since
+ * the checkout may be in a directory nobody cannot enter (a clone under /root, `mktemp -d`).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipUnlessLab } from "../support/env.ts";
 import { Lab, type LabProcess, waitFor } from "../support/lab.ts";
-import { startScript, vigilBin } from "./support/vigil.ts";
+import { nodeUnusableBy, type StagedScripts, stageForUser } from "./support/vigil.ts";
 
 const suite = "netns: UDP transport between namespaces as an unprivileged user";
 const NOBODY = 65534;
+
+/** The lab's needs, plus a node binary that nobody can run (a node under /root/.nvm cannot be). */
+const skip = (): boolean => {
+  if (skipUnlessLab(suite, { netns: true })) return true;
+  const why = nodeUnusableBy(NOBODY);
+  if (why === undefined) return false;
+  if (process.env.CI === "true") throw new Error(`${suite}: ${why} — under CI=true this is a failure`);
+  console.warn(`[skip] ${suite}: ${why}`);
+  return true;
+};
 
 interface Received {
   readonly uid: number;
@@ -32,8 +44,9 @@ const lines = (p: LabProcess): Received[] =>
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l) as Received);
 
-describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
+describe.skipIf(skip())(suite, () => {
   let lab: Lab;
+  let staged: StagedScripts | undefined;
   let rx4: Received[] = [];
   let rx6: Received[] = [];
   let senderOut = "";
@@ -42,29 +55,21 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
   let ll2 = "";
 
   beforeAll(async () => {
+    staged = await stageForUser();
+    const peer = staged.udpPeer;
+    const startScript = (ns: string, args: readonly string[]) =>
+      lab.spawn(ns, process.execPath, [peer, ...args], { label: `udp-peer@${ns}`, uid: NOBODY });
     lab = await Lab.create({ prefix: `vg${process.pid % 1000}ud`, hosts: 2 });
     const [h1, h2] = [lab.host(1), lab.host(2)];
     ll1 = await lab.linkLocal(h1);
     ll2 = await lab.linkLocal(h2);
-    const recv4 = startScript(lab, h2.ns, "udp-peer.ts", ["receive", h2.ipv4, "eth0", "224.0.0.18"], {
-      uid: NOBODY,
-    });
-    const recv6 = startScript(lab, h2.ns, "udp-peer.ts", ["receive", ll2, "eth0", "ff02::12"], {
-      uid: NOBODY,
-    });
+    const recv4 = startScript(h2.ns, ["receive", h2.ipv4, "eth0", "224.0.0.18"]);
+    const recv6 = startScript(h2.ns, ["receive", ll2, "eth0", "ff02::12"]);
     try {
       await recv4.waitForOutput(/ready uid=65534/, 15_000);
       await recv6.waitForOutput(/ready uid=65534/, 15_000);
       const send = async (bind: string, dst: string, fields: object): Promise<void> => {
-        const p = startScript(
-          lab,
-          h1.ns,
-          "udp-peer.ts",
-          ["send", bind, "eth0", dst, "3", JSON.stringify(fields)],
-          {
-            uid: NOBODY,
-          },
-        );
+        const p = startScript(h1.ns, ["send", bind, "eth0", dst, "3", JSON.stringify(fields)]);
         await p.waitExit(15_000);
         senderOut += p.output;
       };
@@ -104,9 +109,14 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
       );
       rx4 = lines(recv4);
       rx6 = lines(recv6);
-      const sniff = lab.spawn(h2.ns, process.execPath, [vigilBin, "sniff", "-i", "eth0", "--count", "1"], {
-        uid: NOBODY,
-      });
+      const sniff = lab.spawn(
+        h2.ns,
+        process.execPath,
+        [staged.vigil, "sniff", "-i", "eth0", "--count", "1"],
+        {
+          uid: NOBODY,
+        },
+      );
       await sniff.waitExit(15_000);
       sniffAsNobody = { code: sniff.code, stderr: sniff.stderr };
     } finally {
@@ -117,6 +127,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
 
   afterAll(async () => {
     await lab?.destroy();
+    staged?.remove();
   });
 
   it("really runs without raw-socket privileges (vigil sniff is refused as nobody)", () => {

@@ -2,6 +2,10 @@
  * Helpers for netns tests that run Vigil itself inside a lab namespace: the CLI (`vigil sniff`)
  * and small TypeScript scripts under test/netns/support/ (through tsx). Not pure.
  */
+import { spawnSync } from "node:child_process";
+import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SniffRecord } from "../../../src/cli/sniff.ts";
 import type { Lab, LabProcess } from "../../support/lab.ts";
@@ -49,3 +53,72 @@ export function onesComplement(bytes: Uint8Array, initial = 0): number {
 }
 
 export const fromHex = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, "hex"));
+
+/**
+ * What an unprivileged user needs to run the UDP peer script and the CLI, staged where that user
+ * can read it: the checkout may sit in a directory only its owner can enter (a clone under /root,
+ * or `mktemp -d`, mode 0700), so the scripts are bundled with esbuild (tsx's own dependency) into
+ * a 0755 temp dir, with the one native package the CLI loads (koffi, with its prebuilt binary)
+ * copied next to them.
+ */
+export interface StagedScripts {
+  readonly dir: string;
+  /** test/netns/support/udp-peer.ts, bundled. */
+  readonly udpPeer: string;
+  /** The `vigil` CLI (src/cli/main.ts on the process streams), bundled. */
+  readonly vigil: string;
+  readonly remove: () => void;
+}
+
+/** Why `uid` cannot run staged scripts on this machine (node itself unreadable), or undefined. */
+export function nodeUnusableBy(uid: number): string | undefined {
+  const r = spawnSync(
+    "setpriv",
+    [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", process.execPath, "-e", "0"],
+    {
+      cwd: "/",
+      stdio: "ignore",
+    },
+  );
+  return r.status === 0 ? undefined : `uid ${uid} cannot run ${process.execPath} (status ${r.status})`;
+}
+
+export async function stageForUser(): Promise<StagedScripts> {
+  const { build } = await import("esbuild");
+  const dir = mkdtempSync(join(tmpdir(), "vigil-stage-"));
+  chmodSync(dir, 0o755);
+  const common = {
+    bundle: true,
+    platform: "node" as const,
+    format: "esm" as const,
+    target: "node20",
+    logLevel: "silent" as const,
+    // CommonJS dependencies bundled into ESM need a require().
+    banner: {
+      js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
+    },
+  };
+  const udpPeer = join(dir, "udp-peer.mjs");
+  await build({ ...common, entryPoints: [`${repoRoot}test/netns/support/udp-peer.ts`], outfile: udpPeer });
+  const vigil = join(dir, "vigil.mjs");
+  await build({
+    ...common,
+    stdin: {
+      contents:
+        'import { main } from "./src/cli/main.ts";\nimport { processIo } from "./src/cli/process-io.ts";\nprocess.exitCode = await main(process.argv.slice(2), processIo());\n',
+      resolveDir: repoRoot,
+      loader: "ts",
+      sourcefile: "vigil-entry.ts",
+    },
+    external: ["koffi", "raw-socket", "netlink"],
+    outfile: vigil,
+  });
+  // koffi and its prebuilt native module (a separate package per platform, e.g. @koromix/koffi-linux-x64).
+  cpSync(`${repoRoot}node_modules/koffi`, join(dir, "node_modules", "koffi"), { recursive: true });
+  const scope = `${repoRoot}node_modules/@koromix`;
+  if (existsSync(scope)) cpSync(scope, join(dir, "node_modules", "@koromix"), { recursive: true });
+  for (const f of [udpPeer, vigil]) chmodSync(f, 0o644);
+  // cpSync keeps modes; make every staged directory searchable and file readable by all.
+  spawnSync("chmod", ["-R", "a+rX", dir]);
+  return { dir, udpPeer, vigil, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}

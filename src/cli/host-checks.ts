@@ -1,0 +1,133 @@
+/**
+ * The checks of `vigil check` that depend on the host it runs on rather than on the file: today,
+ * whether the interfaces the configuration names exist (keepalived's `if_get_by_ifname` lookups at
+ * parse time). keepalived 2.2.7 reports, in its words:
+ *
+ *   WARNING - interface IF for vrrp_instance NAME doesn't exist          (`interface`)
+ *   (NAME) tracked interface IF doesn't exist                             (`track_interface`, instance or sync group)
+ *   WARNING - interface IF for ip address ADDR doesn't exist              (a VIP's `dev`)
+ *   Non-existent interface specified in configuration                     (once, then it refuses to start)
+ *
+ * and says nothing when `dynamic_interfaces` is set (it waits for them to appear). An instance
+ * without `interface` (unicast) names no interface, so there is nothing to look up. Vigil reports
+ * these as warnings, not errors: a configuration is often checked on another machine than the one
+ * that runs it, so `vigil check` still exits 0. `hostChecks` is pure (the host facts are passed
+ * in, `undefined` meaning unknown → no warning); `readHostInterfaces` reads the current network
+ * namespace.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import type { Diagnostic } from "../config/diagnostics.ts";
+import type { Config } from "../config/types.ts";
+import { checkScriptSecurity, nodeScriptEnv, type ScriptEnv } from "../effects/script-security.ts";
+
+/** What `vigil check` knows about the host. */
+export interface HostFacts {
+  /** Interface names in the current network namespace; undefined when they cannot be read. */
+  readonly interfaces: ReadonlySet<string> | undefined;
+  /** The scripts' files and users as this host has them; undefined = unknown (no script checks). */
+  readonly scripts?: ScriptEnv;
+}
+
+/** keepalived's IFNAMSIZ: longer names are rejected by the parser before any lookup. */
+const IFNAMSIZ = 16;
+
+/** The interfaces of this process's network namespace (/proc/net/dev, else /sys/class/net). */
+export function readHostInterfaces(
+  procNetDev = "/proc/net/dev",
+  sysClassNet = "/sys/class/net",
+): ReadonlySet<string> | undefined {
+  try {
+    const names = new Set<string>();
+    for (const line of readFileSync(procNetDev, "latin1").split("\n")) {
+      const m = /^\s*([^:\s]+):/.exec(line);
+      if (m?.[1] !== undefined) names.add(m[1]);
+    }
+    if (names.size > 0) return names;
+  } catch {
+    // fall through to sysfs
+  }
+  try {
+    return new Set(readdirSync(sysClassNet));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The host's facts for `vigil check` on this machine. */
+export const currentHost = (): HostFacts => ({ interfaces: readHostInterfaces(), scripts: nodeScriptEnv() });
+
+const warning = (file: string, line: number, message: string, hint?: string): Diagnostic => {
+  const base = { severity: "warning" as const, file, line, column: 0, kind: "semantic" as const, message };
+  return hint === undefined ? base : { ...base, hint };
+};
+
+/** Warnings about what the configuration expects of this host. Pure. */
+export function hostChecks(config: Config, host: HostFacts): Diagnostic[] {
+  return [...interfaceChecks(config, host), ...scriptChecks(config, host)];
+}
+
+/**
+ * keepalived's startup check of every script (src/effects/script-security.ts: missing, not
+ * executable, unsafe permissions, unknown users), as warnings: the same files decide whether the
+ * notify actor runs a script. keepalived prints these without a line; they are placed at the first
+ * block that configures a script. Its informational notes (user look-ups) and the summary line
+ * `SECURITY VIOLATION …` (reported by the front end from the configuration alone) are left out.
+ */
+function scriptChecks(config: Config, host: HostFacts): Diagnostic[] {
+  if (host.scripts === undefined) return [];
+  const found = checkScriptSecurity(config, host.scripts).diagnostics.filter(
+    (d) => d.severity !== "info" && !d.message.startsWith("SECURITY VIOLATION"),
+  );
+  if (found.length === 0) return [];
+  const notifies = (n: Config["instances"][number]["notify"]): boolean =>
+    Object.values(n).some((c) => c !== null);
+  const lines = [
+    ...config.scripts.map((s) => s.line),
+    ...config.instances.filter((i) => notifies(i.notify)).map((i) => i.line),
+    ...config.syncGroups.filter((g) => notifies(g.notify)).map((g) => g.line),
+  ];
+  const line = lines.length > 0 ? Math.min(...lines) : 1;
+  return found.map((d) => warning(config.source, line, d.message));
+}
+
+function interfaceChecks(config: Config, host: HostFacts): Diagnostic[] {
+  const present = host.interfaces;
+  if (present === undefined || config.global.dynamicInterfaces) return [];
+  const file = config.source;
+  const out: Diagnostic[] = [];
+  const missing = (name: string): boolean =>
+    name !== "" && Buffer.byteLength(name) < IFNAMSIZ && !present.has(name);
+  for (const g of config.syncGroups)
+    for (const t of g.trackInterfaces)
+      if (missing(t.name))
+        out.push(warning(file, g.line, `(${g.name}) tracked interface ${t.name} doesn't exist`));
+  for (const inst of config.instances) {
+    const own = inst.interface;
+    if (own !== null && missing(own))
+      out.push(
+        warning(file, inst.line, `WARNING - interface ${own} for vrrp_instance ${inst.name} doesn't exist`),
+      );
+    for (const t of inst.trackInterfaces)
+      if (missing(t.name))
+        out.push(warning(file, inst.line, `(${inst.name}) tracked interface ${t.name} doesn't exist`));
+    for (const vip of [...inst.vips, ...inst.excludedVips]) {
+      // A VIP without `dev` is resolved to the instance's interface (already reported above).
+      if (vip.dev === own || !missing(vip.dev)) continue;
+      const full = vip.family === "ipv4" ? 32 : 128;
+      const addr = vip.prefixLength === full ? vip.address : `${vip.address}/${vip.prefixLength}`;
+      out.push(
+        warning(file, vip.line, `WARNING - interface ${vip.dev} for ip address ${addr} doesn't exist`),
+      );
+    }
+  }
+  if (out.length > 0)
+    out.push(
+      warning(
+        file,
+        Math.min(...out.map((d) => d.line)),
+        "Non-existent interface specified in configuration",
+        "keepalived refuses to start on this host and keepalived -t fails; vigil check only warns, as the configuration may be meant for another host",
+      ),
+    );
+  return out;
+}
