@@ -8,8 +8,11 @@
  */
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runsGenericNotify } from "../../../machines/events.ts";
 import { loadConfig } from "../../../src/config/load.ts";
+import type { Config } from "../../../src/config/types.ts";
+import { createNotifyPort } from "../../../src/effects/notify.effect.ts";
+import { createProcessRunner, type ProcessRunner } from "../../../src/effects/process-runner.ts";
+import { nodeScriptEnv } from "../../../src/effects/script-security.ts";
 import { VirtualClock } from "../../../src/runtime/clock.ts";
 import { nodeFromConfig } from "../../../src/runtime/config.adapter.ts";
 import type { Node } from "../../../src/runtime/node.ts";
@@ -230,8 +233,9 @@ export class SimWorld {
   readonly nodes = new Map<string, Node>();
   readonly wire: WirePacket[] = [];
   readonly fifo = new Map<string, string[]>();
-  readonly notify = new Map<string, string[]>();
   readonly transitions: SimTransition[] = [];
+  /** Per host: what its real notify scripts appended to their log, in the order they ran. */
+  readonly #notify = new Map<string, string[]>();
   readonly #transports = new Map<string, Transport>();
   readonly #onTransition: (t: SimTransition, world: SimWorld) => void;
 
@@ -258,32 +262,33 @@ export class SimWorld {
     };
     this.#transports.set(h.name, transport);
     const fifo: string[] = [];
-    const notify: string[] = [];
     this.fifo.set(h.name, fifo);
-    this.notify.set(h.name, notify);
     const ports = new RecordingPorts(() => this.clock.nowUs());
     const recording = ports.notify;
+    // The production notify port runs the real scripts of the config (they append their argv to
+    // notify.log beside them, see notifyDir); FIFO lines are recorded.
+    const notified: string[] = [];
+    this.#notify.set(h.name, notified);
+    const runner = serialRunner(createProcessRunner(), notifyLogOf(loaded.config), notified);
+    const real = createNotifyPort({ config: loaded.config, runner, env: nodeScriptEnv(), log: () => {} });
     const node = nodeFromConfig(
       loaded.config,
       {
         clock: this.clock,
+        // Virtual time runs ahead of the real scripts: never time a notify out in a simulated run.
+        effectTimeoutUs: 3_600 * 1_000_000,
         ports: {
           ...ports,
           notify: {
-            script: (n) => {
-              recording.script(n);
-              // The generic notify script, as the production NotifyPort will run it.
-              if (runsGenericNotify(n.state)) notify.push(`${n.scope} ${n.name} ${n.state} ${n.priority}`);
-            },
-            fifo: (line) => {
-              recording.fifo(line);
-              fifo.push(line);
-            },
+            notify: (n) => real.notify(n),
+            fifo: (line) => recording.fifo(line),
           },
         },
         transport,
         onApplied: (_ev, outs) => {
           for (const o of outs) {
+            // The FIFO line as emitted (its mailbox may still wait behind a real notify script).
+            if (o.type === "fifo") fifo.push(o.line);
             if (o.type !== "state") continue;
             const t = { atUs: this.clock.nowUs(), node: h.name, actor: o.actor, from: o.from, to: o.to };
             this.transitions.push(t);
@@ -316,6 +321,55 @@ export class SimWorld {
   start(): void {
     for (const n of this.nodes.values()) n.start();
   }
+
+  /**
+   * The argv the real notify scripts of `name` recorded during this world, once every notify the
+   * nodes emitted has run and exited (they run one at a time, in the order emitted).
+   */
+  async notifyLines(name: string): Promise<string[]> {
+    await Promise.all([...this.nodes.values()].map((n) => n.settled()));
+    await scripts.chain;
+    return [...(this.#notify.get(name) ?? [])];
+  }
+}
+
+/** notifyDir's convention: the generic notify script's directory holds the log it appends to. */
+function notifyLogOf(config: Config): string | undefined {
+  const script = config.instances.find((i) => i.notify.generic !== null)?.notify.generic?.argv[0];
+  return script === undefined ? undefined : join(script.slice(0, script.lastIndexOf("/")), "notify.log");
+}
+
+/**
+ * One queue for the notify scripts of every simulated world in this process: in virtual time a whole
+ * run's notifies are emitted within a real millisecond (keepalived's were seconds apart), and several
+ * worlds share one script and log. Each script starts only after the previous one exited, so the
+ * lines the log gained while it ran are its own, in the order the nodes emitted them.
+ */
+const scripts: { chain: Promise<unknown> } = { chain: Promise.resolve() };
+
+/** A process runner on that queue; what each script appends to `log` goes to `sink`. */
+function serialRunner(inner: ProcessRunner, log: string | undefined, sink: string[]): ProcessRunner {
+  return {
+    start(spec) {
+      let before = 0;
+      const started = scripts.chain.then(() => {
+        before = log === undefined ? 0 : readLog(log).length;
+        return inner.start(spec);
+      });
+      scripts.chain = started.then(
+        (h) =>
+          h.exit.then(() => {
+            if (log !== undefined) sink.push(...readLog(log).slice(before));
+          }),
+        () => undefined,
+      );
+      return started;
+    },
+    killAll: (signal) => inner.killAll(signal),
+    get running() {
+      return inner.running;
+    },
+  };
 }
 
 /**
