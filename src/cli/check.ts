@@ -30,10 +30,13 @@ export function makeCheckCommand(host: () => HostFacts): CommandSpec {
       io.stderr(usageError(spec, parsed));
       return EX_USAGE;
     }
-    const options = parsed.configId === undefined ? {} : { configId: parsed.configId };
-    const { config, diagnostics } = loadConfig(parsed.file, options);
+    const facts = host();
+    const { config, diagnostics } = loadConfig(parsed.file, {
+      ...(parsed.configId === undefined ? {} : { configId: parsed.configId }),
+      ...(facts.mtu === undefined ? {} : { interfaceMtu: facts.mtu }),
+    });
     const all: Diagnostic[] =
-      config === undefined ? [...diagnostics] : [...diagnostics, ...hostChecks(config, host())];
+      config === undefined ? [...diagnostics] : [...diagnostics, ...hostChecks(config, facts)];
     for (const d of all) io.stderr(`${escapeText(formatDiagnostic(d))}\n`);
     const { errors, warnings } = countBySeverity(all);
     const what =

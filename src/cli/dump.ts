@@ -11,6 +11,7 @@ import { configText, stableJson } from "../config/render.ts";
 import { type ArgsSpec, defineCommand, EX_USAGE, flagOption, usageError } from "./args.ts";
 import { configArgs, configOptions, configPositionals } from "./config-args.ts";
 import { escapeLines, escapeText, terminalSafeJson } from "./escape.ts";
+import { readInterfaceMtu } from "./host-checks.ts";
 import type { CommandSpec } from "./io.ts";
 
 const spec: ArgsSpec = {
@@ -28,8 +29,10 @@ export const dumpCommand: CommandSpec = defineCommand("dump", spec, async ({ val
     io.stderr(usageError(spec, parsed));
     return EX_USAGE;
   }
-  const options = parsed.configId === undefined ? {} : { configId: parsed.configId };
-  const { config, diagnostics } = loadConfig(parsed.file, options);
+  const { config, diagnostics } = loadConfig(parsed.file, {
+    ...(parsed.configId === undefined ? {} : { configId: parsed.configId }),
+    interfaceMtu: (ifname) => readInterfaceMtu(ifname),
+  });
   for (const d of diagnostics) io.stderr(`${escapeText(formatDiagnostic(d))}\n`);
   if (config === undefined) return 1;
   io.stdout(

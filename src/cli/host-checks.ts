@@ -26,6 +26,8 @@ export interface HostFacts {
   readonly interfaces: ReadonlySet<string> | undefined;
   /** The scripts' files and users as this host has them; undefined = unknown (no script checks). */
   readonly scripts?: ScriptEnv;
+  /** An interface's MTU on this host (how many VIPs fit one advert); undefined = unknown. */
+  readonly mtu?: (ifname: string) => number | undefined;
 }
 
 /** keepalived's IFNAMSIZ: longer names are rejected by the parser before any lookup. */
@@ -54,7 +56,22 @@ export function readHostInterfaces(
 }
 
 /** The host's facts for `vigil check` on this machine. */
-export const currentHost = (): HostFacts => ({ interfaces: readHostInterfaces(), scripts: nodeScriptEnv() });
+/** An interface's MTU in this process's network namespace, or undefined. */
+export function readInterfaceMtu(ifname: string, sysClassNet = "/sys/class/net"): number | undefined {
+  if (ifname === "" || ifname.includes("/") || ifname === "." || ifname === "..") return undefined;
+  try {
+    const mtu = Number(readFileSync(`${sysClassNet}/${ifname}/mtu`, "latin1").trim());
+    return Number.isSafeInteger(mtu) && mtu > 0 ? mtu : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const currentHost = (): HostFacts => ({
+  interfaces: readHostInterfaces(),
+  scripts: nodeScriptEnv(),
+  mtu: (ifname) => readInterfaceMtu(ifname),
+});
 
 const warning = (file: string, line: number, message: string, hint?: string): Diagnostic => {
   const base = { severity: "warning" as const, file, line, column: 0, kind: "semantic" as const, message };

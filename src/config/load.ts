@@ -28,6 +28,11 @@ export interface LoadOptions {
   readonly fs?: ConfigFs;
   /** The preprocessor's budget; defaults to `DEFAULT_LIMITS` (tests use smaller ones). */
   readonly limits?: PreprocessorLimits;
+  /**
+   * The MTU of an interface on the host that will run the file (how many addresses fit one advert;
+   * the rest move to the excluded VIPs, as keepalived does). Unknown → 1500, keepalived's default.
+   */
+  readonly interfaceMtu?: (ifname: string) => number | undefined;
 }
 
 export interface LoadResult {
@@ -178,7 +183,7 @@ export function loadConfig(path: string, options: LoadOptions = {}): LoadResult 
       );
   }
   const { diags, draft } = pass;
-  const plain = resolveConfig(diags, draft, path, configId);
+  const plain = resolveConfig(diags, draft, path, configId, options.interfaceMtu);
   const decoded = decodeConfig(plain, { errors: "all" });
   if (decoded._tag === "Failure") {
     diags.error(

@@ -6,7 +6,7 @@
  */
 import { isIP } from "node:net";
 import type { Diagnostics, Position } from "./diagnostics.ts";
-import type { Token } from "./lexer.ts";
+import { type Token, tokenize } from "./lexer.ts";
 import type { Statement } from "./parser.ts";
 import type { Command, Family } from "./types.ts";
 
@@ -209,35 +209,13 @@ export function readCommand(ctx: Ctx, st: Statement, first = 0): Command | undef
   return { argv, user: st.args[first + 1]?.text ?? null, group: st.args[first + 2]?.text ?? null };
 }
 
-/** Splits a script command line on spaces, honouring quotes and backslash escapes. */
+/**
+ * Splits a script command line into argv as keepalived does: the token (already unquoted by the
+ * lexer) goes through the same quoting, escapes (`\xHH`, `\NNN`, `\cX`, `\n`…) and whitespace
+ * splitting again (keepalived's alloc_strvec_quoted_escaped on the script string).
+ */
 export function splitCommand(text: string): string[] {
-  const out: string[] = [];
-  let cur = "";
-  let has = false;
-  let quote: string | null = null;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i] as string;
-    if (quote !== null) {
-      if (c === quote) quote = null;
-      else if (c === "\\" && i + 1 < text.length) cur += text[++i];
-      else cur += c;
-    } else if (c === "'" || c === '"') {
-      quote = c;
-      has = true;
-    } else if (c === "\\" && i + 1 < text.length) {
-      cur += text[++i];
-      has = true;
-    } else if (c === " " || c === "\t") {
-      if (has) out.push(cur);
-      cur = "";
-      has = false;
-    } else {
-      cur += c;
-      has = true;
-    }
-  }
-  if (has) out.push(cur);
-  return out;
+  return tokenize(text, "", 0, 0, undefined, false).map((t) => t.text);
 }
 
 /** A block's entries as lists of tokens (for blocks of items such as `virtual_ipaddress`). */

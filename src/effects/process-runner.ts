@@ -10,7 +10,9 @@
  * Not pure: this is the edge to the kernel's process table. No module-level state: each runner
  * owns the table of its live children.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
+import { bytesToUnicode } from "../config/bytes.ts";
 import { EffectError } from "../runtime/ports.ts";
 
 export { EffectError };
@@ -91,7 +93,8 @@ export function createProcessRunner(timers: RunnerTimers = defaultTimers): Proce
 
   const start = (spec: RunSpec): Promise<RunHandle> =>
     new Promise<RunHandle>((resolve, reject) => {
-      const [file, ...args] = spec.argv;
+      // The configuration is read as bytes (one char per byte): hand the OS the text those bytes spell.
+      const [file, ...args] = spec.argv.map(bytesToUnicode);
       if (file === undefined || file === "") {
         reject(new EffectError("ENOENT", "empty command"));
         return;

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeCheckCommand } from "../../src/cli/check.ts";
-import { hostChecks, readHostInterfaces } from "../../src/cli/host-checks.ts";
+import { hostChecks, readHostInterfaces, readInterfaceMtu } from "../../src/cli/host-checks.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { fakeEnv } from "../effects/fake-script-env.ts";
 import { keepalivedPath, skipUnlessLab } from "../support/env.ts";
@@ -132,6 +132,33 @@ describe("host checks (injected interfaces)", () => {
     expect(text).toContain("Unsafe permissions found for script '/tmp/x/fault.sh' - disabling.");
     expect(text.some((m) => m.includes("master.sh"))).toBe(false);
     for (const d of ds) expect(d.severity).toBe("warning");
+  });
+  it("vigil check sizes adverts by the host's MTU, as keepalived (100 IPv6 VIPs, MTU 1400 → 83)", async () => {
+    const vips = Array.from({ length: 100 }, (_, i) => `    2001:db8::${(i + 1).toString(16)}/64`);
+    const file = write(
+      "mtu.conf",
+      [
+        "vrrp_instance VI_6 {",
+        "  interface eth9",
+        "  virtual_router_id 6",
+        "  virtual_ipaddress {",
+        ...vips,
+        "  }",
+        "}",
+      ].join("\n"),
+    );
+    const checkWith = async (mtu: number | undefined): Promise<string> => {
+      let err = "";
+      const check = makeCheckCommand(() => ({ interfaces: new Set(["lo", "eth9"]), mtu: () => mtu }));
+      expect(await check.run([file], { stdout: () => {}, stderr: (t) => (err += t) })).toBe(0);
+      return err;
+    };
+    expect(await checkWith(1400)).toContain(
+      "Number of VIPs (100) exceeds maximum/space available in packet (max 83 addresses)",
+    );
+    expect(await checkWith(undefined)).toContain("(max 89 addresses)");
+    expect(readInterfaceMtu("lo")).toBeGreaterThan(0);
+    expect(readInterfaceMtu("../lo")).toBeUndefined();
   });
   it("reads the current namespace's interfaces (lo is always there)", () => {
     expect(readHostInterfaces()?.has("lo")).toBe(true);

@@ -50,6 +50,9 @@ describe("lexer", () => {
   it("splits script command lines like keepalived", () => {
     expect(splitCommand("/x.sh p1 'quoted arg' \"dq\"")).toEqual(["/x.sh", "p1", "quoted arg", "dq"]);
   });
+  it("splits script commands with keepalived's escapes and whitespace", () => {
+    expect(splitCommand("/bin/echo a\\x41 \\101 \\cA\fb\vc")).toEqual(["/bin/echo", "aA", "A", "\x01", "b", "c"]);
+  });
   it("expands csh braces", () => {
     expect(expandBraces("a{b,c{d,e}}f")).toEqual(["abf", "acdf", "acef"]);
     expect(expandBraces("a{b}c")).toEqual(["a{b}c"]);

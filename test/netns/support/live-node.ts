@@ -8,11 +8,12 @@
  *
  * A config with errors exits 2 with its diagnostics on stderr. Not pure (it is a daemon).
  */
+import { readInterfaceMtu } from "../../../src/cli/host-checks.ts";
 import { loadConfig } from "../../../src/config/load.ts";
 import { startLiveNode } from "../../../src/daemon/live-node.ts";
 
 const [configPath = "", journalPath = ""] = process.argv.slice(2);
-const loaded = loadConfig(configPath);
+const loaded = loadConfig(configPath, { interfaceMtu: (ifname) => readInterfaceMtu(ifname) });
 if (loaded.config === undefined) {
   for (const d of loaded.diagnostics) console.error(JSON.stringify(d));
   process.exit(2);
