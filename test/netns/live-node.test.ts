@@ -33,6 +33,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true, keepalived: t
   let addrMaster = "";
   let addrBefore = "";
   let addrAfterTakeover = "";
+  let addrReadded = "";
+  let deletedAtUs = 0;
   let exitCode: number | null | undefined;
   const vip6 = "2001:db8:51::1";
 
@@ -115,6 +117,20 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true, keepalived: t
     await new Promise((r) => setTimeout(r, 3500));
     addrMaster = await lab.nsRun(h1.ns, "ip", ["addr", "show", "dev", "eth0"]);
 
+    // Someone else deletes a VIP of the MASTER: keepalived 2.2.7 (measured in a namespace) sends
+    // priority 0, enters BACKUP, removes its VIPs and takes over again one skew time later.
+    deletedAtUs = Date.now() * 1000;
+    await lab.nsRun(h1.ns, "ip", ["addr", "del", `${net}.101/24`, "dev", "eth0"]);
+    await vigil.waitForOutput(
+      new RegExp(`Netlink reflector reports IP ${net}\\.101 removed from eth0`),
+      5_000,
+    );
+    addrReadded = await waitFor("the VIPs back", async () => {
+      const a = await lab.nsRun(h1.ns, "ip", ["addr", "show", "dev", "eth0"]);
+      return a.includes(`${net}.101/24`) && a.includes(`${net}.100/24`) ? a : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+
     lab.keepalived(
       h2,
       [
@@ -173,8 +189,11 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true, keepalived: t
   });
 
   it("sends both GARP / NA bursts for every address", () => {
-    // Only h1's frames: keepalived in h2 GARPs the same addresses when it takes over.
-    const lines = arps.stdout.split("\n").filter((l) => l.includes(` ${h1Mac} > `));
+    // Only h1's frames of its first takeover (it takes over again after the VIP deletion, and
+    // keepalived in h2 GARPs the same addresses when it takes over).
+    const lines = arps.stdout
+      .split("\n")
+      .filter((l) => l.includes(` ${h1Mac} > `) && Number(l.split(" ")[0]) * 1e6 < deletedAtUs);
     for (const a of [`${net}.100`, `${net}.101`]) {
       const garp = new RegExp(
         `Request who-has ${a.replace(/\./g, "\\.")} (\\([0-9a-f:]+\\) )?tell ${a.replace(/\./g, "\\.")},`,
@@ -187,21 +206,25 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true, keepalived: t
   });
 
   it("runs notify scripts in keepalived's order and writes the FIFO", () => {
-    expect(notifyLog()).toEqual([
-      "INSTANCE VI_1 BACKUP 100",
-      "INSTANCE VI_1 MASTER 100",
-      "INSTANCE VI_1 BACKUP 100",
-      "INSTANCE VI_1 STOP 100",
-    ]);
-    expect(fifoReader.stdout.split("\n").filter((l) => l !== "")).toEqual([
-      'INSTANCE "VI_1" BACKUP 100',
-      'INSTANCE "VI_1" MASTER 100',
-      'INSTANCE "VI_1" BACKUP 100',
-      'INSTANCE "VI_1" STOP 100',
-    ]);
+    const states = ["BACKUP", "MASTER", "BACKUP", "MASTER", "BACKUP", "STOP"];
+    expect(notifyLog()).toEqual(states.map((st) => `INSTANCE VI_1 ${st} 100`));
+    expect(fifoReader.stdout.split("\n").filter((l) => l !== "")).toEqual(
+      states.map((st) => `INSTANCE "VI_1" ${st} 100`),
+    );
     expect(
       logLines().some((l) => l.includes("Unsafe permissions found for script") && l.includes("backup.sh")),
     ).toBe(true);
+  });
+
+  it("a VIP deleted by someone else: priority 0, BACKUP, and MASTER again one skew time later", () => {
+    const after = h1Adverts().filter((p) => p.atUs > deletedAtUs);
+    expect(after[0]?.prio).toBe(0);
+    expect(after[1]?.prio).toBe(100);
+    const gapUs = (after[1]?.atUs ?? 0) - (after[0]?.atUs ?? 0);
+    // skew time at priority 100: (256 − 100) / 256 s = 609,375 µs
+    expect(gapUs).toBeGreaterThan(500_000);
+    expect(gapUs).toBeLessThan(800_000);
+    expect(addrReadded).toContain(`${net}.100/24`);
   });
 
   it("gives the VIPs up to a higher-priority keepalived and stops cleanly", () => {
