@@ -5,6 +5,8 @@
  * escaped for the terminal and JSON keeps its value with terminal-unsafe characters as `\uXXXX`
  * (escape.ts).
  */
+
+import { bytesToUnicode } from "../config/bytes.ts";
 import { formatDiagnostic } from "../config/diagnostics.ts";
 import { loadConfig } from "../config/load.ts";
 import { configText, stableJson } from "../config/render.ts";
@@ -36,7 +38,9 @@ export const dumpCommand: CommandSpec = defineCommand("dump", spec, async ({ val
   for (const d of diagnostics) io.stderr(`${escapeText(formatDiagnostic(d))}\n`);
   if (config === undefined) return 1;
   io.stdout(
-    flagOption(values, "json") ? terminalSafeJson(stableJson(config)) : escapeLines(configText(config)),
+    flagOption(values, "json")
+      ? terminalSafeJson(stableJson(config))
+      : escapeLines(bytesToUnicode(configText(config))),
   );
   return 0;
 });

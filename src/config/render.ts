@@ -3,6 +3,7 @@
  * every default filled in, durations in the units their names carry) and a compact readable text
  * form. Used by `vigil dump`. Pure.
  */
+import { bytesToUnicode } from "./bytes.ts";
 import type { Command, Config, TrackRef, Vip, VrrpInstance } from "./types.ts";
 
 /** Deterministic JSON: object keys sorted recursively, two-space indent, trailing newline. */
@@ -10,11 +11,18 @@ export function stableJson(value: unknown): string {
   return `${JSON.stringify(sortKeys(value), null, 2)}\n`;
 }
 
+/**
+ * Keys sorted; strings — byte strings from the configuration, one char per byte — as the Unicode
+ * text their bytes spell (valid UTF-8 decoded, any other byte as U+DC80+byte, recoverable exactly
+ * with `unicodeToBytes`), so a UTF-8 name reads as written and the JSON stays valid.
+ */
 function sortKeys(value: unknown): unknown {
+  if (typeof value === "string") return bytesToUnicode(value);
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) out[k] = sortKeys((value as Record<string, unknown>)[k]);
+    for (const k of Object.keys(value).sort())
+      out[bytesToUnicode(k)] = sortKeys((value as Record<string, unknown>)[k]);
     return out;
   }
   return value;

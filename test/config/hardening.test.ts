@@ -231,4 +231,26 @@ describe("byte strings to Unicode for dump --json and the OS", () => {
       { numRuns: 500, seed: 5 },
     );
   });
+  it("vigil dump prints a UTF-8 name as written and other bytes recoverably (JSON and text)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-u8-"));
+    try {
+      const file = join(dir, "k.conf");
+      const inst = (name: string, ifname: string, vip: string): string =>
+        `vrrp_instance ${name} {\n interface ${ifname}\n virtual_router_id 1\n virtual_ipaddress { ${vip} }\n}\n`;
+      writeFileSync(
+        file,
+        Buffer.from(
+          inst("VI_\xc3\xa9", "eth0", "198.18.0.1") + inst("VI_\xe9x", "eth1", "198.18.0.2"),
+          "latin1",
+        ),
+      );
+      const run = (...args: string[]) =>
+        spawnSync(process.execPath, ["bin/vigil.js", "dump", file, ...args], { encoding: "utf8" });
+      const json = JSON.parse(run("--json").stdout) as { instances: { name: string }[] };
+      expect(json.instances.map((i) => i.name)).toEqual(["VI_é", "VI_\udce9x"]);
+      expect(run().stdout).toContain("vrrp_instance VI_é");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
