@@ -11,13 +11,14 @@
  * BENCH_INSTANCES, default 10,000). Not a test: prints a table. Skips (exit 0) when not root or
  * when keepalived, ip or /usr/bin/time is missing. Always deletes its namespace and temp dir.
  */
-import { type SpawnSyncReturns, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cpuUsage } from "node:process";
 import { loadConfig } from "../src/config/load.ts";
 import { generated } from "./config-gen.ts";
+import { type Run, TIME, timed } from "./timed.ts";
 
 const N = Number(process.env.BENCH_INSTANCES ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -25,44 +26,10 @@ const WARNINGS = process.env.BENCH_WARNINGS === "1";
 const INTERFACES = Math.ceil(N / 250);
 const TIMEOUT_S = 120;
 const KEEPALIVED = "/usr/sbin/keepalived";
-const TIME = "/usr/bin/time";
 const REPO = join(import.meta.dirname, "..");
 
-interface Run {
-  wallMs: number;
-  cpuMs: number;
-  maxRssKb: number;
-  status: number;
-  outputLines: number;
-}
-
-const lineCount = (s: string): number => (s === "" ? 0 : s.split("\n").filter((l) => l !== "").length);
-
-/** Runs argv under /usr/bin/time (and timeout(1)); CPU and RSS are the child tree's rusage. */
-function timed(argv: readonly string[], timesFile: string): Run {
-  const t0 = performance.now();
-  const r: SpawnSyncReturns<string> = spawnSync(
-    TIME,
-    ["-f", "%U %S %M", "-o", timesFile, "timeout", "-k", "5", String(TIMEOUT_S), ...argv],
-    { cwd: REPO, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, timeout: (TIMEOUT_S + 30) * 1000 },
-  );
-  const wallMs = performance.now() - t0;
-  if (r.error !== undefined) throw new Error(`${argv.join(" ")}: ${r.error.message}`);
-  if (r.status === 124 || r.status === 137 || r.signal !== null)
-    throw new Error(`${argv.join(" ")}: timed out after ${TIMEOUT_S} s (hung?)`);
-  // time(1) writes "Command exited with non-zero status N" before the figures on failure.
-  const figures = readFileSync(timesFile, "utf8").trim().split("\n").at(-1) ?? "";
-  const [user, sys, rss] = figures.split(" ").map(Number);
-  if (user === undefined || sys === undefined || rss === undefined || Number.isNaN(user + sys + rss))
-    throw new Error(`${argv.join(" ")}: cannot read /usr/bin/time output '${figures}'`);
-  return {
-    wallMs,
-    cpuMs: (user + sys) * 1000,
-    maxRssKb: rss,
-    status: r.status ?? -1,
-    outputLines: lineCount(r.stdout) + lineCount(r.stderr),
-  };
-}
+const run = (argv: readonly string[], timesFile: string): Run =>
+  timed(argv, { cwd: REPO, timesFile, timeoutS: TIMEOUT_S });
 
 function ip(args: readonly string[], input?: string): void {
   const r = spawnSync("ip", args, { encoding: "utf8", ...(input === undefined ? {} : { input }) });
@@ -82,6 +49,8 @@ function inProcess(file: string): Run {
     maxRssKb: 0,
     status: 0,
     outputLines: result.diagnostics.length,
+    outputBytes: 0,
+    timedOut: false,
   };
 }
 
@@ -124,12 +93,12 @@ function main(): void {
     const vigilArgv = [process.execPath, "bin/vigil.js", "check", "-f", file];
     const runs = { keepalived: [] as Run[], vigil: [] as Run[], load: [] as Run[] };
     // One warm-up of each (page cache, tsx's transform cache), then alternating rounds.
-    timed(keepalivedArgv, times);
-    timed(vigilArgv, times);
+    run(keepalivedArgv, times);
+    run(vigilArgv, times);
     for (let round = 0; round < ROUNDS; round++) {
       const pair: Array<[keyof typeof runs, () => Run]> = [
-        ["keepalived", () => timed(keepalivedArgv, times)],
-        ["vigil", () => timed(vigilArgv, times)],
+        ["keepalived", () => run(keepalivedArgv, times)],
+        ["vigil", () => run(vigilArgv, times)],
         ["load", () => inProcess(file)],
       ];
       if (round % 2 === 1) pair.reverse();
