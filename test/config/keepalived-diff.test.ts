@@ -21,13 +21,13 @@
  * (c) when keepalived is clean, every Vigil warning is one of the documented Vigil-only warnings
  *     (VIGIL_ONLY below): things keepalived accepts silently but Vigil points out on purpose.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.ts";
-import { keepalivedPath, skipUnlessLab } from "../support/env.ts";
+import { skipUnlessLab } from "../support/env.ts";
+import { complains, keepalivedTest, makeKeepalivedNs, runQuiet } from "./keepalived-t.ts";
 
 /** Vigil warnings that keepalived 2.2.7 does not print, each with the reason it is wanted. */
 const VIGIL_ONLY: ReadonlyArray<{ readonly pattern: RegExp; readonly why: string }> = [
@@ -54,75 +54,14 @@ const fixtures = ["valid", "invalid"]
   )
   .concat(["examples/keepalived.conf"]);
 
-const IGNORED_KEEPALIVED = [/interface \S+ for .* doesn't exist/, /^Non-existent interface/, /^Terminated$/];
-
-interface KeepalivedRun {
-  readonly code: number | null;
-  readonly messages: readonly string[];
-}
-
-/** Runs `keepalived -t` on one file in its own directory, in its own process group. */
-function keepalivedTest(ns: string, file: string, pidDir: string): Promise<KeepalivedRun> {
-  return new Promise((resolve) => {
-    const pid = (n: string) => join(pidDir, n);
-    const child = spawn(
-      "ip",
-      ["netns", "exec", ns, keepalivedPath as string, "-t", "-f", basename(file), "-i", "lb1"].concat([
-        "-p",
-        pid("k.pid"),
-        "-r",
-        pid("v.pid"),
-        "-c",
-        pid("c.pid"),
-        "-b",
-        pid("b.pid"),
-      ]),
-      { cwd: dirname(file), detached: true, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let out = "";
-    child.stdout.on("data", (b: Buffer) => {
-      out += b.toString("utf8");
-    });
-    child.stderr.on("data", (b: Buffer) => {
-      out += b.toString("utf8");
-    });
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
-    }, 15_000);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      const messages = [...new Set(out.split("\n").map((l) => l.trim()))]
-        .filter((l) => l !== "")
-        .filter((l) => !IGNORED_KEEPALIVED.some((re) => re.test(l)));
-      resolve({ code: code ?? (signal === "SIGTERM" ? 143 : null), messages });
-    });
-  });
-}
-
-const run = async (cmd: string, args: string[]): Promise<number | null> =>
-  new Promise((resolve) => {
-    const c = spawn(cmd, args, { stdio: "ignore" });
-    c.on("close", (code) => resolve(code));
-  });
-
 describe.skipIf(skipUnlessLab("config differential vs keepalived -t", { keepalived: true, netns: true }))(
   "vigil check agrees with keepalived -t",
   () => {
     const ns = `vg${process.pid % 10000}c-cfg`;
     const pidDir = mkdtempSync(join(tmpdir(), "vigil-kt-"));
-    beforeAll(async () => {
-      await run("ip", ["netns", "del", ns]);
-      expect(await run("ip", ["netns", "add", ns])).toBe(0);
-      for (const ifname of ["eth0", "eth1", "eth2", "eth3", "eth9", "va"]) {
-        expect(
-          await run("ip", ["-n", ns, "link", "add", ifname, "type", "veth", "peer", "name", `p${ifname}`]),
-        ).toBe(0);
-        expect(await run("ip", ["-n", ns, "link", "set", ifname, "up"])).toBe(0);
-      }
-      await run("ip", ["-n", ns, "link", "set", "lo", "up"]);
-    });
+    beforeAll(() => makeKeepalivedNs(ns));
     afterAll(async () => {
-      await run("ip", ["netns", "del", ns]);
+      await runQuiet("ip", ["netns", "del", ns]);
       rmSync(pidDir, { recursive: true, force: true });
     });
 
@@ -131,7 +70,7 @@ describe.skipIf(skipUnlessLab("config differential vs keepalived -t", { keepaliv
     for (const file of fixtures) {
       it(basename(file), async () => {
         const k = await keepalivedTest(ns, file, pidDir);
-        const keepalivedComplains = (k.code !== 0 && k.code !== 143) || k.messages.length > 0;
+        const keepalivedComplains = complains(k);
         const { diagnostics } = loadConfig(file, { configId: "lb1" });
         const errors = diagnostics.filter((d) => d.severity === "error");
         const relevant = diagnostics.filter((d) => d.kind !== "unsupported");
