@@ -1,8 +1,15 @@
 /**
  * The vocabulary between the host and the pure machines: events the machines accept and the
- * commands (custom XState actions with params) they emit. Everything here is plain JSON data so it
+ * messages they emit as named XState actions — effect `Command`s and host-internal `Routing`. Everything here is plain JSON data so it
  * can be journaled and compared byte for byte. Pure types and tiny pure helpers.
  */
+
+/**
+ * Version of the machines' behaviour and snapshot layout, recorded in journal headers: bump it when a
+ * machine change makes old journals replay differently. `vigil replay` refuses a journal recorded with
+ * another value unless `--force`.
+ */
+export const MACHINE_VERSION = 1;
 
 export type VrrpState = "INIT" | "BACKUP" | "MASTER" | "FAULT" | "STOP";
 export type NotifyState =
@@ -93,6 +100,11 @@ export type InstanceEvent =
   | TrackingEvent
   | SyncEvent
   | { readonly type: "PREEMPT_DELAY_EXPIRED" }
+  /** The instance's own named timers (vrrp-instance.machine.ts `INSTANCE_TIMERS`). */
+  | { readonly type: "MASTER_DOWN" }
+  | { readonly type: "ADVERT_TIMER" }
+  | { readonly type: "GARP_DELAY" }
+  | { readonly type: "GARP_REFRESH" }
   /** One of the MASTER's tracked VIPs was deleted from the host by someone else (netlink RTM_DELADDR). */
   | { readonly type: "VIP_DELETED" };
 
@@ -121,7 +133,14 @@ export type Command =
       readonly priority: number;
     }
   | { readonly type: "fifo"; readonly line: string }
-  | { readonly type: "log"; readonly line: string; readonly detail?: true }
+  | { readonly type: "log"; readonly line: string; readonly detail?: true };
+
+/**
+ * Host-internal routing messages: not effects, but messages from one machine to another that the
+ * host routes before any effect dispatch (a member's report to its sync group, the group's decision
+ * to a member, a tracker's new verdict to the instances that track it, a shift of a pending timer).
+ */
+export type Routing =
   | {
       readonly type: "memberReport";
       readonly group: string;
@@ -147,8 +166,12 @@ export type Command =
     };
 
 export type CommandType = Command["type"];
+export type RoutingType = Routing["type"];
+/** Everything a machine emits: effect commands and routing messages. */
+export type Message = Command | Routing;
+export type MessageType = Message["type"];
 
-/** Every command type, for the no-op action implementations the machines declare. */
+/** Every effect command type. */
 export const COMMAND_TYPES: readonly CommandType[] = [
   "sendAdvert",
   "addVips",
@@ -157,11 +180,21 @@ export const COMMAND_TYPES: readonly CommandType[] = [
   "notify",
   "fifo",
   "log",
+];
+/** Every routing message type. */
+export const ROUTING_TYPES: readonly RoutingType[] = [
   "memberReport",
   "syncMember",
   "trackerChanged",
   "shiftTimer",
 ];
+/** Every message type: each is a named action of the machines that emit it (named-actions.ts). */
+export const MESSAGE_TYPES: readonly MessageType[] = [...COMMAND_TYPES, ...ROUTING_TYPES];
+export const isRouting = (m: Message): m is Routing =>
+  m.type === "memberReport" ||
+  m.type === "syncMember" ||
+  m.type === "trackerChanged" ||
+  m.type === "shiftTimer";
 
 /** keepalived's FIFO line: `INSTANCE "VI_1" MASTER 150`. */
 export const fifoLine = (

@@ -1,8 +1,14 @@
+/**
+ * The instance machine's context, its commands (what each transition emits, in keepalived 2.2.7's
+ * order) and its tracker bookkeeping, as pure functions of context and event; also the instance's
+ * named timers. vrrp-instance.machine.ts declares which named actions each transition carries. Pure.
+ */
 import type {
   AdvertEvent,
   Command,
   InstanceEvent,
   InstanceParams,
+  Message,
   NotifyState,
   TrackingEvent,
 } from "./events.ts";
@@ -50,7 +56,7 @@ export const initialInstanceContext = (p: InstanceParams): InstanceContext => ({
 });
 
 export type Ctx = InstanceContext;
-export type Emit = (c: Ctx, e: InstanceEvent) => Command[];
+export type Emit = (c: Ctx, e: InstanceEvent) => Message[];
 export const advertOf = (e: InstanceEvent): AdvertEvent => e as AdvertEvent;
 export const tag = (c: Ctx): string => `(${c.p.name})`;
 export const isOwner = (c: Ctx): boolean => c.basePriority === OWNER_PRIORITY;
@@ -66,7 +72,7 @@ export const advert = (c: Ctx, priority: number): Command => ({
   priority,
   advertIntervalCs: c.p.advertIntervalCs,
 });
-export const report = (c: Ctx, state: "BACKUP" | "MASTER" | "FAULT" | "INIT" | "STOP"): Command[] =>
+export const report = (c: Ctx, state: "BACKUP" | "MASTER" | "FAULT" | "INIT" | "STOP"): Message[] =>
   c.p.syncGroup === undefined
     ? []
     : [
@@ -146,14 +152,27 @@ export const enterFault =
     ...report(c, "FAULT"),
   ];
 
-/** XState's id for the BACKUP down timer (`after: { masterDown }` in state `vrrp.backup`). */
-export const MASTER_DOWN_TIMER_ID = "xstate.after.masterDown.vrrp.backup";
+/**
+ * The instance machine's named timers: id of the delayed raise → the event it raises. The host's
+ * timer table and journal know timers by these ids only (never by an XState-generated id).
+ */
+export const INSTANCE_TIMERS = {
+  masterDown: "MASTER_DOWN",
+  advert: "ADVERT_TIMER",
+  garpDelay: "GARP_DELAY",
+  garpRefresh: "GARP_REFRESH",
+  preemptDelay: "PREEMPT_DELAY_EXPIRED",
+} as const;
+export type InstanceTimerId = keyof typeof INSTANCE_TIMERS;
+
+/** The BACKUP down timer (raised on entering BACKUP, restarted by every accepted advert). */
+export const MASTER_DOWN_TIMER_ID: InstanceTimerId = "masterDown";
 
 export type TrackingState = "init" | "backup" | "master" | "fault";
 
 /** What a TRACKING event does to an instance: commands in keepalived's order and the context patch. */
 export interface TrackingUpdate {
-  readonly commands: Command[];
+  readonly commands: Message[];
   readonly patch: Partial<InstanceContext>;
 }
 
@@ -183,7 +202,7 @@ export const trackingUpdate = (c: Ctx, e: TrackingEvent, state: TrackingState): 
     pending: e.pending,
     fileStatus: files,
   };
-  const commands: Command[] = [];
+  const commands: Message[] = [];
   for (const f of entered) commands.push(fileLog(c, f, "now FAULT state"));
   if (entered.length > 0) return { commands, patch: base };
   for (const f of left) {

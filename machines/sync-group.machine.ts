@@ -7,12 +7,13 @@
  * test/netns/keepalived-conformance.test.ts: `INSTANCE VI_C MASTER`, `INSTANCE VI_D MASTER`,
  * `GROUP "G1" MASTER 0` when VI_C's timer completes the group). At startup the group speaks first:
  * when every member starts in BACKUP, `GROUP … BACKUP 0` precedes the members' own BACKUP lines
- * (keepalived's vrrp_init_state notifies groups before instances). Effects leave as `syncMember`,
- * `notify`, `fifo` and `log` commands. Pure.
+ * (keepalived's vrrp_init_state notifies groups before instances). Effects leave as the named actions
+ * `syncMember` (routing), `notify`, `fifo` and `log` (named-actions.ts). Pure.
  */
 import { setup } from "xstate";
-import type { Command, CommandType, VrrpState } from "./events.ts";
+import type { Message, MessageType, VrrpState } from "./events.ts";
 import { fifoLine } from "./events.ts";
+import { effectActions, effects, messageActionImpls } from "./named-actions.ts";
 
 export interface MemberReport {
   readonly state: VrrpState;
@@ -61,8 +62,8 @@ const someoneLeftMaster = (c: Ctx): boolean =>
 export const orderedMembers = (c: Ctx): string[] =>
   c.members.includes(c.trigger) ? [c.trigger, ...c.members.filter((m) => m !== c.trigger)] : [...c.members];
 
-const syncTo = (c: Ctx, to: Target, skip: (r: MemberReport) => boolean): Command[] => {
-  const force = (m: string): Command[] =>
+const syncTo = (c: Ctx, to: Target, skip: (r: MemberReport) => boolean): Message[] => {
+  const force = (m: string): Message[] =>
     skip(report(c, m)) ? [] : [{ type: "syncMember", instance: m, state: to }];
   const [first, ...rest] = orderedMembers(c);
   return [
@@ -87,20 +88,14 @@ const someStartFault = (c: Ctx, e: SyncGroupEvent): boolean =>
 /** Every member starts in BACKUP: the group is BACKUP from the start and says so first. */
 const allStartBackup = (c: Ctx, e: SyncGroupEvent): boolean =>
   e.type === "START" && e.members !== undefined && c.members.every((m) => e.members?.[m] === "backup");
-const groupNotify = (c: Ctx, state: Target | "STOP"): Command[] => [
+const groupNotify = (c: Ctx, state: Target | "STOP"): Message[] => [
   { type: "notify", scope: "GROUP", name: c.name, state, priority: 0 },
   { type: "fifo", line: fifoLine("GROUP", c.name, state, 0) },
 ];
 
-const actionImpl = (_: unknown, _params: Command): void => {};
-const commandTypes: readonly CommandType[] = ["syncMember", "notify", "fifo", "log"];
-
 const s = setup({
   types: { context: {} as SyncGroupContext, events: {} as SyncGroupEvent, input: {} as SyncGroupParams },
-  actions: Object.fromEntries(commandTypes.map((t) => [t, actionImpl])) as Record<
-    CommandType,
-    (_: unknown, params: Command) => void
-  >,
+  actions: messageActionImpls(["syncMember", "notify", "fifo", "log"]),
   guards: {
     anyFault: ({ context }) => anyFault(context),
     noOwnFault: ({ context }) => noOwnFault(context),
@@ -109,10 +104,13 @@ const s = setup({
   },
 });
 
-const emit = (f: (c: Ctx) => Command[]) =>
-  s.enqueueActions(({ context, enqueue }) => {
-    for (const c of f(context)) enqueue({ type: c.type, params: c } as never);
-  });
+/** Named actions (one per message slot, named-actions.ts) of a function of the context. */
+// biome-ignore lint/suspicious/noExplicitAny: XState's action typing of dynamic params
+const emit = (slots: readonly MessageType[], f: (c: Ctx) => Message[]): any[] =>
+  effectActions(effects<Ctx, SyncGroupEvent>(slots, (c) => f(c)));
+/** The trigger first, the group's log line, the other members, then the group's notify. */
+const SYNC_SLOTS: readonly MessageType[] = ["syncMember", "log", "syncMember", "notify", "fifo"];
+const NOTIFY_SLOTS: readonly MessageType[] = ["notify", "fifo"];
 const record = s.assign(({ context, event }) =>
   event.type === "MEMBER"
     ? {
@@ -129,7 +127,7 @@ const record = s.assign(({ context, event }) =>
  * before the decision cannot flip the group back (no ping-pong).
  */
 const sync = (to: Target, skip: (r: MemberReport) => boolean) => [
-  emit((c) => syncTo(c, to, skip)),
+  ...emit(SYNC_SLOTS, (c) => syncTo(c, to, skip)),
   s.assign(({ context: c }) => ({
     reports: Object.fromEntries(
       c.members.map((m) => {
@@ -141,7 +139,7 @@ const sync = (to: Target, skip: (r: MemberReport) => boolean) => [
 ];
 const toFault = { target: "fault" as const, actions: sync("FAULT", (r) => r.state === "FAULT") };
 const toFaultRecorded = { target: "fault" as const, actions: [record, ...toFault.actions] };
-const stop = { target: ".stop" as const, actions: emit((c) => groupNotify(c, "STOP")) };
+const stop = { target: ".stop" as const, actions: emit(NOTIFY_SLOTS, (c) => groupNotify(c, "STOP")) };
 
 export const syncGroupMachine = s.createMachine({
   id: "group",
@@ -166,7 +164,7 @@ export const syncGroupMachine = s.createMachine({
           {
             guard: ({ context, event }) => ready(applyReport(context, event)),
             target: "backup",
-            actions: [record, emit((c) => groupNotify(c, "BACKUP"))],
+            actions: [record, ...emit(NOTIFY_SLOTS, (c) => groupNotify(c, "BACKUP"))],
           },
           { actions: record },
         ],
@@ -189,7 +187,7 @@ export const syncGroupMachine = s.createMachine({
                   ]),
                 ),
               })),
-              emit((c) => syncTo(c, "FAULT", () => false)),
+              ...emit(SYNC_SLOTS, (c) => syncTo(c, "FAULT", () => false)),
             ],
           },
           {
@@ -202,14 +200,14 @@ export const syncGroupMachine = s.createMachine({
                   c.members.map((m) => [m, { state: "BACKUP" as const, wantMaster: false, faulted: false }]),
                 ),
               })),
-              emit((c) => groupNotify(c, "BACKUP")),
+              ...emit(NOTIFY_SLOTS, (c) => groupNotify(c, "BACKUP")),
             ],
           },
           { guard: ({ context }) => ready({ ...context, started: true }) && anyFault(context), ...toFault },
           {
             guard: ({ context }) => ready({ ...context, started: true }),
             target: "backup",
-            actions: emit((c) => groupNotify(c, "BACKUP")),
+            actions: emit(NOTIFY_SLOTS, (c) => groupNotify(c, "BACKUP")),
           },
           { actions: s.assign({ started: true }) },
         ],

@@ -5,11 +5,12 @@
  * is a probe result, so trackers replay like everything else. Weights are applied by the consumer
  * (priority.ts). `vrrp_track_process` probes report a running count (OK when quorum ≤ running ≤
  * quorum_max); `track_file` probes report the file's value, which every change passes on as is (the
- * per-instance `value × weight` is priority.ts's `fileStatus`). Emits `trackerChanged` and keepalived's
+ * per-instance `value × weight` is priority.ts's `fileStatus`). Emits `trackerChanged` (routing) and keepalived's
  * log lines. Pure.
  */
 import { setup } from "xstate";
-import type { Command, CommandType } from "./events.ts";
+import type { Message } from "./events.ts";
+import { effectActions, effects, messageActionImpls } from "./named-actions.ts";
 
 export interface TrackerParams {
   readonly name: string;
@@ -53,7 +54,7 @@ export const probeOk = (p: TrackerParams, e: TrackerEvent): boolean =>
     : e.running >= (p.quorum ?? 1) && (p.quorumMax === undefined || e.running <= p.quorumMax);
 const max = (c: Ctx): number => c.p.rise + c.p.fall - 1;
 const label = (c: Ctx): string => (c.p.kind === "script" ? `VRRP_Script(${c.p.name})` : c.p.name);
-const changed = (c: Ctx, ok: boolean, e: TrackerEvent): Command[] => [
+const changed = (c: Ctx, ok: boolean, e: TrackerEvent): Message[] => [
   {
     type: "log",
     line:
@@ -70,12 +71,9 @@ const changed = (c: Ctx, ok: boolean, e: TrackerEvent): Command[] => [
   { type: "trackerChanged", tracker: c.p.name, ok },
 ];
 
-const actionImpl = (_: unknown, _params: Command): void => {};
 const s = setup({
   types: { context: {} as TrackerContext, events: {} as TrackerEvent, input: {} as TrackerParams },
-  actions: Object.fromEntries(
-    (["log", "trackerChanged"] as CommandType[]).map((t) => [t, actionImpl]),
-  ) as Record<CommandType, (_: unknown, params: Command) => void>,
+  actions: messageActionImpls(["log", "trackerChanged"]),
   guards: {
     success: ({ context, event }) => probeOk(context.p, event),
     initFail: ({ context }) => context.p.initFail,
@@ -87,10 +85,10 @@ const s = setup({
     rises: ({ context, event }) => probeOk(context.p, event) && context.count >= context.p.rise - 1,
   },
 });
-const emit = (f: (c: Ctx, e: TrackerEvent) => Command[]) =>
-  s.enqueueActions(({ context, event, enqueue }) => {
-    for (const c of f(context, event)) enqueue({ type: c.type, params: c } as never);
-  });
+/** The named actions `log` then `trackerChanged` (named-actions.ts) of a function of context and event. */
+// biome-ignore lint/suspicious/noExplicitAny: XState's action typing of dynamic params
+const emit = (f: (c: Ctx, e: TrackerEvent) => Message[]): any[] =>
+  effectActions(effects(["log", "trackerChanged"], f));
 
 export const trackerMachine = s.createMachine({
   id: "tracker",
@@ -113,10 +111,10 @@ export const trackerMachine = s.createMachine({
             target: "ok",
             actions: [
               s.assign(({ context }) => ({ count: max(context) })),
-              emit((c, e) => changed(c, true, e)),
+              ...emit((c, e) => changed(c, true, e)),
             ],
           },
-          { target: "failed", actions: [s.assign({ count: 0 }), emit((c, e) => changed(c, false, e))] },
+          { target: "failed", actions: [s.assign({ count: 0 }), ...emit((c, e) => changed(c, false, e))] },
         ],
       },
     },
@@ -126,7 +124,7 @@ export const trackerMachine = s.createMachine({
           {
             guard: "falls",
             target: "failed",
-            actions: [s.assign({ count: 0 }), emit((c, e) => changed(c, false, e))],
+            actions: [s.assign({ count: 0 }), ...emit((c, e) => changed(c, false, e))],
           },
           { guard: "success", actions: s.assign(({ context }) => ({ count: max(context) })) },
           { actions: s.assign(({ context }) => ({ count: context.count - 1 })) },
@@ -140,7 +138,7 @@ export const trackerMachine = s.createMachine({
           guard: "valueChanged",
           actions: [
             s.assign(({ event }) => ({ value: event.value ?? 0 })),
-            emit((c) => [{ type: "trackerChanged", tracker: c.p.name, ok: true, value: c.value }]),
+            ...emit((c) => [{ type: "trackerChanged", tracker: c.p.name, ok: true, value: c.value }]),
           ],
         },
       },
@@ -153,7 +151,7 @@ export const trackerMachine = s.createMachine({
             target: "ok",
             actions: [
               s.assign(({ context }) => ({ count: max(context) })),
-              emit((c, e) => changed(c, true, e)),
+              ...emit((c, e) => changed(c, true, e)),
             ],
           },
           { guard: "success", actions: s.assign(({ context }) => ({ count: context.count + 1 })) },

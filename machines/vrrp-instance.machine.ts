@@ -1,149 +1,62 @@
 /**
  * The VRRP instance machine (keepalived 2.2.7 semantics, docs/keepalived-reference.md §3). States INIT, BACKUP,
- * MASTER, FAULT and STOP. Timers are XState `after` delays computed from context by timers.ts
- * (masterDown in BACKUP; advertInterval, garpMasterDelay and garpRefresh in MASTER) plus one delayed
- * raise (`preemptDelay`); effects leave as custom actions whose params are `Command`s built by
- * instance-commands.ts (which also holds the context and the tracker bookkeeping); guards are named in
- * instance-guards.ts. This module is the state chart only. Nothing is performed here: the host
- * interprets every action. Pure.
+ * MASTER, FAULT and STOP. Timers are delayed raises with our own ids (`INSTANCE_TIMERS`: masterDown
+ * in BACKUP; advert, garpDelay and garpRefresh in MASTER; preemptDelay), raised on entry and
+ * cancelled on exit, their delays computed from context by timers.ts — no XState-generated `after`
+ * ids, so the host's timer table and journal name them. Effects leave as named actions (one per
+ * message type, named-actions.ts) whose params are the `Message`s built by instance-commands.ts (which
+ * also holds the context and the tracker bookkeeping); setup, delays and the actions used here are in
+ * instance-actions.ts, guards in instance-guards.ts. This module is the state chart only. Nothing is
+ * performed here: the host interprets every action. Pure.
  *
  * State entry effects live on the transitions, not in `entry`, so that re-entering BACKUP emits
- * nothing; an accepted advert restarts the down timer in place (`restartMasterDown`).
+ * nothing (entries only raise timers); an accepted advert restarts the down timer in place
+ * (`restartMasterDown`).
  */
-import { setup } from "xstate";
 import {
-  COMMAND_TYPES,
-  type Command,
-  type CommandType,
-  type InstanceEvent,
-  type InstanceParams,
-} from "./events.ts";
+  advertActions,
+  applyTracking,
+  becomeMasterActions,
+  ENTER_BACKUP,
+  ENTER_FAULT,
+  emit,
+  forcedFault,
+  garpDelayed,
+  initialDown,
+  logIntervalMismatch,
+  PREEMPT_DELAY_ID,
+  REPORT,
+  recordMaster,
+  removeVipsAtStart,
+  restartMasterDown,
+  SELF_GARP_THEN_BACKUP,
+  s,
+  startTimer,
+  stopActions,
+  syncYieldActions,
+  toFullDown,
+  VIP_DELETED,
+  wantReset,
+  yieldActions,
+} from "./instance-actions.ts";
 import {
-  advertNow,
   advertOf,
-  becomeMaster,
   configurationError,
   discardLower,
-  type Emit,
   enterBackup,
   enterFault,
   garp,
-  type InstanceContext,
   initialInstanceContext,
-  intervalMismatch,
-  isOwner,
   leaveFault,
   leaveInit,
-  leaveMaster,
   log,
   lowerPriorityAdvert,
-  MASTER_DOWN_TIMER_ID,
   preemptDelayStarted,
-  releaseVips,
   report,
-  stopCommands,
-  type TrackingState,
-  trackingUpdate,
   vipDeleted,
-  yieldToAdvert,
 } from "./instance-commands.ts";
-import { instanceGuards } from "./instance-guards.ts";
-import { csToUs, downTimerUs, usToXstateMs } from "./timers.ts";
 
 export { type InstanceContext, initialInstanceContext } from "./instance-commands.ts";
-
-/** Delayed raise id of the preempt_delay window. */
-export const PREEMPT_DELAY_ID = "preemptDelay";
-
-const actionImpl = (_: unknown, _params: Command): void => {};
-
-const s = setup({
-  types: {
-    context: {} as InstanceContext,
-    events: {} as InstanceEvent,
-    input: {} as InstanceParams,
-  },
-  actions: Object.fromEntries(COMMAND_TYPES.map((t) => [t, actionImpl])) as Record<
-    CommandType,
-    (_: unknown, params: Command) => void
-  >,
-  delays: {
-    masterDown: ({ context: c }) =>
-      usToXstateMs(
-        downTimerUs({
-          version: c.p.version,
-          priority: c.priority,
-          masterAdverIntervalCs: c.masterAdverIntervalCs,
-          downTimerAdverts: c.p.downTimerAdverts,
-          downTimer: c.downTimer,
-        }),
-      ),
-    advertInterval: ({ context: c }) => usToXstateMs(csToUs(c.p.advertIntervalCs)),
-    garpMasterDelay: ({ context: c }) => usToXstateMs(c.p.garpMasterDelayUs),
-    garpRefresh: ({ context: c }) => usToXstateMs(c.p.garpMasterRefreshUs),
-  },
-  guards: instanceGuards,
-});
-
-/** Enqueues a list of commands as custom actions (type = command type, params = the command). */
-const emit = (f: Emit) =>
-  s.enqueueActions(({ context, event, enqueue }) => {
-    for (const c of f(context, event)) enqueue({ type: c.type, params: c } as never);
-  });
-
-/** A TRACKING event in `state`: priority bookkeeping (instance-commands.ts `trackingUpdate`). */
-const applyTracking = (state: TrackingState) =>
-  s.enqueueActions(({ context, event, enqueue }) => {
-    if (event.type !== "TRACKING") return;
-    const u = trackingUpdate(context, event, state);
-    for (const c of u.commands) enqueue({ type: c.type, params: c } as never);
-    enqueue.assign(u.patch);
-  });
-
-/** Accepting a master's advert: record it, learn its interval (v3), full down timer next. */
-const recordMaster = s.assign(({ context: c, event: e }) => {
-  const a = advertOf(e);
-  return {
-    masterPriority: a.priority,
-    masterIp: a.srcIp,
-    masterAdverIntervalCs: c.p.version === 3 ? a.advertIntervalCs : c.p.advertIntervalCs,
-    downTimer: a.priority === 0 ? ("skew" as const) : ("full" as const),
-    wantMaster: false,
-  };
-});
-const wantReset = emit((c) => (c.wantMaster ? report({ ...c, wantMaster: false }, "BACKUP") : []));
-const toFullDown = s.assign({ downTimer: "full" as const, preempt: "idle" as const, wantMaster: false });
-const ownInterval = s.assign(({ context: c }) => ({
-  masterAdverIntervalCs: c.p.advertIntervalCs,
-  preempt: "idle" as const,
-  wantMaster: false,
-  masterPriority: c.priority,
-  masterIp: c.p.ownIp,
-}));
-/** From INIT an owner with state MASTER takes over at once (docs/keepalived-reference.md §3.1); otherwise a full timer. */
-const initialDown = s.assign(({ context: c }) => ({
-  downTimer: isOwner(c) && c.p.wantMaster ? ("now" as const) : ("full" as const),
-}));
-const removeVipsAtStart = emit((c) => releaseVips(c));
-/**
- * Restarts BACKUP's `after: masterDown` timer without leaving the state: re-raises the same delayed
- * event under the same id (the host's timer table replaces the pending one). Equivalent to a
- * `reenter: true` self-transition (BACKUP has no entry/exit effects), but about 1 µs cheaper per
- * accepted advert. The delay is resolved after the preceding `assign`s, as on re-entry.
- */
-const restartMasterDown = s.raise({ type: MASTER_DOWN_TIMER_ID } as never, {
-  id: MASTER_DOWN_TIMER_ID,
-  delay: "masterDown",
-});
-const becomeMasterActions = [ownInterval, s.cancel(PREEMPT_DELAY_ID), emit(becomeMaster)];
-
-const yieldActions = [emit(yieldToAdvert), recordMaster, emit(leaveMaster)];
-const syncYieldActions = [toFullDown, emit(leaveMaster)];
-const stopActions = (fromMaster: boolean) => emit(stopCommands(fromMaster));
-const logIntervalMismatch = emit(intervalMismatch);
-/** FAULT forced by the sync group: leaving it later sends no unicast GARP (keepalived's try_up_instance). */
-const forcedFault = s.assign({ ownFaultSeen: false });
-const garpDelayed = emit((c) => [garp(c, "delay", c.p.garpMasterRepeat)]);
 
 export const vrrpInstanceMachine = s.createMachine({
   id: "vrrp",
@@ -166,27 +79,30 @@ export const vrrpInstanceMachine = s.createMachine({
               {
                 guard: "faulted",
                 target: "#vrrp.fault",
-                actions: [removeVipsAtStart, emit(enterFault(false, "own", " (init)"))],
+                actions: [...removeVipsAtStart, ...emit(ENTER_FAULT, enterFault(false, "own", " (init)"))],
               },
               {
                 guard: "ownerFastStart",
                 target: "#vrrp.backup",
                 actions: [
-                  removeVipsAtStart,
+                  ...removeVipsAtStart,
                   s.assign({ downTimer: "now" as const }),
-                  emit(enterBackup(" (init)")),
+                  ...emit(ENTER_BACKUP, enterBackup(" (init)")),
                 ],
               },
-              { target: "#vrrp.backup", actions: [removeVipsAtStart, emit(enterBackup(" (init)"))] },
+              {
+                target: "#vrrp.backup",
+                actions: [...removeVipsAtStart, ...emit(ENTER_BACKUP, enterBackup(" (init)"))],
+              },
             ],
             // The sync group starts in FAULT (a member starts faulted) and forces this member there.
             SYNC: {
               guard: "syncFault",
               target: "#vrrp.fault",
               actions: [
-                removeVipsAtStart,
+                ...removeVipsAtStart,
                 s.assign(({ context: c }) => ({ ownFaultSeen: c.ownFault })),
-                emit(enterFault(false, "sync", " (init)")),
+                ...emit(ENTER_FAULT, enterFault(false, "sync", " (init)")),
               ],
             },
           },
@@ -197,12 +113,17 @@ export const vrrpInstanceMachine = s.createMachine({
               {
                 guard: "trackingFaults",
                 target: "#vrrp.fault",
-                actions: [applyTracking("init"), emit(enterFault(false, "own"))],
+                actions: [...applyTracking("init"), ...emit(ENTER_FAULT, enterFault(false, "own"))],
               },
               {
                 guard: "trackingReady",
                 target: "#vrrp.backup",
-                actions: [applyTracking("init"), toFullDown, initialDown, emit(leaveInit)],
+                actions: [
+                  ...applyTracking("init"),
+                  toFullDown,
+                  initialDown,
+                  ...emit(SELF_GARP_THEN_BACKUP, leaveInit),
+                ],
               },
               { actions: applyTracking("init") },
             ],
@@ -211,68 +132,66 @@ export const vrrpInstanceMachine = s.createMachine({
       },
     },
     backup: {
-      after: {
-        masterDown: [
+      entry: startTimer("masterDown", "masterDown"),
+      exit: s.cancel("masterDown"),
+      on: {
+        MASTER_DOWN: [
           {
             guard: "synced",
             target: "backup",
             reenter: true,
             actions: [
               s.assign({ wantMaster: true, downTimer: "full" as const }),
-              emit((c) => report(c, "BACKUP")),
+              ...emit(REPORT, (c) => report(c, "BACKUP")),
             ],
           },
           { target: "master", actions: becomeMasterActions },
         ],
-      },
-      on: {
         ADVERT: [
           { guard: "v2Mismatch", actions: logIntervalMismatch },
           {
             guard: "priorityZero",
             actions: [
-              wantReset,
+              ...wantReset,
               recordMaster,
-              emit((c) => [log(c, "Backup received priority 0 advertisement", true)]),
+              ...emit(["log"], (c) => [log(c, "Backup received priority 0 advertisement", true)]),
               restartMasterDown,
             ],
           },
           {
             guard: "backupAcceptsWanting",
-            actions: [wantReset, recordMaster, restartMasterDown],
+            actions: [...wantReset, recordMaster, restartMasterDown],
           },
           { guard: "backupAccepts", actions: [recordMaster, restartMasterDown] },
           {
             guard: "startsPreemptDelay",
             actions: [
-              wantReset,
+              ...wantReset,
               recordMaster,
               s.assign({ preempt: "running" as const }),
-              s.raise(
-                { type: "PREEMPT_DELAY_EXPIRED" },
-                {
-                  id: PREEMPT_DELAY_ID,
-                  delay: ({ context: c }) => usToXstateMs(c.p.preemptDelayUs),
-                },
-              ),
-              emit(preemptDelayStarted),
+              startTimer(PREEMPT_DELAY_ID, "preemptDelay"),
+              ...emit(["log"], preemptDelayStarted),
               restartMasterDown,
             ],
           },
-          { actions: emit(discardLower) },
+          { actions: emit(["log"], discardLower) },
         ],
         PREEMPT_DELAY_EXPIRED: { actions: s.assign({ preempt: "expired" as const }) },
         TRACKING: [
           {
             guard: "trackingFaults",
             target: "fault",
-            actions: [applyTracking("backup"), emit(enterFault(false, "own"))],
+            actions: [...applyTracking("backup"), ...emit(ENTER_FAULT, enterFault(false, "own"))],
           },
           { actions: applyTracking("backup") },
         ],
         SYNC: [
           { guard: "syncMaster", target: "master", actions: becomeMasterActions },
-          { guard: "syncFault", target: "fault", actions: [forcedFault, emit(enterFault(false, "sync"))] },
+          {
+            guard: "syncFault",
+            target: "fault",
+            actions: [forcedFault, ...emit(ENTER_FAULT, enterFault(false, "sync"))],
+          },
         ],
       },
     },
@@ -284,14 +203,14 @@ export const vrrpInstanceMachine = s.createMachine({
             guard: "bothOwners",
             target: "backup",
             actions: [
-              emit(configurationError),
+              ...emit(["log"], configurationError),
               s.assign({ basePriority: 254, priority: 254 }),
               ...yieldActions,
             ],
           },
           {
             guard: "rankSelf",
-            actions: emit((c, e) => [
+            actions: emit(["log"], (c, e) => [
               log(
                 c,
                 `WARNING - equal priority advert received from ${advertOf(e).srcIp} with our own address`,
@@ -304,18 +223,25 @@ export const vrrpInstanceMachine = s.createMachine({
           {
             guard: "trackingFaults",
             target: "fault",
-            actions: [applyTracking("master"), emit(enterFault(true, "own"))],
+            actions: [...applyTracking("master"), ...emit(ENTER_FAULT, enterFault(true, "own"))],
           },
           { actions: applyTracking("master") },
         ],
         SYNC: [
-          { guard: "syncFault", target: "fault", actions: [forcedFault, emit(enterFault(true, "sync"))] },
+          {
+            guard: "syncFault",
+            target: "fault",
+            actions: [forcedFault, ...emit(ENTER_FAULT, enterFault(true, "sync"))],
+          },
           { guard: "syncBackup", target: "backup", actions: syncYieldActions },
         ],
         SHUTDOWN: { target: "stop", actions: stopActions(true) },
         VIP_DELETED: {
           target: "backup",
-          actions: [s.assign({ downTimer: "skew" as const, preempt: "idle" as const }), emit(vipDeleted)],
+          actions: [
+            s.assign({ downTimer: "skew" as const, preempt: "idle" as const }),
+            ...emit(VIP_DELETED, vipDeleted),
+          ],
         },
       },
       states: {
@@ -323,27 +249,23 @@ export const vrrpInstanceMachine = s.createMachine({
           initial: "waiting",
           states: {
             waiting: {
-              after: {
-                advertInterval: {
-                  target: "waiting",
-                  reenter: true,
-                  actions: emit(advertNow),
-                },
-              },
+              entry: startTimer("advert", "advertInterval"),
+              exit: s.cancel("advert"),
               on: {
+                ADVERT_TIMER: { target: "waiting", reenter: true, actions: advertActions },
                 ADVERT: [
                   { guard: "v2Mismatch", actions: logIntervalMismatch },
                   {
                     guard: "rankZero",
                     target: "waiting",
                     reenter: true,
-                    actions: emit(advertNow),
+                    actions: advertActions,
                   },
                   {
                     guard: "rankLower",
                     target: "waiting",
                     reenter: true,
-                    actions: emit(lowerPriorityAdvert),
+                    actions: emit(["log", "sendAdvert", "garp", "notify", "fifo"], lowerPriorityAdvert),
                   },
                 ],
               },
@@ -361,8 +283,10 @@ export const vrrpInstanceMachine = s.createMachine({
               ],
             },
             delay: {
-              after: {
-                garpMasterDelay: [
+              entry: startTimer("garpDelay", "garpMasterDelay"),
+              exit: s.cancel("garpDelay"),
+              on: {
+                GARP_DELAY: [
                   {
                     guard: "garpRefreshEnabled",
                     target: "refresh",
@@ -373,11 +297,13 @@ export const vrrpInstanceMachine = s.createMachine({
               },
             },
             refresh: {
-              after: {
-                garpRefresh: {
+              entry: startTimer("garpRefresh", "garpRefresh"),
+              exit: s.cancel("garpRefresh"),
+              on: {
+                GARP_REFRESH: {
                   target: "refresh",
                   reenter: true,
-                  actions: emit((c) => [garp(c, "refresh", c.p.garpMasterRefreshRepeat ?? 1)]),
+                  actions: emit(["garp"], (c) => [garp(c, "refresh", c.p.garpMasterRefreshRepeat ?? 1)]),
                 },
               },
             },
@@ -393,13 +319,20 @@ export const vrrpInstanceMachine = s.createMachine({
           {
             guard: "trackingClears",
             target: "backup",
-            actions: [applyTracking("fault"), toFullDown, emit(leaveFault)],
+            actions: [...applyTracking("fault"), toFullDown, ...emit(SELF_GARP_THEN_BACKUP, leaveFault)],
           },
-          { guard: "synced", actions: [applyTracking("fault"), emit((c) => report(c, "FAULT"))] },
+          {
+            guard: "synced",
+            actions: [...applyTracking("fault"), ...emit(REPORT, (c) => report(c, "FAULT"))],
+          },
           { actions: applyTracking("fault") },
         ],
         SYNC: [
-          { guard: "syncBackupClear", target: "backup", actions: [toFullDown, emit(leaveFault)] },
+          {
+            guard: "syncBackupClear",
+            target: "backup",
+            actions: [toFullDown, ...emit(SELF_GARP_THEN_BACKUP, leaveFault)],
+          },
           { guard: "syncFault", actions: [] },
         ],
       },

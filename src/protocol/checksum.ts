@@ -1,7 +1,7 @@
 /**
- * The Internet checksum (RFC 1071) and the pseudo-headers VRRP uses: VRRPv2 sums the message alone;
- * VRRPv3 adds the IPv4 pseudo-header (src, dst, 0, 112, length) or the IPv6 one (src, dst, 32-bit
- * length, 3 zero bytes, next header 112), RFC 5798 §5.2.8. Sums are kept unfolded in a JS number
+ * The Internet checksum (RFC 1071): word sums and folding. VRRPv2 sums the message alone; VRRPv3 adds
+ * the IPv4 pseudo-header (src, dst, 0, 112, length) or the IPv6 one (src, dst, 32-bit length, 3 zero
+ * bytes, next header 112), RFC 5798 §5.2.8, which codec.ts sums with `sumWords`. Sums are kept unfolded in a JS number
  * (safe well past 64 KiB of input) and folded once. Pure.
  */
 
@@ -28,26 +28,3 @@ export function foldChecksum(sum: number): number {
  * own correct checksum this returns 0. */
 export const internetChecksum = (b: Uint8Array, start: number, end: number, acc = 0): number =>
   foldChecksum(sumWords(b, start, end, acc));
-
-/** Sum of the IPv4 pseudo-header for protocol 112. `src`/`dst` are 4 bytes each at the offsets. */
-export function pseudoSum4(
-  src: Uint8Array,
-  srcOff: number,
-  dst: Uint8Array,
-  dstOff: number,
-  length: number,
-): number {
-  return sumWords(src, srcOff, srcOff + 4, sumWords(dst, dstOff, dstOff + 4, VRRP_IP_PROTOCOL + length));
-}
-
-/** Sum of the IPv6 pseudo-header for next header 112. `src`/`dst` are 16 bytes each. */
-export function pseudoSum6(
-  src: Uint8Array,
-  srcOff: number,
-  dst: Uint8Array,
-  dstOff: number,
-  length: number,
-): number {
-  const lengthSum = Math.floor(length / 0x10000) + (length & 0xffff);
-  return sumWords(src, srcOff, srcOff + 16, sumWords(dst, dstOff, dstOff + 16, VRRP_IP_PROTOCOL + lengthSum));
-}

@@ -217,9 +217,20 @@ export class RealClock extends ClockBase {
     return Number((process.hrtime.bigint() - this.#originNs) / 1000n);
   }
 
+  /**
+   * Never fires before `dueUs` on this clock's own time: Node's timers run on a millisecond loop
+   * clock that can be up to a millisecond ahead of hrtime, so an early wake-up re-arms for the rest
+   * (a journal's timer events must not precede their timers' due times; replay --verify checks it).
+   */
   setTimerUs(fn: () => void, delayUs: number): TimerHandle {
     const dueUs = this.nowUs() + Math.max(0, delayUs);
-    const t = setTimeout(fn, Math.max(0, delayUs) / 1000);
+    let t: ReturnType<typeof setTimeout>;
+    const wake = (): void => {
+      const leftUs = dueUs - this.nowUs();
+      if (leftUs > 0) t = setTimeout(wake, Math.ceil(leftUs / 1000));
+      else fn();
+    };
+    t = setTimeout(wake, Math.ceil(Math.max(0, delayUs) / 1000));
     return { dueUs, cancel: () => clearTimeout(t) };
   }
 }

@@ -68,6 +68,13 @@ class Mailbox {
   get idle(): boolean {
     return !this.#busy && this.#queue.length === 0;
   }
+  /** Commands given so far (the `cmd` of the last one); part of a checkpoint. */
+  get count(): number {
+    return this.#count;
+  }
+  set count(n: number) {
+    this.#count = n;
+  }
 
   post(job: Job): void {
     const cmd = ++this.#count;
@@ -141,6 +148,22 @@ export class EffectActors {
   }
   get timeoutUs(): number {
     return this.#host.timeoutUs ?? EFFECT_TIMEOUT_US;
+  }
+
+  /** Every actor's command counter (actor id → commands given so far), for a checkpoint. */
+  counters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [id, b] of this.#mailboxes) out[id] = b.count;
+    for (const [id, n] of this.#advertCount) out[id] = n;
+    return out;
+  }
+
+  /** Sets the command counters from a checkpoint, so `cmd` numbers continue where they were. */
+  restoreCounters(counters: Readonly<Record<string, number>>): void {
+    for (const [id, n] of Object.entries(counters)) {
+      if (id.startsWith("advert:")) this.#advertCount.set(id, n);
+      else this.#box(id).count = n;
+    }
   }
 
   /** Stops every actor: queued commands are dropped, late outcomes ignored. */

@@ -21,7 +21,7 @@ export class EffectDispatch {
     private readonly hasTransport: boolean,
   ) {}
 
-  /** Sends an effect command to its actors; other commands are ignored. */
+  /** Sends an effect command to its actors (routing messages never come here: tracking.ts). */
   dispatch(c: Command): void {
     switch (c.type) {
       case "sendAdvert": {
@@ -54,8 +54,6 @@ export class EffectDispatch {
         return;
       case "log":
         this.actors.log(c.line, c.detail === true);
-        return;
-      default:
         return;
     }
   }

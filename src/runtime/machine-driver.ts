@@ -3,7 +3,8 @@
  * (about 4–5 µs per step, against about 19 µs for the convenience `transition()`, which builds an actor per call). The scope's
  * action executor collects the executable actions of a step; the caller interprets them. Nothing is
  * executed here. Also the equality helpers behind the host's fixpoint reuse: a step that left the
- * snapshot unchanged gives the same actions for the same event again. Not pure (the collector array
+ * snapshot unchanged gives the same actions for the same event again, and snapshot persistence
+ * (XState's persisted snapshot, JSON) for checkpoints. Not pure (the collector array
  * is reused), but holds no per-instance state.
  */
 import { type AnyActorScope, type AnyStateMachine, createActor, type SnapshotFrom } from "xstate";
@@ -43,6 +44,11 @@ export class MachineDriver<M extends AnyStateMachine> {
     this.#collected = [];
     const snap = this.machine.getInitialSnapshot(this.#scope, input) as SnapshotFrom<M>;
     return [snap, this.#collected];
+  }
+
+  /** A persisted snapshot (see `persistSnapshot`) back as a snapshot `step` accepts. */
+  restore(persisted: unknown): SnapshotFrom<M> {
+    return this.machine.restoreSnapshot?.(persisted as never, this.#scope) as SnapshotFrom<M>;
   }
 
   /** One macrostep: `(snapshot, event) → (snapshot', actions)`. */
@@ -96,3 +102,9 @@ export const sameSnapshot = (a: any, b: any): boolean =>
 /** The top-level state of a snapshot value, upper-cased (`{master: …}` → `MASTER`). */
 export const topState = (value: unknown): string =>
   (typeof value === "string" ? value : (Object.keys(value as object)[0] ?? "")).toUpperCase();
+
+// ---- persistence: a snapshot as plain JSON and back (for checkpoints) ----
+
+/** A snapshot as XState persists it (JSON-safe: value, context, status, history, children). */
+export const persistSnapshot = (machine: AnyStateMachine, snapshot: unknown): Record<string, unknown> =>
+  JSON.parse(JSON.stringify(machine.getPersistedSnapshot(snapshot as never))) as Record<string, unknown>;

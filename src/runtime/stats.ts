@@ -1,7 +1,10 @@
 /**
  * Per-instance counters as keepalived names them in `keepalived.json` (docs/keepalived-reference.md §4). Mutable
- * counters owned by the Node; pure constructor.
+ * counters owned by the Node (part of its checkpoint); pure constructor, and `countCommand` updates
+ * them for a command the instance emitted.
  */
+import type { Command } from "../../machines/events.ts";
+
 export interface InstanceStats {
   advert_rcvd: number;
   advert_sent: number;
@@ -37,3 +40,12 @@ export const newStats = (): InstanceStats => ({
   pri_zero_rcvd: 0,
   pri_zero_sent: 0,
 });
+
+/** Counts an emitted command: adverts sent (and priority 0), becoming MASTER, releasing it (not from INIT). */
+export const countCommand = (stats: InstanceStats, c: Command, stateOf: () => string): void => {
+  if (c.type === "sendAdvert") {
+    stats.advert_sent++;
+    if (c.priority === 0) stats.pri_zero_sent++;
+  } else if (c.type === "addVips") stats.become_master++;
+  else if (c.type === "removeVips" && stateOf() !== "INIT") stats.release_master++;
+};

@@ -116,10 +116,10 @@ describe("vrrp-instance machine graph coverage", () => {
     { type: "SYNC", state: "BACKUP" },
     { type: "SYNC", state: "FAULT" },
     { type: "VIP_DELETED" },
-    { type: "xstate.after.masterDown.vrrp.backup" } as never,
-    { type: "xstate.after.advertInterval.vrrp.master.adverts.waiting" } as never,
-    { type: "xstate.after.garpMasterDelay.vrrp.master.garp.delay" } as never,
-    { type: "xstate.after.garpRefresh.vrrp.master.garp.refresh" } as never,
+    { type: "MASTER_DOWN" },
+    { type: "ADVERT_TIMER" },
+    { type: "GARP_DELAY" },
+    { type: "GARP_REFRESH" },
   ];
   const serialize = (s: AnyNode) => {
     const { p: _p, ...rest } = s.context;

@@ -3,7 +3,7 @@
  * transport. Peer adverts are encoded with the real codec and fed as `rx` inputs; every output is
  * recorded with the virtual time at which it was produced.
  */
-import type { Command, InstanceParams } from "../../machines/events.ts";
+import type { InstanceParams, Message } from "../../machines/events.ts";
 import { encodeAdvert } from "../../src/protocol/codec.ts";
 import { VirtualClock } from "../../src/runtime/clock.ts";
 import { MemoryJournal } from "../../src/runtime/journal.ts";
@@ -125,7 +125,7 @@ export class Harness {
   fifo(): string[] {
     return this.of("fifo").map((t) => t.out.line);
   }
-  commands(): Command[] {
-    return this.log.map((t) => t.out).filter((o): o is Command => o.type !== "state");
+  commands(): Message[] {
+    return this.log.map((t) => t.out).filter((o): o is Message => o.type !== "state");
   }
 }

@@ -1,0 +1,163 @@
+/**
+ * The instance machine's setup (context, events, input, delays, guards and the no-op named message
+ * actions) and the actions its transitions use: named effect actions built from instance-commands.ts
+ * (one per message slot, named-actions.ts), context assignments, and the named timers (delayed raises
+ * under our own ids, `INSTANCE_TIMERS`). vrrp-instance.machine.ts is the chart built from these. Pure.
+ */
+import { setup } from "xstate";
+import type { InstanceEvent, InstanceParams, MessageType } from "./events.ts";
+import {
+  advertNow,
+  advertOf,
+  becomeMaster,
+  type Emit,
+  garp,
+  INSTANCE_TIMERS,
+  type InstanceContext,
+  type InstanceTimerId,
+  intervalMismatch,
+  isOwner,
+  leaveMaster,
+  MASTER_DOWN_TIMER_ID,
+  releaseVips,
+  report,
+  stopCommands,
+  type TrackingState,
+  trackingUpdate,
+  yieldToAdvert,
+} from "./instance-commands.ts";
+import { instanceGuards } from "./instance-guards.ts";
+import { type Effects, effectActions, effects, messageActionImpls } from "./named-actions.ts";
+import { csToUs, downTimerUs, usToXstateMs } from "./timers.ts";
+
+/** Delayed raise id of the preempt_delay window. */
+export const PREEMPT_DELAY_ID: InstanceTimerId = "preemptDelay";
+
+export const s = setup({
+  types: {
+    context: {} as InstanceContext,
+    events: {} as InstanceEvent,
+    input: {} as InstanceParams,
+  },
+  actions: messageActionImpls(),
+  delays: {
+    masterDown: ({ context: c }) =>
+      usToXstateMs(
+        downTimerUs({
+          version: c.p.version,
+          priority: c.priority,
+          masterAdverIntervalCs: c.masterAdverIntervalCs,
+          downTimerAdverts: c.p.downTimerAdverts,
+          downTimer: c.downTimer,
+        }),
+      ),
+    advertInterval: ({ context: c }) => usToXstateMs(csToUs(c.p.advertIntervalCs)),
+    garpMasterDelay: ({ context: c }) => usToXstateMs(c.p.garpMasterDelayUs),
+    garpRefresh: ({ context: c }) => usToXstateMs(c.p.garpMasterRefreshUs),
+    preemptDelay: ({ context: c }) => usToXstateMs(c.p.preemptDelayUs),
+  },
+  guards: instanceGuards,
+});
+
+/** The named actions (one per message slot, in order) of an emit function: see named-actions.ts. */
+// biome-ignore lint/suspicious/noExplicitAny: XState's action typing of dynamic params
+export const emit = (slots: readonly MessageType[], f: Emit): any[] =>
+  effectActions(effects(slots, f) as Effects<InstanceContext, InstanceEvent>);
+
+/** The message slots of each command function of instance-commands.ts (in emission order). */
+export const REPORT: readonly MessageType[] = ["memberReport"];
+export const ENTER_BACKUP: readonly MessageType[] = ["log", "notify", "fifo", "memberReport"];
+export const SELF_GARP_THEN_BACKUP: readonly MessageType[] = ["log", "garp", ...ENTER_BACKUP];
+export const LEAVE_MASTER: readonly MessageType[] = ["log", "removeVips", "notify", "fifo", "memberReport"];
+export const ENTER_FAULT: readonly MessageType[] = [
+  "log",
+  "sendAdvert",
+  "log",
+  "removeVips",
+  "notify",
+  "fifo",
+  "memberReport",
+];
+export const VIP_DELETED = ENTER_FAULT;
+export const BECOME_MASTER: readonly MessageType[] = [
+  "log",
+  "sendAdvert",
+  "log",
+  "addVips",
+  "garp",
+  "notify",
+  "fifo",
+  "memberReport",
+];
+
+/** A TRACKING event in `state`: priority bookkeeping (instance-commands.ts `trackingUpdate`). */
+export const applyTracking = (state: TrackingState) => [
+  ...emit(["log", "shiftTimer", "fifo"], (c, e) =>
+    e.type === "TRACKING" ? trackingUpdate(c, e, state).commands : [],
+  ),
+  s.assign(({ context, event }) =>
+    event.type === "TRACKING" ? trackingUpdate(context, event, state).patch : {},
+  ),
+];
+
+/** Raises `event` after the named delay under our own timer id (entry of a timed state). */
+export const startTimer = (id: InstanceTimerId, delay: string) =>
+  s.raise({ type: INSTANCE_TIMERS[id] } as never, { id, delay: delay as never });
+
+/** Accepting a master's advert: record it, learn its interval (v3), full down timer next. */
+export const recordMaster = s.assign(({ context: c, event: e }) => {
+  const a = advertOf(e);
+  return {
+    masterPriority: a.priority,
+    masterIp: a.srcIp,
+    masterAdverIntervalCs: c.p.version === 3 ? a.advertIntervalCs : c.p.advertIntervalCs,
+    downTimer: a.priority === 0 ? ("skew" as const) : ("full" as const),
+    wantMaster: false,
+  };
+});
+export const wantReset = emit(REPORT, (c) =>
+  c.wantMaster ? report({ ...c, wantMaster: false }, "BACKUP") : [],
+);
+export const toFullDown = s.assign({
+  downTimer: "full" as const,
+  preempt: "idle" as const,
+  wantMaster: false,
+});
+export const ownInterval = s.assign(({ context: c }) => ({
+  masterAdverIntervalCs: c.p.advertIntervalCs,
+  preempt: "idle" as const,
+  wantMaster: false,
+  masterPriority: c.priority,
+  masterIp: c.p.ownIp,
+}));
+/** From INIT an owner with state MASTER takes over at once (docs/keepalived-reference.md §3.1); otherwise a full timer. */
+export const initialDown = s.assign(({ context: c }) => ({
+  downTimer: isOwner(c) && c.p.wantMaster ? ("now" as const) : ("full" as const),
+}));
+export const removeVipsAtStart = emit(["log", "removeVips"], (c) => releaseVips(c));
+/**
+ * Restarts BACKUP's masterDown timer without leaving the state: re-raises the same delayed event
+ * under the same id (the host's timer table replaces the pending one). Equivalent to a
+ * `reenter: true` self-transition (BACKUP has no other entry/exit actions), but about 1 µs cheaper
+ * per accepted advert. The delay is resolved after the preceding `assign`s, as on re-entry.
+ */
+export const restartMasterDown = startTimer(MASTER_DOWN_TIMER_ID, "masterDown");
+export const becomeMasterActions = [
+  ownInterval,
+  s.cancel(PREEMPT_DELAY_ID),
+  ...emit(BECOME_MASTER, becomeMaster),
+];
+
+export const yieldActions = [
+  ...emit(["log", "sendAdvert"], yieldToAdvert),
+  recordMaster,
+  ...emit(LEAVE_MASTER, leaveMaster),
+];
+export const syncYieldActions = [toFullDown, ...emit(LEAVE_MASTER, leaveMaster)];
+export const stopActions = (fromMaster: boolean) =>
+  emit(["sendAdvert", "log", "removeVips", "notify", "fifo", "memberReport"], stopCommands(fromMaster));
+export const logIntervalMismatch = emit(["log"], intervalMismatch);
+/** FAULT forced by the sync group: leaving it later sends no unicast GARP (keepalived's try_up_instance). */
+export const forcedFault = s.assign({ ownFaultSeen: false });
+export const garpDelayed = emit(["garp"], (c) => [garp(c, "delay", c.p.garpMasterRepeat)]);
+export const advertActions = emit(["sendAdvert"], advertNow);

@@ -1,0 +1,159 @@
+/**
+ * The node's machine actors: one per VRRP instance, sync group and tracker, each a snapshot of a pure
+ * machine stepped with the transition API (machine-driver.ts). Stepping applies the fixpoint memo (a
+ * step that left the snapshot unchanged is reused for the same event: exact, the machines are pure;
+ * a cache, never checkpointed), bounds the steps one input may cause (a livelock guard) and reports
+ * top-level state changes. Snapshots save to and restore from JSON for checkpoints; the static part of
+ * a context (`p`, the actor's parameters from the spec) is left out and put back from the spec. Not
+ * pure (holds the snapshots).
+ */
+import { type SyncGroupParams, syncGroupMachine } from "../../machines/sync-group.machine.ts";
+import { type TrackerParams, trackerMachine } from "../../machines/tracker.machine.ts";
+import { vrrpInstanceMachine } from "../../machines/vrrp-instance.machine.ts";
+import {
+  type Fixpoint,
+  MachineDriver,
+  persistSnapshot,
+  type StepAction,
+  sameFields,
+  sameSnapshot,
+  sameValue,
+  topState,
+} from "./machine-driver.ts";
+import type { NodeSpec } from "./spec.ts";
+
+/** Bound on the machine steps one input may cause (sync-group fan-out is O(members²)). */
+export const MAX_STEPS_PER_INPUT = 100_000;
+
+export type ActorKind = "instance" | "group" | "tracker";
+
+export interface Actor {
+  /** `instance:VI_1`, `group:G1`, `tracker:chk`. */
+  readonly id: string;
+  readonly kind: ActorKind;
+  readonly name: string;
+  /** The machine input: instance params, group params or tracker params. */
+  readonly input: unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: drivers of three machine kinds
+  readonly driver: MachineDriver<any>;
+  // biome-ignore lint/suspicious/noExplicitAny: snapshots of three machine kinds
+  snapshot: any;
+  fixpoint: Fixpoint | undefined;
+}
+
+export interface StateChange {
+  readonly type: "state";
+  readonly actor: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+export class ActorRegistry {
+  readonly byId = new Map<string, Actor>();
+  readonly instances: Actor[] = [];
+  readonly groups: Actor[] = [];
+  readonly trackers: Actor[] = [];
+  readonly #memoize: boolean;
+  #steps = 0;
+  #fixpointHits = 0;
+
+  /** Builds every actor of `spec`; `initial` receives each actor's initial actions, in build order. */
+  constructor(spec: NodeSpec, memoize: boolean, initial: (a: Actor, actions: readonly StepAction[]) => void) {
+    this.#memoize = memoize;
+    const instanceDriver = new MachineDriver(vrrpInstanceMachine, spec.instances[0]?.params);
+    const groupDriver = new MachineDriver(syncGroupMachine, spec.groups[0] ?? { name: "", members: [] });
+    const trackerDriver = new MachineDriver(
+      trackerMachine,
+      spec.trackers[0] ?? { name: "", kind: "script", rise: 1, fall: 1, initFail: false },
+    );
+    const add = (kind: ActorKind, name: string, driver: MachineDriver<never>, input: unknown): Actor => {
+      const [snapshot, actions] = driver.initial(input);
+      const actor: Actor = {
+        id: `${kind}:${name}`,
+        kind,
+        name,
+        input,
+        driver,
+        snapshot,
+        fixpoint: undefined,
+      };
+      this.byId.set(actor.id, actor);
+      initial(actor, actions);
+      return actor;
+    };
+    for (const t of spec.trackers as readonly TrackerParams[])
+      this.trackers.push(add("tracker", t.name, trackerDriver as never, t));
+    for (const s of spec.instances)
+      this.instances.push(add("instance", s.params.name, instanceDriver as never, s.params));
+    for (const g of spec.groups as readonly SyncGroupParams[])
+      this.groups.push(add("group", g.name, groupDriver as never, g));
+  }
+
+  get(id: string): Actor | undefined {
+    return this.byId.get(id);
+  }
+  instance(name: string): Actor | undefined {
+    return this.byId.get(`instance:${name}`);
+  }
+  get fixpointHits(): number {
+    return this.#fixpointHits;
+  }
+
+  /** Starts the step budget of a new input. */
+  newInput(): void {
+    this.#steps = 0;
+  }
+
+  /** One machine step; a state change is pushed to `changes`. Returns the step's actions. */
+  step(actor: Actor, event: { readonly type: string }, changes: StateChange[]): readonly StepAction[] {
+    if (++this.#steps > MAX_STEPS_PER_INPUT)
+      throw new Error(
+        `livelock: more than ${MAX_STEPS_PER_INPUT} machine steps for one input (last: ${actor.id})`,
+      );
+    const prev = actor.snapshot;
+    const fp = actor.fixpoint;
+    if (fp !== undefined && fp.snapshot === prev && sameFields(fp.event, event)) {
+      this.#fixpointHits++;
+      return fp.actions;
+    }
+    const [next, actions] = actor.driver.step(prev, event as never);
+    if (this.#memoize && sameSnapshot(prev, next)) {
+      // Keep `prev` (equal to `next`) so the next identical event on it can reuse this step.
+      actor.fixpoint = { snapshot: prev, event, actions };
+    } else {
+      actor.fixpoint = undefined;
+      actor.snapshot = next;
+      if (!sameValue(prev.value, next.value)) {
+        const from = topState(prev.value);
+        const to = topState(next.value);
+        if (to !== from) changes.push({ type: "state", actor: actor.id, from, to });
+      }
+    }
+    return actions;
+  }
+
+  /** Every actor's persisted snapshot, by id, without the static `context.p`. */
+  save(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const a of this.byId.values()) {
+      const persisted = persistSnapshot(a.driver.machine, a.snapshot);
+      const { p: _p, ...context } = persisted.context as Record<string, unknown>;
+      out[a.id] = { ...persisted, context };
+    }
+    return out;
+  }
+
+  /** Restores every actor from `save()` output; the set of actors must be the spec's. */
+  restore(saved: Readonly<Record<string, unknown>>): void {
+    const extra = Object.keys(saved).filter((id) => !this.byId.has(id));
+    if (extra.length > 0) throw new Error(`checkpoint has actors the spec does not: ${extra.join(", ")}`);
+    for (const a of this.byId.values()) {
+      const s = saved[a.id] as { context?: Record<string, unknown> } | undefined;
+      if (s === undefined || typeof s.context !== "object" || s.context === null)
+        throw new Error(`checkpoint has no snapshot for ${a.id}`);
+      const context = a.kind === "group" ? s.context : { p: a.input, ...s.context };
+      a.snapshot = a.driver.restore({ ...s, context });
+      a.fixpoint = undefined;
+    }
+  }
+}
