@@ -1,0 +1,239 @@
+/**
+ * The on-disk line format of a journal segment, without any I/O: a `SegmentEncoder` turns the node's
+ * logical journal lines (header, `in`, `out`) into physical lines, and `decodePhysical` checks and
+ * expands them again. Pure (no `node:` imports, no clock; the encoder holds only its own state).
+ *
+ * Physical line = PAYLOAD SEP HASH, where HASH is 6 base64url characters of a 32-bit FNV-1a chain:
+ * `h_i = fnv1a(h_{i-1}, PAYLOAD SEP)`, `h_0 = CHAIN_SEED`. SEP is `;` on the last line of a write
+ * batch (so a crash can only leave a segment ending at a `;` line) and a space elsewhere. PAYLOAD is
+ * either a JSON line (header, checkpoint, `in`, `out`, trailer) or a compact reference:
+ *   `r<id>.<dt>`  the input of dictionary entry `id`, seq = previous seq + 1, atUs = previous + dt;
+ *                 its `out` line, if any, follows in full;
+ *   `R<id>.<dt>`  the same, and its outputs are those recorded after the previous use of `id`.
+ * `id` and `dt` are base 36. Every full `rx`/`timer` input becomes dictionary entry
+ * `n mod DICT_SIZE` (n = count of such lines in the segment), so writer and reader agree without
+ * storing the dictionary. The chain is a checksum, not a MAC: it finds edits, reorders, duplicates and
+ * cuts; someone who recomputes it can forge a segment.
+ */
+
+export const CHAIN_SEED = 0x811c9dc5;
+export const DICT_SIZE = 4096;
+/** SEP + HASH. */
+export const SEAL_CHARS = 7;
+
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** FNV-1a (32-bit) over UTF-16 code units, continuing from `h`. */
+export const fnv1a = (h: number, text: string): number => {
+  let x = h;
+  for (let i = 0; i < text.length; i++) x = Math.imul(x ^ text.charCodeAt(i), 16777619);
+  return x >>> 0;
+};
+
+export const hashText = (h: number): string => {
+  let out = "";
+  for (let shift = 30; shift >= 0; shift -= 6) out += B64.charAt((h >>> shift) & 63);
+  return out;
+};
+
+const IN_HEAD = '{"t":"in","ev":{"seq":';
+const OUT_HEAD = '{"t":"out","seq":';
+
+/** seq, atUs and the input's JSON text of an `in` line written by `inLine`; undefined otherwise. */
+export const splitInLine = (line: string): { seq: number; atUs: number; input: string } | undefined => {
+  if (!line.startsWith(IN_HEAD)) return undefined;
+  const a = line.indexOf(',"atUs":', IN_HEAD.length);
+  const b = a < 0 ? -1 : line.indexOf(',"input":', a);
+  if (b < 0 || !line.endsWith("}}")) return undefined;
+  const seq = Number(line.slice(IN_HEAD.length, a));
+  const atUs = Number(line.slice(a + 8, b));
+  if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(atUs)) return undefined;
+  return { seq, atUs, input: line.slice(b + 9, -2) };
+};
+
+/** seq and the outputs' JSON text of an `out` line; undefined otherwise. */
+export const splitOutLine = (line: string): { seq: number; out: string } | undefined => {
+  if (!line.startsWith(OUT_HEAD)) return undefined;
+  const a = line.indexOf(',"out":', OUT_HEAD.length);
+  if (a < 0 || !line.endsWith("}")) return undefined;
+  const seq = Number(line.slice(OUT_HEAD.length, a));
+  return Number.isSafeInteger(seq) ? { seq, out: line.slice(a + 7, -1) } : undefined;
+};
+
+export const outLineText = (seq: number, out: string): string => `${OUT_HEAD}${seq},"out":${out}}`;
+
+/** Inputs worth a dictionary entry: the ones a steady state repeats. */
+export const isRepeatable = (inputText: string): boolean =>
+  inputText.startsWith('{"kind":"rx"') || inputText.startsWith('{"kind":"timer"');
+
+interface Entry {
+  text: string;
+  lastOut: string | undefined;
+}
+
+/**
+ * Logical lines in, physical payloads out (unsealed). An `in` line that repeats a dictionary input
+ * is held until its `out` line (or the next line, or a flush) shows whether its outputs repeat too.
+ */
+export class SegmentEncoder {
+  readonly #byText = new Map<string, number>();
+  readonly #entries: Entry[] = [];
+  #defined = 0;
+  #lastSeq: number | undefined;
+  #lastAtUs = 0;
+  /** A compact `in` whose outputs are not known yet. */
+  #pending: { id: number; dt: number; seq: number } | undefined;
+  /** Entry of the last full `in` line (its `out` line sets the entry's lastOut). */
+  #fullId: { id: number; seq: number } | undefined;
+
+  /** Starts a segment: empties the dictionary; `seq`/`atUs` are the checkpoint's (or undefined). */
+  reset(seq: number | undefined, atUs: number): void {
+    this.#byText.clear();
+    this.#entries.length = 0;
+    this.#defined = 0;
+    this.#lastSeq = seq;
+    this.#lastAtUs = atUs;
+    this.#pending = undefined;
+    this.#fullId = undefined;
+  }
+
+  /** Payloads to write for one logical line (possibly none yet, possibly two). */
+  encode(line: string, out: string[]): void {
+    const o = line.startsWith(OUT_HEAD) ? splitOutLine(line) : undefined;
+    if (o !== undefined) {
+      const p = this.#pending;
+      if (p !== undefined && p.seq === o.seq) {
+        this.#pending = undefined;
+        const e = this.#entries[p.id] as Entry;
+        const ref = `${p.id.toString(36)}.${p.dt.toString(36)}`;
+        if (e.lastOut === o.out) out.push(`R${ref}`);
+        else out.push(`r${ref}`, line);
+        e.lastOut = o.out;
+        return;
+      }
+      this.drain(out);
+      const f = this.#fullId;
+      if (f !== undefined && f.seq === o.seq) (this.#entries[f.id] as Entry).lastOut = o.out;
+      this.#fullId = undefined;
+      out.push(line);
+      return;
+    }
+    this.drain(out);
+    this.#fullId = undefined;
+    const i = splitInLine(line);
+    if (i === undefined) {
+      out.push(line);
+      return;
+    }
+    const expectedSeq = this.#lastSeq === undefined ? i.seq : this.#lastSeq + 1;
+    const id = this.#byText.get(i.input);
+    if (id !== undefined && i.seq === expectedSeq && i.atUs >= this.#lastAtUs) {
+      this.#pending = { id, dt: i.atUs - this.#lastAtUs, seq: i.seq };
+    } else {
+      out.push(line);
+      if (isRepeatable(i.input)) {
+        const slot = this.#defined++ % DICT_SIZE;
+        const old = this.#entries[slot];
+        if (old !== undefined) this.#byText.delete(old.text);
+        this.#entries[slot] = { text: i.input, lastOut: undefined };
+        this.#byText.set(i.input, slot);
+        this.#fullId = { id: slot, seq: i.seq };
+      }
+    }
+    this.#lastSeq = i.seq;
+    this.#lastAtUs = i.atUs;
+  }
+
+  /** Writes a held compact `in` line (it produced no outputs). */
+  drain(out: string[]): void {
+    const p = this.#pending;
+    if (p === undefined) return;
+    this.#pending = undefined;
+    (this.#entries[p.id] as Entry).lastOut = undefined;
+    out.push(`r${p.id.toString(36)}.${p.dt.toString(36)}`);
+  }
+}
+
+/** Appends sealed physical lines for `payloads` to `parts`; the last one ends a write batch. */
+export const seal = (
+  chain: number,
+  payloads: readonly string[],
+  parts: string[],
+  endBatch: boolean,
+): number => {
+  let h = chain;
+  const n = payloads.length;
+  for (let k = 0; k < n; k++) {
+    const text = payloads[k] + (endBatch && k === n - 1 ? ";" : " ");
+    h = fnv1a(h, text);
+    parts.push(`${text}${hashText(h)}\n`);
+  }
+  return h;
+};
+
+/** Reader side of the dictionary: expands compact references back into logical lines. */
+export class SegmentExpander {
+  readonly #entries: Entry[] = [];
+  #defined = 0;
+  #lastSeq = 0;
+  #lastAtUs = 0;
+  /** Entry whose outputs the next `out` line records. */
+  #outFor: { id: number; seq: number } | undefined;
+
+  reset(seq: number, atUs: number): void {
+    this.#entries.length = 0;
+    this.#defined = 0;
+    this.#lastSeq = seq;
+    this.#lastAtUs = atUs;
+    this.#outFor = undefined;
+  }
+
+  /**
+   * The logical lines for one payload, or an error message. Compact references are expanded to
+   * the exact text `inLine` wrote.
+   */
+  expand(payload: string): { lines: string[] } | { error: string } {
+    const c = payload.charCodeAt(0);
+    if (c === 114 /* r */ || c === 82 /* R */) {
+      const m = /^[rR]([0-9a-z]{1,8})\.([0-9a-z]{1,12})$/.exec(payload);
+      if (m === null) return { error: "malformed compact reference" };
+      const id = Number.parseInt(m[1] as string, 36);
+      const dt = Number.parseInt(m[2] as string, 36);
+      const e = this.#entries[id];
+      if (e === undefined || !Number.isSafeInteger(dt))
+        return { error: `reference to dictionary entry ${m[1]} that this segment never defined` };
+      const seq = this.#lastSeq + 1;
+      const atUs = this.#lastAtUs + dt;
+      this.#lastSeq = seq;
+      this.#lastAtUs = atUs;
+      const inText = `${IN_HEAD}${seq},"atUs":${atUs},"input":${e.text}}}`;
+      if (c === 82) {
+        if (e.lastOut === undefined) return { error: `repeat of outputs entry ${m[1]} never had` };
+        this.#outFor = undefined;
+        return { lines: [inText, outLineText(seq, e.lastOut)] };
+      }
+      e.lastOut = undefined;
+      this.#outFor = { id, seq };
+      return { lines: [inText] };
+    }
+    const o = splitOutLine(payload);
+    if (o !== undefined) {
+      const f = this.#outFor;
+      if (f !== undefined && f.seq === o.seq) (this.#entries[f.id] as Entry).lastOut = o.out;
+      this.#outFor = undefined;
+      return { lines: [payload] };
+    }
+    this.#outFor = undefined;
+    const i = splitInLine(payload);
+    if (i !== undefined) {
+      if (isRepeatable(i.input)) {
+        const slot = this.#defined++ % DICT_SIZE;
+        this.#entries[slot] = { text: i.input, lastOut: undefined };
+        this.#outFor = { id: slot, seq: i.seq };
+      }
+      this.#lastSeq = i.seq;
+      this.#lastAtUs = i.atUs;
+    }
+    return { lines: [payload] };
+  }
+}
