@@ -278,6 +278,35 @@ export class RawTransportPool {
     return this.sockets.get(`${ifname}/${family}/${mode}`)?.stats;
   }
 
+  /**
+   * The whole shared socket of (interface, family, mode) as one `Transport`: every VRID it receives
+   * (no routing or peer checks here — the runtime's codec adapter does both, in one place, on the
+   * journaled input), the given multicast groups joined, IPv4 IP ids counted per VRID. Used by the
+   * live node, which opens one per (interface, family, mode) and merges them once.
+   */
+  openShared(ifname: string, family: Family, mode: RawMode, groups: readonly string[] = []): Transport {
+    const shared = this.socketFor(ifname, family, mode);
+    if (mode === "multicast") for (const g of groups) shared.io.join(g);
+    const ipIds = new Map<number, number>();
+    let closed = false;
+    return {
+      inbound$: shared.all.asObservable(),
+      send: (out) => {
+        if (closed) return;
+        const prev = ipIds.get(out.vrid) ?? 0;
+        const ipId = prev >= 0xffff ? 1 : prev + 1;
+        ipIds.set(out.vrid, ipId);
+        shared.stats.sent++;
+        shared.io.send(out, out.src, ipId, () => {
+          shared.stats.sendErrors++;
+        });
+      },
+      close: () => {
+        closed = true;
+      },
+    };
+  }
+
   /** A transport view for one instance. Throws if that VRID is already open on the socket. */
   open(spec: RawInstanceSpec): Transport {
     const key = `${spec.ifname}/${spec.family}/${spec.mode}`;

@@ -93,6 +93,22 @@ export const unsupported = <S>(what: string, block = false): KeywordSpec<S> => (
     ),
 });
 
+/**
+ * A keyword Vigil reads and partly acts on: `spec` handles it, then the part that is not acted on is
+ * warned with the same "parsed but not acted on" text (`what` says which part).
+ */
+export const partlyUnsupported = <S>(spec: KeywordSpec<S>, what: string): KeywordSpec<S> => ({
+  ...spec,
+  handle: (ctx, st, s) => {
+    spec.handle(ctx, st, s);
+    ctx.diags.warn(
+      st.keyword,
+      "unsupported",
+      `'${st.keyword.text}' is parsed but not acted on by Vigil yet (${what})`,
+    );
+  },
+});
+
 /** Block-valued variant of `unsupported`, accepting `keyword … { … }` with or without a block. */
 export const unsupportedBlock = <S>(what: string): KeywordSpec<S> => unsupported<S>(what, true);
 

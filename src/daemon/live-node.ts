@@ -1,19 +1,24 @@
 /**
- * A `Node` on a real host: a validated `Config` wired to raw VRRP sockets (one shared socket per
- * interface, family and mode, one view per instance), the production effect ports
- * (src/effects/host-ports.ts), the real clock, a file journal, and the rtnetlink address watcher
- * whose reports enter the node as journaled `address` inputs. `stop()` is keepalived's shutdown:
- * every MASTER sends priority 0 and removes its addresses, STOP notifies run, then everything is
- * closed. This is the core `vigil run` (Step 8) will be built on; today tests start it through
- * test/netns/support/live-node.ts. Only raw transports are wired: an instance with
- * `vigil_transport udp` is refused with a clear error. Not pure: this is the host.
+ * A `Node` on a real host: a validated `Config` wired to its sockets — one per (interface, family,
+ * mode): raw multicast, raw unicast, or UDP (`vigil_transport udp [port N]`) — whose inbound streams
+ * are merged ONCE into the node's transport (routing by (interface, family, VRID) and the unicast
+ * peer / TTL checks happen in one place, the codec adapter, on the journaled input). The production
+ * effect ports (src/effects/host-ports.ts), the real clock, a file journal, and the rtnetlink address
+ * watcher whose reports enter the node as journaled `address` inputs. The advert source of an
+ * instance without unicast_src_ip / mcast_src_ip is its interface's primary IPv4 / link-local IPv6
+ * address read from netlink at start; an interface without one (or that does not exist) is logged
+ * and the instance is held in FAULT, as keepalived does — never a crash, never 0.0.0.0. `stop()` is
+ * keepalived's shutdown: every MASTER sends priority 0 and removes its addresses, STOP notifies run,
+ * then everything is closed. Not pure: this is the host.
  */
 import { merge, type Subscription } from "rxjs";
-import { interfaceAddress, RawTransportPool } from "../../transports/raw.transport.ts";
+import { RawTransportPool } from "../../transports/raw.transport.ts";
 import type { Transport } from "../../transports/transport.ts";
+import { openUdpTransport } from "../../transports/udp.transport.ts";
 import type { Config } from "../config/types.ts";
 import { createHostPorts, type HostPorts } from "../effects/host-ports.ts";
-import { watchAddresses } from "../effects/rtnetlink.ts";
+import { type InterfaceInfo, interfaceInfo, watchAddresses } from "../effects/rtnetlink.ts";
+import type { Clock } from "../runtime/clock.ts";
 import { RealClock } from "../runtime/clock.ts";
 import { nodeFromConfig } from "../runtime/config.adapter.ts";
 import { FileJournal } from "../runtime/journal.ts";
@@ -36,59 +41,108 @@ export interface LiveNode {
   stop(): Promise<void>;
 }
 
-const viewKey = (ifname: string, family: number, vrid: number): string => `${ifname}/${family}/${vrid}`;
+type Family = 4 | 6;
+const routeKey = (ifname: string, family: number, vrid: number): string => `${ifname}/${family}/${vrid}`;
 
-/** Opens one raw transport view per instance and merges them into one `Transport`. */
-function rawTransport(config: Config, pool: RawTransportPool): Transport {
-  const views = new Map<string, Transport>();
-  for (const i of config.instances) {
-    if (i.transport.kind !== "raw")
-      throw new Error(`(${i.name}) vigil_transport udp is not wired into a live node yet`);
-    const ifname = i.interface ?? config.global.defaultInterface;
-    const family = i.family === "ipv4" ? 4 : 6;
-    const unicast = i.unicastPeers.length > 0;
-    const src = i.unicastSrcIp ?? i.mcastSrcIp ?? undefined;
-    views.set(
-      viewKey(ifname, family, i.vrid),
-      pool.open({
-        vrid: i.vrid,
-        ifname,
-        family,
-        mode: unicast ? "unicast" : "multicast",
-        ...(unicast ? {} : { group: i.mcastGroup }),
-        ...(src === undefined ? {} : { src }),
-        ...(unicast
-          ? {
-              peers: i.unicastPeers.map((p) => ({
-                address: p.address,
-                ...(p.minTtl === null ? {} : { minTtl: p.minTtl }),
-                ...(p.maxTtl === null ? {} : { maxTtl: p.maxTtl }),
-              })),
-              checkUnicastSrc: i.checkUnicastSrc,
-            }
-          : {}),
-      }),
-    );
+/** Reads every instance interface from netlink once; a missing interface is logged, not fatal. */
+async function readInterfaces(
+  config: Config,
+  log: LiveNodeOptions["log"],
+): Promise<ReadonlyMap<string, InterfaceInfo>> {
+  const infos = new Map<string, InterfaceInfo>();
+  for (const ifname of new Set(config.instances.map((i) => i.interface ?? config.global.defaultInterface))) {
+    try {
+      infos.set(ifname, await interfaceInfo(ifname));
+    } catch (e) {
+      log(`Interface ${ifname}: ${e instanceof Error ? e.message : String(e)}`, false);
+    }
   }
+  return infos;
+}
+
+/**
+ * Opens one socket per (interface, family, mode) the configuration needs and merges their inbound
+ * streams once. Instances whose socket cannot be opened are logged (they then hear nothing).
+ */
+async function openTransports(
+  config: Config,
+  clock: Clock,
+  infos: ReadonlyMap<string, InterfaceInfo>,
+  source: (ifname: string, family: Family) => string | undefined,
+  log: LiveNodeOptions["log"],
+): Promise<Transport> {
+  const pool = new RawTransportPool(clock);
+  const sockets = new Map<string, Transport>();
+  const byRoute = new Map<string, Transport>();
+  const groups = new Map<string, Set<string>>();
+  for (const i of config.instances) {
+    const ifname = i.interface ?? config.global.defaultInterface;
+    const family: Family = i.family === "ipv4" ? 4 : 6;
+    const mode = i.unicastPeers.length > 0 ? "unicast" : "multicast";
+    const key =
+      i.transport.kind === "udp"
+        ? `${ifname}/${family}/udp/${i.transport.port}/${mode === "multicast" ? i.mcastGroup : ""}`
+        : `${ifname}/${family}/raw/${mode}`;
+    try {
+      let t = sockets.get(key);
+      if (t === undefined) {
+        if (i.transport.kind === "udp") {
+          const local = i.unicastSrcIp ?? i.mcastSrcIp ?? source(ifname, family);
+          if (local === undefined) throw new Error(`no ${family === 4 ? "IPv4" : "IPv6"} address to bind`);
+          const ifindex = infos.get(ifname)?.ifindex;
+          t = await openUdpTransport({
+            clock,
+            family,
+            ifname,
+            ...(ifindex === undefined ? {} : { ifindex }),
+            localAddress: local,
+            port: i.transport.port,
+            ...(mode === "multicast" ? { group: i.mcastGroup } : {}),
+          });
+        } else {
+          const joined = new Set<string>();
+          groups.set(key, joined);
+          t = pool.openShared(ifname, family, mode);
+        }
+        sockets.set(key, t);
+      }
+      if (i.transport.kind === "raw" && mode === "multicast" && !groups.get(key)?.has(i.mcastGroup)) {
+        groups.get(key)?.add(i.mcastGroup);
+        pool.openShared(ifname, family, mode, [i.mcastGroup]);
+      }
+      byRoute.set(routeKey(ifname, family, i.vrid), t);
+    } catch (e) {
+      log(
+        `(${i.name}) cannot open its ${i.transport.kind} socket on ${ifname}: ${e instanceof Error ? e.message : String(e)}`,
+        false,
+      );
+    }
+  }
+  const all = [...sockets.values()];
   return {
-    inbound$: merge(...[...views.values()].map((v) => v.inbound$)),
-    send: (out) => views.get(viewKey(out.ifname, out.family, out.vrid))?.send(out),
-    close: () => pool.close(),
+    inbound$: merge(...all.map((t) => t.inbound$)),
+    send: (out) => byRoute.get(routeKey(out.ifname, out.family, out.vrid))?.send(out),
+    close: () => {
+      for (const t of all) t.close();
+      pool.close();
+    },
   };
 }
 
 /** Builds and starts a node on the real host; resolves once it has applied its `start` input. */
 export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
   const clock = new RealClock();
-  const pool = new RawTransportPool(clock);
-  const transport = rawTransport(opts.config, pool);
+  const infos = await readInterfaces(opts.config, opts.log);
+  const source = (ifname: string, family: Family): string | undefined => {
+    const info = infos.get(ifname);
+    return (family === 4 ? info?.primaryIpv4 : info?.linkLocalIpv6) ?? undefined;
+  };
+  const transport = await openTransports(opts.config, clock, infos, source, opts.log);
   const ports = createHostPorts({ config: opts.config, clock, log: opts.log });
   const journal = new FileJournal(opts.journalPath);
-  const node = nodeFromConfig(
-    opts.config,
-    { clock, ports, journal, transport },
-    { primaryAddress: (ifname, family) => interfaceAddress(ifname, family) },
-  );
+  const node = nodeFromConfig(opts.config, { clock, ports, journal, transport }, { primaryAddress: source });
+  // Configuration faults (no address to send from, unicast_fault_no_peer without peers): keepalived's lines.
+  for (const i of node.spec.instances) for (const why of i.configFaults ?? []) opts.log(why, false);
   let watcher: Subscription | undefined;
   try {
     await ports.open();

@@ -4,7 +4,12 @@
  * instance's own interface unless `dont_track_primary`, sync-group trackers with weights forced to 0
  * unless `sync_group_tracking_weight`), sync groups and the trackers that something tracks — scripts,
  * `vrrp_track_process` (quorum, quorum_max) and `track_file` (init_file value), and each instance's
- * VIPs and excluded VIPs with their options and its GARP / NA pacing. Pure.
+ * VIPs and excluded VIPs with their options and its GARP / NA pacing — and what the wire needs:
+ * the multicast destination (`mcast_dst_ip` or the global group), `unicast_ttl`, `check_unicast_src`
+ * with each peer's TTL range and `skip_check_adv_addr`. The own address is `unicast_src_ip` /
+ * `mcast_src_ip`, else the interface's primary IPv4 / link-local IPv6 address as the caller reports it
+ * (never `0.0.0.0`): an interface without one, or `unicast_fault_no_peer` without peers, is a
+ * configuration fault that holds the instance in FAULT as keepalived does (`configFaults`). Pure.
  */
 
 import { createHash } from "node:crypto";
@@ -13,7 +18,7 @@ import type { Config, TrackRef, Vip } from "../config/types.ts";
 import { VIGIL_VERSION } from "../version.ts";
 import { Node, type NodeOptions } from "./node.ts";
 import type { VipAddress } from "./ports.ts";
-import type { InstanceSpec, NodeSpec, TrackBinding } from "./spec.ts";
+import { configFaultTracker, type InstanceSpec, type NodeSpec, type TrackBinding } from "./spec.ts";
 
 export interface AdapterOptions {
   /** The advert source address of an instance without unicast_src_ip / mcast_src_ip (the interface's primary). */
@@ -73,11 +78,23 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
       link(i.interface);
       tracking.push({ tracker: i.interface, weight: 0, reverse: false });
     }
-    const ownIp =
-      i.unicastSrcIp ??
-      i.mcastSrcIp ??
-      opts.primaryAddress?.(ifname, family) ??
-      (family === 4 ? "0.0.0.0" : "::");
+    const unicast = i.unicastPeers.length > 0;
+    const configured = i.unicastSrcIp ?? i.mcastSrcIp;
+    const primary = configured ?? opts.primaryAddress?.(ifname, family);
+    const configFaults: string[] = [];
+    if (!unicast && i.unicastFaultNoPeer)
+      configFaults.push(`(${i.name}) Cannot use unicast without any peers - going to fault state`);
+    if (primary === undefined)
+      configFaults.push(
+        `(${i.name}) interface ${ifname} has no ${family === 4 ? "IPv4" : "IPv6 link-local"} address to send from - going to fault state`,
+      );
+    if (configFaults.length > 0) {
+      const name = configFaultTracker(i.name);
+      trackers.set(name, { name, kind: "script", rise: 1, fall: 1, initFail: true });
+      tracking.push({ tracker: name, weight: 0, reverse: false });
+    }
+    // Never 0.0.0.0: an instance without an address stays in FAULT and sends nothing.
+    const ownIp = primary ?? (family === 4 ? "0.0.0.0" : "::");
     return {
       params: {
         name: i.name,
@@ -102,7 +119,7 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
         higherPrioSendAdvert: i.higherPrioSendAdvert,
         ...(group ? { syncGroup: group.name } : {}),
         notifyPriorityChanges: i.notifyPriorityChanges,
-        unicast: i.unicastPeers.length > 0,
+        unicast,
       },
       tracking,
       unicastPeers: i.unicastPeers.map((p) => p.address),
@@ -111,6 +128,20 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
       excludedVips: i.excludedVips.map(vipAddress),
       garpIntervalUs: i.garp.intervalUs,
       gnaIntervalUs: i.garp.gnaIntervalUs,
+      ...(unicast ? {} : { mcastGroup: i.mcastGroup }),
+      ...(unicast ? { unicastTtl: i.unicastTtl } : {}),
+      ...(unicast && i.checkUnicastSrc
+        ? {
+            checkUnicastSrc: true,
+            peerTtl: i.unicastPeers.map((p) => ({
+              address: p.address,
+              minTtl: p.minTtl ?? 0,
+              maxTtl: p.maxTtl ?? 255,
+            })),
+          }
+        : {}),
+      ...(i.skipCheckAdvAddr ? { skipCheckAdvAddr: true } : {}),
+      ...(configFaults.length > 0 ? { configFaults } : {}),
     };
   });
   for (const s of config.scripts) {

@@ -14,8 +14,15 @@ export const RxInput = Schema.Struct({
   family: Schema.Literals([4, 6]),
   src: Schema.String,
   dst: Schema.String,
+  /** IPv4 TTL / IPv6 hop limit as received (255 when not observed). */
   ttl: Int,
+  /** Present and false when the transport cannot see the TTL (UDP): the TTL checks are skipped. */
+  ttlObserved: Schema.optional(Schema.Boolean),
   ifname: Schema.String,
+  /** The receiving interface's index, when the transport knows it. */
+  ifindex: Schema.optional(Int),
+  /** IPv4 raw sockets: the IP header's total length minus its header length (keepalived's length check). */
+  ipPayloadLength: Schema.optional(Int),
   /** The VRRP message, lowercase hex. */
   hex: Schema.String,
 });
@@ -23,7 +30,7 @@ export const TimerInput = Schema.Struct({
   kind: Schema.Literal("timer"),
   /** Actor id (`instance:VI_1`, `group:G1`, `tracker:chk`). */
   actor: Schema.String,
-  /** Timer id as emitted by the machine (`xstate.after.masterDown.vrrp.backup`, `preemptDelay`). */
+  /** Timer name as the machine raises it (`masterDown`, `advert`, `garpDelay`, `garpRefresh`, `preemptDelay`). */
   id: Schema.String,
 });
 export const ProbeInput = Schema.Struct({
@@ -120,13 +127,19 @@ export const checkInput = (x: unknown): Input => {
       if (i.family !== 4 && i.family !== 6) return bad("rx.family");
       if (!isStr(i.src) || !isStr(i.dst) || !isInt(i.ttl) || !isStr(i.ifname) || !isStr(i.hex))
         return bad("rx fields");
+      if (i.ttlObserved !== undefined && !isBool(i.ttlObserved)) return bad("rx.ttlObserved");
+      if (i.ifindex !== undefined && !isInt(i.ifindex)) return bad("rx.ifindex");
+      if (i.ipPayloadLength !== undefined && !isInt(i.ipPayloadLength)) return bad("rx.ipPayloadLength");
       return {
         kind: "rx",
         family: i.family,
         src: i.src,
         dst: i.dst,
         ttl: i.ttl,
+        ...(i.ttlObserved === undefined ? {} : { ttlObserved: i.ttlObserved }),
         ifname: i.ifname,
+        ...(i.ifindex === undefined ? {} : { ifindex: i.ifindex }),
+        ...(i.ipPayloadLength === undefined ? {} : { ipPayloadLength: i.ipPayloadLength }),
         hex: i.hex,
       };
     case "timer":
@@ -190,6 +203,38 @@ export const checkInput = (x: unknown): Input => {
 
 const q = JSON.stringify;
 
+const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+
+/** What a transport says about one received datagram (structurally `transports/transport.ts` `Datagram`). */
+export interface RxFacts {
+  readonly bytes: Uint8Array;
+  readonly family: 4 | 6;
+  readonly src: string;
+  readonly dst: string;
+  readonly ttl: number;
+  readonly ttlObserved?: boolean;
+  readonly ifname: string;
+  readonly ifindex?: number;
+  readonly ipPayloadLength?: number;
+}
+
+/**
+ * A received datagram as a journalable input, keeping every fact a receive check needs (TTL seen or
+ * not, interface index, IPv4 payload length from the IP header), so live and replayed runs check alike.
+ */
+export const rxInput = (d: RxFacts): Extract<Input, { kind: "rx" }> => ({
+  kind: "rx",
+  family: d.family,
+  src: d.src,
+  dst: d.dst,
+  ttl: d.ttl,
+  ...(d.ttlObserved === false ? { ttlObserved: false } : {}),
+  ifname: d.ifname,
+  ...(d.ifindex === undefined ? {} : { ifindex: d.ifindex }),
+  ...(d.ipPayloadLength === undefined ? {} : { ipPayloadLength: d.ipPayloadLength }),
+  hex: hexOf(d.bytes),
+});
+
 /**
  * The journal `in` line of a checked event: byte-identical to `JSON.stringify({ t: "in", ev })`,
  * written by hand for the two hot kinds (rx, timer) to skip the generic serialiser.
@@ -197,8 +242,12 @@ const q = JSON.stringify;
 export const inLine = (ev: Event): string => {
   const i = ev.input;
   const head = `{"t":"in","ev":{"seq":${ev.seq},"atUs":${ev.atUs},"input":`;
-  if (i.kind === "rx")
-    return `${head}{"kind":"rx","family":${i.family},"src":${q(i.src)},"dst":${q(i.dst)},"ttl":${i.ttl},"ifname":${q(i.ifname)},"hex":${q(i.hex)}}}}`;
+  if (i.kind === "rx") {
+    const seen = i.ttlObserved === undefined ? "" : `,"ttlObserved":${i.ttlObserved}`;
+    const index = i.ifindex === undefined ? "" : `,"ifindex":${i.ifindex}`;
+    const len = i.ipPayloadLength === undefined ? "" : `,"ipPayloadLength":${i.ipPayloadLength}`;
+    return `${head}{"kind":"rx","family":${i.family},"src":${q(i.src)},"dst":${q(i.dst)},"ttl":${i.ttl}${seen},"ifname":${q(i.ifname)}${index}${len},"hex":${q(i.hex)}}}}`;
+  }
   if (i.kind === "timer") return `${head}{"kind":"timer","actor":${q(i.actor)},"id":${q(i.id)}}}}`;
   return `${head}${q(i)}}}`;
 };

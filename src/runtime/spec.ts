@@ -31,7 +31,32 @@ export interface InstanceSpec {
   /** `vrrp_garp_interval` (IPv4) and `vrrp_gna_interval` (IPv6): pause between packets of a burst. */
   readonly garpIntervalUs?: number;
   readonly gnaIntervalUs?: number;
+  /** Multicast destination of adverts (`mcast_dst_ip`, else `vrrp_mcast_group4/6`); absent: 224.0.0.18 / ff02::12. */
+  readonly mcastGroup?: string;
+  /** `unicast_ttl`: TTL / hop limit of unicast adverts (absent: 255). */
+  readonly unicastTtl?: number;
+  /** `check_unicast_src` / `vrrp_check_unicast_src` (implied by a peer's min_ttl / max_ttl). */
+  readonly checkUnicastSrc?: boolean;
+  /** Per-peer `min_ttl` / `max_ttl`, checked with `checkUnicastSrc` (absent: 0 / 255). */
+  readonly peerTtl?: readonly PeerTtl[];
+  /** `skip_check_adv_addr`: a BACKUP skips the address checks for adverts from its current master. */
+  readonly skipCheckAdvAddr?: boolean;
+  /**
+   * Why the configuration holds this instance in FAULT (keepalived's `num_config_faults`): a unicast
+   * instance without peers under `unicast_fault_no_peer`, an interface without an address of the
+   * instance's family. Each becomes a tracker that starts failed and is never probed.
+   */
+  readonly configFaults?: readonly string[];
 }
+
+export interface PeerTtl {
+  readonly address: string;
+  readonly minTtl: number;
+  readonly maxTtl: number;
+}
+
+/** The name of the never-probed tracker that holds an instance in FAULT for a configuration reason. */
+export const configFaultTracker = (instance: string): string => `!config-fault:${instance}`;
 
 /** A VIP string (`198.18.0.10` or `2001:db8::1/64`) as a VipAddress with keepalived's default options. */
 export const defaultVipAddress = (vip: string, dev: string): VipAddress => {

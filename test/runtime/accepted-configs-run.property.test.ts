@@ -107,7 +107,8 @@ function runConfig(config: Config): string | undefined {
       family,
       src,
       dst,
-      ttl: 255,
+      // within the first peer's min_ttl..max_ttl (check_unicast_src rejects anything else)
+      ttl: unicast ? (i.unicastPeers[0]?.maxTtl ?? 255) : 255,
       ifname: i.interface ?? config.global.defaultInterface,
       hex: Buffer.from(bytes).toString("hex"),
     });

@@ -51,7 +51,18 @@ const fastCheck = (input: unknown): { ok: true; json: string } | { ok: false } =
 
 /** One input of every kind with every optional field present. */
 const full: Record<string, Record<string, unknown>> = {
-  rx: { kind: "rx", family: 6, src: "fe80::1", dst: "ff02::12", ttl: 255, ifname: "eth0", hex: "31" },
+  rx: {
+    kind: "rx",
+    family: 6,
+    src: "fe80::1",
+    dst: "ff02::12",
+    ttl: 255,
+    ttlObserved: false,
+    ifname: "eth0",
+    ifindex: 2,
+    ipPayloadLength: 40,
+    hex: "31",
+  },
   timer: { kind: "timer", actor: "instance:VI_1", id: "preemptDelay" },
   probe: { kind: "probe", tracker: "chk", ok: false, exitStatus: 3, timedOut: true, value: -5, running: 2 },
   link: { kind: "link", ifname: "eth1", up: true },

@@ -12,6 +12,7 @@ import {
   type Ctx,
   type KeywordSpec,
   type KeywordTable,
+  partlyUnsupported,
   readAddress,
   readCommand,
   readInt,
@@ -141,9 +142,15 @@ const UNSUPPORTED_GLOBALS: Readonly<Record<string, string>> = {
   shutdown_script_timeout: "shutdown scripts are not run yet",
 };
 
-const globalKeywords: KeywordTable<GlobalDraft> = {
-  router_id: str("routerId"),
-  default_interface: str("defaultInterface"),
+export const globalKeywords: KeywordTable<GlobalDraft> = {
+  router_id: partlyUnsupported<GlobalDraft>(
+    str("routerId"),
+    "keepalived uses it in SMTP alerts and SNMP, which Vigil does not have",
+  ),
+  default_interface: partlyUnsupported<GlobalDraft>(
+    str("defaultInterface"),
+    "every vrrp_instance names its interface; it is used for no static address or VMAC",
+  ),
   script_user: {
     handle: (c, st, s) => {
       const t = arg(c, st, 0, "user");
@@ -200,25 +207,37 @@ const globalKeywords: KeywordTable<GlobalDraft> = {
   },
   vrrp_check_unicast_src: flag("checkUnicastSrc"),
   vrrp_skip_check_adv_addr: flag("skipCheckAdvAddr"),
-  vrrp_strict: flag("strict"),
+  vrrp_strict: partlyUnsupported<GlobalDraft>(
+    flag("strict"),
+    "its configuration rules apply; the firewall rules of its implied no_accept are not installed",
+  ),
   vrrp_notify_priority_changes: flag("notifyPriorityChanges"),
   notify_fifo: fifo("notifyFifo"),
   notify_fifo_script: fifoScript("notifyFifo"),
   vrrp_notify_fifo: fifo("vrrpNotifyFifo"),
   vrrp_notify_fifo_script: fifoScript("vrrpNotifyFifo"),
-  vrrp_startup_delay: {
-    handle: (c, st, s) => {
-      const t = arg(c, st);
-      const v = t && readSecondsUs(c, t, 0, 3600_000_000);
-      if (v !== undefined) s.startupDelayUs = v;
+  vrrp_startup_delay: partlyUnsupported<GlobalDraft>(
+    {
+      handle: (c, st, s) => {
+        const t = arg(c, st);
+        const v = t && readSecondsUs(c, t, 0, 3600_000_000);
+        if (v !== undefined) s.startupDelayUs = v;
+      },
     },
-  },
-  dynamic_interfaces: {
-    handle: (_c, _st, s) => {
-      s.dynamicInterfaces = true;
+    "the node starts at once",
+  ),
+  dynamic_interfaces: partlyUnsupported<GlobalDraft>(
+    {
+      handle: (_c, _st, s) => {
+        s.dynamicInterfaces = true;
+      },
     },
-  },
-  log_unknown_vrids: flag("logUnknownVrids"),
+    "only vigil check reads it; the live node needs its interfaces at start",
+  ),
+  log_unknown_vrids: partlyUnsupported<GlobalDraft>(
+    flag("logUnknownVrids"),
+    "adverts for unknown VRIDs are counted, not logged",
+  ),
   random_seed: {
     handle: (c, st, s) => {
       const t = arg(c, st);
@@ -226,24 +245,30 @@ const globalKeywords: KeywordTable<GlobalDraft> = {
       if (v !== undefined) s.randomSeed = v;
     },
   },
-  startup_script: {
-    handle: (c, st, s) => {
-      if (s.startupScript !== undefined)
-        return void c.diags.warn(st.keyword, "semantic", "startup script already specified");
-      const v = readCommand(c, st);
-      if (v !== undefined) s.startupScript = v;
-      s.scriptAt ??= atToken(st.keyword);
+  startup_script: partlyUnsupported<GlobalDraft>(
+    {
+      handle: (c, st, s) => {
+        if (s.startupScript !== undefined)
+          return void c.diags.warn(st.keyword, "semantic", "startup script already specified");
+        const v = readCommand(c, st);
+        if (v !== undefined) s.startupScript = v;
+        s.scriptAt ??= atToken(st.keyword);
+      },
     },
-  },
-  shutdown_script: {
-    handle: (c, st, s) => {
-      if (s.shutdownScript !== undefined)
-        return void c.diags.warn(st.keyword, "semantic", "shutdown script already specified");
-      const v = readCommand(c, st);
-      if (v !== undefined) s.shutdownScript = v;
-      s.scriptAt ??= atToken(st.keyword);
+    "startup scripts are not run",
+  ),
+  shutdown_script: partlyUnsupported<GlobalDraft>(
+    {
+      handle: (c, st, s) => {
+        if (s.shutdownScript !== undefined)
+          return void c.diags.warn(st.keyword, "semantic", "shutdown script already specified");
+        const v = readCommand(c, st);
+        if (v !== undefined) s.shutdownScript = v;
+        s.scriptAt ??= atToken(st.keyword);
+      },
     },
-  },
+    "shutdown scripts are not run",
+  ),
   vigil_transport: {
     handle: (c, st, s) => {
       const t = readTransport(c, st);

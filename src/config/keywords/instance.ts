@@ -14,6 +14,7 @@ import {
   familyOf,
   type KeywordTable,
   parsePrefix,
+  partlyUnsupported,
   readAddress,
   readInt,
   readSecondsUs,
@@ -343,9 +344,15 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
   unicast_fault_no_peer: flag("unicastFaultNoPeer"),
   check_unicast_src: flag("checkUnicastSrc"),
   skip_check_adv_addr: flag("skipCheckAdvAddr"),
-  strict_mode: flag("strict"),
+  strict_mode: partlyUnsupported<InstanceDraft>(
+    flag("strict"),
+    "its configuration rules apply; the firewall rules of its implied no_accept are not installed",
+  ),
   dont_track_primary: flag("dontTrackPrimary"),
-  promote_secondaries: flag("promoteSecondaries"),
+  promote_secondaries: partlyUnsupported<InstanceDraft>(
+    flag("promoteSecondaries"),
+    "the interface's promote_secondaries setting is not changed",
+  ),
   lower_prio_no_advert: flag("lowerPrioNoAdvert"),
   higher_prio_send_advert: flag("higherPrioSendAdvert"),
   notify_priority_changes: flag("notifyPriorityChanges"),
@@ -357,11 +364,15 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
       s.accept = located(true, st.keyword);
     },
   },
-  no_accept: {
-    handle: (_c, st, s) => {
-      s.accept = located(false, st.keyword);
+  // Vigil installs no firewall: the VIPs always accept traffic, which is what `accept` asks for.
+  no_accept: partlyUnsupported<InstanceDraft>(
+    {
+      handle: (_c, st, s) => {
+        s.accept = located(false, st.keyword);
+      },
     },
-  },
+    "no firewall rules are installed to drop traffic to the VIPs",
+  ),
   down_timer_adverts: {
     handle: (c, st, s) => {
       const t = arg(c, st);

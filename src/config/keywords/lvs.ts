@@ -98,7 +98,7 @@ function readMethod(ctx: Ctx, st: Statement): "NAT" | "DR" | "TUN" | undefined {
   return undefined;
 }
 
-const checkerKeywords: KeywordTable<CheckerDraft> = {
+export const checkerKeywords: KeywordTable<CheckerDraft> = {
   ...timing<CheckerDraft>(),
   connect_ip: {
     handle: (c, st, s) => {
@@ -196,7 +196,7 @@ const newChecker = (kind: Checker["kind"], line: number): CheckerDraft => ({
   dnsName: null,
 });
 
-const realServerKeywords: KeywordTable<RealServerDraft> = {
+export const realServerKeywords: KeywordTable<RealServerDraft> = {
   weight: int("weight", 0, 65535),
   lvs_method: {
     handle: (c, st, s) => {
@@ -317,7 +317,7 @@ function readStatusCodes(c: Ctx, toks: readonly Token[]): string {
   return good.join(" ");
 }
 
-const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
+export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
   ...timing<VirtualServerDraft>(),
   lvs_sched: { handle: (c, st, s) => readScheduler(c, st, s) },
   lb_algo: { handle: (c, st, s) => readScheduler(c, st, s) },

@@ -9,6 +9,7 @@ import {
   arg,
   type Ctx,
   type KeywordTable,
+  partlyUnsupported,
   readBool,
   readCommand,
   readInt,
@@ -31,7 +32,7 @@ function readWeight(ctx: Ctx, st: Statement, max: number): { weight: number; rev
   return { weight: w, reverse: r?.text === "reverse" };
 }
 
-const scriptKeywords: KeywordTable<ScriptDraft> = {
+export const scriptKeywords: KeywordTable<ScriptDraft> = {
   script: {
     handle: (c, st, s) => {
       const cmd = readCommand(c, st);
@@ -104,7 +105,7 @@ const secondsKw = (key: "delayUs" | "forkDelayUs" | "terminateDelayUs") => ({
   },
 });
 
-const processKeywords: KeywordTable<ProcessDraft> = {
+export const processKeywords: KeywordTable<ProcessDraft> = {
   process: {
     handle: (c, st, s) => {
       const t = arg(c, st, 0, "process name");
@@ -174,7 +175,7 @@ export function readProcess(ctx: Ctx, st: Statement, s: ProcessDraft): void {
     ctx.diags.error(st.keyword, "semantic", `vrrp_track_process ${s.name}: quorum_max is less than quorum`);
 }
 
-const fileKeywords: KeywordTable<FileDraft> = {
+export const fileKeywords: KeywordTable<FileDraft> = {
   file: {
     handle: (c, st, s) => {
       const t = arg(c, st, 0, "path");
@@ -229,7 +230,7 @@ const {
   ...syncGroupNotify
 } = notifyKeywords<SyncGroupDraft>((n) => `vrrp group ${n}:`);
 
-const syncGroupKeywords: KeywordTable<SyncGroupDraft> = {
+export const syncGroupKeywords: KeywordTable<SyncGroupDraft> = {
   group: {
     block: true,
     handle: (c, st, s) => {
@@ -246,7 +247,10 @@ const syncGroupKeywords: KeywordTable<SyncGroupDraft> = {
     },
   },
   sync_group_tracking_weight: flag("trackingWeight"),
-  notify_priority_changes: flag("notifyPriorityChanges"),
+  notify_priority_changes: partlyUnsupported<SyncGroupDraft>(
+    flag("notifyPriorityChanges"),
+    "a sync group's priority-change FIFO lines are not written; set it in the instances",
+  ),
   global_tracking: {
     handle: (c, st, s) => {
       c.diags.warn(st.keyword, "semantic", "global_tracking is deprecated - use sync_group_tracking_weight");
