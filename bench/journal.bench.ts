@@ -4,7 +4,8 @@
  * side by side with an in-memory journal, in the same run (the machine is shared: compare the ratio).
  * Workload: 1,000 BACKUP instances on a VirtualClock, each receiving its steady master's advert
  * every second (one rx input each; 1 ms apart), as in bench/runtime.bench.ts. Also the journal alone
- * (logical lines in, segments out) and the reader. Run: `npx tsx bench/journal.bench.ts`
+ * (logical lines in, segments out; and through `appendIn`, the node's path) and the reader. Run:
+ * `npx tsx --expose-gc bench/journal.bench.ts`
  * (BENCH_EVENTS per round, default 200,000; 3 rounds, median). Goals: ≤ 16 bytes per steady advert,
  * ≥ 150,000 events/s through the file journal. Not a test: prints figures.
  */
@@ -13,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeAdvert } from "../src/protocol/codec.ts";
 import { VirtualClock } from "../src/runtime/clock.ts";
-import { type Input, inLine } from "../src/runtime/input.ts";
+import { type Input, InputTexts, inLine } from "../src/runtime/input.ts";
 import { FileJournal, type Journal, readJournal } from "../src/runtime/journal.ts";
 import { Node } from "../src/runtime/node.ts";
 import { RecordingPorts } from "../src/runtime/ports.ts";
@@ -101,14 +102,17 @@ const runNode = (kind: "memory" | "file"): { rate: number; bytesPerEvent: number
 };
 
 /** The journal alone: the logical lines of the same workload written, then read back. */
-const runJournalOnly = (): { writeRate: number; readRate: number; bytesPerEvent: number } => {
+const runJournalOnly = (fast = false): { writeRate: number; readRate: number; bytesPerEvent: number } => {
   const dir = mkdtempSync(join(tmpdir(), "vigil-jbench-"));
   const path = join(dir, "j.jsonl");
   const j = new FileJournal(path, { sync: false });
   j.append(JSON.stringify({ t: "header", vigil: "bench", configHash: "", spec: { instances: [] } }));
   const t0 = process.hrtime.bigint();
+  // `fast`: the node's path (input text memoised per datagram, `appendIn`); else whole `in` lines.
+  const texts = new InputTexts();
   for (let i = 0; i < EVENTS; i++)
-    j.append(inLine({ seq: i + 1, atUs: (i + 1) * 1000, input: adverts[i % N] as Input }));
+    if (fast) j.appendIn(i + 1, (i + 1) * 1000, texts.text(adverts[i % N] as Input));
+    else j.append(inLine({ seq: i + 1, atUs: (i + 1) * 1000, input: adverts[i % N] as Input }));
   j.close();
   const w = Number(process.hrtime.bigint() - t0) / 1e9;
   const size = statSync(path).size;
@@ -136,6 +140,7 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 const jo = runJournalOnly();
+const jf = runJournalOnly(true);
 console.log(
   `journal benchmark: ${N} steady BACKUP instances, ${fmt(EVENTS)} rx events per round, ${ROUNDS} rounds`,
 );
@@ -148,4 +153,7 @@ console.log(
 console.log(`  file / memory            : ${fmt((100 * median(file)) / median(mem), 1)} %`);
 console.log(
   `  journal alone            : write ${fmt(jo.writeRate)} lines/s, read+verify ${fmt(jo.readRate)} events/s, ${fmt(jo.bytesPerEvent, 2)} bytes/event`,
+);
+console.log(
+  `  journal alone, appendIn  : write ${fmt(jf.writeRate)} events/s (the node's path: memoised input text, no in line built)`,
 );

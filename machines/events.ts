@@ -9,7 +9,7 @@
  * machine change makes old journals replay differently. `vigil replay` refuses a journal recorded with
  * another value unless `--force`.
  */
-export const MACHINE_VERSION = 1;
+export const MACHINE_VERSION = 2;
 
 export type VrrpState = "INIT" | "BACKUP" | "MASTER" | "FAULT" | "STOP";
 export type NotifyState =
@@ -55,6 +55,11 @@ export interface InstanceParams {
   /** `garp_master_refresh_repeat`: GARPs per VIP in each periodic refresh (default 1). */
   readonly garpMasterRefreshRepeat?: number;
   readonly garpLowerPrioRepeat: number;
+  /**
+   * `garp_lower_prio_delay`: a MASTER that hears a lower priority sends a second
+   * `garpLowerPrioRepeat` burst this long after the first (0: none). Absent: 0.
+   */
+  readonly garpLowerPrioDelayUs?: number;
   readonly lowerPrioNoAdvert: boolean;
   readonly higherPrioSendAdvert: boolean;
   /** Member of a sync group: MASTER / BACKUP / FAULT are decided group-wide. */
@@ -105,6 +110,7 @@ export type InstanceEvent =
   | { readonly type: "ADVERT_TIMER" }
   | { readonly type: "GARP_DELAY" }
   | { readonly type: "GARP_REFRESH" }
+  | { readonly type: "GARP_LOWER_PRIO" }
   /** One of the MASTER's tracked VIPs was deleted from the host by someone else (netlink RTM_DELADDR). */
   | { readonly type: "VIP_DELETED" };
 
@@ -123,7 +129,7 @@ export type Command =
       readonly instance: string;
       readonly vips: readonly string[];
       readonly repeat: number;
-      readonly reason: "master" | "delay" | "refresh" | "lowerPrio" | "ownAddress";
+      readonly reason: "master" | "delay" | "refresh" | "lowerPrio" | "lowerPrioDelay" | "ownAddress";
     }
   | {
       readonly type: "notify";

@@ -54,6 +54,7 @@ export const s = setup({
     advertInterval: ({ context: c }) => usToXstateMs(csToUs(c.p.advertIntervalCs)),
     garpMasterDelay: ({ context: c }) => usToXstateMs(c.p.garpMasterDelayUs),
     garpRefresh: ({ context: c }) => usToXstateMs(c.p.garpMasterRefreshUs),
+    garpLowerPrioDelay: ({ context: c }) => usToXstateMs(c.p.garpLowerPrioDelayUs ?? 0),
     preemptDelay: ({ context: c }) => usToXstateMs(c.p.preemptDelayUs),
   },
   guards: instanceGuards,
@@ -160,4 +161,8 @@ export const logIntervalMismatch = emit(["log"], intervalMismatch);
 /** FAULT forced by the sync group: leaving it later sends no unicast GARP (keepalived's try_up_instance). */
 export const forcedFault = s.assign({ ownFaultSeen: false });
 export const garpDelayed = emit(["garp"], (c) => [garp(c, "delay", c.p.garpMasterRepeat)]);
+/** The second lower-priority burst, `garp_lower_prio_delay` after the first. */
+export const garpLowerPrioDelayed = emit(["garp"], (c) => [
+  garp(c, "lowerPrioDelay", c.p.garpLowerPrioRepeat),
+]);
 export const advertActions = emit(["sendAdvert"], advertNow);

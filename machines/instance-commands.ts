@@ -161,6 +161,7 @@ export const INSTANCE_TIMERS = {
   advert: "ADVERT_TIMER",
   garpDelay: "GARP_DELAY",
   garpRefresh: "GARP_REFRESH",
+  garpLowerPrio: "GARP_LOWER_PRIO",
   preemptDelay: "PREEMPT_DELAY_EXPIRED",
 } as const;
 export type InstanceTimerId = keyof typeof INSTANCE_TIMERS;
@@ -297,7 +298,7 @@ export const configurationError: Emit = (c) => [
 export const lowerPriorityAdvert: Emit = (c, e) => [
   log(
     c,
-    `Received advert from ${advertOf(e).srcIp} with lower priority ${advertOf(e).priority}, ours ${c.priority}, forcing new election`,
+    `Received advert from ${advertOf(e).srcIp} with lower priority ${advertOf(e).priority}, ours ${c.priority}${c.p.lowerPrioNoAdvert ? "" : ", forcing new election"}`,
   ),
   ...(c.p.lowerPrioNoAdvert ? [] : [advert(c, c.priority)]),
   garp(c, "lowerPrio", c.p.garpLowerPrioRepeat),
@@ -316,7 +317,7 @@ export const preemptDelayStarted: Emit = (c) => [
 /** One GARP command over the instance's VIPs. */
 export const garp = (
   c: Ctx,
-  reason: "master" | "delay" | "refresh" | "lowerPrio",
+  reason: "master" | "delay" | "refresh" | "lowerPrio" | "lowerPrioDelay",
   repeat: number,
 ): Command => ({ type: "garp", instance: c.p.name, vips: c.p.vips, repeat, reason });
 

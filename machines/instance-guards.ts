@@ -57,4 +57,15 @@ export const instanceGuards = {
   syncFault: ({ event: e }) => e.type === "SYNC" && e.state === "FAULT",
   garpDelayEnabled: ({ context: c }) => c.p.garpMasterDelayUs > 0,
   garpRefreshEnabled: ({ context: c }) => c.p.garpMasterRefreshUs > 0,
+  /**
+   * A MASTER's lower-priority advert (the advert region's `rankLower` branch: not a v2 interval
+   * mismatch, not a priority 0) with a delayed second GARP burst configured (keepalived arms it only
+   * when `garp_lower_prio_repeat` and `garp_lower_prio_delay` are both set).
+   */
+  lowerPrioGarpDelayed: ({ context: c, event: e }) =>
+    c.p.garpLowerPrioRepeat > 0 &&
+    (c.p.garpLowerPrioDelayUs ?? 0) > 0 &&
+    !v2Mismatch(c, e) &&
+    !bothOwners(c, e) &&
+    rank(c, e) === "lower",
 } satisfies Record<string, Guard>;

@@ -1,7 +1,7 @@
 /**
  * The VRRP instance machine (keepalived 2.2.7 semantics, docs/keepalived-reference.md §3). States INIT, BACKUP,
  * MASTER, FAULT and STOP. Timers are delayed raises with our own ids (`INSTANCE_TIMERS`: masterDown
- * in BACKUP; advert, garpDelay and garpRefresh in MASTER; preemptDelay), raised on entry and
+ * in BACKUP; advert, garpDelay, garpRefresh and garpLowerPrio in MASTER; preemptDelay), raised on entry and
  * cancelled on exit, their delays computed from context by timers.ts — no XState-generated `after`
  * ids, so the host's timer table and journal name them. Effects leave as named actions (one per
  * message type, named-actions.ts) whose params are the `Message`s built by instance-commands.ts (which
@@ -22,6 +22,7 @@ import {
   emit,
   forcedFault,
   garpDelayed,
+  garpLowerPrioDelayed,
   initialDown,
   logIntervalMismatch,
   PREEMPT_DELAY_ID,
@@ -308,6 +309,23 @@ export const vrrpInstanceMachine = s.createMachine({
               },
             },
             idle: {},
+          },
+        },
+        /**
+         * keepalived's `vrrp_lower_prio_gratuitous_arp_thread`: `garp_lower_prio_delay` after a
+         * lower-priority advert, a second `garp_lower_prio_repeat` burst. keepalived starts one timer
+         * per such advert and sends only while its VIPs are set; here one named timer is pending at a
+         * time (further lower-priority adverts in the window add no burst) and leaving MASTER cancels it.
+         */
+        lowerPrioGarp: {
+          initial: "idle",
+          states: {
+            idle: { on: { ADVERT: { guard: "lowerPrioGarpDelayed", target: "pending" } } },
+            pending: {
+              entry: startTimer("garpLowerPrio", "garpLowerPrioDelay"),
+              exit: s.cancel("garpLowerPrio"),
+              on: { GARP_LOWER_PRIO: { target: "idle", actions: garpLowerPrioDelayed } },
+            },
           },
         },
       },

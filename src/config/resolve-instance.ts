@@ -125,10 +125,6 @@ export function resolveInstance(
   g: GlobalIn,
   trackers: TrackerDefaults,
   globalVersionExplicit = false,
-  globalGarpSet: { readonly lowerPrioDelay: boolean; readonly lowerPrioRepeat: boolean } = {
-    lowerPrioDelay: false,
-    lowerPrioRepeat: false,
-  },
   interfaceMtu: MtuOf = () => undefined,
 ): InstanceIn | undefined {
   const mtuOf = (ifname: string | null): number | undefined =>
@@ -314,13 +310,20 @@ export function resolveInstance(
       `(${name}) Number of VIPs (${maxVips + excessVips.length}) exceeds maximum/space available in packet (max ${maxVips} addresses) - excess moved to eVIPs`,
       `one advert on ${iface ?? "the interface"} (MTU ${mtuOf(iface) ?? `${DEFAULT_MTU}, assumed`}) holds at most ${maxVips}`,
     );
-  // GARP: instance values over global ones; the lower-priority burst follows the master burst
-  // unless it was set itself (globally or here)
+  // GARP: instance values over global ones. The lower-priority burst, unless set here, takes the
+  // global value (itself the global master burst's unless set), 0 in strict mode; set here under
+  // strict mode it is reset to 0 (vrrp_complete_instance).
   const garp = { ...g.garp, ...d.garp };
-  if (d.garp.lowerPrioDelayUs === undefined && !globalGarpSet.lowerPrioDelay)
-    garp.lowerPrioDelayUs = garp.masterDelayUs;
-  if (d.garp.lowerPrioRepeat === undefined && !globalGarpSet.lowerPrioRepeat)
-    garp.lowerPrioRepeat = garp.masterRepeat;
+  if (d.garp.lowerPrioDelayUs === undefined) garp.lowerPrioDelayUs = strict ? 0 : g.garp.lowerPrioDelayUs;
+  else if (strict && garp.lowerPrioDelayUs !== 0) {
+    diags.error(d.at, "semantic", `(${name}) Strict mode requires no repeat garp delay. resetting`);
+    garp.lowerPrioDelayUs = 0;
+  }
+  if (d.garp.lowerPrioRepeat === undefined) garp.lowerPrioRepeat = strict ? 0 : g.garp.lowerPrioRepeat;
+  else if (strict && garp.lowerPrioRepeat !== 0) {
+    diags.error(d.at, "semantic", `(${name}) Strict mode requires no repeat garps. resetting`);
+    garp.lowerPrioRepeat = 0;
+  }
   // strict mode
   let lowerPrioNoAdvert = d.lowerPrioNoAdvert ?? (strict || g.lowerPrioNoAdvert);
   let higherPrioSendAdvert = d.higherPrioSendAdvert ?? g.higherPrioSendAdvert;

@@ -81,18 +81,7 @@ export function resolveConfig(
   };
   const instances: InstanceIn[] = [];
   for (const d of draft.instances) {
-    const inst = resolveInstance(
-      diags,
-      d,
-      global,
-      trackers,
-      draft.global.version === 2,
-      {
-        lowerPrioDelay: draft.global.garp.lowerPrioDelayUs !== undefined,
-        lowerPrioRepeat: draft.global.garp.lowerPrioRepeat !== undefined,
-      },
-      interfaceMtu,
-    );
+    const inst = resolveInstance(diags, d, global, trackers, draft.global.version === 2, interfaceMtu);
     if (inst !== undefined) instances.push(inst);
   }
   const instanceByName = new Map(instances.map((i) => [i.name, i]));

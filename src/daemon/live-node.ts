@@ -9,7 +9,14 @@
  * address read from netlink at start; an interface without one (or that does not exist) is logged
  * and the instance is held in FAULT, as keepalived does — never a crash, never 0.0.0.0. `stop()` is
  * keepalived's shutdown: every MASTER sends priority 0 and removes its addresses, STOP notifies run,
- * then everything is closed. Not pure: this is the host.
+ * then everything is closed. Tracker probes (src/trackers/probes.ts) are wired here: before
+ * `start` the node gets the real initial state of every tracked interface, file (after `init_file`)
+ * and process count; then the probes run on the same clock and the host ports' one process runner,
+ * their results entering as journaled `probe` / `link` inputs. Scripts refused by script security
+ * (or not found) are removed from every instance, as keepalived does; a track_interface missing at
+ * start is, as in keepalived, a configuration error without `dynamic_interfaces` (start rejects)
+ * and a down interface with it. `stop()` stops the probes first. The journal is rotated
+ * (`maxSegmentBytes`, `maxSegments`) and flushed on a time bound. Not pure: this is the host.
  */
 import { merge, type Subscription } from "rxjs";
 import { RawTransportPool } from "../../transports/raw.transport.ts";
@@ -18,11 +25,19 @@ import { openUdpTransport } from "../../transports/udp.transport.ts";
 import type { Config } from "../config/types.ts";
 import { createHostPorts, type HostPorts } from "../effects/host-ports.ts";
 import { type InterfaceInfo, interfaceInfo, watchAddresses } from "../effects/rtnetlink.ts";
+import { nodeScriptEnv } from "../effects/script-security.ts";
 import type { Clock } from "../runtime/clock.ts";
 import { RealClock } from "../runtime/clock.ts";
 import { nodeFromConfig } from "../runtime/config.adapter.ts";
 import { FileJournal } from "../runtime/journal.ts";
 import type { Node } from "../runtime/node.ts";
+import {
+  disabledScripts,
+  initialInputs,
+  missingTrackedInterfaces,
+  type RunningProbes,
+  startProbes,
+} from "../trackers/probes.ts";
 
 export interface LiveNodeOptions {
   readonly config: Config;
@@ -32,11 +47,22 @@ export interface LiveNodeOptions {
   readonly log: (line: string, detail: boolean) => void;
   /** How long `stop()` waits for the effect actors to finish, in ms (default 5000). */
   readonly stopGraceMs?: number;
+  /** Journal rotation: a segment over this many bytes starts the next one (default 16 MiB). */
+  readonly maxSegmentBytes?: number;
+  /** Journal segments kept on disk, the newest included (default 8). */
+  readonly maxSegments?: number;
+  /** Observes track_file inotify watchers opening / closing (tests assert none is left). */
+  readonly onWatcher?: (open: boolean) => void;
 }
+
+export const DEFAULT_MAX_SEGMENT_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_SEGMENTS = 8;
 
 export interface LiveNode {
   readonly node: Node;
   readonly ports: HostPorts;
+  /** The journal file being written (a segment `STEM.NNNNNN.jsonl` of `journalPath`). */
+  readonly journalFile: () => string;
   /** Shuts the node down as keepalived does on SIGTERM and closes every socket, FIFO and file. */
   stop(): Promise<void>;
 }
@@ -132,6 +158,13 @@ async function openTransports(
 /** Builds and starts a node on the real host; resolves once it has applied its `start` input. */
 export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
   const clock = new RealClock();
+  // keepalived 2.2.7 refuses to run with a track_interface that does not exist (without
+  // dynamic_interfaces): `Non-existent interface specified in configuration`, permanent CONFIG error.
+  const missing = await missingTrackedInterfaces(opts.config, { log: opts.log });
+  if (missing.length > 0) {
+    opts.log("Non-existent interface specified in configuration", false);
+    throw new Error(`Non-existent interface specified in configuration: ${missing.join(", ")}`);
+  }
   const infos = await readInterfaces(opts.config, opts.log);
   const source = (ifname: string, family: Family): string | undefined => {
     const info = infos.get(ifname);
@@ -139,8 +172,18 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
   };
   const transport = await openTransports(opts.config, clock, infos, source, opts.log);
   const ports = createHostPorts({ config: opts.config, clock, log: opts.log });
-  const journal = new FileJournal(opts.journalPath);
-  const node = nodeFromConfig(opts.config, { clock, ports, journal, transport }, { primaryAddress: source });
+  const journal = new FileJournal(opts.journalPath, {
+    clock,
+    maxSegmentBytes: opts.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES,
+    maxSegments: opts.maxSegments ?? DEFAULT_MAX_SEGMENTS,
+  });
+  const env = nodeScriptEnv();
+  const removedTrackers = new Set(disabledScripts(opts.config, env));
+  const node = nodeFromConfig(
+    opts.config,
+    { clock, ports, journal, transport },
+    { primaryAddress: source, removedTrackers },
+  );
   // Configuration faults (no address to send from, unicast_fault_no_peer without peers): keepalived's lines.
   for (const i of node.spec.instances) for (const why of i.configFaults ?? []) opts.log(why, false);
   let watcher: Subscription | undefined;
@@ -165,10 +208,27 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
       watcher = undefined;
     },
   });
+  // What keepalived knows before its instances start: real link states, files, process counts.
+  try {
+    for (const input of await initialInputs(opts.config, { log: opts.log, removedTrackers }))
+      node.input(input);
+  } catch (e) {
+    // A failed link dump leaves the interfaces without a first result; the link watch reports them.
+    opts.log(`Tracker initial state: ${e instanceof Error ? e.message : String(e)}`, false);
+  }
   node.start();
+  const probes: RunningProbes = startProbes(opts.config, (i) => node.input(i), {
+    clock,
+    runner: ports.runner,
+    env,
+    log: opts.log,
+    removedTrackers,
+    ...(opts.onWatcher === undefined ? {} : { onWatcher: opts.onWatcher }),
+  });
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
+      probes.stop();
       node.shutdown();
       const graceMs = opts.stopGraceMs ?? 5000;
       await Promise.race([node.settled(), new Promise((r) => setTimeout(r, graceMs).unref())]);
@@ -179,5 +239,5 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
     })();
     return stopped;
   };
-  return { node, ports, stop };
+  return { node, ports, stop, journalFile: () => journal.currentPath };
 }

@@ -2,7 +2,7 @@
  * The production effect ports of one node, built from a validated `Config`: virtual addresses over
  * rtnetlink (vip.effect.ts), gratuitous ARP / unsolicited NA from an AF_PACKET socket
  * (arp.effect.ts), notify scripts and FIFOs through one process runner (notify.effect.ts), and log
- * lines handed to a sink. The host's effect actors call these; every failure comes back to the node
+ * lines handed to a sink. The runner is exposed so that vrrp_script probes share it. The host's effect actors call these; every failure comes back to the node
  * as a journaled `effect` input. IPVS is not built yet (Step 11): its port refuses every command
  * with a clear error so nothing is silently dropped. Not pure: this is the edge to the host.
  */
@@ -11,7 +11,7 @@ import type { Clock } from "../runtime/clock.ts";
 import { EffectError, type EffectPorts } from "../runtime/ports.ts";
 import { createArpPort } from "./arp.effect.ts";
 import { createNotifyPort } from "./notify.effect.ts";
-import { createProcessRunner } from "./process-runner.ts";
+import { createProcessRunner, type ProcessRunner } from "./process-runner.ts";
 import { nodeScriptEnv } from "./script-security.ts";
 import { createNetlinkVipPort } from "./vip.effect.ts";
 
@@ -23,6 +23,8 @@ export interface HostPortsOptions {
 }
 
 export interface HostPorts extends EffectPorts {
+  /** The one process runner (notify scripts here, vrrp_script probes too: one set of rules). */
+  readonly runner: ProcessRunner;
   /** Opens what must exist before the first command (the notify FIFOs and their scripts). */
   open(): Promise<void>;
   /** Closes sockets and FIFOs and stops every script still running (by process group). */
@@ -49,6 +51,7 @@ export function createHostPorts(opts: HostPortsOptions): HostPorts {
         ),
     },
     log: { log: opts.log },
+    runner,
     open: () => notify.open(),
     close: () => {
       arp.close();

@@ -50,6 +50,8 @@ export interface StateChange {
 
 export class ActorRegistry {
   readonly byId = new Map<string, Actor>();
+  /** Instances by name (the hot path: no `instance:` key built per lookup). */
+  readonly #byName = new Map<string, Actor>();
   readonly instances: Actor[] = [];
   readonly groups: Actor[] = [];
   readonly trackers: Actor[] = [];
@@ -83,8 +85,11 @@ export class ActorRegistry {
     };
     for (const t of spec.trackers as readonly TrackerParams[])
       this.trackers.push(add("tracker", t.name, trackerDriver as never, t));
-    for (const s of spec.instances)
-      this.instances.push(add("instance", s.params.name, instanceDriver as never, s.params));
+    for (const s of spec.instances) {
+      const a = add("instance", s.params.name, instanceDriver as never, s.params);
+      this.instances.push(a);
+      this.#byName.set(a.name, a);
+    }
     for (const g of spec.groups as readonly SyncGroupParams[])
       this.groups.push(add("group", g.name, groupDriver as never, g));
   }
@@ -93,7 +98,7 @@ export class ActorRegistry {
     return this.byId.get(id);
   }
   instance(name: string): Actor | undefined {
-    return this.byId.get(`instance:${name}`);
+    return this.#byName.get(name);
   }
   get fixpointHits(): number {
     return this.#fixpointHits;

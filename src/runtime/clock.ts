@@ -27,12 +27,28 @@ export interface Clock extends SchedulerLike {
   clearTimeout(handle: TimerHandle | undefined): void;
 }
 
-interface HeapEntry {
-  readonly dueUs: number;
-  readonly seq: number;
-  readonly fn: () => void;
-  live: boolean;
+/** What a `VirtualTimer` tells its clock when it is cancelled. */
+interface CancelSink {
+  cancelled(): void;
 }
+
+/** A `VirtualClock` timer: heap entry and handle in one object (no closure per timer). */
+class VirtualTimer implements TimerHandle {
+  live = true;
+  constructor(
+    readonly dueUs: number,
+    readonly seq: number,
+    readonly fn: () => void,
+    private readonly sink: CancelSink,
+  ) {}
+
+  cancel(): void {
+    if (!this.live) return;
+    this.live = false;
+    this.sink.cancelled();
+  }
+}
+type HeapEntry = VirtualTimer;
 
 const before = (a: HeapEntry, b: HeapEntry): boolean =>
   a.dueUs < b.dueUs || (a.dueUs === b.dueUs && a.seq < b.seq);
@@ -115,23 +131,23 @@ export class VirtualClock extends ClockBase {
   }
 
   setTimerUs(fn: () => void, delayUs: number): TimerHandle {
-    const entry: HeapEntry = {
-      dueUs: this.#nowUs + Math.max(0, Math.round(delayUs)),
-      seq: this.#seq++,
+    const entry = new VirtualTimer(
+      this.#nowUs + Math.max(0, Math.round(delayUs)),
+      this.#seq++,
       fn,
-      live: true,
-    };
+      this.#sink,
+    );
     this.#push(entry);
-    return {
-      dueUs: entry.dueUs,
-      cancel: () => {
-        if (!entry.live) return;
-        entry.live = false;
-        this.#dead++;
-        if (this.#dead > 64 && this.#dead > 2 * (this.#heap.length - this.#dead)) this.#compact();
-      },
-    };
+    return entry;
   }
+
+  /** Counts a cancelled (dead) heap entry; compacts when they outnumber the live ones. */
+  readonly #sink: CancelSink = {
+    cancelled: (): void => {
+      this.#dead++;
+      if (this.#dead > 64 && this.#dead > 2 * (this.#heap.length - this.#dead)) this.#compact();
+    },
+  };
 
   /** Fires every timer due at or before `targetUs`, each at its own time, then sets now = targetUs. */
   advanceTo(targetUs: number): void {

@@ -17,6 +17,7 @@ import type { Outbound } from "../../transports/transport.ts";
 import { canonicalAddress } from "../protocol/address.ts";
 import {
   type AdvertFields,
+  AdvertTemplate,
   countersFor,
   decodeAdvert,
   type Expectations,
@@ -81,6 +82,8 @@ export class AdvertCodec {
   readonly #route = new Map<string, InstanceSpec>();
   readonly #expect = new Map<string, Expectations>();
   readonly #peers = new Map<string, ReadonlyMap<string, PeerRange>>();
+  /** Advert templates by instance name, made on an instance's first send. */
+  readonly #templates = new Map<string, AdvertTemplate>();
   readonly dropped: RouterDrops = { unknownRoute: 0, notPeer: 0, ttlOutOfRange: 0 };
 
   constructor(spec: NodeSpec) {
@@ -171,26 +174,25 @@ export class AdvertCodec {
     };
   }
 
-  /** The datagrams of one advert from `spec` at `priority`. */
+  /**
+   * The datagrams of one advert from `spec` at `priority`: the instance's advert template (built on
+   * its first send, kept per instance) patched with the priority and checksum, as keepalived's
+   * `vrrp_update_pkt` does, and copied out per destination (v3: the checksum covers src and dst).
+   * The same bytes as `encodeAdvert` from scratch (test/runtime/advert-template.test.ts).
+   */
   outbound(spec: InstanceSpec, priority: number): Outbound[] {
     const p = spec.params;
-    const fields: AdvertFields = {
-      version: p.version,
-      vrid: p.vrid,
-      priority,
-      advertIntervalCs: p.advertIntervalCs,
-      addresses: p.vips.map(bare),
-      ...(spec.authPass === undefined
-        ? {}
-        : { authType: 1 as const, authData: passwordAuthData(spec.authPass) }),
-    };
     const unicast = spec.unicastPeers.length > 0;
     const dsts = unicast
       ? spec.unicastPeers
       : [spec.mcastGroup ?? (p.family === 4 ? VRRP_MCAST_GROUP4 : VRRP_MCAST_GROUP6)];
     const ttl = unicast ? (spec.unicastTtl ?? VRRP_TTL) : VRRP_TTL;
+    const template = this.#template(spec, priority);
     return dsts.map((dst) => ({
-      bytes: encodeAdvert(fields, p.family, { src: p.ownIp, dst }),
+      bytes:
+        template === undefined
+          ? encodeAdvert(advertFields(spec, priority), p.family, { src: p.ownIp, dst })
+          : template.render(priority, { src: p.ownIp, dst }).slice(),
       family: p.family,
       src: p.ownIp,
       dst,
@@ -199,4 +201,34 @@ export class AdvertCodec {
       vrid: p.vrid,
     }));
   }
+
+  /**
+   * The advert template of `spec` (made on first use, with the same field checks as `encodeAdvert`);
+   * undefined for a priority outside 0..255, which `encodeAdvert` then rejects with its own error.
+   */
+  #template(spec: InstanceSpec, priority: number): AdvertTemplate | undefined {
+    if (!Number.isInteger(priority) || priority < 0 || priority > 255) return undefined;
+    const name = spec.params.name;
+    let t = this.#templates.get(name);
+    if (t === undefined) {
+      t = new AdvertTemplate(advertFields(spec, priority), spec.params.family);
+      this.#templates.set(name, t);
+    }
+    return t;
+  }
 }
+
+/** The advert fields of `spec` at `priority`. */
+const advertFields = (spec: InstanceSpec, priority: number): AdvertFields => {
+  const p = spec.params;
+  return {
+    version: p.version,
+    vrid: p.vrid,
+    priority,
+    advertIntervalCs: p.advertIntervalCs,
+    addresses: p.vips.map(bare),
+    ...(spec.authPass === undefined
+      ? {}
+      : { authType: 1 as const, authData: passwordAuthData(spec.authPass) }),
+  };
+};

@@ -2,7 +2,8 @@
  * Derives a `NodeSpec` from a validated `Config`: instance parameters (centiseconds, µs, keepalived
  * defaults already resolved by the config front end), tracker bindings (scripts, interfaces, the
  * instance's own interface unless `dont_track_primary`, sync-group trackers with weights forced to 0
- * unless `sync_group_tracking_weight`), sync groups and the trackers that something tracks — scripts,
+ * unless `sync_group_tracking_weight`; trackers the host removed — refused scripts, missing
+ * interfaces — are dropped from every instance as keepalived does), sync groups and the trackers that something tracks — scripts,
  * `vrrp_track_process` (quorum, quorum_max) and `track_file` (init_file value), and each instance's
  * VIPs and excluded VIPs with their options and its GARP / NA pacing — and what the wire needs:
  * the multicast destination (`mcast_dst_ip` or the global group), `unicast_ttl`, `check_unicast_src`
@@ -23,6 +24,12 @@ import { configFaultTracker, type InstanceSpec, type NodeSpec, type TrackBinding
 export interface AdapterOptions {
   /** The advert source address of an instance without unicast_src_ip / mcast_src_ip (the interface's primary). */
   readonly primaryAddress?: (ifname: string, family: 4 | 6) => string | undefined;
+  /**
+   * Trackers removed from every instance and sync group, as keepalived removes them: scripts
+   * refused by script security or not found (`disabledScripts` in src/trackers/probes.ts), tracked
+   * interfaces that do not exist at start without `dynamic_interfaces`.
+   */
+  readonly removedTrackers?: ReadonlySet<string>;
 }
 
 /** A configured VIP as the VIP port takes it (the parser already resolved `dev`). */
@@ -59,17 +66,19 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
     const ifname = i.interface ?? config.global.defaultInterface;
     const group = config.syncGroups.find((g) => g.name === i.syncGroup || g.members.includes(i.name));
     const forceZero = group !== undefined && !group.trackingWeight;
+    const removed = opts.removedTrackers;
     const tracking: TrackBinding[] = [];
-    for (const r of [...i.trackScripts, ...i.trackProcesses, ...i.trackFiles])
+    const kept = (r: TrackRef): boolean => removed === undefined || !removed.has(r.name);
+    for (const r of [...i.trackScripts, ...i.trackProcesses, ...i.trackFiles].filter(kept))
       tracking.push(bind(r, forceZero));
-    for (const r of i.trackInterfaces) {
+    for (const r of i.trackInterfaces.filter(kept)) {
       link(r.name);
       tracking.push(bind(r, forceZero));
     }
     if (group) {
-      for (const r of [...group.trackScripts, ...group.trackProcesses, ...group.trackFiles])
+      for (const r of [...group.trackScripts, ...group.trackProcesses, ...group.trackFiles].filter(kept))
         tracking.push(bind(r, !group.trackingWeight));
-      for (const r of group.trackInterfaces) {
+      for (const r of group.trackInterfaces.filter(kept)) {
         link(r.name);
         tracking.push(bind(r, !group.trackingWeight));
       }
@@ -115,6 +124,7 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
         garpMasterRefreshUs: i.garp.masterRefreshUs,
         garpMasterRefreshRepeat: i.garp.masterRefreshRepeat,
         garpLowerPrioRepeat: i.garp.lowerPrioRepeat,
+        garpLowerPrioDelayUs: i.garp.lowerPrioDelayUs,
         lowerPrioNoAdvert: i.lowerPrioNoAdvert,
         higherPrioSendAdvert: i.higherPrioSendAdvert,
         ...(group ? { syncGroup: group.name } : {}),

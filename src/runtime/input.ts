@@ -3,7 +3,7 @@
  * address change, admin command and effect result becomes an `Event {seq, atUs, input}` before it is applied. These
  * are effect Schemas, so journal lines are decoded (checked) at the edge; live inputs are checked
  * before they are journaled by `checkInput`, a hand-written check with the same meaning (cheap enough
- * for the hot path), and written by `inLine`. Pure (schemas, types and those two functions).
+ * for the hot path), and written by `inLine`. Pure, except `InputTexts` (a memo the node holds).
  */
 import { Schema } from "effect";
 
@@ -116,7 +116,7 @@ const bad = (what: string): never => {
  * Schema decode costs ~1 µs and several allocations per event). Same meaning as
  * `Schema.decodeUnknownSync(Input)`: the same inputs are accepted, and the result is a fresh object
  * with exactly the schema's keys in the schema's order (extra keys dropped, absent optionals
- * omitted), so its JSON is byte-identical to the decoded one. test/runtime/input.test.ts checks the
+ * omitted), so its JSON is byte-identical to the decoded one. test/runtime/hot-path.test.ts checks the
  * equivalence against the Schema with fast-check. Journals and files are still decoded with Schema.
  */
 export const checkInput = (x: unknown): Input => {
@@ -130,6 +130,16 @@ export const checkInput = (x: unknown): Input => {
       if (i.ttlObserved !== undefined && !isBool(i.ttlObserved)) return bad("rx.ttlObserved");
       if (i.ifindex !== undefined && !isInt(i.ifindex)) return bad("rx.ifindex");
       if (i.ipPayloadLength !== undefined && !isInt(i.ipPayloadLength)) return bad("rx.ipPayloadLength");
+      if (i.ttlObserved === undefined && i.ifindex === undefined && i.ipPayloadLength === undefined)
+        return {
+          kind: "rx",
+          family: i.family,
+          src: i.src,
+          dst: i.dst,
+          ttl: i.ttl,
+          ifname: i.ifname,
+          hex: i.hex,
+        };
       return {
         kind: "rx",
         family: i.family,
@@ -235,19 +245,58 @@ export const rxInput = (d: RxFacts): Extract<Input, { kind: "rx" }> => ({
   hex: hexOf(d.bytes),
 });
 
-/**
- * The journal `in` line of a checked event: byte-identical to `JSON.stringify({ t: "in", ev })`,
- * written by hand for the two hot kinds (rx, timer) to skip the generic serialiser.
- */
-export const inLine = (ev: Event): string => {
-  const i = ev.input;
-  const head = `{"t":"in","ev":{"seq":${ev.seq},"atUs":${ev.atUs},"input":`;
+/** The JSON text of a checked input: byte-identical to `JSON.stringify(input)`, by hand for rx and timer. */
+export const inputText = (i: Input): string => {
   if (i.kind === "rx") {
     const seen = i.ttlObserved === undefined ? "" : `,"ttlObserved":${i.ttlObserved}`;
     const index = i.ifindex === undefined ? "" : `,"ifindex":${i.ifindex}`;
     const len = i.ipPayloadLength === undefined ? "" : `,"ipPayloadLength":${i.ipPayloadLength}`;
-    return `${head}{"kind":"rx","family":${i.family},"src":${q(i.src)},"dst":${q(i.dst)},"ttl":${i.ttl}${seen},"ifname":${q(i.ifname)}${index}${len},"hex":${q(i.hex)}}}}`;
+    return `{"kind":"rx","family":${i.family},"src":${q(i.src)},"dst":${q(i.dst)},"ttl":${i.ttl}${seen},"ifname":${q(i.ifname)}${index}${len},"hex":${q(i.hex)}}`;
   }
-  if (i.kind === "timer") return `${head}{"kind":"timer","actor":${q(i.actor)},"id":${q(i.id)}}}}`;
-  return `${head}${q(i)}}}`;
+  if (i.kind === "timer") return `{"kind":"timer","actor":${q(i.actor)},"id":${q(i.id)}}`;
+  return q(i);
 };
+
+/** The `in` line of event (seq, atUs) whose input's JSON text is `text`. */
+export const inLineOf = (seq: number, atUs: number, text: string): string =>
+  `{"t":"in","ev":{"seq":${seq},"atUs":${atUs},"input":${text}}}`;
+
+/**
+ * The journal `in` line of a checked event: byte-identical to `JSON.stringify({ t: "in", ev })`,
+ * written by hand for the two hot kinds (rx, timer) to skip the generic serialiser.
+ */
+export const inLine = (ev: Event): string => inLineOf(ev.seq, ev.atUs, inputText(ev.input));
+
+/** Entries an `InputTexts` keeps before it starts over (a cache: any bound gives the same texts). */
+const INPUT_TEXTS_MAX = 8192;
+
+/**
+ * `inputText` with a memo for rx inputs keyed by their datagram (`hex`): a steady state repeats the
+ * same datagram with the same facts, so the text — a flat string whose hash V8 has already computed —
+ * is reused, and a dictionary lookup on it (segment-format.ts) finds its hash already computed. Every fact is
+ * compared, so the text is always exactly `inputText(i)`. Not pure (holds the memo).
+ */
+export class InputTexts {
+  readonly #rx = new Map<string, { readonly i: Extract<Input, { kind: "rx" }>; readonly text: string }>();
+
+  text(i: Input): string {
+    if (i.kind !== "rx") return inputText(i);
+    const m = this.#rx.get(i.hex);
+    if (
+      m !== undefined &&
+      m.i.src === i.src &&
+      m.i.dst === i.dst &&
+      m.i.ifname === i.ifname &&
+      m.i.ttl === i.ttl &&
+      m.i.family === i.family &&
+      m.i.ttlObserved === i.ttlObserved &&
+      m.i.ifindex === i.ifindex &&
+      m.i.ipPayloadLength === i.ipPayloadLength
+    )
+      return m.text;
+    if (this.#rx.size >= INPUT_TEXTS_MAX) this.#rx.clear();
+    const text = inputText(i);
+    this.#rx.set(i.hex, { i, text });
+    return text;
+  }
+}

@@ -77,6 +77,11 @@ const decodeLine = Schema.decodeUnknownSync(AnyLine);
 export interface Journal {
   /** Appends one logical line (already JSON text, without newline). */
   append(line: string): void;
+  /**
+   * Optional fast path: the `in` line of event (seq, atUs) whose input's JSON text is `input`
+   * (exactly `append(inLineOf(seq, atUs, input))`, input.ts), for a journal that need not build it.
+   */
+  appendIn?(seq: number, atUs: number, input: string): void;
   close(): void;
   /** True once the current segment is over its size bound (the node then calls `startSegment`). */
   shouldRotate?(): boolean;

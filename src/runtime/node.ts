@@ -31,7 +31,7 @@ import { AdvertCodec } from "./codec.adapter.ts";
 import { EffectActors } from "./effect-actors.ts";
 import { EffectDispatch, ownerOfDeletedAddress } from "./effect-dispatch.ts";
 import { effectReaction } from "./effect-reaction.ts";
-import { checkInput, type Event, type Input, inLine, rxInput } from "./input.ts";
+import { checkInput, type Event, type Input, InputTexts, inLineOf, rxInput } from "./input.ts";
 import { JOURNAL_FORMAT, JOURNAL_VERSION, type Journal } from "./journal.ts";
 import { type StepAction, topState } from "./machine-driver.ts";
 import { restoreState, type StateParts, saveState } from "./node-state.ts";
@@ -76,6 +76,12 @@ export class Node {
   readonly #effects: EffectActors;
   readonly #dispatch: EffectDispatch;
   readonly #routing: RoutingHost;
+  readonly #texts = new InputTexts();
+  /** A BACKUP instance's current master (for `skip_check_adv_addr`); made once, not per datagram. */
+  readonly #masterOf = (name: string): string | undefined => {
+    const a = this.#actors.instance(name);
+    return a && topState(a.snapshot.value) === "BACKUP" ? a.snapshot.context.masterIp : undefined;
+  };
   #seq = 0;
   #draining = false;
   /** Inside an event's application (a checkpoint then would be half a step). */
@@ -159,14 +165,14 @@ export class Node {
   }
 
   /** The node's whole decision state (checkpoint.ts); taken between events. */
-  checkpoint(): Checkpoint {
+  checkpoint(atUs: number = this.#clock.nowUs()): Checkpoint {
     if (this.#applying) throw new Error("checkpoint() inside an event's application");
     const state = saveState(this.#parts());
     return {
       format: CHECKPOINT_FORMAT,
       version: CHECKPOINT_VERSION,
       seq: this.#seq,
-      atUs: this.#clock.nowUs(),
+      atUs,
       state,
     };
   }
@@ -222,10 +228,15 @@ export class Node {
 
   #applyEvent(ev: Event): readonly Output[] {
     const j = this.#opts.journal;
-    // A new segment starts with the state before this event (the journal's segment hooks).
-    if (j?.shouldRotate?.() === true) j.startSegment?.(this.checkpoint());
+    // A new segment starts with the state before this event (the journal's segment hooks), taken
+    // at the event's time: a real clock has moved on since the event was stamped.
+    if (j?.shouldRotate?.() === true) j.startSegment?.(this.checkpoint(ev.atUs));
     this.#seq = ev.seq;
-    j?.append(inLine(ev));
+    if (j !== undefined) {
+      const text = this.#texts.text(ev.input);
+      if (j.appendIn !== undefined) j.appendIn(ev.seq, ev.atUs, text);
+      else j.append(inLineOf(ev.seq, ev.atUs, text));
+    }
     this.#outputs = [];
     this.#actors.newInput();
     this.#applying = true;
@@ -306,10 +317,7 @@ export class Node {
   }
 
   #receive(input: Extract<Input, { kind: "rx" }>): void {
-    const r = this.#codec.receive(input, (name) => {
-      const a = this.#actors.instance(name);
-      return a && topState(a.snapshot.value) === "BACKUP" ? a.snapshot.context.masterIp : undefined;
-    });
+    const r = this.#codec.receive(input, this.#masterOf);
     if (r.instance === undefined) return;
     const actor = this.#actors.instance(r.instance);
     if (actor === undefined) return;
@@ -381,6 +389,10 @@ export class Node {
   /** Pending timers: `actor timerName` and due time (per actor, in arming order). */
   timers(): Array<{ key: string; dueUs: number }> {
     return this.#timers.list();
+  }
+  /** The pending timer `id` of `actor` (its due time), or undefined: one lookup, not a scan. */
+  pendingTimer(actor: string, id: string): { readonly dueUs: number } | undefined {
+    return this.#timers.get(actor, id);
   }
   /** Machine steps served from a remembered fixpoint instead of XState (see `memoizeFixpoints`). */
   get fixpointHits(): number {

@@ -109,8 +109,7 @@ export const replayJournal = (
     clock.advanceTo(Math.max(clock.nowUs(), l.ev.atUs));
     const i = l.ev.input;
     if (i.kind === "timer") {
-      const key = `${i.actor} ${i.id}`;
-      const t = node.timers().find((x) => x.key === key);
+      const t = node.pendingTimer(i.actor, i.id);
       const at = `timer ${i.id} of ${i.actor} at ${l.ev.atUs} µs`;
       if (t === undefined)
         timerFaults.push({ seq: l.ev.seq, line, message: `${at}: no such timer was pending` });

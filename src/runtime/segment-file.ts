@@ -115,16 +115,40 @@ export class FileJournal implements Journal {
     } else {
       this.#enc.encode(line, buf);
     }
-    for (let k = before; k < buf.length; k++) this.#bytes += (buf[k] as string).length + 8;
     const c = line.charCodeAt(6);
-    if (c === 111 /* {"t":"o… */ && line.includes('"type":"state"')) this.#flush(true);
-    else if (buf.length >= this.#flushLines) this.#flush(false);
+    if (c === 111 /* {"t":"o… */ && line.includes('"type":"state"')) {
+      this.#count(before);
+      this.#flush(true);
+    } else this.#added(before);
+  }
+
+  /** Counts the payloads from `before` on and starts a batch's write (size) or its time bound. */
+  #added(before: number): void {
+    const buf = this.#buf;
+    this.#count(before);
+    if (buf.length >= this.#flushLines) this.#flush(false);
     else if (buf.length > 0 && this.#timer === undefined && this.#opts.clock !== undefined)
-      this.#timer = this.#opts.clock.setTimerUs(() => {
-        this.#timer = undefined;
-        this.#enc.drain(this.#buf);
-        this.#flush(false);
-      }, this.#opts.flushDelayUs ?? 100_000);
+      this.#timer = this.#opts.clock.setTimerUs(this.#onFlushTimer, this.#opts.flushDelayUs ?? 100_000);
+  }
+
+  #count(before: number): void {
+    const buf = this.#buf;
+    for (let k = before; k < buf.length; k++) this.#bytes += (buf[k] as string).length + 8;
+  }
+
+  readonly #onFlushTimer = (): void => {
+    this.#timer = undefined;
+    this.#enc.drain(this.#buf);
+    this.#flush(false);
+  };
+
+  /** `append(inLineOf(seq, atUs, input))`, without writing the line out first (the hot path). */
+  appendIn(seq: number, atUs: number, input: string): void {
+    if (this.#fd === undefined) return;
+    const buf = this.#buf;
+    const before = buf.length;
+    this.#enc.encodeIn(seq, atUs, input, buf);
+    this.#added(before);
   }
 
   shouldRotate(): boolean {

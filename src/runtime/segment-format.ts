@@ -62,6 +62,10 @@ export const splitOutLine = (line: string): { seq: number; out: string } | undef
 
 export const outLineText = (seq: number, out: string): string => `${OUT_HEAD}${seq},"out":${out}}`;
 
+/** The `in` line of event (seq, atUs) with input JSON `input` (input.ts `inLineOf`, the same bytes). */
+const inLineOf = (seq: number, atUs: number, input: string): string =>
+  `${IN_HEAD}${seq},"atUs":${atUs},"input":${input}}}`;
+
 /** Inputs worth a dictionary entry: the ones a steady state repeats. */
 export const isRepeatable = (inputText: string): boolean =>
   inputText.startsWith('{"kind":"rx"') || inputText.startsWith('{"kind":"timer"');
@@ -81,8 +85,9 @@ export class SegmentEncoder {
   #defined = 0;
   #lastSeq: number | undefined;
   #lastAtUs = 0;
-  /** A compact `in` whose outputs are not known yet. */
+  /** A compact `in` whose outputs are not known yet (`#pendingSlot` when set: one object, reused). */
   #pending: { id: number; dt: number; seq: number } | undefined;
+  readonly #pendingSlot = { id: 0, dt: 0, seq: 0 };
   /** Entry of the last full `in` line (its `out` line sets the entry's lastOut). */
   #fullId: { id: number; seq: number } | undefined;
 
@@ -118,30 +123,45 @@ export class SegmentEncoder {
       out.push(line);
       return;
     }
-    this.drain(out);
-    this.#fullId = undefined;
     const i = splitInLine(line);
     if (i === undefined) {
+      this.drain(out);
+      this.#fullId = undefined;
       out.push(line);
       return;
     }
-    const expectedSeq = this.#lastSeq === undefined ? i.seq : this.#lastSeq + 1;
-    const id = this.#byText.get(i.input);
-    if (id !== undefined && i.seq === expectedSeq && i.atUs >= this.#lastAtUs) {
-      this.#pending = { id, dt: i.atUs - this.#lastAtUs, seq: i.seq };
+    this.encodeIn(i.seq, i.atUs, i.input, out, line);
+  }
+
+  /**
+   * The payloads for the `in` line of event (seq, atUs) whose input's JSON text is `input` — the same
+   * as `encode(inLineOf(seq, atUs, input))`, without writing and re-splitting the line (`line`: that
+   * text when the caller has it).
+   */
+  encodeIn(seq: number, atUs: number, input: string, out: string[], line?: string): void {
+    this.drain(out);
+    this.#fullId = undefined;
+    const expectedSeq = this.#lastSeq === undefined ? seq : this.#lastSeq + 1;
+    const id = this.#byText.get(input);
+    if (id !== undefined && seq === expectedSeq && atUs >= this.#lastAtUs) {
+      const p = this.#pendingSlot;
+      p.id = id;
+      p.dt = atUs - this.#lastAtUs;
+      p.seq = seq;
+      this.#pending = p;
     } else {
-      out.push(line);
-      if (isRepeatable(i.input)) {
+      out.push(line ?? inLineOf(seq, atUs, input));
+      if (isRepeatable(input)) {
         const slot = this.#defined++ % DICT_SIZE;
         const old = this.#entries[slot];
         if (old !== undefined) this.#byText.delete(old.text);
-        this.#entries[slot] = { text: i.input, lastOut: undefined };
-        this.#byText.set(i.input, slot);
-        this.#fullId = { id: slot, seq: i.seq };
+        this.#entries[slot] = { text: input, lastOut: undefined };
+        this.#byText.set(input, slot);
+        this.#fullId = { id: slot, seq };
       }
     }
-    this.#lastSeq = i.seq;
-    this.#lastAtUs = i.atUs;
+    this.#lastSeq = seq;
+    this.#lastAtUs = atUs;
   }
 
   /** Writes a held compact `in` line (it produced no outputs). */
@@ -206,7 +226,7 @@ export class SegmentExpander {
       const atUs = this.#lastAtUs + dt;
       this.#lastSeq = seq;
       this.#lastAtUs = atUs;
-      const inText = `${IN_HEAD}${seq},"atUs":${atUs},"input":${e.text}}}`;
+      const inText = inLineOf(seq, atUs, e.text);
       if (c === 82) {
         if (e.lastOut === undefined) return { error: `repeat of outputs entry ${m[1]} never had` };
         this.#outFor = undefined;

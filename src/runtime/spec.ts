@@ -112,6 +112,7 @@ export const instanceDefaults = (
   garpMasterDelayUs: 5_000_000,
   garpMasterRefreshUs: 0,
   garpLowerPrioRepeat: 5,
+  garpLowerPrioDelayUs: 5_000_000,
   lowerPrioNoAdvert: false,
   higherPrioSendAdvert: false,
   ...over,

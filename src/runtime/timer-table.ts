@@ -19,18 +19,24 @@ export interface SavedTimer {
   readonly armSeq: number;
 }
 
+/** A pending timer; re-arming updates it in place (one object and one clock callback per timer name). */
 interface Entry {
-  readonly event: { readonly type: string };
-  readonly dueUs: number;
-  readonly armSeq: number;
-  readonly handle: TimerHandle | undefined;
+  event: { readonly type: string };
+  dueUs: number;
+  armSeq: number;
+  handle: TimerHandle | undefined;
+  /** Calls the table's `fire` for this (actor, id); made once, reused on every re-arm. */
+  readonly fire: () => void;
 }
 
+const byArmSeq = (a: [string, Entry], b: [string, Entry]): number => a[1].armSeq - b[1].armSeq;
+
 export class TimerTable {
-  /** Per actor (in registration order), pending timers in arming order. */
+  /**
+   * Per actor (in registration order), pending timers. A Map keeps first-insertion order and a re-arm
+   * updates in place, so listings sort by `armSeq` (arming order) instead.
+   */
   readonly #byActor = new Map<string, Map<string, Entry>>();
-  /** One clock callback per (actor, timer id), made once and reused on every re-arm. */
-  readonly #fire = new Map<string, () => void>();
   #armSeq = 0;
 
   constructor(
@@ -50,20 +56,32 @@ export class TimerTable {
 
   #arm(actor: string, id: string, event: { readonly type: string }, dueUs: number, armSeq: number): void {
     const timers = this.#table(actor);
-    timers.get(id)?.handle?.cancel();
-    let handle: TimerHandle | undefined;
-    if (this.live) {
-      const key = `${actor} ${id}`;
-      let f = this.#fire.get(key);
-      if (f === undefined) {
-        f = () => this.fire(actor, id);
-        this.#fire.set(key, f);
-      }
-      handle = this.clock.setTimerUs(f, Math.max(0, dueUs - this.clock.nowUs()));
+    let e = timers.get(id);
+    if (e === undefined) {
+      e = { event, dueUs, armSeq, handle: undefined, fire: () => this.fire(actor, id) };
+      timers.set(id, e);
+    } else {
+      e.handle?.cancel();
+      e.event = event;
+      e.dueUs = dueUs;
+      e.armSeq = armSeq;
+      e.handle = undefined;
     }
-    // Map.set on an existing id keeps its position; delete first so listings follow arming order.
-    timers.delete(id);
-    timers.set(id, { event, dueUs, armSeq, handle });
+    if (this.live) e.handle = this.clock.setTimerUs(e.fire, Math.max(0, dueUs - this.clock.nowUs()));
+  }
+
+  /** The pending timer `id` of `actor`: its event and due time (undefined when none is pending). */
+  get(
+    actor: string,
+    id: string,
+  ): { readonly event: { readonly type: string }; readonly dueUs: number } | undefined {
+    const t = this.#byActor.get(actor)?.get(id);
+    return t === undefined ? undefined : { event: t.event, dueUs: t.dueUs };
+  }
+
+  /** One actor's pending timers in arming order. */
+  #ordered(timers: Map<string, Entry>): Array<[string, Entry]> {
+    return [...timers].sort(byArmSeq);
   }
 
   cancel(actor: string, id: string): void {
@@ -95,14 +113,14 @@ export class TimerTable {
   list(): Array<{ key: string; dueUs: number }> {
     const out: Array<{ key: string; dueUs: number }> = [];
     for (const [actor, timers] of this.#byActor)
-      for (const [id, t] of timers) out.push({ key: `${actor} ${id}`, dueUs: t.dueUs });
+      for (const [id, t] of this.#ordered(timers)) out.push({ key: `${actor} ${id}`, dueUs: t.dueUs });
     return out;
   }
 
   save(): { readonly armSeq: number; readonly timers: readonly SavedTimer[] } {
     const timers: SavedTimer[] = [];
     for (const [actor, table] of this.#byActor)
-      for (const [id, t] of table)
+      for (const [id, t] of this.#ordered(table))
         timers.push({ actor, id, event: t.event, dueUs: t.dueUs, armSeq: t.armSeq });
     return { armSeq: this.#armSeq, timers };
   }
@@ -116,12 +134,6 @@ export class TimerTable {
     for (const t of byFiring) {
       if (!this.#byActor.has(t.actor)) throw new Error(`checkpoint timer for unknown actor ${t.actor}`);
       this.#arm(t.actor, t.id, t.event, t.dueUs, t.armSeq);
-    }
-    // Listing order (per actor, arming order) as in the original table.
-    for (const table of this.#byActor.values()) {
-      const sorted = [...table].sort((a, b) => a[1].armSeq - b[1].armSeq);
-      table.clear();
-      for (const [id, e] of sorted) table.set(id, e);
     }
     this.#armSeq = saved.armSeq;
   }

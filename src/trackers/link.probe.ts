@@ -86,6 +86,18 @@ export async function readLinkStates(
   }
 }
 
+/** The names of every interface in the socket's namespace now. Rejects when rtnetlink fails. */
+export async function existingLinks(opts: LinkProbeOptions = {}): Promise<Set<string>> {
+  const sock = (opts.open ?? openRtnl)();
+  try {
+    const rows = await dumpLinks(sock, opts.timeoutMs ?? 5000);
+    if ("code" in rows) throw new Error(`rtnetlink link dump: ${rows.code}`);
+    return new Set(rows.map((r) => r.ifname));
+  } finally {
+    sock.socket.close();
+  }
+}
+
 /**
  * Raw link states of the host as a stream: the dump's state of every `ifnames` entry, then every
  * change (`{ifname, up}`, not debounced). Errors end the stream.

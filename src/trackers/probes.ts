@@ -20,6 +20,7 @@ import type { Input } from "../runtime/input.ts";
 import { fileProbe$, initTrackFile, readTrackFile } from "./file.probe.ts";
 import {
   debounceLinks,
+  existingLinks,
   type LinkDelays,
   type LinkProbeOptions,
   linkEvents$,
@@ -43,6 +44,8 @@ export interface ProbeDeps {
   readonly fileSettleMs?: number;
   /** Observes inotify watchers opening/closing (tests assert none is left after stop). */
   readonly onWatcher?: (open: boolean) => void;
+  /** Trackers the host removed from every instance (see `AdapterOptions.removedTrackers`): not probed. */
+  readonly removedTrackers?: ReadonlySet<string>;
 }
 
 export interface RunningProbes {
@@ -50,14 +53,18 @@ export interface RunningProbes {
 }
 
 /** Names of the tracked trackers by kind. */
-function trackedNames(config: Config): Record<"script" | "link" | "process" | "file", Set<string>> {
+function trackedNames(
+  config: Config,
+  removedTrackers?: ReadonlySet<string>,
+): Record<"script" | "link" | "process" | "file", Set<string>> {
   const out = {
     script: new Set<string>(),
     link: new Set<string>(),
     process: new Set<string>(),
     file: new Set<string>(),
   };
-  for (const t of specFromConfig(config).trackers) out[t.kind].add(t.name);
+  const spec = specFromConfig(config, removedTrackers === undefined ? {} : { removedTrackers });
+  for (const t of spec.trackers) out[t.kind].add(t.name);
   return out;
 }
 
@@ -108,12 +115,51 @@ export function scriptProbeSpecs(
 export const disabledScripts = (config: Config, env: ScriptEnv): string[] =>
   scriptProbeSpecs(config, env).refused.map((r) => r.name);
 
+/**
+ * keepalived's handling of a `track_interface` that does not exist at start (vrrp_track.c
+ * alloc_track_if): without `dynamic_interfaces` it is logged `(VI_1) tracked interface X doesn't
+ * exist`, and keepalived then stops (`Non-existent interface specified in configuration`): its name
+ * is returned here for the caller to refuse to start; with
+ * `dynamic_interfaces` it is logged `Configuration specifies interface X which doesn't currently
+ * exist - will use if created` and tracked as down until it appears.
+ */
+export async function missingTrackedInterfaces(
+  config: Config,
+  deps: { readonly log: ProbeLog; readonly rtnl?: LinkProbeOptions },
+): Promise<string[]> {
+  const own = new Set(config.instances.map((i) => i.interface ?? config.global.defaultInterface));
+  const refs: Array<{ owner: string; name: string }> = [];
+  for (const i of config.instances)
+    for (const r of i.trackInterfaces) refs.push({ owner: i.name, name: r.name });
+  for (const g of config.syncGroups)
+    for (const r of g.trackInterfaces) refs.push({ owner: g.name, name: r.name });
+  const candidates = refs.filter((r) => !own.has(r.name));
+  if (candidates.length === 0) return [];
+  const present = await existingLinks(deps.rtnl);
+  const missing = new Set<string>();
+  for (const r of candidates) {
+    if (present.has(r.name)) continue;
+    if (config.global.dynamicInterfaces) {
+      if (!missing.has(r.name))
+        deps.log(
+          `Configuration specifies interface ${r.name} which doesn't currently exist - will use if created`,
+          false,
+        );
+      missing.add(r.name);
+      continue;
+    }
+    deps.log(`(${r.owner}) tracked interface ${r.name} doesn't exist`, false);
+    missing.add(r.name);
+  }
+  return config.global.dynamicInterfaces ? [] : [...missing].sort();
+}
+
 /** The real state of every tracked interface (own interfaces included), as `link` inputs. */
 export async function initialLinkInputs(
   config: Config,
-  deps: { readonly rtnl?: LinkProbeOptions } = {},
+  deps: { readonly rtnl?: LinkProbeOptions; readonly removedTrackers?: ReadonlySet<string> } = {},
 ): Promise<Input[]> {
-  const names = [...trackedNames(config).link].sort();
+  const names = [...trackedNames(config, deps.removedTrackers).link].sort();
   const states = await readLinkStates(names, deps.rtnl);
   return names.map((ifname) => ({ kind: "link", ifname, up: states.get(ifname) ?? false }));
 }
@@ -124,9 +170,9 @@ export async function initialLinkInputs(
  */
 export async function initialInputs(
   config: Config,
-  deps: Pick<ProbeDeps, "log" | "rtnl" | "processScan">,
+  deps: Pick<ProbeDeps, "log" | "rtnl" | "processScan" | "removedTrackers">,
 ): Promise<Input[]> {
-  const names = trackedNames(config);
+  const names = trackedNames(config, deps.removedTrackers);
   const out: Input[] = await initialLinkInputs(config, deps);
   for (const f of config.files) {
     if (!names.file.has(f.name)) continue;
@@ -152,7 +198,7 @@ export async function initialInputs(
 
 /** Starts every probe; results go to `sink` in arrival order. `stop()` kills and closes everything. */
 export function startProbes(config: Config, sink: (input: Input) => void, deps: ProbeDeps): RunningProbes {
-  const names = trackedNames(config);
+  const names = trackedNames(config, deps.removedTrackers);
   const streams: Observable<Input>[] = [];
   const { specs, refused } = scriptProbeSpecs(config, deps.env);
   for (const r of refused) for (const m of r.messages) deps.log(m, false);

@@ -155,7 +155,7 @@ describe("loadConfig", () => {
     expect(i?.advertIntervalCs).toBe(100);
     expect(i?.transport).toEqual({ kind: "raw" });
   });
-  it("lets the lower-priority GARP burst follow the instance's master burst unless set", () => {
+  it("takes the lower-priority GARP burst from the globals unless set, as keepalived (not the instance's master burst)", () => {
     const conf = (extra: string) =>
       loadConfig("main.conf", {
         fs: memFs({
@@ -168,13 +168,25 @@ describe("loadConfig", () => {
     expect(conf("")).toMatchObject({
       masterDelayUs: 2_000_000,
       masterRepeat: 3,
-      lowerPrioDelayUs: 2_000_000,
-      lowerPrioRepeat: 3,
+      lowerPrioDelayUs: 5_000_000,
+      lowerPrioRepeat: 5,
     });
     expect(conf(" garp_lower_prio_repeat 1")).toMatchObject({
-      lowerPrioDelayUs: 2_000_000,
+      lowerPrioDelayUs: 5_000_000,
       lowerPrioRepeat: 1,
     });
+    const strict = (extra: string) =>
+      loadConfig("main.conf", {
+        fs: memFs({
+          "main.conf": vip(1)
+            .replace("vrrp_instance", "global_defs {\n vrrp_strict\n}\nvrrp_instance")
+            .replace("interface eth0", `interface eth0\n${extra}`),
+        }),
+      });
+    expect(strict("").config?.instances[0]?.garp).toMatchObject({ lowerPrioDelayUs: 0, lowerPrioRepeat: 0 });
+    expect(strict(" garp_lower_prio_repeat 2").diagnostics.map((d) => d.message)).toContain(
+      "(V1) Strict mode requires no repeat garps. resetting",
+    );
   });
   it("hints the nearest keyword for a typo", () => {
     const r = loadConfig("main.conf", {

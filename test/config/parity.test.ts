@@ -83,6 +83,11 @@ const PROOF: Readonly<Record<string, Readonly<Record<string, Proof>>>> = {
     vrrp_mcast_group4: t(RT, "vrrp_mcast_group4: the global group is the default destination"),
     vrrp_mcast_group6: r("global", "vrrp_mcast_group6 ff02::13", (s) => s.instances[1]?.mcastGroup),
     vrrp_garp_master_delay: r("global", "vrrp_garp_master_delay 3", (s) => p0(s)?.garpMasterDelayUs),
+    vrrp_garp_lower_prio_delay: r(
+      "global",
+      "vrrp_garp_lower_prio_delay 7",
+      (s) => p0(s)?.garpLowerPrioDelayUs,
+    ),
     vrrp_garp_master_repeat: r("global", "vrrp_garp_master_repeat 2", (s) => p0(s)?.garpMasterRepeat),
     vrrp_garp_master_refresh: r("global", "vrrp_garp_master_refresh 30", (s) => p0(s)?.garpMasterRefreshUs),
     vrrp_garp_master_refresh_repeat: r(
@@ -162,6 +167,7 @@ const PROOF: Readonly<Record<string, Readonly<Record<string, Proof>>>> = {
     down_timer_adverts: r("instance", "down_timer_adverts 5", (s) => p0(s)?.downTimerAdverts),
     vigil_transport: t("test/netns/parity.test.ts", "vigil_transport udp"),
     garp_master_delay: c("24-garp-delay-and-refresh"),
+    garp_lower_prio_delay: c("39-garp-lower-prio-delay"),
     garp_master_repeat: c("24-garp-delay-and-refresh"),
     garp_master_refresh: c("24-garp-delay-and-refresh"),
     garp_master_refresh_repeat: c("36-garp-master-refresh-repeat"),

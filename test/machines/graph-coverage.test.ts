@@ -120,6 +120,7 @@ describe("vrrp-instance machine graph coverage", () => {
     { type: "ADVERT_TIMER" },
     { type: "GARP_DELAY" },
     { type: "GARP_REFRESH" },
+    { type: "GARP_LOWER_PRIO" },
   ];
   const serialize = (s: AnyNode) => {
     const { p: _p, ...rest } = s.context;

@@ -174,6 +174,64 @@ describe("MASTER receiving adverts", () => {
     expect(h.of("sendAdvert").map((t) => t.atUs)).toEqual([t0, t0 + 1 * S]); // timer re-armed
   });
 
+  test("garp_lower_prio_delay: a second lower-priority burst after the delay (keepalived vrrp_lower_prio_gratuitous_arp_thread)", () => {
+    const h = master({ garpMasterDelayUs: 0, garpLowerPrioRepeat: 2, garpLowerPrioDelayUs: 3 * S });
+    const t0 = 4_500_000;
+    h.at(t0).advert(PEER_HIGH, 50);
+    h.at(t0 + 3 * S - 1);
+    expect(h.of("garp").map((t) => [t.atUs, t.out.reason, t.out.repeat])).toEqual([[t0, "lowerPrio", 2]]);
+    h.at(20 * S);
+    expect(h.of("garp").map((t) => [t.atUs, t.out.reason, t.out.repeat])).toEqual([
+      [t0, "lowerPrio", 2],
+      [t0 + 3 * S, "lowerPrioDelay", 2],
+    ]);
+    expect(h.node.state("VI_1")).toBe("MASTER");
+  });
+
+  test("garp_lower_prio_delay defaults to 5 s; a delay or a repeat of 0 sends no second burst", () => {
+    const reasons = (over: object) => {
+      const h = master({ garpMasterDelayUs: 0, ...over });
+      h.at(4_500_000).advert(PEER_HIGH, 50);
+      h.at(30 * S);
+      return h.of("garp").map((t) => [t.atUs, t.out.reason]);
+    };
+    expect(reasons({})).toEqual([
+      [4_500_000, "lowerPrio"],
+      [9_500_000, "lowerPrioDelay"],
+    ]);
+    expect(reasons({ garpLowerPrioDelayUs: 0 })).toEqual([[4_500_000, "lowerPrio"]]);
+    expect(reasons({ garpLowerPrioRepeat: 0 })).toEqual([[4_500_000, "lowerPrio"]]);
+  });
+
+  test("garp_lower_prio_delay: leaving MASTER before the delay sends no second burst (VIPs no longer set)", () => {
+    const h = master({ garpMasterDelayUs: 0, garpLowerPrioDelayUs: 3 * S });
+    h.at(4_500_000).advert(PEER_HIGH, 50);
+    h.at(5 * S).advert(PEER_HIGH, 150);
+    expect(h.node.state("VI_1")).toBe("BACKUP");
+    h.at(8 * S);
+    expect(h.of("garp").map((t) => t.out.reason)).toEqual(["lowerPrio"]);
+    expect(h.node.pendingTimer("instance:VI_1", "garpLowerPrio")).toBeUndefined();
+  });
+
+  test("garp_lower_prio_delay: one delayed burst pending at a time (a later lower advert in the window adds none)", () => {
+    const h = master({ garpMasterDelayUs: 0, garpLowerPrioDelayUs: 3 * S });
+    h.at(4_500_000).advert(PEER_HIGH, 50);
+    h.at(5_500_000).advert(PEER_HIGH, 50);
+    h.at(12 * S);
+    expect(h.of("garp").map((t) => [t.atUs, t.out.reason])).toEqual([
+      [4_500_000, "lowerPrio"],
+      [5_500_000, "lowerPrio"],
+      [7_500_000, "lowerPrioDelay"],
+    ]);
+  });
+
+  test("lower_prio_no_advert: no re-advert and no 'forcing new election' in the log line", () => {
+    const h = master({ lowerPrioNoAdvert: true });
+    h.at(4_500_000).advert(PEER_HIGH, 50);
+    expect(h.of("sendAdvert").map((t) => t.atUs)).toEqual([]);
+    expect(h.lines()).toContain(`(VI_1) Received advert from ${PEER_HIGH} with lower priority 50, ours 100`);
+  });
+
   test("priority 0 advert: send one at once and stay MASTER", () => {
     const h = master();
     h.at(4_200_000).advert(PEER_HIGH, 0);

@@ -24,11 +24,10 @@
  * while the first still runs its synchronous STOP notify). Scenarios run concurrently, one lab
  * each; ~17 s.
  *
- * Known disagreements (these comparisons fail today; see the coordinator report): keepalived does
- * not run the generic `notify` script for MASTER_RX_LOWER_PRI (only notify_master_rx_lower_pri and
- * the FIFO), Vigil does; with a sync-group member's interface down at startup keepalived writes no
- * BACKUP line and the FAULT lines in configuration order, Vigil writes `INSTANCE VI_C BACKUP` first
- * and puts the faulty member VI_D before VI_C.
+ * What these comparisons pinned down: keepalived does not run the generic `notify` script for
+ * MASTER_RX_LOWER_PRI (only notify_master_rx_lower_pri and the FIFO); with a sync-group member's
+ * interface down at startup it writes no BACKUP line and the FAULT lines in configuration order.
+ * Vigil does the same.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -17,10 +17,9 @@
  *    FIFO lines per state (order of the members and the GROUP line) and notify argv, through the stop.
  *
  * keepalived's side is asserted on its own (what 2.2.7 really does), Vigil's takeover timing on its
- * own, and then Vigil is compared with keepalived. The sync-group BACKUP and MASTER comparisons fail
- * today (Vigil disagrees with keepalived; see the coordinator report): keepalived writes the group's
- * BACKUP line before the members' at startup, and puts the member that completed the group FIRST
- * when going MASTER; Vigil writes the group's BACKUP line last and puts that member last.
+ * own, and then Vigil is compared with keepalived. What these comparisons pinned down: keepalived
+ * writes the group's BACKUP line before the members' at startup, and puts the member that completed
+ * the group FIRST when going MASTER; Vigil does the same.
  *
  * The four real scenarios run concurrently, each in its own lab (namespaces + bridge); ~13 s.
  */

@@ -177,7 +177,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true, keepalived: t
 
   it("logs and journals a VIP the kernel refuses, and keeps advertising", () => {
     expect(logLines().some((l) => l.includes(`${net}.102`) && /ENODEV|No such device/.test(l))).toBe(true);
-    const journal = readFileSync(join(dir, "journal.jsonl"), "utf8");
+    // The journal is rotated (16 MiB segments): this short run is its first segment.
+    const journal = readFileSync(join(dir, "journal.000001.jsonl"), "utf8");
     expect(journal).toMatch(/"kind":"effect"[^\n]*"ok":false[^\n]*"code":"ENODEV"/);
     // Adverts as MASTER kept their 1 s interval while slow.sh (notify_master) slept.
     const adverts = h1Adverts().filter((p) => p.atUs > masterAtUs && p.prio === 100);
@@ -236,9 +237,10 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true, keepalived: t
   });
 
   it("journal replays with vigil replay --verify", async () => {
+    expect(existsSync(join(dir, "journal.jsonl"))).toBe(false);
     const r = await run(
       process.execPath,
-      [vigilBin, "replay", "--verify", join(dir, "journal.jsonl")],
+      [vigilBin, "replay", "--verify", join(dir, "journal.000001.jsonl")],
       60_000,
     );
     expect(r.stderr).toContain("verify ok");

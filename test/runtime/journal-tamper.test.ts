@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import { MACHINE_VERSION } from "../../machines/events.ts";
 import { replayCommand } from "../../src/cli/replay.ts";
 import { FileJournal, readJournal } from "../../src/runtime/journal.ts";
 import { runCase } from "../conformance/runner.ts";
@@ -97,7 +98,11 @@ const edits: Array<[string, string, number, string[]?]> = [
   ["timer id changed", setRow(timerIn, (l) => l.replace(/"id":"[^"]+"/, '"id":"nope"')), timerIn],
   ["header config hash edited", setRow(1, (l) => l.replace(/"configHash":"./, '"configHash":"0')), 1],
   ["header version edited", setRow(1, (l) => l.replace('"version":3', '"version":2')), 1],
-  ["header machine version edited", setRow(1, (l) => l.replace('"machine":1', '"machine":2')), 1],
+  [
+    "header machine version edited",
+    setRow(1, (l) => l.replace(`"machine":${MACHINE_VERSION}`, `"machine":${MACHINE_VERSION + 1}`)),
+    1,
+  ],
   [
     "header spec edited (priority)",
     setRow(1, (l) => l.replace('"basePriority":100', '"basePriority":101')),
@@ -220,7 +225,7 @@ describe("plain journals: physical line numbers, seq and time checks", () => {
 
   test("another machine version is refused unless --force; no version at all too", async () => {
     const p = join(dir, "plain-machine.jsonl");
-    writeFileSync(p, plain.text().replace('"machine":1,', '"machine":99,'));
+    writeFileSync(p, plain.text().replace(`"machine":${MACHINE_VERSION},`, '"machine":99,'));
     const a = await cli([p, "--verify"]);
     expect(a.code).toBe(2);
     expect(a.err).toContain("recorded with machine version 99");
@@ -228,7 +233,7 @@ describe("plain journals: physical line numbers, seq and time checks", () => {
     const b = await cli([p, "--verify", "--force"]);
     expect(b.code).toBe(0);
     expect(b.err).toContain("warning");
-    writeFileSync(p, plain.text().replace('"machine":1,', ""));
+    writeFileSync(p, plain.text().replace(`"machine":${MACHINE_VERSION},`, ""));
     expect((await cli([p])).code).toBe(2);
   });
 

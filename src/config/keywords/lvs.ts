@@ -98,6 +98,13 @@ function readMethod(ctx: Ctx, st: Statement): "NAT" | "DR" | "TUN" | undefined {
   return undefined;
 }
 
+/** `lvs_method` / `lb_kind` (the older name): the forwarding method, in a virtual or a real server. */
+const methodKeyword = <S extends { method: "NAT" | "DR" | "TUN" | null }>(): KeywordSpec<S> => ({
+  handle: (c, st, s) => {
+    s.method = readMethod(c, st) ?? s.method;
+  },
+});
+
 export const checkerKeywords: KeywordTable<CheckerDraft> = {
   ...timing<CheckerDraft>(),
   connect_ip: {
@@ -198,16 +205,8 @@ const newChecker = (kind: Checker["kind"], line: number): CheckerDraft => ({
 
 export const realServerKeywords: KeywordTable<RealServerDraft> = {
   weight: int("weight", 0, 65535),
-  lvs_method: {
-    handle: (c, st, s) => {
-      s.method = readMethod(c, st) ?? s.method;
-    },
-  },
-  lb_kind: {
-    handle: (c, st, s) => {
-      s.method = readMethod(c, st) ?? s.method;
-    },
-  },
+  lvs_method: methodKeyword(),
+  lb_kind: methodKeyword(),
   inhibit_on_failure: {
     handle: (c, st, s) => {
       const v = st.args[0]?.text.toLowerCase();
@@ -321,16 +320,8 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
   ...timing<VirtualServerDraft>(),
   lvs_sched: { handle: (c, st, s) => readScheduler(c, st, s) },
   lb_algo: { handle: (c, st, s) => readScheduler(c, st, s) },
-  lvs_method: {
-    handle: (c, st, s) => {
-      s.method = readMethod(c, st) ?? s.method;
-    },
-  },
-  lb_kind: {
-    handle: (c, st, s) => {
-      s.method = readMethod(c, st) ?? s.method;
-    },
-  },
+  lvs_method: methodKeyword(),
+  lb_kind: methodKeyword(),
   protocol: {
     handle: (c, st, s) => {
       const t = arg(c, st);

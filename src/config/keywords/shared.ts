@@ -11,7 +11,6 @@ import { DEFAULT_UDP_PORT, type Transport } from "../types.ts";
 import type { KeywordSpec, KeywordTable } from "../values.ts";
 import {
   type Ctx,
-  partlyUnsupported,
   readBool,
   readCommand,
   readInt,
@@ -157,10 +156,7 @@ export const garpKeywords = <S extends { garp: Partial<Mutable<Garp>> }>(
   [`${prefix}garp_master_repeat`]: garpCount<S>("masterRepeat"),
   [`${prefix}garp_master_refresh`]: garpUs<S>("masterRefreshUs", 86400e6, true),
   [`${prefix}garp_master_refresh_repeat`]: garpCount<S>("masterRefreshRepeat"),
-  [`${prefix}garp_lower_prio_delay`]: partlyUnsupported<S>(
-    garpUs<S>("lowerPrioDelayUs", 255e6, true),
-    "the second lower-priority GARP burst after the delay is not sent",
-  ),
+  [`${prefix}garp_lower_prio_delay`]: garpUs<S>("lowerPrioDelayUs", 255e6, true),
   [`${prefix}garp_lower_prio_repeat`]: garpCount<S>("lowerPrioRepeat"),
   [`${prefix}garp_extra_if`]: unsupported("GARPs on extra interfaces are not sent"),
 });
