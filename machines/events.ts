@@ -90,6 +90,8 @@ export interface TrackingEvent {
    * means the file holds the instance in FAULT (docs/keepalived-reference.md §3.3). Absent = no tracked files.
    */
   readonly fileStatus?: Readonly<Record<string, number>>;
+  /** keepalived's start-up lines (after `(NAME)`) of the trackers holding the instance in FAULT. */
+  readonly faults?: readonly string[];
 }
 
 /** A sync-group decision forced onto a member. */

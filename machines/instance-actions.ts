@@ -92,6 +92,15 @@ export const BECOME_MASTER: readonly MessageType[] = [
 ];
 
 /** A TRACKING event in `state`: priority bookkeeping (instance-commands.ts `trackingUpdate`). */
+/** Before START: tracking results change the context silently (`startLines` tells them at START). */
+export const takeStartTracking = s.assign(({ context, event }) =>
+  event.type === "TRACKING"
+    ? { ...trackingUpdate(context, event, "init").patch, startFaults: event.faults ?? [] }
+    : {},
+);
+/** keepalived's start-up lines, emitted first by every START transition. */
+export const START_LINES: readonly MessageType[] = ["log", "fifo"];
+
 export const applyTracking = (state: TrackingState) => [
   ...emit(["log", "shiftTimer", "fifo"], (c, e) =>
     e.type === "TRACKING" ? trackingUpdate(c, e, state).commands : [],

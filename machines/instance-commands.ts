@@ -36,6 +36,8 @@ export interface InstanceContext {
   readonly ownFaultSeen: boolean;
   /** Last status of each tracked file (priority.ts `fileStatus`; −254 = FAULT). */
   readonly fileStatus: Readonly<Record<string, number>>;
+  /** Before START: keepalived's start-up lines of the trackers holding the instance in FAULT. */
+  readonly startFaults: readonly string[];
 }
 
 export const initialInstanceContext = (p: InstanceParams): InstanceContext => ({
@@ -53,6 +55,7 @@ export const initialInstanceContext = (p: InstanceParams): InstanceContext => ({
   wantMaster: false,
   ownFaultSeen: false,
   fileStatus: {},
+  startFaults: [],
 });
 
 export type Ctx = InstanceContext;
@@ -135,11 +138,31 @@ export const releaseVips = (c: Ctx): Command[] => [
   { type: "removeVips", instance: c.p.name, vips: c.p.vips },
 ];
 
-/** Entering FAULT; from MASTER also priority 0 (twice for an own tracker) and VIP removal. */
+/**
+ * keepalived's start-up lines (vrrp_complete_init, before the state is entered): the trackers holding
+ * the instance in FAULT, then its effective priority if the trackers moved it from the base.
+ * Tracking results before START are taken silently and told here once, as keepalived does.
+ */
+export const startLines: Emit = (c) => [
+  ...c.startFaults.map((f): Command => ({ type: "log", line: `${tag(c)}${f}` })),
+  ...(c.priority === c.basePriority
+    ? []
+    : [
+        log(c, `Changing effective priority from ${c.basePriority} to ${c.priority}`),
+        ...(c.p.notifyPriorityChanges === true
+          ? [{ type: "fifo", line: fifoLine("INSTANCE", c.p.name, "BACKUP_PRIORITY", c.priority) } as Command]
+          : []),
+      ]),
+];
+
+/**
+ * Entering FAULT; from MASTER also priority 0 (twice for an own tracker) and VIP removal. At start-up
+ * keepalived words it `(NAME) entering FAULT state` (`text`).
+ */
 export const enterFault =
-  (fromMaster: boolean, cause: "own" | "sync", suffix = ""): Emit =>
+  (fromMaster: boolean, cause: "own" | "sync", suffix = "", text = "Entering FAULT STATE"): Emit =>
   (c) => [
-    log(c, `Entering FAULT STATE${suffix}`),
+    log(c, `${text}${suffix}`),
     ...(fromMaster
       ? [
           advert(c, 0),

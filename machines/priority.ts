@@ -21,7 +21,33 @@ export interface TrackedStatus {
   readonly name?: string | undefined;
   /** A tracked file's current value: file semantics instead of ok/failed. */
   readonly value?: number | undefined;
+  /** What the tracker watches, for keepalived's start-up FAULT line; `config`: a configuration fault. */
+  readonly kind?: "script" | "link" | "process" | "file" | "config" | undefined;
 }
+
+/**
+ * keepalived 2.2.7's start-up line for a tracker that holds an instance in FAULT (vrrp_track.c,
+ * initialise_*_tracking_priorities), to follow `(NAME)`; none for a configuration fault (its own
+ * line is logged where the configuration is read).
+ */
+const startFaultLine = (t: TrackedStatus): string | undefined => {
+  switch (t.kind) {
+    case "link":
+      return `: entering FAULT state (interface ${t.name} down)`;
+    case "file": {
+      const status = t.weight === 0 ? FILE_FAULT_STATUS : (t.value ?? 0) * t.weight * (t.reverse ? -1 : 1);
+      return `: entering FAULT state (tracked file ${t.name} has status ${status})`;
+    }
+    case "process":
+      return ` entering FAULT state (tracked process ${t.name} quorum not achieved)`;
+    case "script":
+      return `: entering FAULT state due to script ${t.name}`;
+    default:
+      return undefined;
+  }
+};
+/** keepalived checks interfaces, then files, then processes, then each instance's scripts. */
+const START_FAULT_ORDER = { link: 0, file: 1, process: 2, script: 3, config: 4 } as const;
 
 /** A tracked file's status at this FAULT value holds the instance in FAULT. */
 export const FILE_FAULT_STATUS = -254;
@@ -46,6 +72,8 @@ export interface TrackingSummary {
   readonly deltaSum: number;
   /** Status of each tracked file (see `fileStatus`); only present when files are tracked. */
   readonly fileStatus?: Readonly<Record<string, number>>;
+  /** keepalived's start-up lines of the trackers holding the instance in FAULT (see `startFaultLine`). */
+  readonly faults?: readonly string[];
 }
 
 /**
@@ -74,8 +102,10 @@ export const summarizeTracking = (trackers: readonly TrackedStatus[]): TrackingS
   let pending = false;
   let deltaSum = 0;
   let files: Record<string, number> | undefined;
+  const faults: TrackedStatus[] = [];
   for (const t of trackers) {
     const e = trackerEffect(t);
+    if (e.faulted) faults.push(t);
     faulted ||= e.faulted;
     pending ||= e.pending;
     deltaSum += e.delta;
@@ -84,7 +114,15 @@ export const summarizeTracking = (trackers: readonly TrackedStatus[]): TrackingS
       files[t.name ?? ""] = fileStatus(t.value, t.weight, t.reverse);
     }
   }
-  return files === undefined
-    ? { faulted, pending, deltaSum }
-    : { faulted, pending, deltaSum, fileStatus: files };
+  const lines = faults
+    .sort((a, b) => START_FAULT_ORDER[a.kind ?? "config"] - START_FAULT_ORDER[b.kind ?? "config"])
+    .map(startFaultLine)
+    .filter((l): l is string => l !== undefined);
+  return {
+    faulted,
+    pending,
+    deltaSum,
+    ...(files === undefined ? {} : { fileStatus: files }),
+    ...(lines.length === 0 ? {} : { faults: lines }),
+  };
 };

@@ -31,10 +31,12 @@ import {
   removeVipsAtStart,
   restartMasterDown,
   SELF_GARP_THEN_BACKUP,
+  START_LINES,
   s,
   startTimer,
   stopActions,
   syncYieldActions,
+  takeStartTracking,
   toFullDown,
   VIP_DELETED,
   wantReset,
@@ -54,6 +56,7 @@ import {
   lowerPriorityAdvert,
   preemptDelayStarted,
   report,
+  startLines,
   vipDeleted,
 } from "./instance-commands.ts";
 
@@ -69,31 +72,43 @@ export const vrrpInstanceMachine = s.createMachine({
   states: {
     init: {
       initial: "idle",
-      on: {
-        TRACKING: { actions: applyTracking("init") },
-      },
       states: {
         idle: {
           on: {
+            // Results before START are taken silently; START tells them (startLines).
+            TRACKING: { actions: takeStartTracking },
             START: [
-              { guard: "pending", target: "waiting", actions: removeVipsAtStart },
+              {
+                guard: "pending",
+                target: "waiting",
+                actions: [...removeVipsAtStart, ...emit(START_LINES, startLines)],
+              },
               {
                 guard: "faulted",
                 target: "#vrrp.fault",
-                actions: [...removeVipsAtStart, ...emit(ENTER_FAULT, enterFault(false, "own", " (init)"))],
+                actions: [
+                  ...removeVipsAtStart,
+                  ...emit(START_LINES, startLines),
+                  ...emit(ENTER_FAULT, enterFault(false, "own", "", "entering FAULT state")),
+                ],
               },
               {
                 guard: "ownerFastStart",
                 target: "#vrrp.backup",
                 actions: [
                   ...removeVipsAtStart,
+                  ...emit(START_LINES, startLines),
                   s.assign({ downTimer: "now" as const }),
                   ...emit(ENTER_BACKUP, enterBackup(" (init)")),
                 ],
               },
               {
                 target: "#vrrp.backup",
-                actions: [...removeVipsAtStart, ...emit(ENTER_BACKUP, enterBackup(" (init)"))],
+                actions: [
+                  ...removeVipsAtStart,
+                  ...emit(START_LINES, startLines),
+                  ...emit(ENTER_BACKUP, enterBackup(" (init)")),
+                ],
               },
             ],
             // The sync group starts in FAULT (a member starts faulted) and forces this member there.
@@ -102,8 +117,9 @@ export const vrrpInstanceMachine = s.createMachine({
               target: "#vrrp.fault",
               actions: [
                 ...removeVipsAtStart,
+                ...emit(START_LINES, startLines),
                 s.assign(({ context: c }) => ({ ownFaultSeen: c.ownFault })),
-                ...emit(ENTER_FAULT, enterFault(false, "sync", " (init)")),
+                ...emit(ENTER_FAULT, enterFault(false, "sync", "", "entering FAULT state")),
               ],
             },
           },

@@ -15,7 +15,7 @@ import type { MemberStart, SyncGroupContext, SyncGroupEvent } from "../../machin
 import type { TrackerEvent } from "../../machines/tracker.machine.ts";
 import type { Actor, ActorRegistry } from "./actor-registry.ts";
 import type { Input } from "./input.ts";
-import type { NodeSpec } from "./spec.ts";
+import { configFaultTracker, type NodeSpec } from "./spec.ts";
 
 /** Tracker values as a checkpoint holds them (`null`: no result yet). */
 export interface SavedTracking {
@@ -40,12 +40,15 @@ export class Tracking {
   /** Instances tracking each tracker, in configuration order. */
   readonly #users = new Map<string, string[]>();
   readonly #bindings = new Map<string, NodeSpec["instances"][number]["tracking"]>();
+  /** What each tracker watches (`config`: an instance's configuration fault). */
+  readonly #kind = new Map<string, "script" | "link" | "process" | "file" | "config">();
 
   constructor(
     spec: NodeSpec,
     private readonly actors: ActorRegistry,
   ) {
     for (const t of spec.trackers) {
+      this.#kind.set(t.name, t.name.startsWith(configFaultTracker("")) ? "config" : t.kind);
       this.#ok.set(t.name, t.kind === "link" ? true : t.initFail ? false : undefined);
       if (t.kind === "file") this.#value.set(t.name, t.initValue ?? 0);
     }
@@ -64,6 +67,7 @@ export class Tracking {
         reverse: b.reverse,
         name: b.tracker,
         value: this.#value.get(b.tracker),
+        kind: this.#kind.get(b.tracker),
       })),
     );
     return { type: "TRACKING", ...s };

@@ -136,9 +136,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true, keepalived: t
     expect(fromBackup(vigil.states)).toEqual(fromBackup(ka.states));
   });
 
-  // Known disagreement (machines/ area, reported): keepalived logs the initial FAULT as
-  // `(VI_1): entering FAULT state (interface vgdummy0 down)` + `(VI_1) entering FAULT state` before the
-  // priority line; Vigil logs `(VI_1) Entering FAULT STATE (init)` after it.
+  // keepalived logs the initial FAULT as `(VI_1): entering FAULT state (interface vgdummy0 down)`,
+  // the start-up priority line, then `(VI_1) entering FAULT state` (vrrp_complete_init).
   it("logs the initial FAULT with keepalived's lines", () => {
     expect(vigil.states.slice(0, 4)).toEqual(ka.states.slice(0, 4));
   });
