@@ -12,58 +12,19 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeAdvert } from "../src/protocol/codec.ts";
 import { VirtualClock } from "../src/runtime/clock.ts";
 import { type Input, InputTexts, inLine } from "../src/runtime/input.ts";
-import { FileJournal, type Journal, readJournal } from "../src/runtime/journal.ts";
+import { FileJournal, readJournal } from "../src/runtime/journal.ts";
 import { Node } from "../src/runtime/node.ts";
 import { RecordingPorts } from "../src/runtime/ports.ts";
-import { instanceDefaults, type NodeSpec } from "../src/runtime/spec.ts";
+import { advertsAt, CountingJournal, fleetSpec } from "./fleet.ts";
 
 const N = 1000;
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const ROUNDS = 3;
 
-class CountingJournal implements Journal {
-  bytes = 0;
-  append(line: string): void {
-    this.bytes += line.length + 1;
-  }
-  close(): void {}
-}
-
-const spec: NodeSpec = {
-  instances: Array.from({ length: N }, (_, i) => ({
-    params: instanceDefaults({
-      name: `VI_${i}`,
-      vrid: (i % 250) + 1,
-      ifname: `eth${Math.floor(i / 250)}`,
-      ownIp: "198.18.0.1",
-      vips: [`198.18.${4 + Math.floor(i / 250)}.${(i % 250) + 1}`],
-    }),
-    tracking: [],
-    unicastPeers: [],
-  })),
-  groups: [],
-  trackers: [],
-};
-const adverts: Input[] = spec.instances.map((s) => {
-  const p = s.params;
-  const bytes = encodeAdvert(
-    { version: 2, vrid: p.vrid, priority: 150, advertIntervalCs: 100, addresses: [p.vips[0] ?? ""] },
-    4,
-    { src: "198.18.0.2", dst: "224.0.0.18" },
-  );
-  return {
-    kind: "rx",
-    family: 4,
-    src: "198.18.0.2",
-    dst: "224.0.0.18",
-    ttl: 255,
-    ifname: p.ifname,
-    hex: Buffer.from(bytes).toString("hex"),
-  };
-});
+const spec = fleetSpec(N);
+const adverts = advertsAt(spec, 150);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const fmt = (n: number, d = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: d });
 const dirBytes = (d: string): number => readdirSync(d).reduce((s, f) => s + statSync(join(d, f)).size, 0);

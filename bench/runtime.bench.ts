@@ -13,33 +13,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NEVER } from "rxjs";
 import { vrrpInstanceMachine } from "../machines/vrrp-instance.machine.ts";
-import { encodeAdvert } from "../src/protocol/codec.ts";
 import { VirtualClock } from "../src/runtime/clock.ts";
 import { AdvertCodec } from "../src/runtime/codec.adapter.ts";
 import { checkInput, type Event, type Input, inLine } from "../src/runtime/input.ts";
-import { FileJournal, type Journal } from "../src/runtime/journal.ts";
+import { FileJournal } from "../src/runtime/journal.ts";
 import { MachineDriver } from "../src/runtime/machine-driver.ts";
 import { Node } from "../src/runtime/node.ts";
 import { nullPorts, RecordingPorts } from "../src/runtime/ports.ts";
-import { instanceDefaults, type NodeSpec } from "../src/runtime/spec.ts";
 import type { Transport } from "../transports/transport.ts";
+import { advertsAt, CountingJournal, fleetSpec } from "./fleet.ts";
 
 const N = 1000;
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const ROUNDS = 3;
 const WARMUP = 20_000;
 const gc = (globalThis as { gc?: () => void }).gc;
-
-/** In-memory journal: every line is fully serialised (the cost is real); only a byte count is kept. */
-class CountingJournal implements Journal {
-  bytes = 0;
-  lines = 0;
-  append(line: string): void {
-    this.bytes += line.length + 1;
-    this.lines++;
-  }
-  close(): void {}
-}
 
 /** Transport that counts the datagrams it is given (each one encoded by the codec). */
 const countingTransport = (): Transport & { sent: number } => {
@@ -54,43 +42,9 @@ const countingTransport = (): Transport & { sent: number } => {
   return t;
 };
 
-const spec: NodeSpec = {
-  instances: Array.from({ length: N }, (_, i) => ({
-    params: instanceDefaults({
-      name: `VI_${i}`,
-      vrid: (i % 250) + 1,
-      ifname: `eth${Math.floor(i / 250)}`,
-      ownIp: "198.18.0.1",
-      vips: [`198.18.${4 + Math.floor(i / 250)}.${(i % 250) + 1}`],
-    }),
-    tracking: [],
-    unicastPeers: [],
-  })),
-  groups: [],
-  trackers: [],
-};
-
-/** A peer's advert for every instance at `priority`, as the transport would deliver it. */
-const advertsAt = (priority: number): Input[] =>
-  spec.instances.map((s) => {
-    const p = s.params;
-    const bytes = encodeAdvert(
-      { version: 2, vrid: p.vrid, priority, advertIntervalCs: 100, addresses: [p.vips[0] ?? ""] },
-      4,
-      { src: "198.18.0.2", dst: "224.0.0.18" },
-    );
-    return {
-      kind: "rx",
-      family: 4,
-      src: "198.18.0.2",
-      dst: "224.0.0.18",
-      ttl: 255,
-      ifname: p.ifname,
-      hex: Buffer.from(bytes).toString("hex"),
-    };
-  });
-const steady = advertsAt(150);
-const other = advertsAt(151);
+const spec = fleetSpec(N);
+const steady = advertsAt(spec, 150);
+const other = advertsAt(spec, 151);
 /** Input `i` of a workload: always the same advert per instance, or alternating priority 150/151. */
 const pick = (changing: boolean, i: number): Input =>
   (changing && Math.floor(i / N) % 2 === 1 ? other : steady)[i % N] as Input;

@@ -121,23 +121,91 @@ export async function linkByName(
   return { code: "ENODEV" };
 }
 
+/** A dump request: every `kind` message of the reply that `parse` accepts, in order, or the errno name. */
+async function dump<T>(
+  sock: RtNetlinkSocket,
+  request: number,
+  body: readonly Uint8Array[],
+  kind: number,
+  parse: (m: NetlinkMessage) => T | undefined,
+  timeoutMs: number,
+): Promise<T[] | { readonly code: string }> {
+  const reply = await talk(sock, request, body, NLM_F_DUMP, timeoutMs);
+  if (!reply.ok) return { code: reply.code };
+  const out: T[] = [];
+  for (const m of reply.messages) {
+    if (m.type !== kind) continue;
+    const row = parse(m);
+    if (row !== undefined) out.push(row);
+  }
+  return out;
+}
+
+/** One link as the kernel reports it: up when IFF_UP and IFF_RUNNING are both set (and not deleted). */
+export interface LinkRow {
+  readonly index: number;
+  readonly ifname: string;
+  readonly up: boolean;
+}
+
+/** A link message (RTM_NEWLINK / RTM_DELLINK) as a `LinkRow`, or undefined without index or name. */
+export const parseLink = (m: NetlinkMessage): LinkRow | undefined => {
+  const link = rt.parseLinkMessage(m.data);
+  const index = link.data.index;
+  const ifname = link.attrs.ifname;
+  if (index === undefined || ifname === undefined) return undefined;
+  const flags = link.data.flags ?? {};
+  return { index, ifname, up: m.type === RTM_NEWLINK && flags.up === true && flags.running === true };
+};
+
+/** Every link in the socket's namespace (a dump), or the errno name. */
+export async function dumpLinks(
+  sock: RtNetlinkSocket,
+  timeoutMs: number,
+): Promise<LinkRow[] | { readonly code: string }> {
+  const stream = new AttrStream();
+  rt.formatLinkMessage({ kind: "link", data: {}, attrs: {} }, stream);
+  return dump(sock, RTM_GETLINK, stream.bufs, RTM_NEWLINK, parseLink, timeoutMs);
+}
+
 /** Every link's index and name (a dump). */
 export async function linkNames(
   sock: RtNetlinkSocket,
   timeoutMs: number,
 ): Promise<Map<number, string> | { readonly code: string }> {
-  const stream = new AttrStream();
-  rt.formatLinkMessage({ kind: "link", data: {}, attrs: {} }, stream);
-  const reply = await talk(sock, RTM_GETLINK, stream.bufs, NLM_F_DUMP, timeoutMs);
-  if (!reply.ok) return { code: reply.code };
-  const names = new Map<number, string>();
-  for (const m of reply.messages) {
-    if (m.type !== RTM_NEWLINK) continue;
-    const link = rt.parseLinkMessage(m.data);
-    if (link.data.index !== undefined && link.attrs.ifname !== undefined)
-      names.set(link.data.index, link.attrs.ifname);
-  }
-  return names;
+  const rows = await dumpLinks(sock, timeoutMs);
+  if ("code" in rows) return rows;
+  return new Map(rows.map((r) => [r.index, r.ifname] as [number, string]));
+}
+
+/**
+ * The notifications of an event socket subscribed before its dump: those that arrive before
+ * `release()` (the dump is in) are held, then handed to `handle` in order, as is every later one.
+ * A malformed notification (`handle` throws) is skipped.
+ */
+export function heldUntilDump(handle: (m: NetlinkMessage) => void): {
+  readonly receive: (messages: NetlinkMessage[]) => void;
+  readonly release: () => void;
+} {
+  const early: NetlinkMessage[] = [];
+  let ready = false;
+  const receive = (messages: NetlinkMessage[]): void => {
+    for (const m of messages) {
+      if (!ready) early.push(m);
+      else {
+        try {
+          handle(m);
+        } catch {
+          /* a malformed notification is skipped */
+        }
+      }
+    }
+  };
+  const release = (): void => {
+    ready = true;
+    receive(early.splice(0));
+  };
+  return { receive, release };
 }
 
 /** One address as the kernel reports it. */
@@ -194,15 +262,7 @@ export async function dumpAddresses(
 ): Promise<KernelAddress[] | { readonly code: string }> {
   const stream = new AttrStream();
   rt.formatAddressMessage({ kind: "address", data: {}, attrs: {} }, stream);
-  const reply = await talk(sock, RTM_GETADDR, stream.bufs, NLM_F_DUMP, timeoutMs);
-  if (!reply.ok) return { code: reply.code };
-  const out: KernelAddress[] = [];
-  for (const m of reply.messages) {
-    if (m.type !== RTM_NEWADDR) continue;
-    const a = parseKernelAddress(m.data);
-    if (a !== undefined) out.push(a);
-  }
-  return out;
+  return dump(sock, RTM_GETADDR, stream.bufs, RTM_NEWADDR, (m) => parseKernelAddress(m.data), timeoutMs);
 }
 
 /** One address appearing (`present`) or going away on the host, as `watchAddresses` reports it. */
@@ -239,8 +299,6 @@ export function watchAddresses(options: RtnlOptions = {}): Observable<AddressEve
   const timeoutMs = options.timeoutMs ?? 5000;
   return new Observable<AddressEvent>((subscriber) => {
     const names = new Map<number, string>();
-    const early: NetlinkMessage[] = [];
-    let ready = false;
     let events: RtNetlinkSocket | undefined;
     let lookup: RtNetlinkSocket | undefined;
     const closeLookup = (): void => {
@@ -268,18 +326,7 @@ export function watchAddresses(options: RtnlOptions = {}): Observable<AddressEve
         present: m.type === RTM_NEWADDR,
       });
     };
-    const receive = (messages: NetlinkMessage[]): void => {
-      for (const m of messages) {
-        if (!ready) early.push(m);
-        else {
-          try {
-            handle(m);
-          } catch {
-            /* a malformed notification is skipped */
-          }
-        }
-      }
-    };
+    const { receive, release } = heldUntilDump(handle);
     try {
       events = open();
       events.socket.on("message", receive);
@@ -303,8 +350,7 @@ export function watchAddresses(options: RtnlOptions = {}): Observable<AddressEve
         return;
       }
       for (const [index, name] of r) if (!names.has(index)) names.set(index, name);
-      ready = true;
-      receive(early.splice(0));
+      release();
     });
     return () => {
       closeLookup();

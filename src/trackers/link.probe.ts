@@ -9,59 +9,26 @@
  * state of every tracked interface (repeats are harmless: the tracker machine ignores a result
  * equal to its state) and afterwards reports changes only. Not pure: the edge to the kernel.
  */
-import netlink, { type NetlinkMessage, type RtNetlinkSocket } from "netlink";
+import type { NetlinkMessage, RtNetlinkSocket } from "netlink";
 import { Observable } from "rxjs";
 import {
-  NLM_F_DUMP,
+  dumpLinks,
+  heldUntilDump,
   type OpenRtnl,
   openRtnl,
+  parseLink,
   RTM_DELLINK,
-  RTM_GETLINK,
   RTM_NEWLINK,
-  talk,
 } from "../effects/rtnetlink.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Input } from "../runtime/input.ts";
 import type { ProbeLog } from "./script.probe.ts";
-
-const { AttrStream, rt } = netlink;
 
 export type LinkInput = Extract<Input, { kind: "link" }>;
 
 export interface LinkDelays {
   readonly downDelayUs: number;
   readonly upDelayUs: number;
-}
-
-/** One link as the kernel reports it. */
-interface LinkRow {
-  readonly index: number;
-  readonly ifname: string;
-  readonly up: boolean;
-}
-
-const parseLink = (m: NetlinkMessage): LinkRow | undefined => {
-  const link = rt.parseLinkMessage(m.data);
-  const index = link.data.index;
-  const ifname = link.attrs.ifname;
-  if (index === undefined || ifname === undefined) return undefined;
-  const flags = link.data.flags ?? {};
-  return { index, ifname, up: m.type === RTM_NEWLINK && flags.up === true && flags.running === true };
-};
-
-/** Every link in the socket's namespace (a dump), or the errno name. */
-async function dumpLinks(sock: RtNetlinkSocket, timeoutMs: number): Promise<LinkRow[] | { code: string }> {
-  const stream = new AttrStream();
-  rt.formatLinkMessage({ kind: "link", data: {}, attrs: {} }, stream);
-  const reply = await talk(sock, RTM_GETLINK, stream.bufs, NLM_F_DUMP, timeoutMs);
-  if (!reply.ok) return { code: reply.code };
-  const out: LinkRow[] = [];
-  for (const m of reply.messages) {
-    if (m.type !== RTM_NEWLINK) continue;
-    const row = parseLink(m);
-    if (row !== undefined) out.push(row);
-  }
-  return out;
 }
 
 export interface LinkProbeOptions {
@@ -108,8 +75,6 @@ export function linkEvents$(ifnames: readonly string[], opts: LinkProbeOptions =
   return new Observable<LinkInput>((subscriber) => {
     const byIndex = new Map<number, string>();
     const state = new Map<string, boolean>();
-    const early: NetlinkMessage[] = [];
-    let ready = false;
     let events: RtNetlinkSocket | undefined;
     let lookup: RtNetlinkSocket | undefined;
     const set = (ifname: string, up: boolean, force: boolean): void => {
@@ -128,18 +93,7 @@ export function linkEvents$(ifnames: readonly string[], opts: LinkProbeOptions =
       else byIndex.set(row.index, row.ifname);
       set(row.ifname, row.up, false);
     };
-    const receive = (messages: NetlinkMessage[]): void => {
-      for (const m of messages) {
-        if (!ready) early.push(m);
-        else {
-          try {
-            handle(m);
-          } catch {
-            /* a malformed notification is skipped */
-          }
-        }
-      }
-    };
+    const { receive, release } = heldUntilDump(handle);
     try {
       events = open();
       events.socket.on("message", receive);
@@ -165,8 +119,7 @@ export function linkEvents$(ifnames: readonly string[], opts: LinkProbeOptions =
         dumped.set(r.ifname, r.up);
       }
       for (const n of tracked) set(n, dumped.get(n) ?? false, true);
-      ready = true;
-      receive(early.splice(0));
+      release();
     });
     return () => {
       lookup?.socket.close();

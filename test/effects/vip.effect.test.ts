@@ -17,25 +17,13 @@ import {
   scopeNumber,
 } from "../../src/effects/vip.effect.ts";
 import { EffectError, type VipAddress } from "../../src/runtime/ports.ts";
+import { defaultVipAddress } from "../../src/runtime/spec.ts";
 
 const { AttrStream, rt } = netlink;
 
+/** A VIP on eth0 with keepalived's default options, then `o`. */
 const v = (address: string, prefixLength: number, o: Partial<VipAddress> = {}): VipAddress => ({
-  address,
-  prefixLength,
-  family: address.includes(":") ? 6 : 4,
-  dev: "eth0",
-  broadcast: null,
-  scope: "global",
-  label: null,
-  peer: null,
-  preferredLft: null,
-  noPrefixRoute: false,
-  noDad: false,
-  home: false,
-  mngTmpAddr: false,
-  autoJoin: false,
-  noTrack: false,
+  ...defaultVipAddress(`${address}/${prefixLength}`, "eth0"),
   ...o,
 });
 

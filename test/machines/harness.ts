@@ -4,12 +4,12 @@
  * recorded with the virtual time at which it was produced.
  */
 import type { InstanceParams, Message } from "../../machines/events.ts";
-import { encodeAdvert } from "../../src/protocol/codec.ts";
 import { VirtualClock } from "../../src/runtime/clock.ts";
 import { MemoryJournal } from "../../src/runtime/journal.ts";
 import { Node, type Output } from "../../src/runtime/node.ts";
 import { RecordingPorts } from "../../src/runtime/ports.ts";
 import { instanceDefaults, type NodeSpec } from "../../src/runtime/spec.ts";
+import { peerAdvert } from "../support/adverts.ts";
 
 export interface Timed {
   readonly atUs: number;
@@ -70,27 +70,15 @@ export class Harness {
     priority: number,
     o: { vrid?: number; intervalCs?: number; version?: 2 | 3; vips?: string[] } = {},
   ): this {
-    const version = o.version ?? 2;
-    const bytes = encodeAdvert(
-      {
-        version,
+    this.node.input(
+      peerAdvert(src, {
+        version: o.version ?? 2,
         vrid: o.vrid ?? 1,
         priority,
         advertIntervalCs: o.intervalCs ?? 100,
         addresses: o.vips ?? ["198.18.0.100"],
-      },
-      4,
-      { src, dst: "224.0.0.18" },
+      }),
     );
-    this.node.input({
-      kind: "rx",
-      family: 4,
-      src,
-      dst: "224.0.0.18",
-      ttl: 255,
-      ifname: "eth0",
-      hex: Buffer.from(bytes).toString("hex"),
-    });
     return this;
   }
   probe(tracker: string, ok: boolean): this {

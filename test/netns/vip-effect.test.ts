@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AddressEvent, openRtnl, watchAddresses } from "../../src/effects/rtnetlink.ts";
 import { createNetlinkVipPort } from "../../src/effects/vip.effect.ts";
 import { EffectError, type VipAddress } from "../../src/runtime/ports.ts";
+import { defaultVipAddress } from "../../src/runtime/spec.ts";
 import { skipUnlessLab } from "../support/env.ts";
 import { Lab, type LabHost, waitFor } from "../support/lab.ts";
 
@@ -43,32 +44,9 @@ function inNetns<T>(ns: string, fn: () => T): T {
 
 const fdCount = (): number => readdirSync("/proc/self/fd").length;
 
-const base: Omit<VipAddress, "address" | "prefixLength" | "family"> = {
-  dev: "eth0",
-  broadcast: null,
-  scope: "global",
-  label: null,
-  peer: null,
-  preferredLft: null,
-  noPrefixRoute: false,
-  noDad: false,
-  home: false,
-  mngTmpAddr: false,
-  autoJoin: false,
-  noTrack: false,
-};
-const v4 = (address: string, prefixLength: number, o: Partial<VipAddress> = {}): VipAddress => ({
-  ...base,
-  address,
-  prefixLength,
-  family: 4,
-  ...o,
-});
-const v6 = (address: string, prefixLength: number, o: Partial<VipAddress> = {}): VipAddress => ({
-  ...base,
-  address,
-  prefixLength,
-  family: 6,
+/** A VIP on eth0 with keepalived's default options, then `o`. */
+const v = (address: string, prefixLength: number, o: Partial<VipAddress> = {}): VipAddress => ({
+  ...defaultVipAddress(`${address}/${prefixLength}`, "eth0"),
   ...o,
 });
 
@@ -86,36 +64,36 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
 
   /** [keepalived line, the same VIP for the port] for every option. */
   const lines = (): [string, VipAddress][] => [
-    [`${net}.10/24 brd + label eth0:one`, v4(`${net}.10`, 24, { broadcast: "+", label: "eth0:one" })],
-    [`${net}.11/24 brd -`, v4(`${net}.11`, 24, { broadcast: "-" })],
+    [`${net}.10/24 brd + label eth0:one`, v(`${net}.10`, 24, { broadcast: "+", label: "eth0:one" })],
+    [`${net}.11/24 brd -`, v(`${net}.11`, 24, { broadcast: "-" })],
     // (a secondary must share its primary's scope, so the scoped ones get subnets of their own)
     [
       `198.19.${s}.33/27 brd 198.19.${s}.60 scope link`,
-      v4(`198.19.${s}.33`, 27, { broadcast: `198.19.${s}.60`, scope: "link" }),
+      v(`198.19.${s}.33`, 27, { broadcast: `198.19.${s}.60`, scope: "link" }),
     ],
     [
       `${net}.13 dev eth0 scope host home noprefixroute`,
-      v4(`${net}.13`, 32, { scope: "host", home: true, noPrefixRoute: true }),
+      v(`${net}.13`, 32, { scope: "host", home: true, noPrefixRoute: true }),
     ],
-    [`${net}.14 peer ${net}.99`, v4(`${net}.14`, 32, { peer: `${net}.99` })],
+    [`${net}.14 peer ${net}.99`, v(`${net}.14`, 32, { peer: `${net}.99` })],
     [
       `198.19.${s}.1/28 brd + mngtmpaddr no_track`,
-      v4(`198.19.${s}.1`, 28, { broadcast: "+", mngTmpAddr: true, noTrack: true }),
+      v(`198.19.${s}.1`, 28, { broadcast: "+", mngTmpAddr: true, noTrack: true }),
     ],
-    [`${net}.16/31 brd +`, v4(`${net}.16`, 31, { broadcast: "+" })],
-    [`2001:db8:${s}::10/64`, v6(`2001:db8:${s}::10`, 64)],
-    [`2001:db8:${s}::11`, v6(`2001:db8:${s}::11`, 128)],
-    [`2001:db8:${s}::12/64 preferred_lft 0`, v6(`2001:db8:${s}::12`, 64, { preferredLft: 0 })],
+    [`${net}.16/31 brd +`, v(`${net}.16`, 31, { broadcast: "+" })],
+    [`2001:db8:${s}::10/64`, v(`2001:db8:${s}::10`, 64)],
+    [`2001:db8:${s}::11`, v(`2001:db8:${s}::11`, 128)],
+    [`2001:db8:${s}::12/64 preferred_lft 0`, v(`2001:db8:${s}::12`, 64, { preferredLft: 0 })],
     [
       `2001:db8:${s}::13/64 -nodad mngtmpaddr noprefixroute`,
-      v6(`2001:db8:${s}::13`, 64, { noDad: true, mngTmpAddr: true, noPrefixRoute: true }),
+      v(`2001:db8:${s}::13`, 64, { noDad: true, mngTmpAddr: true, noPrefixRoute: true }),
     ],
     [
       `2001:db8:${s}::14 preferred_lft forever home`,
-      v6(`2001:db8:${s}::14`, 128, { preferredLft: "forever", home: true }),
+      v(`2001:db8:${s}::14`, 128, { preferredLft: "forever", home: true }),
     ],
-    [`2001:db8:${s}::15/64 preferred_lft 3600`, v6(`2001:db8:${s}::15`, 64, { preferredLft: 3600 })],
-    [`2001:db8:${s}::16 peer 2001:db8:${s}::99`, v6(`2001:db8:${s}::16`, 128, { peer: `2001:db8:${s}::99` })],
+    [`2001:db8:${s}::15/64 preferred_lft 3600`, v(`2001:db8:${s}::15`, 64, { preferredLft: 3600 })],
+    [`2001:db8:${s}::16 peer 2001:db8:${s}::99`, v(`2001:db8:${s}::16`, 128, { peer: `2001:db8:${s}::99` })],
   ];
 
   beforeAll(async () => {
@@ -184,8 +162,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
 
   it("reports a missing or vanished interface as an ENODEV EffectError and still does the rest", async () => {
     const port = createNetlinkVipPort({ open });
-    const ok = v4(`${net}.40`, 32);
-    const missing = v4(`${net}.41`, 32, { dev: "nosuch0" });
+    const ok = v(`${net}.40`, 32);
+    const missing = v(`${net}.41`, 32, { dev: "nosuch0" });
     const err = await port.add([missing, ok]).then(
       () => undefined,
       (e: unknown) => e,
@@ -198,19 +176,19 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
 
     await lab.nsRun(h.ns, "ip", ["link", "add", "vx0", "type", "veth", "peer", "name", "vx1"]);
     await lab.nsRun(h.ns, "ip", ["link", "set", "vx0", "up"]);
-    const onVx = v4(`${net}.42`, 32, { dev: "vx0" });
+    const onVx = v(`${net}.42`, 32, { dev: "vx0" });
     await port.add([onVx]);
     await lab.nsRun(h.ns, "ip", ["link", "del", "vx0"]);
     await expect(port.add([onVx])).rejects.toMatchObject({ code: "ENODEV" });
     await expect(port.remove([onVx])).resolves.toBeUndefined();
-    const weird = v4(`${net}.43`, 32, { dev: "a/b:c with space and far too long" });
+    const weird = v(`${net}.43`, 32, { dev: "a/b:c with space and far too long" });
     await expect(port.add([weird])).rejects.toMatchObject({ code: "ENODEV" });
   });
 
   it("rejects what the kernel refuses with its errno name (autojoin on a unicast address) without stopping", async () => {
     const port = createNetlinkVipPort({ open });
-    const refused = v4(`${net}.50`, 32, { autoJoin: true });
-    const fine = v6(`2001:db8:${s}::50`, 128);
+    const refused = v(`${net}.50`, 32, { autoJoin: true });
+    const fine = v(`2001:db8:${s}::50`, 128);
     const err = await port.add([refused, fine]).then(
       () => undefined,
       (e: unknown) => e,
@@ -225,7 +203,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
 
   it("watches addresses removed by someone else, and leaks no descriptor", async () => {
     const port = createNetlinkVipPort({ open });
-    const vip = v4(`${net}.60`, 24, { label: "eth0:w" });
+    const vip = v(`${net}.60`, 24, { label: "eth0:w" });
     // warm up (koffi, lazy module state) before counting descriptors
     await port.remove([vip]);
     const fdsBefore = fdCount();

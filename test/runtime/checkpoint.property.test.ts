@@ -12,7 +12,6 @@ import fc from "fast-check";
 import { Subject } from "rxjs";
 import { describe, expect, test } from "vitest";
 import type { TrackerParams } from "../../machines/tracker.machine.ts";
-import { encodeAdvert } from "../../src/protocol/codec.ts";
 import { type Checkpoint, CheckpointError } from "../../src/runtime/checkpoint.ts";
 import { VirtualClock } from "../../src/runtime/clock.ts";
 import type { Input } from "../../src/runtime/input.ts";
@@ -21,6 +20,7 @@ import { Node } from "../../src/runtime/node.ts";
 import { RecordingPorts } from "../../src/runtime/ports.ts";
 import { type InstanceSpec, instanceDefaults, type NodeSpec } from "../../src/runtime/spec.ts";
 import type { Outbound, Transport } from "../../transports/transport.ts";
+import { peerAdvert } from "../support/adverts.ts";
 
 const S = 1_000_000;
 const VIP = (i: number) => `198.18.1.${10 + i}`;
@@ -78,14 +78,6 @@ const specArb = fc
 
 type Step = { advanceUs: number } | { input: Input };
 
-const advertHex = (vrid: number, version: 2 | 3, priority: number, src: string, vip: string): string =>
-  Buffer.from(
-    encodeAdvert({ version, vrid, priority, advertIntervalCs: 100, addresses: [vip] }, 4, {
-      src,
-      dst: "224.0.0.18",
-    }),
-  ).toString("hex");
-
 const stepArb = (spec: NodeSpec): fc.Arbitrary<Step> => {
   const n = spec.instances.length;
   const inst = fc.integer({ min: 0, max: n - 1 });
@@ -103,15 +95,13 @@ const stepArb = (spec: NodeSpec): fc.Arbitrary<Step> => {
           const p = (spec.instances[i] ?? spec.instances[0])?.params;
           if (p === undefined) throw new Error("no instance");
           return {
-            input: {
-              kind: "rx",
-              family: 4,
-              src,
-              dst: "224.0.0.18",
-              ttl: 255,
-              ifname: "eth0",
-              hex: advertHex(p.vrid, p.version, priority, src, p.vips[0] ?? ""),
-            } as Input,
+            input: peerAdvert(src, {
+              version: p.version,
+              vrid: p.vrid,
+              priority,
+              advertIntervalCs: 100,
+              addresses: [p.vips[0] ?? ""],
+            }),
           };
         }),
     },

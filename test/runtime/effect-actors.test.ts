@@ -153,6 +153,13 @@ describe("issue 8: a vip.add that throws EPERM", () => {
   });
 });
 
+/** VI_1 (VRID 1) on eth0 and VI_2 (VRID 2) on eth1, one VIP each. */
+const twoInterfaces = (): NodeSpec => ({
+  instances: [instance("VI_1", 1, "eth0", ["198.18.0.100"]), instance("VI_2", 2, "eth1", ["198.18.1.100"])],
+  groups: [],
+  trackers: [],
+});
+
 const CALLS: Array<[PortCall, string]> = [
   ["vip.add", "addVips"],
   ["vip.remove", "removeVips"],
@@ -167,14 +174,7 @@ describe.each(CALLS)("a failing %s port", (call, op) => {
   test.each(MODES)("%s: no instance stranded, failure journaled, replay verifies", async (mode) => {
     const clock0 = new VirtualClock();
     const ports = new FaultyPorts(() => clock0.nowUs(), { [call]: mode }, "EACCES");
-    const spec: NodeSpec = {
-      instances: [
-        instance("VI_1", 1, "eth0", ["198.18.0.100"]),
-        instance("VI_2", 2, "eth1", ["198.18.1.100"]),
-      ],
-      groups: [],
-      trackers: [],
-    };
+    const spec = twoInterfaces();
     const n = build(spec, ports);
     n.node.start();
     await n.run(5 * S);
@@ -213,14 +213,7 @@ describe("mailboxes", () => {
         remove: (a) => rec.vip.remove(a),
       },
     };
-    const spec: NodeSpec = {
-      instances: [
-        instance("VI_1", 1, "eth0", ["198.18.0.100"]),
-        instance("VI_2", 2, "eth1", ["198.18.1.100"]),
-      ],
-      groups: [],
-      trackers: [],
-    };
+    const spec = twoInterfaces();
     const n = build(spec, ports, clock);
     n.node.start();
     await n.run(4 * S);

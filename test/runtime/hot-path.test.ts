@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { Schema } from "effect";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { encodeAdvert } from "../../src/protocol/codec.ts";
 import { VirtualClock } from "../../src/runtime/clock.ts";
 import {
   AddressInput,
@@ -32,6 +31,7 @@ import { Node } from "../../src/runtime/node.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";
 import { instanceDefaults, type NodeSpec } from "../../src/runtime/spec.ts";
 import { runCase } from "../conformance/runner.ts";
+import { peerAdvert } from "../support/adverts.ts";
 
 const schemaDecode = (input: unknown): { ok: true; json: string } | { ok: false } => {
   try {
@@ -226,21 +226,8 @@ describe("fixpoint memo ≡ XState on every event", () => {
     groups: [],
     trackers: [],
   };
-  const advert = (vrid: number, priority: number, src: string): Input => ({
-    kind: "rx",
-    family: 4,
-    src,
-    dst: "224.0.0.18",
-    ttl: 255,
-    ifname: "eth0",
-    hex: Buffer.from(
-      encodeAdvert(
-        { version: 2, vrid, priority, advertIntervalCs: 100, addresses: [`198.18.4.${vrid}`] },
-        4,
-        { src, dst: "224.0.0.18" },
-      ),
-    ).toString("hex"),
-  });
+  const advert = (vrid: number, priority: number, src: string): Input =>
+    peerAdvert(src, { version: 2, vrid, priority, advertIntervalCs: 100, addresses: [`198.18.4.${vrid}`] });
   const step = fc.record({
     gapUs: fc.constantFrom(0, 1, 1_000_000, 2_500_000, 4_000_000),
     vrid: fc.constantFrom(1, 2, 3),

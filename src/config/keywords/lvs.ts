@@ -105,6 +105,21 @@ const methodKeyword = <S extends { method: "NAT" | "DR" | "TUN" | null }>(): Key
   },
 });
 
+/** `inhibit_on_failure [on|off|true|false|yes|no]` (bare: on); another word is warned about and ignored. */
+const inhibitOnFailure = <S extends { inhibitOnFailure: boolean }>(): KeywordSpec<S> => ({
+  handle: (c, st, s) => {
+    const v = st.args[0]?.text.toLowerCase();
+    if (v === undefined || ["on", "true", "yes"].includes(v)) s.inhibitOnFailure = true;
+    else if (["off", "false", "no"].includes(v)) s.inhibitOnFailure = false;
+    else
+      c.diags.warn(
+        st.args[0] ?? st.keyword,
+        "value",
+        `Invalid inhibit_on_failure parameter ${st.args[0]?.text}`,
+      );
+  },
+});
+
 export const checkerKeywords: KeywordTable<CheckerDraft> = {
   ...timing<CheckerDraft>(),
   connect_ip: {
@@ -207,19 +222,7 @@ export const realServerKeywords: KeywordTable<RealServerDraft> = {
   weight: int("weight", 0, 65535),
   lvs_method: methodKeyword(),
   lb_kind: methodKeyword(),
-  inhibit_on_failure: {
-    handle: (c, st, s) => {
-      const v = st.args[0]?.text.toLowerCase();
-      if (v === undefined || ["on", "true", "yes"].includes(v)) s.inhibitOnFailure = true;
-      else if (["off", "false", "no"].includes(v)) s.inhibitOnFailure = false;
-      else
-        c.diags.warn(
-          st.args[0] ?? st.keyword,
-          "value",
-          `Invalid inhibit_on_failure parameter ${st.args[0]?.text}`,
-        );
-    },
-  },
+  inhibit_on_failure: inhibitOnFailure(),
   notify_up: onceCmd("notifyUp", "notify_up"),
   notify_down: onceCmd("notifyDown", "notify_down"),
   ...Object.fromEntries(
@@ -346,19 +349,7 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
       if (hp !== undefined) s.sorryServer = hp as VirtualServerDraft["sorryServer"];
     },
   },
-  inhibit_on_failure: {
-    handle: (c, st, s) => {
-      const v = st.args[0]?.text.toLowerCase();
-      if (v === undefined || ["on", "true", "yes"].includes(v)) s.inhibitOnFailure = true;
-      else if (["off", "false", "no"].includes(v)) s.inhibitOnFailure = false;
-      else
-        c.diags.warn(
-          st.args[0] ?? st.keyword,
-          "value",
-          `Invalid inhibit_on_failure parameter ${st.args[0]?.text}`,
-        );
-    },
-  },
+  inhibit_on_failure: inhibitOnFailure(),
   alpha: bool("alpha"),
   omega: bool("omega"),
   real_server: {

@@ -1,0 +1,57 @@
+/**
+ * The fleet the runtime and journal benchmarks drive: `n` VRRP instances (250 per interface, one VIP
+ * each) in one `NodeSpec`, a peer's advert for every instance as the transport would deliver it, and
+ * an in-memory journal that only counts what it is given. Pure apart from the counter it keeps.
+ */
+import { encodeAdvert } from "../src/protocol/codec.ts";
+import type { Input } from "../src/runtime/input.ts";
+import type { Journal } from "../src/runtime/journal.ts";
+import { instanceDefaults, type NodeSpec } from "../src/runtime/spec.ts";
+
+/** In-memory journal: every line is fully serialised (the cost is real); only counts are kept. */
+export class CountingJournal implements Journal {
+  bytes = 0;
+  lines = 0;
+  append(line: string): void {
+    this.bytes += line.length + 1;
+    this.lines++;
+  }
+  close(): void {}
+}
+
+/** `n` BACKUP-by-default instances, 250 per interface (`eth0`, `eth1`, …), one VIP each. */
+export const fleetSpec = (n: number): NodeSpec => ({
+  instances: Array.from({ length: n }, (_, i) => ({
+    params: instanceDefaults({
+      name: `VI_${i}`,
+      vrid: (i % 250) + 1,
+      ifname: `eth${Math.floor(i / 250)}`,
+      ownIp: "198.18.0.1",
+      vips: [`198.18.${4 + Math.floor(i / 250)}.${(i % 250) + 1}`],
+    }),
+    tracking: [],
+    unicastPeers: [],
+  })),
+  groups: [],
+  trackers: [],
+});
+
+/** A peer's (198.18.0.2) advert for every instance of `spec` at `priority`, as an `rx` input. */
+export const advertsAt = (spec: NodeSpec, priority: number): Input[] =>
+  spec.instances.map((s) => {
+    const p = s.params;
+    const bytes = encodeAdvert(
+      { version: 2, vrid: p.vrid, priority, advertIntervalCs: 100, addresses: [p.vips[0] ?? ""] },
+      4,
+      { src: "198.18.0.2", dst: "224.0.0.18" },
+    );
+    return {
+      kind: "rx",
+      family: 4,
+      src: "198.18.0.2",
+      dst: "224.0.0.18",
+      ttl: 255,
+      ifname: p.ifname,
+      hex: Buffer.from(bytes).toString("hex"),
+    };
+  });
