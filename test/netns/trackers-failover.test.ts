@@ -32,6 +32,9 @@ const pairs: Record<Key, [Daemon, Daemon]> = {
   kk: ["keepalived", "keepalived"],
 };
 
+/** Master_Down_Interval at priority 150, advert_int 1: 3 s + (256 − 150)/256 s. */
+const MASTER_DOWN_150_US = 3_000_000 + Math.floor(((256 - 150) * 1_000_000) / 256);
+
 /** The takeover times of one run (µs), each measured on the wire as keepalived.md §3.2 defines it. */
 function timings(r: ScenarioRun): Record<string, number> {
   const h1 = r.packets.filter((p) => p.src === r.h1Ip);
@@ -39,8 +42,6 @@ function timings(r: ScenarioRun): Record<string, number> {
   const m = (k: string): number => r.marks[k] ?? Number.NaN;
   const firstAfter = (ps: typeof h1, t: number) => ps.find((p) => p.atUs > t);
   const lastBefore = (ps: typeof h1, t: number) => ps.filter((p) => p.atUs < t).at(-1);
-  const logAt = (re: RegExp, after: number): number =>
-    r.h1Log.find((l) => l.atUs > after && re.test(l.line))?.atUs ?? Number.NaN;
   const gap = (a?: { atUs: number }, b?: { atUs: number }): number =>
     a === undefined || b === undefined ? Number.NaN : b.atUs - a.atUs;
   // Script fails: h2's down timer runs from h1's last advert at 150 (the 90s are discarded).
@@ -50,15 +51,24 @@ function timings(r: ScenarioRun): Record<string, number> {
     takeover1?.atUs ?? 0,
   );
   // Script recovers: h1's down timer runs from the last h2 advert it accepted (before 90 → 150).
-  const recovered = logAt(/Changing effective priority from 90 to 150/, m("scriptOk"));
+  // Which advert that was is found on the wire: the one a Master_Down interval at priority 150
+  // (3 × 1 s + 100/256 s) before h1's preemption, to the nearest advert. The log line cannot say:
+  // keepalived's console time has one-second resolution, and the test reads it late under load.
   const preempt1 = firstAfter(h1, m("scriptOk"));
+  const accepted = h2
+    .filter((p) => p.atUs < (preempt1?.atUs ?? 0))
+    .sort(
+      (a, b) =>
+        Math.abs((preempt1?.atUs ?? 0) - MASTER_DOWN_150_US - a.atUs) -
+        Math.abs((preempt1?.atUs ?? 0) - MASTER_DOWN_150_US - b.atUs),
+    )[0];
   // Link down: h2 takes over a full down timer after h1's last advert.
   const takeover2 = firstAfter(h2, m("linkDown"));
   // File 300 → FAULT: h1's priority-0 advert, then h2 after its skew time.
   const zero = h1.find((p) => p.atUs > m("file300") && p.prio === 0);
   return {
     scriptTakeoverUs: gap(last150, takeover1),
-    scriptPreemptUs: gap(lastBefore(h2, recovered), preempt1),
+    scriptPreemptUs: gap(accepted, preempt1),
     linkTakeoverUs: gap(lastBefore(h1, m("linkDown")), takeover2),
     linkUpPreemptUs: gap({ atUs: m("linkUp") }, firstAfter(h1, m("linkUp"))),
     fileFaultTakeoverUs: gap(zero, firstAfter(h2, zero?.atUs ?? Number.POSITIVE_INFINITY)),

@@ -113,8 +113,12 @@ export async function stageForUser(): Promise<StagedScripts> {
     external: ["koffi", "raw-socket", "netlink"],
     outfile: vigil,
   });
-  // koffi and its prebuilt native module (a separate package per platform, e.g. @koromix/koffi-linux-x64).
-  cpSync(`${repoRoot}node_modules/koffi`, join(dir, "node_modules", "koffi"), { recursive: true });
+  // The native packages left out of the bundle (esbuild hoists their imports to the top of the ESM
+  // output even when the module using them is imported lazily), with what they load at run time:
+  // koffi and its prebuilt module (a separate package per platform, e.g. @koromix/koffi-linux-x64),
+  // raw-socket's compiled addon, netlink's prebuilds through node-gyp-build.
+  for (const pkg of ["koffi", "raw-socket", "netlink", "node-gyp-build"])
+    cpSync(`${repoRoot}node_modules/${pkg}`, join(dir, "node_modules", pkg), { recursive: true });
   const scope = `${repoRoot}node_modules/@koromix`;
   if (existsSync(scope)) cpSync(scope, join(dir, "node_modules", "@koromix"), { recursive: true });
   for (const f of [udpPeer, vigil]) chmodSync(f, 0o644);
