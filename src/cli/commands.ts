@@ -6,6 +6,13 @@ import { checkCommand } from "./check.ts";
 import { dumpCommand } from "./dump.ts";
 import type { CommandSpec } from "./io.ts";
 import { replayCommand } from "./replay.ts";
+import { runCommand } from "./run.ts";
 import { sniffCommand } from "./sniff.ts";
 
-export const commands: readonly CommandSpec[] = [checkCommand, dumpCommand, sniffCommand, replayCommand];
+export const commands: readonly CommandSpec[] = [
+  checkCommand,
+  dumpCommand,
+  sniffCommand,
+  replayCommand,
+  runCommand,
+];

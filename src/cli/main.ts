@@ -20,7 +20,12 @@ export const usage = (): string =>
     "",
     "usage: vigil <command> [options]",
     "",
-    ...commands.map((c) => `  ${c.usage.padEnd(48)} ${c.summary}`),
+    // A synopsis too long for the column gets its summary on the next line.
+    ...commands.map((c) =>
+      c.usage.length < 48
+        ? `  ${c.usage.padEnd(48)} ${c.summary}`
+        : `  ${c.usage}\n  ${"".padEnd(48)} ${c.summary}`,
+    ),
     `  ${"help [COMMAND]".padEnd(48)} print this help, or a command's (also COMMAND --help)`,
     `  ${"--version".padEnd(48)} print the version`,
     "",
@@ -34,7 +39,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
   if (name === "-h" || name === "--help" || name === "help") {
     const topic = rest[0];
-    if (topic === undefined) {
+    if (topic === undefined || topic === "-h" || topic === "--help") {
       io.stdout(usage());
       return 0;
     }

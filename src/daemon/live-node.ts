@@ -53,6 +53,8 @@ export interface LiveNodeOptions {
   readonly maxSegments?: number;
   /** Observes track_file inotify watchers opening / closing (tests assert none is left). */
   readonly onWatcher?: (open: boolean) => void;
+  /** Replaces the production effect ports (e.g. `vigil run --dry-run`'s logging ports). */
+  readonly wrapPorts?: (ports: HostPorts) => HostPorts;
 }
 
 export const DEFAULT_MAX_SEGMENT_BYTES = 16 * 1024 * 1024;
@@ -171,7 +173,8 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
     return (family === 4 ? info?.primaryIpv4 : info?.linkLocalIpv6) ?? undefined;
   };
   const transport = await openTransports(opts.config, clock, infos, source, opts.log);
-  const ports = createHostPorts({ config: opts.config, clock, log: opts.log });
+  const hostPorts = createHostPorts({ config: opts.config, clock, log: opts.log });
+  const ports = opts.wrapPorts === undefined ? hostPorts : opts.wrapPorts(hostPorts);
   const journal = new FileJournal(opts.journalPath, {
     clock,
     maxSegmentBytes: opts.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES,

@@ -23,7 +23,7 @@ const run = async (argv: string[]) => {
   return { code, out, err };
 };
 
-const NAMES = ["check", "dump", "replay", "sniff"];
+const NAMES = ["check", "dump", "replay", "run", "sniff"];
 
 describe("vigil COMMAND --help", () => {
   it("covers every registered command", () => {
@@ -100,6 +100,16 @@ describe("vigil with no or an unknown command", () => {
     expect(table.length).toBeGreaterThanOrEqual(NAMES.length);
     for (const l of table) expect(l).not.toMatch(/^\s+vigil /);
     for (const n of NAMES) expect(table.some((l) => l.trimStart().startsWith(`${n} `))).toBe(true);
+  });
+  it("vigil help --help and vigil help -h print the usage and exit 0; a long synopsis keeps a gap", async () => {
+    for (const flag of ["--help", "-h"]) {
+      const r = await run(["help", flag]);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain("usage: vigil <command> [options]");
+    }
+    const table = (await run(["--help"])).out.split("\n").filter((l) => l.startsWith("  "));
+    for (const l of table) expect(l).not.toMatch(/\S\S{2,}\]\w/); // no summary glued to a synopsis
+    expect(table.some((l) => /^ {20,}\S/.test(l))).toBe(true); // a summary on its own line
   });
   it("an unknown command exits 64 on stderr", async () => {
     const r = await run(["frobnicate"]);

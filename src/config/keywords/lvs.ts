@@ -482,5 +482,25 @@ export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft |
       "semantic",
       `Virtual server ${name(proto)}: no scheduler set, setting default 'wlc'`,
     );
+  // keepalived's check_data.c: a quorum the real servers can never reach is lowered to their total
+  // weight, and the hysteresis is kept below the quorum (an unsigned subtraction there).
+  const weightSum = vs.realServers.reduce((sum, r) => sum + r.weight, 0);
+  if (vs.quorum > weightSum) {
+    ctx.diags.warn(
+      st.keyword,
+      "semantic",
+      `Warning - quorum ${vs.quorum} for ${name(proto)} exceeds total weight of real servers ${weightSum}, reducing quorum to ${weightSum}`,
+    );
+    vs.quorum = weightSum;
+  }
+  if (vs.hysteresis >= vs.quorum) {
+    const lowered = (vs.quorum - 1) >>> 0;
+    ctx.diags.warn(
+      st.keyword,
+      "semantic",
+      `Virtual server ${name(proto)}: hysteresis ${vs.hysteresis} >= quorum ${vs.quorum}; setting hysteresis to ${lowered}`,
+    );
+    vs.hysteresis = lowered;
+  }
   return vs;
 }
