@@ -80,7 +80,11 @@ const warning = (file: string, line: number, message: string, hint?: string): Di
 
 /** Warnings about what the configuration expects of this host. Pure. */
 export function hostChecks(config: Config, host: HostFacts): Diagnostic[] {
-  return [...interfaceChecks(config, host), ...scriptChecks(config, host)];
+  return [
+    ...interfaceChecks(config, host),
+    ...scriptChecks(config, host),
+    ...checkScriptChecks(config, host),
+  ];
 }
 
 /**
@@ -105,6 +109,39 @@ function scriptChecks(config: Config, host: HostFacts): Diagnostic[] {
   ];
   const line = lines.length > 0 ? Math.min(...lines) : 1;
   return found.map((d) => warning(config.source, line, d.message));
+}
+
+/**
+ * The checker side's line (check_data.c check_check_script_security): a MISC_CHECK path, a real
+ * server's notify_up/down or a quorum_up/down script that exists on this host, without
+ * enable_script_security. keepalived counts only scripts it finds, so this is a host check.
+ */
+function checkScriptChecks(config: Config, host: HostFacts): Diagnostic[] {
+  const env = host.scripts;
+  if (env === undefined || config.global.enableScriptSecurity) return [];
+  const found = (c: Config["virtualServers"][number]["quorumUp"]): boolean => {
+    const path = c?.argv[0];
+    if (path === undefined || !path.startsWith("/")) return false;
+    const st = env.stat(path);
+    return "mode" in st && (st.mode & 0o170000) === 0o100000;
+  };
+  for (const v of config.virtualServers) {
+    const uses = [
+      v.quorumUp,
+      v.quorumDown,
+      ...v.realServers.flatMap((r) => [r.notifyUp, r.notifyDown, ...r.checkers.map((c) => c.miscPath)]),
+    ];
+    if (uses.some(found))
+      return [
+        warning(
+          config.source,
+          v.line,
+          "SECURITY VIOLATION - check scripts are being executed but script_security not enabled.",
+          "add enable_script_security to global_defs",
+        ),
+      ];
+  }
+  return [];
 }
 
 function interfaceChecks(config: Config, host: HostFacts): Diagnostic[] {

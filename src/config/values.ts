@@ -84,6 +84,7 @@ export function walk<S>(ctx: Ctx, statements: readonly Statement[], table: Keywo
 
 /** A keyword Vigil reads but does not act on yet: warns (with the reason) and skips any block. */
 export const unsupported = <S>(what: string, block = false): KeywordSpec<S> => ({
+  ...(block ? { block: true } : {}),
   handle: (ctx, st) =>
     ctx.diags.warn(
       st.keyword,
@@ -140,9 +141,17 @@ export function readInt(ctx: Ctx, t: Token, min: number, max: number): number | 
 const DEC_RE = /^\+?(\d+)(?:\.(\d*))?$|^\+?\.(\d+)$/;
 
 /** Decimal seconds (µs resolution) → integer microseconds in [minUs, maxUs]. */
-export function readSecondsUs(ctx: Ctx, t: Token, minUs: number, maxUs: number): number | undefined {
+export function readSecondsUs(
+  ctx: Ctx,
+  t: Token,
+  minUs: number,
+  maxUs: number,
+  /** How keepalived prints the maximum when it is beyond what Vigil represents exactly. */
+  maxText?: string,
+): number | undefined {
   const m = DEC_RE.exec(t.text);
-  const fmt = (us: number): string => (us / 1e6).toFixed(6);
+  const fmt = (us: number): string =>
+    us === maxUs && maxText !== undefined ? maxText : (us / 1e6).toFixed(6);
   if (m === null) {
     ctx.diags.error(t, "value", `invalid decimal number '${t.text}'`, "expected seconds, e.g. 1 or 0.5");
     return undefined;

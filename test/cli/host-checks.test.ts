@@ -162,6 +162,29 @@ describe("host checks (injected interfaces)", () => {
     expect(readInterfaceMtu("lo")).toBeGreaterThan(0);
     expect(readInterfaceMtu("../lo")).toBeUndefined();
   });
+  it("reports check scripts that exist here without enable_script_security, as keepalived's checker", () => {
+    const lvs = (security: string, script: string) =>
+      write(
+        `lvs-${security === "" ? "open" : "secure"}-${script.length}.conf`,
+        [
+          `global_defs {\n  router_id t\n${security}}`,
+          "virtual_server 198.18.0.50 80 {\n  lvs_sched rr\n  lvs_method NAT\n  protocol TCP",
+          `  real_server 198.18.0.51 80 {\n    notify_up ${script}\n    TCP_CHECK {\n      connect_timeout 3\n    }\n  }\n}`,
+        ].join("\n"),
+      );
+    const scripts = fakeEnv({
+      "/usr": { type: "dir" },
+      "/usr/bin": { type: "dir" },
+      "/usr/bin/up": { type: "file" },
+    });
+    const check = (file: string) =>
+      hostChecks(loaded(file), { interfaces: undefined, scripts }).map((d) => d.message);
+    const violation =
+      "SECURITY VIOLATION - check scripts are being executed but script_security not enabled.";
+    expect(check(lvs("", "/usr/bin/up"))).toContain(violation);
+    expect(check(lvs("", "/usr/bin/absent"))).not.toContain(violation);
+    expect(check(lvs("  enable_script_security\n", "/usr/bin/up"))).not.toContain(violation);
+  });
   it("reads the current namespace's interfaces (lo is always there)", () => {
     expect(readHostInterfaces()?.has("lo")).toBe(true);
     expect(readHostInterfaces("/nonexistent/a", "/nonexistent/b")).toBeUndefined();

@@ -23,11 +23,24 @@ import {
   walk,
 } from "../values.ts";
 
-const secs = <S>(key: string, maxUs = 86400e6): KeywordSpec<S> => ({
+/**
+ * keepalived's read_timer ranges (µs): TIMER_MAXIMUM is ULONG_MAX − 1 µs, printed as below; Vigil
+ * stops at 2^53 µs (285 years). `invalid`: the line keepalived adds when the value is refused.
+ */
+const TIMER_MAX_US = Number.MAX_SAFE_INTEGER;
+const TIMER_MAX_TEXT = "18446744073709.551614";
+const secs = <S>(
+  key: string,
+  minUs = 0,
+  maxUs = TIMER_MAX_US,
+  invalid?: (text: string) => string,
+): KeywordSpec<S> => ({
   handle: (c, st, s) => {
     const t = arg(c, st);
-    const v = t && readSecondsUs(c, t, 0, maxUs);
+    if (t === undefined) return;
+    const v = readSecondsUs(c, t, minUs, maxUs, maxUs === TIMER_MAX_US ? TIMER_MAX_TEXT : undefined);
     if (v !== undefined) (s as Record<string, unknown>)[key] = v;
+    else if (invalid !== undefined) c.diags.warn(t, "value", invalid(t.text));
   },
 });
 const int = <S>(key: string, min: number, max: number): KeywordSpec<S> => ({
@@ -68,9 +81,24 @@ const onceCmd = (key: "notifyUp" | "notifyDown", kw: string): KeywordSpec<RealSe
   },
 });
 
-const timing = <S>(): KeywordTable<S> => ({
-  delay_loop: secs("delayLoopUs"),
-  connect_timeout: secs("connectTimeoutUs"),
+/** `where`: "" in a checker, "virtual server " in a virtual_server (keepalived's wording). */
+const timing = <S>(
+  where: "" | "virtual server ",
+): Record<
+  "delay_loop" | "connect_timeout" | "retry" | "nb_get_retry" | "delay_before_retry",
+  KeywordSpec<S>
+> => ({
+  delay_loop: secs("delayLoopUs", 1, TIMER_MAX_US, (v) =>
+    where === ""
+      ? `delay_loop '${v}' is invalid - ignoring`
+      : `virtual server delay loop '${v}' invalid - ignoring`,
+  ),
+  connect_timeout: secs(
+    "connectTimeoutUs",
+    1,
+    4_294_967_295,
+    (v) => `${where}connect_timeout ${v} invalid - ignoring`,
+  ),
   retry: int("retry", 0, 65535),
   nb_get_retry: {
     handle: (c, st, s) => {
@@ -98,7 +126,7 @@ function readMethod(ctx: Ctx, st: Statement): "NAT" | "DR" | "TUN" | undefined {
   return undefined;
 }
 
-/** `lvs_method` / `lb_kind` (the older name): the forwarding method, in a virtual or a real server. */
+/** `lvs_method` (in a virtual or a real server) / `lb_kind` (its older name, virtual servers only): the forwarding method. */
 const methodKeyword = <S extends { method: "NAT" | "DR" | "TUN" | null }>(): KeywordSpec<S> => ({
   handle: (c, st, s) => {
     s.method = readMethod(c, st) ?? s.method;
@@ -120,8 +148,25 @@ const inhibitOnFailure = <S extends { inhibitOnFailure: boolean }>(): KeywordSpe
   },
 });
 
-export const checkerKeywords: KeywordTable<CheckerDraft> = {
-  ...timing<CheckerDraft>(),
+/**
+ * check_http.c digest_handler: a second digest is a duplicate; a digest is 32 hex digits (MD5), read
+ * two at a time from the end — the first pair that is not hex is named with the text up to it.
+ */
+function digestProblem(digest: string, duplicate: boolean): string | undefined {
+  if (duplicate) return `Digest '${digest}' is a duplicate`;
+  if (digest.length !== 32)
+    return `digest '${digest}' character length should be 32 rather than ${digest.length}`;
+  for (let i = 15; i >= 0; i--)
+    if (!/^[0-9a-fA-F]{2}$/.test(digest.slice(2 * i, 2 * i + 2)))
+      return `Unable to interpret hex digit in '${digest.slice(0, 2 * i + 2)}' at offset ${2 * i}/${2 * i + 1}`;
+  return undefined;
+}
+
+const checkerTiming = timing<CheckerDraft>("");
+
+/** Connection options (install_checker_common_keywords with connection keywords). */
+const connectionKeywords: KeywordTable<CheckerDraft> = {
+  connect_timeout: checkerTiming.connect_timeout,
   connect_ip: {
     handle: (c, st, s) => {
       const t = arg(c, st);
@@ -129,7 +174,16 @@ export const checkerKeywords: KeywordTable<CheckerDraft> = {
       if (a !== undefined) s.connectIp = a as Checker["connectIp"];
     },
   },
-  connect_port: int("connectPort", 0, 65535),
+  connect_port: {
+    // check_api.c co_port_handler: 1..65535, else the port is left unset with this line.
+    handle: (c, st, s) => {
+      const t = arg(c, st);
+      if (t === undefined) return;
+      const v = readInt(c, t, 1, 65535);
+      if (v === undefined) c.diags.warn(t, "value", `Invalid checker connect_port '${t.text}'`);
+      else s.connectPort = v;
+    },
+  },
   bindto: {
     handle: (c, st, s) => {
       const t = arg(c, st);
@@ -137,7 +191,28 @@ export const checkerKeywords: KeywordTable<CheckerDraft> = {
       if (a !== undefined) s.bindTo = a as Checker["bindTo"];
     },
   },
+  bind_port: unsupported("checker source ports are not set"),
+  bind_if: unsupported("checker interfaces are not set"),
+  fwmark: unsupported("checker fwmarks are not set"),
+};
+
+/** Every checker (install_checker_common_keywords). */
+const commonCheckerKeywords: KeywordTable<CheckerDraft> = {
+  delay_loop: checkerTiming.delay_loop,
+  retry: checkerTiming.retry,
+  delay_before_retry: checkerTiming.delay_before_retry,
   warmup: secs("warmupUs"),
+  alpha: unsupported("checkers are not run"),
+  log_all_failures: unsupported("checkers are not run"),
+};
+
+/** HTTP_GET and SSL_GET (check_http.c). */
+const httpKeywords: KeywordTable<CheckerDraft> = {
+  nb_get_retry: checkerTiming.nb_get_retry,
+  http_protocol: unsupported("checkers are not run"),
+  enable_sni: unsupported("checkers are not run"),
+  fast_recovery: unsupported("checkers are not run"),
+  virtualhost: unsupported("checkers are not run"),
   url: {
     block: true,
     handle: (c, st, s) => {
@@ -145,8 +220,12 @@ export const checkerKeywords: KeywordTable<CheckerDraft> = {
       for (const item of st.block ?? []) {
         const v = item.args[0]?.text ?? "";
         if (item.keyword.text === "path") url.path = v;
-        else if (item.keyword.text === "digest") url.digest = v;
-        else if (item.keyword.text === "status_code") url.statusCode = readStatusCodes(c, item.args) || null;
+        else if (item.keyword.text === "digest") {
+          const problem = digestProblem(v, url.digest !== null);
+          if (problem === undefined) url.digest = v;
+          else c.diags.warn(item.args[0] ?? item.keyword, "value", problem);
+        } else if (item.keyword.text === "status_code")
+          url.statusCode = readStatusCodes(c, item.args) || null;
         else if (
           ![
             "virtualhost",
@@ -165,6 +244,10 @@ export const checkerKeywords: KeywordTable<CheckerDraft> = {
       s.urls.push(url);
     },
   },
+};
+
+/** MISC_CHECK (check_misc.c): no connection options. */
+const miscKeywords: KeywordTable<CheckerDraft> = {
   misc_path: cmd("miscPath"),
   misc_timeout: {
     handle: (c, st, s) => {
@@ -174,7 +257,11 @@ export const checkerKeywords: KeywordTable<CheckerDraft> = {
     },
   },
   misc_dynamic: bool("miscDynamic"),
-  helo_name: str("heloName"),
+  user: unsupported("checkers are not run"),
+};
+
+/** DNS_CHECK (check_dns.c). */
+const dnsKeywords: KeywordTable<CheckerDraft> = {
   type: {
     handle: (c, st, s) => {
       const t = arg(c, st);
@@ -184,16 +271,24 @@ export const checkerKeywords: KeywordTable<CheckerDraft> = {
     },
   },
   name: str("dnsName"),
-  bind_port: unsupported("checker source ports are not set"),
-  bind_if: unsupported("checker interfaces are not set"),
-  fwmark: unsupported("checker fwmarks are not set"),
-  alpha: unsupported("checkers are not run"),
-  log_all_failures: unsupported("checkers are not run"),
-  http_protocol: unsupported("checkers are not run"),
-  enable_sni: unsupported("checkers are not run"),
-  fast_recovery: unsupported("checkers are not run"),
-  virtualhost: unsupported("checkers are not run"),
-  user: unsupported("checkers are not run"),
+};
+
+/**
+ * Each checker's keywords, as keepalived installs them per checker block: a keyword of another
+ * checker (`type` in SMTP_CHECK, `nb_get_retry` outside HTTP_GET/SSL_GET) is an unknown keyword.
+ */
+export const checkerKeywords: Readonly<Record<Checker["kind"], KeywordTable<CheckerDraft>>> = {
+  TCP_CHECK: { ...commonCheckerKeywords, ...connectionKeywords },
+  HTTP_GET: { ...commonCheckerKeywords, ...connectionKeywords, ...httpKeywords },
+  SSL_GET: { ...commonCheckerKeywords, ...connectionKeywords, ...httpKeywords },
+  SMTP_CHECK: {
+    ...commonCheckerKeywords,
+    ...connectionKeywords,
+    helo_name: str("heloName"),
+    host: unsupported("SMTP checker hosts are not used", true),
+  },
+  DNS_CHECK: { ...commonCheckerKeywords, ...connectionKeywords, ...dnsKeywords },
+  MISC_CHECK: { ...commonCheckerKeywords, ...miscKeywords },
 };
 
 const CHECKERS = ["TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "SMTP_CHECK", "DNS_CHECK"] as const;
@@ -220,8 +315,8 @@ const newChecker = (kind: Checker["kind"], line: number): CheckerDraft => ({
 
 export const realServerKeywords: KeywordTable<RealServerDraft> = {
   weight: int("weight", 0, 65535),
+  // keepalived 2.2.7 takes `lvs_method` in a real_server, not its older name `lb_kind`.
   lvs_method: methodKeyword(),
-  lb_kind: methodKeyword(),
   inhibit_on_failure: inhibitOnFailure(),
   notify_up: onceCmd("notifyUp", "notify_up"),
   notify_down: onceCmd("notifyDown", "notify_down"),
@@ -232,7 +327,7 @@ export const realServerKeywords: KeywordTable<RealServerDraft> = {
         block: true,
         handle: (c: Ctx, st: Statement, s: RealServerDraft) => {
           const ch = newChecker(k, st.keyword.line);
-          walk(c, st.block ?? [], checkerKeywords, ch);
+          walk(c, st.block ?? [], checkerKeywords[k], ch);
           if (k === "MISC_CHECK" && ch.miscPath === null)
             c.diags.error(st.keyword, "semantic", "MISC_CHECK without misc_path");
           s.checkers.push(ch);
@@ -252,6 +347,9 @@ export const realServerKeywords: KeywordTable<RealServerDraft> = {
   delay_before_retry: unsupported("per-real-server timing is not used; set it in the checker"),
   warmup: unsupported("checkers are not run"),
   smtp_alert: unsupported("SMTP alerts are not sent"),
+  alpha: unsupported("checkers are not run"),
+  virtualhost: unsupported("checkers are not run"),
+  snmp_name: unsupported("SNMP is not served"),
 };
 
 /** `IP [PORT]` as written after `virtual_server`, `real_server`, `sorry_server`. */
@@ -320,7 +418,7 @@ function readStatusCodes(c: Ctx, toks: readonly Token[]): string {
 }
 
 export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
-  ...timing<VirtualServerDraft>(),
+  ...timing<VirtualServerDraft>("virtual server "),
   lvs_sched: { handle: (c, st, s) => readScheduler(c, st, s) },
   lb_algo: { handle: (c, st, s) => readScheduler(c, st, s) },
   lvs_method: methodKeyword(),

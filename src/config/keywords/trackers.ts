@@ -203,17 +203,28 @@ export const fileKeywords: KeywordTable<FileDraft> = {
     },
   },
   init_file: {
+    // keepalived's track_file_init_handler: every word is a value (a digit or '-' first), `overwrite`,
+    // or an unknown option; the last value wins.
     handle: (c, st, s) => {
-      let i = 0;
-      const v = st.args[0];
-      if (v !== undefined && v.text !== "overwrite") {
-        const n = readInt(c, v, -2147483648, 2147483647);
-        if (n !== undefined) s.initValue = n;
-        i = 1;
-      } else s.initValue = 0;
-      const o = st.args[i];
-      if (o?.text === "overwrite") s.initOverwrite = true;
-      else if (o !== undefined) c.diags.warn(o, "unknown-keyword", `Unknown init_file option '${o.text}'`);
+      s.initValue = 0;
+      for (const w of st.args) {
+        if (/^[0-9-]/.test(w.text)) {
+          const n = /^-?[0-9]+$/.test(w.text) ? Number(w.text) : Number.NaN;
+          if (!Number.isSafeInteger(n) || n < -2147483648 || n > 2147483647) {
+            c.diags.warn(w, "value", `Track file ${s.name} init value ${w.text} is invalid`);
+            s.initValue = 0;
+          } else {
+            if (n < -254 || n > 254)
+              c.diags.warn(
+                w,
+                "value",
+                `Track file ${s.name} init value ${n} is outside sensible range [-254, 254]`,
+              );
+            s.initValue = n;
+          }
+        } else if (w.text === "overwrite") s.initOverwrite = true;
+        else c.diags.warn(w, "unknown-keyword", `Unknown track file init option ${w.text}`);
+      }
     },
   },
 };
