@@ -4,8 +4,7 @@
  * dump`) never reach the terminal raw. Text is escaped as tcpdump prints packet bytes; JSON stays
  * valid JSON with the same value and no raw control, C1 or format characters.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeCheckCommand } from "../../src/cli/check.ts";
@@ -17,6 +16,7 @@ import { encodeAdvert } from "../../src/protocol/codec.ts";
 import { encodeIpv4Packet } from "../../src/protocol/ipv4.ts";
 import { parseIpv4 } from "../../transports/ip-header.ts";
 import { runCase } from "../conformance/runner.ts";
+import { tempDirForTest } from "../support/temp.ts";
 
 /** Anything a terminal may act on: C0 (tab and newline included), DEL, C1, bidi/format, separators, lone surrogates. */
 const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
@@ -155,7 +155,7 @@ describe("vigil replay with hostile names and log lines in the journal", () => {
     ).journal.text();
     // VI_1 becomes a name carrying an OSC title sequence, a C1 CSI and a bidi override, everywhere in the journal.
     const evil = "VI_\\u001b]0;pwned\\u0007\\u009b2J\\u202e";
-    const dir = mkdtempSync(join(tmpdir(), "vigil-escape-"));
+    const dir = tempDirForTest("vigil-escape-");
     const file = join(dir, "evil.jsonl");
     writeFileSync(file, journal.replaceAll("VI_1", evil));
     const text = capture();
@@ -177,7 +177,7 @@ describe("vigil check and vigil dump with hostile bytes in the configuration", (
   const conf = (name: string) =>
     `vrrp_instance ${name} {\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n 198.18.0.10/24\n }\n}\nbogus_keyword_\x1b[2J\u009b\n`;
   const write = (text: string) => {
-    const dir = mkdtempSync(join(tmpdir(), "vigil-escape-"));
+    const dir = tempDirForTest("vigil-escape-");
     const file = join(dir, "k.conf");
     writeFileSync(file, text, "latin1");
     return file;

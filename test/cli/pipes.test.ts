@@ -5,15 +5,15 @@
  * the command writes, or after the first line.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCase } from "../conformance/runner.ts";
+import { tempDirForFile } from "../support/temp.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const bin = join(root, "bin", "vigil.js");
-const dir = mkdtempSync(join(tmpdir(), "vigil-pipes-"));
+const dir = tempDirForFile("vigil-pipes-");
 
 const journal = join(dir, "run.jsonl");
 writeFileSync(

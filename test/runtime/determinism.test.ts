@@ -2,14 +2,14 @@
  * Determinism and replay: the same inputs twice give byte-identical journals and output hashes; a
  * recorded run replays to the same outputs (`vigil replay --verify`), and a tampered journal fails.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { replayCommand } from "../../src/cli/replay.ts";
 import { parseJournal } from "../../src/runtime/journal.ts";
 import { replayJournal } from "../../src/runtime/replay.ts";
 import { runCase } from "../conformance/runner.ts";
+import { tempDirForTest } from "../support/temp.ts";
 
 const caseDir = (name: string) => join(import.meta.dirname, "..", "conformance", "cases", name);
 const run = (name: string) => runCase(caseDir(name), false).journal.text();
@@ -48,7 +48,7 @@ describe("replay", () => {
   );
 
   test("vigil replay --verify: 0 on a recorded run, 1 on a tampered one, 2 on garbage", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "vigil-replay-"));
+    const dir = tempDirForTest("vigil-replay-");
     const good = join(dir, "good.jsonl");
     const text = run("02-takeover-priority-100");
     writeFileSync(good, text);

@@ -5,8 +5,7 @@
  * replays with `--verify`. Mailboxes keep the machines' order and never wait on each other. VirtualClock
  * only; `flush()` lets promise callbacks run (no real time passes).
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Subject } from "rxjs";
 import { describe, expect, test } from "vitest";
@@ -27,6 +26,7 @@ import {
 import { replayJournal } from "../../src/runtime/replay.ts";
 import { defaultVipAddress, instanceDefaults, type NodeSpec } from "../../src/runtime/spec.ts";
 import type { Datagram, Outbound, Transport } from "../../transports/transport.ts";
+import { tempDirForTest } from "../support/temp.ts";
 
 const S = 1_000_000;
 const flush = () => new Promise<void>((r) => setImmediate(r));
@@ -142,7 +142,7 @@ describe("issue 8: a vip.add that throws EPERM", () => {
     // Every `in` line has its outputs recorded; the journal replays byte for byte.
     const text = n.journal.text();
     expect(verify(text)).toEqual({ mismatches: [], same: true });
-    const dir = mkdtempSync(join(tmpdir(), "vigil-effects-"));
+    const dir = tempDirForTest("vigil-effects-");
     writeFileSync(join(dir, "j.jsonl"), text);
     let err = "";
     const code = await replayCommand.run([join(dir, "j.jsonl"), "--verify"], {

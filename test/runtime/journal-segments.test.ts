@@ -4,14 +4,14 @@
  * continues across runs, and the durability policy (batches bounded in lines and in clock time,
  * flushed at once on a state change). Synthetic logical lines, as the node writes them.
  */
-import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { VirtualClock } from "../../src/runtime/clock.ts";
 import { type Input, inLine } from "../../src/runtime/input.ts";
 import { endsAtWriteBoundary, FileJournal, readJournal, segmentPath } from "../../src/runtime/journal.ts";
 import { listSegments } from "../../src/runtime/segment-file.ts";
+import { tempDirForTest } from "../support/temp.ts";
 
 const header = JSON.stringify({ t: "header", vigil: "test", configHash: "c0ffee", spec: { instances: [] } });
 const advert = (k: number): Input => ({
@@ -32,7 +32,7 @@ const stateOut = (seq: number) =>
     seq,
     out: [{ type: "state", actor: "instance:VI_1", from: "BACKUP", to: "MASTER" }],
   });
-const fresh = () => mkdtempSync(join(tmpdir(), "vigil-seg-"));
+const fresh = () => tempDirForTest("vigil-seg-");
 
 describe("compact steady repeats", () => {
   test("a steady backup's adverts and a steady master's adverts cost ≤ 16 bytes each", () => {

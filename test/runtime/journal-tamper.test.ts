@@ -4,8 +4,7 @@
  * line; plain (unchained) journals still get seq / time / line-number checks; `--verify` checks
  * recorded timers against the node's pending timers; the reader never throws on random byte edits.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
@@ -13,9 +12,10 @@ import { MACHINE_VERSION } from "../../machines/events.ts";
 import { replayCommand } from "../../src/cli/replay.ts";
 import { FileJournal, readJournal } from "../../src/runtime/journal.ts";
 import { runCase } from "../conformance/runner.ts";
+import { tempDirForFile } from "../support/temp.ts";
 
 const caseDir = (name: string) => join(import.meta.dirname, "..", "conformance", "cases", name);
-const dir = mkdtempSync(join(tmpdir(), "vigil-tamper-"));
+const dir = tempDirForFile("vigil-tamper-");
 
 const cli = async (args: string[]) => {
   let out = "";
