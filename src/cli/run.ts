@@ -5,7 +5,8 @@
  * daemon's modules (sockets, netlink) are imported when the command runs, so other commands never
  * load them.
  */
-import { LOG_FORMATS, type LogFormat } from "../daemon/log-format.ts";
+import type { DaemonSettings } from "../daemon/daemon.ts";
+import { LOG_FORMATS } from "../daemon/log-format.ts";
 import {
   type ArgsSpec,
   defineCommand,
@@ -63,14 +64,8 @@ const spec: ArgsSpec = {
   ],
 };
 
-export interface RunArgs {
-  readonly configFile: string;
-  readonly configId: string | undefined;
-  readonly journalDir: string;
-  readonly pidFile: string;
-  readonly logFormat: LogFormat;
-  readonly dryRun: boolean;
-}
+/** The daemon's settings (a type only: the daemon modules load when `run` runs). */
+export type RunArgs = DaemonSettings;
 
 /** The daemon's settings from parsed arguments, or a usage error message. Pure. */
 export function runArgs(values: OptionValues, positionals: readonly string[]): RunArgs | string {

@@ -21,13 +21,17 @@ import { startLiveNode } from "./live-node.ts";
 import { formatLogLine, type LogFormat } from "./log-format.ts";
 import { acquirePidFile } from "./pid-file.ts";
 
-export interface DaemonOptions {
+/** What `vigil run`'s arguments set (src/cli/run.ts). */
+export interface DaemonSettings {
   readonly configFile: string;
   readonly configId: string | undefined;
   readonly journalDir: string;
   readonly pidFile: string;
   readonly logFormat: LogFormat;
   readonly dryRun: boolean;
+}
+
+export interface DaemonOptions extends DaemonSettings {
   /** The host facts for the configuration checks (interfaces, scripts, MTUs). */
   readonly host: HostFacts;
 }

@@ -5,6 +5,7 @@
  * 0700, and the dry-run ports (every command logged, nothing run). No sockets are opened: every
  * case here ends before the node starts.
  */
+
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +17,7 @@ import { loadConfig } from "../../src/config/load.ts";
 import { dryRunPorts, formatVip } from "../../src/daemon/dry-run-ports.ts";
 import type { ProcessRunner } from "../../src/effects/process-runner.ts";
 import type { VipAddress } from "../../src/runtime/ports.ts";
+import { defaultVipAddress } from "../../src/runtime/spec.ts";
 
 const parse = (args: string[]) => {
   const cmd = makeRunCommand(() => ({ interfaces: undefined }));
@@ -164,21 +166,7 @@ describe("vigil run before the node starts", () => {
 
 describe("dry-run ports", () => {
   const vip = (over: Partial<VipAddress> = {}): VipAddress => ({
-    address: "198.18.0.10",
-    prefixLength: 24,
-    family: 4,
-    dev: "eth0",
-    broadcast: null,
-    scope: "global",
-    label: null,
-    peer: null,
-    preferredLft: null,
-    noPrefixRoute: false,
-    noDad: false,
-    home: false,
-    mngTmpAddr: false,
-    autoJoin: false,
-    noTrack: false,
+    ...defaultVipAddress("198.18.0.10/24", "eth0"),
     ...over,
   });
   const runner: ProcessRunner = {
