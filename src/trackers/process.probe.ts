@@ -9,7 +9,8 @@
  * may be a prefix). `delay` / `fork_delay` / `terminate_delay` debounce as keepalived's quorum
  * timers: a change of verdict waits the delay and is dropped if the verdict returns meanwhile.
  * keepalived uses the kernel's proc connector instead of scanning; the scan's cost is measured by
- * bench/process-scan.bench.ts (docs/benchmarks.md). Not pure: reads /proc.
+ * bench/process-scan.bench.ts (docs/benchmarks.md) and bounded: a pass reads /proc in slices and
+ * yields to the event loop between them, and a tick is skipped while a pass runs. Not pure: reads /proc.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { Observable, timer } from "rxjs";
@@ -121,6 +122,44 @@ export function scanProcesses(matchers: readonly ProcessMatcher[], procRoot = "/
   return counts;
 }
 
+/** Processes read between two yields to the event loop in `scanProcessesSliced` (≈ 3.5 ms at 55 µs each). */
+export const SCAN_SLICE_PIDS = 64;
+
+/**
+ * `scanProcesses` in slices of `SCAN_SLICE_PIDS` processes, yielding to the event loop between
+ * them: however many processes the host runs, the daemon's event loop (adverts, timers) is never
+ * held longer than one slice. `cancelled()` stops a pass whose result is no longer wanted.
+ */
+export async function scanProcessesSliced(
+  matchers: readonly ProcessMatcher[],
+  procRoot = "/proc",
+  cancelled: () => boolean = () => false,
+): Promise<Map<string, number>> {
+  const counts = new Map(matchers.map((m) => [m.name, 0] as [string, number]));
+  if (matchers.length === 0) return counts;
+  const needComm = matchers.some((m) => !m.fullCommand);
+  const needCmd = matchers.some((m) => m.fullCommand);
+  let pids: string[];
+  try {
+    pids = readdirSync(procRoot).filter((n) => n.charCodeAt(0) > 48 && n.charCodeAt(0) <= 57);
+  } catch {
+    return counts;
+  }
+  for (let i = 0; i < pids.length; i++) {
+    if (i > 0 && i % SCAN_SLICE_PIDS === 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (cancelled()) return counts;
+    }
+    const pid = pids[i] as string;
+    const entry: ProcEntry = {
+      comm: needComm ? readComm(procRoot, pid) : null,
+      cmdline: needCmd ? readCmdline(procRoot, pid) : null,
+    };
+    for (const m of matchers) if (processMatches(m, entry)) counts.set(m.name, (counts.get(m.name) ?? 0) + 1);
+  }
+  return counts;
+}
+
 export interface ProcessProbeSpec {
   readonly matcher: ProcessMatcher;
   readonly quorum: number;
@@ -152,13 +191,22 @@ export function processProbes$(
     readonly clock: Clock;
     readonly log: ProbeLog;
     readonly scanIntervalMs?: number;
-    /** Injected for tests (default: `scanProcesses(matchers)`). */
-    readonly scan?: (matchers: readonly ProcessMatcher[]) => Map<string, number>;
+    /** Injected for tests (default: `scanProcessesSliced`, which yields between slices). */
+    readonly scan?: (
+      matchers: readonly ProcessMatcher[],
+      cancelled: () => boolean,
+    ) => Map<string, number> | Promise<Map<string, number>>;
   },
 ): Observable<ProbeInput> {
-  const scan = deps.scan ?? ((ms: readonly ProcessMatcher[]) => scanProcesses(ms));
+  const scan =
+    deps.scan ??
+    ((ms: readonly ProcessMatcher[], cancelled: () => boolean) =>
+      scanProcessesSliced(ms, "/proc", cancelled));
   const matchers = specs.map((s) => s.matcher);
   return new Observable<ProbeInput>((subscriber) => {
+    /** A sliced pass still running: the next tick skips (one pass at a time). */
+    let scanning = false;
+    let closed = false;
     const reported = new Map<string, boolean>();
     const pending = new Map<string, { ok: boolean; handle: TimerHandle }>();
     const latest = new Map<string, number>();
@@ -169,8 +217,28 @@ export function processProbes$(
       reported.set(s.matcher.name, verdict(s, n));
       subscriber.next({ kind: "probe", tracker: s.matcher.name, ok: verdict(s, n), running: n });
     };
+    const failed = (e: unknown): void =>
+      deps.log(`track_process scan failed: ${e instanceof Error ? e.message : String(e)}`, false);
     const tick = (): void => {
-      const counts = scan(matchers);
+      if (scanning) return;
+      const r = scan(matchers, () => closed);
+      if (r instanceof Map) {
+        apply(r);
+        return;
+      }
+      scanning = true;
+      r.then(
+        (counts) => {
+          scanning = false;
+          if (!closed) apply(counts);
+        },
+        (e: unknown) => {
+          scanning = false;
+          failed(e);
+        },
+      );
+    };
+    const apply = (counts: Map<string, number>): void => {
       for (const s of specs) {
         const name = s.matcher.name;
         const n = counts.get(name) ?? 0;
@@ -204,11 +272,12 @@ export function processProbes$(
         try {
           tick();
         } catch (e) {
-          deps.log(`track_process scan failed: ${e instanceof Error ? e.message : String(e)}`, false);
+          failed(e);
         }
       },
     );
     return () => {
+      closed = true;
       sub.unsubscribe();
       for (const p of pending.values()) p.handle.cancel();
       pending.clear();
