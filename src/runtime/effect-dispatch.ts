@@ -6,7 +6,9 @@
  * (`vrrp_garp_interval` for IPv4, `vrrp_gna_interval` for IPv6). Also keepalived's `address_is_ours`
  * for the address watch. Not pure (it calls the actors); `ownerOfDeletedAddress` is pure.
  */
+
 import type { Command } from "../../machines/events.ts";
+import { canonicalAddress } from "../protocol/address.ts";
 import type { AdvertCodec } from "./codec.adapter.ts";
 import type { EffectActors } from "./effect-actors.ts";
 import type { Input } from "./input.ts";
@@ -84,9 +86,14 @@ export const ownerOfDeletedAddress = (
   masters: ReadonlyArray<{ readonly name: string; readonly spec: InstanceSpec }>,
   input: Extract<Input, { kind: "address" }>,
 ): string | undefined => {
+  // The kernel reports addresses in canonical form; the configuration may not (`2001:DB8:0::A`).
+  const deleted = canonicalAddress(input.address, input.family) ?? input.address;
   for (const m of masters) {
     const hit = vipAddresses(m.spec).find(
-      (v) => v.address === input.address && v.dev === input.ifname && v.family === input.family,
+      (v) =>
+        v.family === input.family &&
+        v.dev === input.ifname &&
+        (canonicalAddress(v.address, v.family) ?? v.address) === deleted,
     );
     if (hit !== undefined) return hit.noTrack ? undefined : m.name;
   }

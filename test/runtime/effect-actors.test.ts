@@ -441,6 +441,22 @@ describe("address watch: a VIP deleted under a MASTER (keepalived_netlink.c set_
     expect(verify(n.journal.text())).toEqual({ mismatches: [], same: true });
   });
 
+  test("an address written non-canonically in the configuration matches the kernel's canonical form", async () => {
+    const clock = new VirtualClock();
+    const base = instance("VI_1", 1, "eth0", ["198.18.0.100"]);
+    const spec: NodeSpec = {
+      instances: [{ ...base, vips: [defaultVip("198.18.0.100"), defaultVip("2001:DB8:0:0::A/64")] }],
+      groups: [],
+      trackers: [],
+    };
+    const n = build(spec, new RecordingPorts(() => clock.nowUs()));
+    n.node.start();
+    await n.run(5 * S);
+    expect(n.node.state("VI_1")).toBe("MASTER");
+    n.node.input({ ...deleted("2001:db8::a"), family: 6, prefixLength: 64 });
+    expect(n.node.state("VI_1")).toBe("BACKUP");
+  });
+
   test("no_track, another interface, a BACKUP's address or an added address: nothing happens", async () => {
     const clock = new VirtualClock();
     const base = instance("VI_1", 1, "eth0", ["198.18.0.100", "198.18.0.101"]);
