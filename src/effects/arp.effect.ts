@@ -15,7 +15,6 @@
  * with the first error's errno name. Not pure: the edge to the kernel.
  */
 import { readFile } from "node:fs/promises";
-import { constants } from "node:os";
 import {
   AF_PACKET,
   ARPHRD_ETHER,
@@ -32,7 +31,7 @@ import {
   sockaddrLl,
 } from "../../transports/libc.ffi.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
-import { type ArpPort, EffectError } from "../runtime/ports.ts";
+import { type ArpPort, EffectError, errnoName } from "../runtime/ports.ts";
 import {
   announcementFamily,
   ETHERTYPE_ARP,
@@ -69,12 +68,6 @@ export interface ArpPortOptions {
 }
 
 const ARPHRD_LOOPBACK = 772;
-
-/** The errno name of a number ("ENODEV"), or "E<n>" when unknown. */
-export function errnoName(errno: number): string {
-  for (const [name, n] of Object.entries(constants.errno)) if (n === errno) return name;
-  return `E${errno}`;
-}
 
 const effectErrorOf = (error: unknown): EffectError => {
   if (error instanceof EffectError) return error;

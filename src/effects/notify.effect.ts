@@ -26,7 +26,7 @@ import koffi from "koffi";
 import type { NotifyState } from "../../machines/events.ts";
 import { runsGenericNotify } from "../../machines/events.ts";
 import type { Command, Config, Notify } from "../config/types.ts";
-import type { NotifyPort, NotifyRequest } from "../runtime/ports.ts";
+import { errnoName, type NotifyPort, type NotifyRequest } from "../runtime/ports.ts";
 import { EffectError, type ProcessRunner, type RunExit } from "./process-runner.ts";
 import { checkScript, type ScriptEnv, scriptIdentity } from "./script-security.ts";
 
@@ -98,8 +98,6 @@ export interface FifoOps {
 export function nodeFifoOps(): FifoOps {
   const lib = koffi.load("libc.so.6");
   const mkfifo = lib.func("int mkfifo(const char *path, uint32_t mode)") as (p: string, m: number) => number;
-  const errnoName = (e: number): string =>
-    Object.entries(osConstants.errno).find(([, v]) => v === e)?.[0] ?? `E${e}`;
   return { mkfifo: (p, m) => (mkfifo(p, m) === 0 ? null : errnoName(koffi.errno())) };
 }
 

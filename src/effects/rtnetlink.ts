@@ -7,11 +7,10 @@
  * lives in the namespace it was created in, so every lookup goes through the socket (never
  * `if_nametoindex`). Not pure: the edge to the kernel.
  */
-import { getSystemErrorName } from "node:util";
 import netlink, { type NetlinkMessage, type RtNetlinkSocket } from "netlink";
 import { Observable } from "rxjs";
 import { formatIpv4, formatIpv6 } from "../protocol/address.ts";
-import { EffectError } from "../runtime/ports.ts";
+import { EffectError, errnoName } from "../runtime/ports.ts";
 
 const { AttrStream, createRtNetlink, parseError, rt } = netlink;
 
@@ -43,15 +42,6 @@ export const openRtnl: OpenRtnl = () => {
 export type Reply =
   | { readonly ok: true; readonly messages: readonly NetlinkMessage[] }
   | { readonly ok: false; readonly code: string };
-
-/** errno name of a positive errno value ("E123" when Node does not know it). */
-export function errnoName(errno: number): string {
-  try {
-    return getSystemErrorName(-Math.abs(errno));
-  } catch {
-    return `E${Math.abs(errno)}`;
-  }
-}
 
 /**
  * Sends one request (REQUEST|ACK plus `flags`) and waits at most `timeoutMs` for its reply. An ERROR

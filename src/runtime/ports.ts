@@ -6,6 +6,7 @@
  * returning may return `SETTLED`: the actor then completes the command at once instead of one
  * microtask later, which keeps virtual-time runs exact. Not pure (the fake holds its record).
  */
+import { getSystemErrorName } from "node:util";
 import type { NotifyState } from "../../machines/events.ts";
 
 /** One virtual_ipaddress / virtual_ipaddress_excluded entry with its options (config Vip minus line/useVmac). */
@@ -37,6 +38,17 @@ export class EffectError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** The errno name of a positive errno value ("ENODEV"), or "E<n>" when Node does not know it. */
+export function errnoName(errno: number): string {
+  const n = Math.abs(errno);
+  try {
+    const name = getSystemErrorName(-n); // "Unknown system error -N" when Node has no name
+    return /^E[A-Z0-9]+$/.test(name) ? name : `E${n}`;
+  } catch {
+    return `E${n}`;
   }
 }
 

@@ -4,7 +4,7 @@
  * look-up at send time, errors and socket lifetime against a fake link.
  */
 import { describe, expect, it } from "vitest";
-import { createArpPort, errnoName, type FrameLink, type FrameSocket } from "../../src/effects/arp.effect.ts";
+import { createArpPort, type FrameLink, type FrameSocket } from "../../src/effects/arp.effect.ts";
 import {
   announcementFrame,
   gratuitousArpFrame,
@@ -12,7 +12,7 @@ import {
   unsolicitedNaFrame,
 } from "../../src/effects/frames.ts";
 import { VirtualClock } from "../../src/runtime/clock.ts";
-import { EffectError } from "../../src/runtime/ports.ts";
+import { EffectError, errnoName } from "../../src/runtime/ports.ts";
 import type { InterfaceLink } from "../../transports/libc.ffi.ts";
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
