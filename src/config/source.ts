@@ -11,7 +11,7 @@
  * split into lines as keepalived's `read_line` does (bytes.ts); everything generated is charged
  * to one budget before it is expanded (budget.ts). Pure apart from calls on the given `ConfigFs`.
  */
-import { Prng } from "../runtime/prng.ts";
+import { FNV1A_SEED, fnv1a, Prng } from "../runtime/prng.ts";
 import { Budget, DEFAULT_LIMITS, type PreprocessorLimits } from "./budget.ts";
 import { byteLines, isCSpace, leadingBlanks, trimBlanks, UTF8_BOM } from "./bytes.ts";
 import type { Diagnostics, Position } from "./diagnostics.ts";
@@ -97,9 +97,8 @@ export class Preprocessor {
 
   /** The seed `${_RANDOM}` uses when none is given: FNV-1a (32-bit) of the main file's text. */
   static textSeed(text: string | Iterable<string>): number {
-    let h = 0x811c9dc5;
-    for (const chunk of typeof text === "string" ? [text] : text)
-      for (let i = 0; i < chunk.length; i++) h = Math.imul(h ^ chunk.charCodeAt(i), 0x01000193) >>> 0;
+    let h = FNV1A_SEED;
+    for (const chunk of typeof text === "string" ? [text] : text) h = fnv1a(h, chunk);
     return h;
   }
 

@@ -17,7 +17,8 @@ import { Schema } from "effect";
 import xstatePackage from "xstate/package.json" with { type: "json" };
 import { MACHINE_VERSION } from "../../machines/events.ts";
 import { Event } from "./input.ts";
-import { CHAIN_SEED, fnv1a, hashText, SEAL_CHARS, SegmentExpander } from "./segment-format.ts";
+import { fnv1a } from "./prng.ts";
+import { CHAIN_SEED, hashText, SEAL_CHARS, SegmentExpander } from "./segment-format.ts";
 
 export const JOURNAL_FORMAT = "vigil-journal";
 /**

@@ -15,11 +15,17 @@ const splitmix32 = (seed: number): (() => number) => {
   };
 };
 
-const hashLabel = (label: string): number => {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
+/** FNV-1a (32-bit) offset basis: the hash of nothing. */
+export const FNV1A_SEED = 0x811c9dc5;
+
+/** FNV-1a (32-bit) over UTF-16 code units, continuing from `h` (start with `FNV1A_SEED`). */
+export const fnv1a = (h: number, text: string): number => {
+  let x = h;
+  for (let i = 0; i < text.length; i++) x = Math.imul(x ^ text.charCodeAt(i), 16777619);
+  return x >>> 0;
 };
+
+const hashLabel = (label: string): number => fnv1a(FNV1A_SEED, label);
 
 const rotl = (x: number, k: number): number => ((x << k) | (x >>> (32 - k))) >>> 0;
 

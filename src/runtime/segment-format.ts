@@ -16,19 +16,14 @@
  * cuts; someone who recomputes it can forge a segment.
  */
 
-export const CHAIN_SEED = 0x811c9dc5;
+import { FNV1A_SEED, fnv1a } from "./prng.ts";
+
+export const CHAIN_SEED = FNV1A_SEED;
 export const DICT_SIZE = 4096;
 /** SEP + HASH. */
 export const SEAL_CHARS = 7;
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/** FNV-1a (32-bit) over UTF-16 code units, continuing from `h`. */
-export const fnv1a = (h: number, text: string): number => {
-  let x = h;
-  for (let i = 0; i < text.length; i++) x = Math.imul(x ^ text.charCodeAt(i), 16777619);
-  return x >>> 0;
-};
 
 export const hashText = (h: number): string => {
   let out = "";
