@@ -284,7 +284,6 @@ export const SIOCGIFFLAGS = 0x8913;
 export const SIOCGIFHWADDR = 0x8927;
 export const SIOCGIFINDEX = 0x8933;
 export const IFF_UP = 0x1;
-export const IFF_LOOPBACK = 0x8;
 export const IFF_NOARP = 0x80;
 export const ARPHRD_ETHER = 1;
 export const IFNAMSIZ = 16;

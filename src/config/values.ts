@@ -170,12 +170,6 @@ export function readSecondsUs(
   return us;
 }
 
-/** Whole seconds → microseconds. */
-export function readWholeSecondsUs(ctx: Ctx, t: Token, minS: number, maxS: number): number | undefined {
-  const n = readInt(ctx, t, minS, maxS);
-  return n === undefined ? undefined : n * 1_000_000;
-}
-
 /** A flag that may be bare (true) or take on|off|true|false|yes|no. */
 export function readBool(ctx: Ctx, st: Statement, index = 0): boolean | undefined {
   const t = st.args[index];
@@ -242,10 +236,6 @@ export function readCommand(ctx: Ctx, st: Statement, first = 0): Command | undef
 export function splitCommand(text: string): string[] {
   return tokenize(text, "", 0, 0, undefined, false).map((t) => t.text);
 }
-
-/** A block's entries as lists of tokens (for blocks of items such as `virtual_ipaddress`). */
-export const blockItems = (st: Statement): Array<readonly Token[]> =>
-  (st.block ?? []).map((s) => [s.keyword, ...s.args]);
 
 /**
  * A block of values (`virtual_ipaddress`, `track_script`, `unicast_peer`, …): keepalived's

@@ -38,9 +38,6 @@ export function parseMac(text: string): Uint8Array | undefined {
   return Uint8Array.from(parts.map((p) => Number.parseInt(p, 16)));
 }
 
-export const formatMac = (mac: Uint8Array): string =>
-  [...mac].map((b) => b.toString(16).padStart(2, "0")).join(":");
-
 /** The family of an address text (4 or 6), or undefined when it is neither. */
 export function announcementFamily(address: string): 4 | 6 | undefined {
   if (addressBytes(address, 4) !== undefined) return 4;
