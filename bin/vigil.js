@@ -1,8 +1,12 @@
 #!/usr/bin/env node
-// Entry point of the `vigil` command: loads the TypeScript sources through tsx and runs the CLI.
-import { register } from "tsx/esm/api";
+// Entry point of the `vigil` command: runs the compiled CLI in dist/ (built by `npm run build`,
+// which `npm ci` and `npm test` run; see bin/build.ts). There is no fallback to the TypeScript
+// sources: without dist/ it says so and exits 70 (EX_SOFTWARE).
+import { existsSync } from "node:fs";
 
-register();
-const { main } = await import("../src/cli/main.ts");
-const { processIo } = await import("../src/cli/process-io.ts");
-process.exitCode = await main(process.argv.slice(2), processIo());
+const entry = new URL("../dist/vigil.js", import.meta.url);
+if (existsSync(entry)) await import(entry.href);
+else {
+  process.stderr.write("vigil: the compiled CLI (dist/vigil.js) is missing: run `npm run build` first\n");
+  process.exitCode = 70;
+}

@@ -8,7 +8,6 @@
 
 import { bytesToUnicode } from "../config/bytes.ts";
 import { formatDiagnostic } from "../config/diagnostics.ts";
-import { loadConfig } from "../config/load.ts";
 import { configText, stableJson } from "../config/render.ts";
 import { type ArgsSpec, defineCommand, EX_USAGE, flagOption, usageError } from "./args.ts";
 import { configArgs, configOptions, configPositionals } from "./config-args.ts";
@@ -31,6 +30,8 @@ export const dumpCommand: CommandSpec = defineCommand("dump", spec, async ({ val
     io.stderr(usageError(spec, parsed));
     return EX_USAGE;
   }
+  // The configuration front end (and effect's Schema) loads when the command runs, not for --help.
+  const { loadConfig } = await import("../config/load.ts");
   const { config, diagnostics } = loadConfig(parsed.file, {
     ...(parsed.configId === undefined ? {} : { configId: parsed.configId }),
     interfaceMtu: (ifname) => readInterfaceMtu(ifname),

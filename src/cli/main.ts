@@ -3,6 +3,9 @@
  * the version. Exit codes are the same for every command: 0 success, 1 what the command checks
  * failed, 64 usage error (EX_USAGE), 70 internal error (EX_SOFTWARE); command-specific ones are in
  * each command's --help. Never throws to its caller: an unexpected error becomes a message and 70.
+ * `--version` and the command list load no command; a command's module (its `--help` included)
+ * is imported only when that command is named (commands.ts). Pure apart from the `Io` sinks and
+ * those imports.
  */
 
 import { VIGIL_VERSION } from "../version.ts";
@@ -43,13 +46,15 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       io.stdout(usage());
       return 0;
     }
-    const command = commands.find((c) => c.name === topic);
-    if (command === undefined || rest.length > 1) {
+    const entry = commands.find((c) => c.name === topic);
+    if (entry === undefined || rest.length > 1) {
       io.stderr(`vigil help: unknown command '${escapeText(rest.join(" "))}'\n\n${usage()}`);
       return EX_USAGE;
     }
-    io.stdout(command.help());
-    return 0;
+    return guarded(`vigil help ${entry.name}`, io, async () => {
+      io.stdout((await entry.load()).help());
+      return 0;
+    });
   }
   if (name === "--version" || name === "-v" || name === "-V") {
     if (rest.length > 0) {
@@ -59,16 +64,21 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     io.stdout(`vigil ${VIGIL_VERSION}\n`);
     return 0;
   }
-  const command = commands.find((c) => c.name === name);
-  if (command === undefined) {
+  const entry = commands.find((c) => c.name === name);
+  if (entry === undefined) {
     io.stderr(`vigil: unknown command '${escapeText(name)}'\n\n${usage()}`);
     return EX_USAGE;
   }
+  return guarded(`vigil ${name}`, io, async () => (await entry.load()).run(rest, io));
+}
+
+/** Runs `body`; an error thrown (a command's, or its module failing to load) becomes a message and 70. */
+async function guarded(what: string, io: Io, body: () => Promise<number>): Promise<number> {
   try {
-    return await command.run(rest, io);
+    return await body();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    io.stderr(`${escapeText(`vigil ${name}: internal error: ${message}`)}\n`);
+    io.stderr(`${escapeText(`${what}: internal error: ${message}`)}\n`);
     return EX_SOFTWARE;
   }
 }

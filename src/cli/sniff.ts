@@ -10,10 +10,11 @@
  * its configuration: the codec's structural decode (lengths, version, address count) and then
  * keepalived's receive checks against expectations taken from the packet itself — TTL 255 for
  * multicast, valid auth type, type 1, IPv4 total length, checksum. Config-dependent checks
- * (VRID, password, VIP list, peers) belong to the instance. Needs CAP_NET_RAW.
+ * (VRID, password, VIP list, peers) belong to the instance. Needs CAP_NET_RAW. The capture
+ * module (rxjs, koffi) is imported when the command runs, not when it is loaded.
  */
 import type { Subscription } from "rxjs";
-import { type CapturedPacket, captureVrrp } from "../../transports/capture.ts";
+import type { CapturedPacket } from "../../transports/capture.ts";
 import { isParseFailure } from "../../transports/ip-header.ts";
 import { isMulticastAddress } from "../protocol/address.ts";
 import {
@@ -196,6 +197,8 @@ async function sniff(values: OptionValues, io: Io): Promise<number> {
     return EX_USAGE;
   }
   const parsed = { ifname: iface === "any" ? undefined : iface, count, json: flagOption(values, "json") };
+  // The capture (rxjs, koffi) loads only when it runs: `vigil sniff --help` does not need it.
+  const { captureVrrp } = await import("../../transports/capture.ts");
   return new Promise<number>((resolve) => {
     let seen = 0;
     let sub: Subscription | undefined;

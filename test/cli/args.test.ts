@@ -8,7 +8,6 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseScenarioArgs } from "../../simulations/split-brain.scenario.ts";
 import { parseCommandArgs, parseIntegerArg } from "../../src/cli/args.ts";
 import { commands } from "../../src/cli/commands.ts";
 import { main } from "../../src/cli/main.ts";
@@ -23,11 +22,12 @@ const run = async (argv: string[]) => {
   return { code, out, err };
 };
 
-const NAMES = ["check", "dump", "replay", "run", "sniff"];
+// Every registered command, so a new one is covered without editing this file.
+const NAMES = commands.map((c) => c.name);
 
 describe("vigil COMMAND --help", () => {
-  it("covers every registered command", () => {
-    expect(commands.map((c) => c.name).sort()).toEqual([...NAMES].sort());
+  it("the registry lists the commands this suite was written for, and more may come", () => {
+    expect(NAMES).toEqual(expect.arrayContaining(["check", "dump", "replay", "run", "sniff", "status"]));
   });
   it.each(
     NAMES.flatMap((n) => [
@@ -158,34 +158,6 @@ describe("the shared parser", () => {
     expect(parseIntegerArg("--n", "42", 0, 100)).toBe(42);
     expect(typeof parseIntegerArg("--n", "101", 0, 100)).toBe("string");
     expect(typeof parseIntegerArg("--n", "-1", 0, 100)).toBe("string");
-  });
-});
-
-describe("simulations/split-brain.scenario.ts arguments", () => {
-  it.each([
-    [["--seed", "abc"]],
-    [["--seed", ""]],
-    [["--seed", "1.5"]],
-    [["--seed", "-1"]],
-    [["--seed", "4294967296"]],
-    [["--loss-ppm", "1000001"]],
-    [["--loss-ppm", "-5"]],
-    [["--loss-ppm", "NaN"]],
-    [["--seed"]],
-    [["--bogus"]],
-    [["extra"]],
-  ])("%j is a usage error (64) with a clear message", (argv) => {
-    const r = parseScenarioArgs(argv);
-    expect(r).toMatchObject({ exitCode: 64 });
-    expect("stderr" in r ? r.stderr : "").toMatch(/^split-brain\.scenario\.ts: .+\nusage: /);
-  });
-  it("accepts integers in range and defaults", () => {
-    expect(parseScenarioArgs([])).toEqual({ seed: 1, lossPpm: 0 });
-    expect(parseScenarioArgs(["--seed", "4294967295", "--loss-ppm", "1000000"])).toEqual({
-      seed: 4294967295,
-      lossPpm: 1_000_000,
-    });
-    expect(parseScenarioArgs(["--help"])).toMatchObject({ exitCode: 0 });
   });
 });
 

@@ -11,7 +11,9 @@ import type { SniffRecord } from "../../../src/cli/sniff.ts";
 import type { Lab, LabProcess } from "../../support/lab.ts";
 
 export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+/** The `vigil` command: runs the compiled CLI in dist/ (vitest's global setup builds it when stale). */
 export const vigilBin = `${repoRoot}bin/vigil.js`;
+/** tsx, for support scripts run from their TypeScript sources. */
 export const tsxBin = `${repoRoot}node_modules/.bin/tsx`;
 
 /** Starts `vigil sniff --json ARGS` in a namespace and resolves once it is capturing. */
