@@ -3,6 +3,13 @@
  * column it refers to, printed in keepalived's form `(FILE: Line N) message` so that operators'
  * greps keep working, followed by the column and a hint. Also the small collector the front end
  * passes around instead of throwing. Pure.
+ *
+ * Errors carry `fatal`: whether keepalived 2.2.7's daemon refuses to run the file (its VRRP process
+ * exits with "permanent error CONFIG": a missing parameter after a keyword, an instance without a
+ * VRID or an interface, no VIP where one is required, a VRID used twice) or only reports the error
+ * and carries on with the keyword ignored or a default (the great majority). `vigil check` exits 1
+ * on any error, as `keepalived -t` does; `vigil run` refuses to start only on a fatal one. The
+ * classification is made where each diagnostic is created (`fatal()` versus `error()`).
  */
 
 import { displayBytes } from "./bytes.ts";
@@ -38,6 +45,8 @@ interface DiagnosticBase extends Position {
 
 export interface ErrorDiagnostic extends DiagnosticBase {
   readonly severity: "error";
+  /** True when keepalived's daemon would not start on this error; false when it carries on. */
+  readonly fatal: boolean;
 }
 export interface WarningDiagnostic extends DiagnosticBase {
   readonly severity: "warning";
@@ -72,18 +81,30 @@ export class Diagnostics {
   private readonly summaries = new Map<string, Summary>();
   private chars = 0;
   private errorSeen = false;
+  private fatalSeen = false;
 
+  /** An error keepalived reports and carries on after (the keyword ignored or a default used). */
   error(at: Position, kind: DiagnosticKind, message: string, hint?: string): void {
-    this.add(make("error", at, kind, message, hint));
+    this.add(make("error", at, kind, message, hint, false));
+  }
+
+  /** An error keepalived's daemon stops on (its VRRP process exits with a configuration error). */
+  fatal(at: Position, kind: DiagnosticKind, message: string, hint?: string): void {
+    this.add(make("error", at, kind, message, hint, true));
   }
 
   warn(at: Position, kind: DiagnosticKind, message: string, hint?: string): void {
-    this.add(make("warning", at, kind, message, hint));
+    this.add(make("warning", at, kind, message, hint, false));
   }
 
   /** True once any error was reported, kept or summarised. */
   get hasErrors(): boolean {
     return this.errorSeen;
+  }
+
+  /** True once any fatal error was reported, kept or summarised. */
+  get hasFatal(): boolean {
+    return this.fatalSeen;
   }
 
   /** The kept diagnostics, then one summary per group that went over a cap. */
@@ -99,7 +120,8 @@ export class Diagnostics {
 
   private add(d: Diagnostic): void {
     if (d.severity === "error") this.errorSeen = true;
-    const key = `${d.severity}\u0000${d.message}`;
+    if (isFatal(d)) this.fatalSeen = true;
+    const key = `${d.severity}\u0000${isFatal(d) ? "fatal\u0000" : ""}${d.message}`;
     const n = (this.seen.get(key) ?? 0) + 1;
     const size = d.message.length + (d.hint?.length ?? 0);
     const full = this.kept.length >= MAX_DIAGNOSTICS || this.chars + size > MAX_DIAGNOSTIC_CHARS;
@@ -112,7 +134,7 @@ export class Diagnostics {
     // A repeat gets a group of its own (while there are few groups); the rest one per severity.
     const own =
       n > MAX_IDENTICAL_DIAGNOSTICS && (this.summaries.has(key) || this.summaries.size < MAX_SUMMARIES);
-    const group = own ? key : `${d.severity}\u0000`;
+    const group = own ? key : `${d.severity}\u0000${isFatal(d) ? "fatal" : ""}`;
     const summary = this.summaries.get(group);
     if (summary !== undefined) summary.count++;
     else this.summaries.set(group, { first: own ? d : { ...d, kind: "summary" }, count: 1 });
@@ -130,10 +152,15 @@ const make = (
   kind: DiagnosticKind,
   message: string,
   hint: string | undefined,
+  fatal: boolean,
 ): Diagnostic => {
   const base = { severity, file: at.file, line: at.line, column: at.column, kind, message: cut(message) };
-  return (hint === undefined ? base : { ...base, hint: cut(hint) }) as Diagnostic;
+  const withHint = hint === undefined ? base : { ...base, hint: cut(hint) };
+  return (severity === "error" ? { ...withHint, fatal } : withHint) as Diagnostic;
 };
+
+/** True for an error keepalived's daemon would not start on. */
+export const isFatal = (d: Diagnostic): boolean => d.severity === "error" && d.fatal;
 
 /**
  * One line per diagnostic: `(FILE: Line N) message [error, column C; hint: …]`.
@@ -148,7 +175,10 @@ export function formatDiagnostic(d: Diagnostic): string {
 }
 
 /** Sorted by file order of appearance is kept; this sorts stably by severity only when asked. */
-export const countBySeverity = (ds: readonly Diagnostic[]): { errors: number; warnings: number } => ({
+export const countBySeverity = (
+  ds: readonly Diagnostic[],
+): { errors: number; fatal: number; warnings: number } => ({
   errors: ds.filter((d) => d.severity === "error").length,
+  fatal: ds.filter(isFatal).length,
   warnings: ds.filter((d) => d.severity === "warning").length,
 });

@@ -57,8 +57,6 @@ export interface InstanceDraft {
   state?: Located<"MASTER" | "BACKUP">;
   interface?: Located<string>;
   vrid?: Located<number>;
-  /** A VRID was written but rejected (so "must be set" is not reported again). */
-  vridRejected?: boolean;
   priority?: Located<number>;
   advertIntUs?: Located<number>;
   version?: Located<2 | 3>;

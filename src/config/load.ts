@@ -38,6 +38,12 @@ export interface LoadOptions {
 export interface LoadResult {
   /** The configuration, or undefined when there were errors. */
   readonly config: Config | undefined;
+  /**
+   * The configuration keepalived's daemon would run: defined unless an error is fatal (see
+   * diagnostics.ts) — tolerated errors leave the keyword ignored or a default in place, as
+   * keepalived does. Equal to `config` when there are no errors. What `vigil run` starts on.
+   */
+  readonly runnable: Config | undefined;
   readonly diagnostics: readonly Diagnostic[];
 }
 
@@ -158,7 +164,8 @@ function frontPass(
 }
 
 /**
- * Loads and validates `path`. Warnings never prevent a config; errors always do.
+ * Loads and validates `path`. Warnings never prevent a config; errors always prevent `config`,
+ * and fatal errors (or a main file that cannot be read) prevent `runnable` as well.
  *
  * `${_RANDOM}` is expanded while preprocessing, before `global_defs` is read, so `random_seed`
  * applies to the whole configuration wherever it appears: a file that uses `${_RANDOM}` and sets
@@ -170,7 +177,7 @@ export function loadConfig(path: string, options: LoadOptions = {}): LoadResult 
   const configId = options.configId ?? defaultConfigId();
   const limits = options.limits ?? DEFAULT_LIMITS;
   let pass = frontPass(fs, path, configId, limits);
-  if (!pass.read) return { config: undefined, diagnostics: pass.diags.list };
+  if (!pass.read) return { config: undefined, runnable: undefined, diagnostics: pass.diags.list };
   const seed = pass.draft.global.randomSeed;
   if (pass.usedRandom && seed !== undefined) {
     pass = frontPass(fs, path, configId, limits, seed);
@@ -186,12 +193,16 @@ export function loadConfig(path: string, options: LoadOptions = {}): LoadResult 
   const plain = resolveConfig(diags, draft, path, configId, options.interfaceMtu);
   const decoded = decodeConfig(plain, { errors: "all" });
   if (decoded._tag === "Failure") {
-    diags.error(
+    diags.fatal(
       { file: path, line: 0, column: 0 },
       "semantic",
       `internal: the resolved configuration does not match the Config schema: ${decoded.failure.message}`,
     );
-    return { config: undefined, diagnostics: inSourceOrder(diags.list) };
+    return { config: undefined, runnable: undefined, diagnostics: inSourceOrder(diags.list) };
   }
-  return { config: diags.hasErrors ? undefined : decoded.success, diagnostics: inSourceOrder(diags.list) };
+  return {
+    config: diags.hasErrors ? undefined : decoded.success,
+    runnable: diags.hasFatal ? undefined : decoded.success,
+    diagnostics: inSourceOrder(diags.list),
+  };
 }

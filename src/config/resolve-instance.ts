@@ -5,7 +5,7 @@
  * unicast address families, authentication, vrrp_strict rules), with keepalived's message texts.
  * Used by `resolve.ts`. Pure.
  */
-import type { Diagnostics } from "./diagnostics.ts";
+import type { Diagnostics, Position } from "./diagnostics.ts";
 import type { InstanceDraft, NotifyDraft, TrackRefDraft, VipDraft } from "./draft.ts";
 import type { ConfigInput } from "./types.ts";
 import { familyOf } from "./values.ts";
@@ -119,6 +119,35 @@ export function maxAdvertAddresses(
   return Math.max(0, Math.min(255, fit));
 }
 
+/**
+ * The instance's address family, as keepalived sets it: from the first address written among the
+ * VIPs, unicast_src_ip, unicast peers and mcast_dst_ip (later ones of the other family are then
+ * reported and ignored). Addresses in different files keep that order of precedence. IPv4 when
+ * there is none.
+ */
+function instanceFamily(d: InstanceDraft): "ipv4" | "ipv6" {
+  const candidates: Array<{ family: "ipv4" | "ipv6" | undefined; at: Position }> = [
+    ...(d.vips[0] === undefined ? [] : [{ family: d.vips[0].family, at: d.vips[0].at }]),
+    ...(d.unicastSrcIp === undefined
+      ? []
+      : [{ family: familyOf(d.unicastSrcIp.value), at: d.unicastSrcIp.at }]),
+    ...(d.unicastPeers[0] === undefined
+      ? []
+      : [{ family: familyOf(d.unicastPeers[0].address), at: d.unicastPeers[0].at }]),
+    ...(d.mcastDstIp === undefined ? [] : [{ family: familyOf(d.mcastDstIp.value), at: d.mcastDstIp.at }]),
+  ];
+  let first: { family: "ipv4" | "ipv6"; at: Position } | undefined;
+  for (const c of candidates) {
+    if (c.family === undefined) continue;
+    const earlier =
+      first === undefined ||
+      (c.at.file === first.at.file &&
+        (c.at.line < first.at.line || (c.at.line === first.at.line && c.at.column < first.at.column)));
+    if (earlier) first = { family: c.family, at: c.at };
+  }
+  return first?.family ?? "ipv4";
+}
+
 export function resolveInstance(
   diags: Diagnostics,
   d: InstanceDraft,
@@ -131,15 +160,11 @@ export function resolveInstance(
     ifname === null ? undefined : interfaceMtu(ifname);
   const name = d.name;
   if (d.vrid === undefined) {
-    if (d.vridRejected !== true) diags.error(d.at, "semantic", `(${name}) the virtual router id must be set`);
+    diags.fatal(d.at, "semantic", `(${name}) the virtual router id must be set`);
     return undefined;
   }
   const strict = d.strict ?? g.strict;
-  const family =
-    d.vips[0]?.family ??
-    familyOf(d.unicastSrcIp?.value ?? "") ??
-    familyOf(d.unicastPeers[0]?.address ?? "") ??
-    "ipv4";
+  const family = instanceFamily(d);
   const vips = d.vips.filter((v) => {
     if (v.family === family) return true;
     diags.error(
@@ -150,18 +175,21 @@ export function resolveInstance(
     );
     return false;
   });
-  if (vips.length === 0)
-    (strict ? diags.error : diags.warn).call(
-      diags,
-      d.vipsAt ?? d.at,
-      "semantic",
-      `(${name}) No VIP specified; at least one is ${strict ? "required" : "sensible"}`,
-    );
   let version: 2 | 3 = d.version?.value ?? (g.version as 2 | 3);
   if (family === "ipv6" && version === 2) {
     const at = d.version?.at ?? (globalVersionExplicit ? (d.vips[0]?.at ?? d.at) : undefined);
     if (at !== undefined) diags.warn(at, "semantic", `(${name}) IPv6 requires VRRPv3 - using version 3`);
     version = 3;
+  }
+  // keepalived's daemon does not start on a VRRPv3 or strict instance without a VIP
+  if (vips.length === 0) {
+    const required = strict || version === 3;
+    (required ? diags.fatal : diags.warn).call(
+      diags,
+      d.vipsAt ?? d.at,
+      "semantic",
+      `(${name}) No VIP specified; at least one is ${required ? "required" : "sensible"}`,
+    );
   }
   // advertisement interval
   let advUs = d.advertIntUs?.value ?? 1_000_000;
@@ -242,7 +270,7 @@ export function resolveInstance(
   const iface = d.interface?.value ?? null;
   // keepalived 2.2.7 checks for an interface before it looks at unicast peers (chk_min_cfg), so
   // every instance needs one, unicast or not
-  if (iface === null) diags.error(d.at, "semantic", `(${name}) Unknown interface!`, "set 'interface IF'");
+  if (iface === null) diags.fatal(d.at, "semantic", `(${name}) Unknown interface!`, "set 'interface IF'");
   if (d.unicastSrcIp !== undefined && familyOf(d.unicastSrcIp.value) !== family)
     diags.error(
       d.unicastSrcIp.at,

@@ -96,7 +96,7 @@ export function resolveConfig(
         line: i.line,
         column: 0,
       };
-      diags.error(
+      diags.fatal(
         at,
         "semantic",
         `${other.name} and ${i.name} both use VRID ${i.vrid} with ${i.family === "ipv4" ? "IPv4" : "IPv6"} on interface ${i.interface ?? "(none)"}`,

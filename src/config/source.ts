@@ -118,7 +118,8 @@ export class Preprocessor {
         this.filesRead >= this.budget.limits.files
           ? `more than ${this.budget.limits.files} files read`
           : "include nesting too deep";
-      this.diags.error(where, "io", `${why} at '${path}' (include loop?)`);
+      // fatal: Vigil stops reading, so the rest of the configuration would be missing
+      this.diags.fatal(where, "io", `${why} at '${path}' (include loop?)`);
       return false;
     }
     this.filesRead++;
@@ -137,7 +138,7 @@ export class Preprocessor {
     for (const chunk of chunks) {
       const over = this.budget.read(chunk.length, file);
       if (over !== undefined) {
-        this.diags.error({ file, line: 0, column: 0 }, "io", over);
+        this.diags.fatal({ file, line: 0, column: 0 }, "io", over);
         return;
       }
       yield chunk;
@@ -255,7 +256,7 @@ export class Preprocessor {
 
   private stop(at: Position, message: string): void {
     this.budget.exhausted = true;
-    this.diags.error(at, "range", message, "~SEQ/~LST nested too deep, or a macro that refers to itself?");
+    this.diags.fatal(at, "range", message, "~SEQ/~LST nested too deep, or a macro that refers to itself?");
   }
 
   /** One logical line: conditionals, definitions, ~SEQ/~LST, macro use, include, then tokens. */
@@ -316,7 +317,7 @@ export class Preprocessor {
     const bytes = tokens.reduce((sum, t) => sum + t.text.length, 0);
     const over = this.full ? "" : this.budget.keep(tokens.length, bytes);
     if (over !== undefined) {
-      if (!this.full) this.diags.error(at, "range", over);
+      if (!this.full) this.diags.fatal(at, "range", over);
       this.full = true;
       return;
     }

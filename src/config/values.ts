@@ -115,10 +115,28 @@ export const unsupportedBlock = <S>(what: string): KeywordSpec<S> => unsupported
 
 export const atToken = (t: Token): Position => ({ file: t.file, line: t.line, column: t.column });
 
-/** The first argument, or an error `keyword: missing value` at the keyword. */
-export function arg(ctx: Ctx, st: Statement, index = 0, what = "value"): Token | undefined {
+/**
+ * The first argument, or an error `keyword: missing value` at the keyword. Fatal: keepalived's
+ * parser exits on a keyword missing its parameter ("… is missing a parameter after keyword …").
+ * `fatal` false for the few keywords keepalived checks itself and skips, and for blocks its VRRP
+ * process does not read (virtual_server).
+ */
+export function arg(ctx: Ctx, st: Statement, index = 0, what = "value", fatal = true): Token | undefined {
   const t = st.args[index];
-  if (t === undefined) ctx.diags.error(st.keyword, "value", `${st.keyword.text}: missing ${what}`);
+  if (t === undefined)
+    (fatal ? ctx.diags.fatal : ctx.diags.error).call(
+      ctx.diags,
+      st.keyword,
+      "value",
+      `${st.keyword.text}: missing ${what}`,
+    );
+  return t;
+}
+
+/** The first argument, or keepalived's own (tolerated) message when it is missing. */
+export function argOrSkip(ctx: Ctx, st: Statement, message: string): Token | undefined {
+  const t = st.args[0];
+  if (t === undefined) ctx.diags.error(st.keyword, "value", message);
   return t;
 }
 

@@ -8,6 +8,7 @@ import { newInstance } from "../draft.ts";
 import type { Statement } from "../parser.ts";
 import {
   arg,
+  argOrSkip,
   atToken,
   type Ctx,
   type KeywordSpec,
@@ -28,9 +29,10 @@ import { readVirtualServer } from "./lvs.ts";
 import { flag, garpKeywords, readTransport } from "./shared.ts";
 import { readFileTracker, readProcess, readScript, readSyncGroup } from "./trackers.ts";
 
-const str = (key: "routerId" | "defaultInterface"): KeywordSpec<GlobalDraft> => ({
+/** keepalived checks these two itself: a missing value is reported and skipped (not fatal). */
+const str = (key: "routerId" | "defaultInterface", missing: string): KeywordSpec<GlobalDraft> => ({
   handle: (c, st, s) => {
-    const t = arg(c, st);
+    const t = argOrSkip(c, st, missing);
     if (t !== undefined) s[key] = t.text;
   },
 });
@@ -88,7 +90,7 @@ const UNSUPPORTED_GLOBALS: Readonly<Record<string, string>> = {
   smtp_alert_checker: "SMTP alerts are not sent",
   no_email_faults: "SMTP alerts are not sent",
   vrrp_garp_extra_if: "GARPs on extra interfaces are not sent",
-  fifo_write_vrrp_states_on_reload: "reload is not implemented yet",
+  fifo_write_vrrp_states_on_reload: "states are not rewritten to the FIFO on reload",
   max_auto_priority: "process scheduling is left to the OS",
   min_auto_priority_delay: "process scheduling is left to the OS",
   vrrp_priority: "process scheduling is left to the OS",
@@ -129,31 +131,31 @@ const UNSUPPORTED_GLOBALS: Readonly<Record<string, string>> = {
   enable_snmp_checker: "SNMP is not served",
   enable_traps: "SNMP is not served",
   lvs_sync_daemon: "IPVS sync daemon is not run",
-  lvs_timeouts: "IPVS is not programmed",
-  lvs_flush: "IPVS is not programmed",
-  lvs_flush_on_stop: "IPVS is not programmed",
-  reload_check_config: "reload is not implemented yet",
-  reload_time_file: "reload is not implemented yet",
-  reload_repeat: "reload is not implemented yet",
-  reload_file: "reload is not implemented yet",
+  lvs_timeouts: "IPVS connection timeouts are not set",
+  lvs_flush: "the IPVS table is not flushed at start",
+  lvs_flush_on_stop: "the IPVS table is not flushed at stop (Vigil removes only what it added)",
+  reload_check_config: "a reload is always checked before it is applied; no check log file is written",
+  reload_time_file: "scheduled reloads are not supported; send SIGHUP",
+  reload_repeat: "scheduled reloads are not supported; send SIGHUP",
+  reload_file: "reload requests by file are not supported; send SIGHUP",
   include_check: "missing includes are reported as Vigil sees fit",
-  config_save_dir: "reload is not implemented yet",
+  config_save_dir: "configurations are not saved on reload",
   startup_script_timeout: "startup scripts are not run yet",
   shutdown_script_timeout: "shutdown scripts are not run yet",
 };
 
 export const globalKeywords: KeywordTable<GlobalDraft> = {
   router_id: partlyUnsupported<GlobalDraft>(
-    str("routerId"),
+    str("routerId", "routerid name missing - ignoring"),
     "keepalived uses it in SMTP alerts and SNMP, which Vigil does not have",
   ),
   default_interface: partlyUnsupported<GlobalDraft>(
-    str("defaultInterface"),
+    str("defaultInterface", "default_interface requires interface name"),
     "every vrrp_instance names its interface; it is used for no static address or VMAC",
   ),
   script_user: {
     handle: (c, st, s) => {
-      const t = arg(c, st, 0, "user");
+      const t = argOrSkip(c, st, "No script username specified");
       if (t === undefined) return;
       s.scriptUser = t.text;
       if (st.args[1] !== undefined) s.scriptGroup = st.args[1].text;
@@ -285,7 +287,8 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
 
 const named = (ctx: Ctx, st: Statement, what: string): string | undefined => {
   const t = st.args[0];
-  if (t === undefined) ctx.diags.error(st.keyword, "value", `${what}: missing name`);
+  // fatal: keepalived exits on vrrp_script / vrrp_track_process / track_file without a name
+  if (t === undefined) ctx.diags.fatal(st.keyword, "value", `${what}: missing name`);
   return t?.text;
 };
 
@@ -426,7 +429,7 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
       if (vs !== undefined) s.virtualServers.push(vs);
     },
   },
-  virtual_server_group: unsupportedBlock("IPVS is not programmed"),
+  virtual_server_group: unsupportedBlock("virtual server groups are not programmed into IPVS"),
   linkbeat_interfaces: unsupportedValueBlock("link state comes from netlink"),
   track_group: unsupportedBlock("track groups are not implemented"),
   static_ipaddress: unsupportedValueBlock("static addresses are not installed"),
@@ -434,7 +437,7 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
   static_rules: unsupportedValueBlock("static rules are not installed"),
   garp_group: unsupportedBlock("GARP groups are not implemented"),
   bfd_instance: unsupportedBlock("BFD is not implemented"),
-  SSL: unsupportedBlock("checkers are not run"),
+  SSL: unsupportedBlock("SSL_GET checks do not use a client certificate or CA"),
 };
 
 function trackFile(c: Ctx, st: Statement, s: ConfigDraft): void {

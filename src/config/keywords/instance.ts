@@ -179,10 +179,9 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
       const t = arg(c, st, 0, "VRID");
       if (t === undefined) return;
       const v = readInt(c, t, 1, 255);
-      if (v === undefined) {
-        s.vridRejected = true;
+      if (v === undefined)
         c.diags.error(t, "range", `(${s.name}): VRID '${t.text}' not valid - must be between 1 & 255`);
-      } else s.vrid = located(v, t);
+      else s.vrid = located(v, t);
     },
   },
   priority: {
@@ -258,8 +257,10 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
         const v = item.args[0];
         if (item.keyword.text === "auth_type") {
           if (v?.text === "PASS" || v?.text === "AH") type = v.text;
+          // fatal without a value (keepalived exits on the missing parameter)
           else
-            c.diags.error(
+            (v === undefined ? c.diags.fatal : c.diags.error).call(
+              c.diags,
               v ?? item.keyword,
               "value",
               `(${s.name}) unknown authentication type '${v?.text ?? ""}'`,

@@ -1,8 +1,8 @@
 /**
  * LVS blocks: `virtual_server`, `real_server` and the checkers `TCP_CHECK`, `HTTP_GET`,
  * `SSL_GET`, `MISC_CHECK`, `SMTP_CHECK`, `DNS_CHECK` (docs/keepalived-reference.md §2.5). Vigil parses them into
- * the Config (and `vigil dump` shows them) but does not program IPVS yet, which is said once per
- * virtual server. Pure.
+ * the Config (and `vigil dump` shows them); src/lvs runs the checkers and programs IPVS from it. What
+ * is not acted on yet is said once per virtual server. Pure.
  */
 import type { CheckerDraft, RealServerDraft, VirtualServerDraft } from "../draft.ts";
 import type { Token } from "../lexer.ts";
@@ -23,6 +23,10 @@ import {
   walk,
 } from "../values.ts";
 
+/** keepalived's VRRP process skips virtual_server blocks: a missing value there is not fatal. */
+const lvsArg = (c: Ctx, st: Statement, index = 0, what = "value"): Token | undefined =>
+  arg(c, st, index, what, false);
+
 /**
  * keepalived's read_timer ranges (µs): TIMER_MAXIMUM is ULONG_MAX − 1 µs, printed as below; Vigil
  * stops at 2^53 µs (285 years). `invalid`: the line keepalived adds when the value is refused.
@@ -36,7 +40,7 @@ const secs = <S>(
   invalid?: (text: string) => string,
 ): KeywordSpec<S> => ({
   handle: (c, st, s) => {
-    const t = arg(c, st);
+    const t = lvsArg(c, st);
     if (t === undefined) return;
     const v = readSecondsUs(c, t, minUs, maxUs, maxUs === TIMER_MAX_US ? TIMER_MAX_TEXT : undefined);
     if (v !== undefined) (s as Record<string, unknown>)[key] = v;
@@ -45,14 +49,14 @@ const secs = <S>(
 });
 const int = <S>(key: string, min: number, max: number): KeywordSpec<S> => ({
   handle: (c, st, s) => {
-    const t = arg(c, st);
+    const t = lvsArg(c, st);
     const v = t && readInt(c, t, min, max);
     if (v !== undefined) (s as Record<string, unknown>)[key] = v;
   },
 });
 const str = <S>(key: string): KeywordSpec<S> => ({
   handle: (c, st, s) => {
-    const t = arg(c, st);
+    const t = lvsArg(c, st);
     if (t !== undefined) (s as Record<string, unknown>)[key] = t.text;
   },
 });
@@ -110,7 +114,7 @@ const timing = <S>(
 });
 
 function readMethod(ctx: Ctx, st: Statement): "NAT" | "DR" | "TUN" | undefined {
-  const t = arg(ctx, st, 0, "method");
+  const t = lvsArg(ctx, st, 0, "method");
   if (t === undefined) return undefined;
   const extra = st.args[1];
   if (t.text === "TUN" && extra !== undefined)
@@ -169,7 +173,7 @@ const connectionKeywords: KeywordTable<CheckerDraft> = {
   connect_timeout: checkerTiming.connect_timeout,
   connect_ip: {
     handle: (c, st, s) => {
-      const t = arg(c, st);
+      const t = lvsArg(c, st);
       const a = t && readAddress(c, t, "connect_ip");
       if (a !== undefined) s.connectIp = a as Checker["connectIp"];
     },
@@ -177,7 +181,7 @@ const connectionKeywords: KeywordTable<CheckerDraft> = {
   connect_port: {
     // check_api.c co_port_handler: 1..65535, else the port is left unset with this line.
     handle: (c, st, s) => {
-      const t = arg(c, st);
+      const t = lvsArg(c, st);
       if (t === undefined) return;
       const v = readInt(c, t, 1, 65535);
       if (v === undefined) c.diags.warn(t, "value", `Invalid checker connect_port '${t.text}'`);
@@ -186,7 +190,7 @@ const connectionKeywords: KeywordTable<CheckerDraft> = {
   },
   bindto: {
     handle: (c, st, s) => {
-      const t = arg(c, st);
+      const t = lvsArg(c, st);
       const a = t && readAddress(c, t, "bindto");
       if (a !== undefined) s.bindTo = a as Checker["bindTo"];
     },
@@ -202,17 +206,17 @@ const commonCheckerKeywords: KeywordTable<CheckerDraft> = {
   retry: checkerTiming.retry,
   delay_before_retry: checkerTiming.delay_before_retry,
   warmup: secs("warmupUs"),
-  alpha: unsupported("checkers are not run"),
-  log_all_failures: unsupported("checkers are not run"),
+  alpha: unsupported("Vigil's checkers do not use it yet"),
+  log_all_failures: unsupported("Vigil's checkers do not use it yet"),
 };
 
 /** HTTP_GET and SSL_GET (check_http.c). */
 const httpKeywords: KeywordTable<CheckerDraft> = {
   nb_get_retry: checkerTiming.nb_get_retry,
-  http_protocol: unsupported("checkers are not run"),
-  enable_sni: unsupported("checkers are not run"),
-  fast_recovery: unsupported("checkers are not run"),
-  virtualhost: unsupported("checkers are not run"),
+  http_protocol: unsupported("Vigil's checkers do not use it yet"),
+  enable_sni: unsupported("Vigil's checkers do not use it yet"),
+  fast_recovery: unsupported("Vigil's checkers do not use it yet"),
+  virtualhost: unsupported("Vigil's checkers do not use it yet"),
   url: {
     block: true,
     handle: (c, st, s) => {
@@ -251,20 +255,20 @@ const miscKeywords: KeywordTable<CheckerDraft> = {
   misc_path: cmd("miscPath"),
   misc_timeout: {
     handle: (c, st, s) => {
-      const t = arg(c, st);
+      const t = lvsArg(c, st);
       const v = t && readInt(c, t, 0, 86400);
       if (v !== undefined) s.miscTimeoutUs = v * 1_000_000;
     },
   },
   misc_dynamic: bool("miscDynamic"),
-  user: unsupported("checkers are not run"),
+  user: unsupported("Vigil's checkers do not use it yet"),
 };
 
 /** DNS_CHECK (check_dns.c). */
 const dnsKeywords: KeywordTable<CheckerDraft> = {
   type: {
     handle: (c, st, s) => {
-      const t = arg(c, st);
+      const t = lvsArg(c, st);
       if (t === undefined) return;
       if (DNS_TYPES.has(t.text)) s.dnsType = t.text;
       else c.diags.warn(t, "value", `Unknown DNS check type ${t.text} - ignoring`);
@@ -345,10 +349,10 @@ export const realServerKeywords: KeywordTable<RealServerDraft> = {
   connect_timeout: unsupported("per-real-server timing is not used; set it in the checker"),
   retry: unsupported("per-real-server timing is not used; set it in the checker"),
   delay_before_retry: unsupported("per-real-server timing is not used; set it in the checker"),
-  warmup: unsupported("checkers are not run"),
+  warmup: unsupported("Vigil's checkers do not use it yet"),
   smtp_alert: unsupported("SMTP alerts are not sent"),
-  alpha: unsupported("checkers are not run"),
-  virtualhost: unsupported("checkers are not run"),
+  alpha: unsupported("Vigil's checkers do not use it yet"),
+  virtualhost: unsupported("Vigil's checkers do not use it yet"),
   snmp_name: unsupported("SNMP is not served"),
 };
 
@@ -388,7 +392,7 @@ const LVS_SCHEDULERS = new Set([
 
 /** A valid scheduler name, or keepalived's "Invalid lvs_scheduler" (the default stays). */
 function readScheduler(c: Ctx, st: Statement, s: VirtualServerDraft): void {
-  const t = arg(c, st);
+  const t = lvsArg(c, st);
   if (t === undefined) return;
   if (LVS_SCHEDULERS.has(t.text)) s.scheduler = t.text;
   else
@@ -425,7 +429,7 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
   lb_kind: methodKeyword(),
   protocol: {
     handle: (c, st, s) => {
-      const t = arg(c, st);
+      const t = lvsArg(c, st);
       if (t === undefined) return;
       if (t.text === "TCP" || t.text === "UDP" || t.text === "SCTP") s.protocol = t.text;
       else c.diags.error(t, "value", `Unknown protocol '${t.text}', expected TCP, UDP or SCTP`);
@@ -479,17 +483,17 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
       s.realServers.push(rs);
     },
   },
-  persistence_granularity: unsupported("IPVS is not programmed"),
-  persistence_engine: unsupported("IPVS is not programmed"),
-  sorry_server_inhibit: unsupported("IPVS is not programmed"),
-  sorry_server_lvs_method: unsupported("IPVS is not programmed"),
-  warmup: unsupported("checkers are not run"),
-  ha_suspend: unsupported("IPVS is not programmed"),
-  virtualhost: unsupported("checkers are not run"),
+  persistence_granularity: unsupported("Vigil does not pass it to IPVS yet"),
+  persistence_engine: unsupported("Vigil does not pass it to IPVS yet"),
+  sorry_server_inhibit: unsupported("Vigil does not pass it to IPVS yet"),
+  sorry_server_lvs_method: unsupported("Vigil does not pass it to IPVS yet"),
+  warmup: unsupported("Vigil's checkers do not use it yet"),
+  ha_suspend: unsupported("Vigil does not pass it to IPVS yet"),
+  virtualhost: unsupported("Vigil's checkers do not use it yet"),
   smtp_alert: unsupported("SMTP alerts are not sent"),
   snmp_name: unsupported("SNMP is not served"),
-  ip_family: unsupported("IPVS is not programmed"),
-  ops: unsupported("IPVS is not programmed"),
+  ip_family: unsupported("Vigil does not pass it to IPVS yet"),
+  ops: unsupported("Vigil does not pass it to IPVS yet"),
 };
 
 export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft | undefined {
@@ -522,7 +526,7 @@ export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft |
   ctx.diags.warn(
     st.keyword,
     "unsupported",
-    "'virtual_server' is parsed but not acted on by Vigil yet (IPVS is not programmed, checkers are not run)",
+    "'virtual_server' is only partly acted on by Vigil yet (TCP_CHECK, HTTP_GET, SSL_GET and MISC_CHECK run and IPVS is programmed with ipvsadm where the kernel has it; SMTP_CHECK, DNS_CHECK and groups are not run, and a reload does not apply LVS changes)",
   );
   const vs: VirtualServerDraft = {
     key,

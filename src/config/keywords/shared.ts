@@ -104,7 +104,7 @@ const notifyKw = <S extends { name: string; notify: NotifyDraft; notifyDeletedFl
       c.diags.warn(
         st.keyword,
         "unsupported",
-        `'notify_deleted' without a script is parsed but not acted on by Vigil yet (instances are not deleted by a reload)`,
+        `'notify_deleted' without a script is parsed but not acted on by Vigil yet (an instance removed by a reload is notified FAULT, not DELETED)`,
       );
       return;
     }
@@ -134,7 +134,7 @@ const garpUs = <S extends { garp: Partial<Mutable<Garp>> }>(
 ): KeywordSpec<S> => ({
   handle: (c, st, s) => {
     const t = st.args[0];
-    if (t === undefined) return void c.diags.error(st.keyword, "value", `${st.keyword.text}: missing value`);
+    if (t === undefined) return void c.diags.fatal(st.keyword, "value", `${st.keyword.text}: missing value`);
     const v = whole ? readInt(c, t, 0, maxUs / 1e6) : readSecondsUs(c, t, 0, maxUs);
     if (v !== undefined) (s.garp as Record<string, number>)[key] = whole ? v * 1e6 : v;
   },
@@ -142,7 +142,7 @@ const garpUs = <S extends { garp: Partial<Mutable<Garp>> }>(
 const garpCount = <S extends { garp: Partial<Mutable<Garp>> }>(key: GarpKey): KeywordSpec<S> => ({
   handle: (c, st, s) => {
     const t = st.args[0];
-    if (t === undefined) return void c.diags.error(st.keyword, "value", `${st.keyword.text}: missing value`);
+    if (t === undefined) return void c.diags.fatal(st.keyword, "value", `${st.keyword.text}: missing value`);
     const v = readInt(c, t, 0, 255);
     if (v !== undefined) (s.garp as Record<string, number>)[key] = v;
   },
