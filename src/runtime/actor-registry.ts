@@ -148,12 +148,16 @@ export class ActorRegistry {
     return out;
   }
 
-  /** Restores every actor from `save()` output; the set of actors must be the spec's. */
-  restore(saved: Readonly<Record<string, unknown>>): void {
+  /**
+   * Restores every actor from `save()` output; the set of actors must be the spec's. `partial`
+   * (a reload): only the actors `saved` names are restored, the others keep their initial snapshot.
+   */
+  restore(saved: Readonly<Record<string, unknown>>, partial = false): void {
     const extra = Object.keys(saved).filter((id) => !this.byId.has(id));
     if (extra.length > 0) throw new Error(`checkpoint has actors the spec does not: ${extra.join(", ")}`);
     for (const a of this.byId.values()) {
       const s = saved[a.id] as { context?: Record<string, unknown> } | undefined;
+      if (partial && s === undefined) continue;
       if (s === undefined || typeof s.context !== "object" || s.context === null)
         throw new Error(`checkpoint has no snapshot for ${a.id}`);
       const context = a.kind === "group" ? s.context : { p: a.input, ...s.context };

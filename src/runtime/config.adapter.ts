@@ -152,6 +152,7 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
         : {}),
       ...(i.skipCheckAdvAddr ? { skipCheckAdvAddr: true } : {}),
       ...(configFaults.length > 0 ? { configFaults } : {}),
+      ...(i.notify.deleted === null ? {} : { notifyDeleted: true }),
     };
   });
   for (const s of config.scripts) {

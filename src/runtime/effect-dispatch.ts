@@ -60,20 +60,21 @@ export class EffectDispatch {
     }
   }
 
-  /** The VipAddress objects of the VIPs a command names (configured options), then the excluded VIPs. */
+  /**
+   * The VipAddress objects of the VIPs a command names (configured options): the instance's own list
+   * (`params.vips`, as the machines name it) means every VIP then the excluded VIPs; any other list
+   * (a reload's diff, src/runtime/reload.ts) means exactly those addresses, VIPs or excluded VIPs.
+   */
   addresses(instance: string, vips: readonly string[]): readonly VipAddress[] {
     const spec = this.specs.get(instance);
     if (spec === undefined) return vips.map((v) => defaultVipAddress(v, ""));
     const all = vipAddresses(spec);
-    const excluded = spec.excludedVips ?? [];
     if (vips === spec.params.vips) return all;
-    const known = all.slice(0, all.length - excluded.length);
-    const picked = vips.map(
+    return vips.map(
       (v) =>
-        known.find((a) => v === a.address || v === `${a.address}/${a.prefixLength}`) ??
+        all.find((a) => v === a.address || v === `${a.address}/${a.prefixLength}`) ??
         defaultVipAddress(v, spec.params.ifname),
     );
-    return [...picked, ...excluded];
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The one input vocabulary of a `Node`: every datagram, timer expiry, probe result, link change,
- * address change, admin command and effect result becomes an `Event {seq, atUs, input}` before it is applied. These
+ * address change, admin command, configuration reload and effect result becomes an `Event {seq, atUs, input}` before it is applied. These
  * are effect Schemas, so journal lines are decoded (checked) at the edge; live inputs are checked
  * before they are journaled by `checkInput`, a hand-written check with the same meaning (cheap enough
  * for the hot path), and written by `inLine`. Pure, except `InputTexts` (a memo the node holds).
@@ -83,6 +83,16 @@ export const AddressInput = Schema.Struct({
   present: Schema.Boolean,
 });
 
+/**
+ * A configuration reload (SIGHUP) that passed validation: the new `NodeSpec` (plain JSON, as in the
+ * journal header; node.ts and reload.ts apply it) and the new configuration's hash.
+ */
+export const ReloadInput = Schema.Struct({
+  kind: Schema.Literal("reload"),
+  configHash: Schema.String,
+  spec: Schema.Unknown,
+});
+
 export const Input = Schema.Union([
   RxInput,
   TimerInput,
@@ -91,6 +101,7 @@ export const Input = Schema.Union([
   AdminInput,
   EffectInput,
   AddressInput,
+  ReloadInput,
 ]);
 export type Input = typeof Input.Type;
 
@@ -206,6 +217,10 @@ export const checkInput = (x: unknown): Input => {
         family: i.family,
         present: i.present,
       };
+    case "reload":
+      if (!isStr(i.configHash) || typeof i.spec !== "object" || i.spec === null) return bad("reload fields");
+      // Through JSON, so the live node applies exactly the spec a replay reads back from the journal.
+      return { kind: "reload", configHash: i.configHash, spec: JSON.parse(JSON.stringify(i.spec)) };
     default:
       return bad("unknown kind");
   }

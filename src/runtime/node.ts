@@ -10,7 +10,8 @@
  * (failures logged as keepalived does, effect-reaction.ts). With `timerSource: "journal"` (replay)
  * timers are tracked but never fire: the recorded timer events are applied instead — the same path.
  * The whole decision state is one JSON value: `checkpoint()` takes it, `Node.restore` continues from
- * it (checkpoint.ts). Not pure: this is the host.
+ * it (checkpoint.ts). A `reload` input (SIGHUP) swaps the spec in place, keepalived's way
+ * (reload-apply.ts); after one, checkpoints carry the spec in force. Not pure: this is the host.
  */
 import { createHash, type Hash } from "node:crypto";
 import type { Subscription } from "rxjs";
@@ -18,7 +19,7 @@ import { type Command, isRouting, type Message } from "../../machines/events.ts"
 import type { SyncGroupEvent } from "../../machines/sync-group.machine.ts";
 import { xstateMsToUs } from "../../machines/timers.ts";
 import type { Transport } from "../../transports/transport.ts";
-import { type Actor, ActorRegistry, type StateChange } from "./actor-registry.ts";
+import type { Actor, StateChange } from "./actor-registry.ts";
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
@@ -27,19 +28,18 @@ import {
   type NodeState,
 } from "./checkpoint.ts";
 import type { Clock } from "./clock.ts";
-import { AdvertCodec } from "./codec.adapter.ts";
 import { EffectActors } from "./effect-actors.ts";
-import { EffectDispatch, ownerOfDeletedAddress } from "./effect-dispatch.ts";
 import { effectReaction } from "./effect-reaction.ts";
 import { checkInput, type Event, type Input, InputTexts, inLineOf, rxInput } from "./input.ts";
-import { JOURNAL_FORMAT, JOURNAL_VERSION, type Journal } from "./journal.ts";
+import { headerLine, type Journal } from "./journal.ts";
 import { type StepAction, topState } from "./machine-driver.ts";
+import { NodeParts, type PartsDeps } from "./node-parts.ts";
 import { restoreState, type StateParts, saveState } from "./node-state.ts";
 import type { EffectPorts } from "./ports.ts";
-import type { InstanceSpec, NodeSpec } from "./spec.ts";
-import { countCommand, type InstanceStats, newStats } from "./stats.ts";
-import { TimerTable } from "./timer-table.ts";
-import { type RoutingHost, Tracking, trackerResult } from "./tracking.ts";
+import { applyReload, type ReloadHost } from "./reload-apply.ts";
+import type { NodeSpec } from "./spec.ts";
+import { countCommand, type InstanceStats } from "./stats.ts";
+import { type RoutingHost, trackerResult } from "./tracking.ts";
 
 /** One thing a step produced: an effect command, a routing message or a state change of an actor. */
 export type Output = Message | StateChange;
@@ -61,27 +61,23 @@ export interface NodeOptions {
   readonly effectTimeoutUs?: number;
 }
 
+/** A checkpoint; after a reload it also carries the spec in force (the journal header has the first one). */
+export type NodeCheckpoint = Checkpoint & { readonly spec?: NodeSpec; readonly configHash?: string };
+
 export class Node {
   readonly #opts: NodeOptions;
   readonly #clock: Clock;
-  readonly #actors: ActorRegistry;
-  readonly #timers: TimerTable;
-  readonly #tracking: Tracking;
-  readonly #specs = new Map<string, InstanceSpec>();
-  readonly #stats = new Map<string, InstanceStats>();
+  /** The spec-derived parts (node-parts.ts); a reload replaces them. */
+  #p: NodeParts;
+  /** The spec differs from the journal header's (a reload happened): checkpoints carry it. */
+  #specInCheckpoint = false;
+  #configHash: string;
   readonly #queue: Input[] = [];
   readonly #deferred: Array<() => void> = [];
-  readonly #codec: AdvertCodec;
   readonly #hash: Hash = createHash("sha256");
   readonly #effects: EffectActors;
-  readonly #dispatch: EffectDispatch;
   readonly #routing: RoutingHost;
   readonly #texts = new InputTexts();
-  /** A BACKUP instance's current master (for `skip_check_adv_addr`); made once, not per datagram. */
-  readonly #masterOf = (name: string): string | undefined => {
-    const a = this.#actors.instance(name);
-    return a && topState(a.snapshot.value) === "BACKUP" ? a.snapshot.context.masterIp : undefined;
-  };
   #seq = 0;
   #draining = false;
   /** Inside an event's application (a checkpoint then would be half a step). */
@@ -92,14 +88,10 @@ export class Node {
   /** A fresh node (writes the journal header). `Node.restore` builds one from a checkpoint instead. */
   constructor(spec: NodeSpec, opts: NodeOptions);
   constructor(spec: NodeSpec, opts: NodeOptions, from: { seq: number; state: NodeState });
-  constructor(
-    readonly spec: NodeSpec,
-    opts: NodeOptions,
-    from?: { seq: number; state: NodeState },
-  ) {
+  constructor(spec: NodeSpec, opts: NodeOptions, from?: { seq: number; state: NodeState }) {
     this.#opts = opts;
     this.#clock = opts.clock;
-    this.#codec = new AdvertCodec(spec);
+    this.#configHash = opts.configHash ?? "";
     this.#effects = new EffectActors({
       clock: opts.clock,
       ports: opts.ports,
@@ -108,42 +100,15 @@ export class Node {
       ...(opts.effectTimeoutUs === undefined ? {} : { timeoutUs: opts.effectTimeoutUs }),
       report: (outcome) => this.input(outcome),
     });
-    for (const s of spec.instances) {
-      this.#specs.set(s.params.name, s);
-      this.#stats.set(s.params.name, newStats());
-    }
-    this.#dispatch = new EffectDispatch(
-      this.#specs,
-      this.#codec,
-      this.#effects,
-      opts.transport !== undefined,
-    );
-    this.#timers = new TimerTable(opts.clock, opts.timerSource !== "journal", (actor, id) =>
-      this.input({ kind: "timer", actor, id }),
-    );
     this.#routing = {
       send: (a, e) => this.#send(a, e),
       defer: (f) => this.#deferred.push(f),
-      shiftTimer: (actor, id, deltaUs) => this.#timers.shift(actor, id, deltaUs),
+      shiftTimer: (actor, id, deltaUs) => this.#p.timers.shift(actor, id, deltaUs),
     };
-    if (from === undefined)
-      opts.journal?.append(
-        JSON.stringify({
-          t: "header",
-          format: JOURNAL_FORMAT,
-          version: JOURNAL_VERSION,
-          vigil: opts.vigilVersion ?? "0.0.0",
-          configHash: opts.configHash ?? "",
-          spec,
-        }),
-      );
+    if (from === undefined) opts.journal?.append(headerLine(opts.vigilVersion, opts.configHash, spec));
     // Initial actions are interpreted for a fresh node only: a restored one takes its timers from the checkpoint.
     const initial: Array<[Actor, readonly StepAction[]]> = [];
-    this.#actors = new ActorRegistry(spec, opts.memoizeFixpoints ?? true, (a, actions) => {
-      this.#timers.register(a.id);
-      initial.push([a, actions]);
-    });
-    this.#tracking = new Tracking(spec, this.#actors);
+    this.#p = new NodeParts(spec, this.#deps(), (a, actions) => initial.push([a, actions]));
     if (from === undefined) for (const [a, actions] of initial) this.#interpret(a, actions);
     else {
       restoreState(this.#parts(), from.state);
@@ -159,13 +124,18 @@ export class Node {
    * `CheckpointError` for a checkpoint that does not decode or is of another version, and an Error when
    * it does not fit `spec` (other actors or trackers).
    */
-  static restore(spec: NodeSpec, checkpoint: Checkpoint, opts: NodeOptions): Node {
+  static restore(spec: NodeSpec, checkpoint: NodeCheckpoint, opts: NodeOptions): Node {
     const { checkpoint: cp, state } = decodeNodeCheckpoint(checkpoint);
-    return new Node(spec, opts, { seq: cp.seq, state });
+    // A checkpoint taken after a reload carries the spec (and config hash) then in force.
+    const own = checkpoint.spec;
+    const hash = checkpoint.configHash === undefined ? {} : { configHash: checkpoint.configHash };
+    const node = new Node(own ?? spec, { ...opts, ...hash }, { seq: cp.seq, state });
+    node.#specInCheckpoint = own !== undefined;
+    return node;
   }
 
   /** The node's whole decision state (checkpoint.ts); taken between events. */
-  checkpoint(atUs: number = this.#clock.nowUs()): Checkpoint {
+  checkpoint(atUs: number = this.#clock.nowUs()): NodeCheckpoint {
     if (this.#applying) throw new Error("checkpoint() inside an event's application");
     const state = saveState(this.#parts());
     return {
@@ -174,17 +144,53 @@ export class Node {
       seq: this.#seq,
       atUs,
       state,
+      ...(this.#specInCheckpoint ? { spec: this.#p.spec, configHash: this.#configHash } : {}),
+    };
+  }
+
+  /** The spec in force (the configuration's, or the last reload's). */
+  get spec(): NodeSpec {
+    return this.#p.spec;
+  }
+  /** The hash of the configuration in force. */
+  get configHash(): string {
+    return this.#configHash;
+  }
+
+  #deps(): PartsDeps {
+    const o = this.#opts;
+    return {
+      clock: this.#clock,
+      effects: this.#effects,
+      live: o.timerSource !== "journal",
+      memoize: o.memoizeFixpoints ?? true,
+      hasTransport: o.transport !== undefined,
+      fire: (actor, id) => this.input({ kind: "timer", actor, id }),
+    };
+  }
+
+  /** A reload's new parts, holding the state carried over (reload.ts); same node, queue and journal. */
+  #rebuild(spec: NodeSpec, configHash: string, carried: NodeState): void {
+    const { parts, initial } = NodeParts.carried(spec, this.#deps(), carried, this.#p);
+    this.#p.close();
+    this.#p = parts;
+    this.#configHash = configHash;
+    this.#specInCheckpoint = true;
+    for (const [a, actions] of initial) this.#interpret(a, actions);
+  }
+
+  #reloadHost(): ReloadHost {
+    return {
+      parts: () => this.#p,
+      emit: (m) => this.#emit(m),
+      send: (a, e) => this.#send(a, e),
+      save: () => saveState(this.#parts()),
+      rebuild: (spec, hash, carried) => this.#rebuild(spec, hash, carried),
     };
   }
 
   #parts(): StateParts {
-    return {
-      actors: this.#actors,
-      timers: this.#timers,
-      tracking: this.#tracking,
-      stats: this.#stats,
-      effects: this.#effects,
-    };
+    return this.#p.state(this.#effects);
   }
 
   // ---- inputs and the event loop ------------------------------------------------------------
@@ -238,7 +244,7 @@ export class Node {
       else j.append(inLineOf(ev.seq, ev.atUs, text));
     }
     this.#outputs = [];
-    this.#actors.newInput();
+    this.#p.actors.newInput();
     this.#applying = true;
     try {
       this.#apply(ev.input);
@@ -261,27 +267,29 @@ export class Node {
       case "admin":
         if (input.command === "start") {
           // As keepalived's vrrp_init_state: trackers first, then groups (they notify first), then instances.
-          for (const a of this.#actors.instances) this.#send(a, this.#tracking.trackingEvent(a.name));
-          for (const g of this.#actors.groups) {
-            const start: SyncGroupEvent = { type: "START", members: this.#tracking.memberStarts(g) };
+          for (const a of this.#p.actors.instances) this.#send(a, this.#p.tracking.trackingEvent(a.name));
+          for (const g of this.#p.actors.groups) {
+            const start: SyncGroupEvent = { type: "START", members: this.#p.tracking.memberStarts(g) };
             this.#send(g, start);
           }
-          for (const a of this.#actors.instances) this.#send(a, { type: "START" });
+          for (const a of this.#p.actors.instances) this.#send(a, { type: "START" });
         } else {
-          for (const a of this.#actors.instances) this.#send(a, { type: "SHUTDOWN" });
-          for (const g of this.#actors.groups) this.#send(g, { type: "SHUTDOWN" });
+          for (const a of this.#p.actors.instances) this.#send(a, { type: "SHUTDOWN" });
+          for (const g of this.#p.actors.groups) this.#send(g, { type: "SHUTDOWN" });
         }
         return;
       case "timer": {
-        const actor = this.#actors.get(input.actor);
-        const event = this.#timers.take(input.actor, input.id);
+        const actor = this.#p.actors.get(input.actor);
+        const event = this.#p.timers.take(input.actor, input.id);
         if (event === undefined || actor === undefined) return;
         this.#send(actor, event);
         return;
       }
       case "probe":
       case "link": {
-        const tracker = this.#actors.get(`tracker:${input.kind === "probe" ? input.tracker : input.ifname}`);
+        const tracker = this.#p.actors.get(
+          `tracker:${input.kind === "probe" ? input.tracker : input.ifname}`,
+        );
         if (tracker !== undefined) this.#send(tracker, trackerResult(input));
         return;
       }
@@ -289,13 +297,16 @@ export class Node {
         this.#receive(input);
         return;
       case "effect": {
-        const spec = input.instance === undefined ? undefined : this.#specs.get(input.instance);
+        const spec = input.instance === undefined ? undefined : this.#p.specs.get(input.instance);
         const ctx = spec && { family: spec.params.family, unicast: spec.unicastPeers.length > 0 };
         for (const c of effectReaction(input, ctx)) this.#emit(c);
         return;
       }
       case "address":
         if (!input.present) this.#addressDeleted(input);
+        return;
+      case "reload":
+        applyReload(this.#reloadHost(), input.spec as NodeSpec, input.configHash);
         return;
     }
   }
@@ -305,11 +316,7 @@ export class Node {
    * tracked VIP (`ownerOfDeletedAddress`) goes to BACKUP with a skew-time down timer (`set_vrrp_backup`).
    */
   #addressDeleted(input: Extract<Input, { kind: "address" }>): void {
-    const masters = this.#actors.instances.flatMap((a) => {
-      const spec = this.#specs.get(a.name);
-      return spec === undefined || topState(a.snapshot.value) !== "MASTER" ? [] : [{ name: a.name, spec }];
-    });
-    const owner = this.#actors.instance(ownerOfDeletedAddress(masters, input) ?? "");
+    const owner = this.#p.deletedVipOwner(input);
     if (owner === undefined) return;
     const line = `Netlink reflector reports IP ${input.address} removed from ${input.ifname}`;
     this.#emit({ type: "log", line, detail: true });
@@ -317,24 +324,17 @@ export class Node {
   }
 
   #receive(input: Extract<Input, { kind: "rx" }>): void {
-    const r = this.#codec.receive(input, this.#masterOf);
-    if (r.instance === undefined) return;
-    const actor = this.#actors.instance(r.instance);
-    if (actor === undefined) return;
-    const stats = this.#stats.get(r.instance);
-    if (stats && r.counter) stats[r.counter]++;
-    if (!r.event) return;
-    if (stats) {
-      stats.advert_rcvd++;
-      if (r.event.priority === 0) stats.pri_zero_rcvd++;
-    }
-    this.#send(actor, r.event);
+    const r = this.#p.receive(input);
+    if (r !== undefined) this.#send(r.actor, r.event);
   }
 
   // ---- what a step emits --------------------------------------------------------------------
 
   #send(actor: Actor, event: { readonly type: string }): void {
-    this.#interpret(actor, this.#actors.step(actor, event, this.#outputs as StateChange[]));
+    const before = this.#outputs.length;
+    const actions = this.#p.actors.step(actor, event, this.#outputs as StateChange[]);
+    if (this.#outputs.length > before) this.#p.countChange(actor, this.#outputs[before] as StateChange);
+    this.#interpret(actor, actions);
   }
 
   #interpret(actor: Actor, actions: readonly StepAction[]): void {
@@ -344,9 +344,9 @@ export class Node {
         if (p.delay === undefined) continue; // consumed inside the macrostep
         if (p.id === undefined)
           throw new Error(`${actor.id}: a delayed ${p.event.type} without a timer name`);
-        this.#timers.schedule(actor.id, p.id, p.event, xstateMsToUs(p.delay));
+        this.#p.timers.schedule(actor.id, p.id, p.event, xstateMsToUs(p.delay));
       } else if (a.type === "xstate.cancel") {
-        this.#timers.cancel(actor.id, (a.params as { sendId: string }).sendId);
+        this.#p.timers.cancel(actor.id, (a.params as { sendId: string }).sendId);
       } else if (!a.type.startsWith("xstate.")) {
         // A named message action: its params are the messages of that type (machines/named-actions.ts).
         for (const m of a.params as readonly Message[]) {
@@ -360,43 +360,42 @@ export class Node {
   /** Records one message; routing is delivered (tracking.ts), effects are dispatched. */
   #emit(m: Message): void {
     this.#outputs.push(m);
-    if (isRouting(m)) this.#tracking.route(m, this.#routing);
+    if (isRouting(m)) this.#p.tracking.route(m, this.#routing);
     else this.#perform(m);
   }
 
   #perform(c: Command): void {
     const name = "instance" in c ? c.instance : "";
-    const stats = this.#stats.get(name);
-    if (stats !== undefined)
-      countCommand(stats, c, () => topState(this.#actors.instance(name)?.snapshot.value));
-    this.#dispatch.dispatch(c);
+    const stats = this.#p.stats.get(name);
+    if (stats !== undefined) countCommand(stats, c);
+    this.#p.dispatch.dispatch(c);
   }
 
   // ---- views --------------------------------------------------------------------------------
 
   /** Top-level state of an instance (`BACKUP`, `MASTER`, …) or group (`group:G1`). */
   state(name: string): string {
-    const a = this.#actors.get(name.includes(":") ? name : `instance:${name}`);
+    const a = this.#p.actors.get(name.includes(":") ? name : `instance:${name}`);
     return a ? topState(a.snapshot.value) : "UNKNOWN";
   }
   /** Effective priority of an instance. */
   priority(name: string): number {
-    return this.#actors.instance(name)?.snapshot.context.priority ?? 0;
+    return this.#p.actors.instance(name)?.snapshot.context.priority ?? 0;
   }
   stats(name: string): InstanceStats | undefined {
-    return this.#stats.get(name);
+    return this.#p.stats.get(name);
   }
   /** Pending timers: `actor timerName` and due time (per actor, in arming order). */
   timers(): Array<{ key: string; dueUs: number }> {
-    return this.#timers.list();
+    return this.#p.timers.list();
   }
   /** The pending timer `id` of `actor` (its due time), or undefined: one lookup, not a scan. */
   pendingTimer(actor: string, id: string): { readonly dueUs: number } | undefined {
-    return this.#timers.get(actor, id);
+    return this.#p.timers.get(actor, id);
   }
   /** Machine steps served from a remembered fixpoint instead of XState (see `memoizeFixpoints`). */
   get fixpointHits(): number {
-    return this.#actors.fixpointHits;
+    return this.#p.actors.fixpointHits;
   }
   /** sha256 over every `out` journal line so far (since the checkpoint, for a restored node). */
   outputHash(): string {
@@ -408,7 +407,7 @@ export class Node {
   close(): void {
     this.#rx?.unsubscribe();
     this.#effects.close();
-    this.#timers.close();
+    this.#p.close();
     this.#opts.journal?.close();
   }
 }

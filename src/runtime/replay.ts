@@ -151,7 +151,9 @@ export const formatTimeline = (timeline: readonly TimelineEntry[]): string[] => 
                 ? `admin ${i.command}`
                 : i.kind === "address"
                   ? `address ${i.address}/${i.prefixLength} ${i.present ? "added to" : "removed from"} ${i.ifname}`
-                  : `effect ${i.actor} #${i.cmd} ${i.op}${i.instance === undefined ? "" : ` ${i.instance}`} ${i.ok ? "ok" : `failed ${i.code ?? ""} ${i.detail}`}`;
+                  : i.kind === "reload"
+                    ? `reload (configuration ${i.configHash.slice(0, 12)})`
+                    : `effect ${i.actor} #${i.cmd} ${i.op}${i.instance === undefined ? "" : ` ${i.instance}`} ${i.ok ? "ok" : `failed ${i.code ?? ""} ${i.detail}`}`;
     out.push(`${fmtUs(e.atUs)} #${e.seq} ${what}`);
     for (const o of e.outputs) out.push(`    ${formatOutput(o)}`);
   }

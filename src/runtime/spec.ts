@@ -47,6 +47,8 @@ export interface InstanceSpec {
    * instance's family. Each becomes a tracker that starts failed and is never probed.
    */
   readonly configFaults?: readonly string[];
+  /** `notify_deleted` (a script): an instance removed by a reload is notified DELETED instead of FAULT. */
+  readonly notifyDeleted?: boolean;
 }
 
 export interface PeerTtl {

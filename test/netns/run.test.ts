@@ -1,8 +1,8 @@
 /**
  * `vigil run` as an operator starts it, in lab namespace h1 (`node bin/vigil.js run -f CONF
  * --journal DIR --pid-file FILE`): it writes its pid file, becomes MASTER and adds its VIP; a
- * second `vigil run` on the same pid file is refused naming the first one's pid; SIGHUP logs that
- * reload is not supported and keeps running; SIGTERM sends a priority-0 advert (tcpdump in h2),
+ * second `vigil run` on the same pid file is refused naming the first one's pid; SIGHUP reloads the
+ * unchanged file without a transition and keeps running (test/netns/reload.test.ts has the rest); SIGTERM sends a priority-0 advert (tcpdump in h2),
  * removes the VIP, logs `Stopped`, exits 0 and removes the pid file; the journal segment replays
  * with `vigil replay --verify`. Then `--dry-run --log-format json`: MASTER with no VIP added, the
  * commands logged as `[dry-run] …` JSON lines, adverts still on the wire.
@@ -80,7 +80,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true }))(suite, () 
     await second.waitExit(30_000);
 
     process.kill(vigil.pid ?? 0, "SIGHUP");
-    await vigil.waitForOutput(/Reload \(SIGHUP\) is not supported by Vigil yet/, 5_000);
+    await vigil.waitForOutput(/Reload complete/, 5_000);
     await new Promise((r) => setTimeout(r, 1500));
     stillRunningAfterHup = vigil.running;
 
@@ -135,11 +135,13 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true }))(suite, () 
     expect(second.stderr).not.toContain("Starting Vigil");
   });
 
-  it("SIGHUP: logs that reload is not supported and keeps running", () => {
+  it("SIGHUP: reloads the unchanged file, stays MASTER without a transition, keeps running", () => {
     expect(stillRunningAfterHup).toBe(true);
-    expect(vigil.stderr).toContain(
-      "Reload (SIGHUP) is not supported by Vigil yet - keeping the running configuration",
-    );
+    const from = vigil.stderr.indexOf("Reloading");
+    const reload = vigil.stderr.slice(from, vigil.stderr.indexOf("Received SIGTERM"));
+    expect(from).toBeGreaterThan(0);
+    expect(reload).toMatch(/: Reload complete$/m);
+    expect(reload).not.toMatch(/Entering|removing VIPs|sent 0 priority/);
   });
 
   it("SIGTERM: priority 0 on the wire, VIP removed, Stopped, exit 0, pid file gone", () => {

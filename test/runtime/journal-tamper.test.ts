@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { MACHINE_VERSION } from "../../machines/events.ts";
 import { replayCommand } from "../../src/cli/replay.ts";
-import { FileJournal, readJournal } from "../../src/runtime/journal.ts";
+import { FileJournal, JOURNAL_VERSION, readJournal } from "../../src/runtime/journal.ts";
 import { runCase } from "../conformance/runner.ts";
 import { tempDirForFile } from "../support/temp.ts";
 
@@ -104,7 +104,7 @@ const edits: Array<[string, string, number, string[]?]> = [
     ),
     1,
   ],
-  ["header version edited", setRow(1, (l) => l.replace('"version":3', '"version":2')), 1],
+  ["header version edited", setRow(1, (l) => l.replace(`"version":${JOURNAL_VERSION}`, '"version":2')), 1],
   [
     "header machine version edited",
     setRow(1, (l) => l.replace(`"machine":${MACHINE_VERSION}`, `"machine":${MACHINE_VERSION + 1}`)),

@@ -1,0 +1,149 @@
+/**
+ * The spec-derived parts of a `Node` (node.ts): the spec in force and its instance specs by name,
+ * per-instance stats, the advert codec, the effect dispatch, the timer table, the machine actors and
+ * the tracker aggregation — and what needs only them: routing a received datagram to its instance
+ * (with its counters), counting state changes, and finding the MASTER that owns a deleted address.
+ * A node builds them once from its spec; a reload (reload-apply.ts) builds them again from the new
+ * spec and puts the state carried over from the old ones into them
+ * (reload.ts `carryState`), while the node itself — queue, seq, journal, effect actors, transport
+ * subscription — stays the same object. Not pure (holds the snapshots and clock handles).
+ */
+import type { AdvertEvent } from "../../machines/events.ts";
+import { type Actor, ActorRegistry, type StateChange } from "./actor-registry.ts";
+import type { NodeState } from "./checkpoint.ts";
+import type { Clock } from "./clock.ts";
+import { AdvertCodec } from "./codec.adapter.ts";
+import type { EffectActors } from "./effect-actors.ts";
+import { EffectDispatch, ownerOfDeletedAddress } from "./effect-dispatch.ts";
+import type { Input } from "./input.ts";
+import { type StepAction, topState } from "./machine-driver.ts";
+import type { StateParts } from "./node-state.ts";
+import type { InstanceSpec, NodeSpec } from "./spec.ts";
+import { countStateChange, type InstanceStats, newStats } from "./stats.ts";
+import { TimerTable } from "./timer-table.ts";
+import { Tracking } from "./tracking.ts";
+
+/** What the parts need from their node. */
+export interface PartsDeps {
+  readonly clock: Clock;
+  readonly effects: EffectActors;
+  /** Timers fire on the clock (false in replay: recorded timer events are applied instead). */
+  readonly live: boolean;
+  readonly memoize: boolean;
+  readonly hasTransport: boolean;
+  /** A timer fired: the node journals and applies it. */
+  readonly fire: (actor: string, id: string) => void;
+}
+
+export class NodeParts {
+  readonly specs = new Map<string, InstanceSpec>();
+  readonly stats = new Map<string, InstanceStats>();
+  readonly codec: AdvertCodec;
+  readonly dispatch: EffectDispatch;
+  readonly timers: TimerTable;
+  readonly actors: ActorRegistry;
+  readonly tracking: Tracking;
+
+  /** Builds every part of `spec`; `initial` receives each actor's initial actions, in build order. */
+  constructor(
+    readonly spec: NodeSpec,
+    deps: PartsDeps,
+    initial: (a: Actor, actions: readonly StepAction[]) => void,
+  ) {
+    for (const s of spec.instances) {
+      this.specs.set(s.params.name, s);
+      this.stats.set(s.params.name, newStats());
+    }
+    this.codec = new AdvertCodec(spec);
+    this.dispatch = new EffectDispatch(this.specs, this.codec, deps.effects, deps.hasTransport);
+    this.timers = new TimerTable(deps.clock, deps.live, deps.fire);
+    this.actors = new ActorRegistry(spec, deps.memoize, (a, actions) => {
+      this.timers.register(a.id);
+      initial(a, actions);
+    });
+    this.tracking = new Tracking(spec, this.actors);
+  }
+
+  /**
+   * The parts of `spec` holding `carried` (a reload): the actors it names restored, the others fresh
+   * (their initial actions are returned, to be interpreted); router drop counters go on. The
+   * caller closes `prev`.
+   */
+  static carried(
+    spec: NodeSpec,
+    deps: PartsDeps,
+    carried: NodeState,
+    prev: NodeParts,
+  ): { parts: NodeParts; initial: Array<[Actor, readonly StepAction[]]> } {
+    const initial: Array<[Actor, readonly StepAction[]]> = [];
+    const parts = new NodeParts(spec, deps, (a, actions) => {
+      if (carried.actors[a.id] === undefined) initial.push([a, actions]);
+    });
+    Object.assign(parts.codec.dropped, prev.codec.dropped);
+    parts.actors.restore(carried.actors, true);
+    parts.tracking.restore(carried.tracking);
+    for (const [name, saved] of Object.entries(carried.stats)) {
+      const stats = parts.stats.get(name);
+      if (stats !== undefined) Object.assign(stats, saved);
+    }
+    parts.timers.restore(carried.timers);
+    return { parts, initial };
+  }
+
+  /** A BACKUP instance's current master (for `skip_check_adv_addr`); made once, not per datagram. */
+  readonly #masterOf = (name: string): string | undefined => {
+    const a = this.actors.instance(name);
+    return a && topState(a.snapshot.value) === "BACKUP" ? a.snapshot.context.masterIp : undefined;
+  };
+
+  /** Whether an instance reads datagrams: not in FAULT or INIT (keepalived), nor once stopped. */
+  readonly #listening = (name: string): boolean => {
+    const a = this.actors.instance(name);
+    const state = a && topState(a.snapshot.value);
+    return state === "BACKUP" || state === "MASTER";
+  };
+
+  /**
+   * A received datagram routed and checked (codec.adapter.ts), counted in its instance's stats as
+   * keepalived counts it; the instance and its ADVERT event, or undefined when no instance is to step
+   * (a datagram a check dropped never reaches the machine).
+   */
+  receive(input: Extract<Input, { kind: "rx" }>): { actor: Actor; event: AdvertEvent } | undefined {
+    const r = this.codec.receive(input, this.#masterOf, this.#listening);
+    if (r.instance === undefined) return undefined;
+    const stats = this.stats.get(r.instance);
+    if (stats !== undefined && r.counters !== undefined) for (const c of r.counters) stats[c]++;
+    const actor = r.event && this.actors.instance(r.instance);
+    return actor ? { actor, event: r.event as AdvertEvent } : undefined;
+  }
+
+  /** Counts an instance's change of state (stats.ts `countStateChange`: become / release master). */
+  countChange(actor: Actor, change: StateChange): void {
+    const stats = actor.kind === "instance" ? this.stats.get(actor.name) : undefined;
+    if (stats !== undefined) countStateChange(stats, change.from, change.to);
+  }
+
+  /** The MASTER instance owning a deleted address (effect-dispatch.ts `ownerOfDeletedAddress`). */
+  deletedVipOwner(input: Extract<Input, { kind: "address" }>): Actor | undefined {
+    const masters = this.actors.instances.flatMap((a) => {
+      const spec = this.specs.get(a.name);
+      return spec === undefined || topState(a.snapshot.value) !== "MASTER" ? [] : [{ name: a.name, spec }];
+    });
+    return this.actors.instance(ownerOfDeletedAddress(masters, input) ?? "");
+  }
+
+  /** The decision-state holders, for node-state.ts. */
+  state(effects: EffectActors): StateParts {
+    return {
+      actors: this.actors,
+      timers: this.timers,
+      tracking: this.tracking,
+      stats: this.stats,
+      effects,
+    };
+  }
+
+  close(): void {
+    this.timers.close();
+  }
+}

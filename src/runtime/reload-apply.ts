@@ -1,0 +1,153 @@
+/**
+ * How a node applies a `reload` input (SIGHUP with a configuration that passed validation), in
+ * keepalived 2.2.7's order (vrrp_daemon.c `reload_vrrp_thread`, vrrp.c `clear_diff_vrrp`,
+ * `restore_vrrp_state`, vrrp_scheduler.c `vrrp_init_state`):
+ * 1. `Reloading`;
+ * 2. each removed instance (reload.ts `planReload`): a MASTER sends priority 0 and deletes its VIPs;
+ *    then, unless it was in FAULT (or INIT), it is notified FAULT — DELETED with `notify_deleted`;
+ * 3. each kept MASTER deletes the VIPs the new configuration dropped (the others are untouched);
+ * 4. the node's parts are rebuilt from the new spec with the kept state (reload.ts `carryState`):
+ *    machine state, tracker values and counters survive (timers too, until step 7), no notify;
+ * 5. scripts kept by name log keepalived's `considered successful|unsuccessful on reload`;
+ * 6. each kept instance gets its TRACKING summary under the new configuration: a changed priority or
+ *    weight takes effect as a tracker change would (`Changing effective priority`, BACKUP's down
+ *    timer shifted by the change in skew; a MASTER keeps MASTER until an advert says otherwise);
+ * 7. timers restart as keepalived's `vrrp_init_state` / `vrrp_init_sands` restart them: each kept
+ *    BACKUP gets a full down timer from the reload (3 × the master's interval + skew at the new
+ *    priority); each kept MASTER adds the new VIPs and, if it added any, sends the GARP burst over
+ *    all its addresses (as keepalived does), then advertises at once and re-arms its advert timer;
+ * 8. new instances start as at start-up (TRACKING, new groups START, then START); `Reload complete`.
+ * Deterministic (a function of the node's state and the input); not pure (it drives the node).
+ */
+import { fifoLine, type Message } from "../../machines/events.ts";
+import {
+  INSTANCE_TIMERS,
+  type InstanceTimerId,
+  MASTER_DOWN_TIMER_ID,
+} from "../../machines/instance-commands.ts";
+import type { SyncGroupEvent } from "../../machines/sync-group.machine.ts";
+import { csToUs, downTimerUs } from "../../machines/timers.ts";
+import type { Actor } from "./actor-registry.ts";
+import type { NodeState } from "./checkpoint.ts";
+import { topState } from "./machine-driver.ts";
+import type { NodeParts } from "./node-parts.ts";
+import { carryState, planReload, vipDiff } from "./reload.ts";
+import { configFaultTracker, type NodeSpec } from "./spec.ts";
+
+/** What applying a reload needs from the node (node.ts). */
+export interface ReloadHost {
+  /** The node's current parts (the new ones after `rebuild`). */
+  parts(): NodeParts;
+  emit(m: Message): void;
+  send(actor: Actor, event: { readonly type: string }): void;
+  save(): NodeState;
+  rebuild(spec: NodeSpec, configHash: string, carried: NodeState): void;
+}
+
+const log = (line: string, detail?: true): Message =>
+  detail ? { type: "log", line, detail } : { type: "log", line };
+
+export const applyReload = (h: ReloadHost, next: NodeSpec, configHash: string): void => {
+  const old = h.parts().spec;
+  const before = h.parts().actors;
+  const stateOf = (id: string): string => {
+    const a = before.get(id);
+    return a === undefined ? "UNKNOWN" : topState(a.snapshot.value);
+  };
+  const plan = planReload(old, next);
+  h.emit(log("Reloading"));
+  for (const o of plan.removed) {
+    const name = o.params.name;
+    const a = before.instance(name);
+    if (a === undefined) continue;
+    const state = topState(a.snapshot.value);
+    const priority: number = a.snapshot.context.priority;
+    if (state === "MASTER") {
+      h.emit({
+        type: "sendAdvert",
+        instance: name,
+        priority: 0,
+        advertIntervalCs: o.params.advertIntervalCs,
+      });
+      h.emit(log(`(${name}) sent 0 priority`, true));
+      h.emit(log(`(${name}) removing VIPs.`, true));
+      h.emit({ type: "removeVips", instance: name, vips: o.params.vips });
+    }
+    if (state === "MASTER" || state === "BACKUP" || (o.notifyDeleted === true && state === "FAULT")) {
+      const as = o.notifyDeleted === true ? "DELETED" : "FAULT";
+      h.emit({ type: "notify", scope: "INSTANCE", name, state: as, priority });
+      h.emit({ type: "fifo", line: fifoLine("INSTANCE", name, as, priority) });
+    }
+  }
+  const masters = new Set(
+    plan.kept.filter((k) => stateOf(`instance:${k.old.params.name}`) === "MASTER").map((k) => k.next),
+  );
+  for (const k of plan.kept) {
+    const gone = vipDiff(k.old, k.next).removed;
+    if (masters.has(k.next) && gone.length > 0)
+      h.emit({ type: "removeVips", instance: k.old.params.name, vips: gone });
+  }
+  const carried = carryState(h.save(), old, next, plan, stateOf);
+  h.rebuild(next, configHash, carried);
+  const { actors, tracking, timers } = h.parts();
+  const saved = tracking.save().ok;
+  for (const t of next.trackers) {
+    const was = old.trackers.find((x) => x.name === t.name);
+    const ok = saved[t.name];
+    if (
+      t.kind !== "script" ||
+      was?.kind !== "script" ||
+      t.name.startsWith(configFaultTracker("")) ||
+      ok == null
+    )
+      continue;
+    h.emit(log(`VRRP_Script(${t.name}) considered ${ok ? "successful" : "unsuccessful"} on reload`));
+  }
+  for (const k of plan.kept) {
+    const a = actors.instance(k.next.params.name);
+    if (a !== undefined) h.send(a, tracking.trackingEvent(a.name));
+  }
+  for (const k of plan.kept) {
+    const a = actors.instance(k.next.params.name);
+    if (a !== undefined && topState(a.snapshot.value) === "BACKUP") {
+      const c = a.snapshot.context;
+      const downUs = downTimerUs({
+        ...c,
+        version: c.p.version,
+        downTimerAdverts: c.p.downTimerAdverts,
+        downTimer: "full",
+      });
+      timers.schedule(a.id, MASTER_DOWN_TIMER_ID, { type: INSTANCE_TIMERS[MASTER_DOWN_TIMER_ID] }, downUs);
+    }
+    if (a === undefined || !masters.has(k.next) || topState(a.snapshot.value) !== "MASTER") continue;
+    const p = k.next.params;
+    const added = vipDiff(k.old, k.next).added;
+    if (added.length > 0) {
+      h.emit(log(`(${p.name}) setting VIPs.`, true));
+      h.emit({ type: "addVips", instance: p.name, vips: added });
+      h.emit({ type: "garp", instance: p.name, vips: p.vips, repeat: p.garpMasterRepeat, reason: "master" });
+    }
+    h.emit({
+      type: "sendAdvert",
+      instance: p.name,
+      priority: a.snapshot.context.priority,
+      advertIntervalCs: p.advertIntervalCs,
+    });
+    const advert: InstanceTimerId = "advert";
+    timers.schedule(
+      `instance:${p.name}`,
+      advert,
+      { type: INSTANCE_TIMERS[advert] },
+      csToUs(p.advertIntervalCs),
+    );
+  }
+  const fresh = plan.added.flatMap((s) => actors.instance(s.params.name) ?? []);
+  for (const a of fresh) h.send(a, tracking.trackingEvent(a.name));
+  for (const g of actors.groups)
+    if (carried.actors[g.id] === undefined) {
+      const start: SyncGroupEvent = { type: "START", members: tracking.memberStarts(g) };
+      h.send(g, start);
+    }
+  for (const a of fresh) h.send(a, { type: "START" });
+  h.emit(log("Reload complete"));
+};
