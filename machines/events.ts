@@ -9,7 +9,7 @@
  * machine change makes old journals replay differently. `vigil replay` refuses a journal recorded with
  * another value unless `--force`.
  */
-export const MACHINE_VERSION = 2;
+export const MACHINE_VERSION = 3;
 
 export type VrrpState = "INIT" | "BACKUP" | "MASTER" | "FAULT" | "STOP";
 export type NotifyState =

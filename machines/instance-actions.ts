@@ -4,7 +4,7 @@
  * (one per message slot, named-actions.ts), context assignments, and the named timers (delayed raises
  * under our own ids, `INSTANCE_TIMERS`). vrrp-instance.machine.ts is the chart built from these. Pure.
  */
-import { setup } from "xstate";
+import { and, setup } from "xstate";
 import type { InstanceEvent, InstanceParams, MessageType } from "./events.ts";
 import {
   advertNow,
@@ -175,3 +175,18 @@ export const garpLowerPrioDelayed = emit(["garp"], (c) => [
   garp(c, "lowerPrioDelay", c.p.garpLowerPrioRepeat),
 ]);
 export const advertActions = emit(["sendAdvert"], advertNow);
+
+/**
+ * A MASTER's transitions for a valid advert that leaves it MASTER (`guard`): `actions` and the advert
+ * timer re-armed — re-entering `adverts.waiting`, as keepalived's `vrrp_dispatcher_read` re-arms after
+ * the state handler — unless lower_prio_no_advert, then `actions` alone.
+ */
+export const onReceipt = (
+  guard: "rankZero" | "rankLower" | "rankSelf",
+  // biome-ignore lint/suspicious/noExplicitAny: XState's action typing of dynamic params
+  actions: any,
+) =>
+  [
+    { guard: and([guard, "rearmsOnReceipt"]), target: "waiting", reenter: true, actions },
+    { guard, actions },
+  ] as const;

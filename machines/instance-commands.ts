@@ -309,6 +309,11 @@ export const intervalMismatch: Emit = (c, e) => [
   ),
 ];
 
+/** A MASTER hears its own priority from its own address (keepalived 2.2.7's exact line). */
+export const equalPriorityOwnAddress: Emit = (c) => [
+  log(c, "WARNING - equal priority advert received from remote host with our IP address."),
+];
+
 /** Both sides at 255 (keepalived 2.2.7's exact line; the local priority then drops to 254). */
 export const configurationError: Emit = (c) => [
   log(

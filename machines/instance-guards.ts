@@ -43,6 +43,11 @@ export const instanceGuards = {
   backupAcceptsWanting: ({ context: c, event: e }) => c.wantMaster && accepts(c, e),
   startsPreemptDelay: ({ context: c }) => c.p.preemptDelayUs > 0 && c.preempt === "idle",
   bothOwners: ({ context: c, event: e }) => bothOwners(c, e),
+  /**
+   * A MASTER re-arms its advert timer after a valid advert that leaves it MASTER, unless
+   * lower_prio_no_advert (keepalived's `vrrp_dispatcher_read`; instance-actions.ts `onReceipt`).
+   */
+  rearmsOnReceipt: ({ context: c }) => !c.p.lowerPrioNoAdvert,
   rankZero: ({ context: c, event: e }) => rank(c, e) === "zero",
   rankLower: ({ context: c, event: e }) => !bothOwners(c, e) && rank(c, e) === "lower",
   rankSelf: ({ context: c, event: e }) => rank(c, e) === "self",

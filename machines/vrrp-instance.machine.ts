@@ -25,6 +25,7 @@ import {
   garpLowerPrioDelayed,
   initialDown,
   logIntervalMismatch,
+  onReceipt,
   PREEMPT_DELAY_ID,
   REPORT,
   recordMaster,
@@ -43,11 +44,11 @@ import {
   yieldActions,
 } from "./instance-actions.ts";
 import {
-  advertOf,
   configurationError,
   discardLower,
   enterBackup,
   enterFault,
+  equalPriorityOwnAddress,
   garp,
   initialInstanceContext,
   leaveFault,
@@ -225,15 +226,6 @@ export const vrrpInstanceMachine = s.createMachine({
               ...yieldActions,
             ],
           },
-          {
-            guard: "rankSelf",
-            actions: emit(["log"], (c, e) => [
-              log(
-                c,
-                `WARNING - equal priority advert received from ${advertOf(e).srcIp} with our own address`,
-              ),
-            ]),
-          },
           { guard: "rankHigher", target: "backup", actions: yieldActions },
         ],
         TRACKING: [
@@ -265,6 +257,14 @@ export const vrrpInstanceMachine = s.createMachine({
         adverts: {
           initial: "waiting",
           states: {
+            /**
+             * A valid advert that leaves the instance MASTER re-arms the advert timer (re-entering
+             * `waiting`), as keepalived's `vrrp_dispatcher_read` does, unless lower_prio_no_advert:
+             * priority 0, lower priority, equal priority from our own address. A v2 interval mismatch
+             * is logged and leaves the timer — and datagrams the codec adapter's receive checks drop
+             * never reach the machine: a deliberate difference from keepalived, which re-arms on
+             * those too, so junk for the VRID cannot silence a MASTER (docs/keepalived-reference.md §3.2).
+             */
             waiting: {
               entry: startTimer("advert", "advertInterval"),
               exit: s.cancel("advert"),
@@ -272,18 +272,12 @@ export const vrrpInstanceMachine = s.createMachine({
                 ADVERT_TIMER: { target: "waiting", reenter: true, actions: advertActions },
                 ADVERT: [
                   { guard: "v2Mismatch", actions: logIntervalMismatch },
-                  {
-                    guard: "rankZero",
-                    target: "waiting",
-                    reenter: true,
-                    actions: advertActions,
-                  },
-                  {
-                    guard: "rankLower",
-                    target: "waiting",
-                    reenter: true,
-                    actions: emit(["log", "sendAdvert", "garp", "notify", "fifo"], lowerPriorityAdvert),
-                  },
+                  ...onReceipt("rankZero", advertActions),
+                  ...onReceipt(
+                    "rankLower",
+                    emit(["log", "sendAdvert", "garp", "notify", "fifo"], lowerPriorityAdvert),
+                  ),
+                  ...onReceipt("rankSelf", emit(["log"], equalPriorityOwnAddress)),
                 ],
               },
             },

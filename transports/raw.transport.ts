@@ -5,7 +5,7 @@
  * it and demultiplexed by VRID: `RawTransportPool.open(spec)` hands each instance a `Transport`
  * view; the pool's `inbound$(ifname, family, mode)` carries every VRID seen on that socket.
  *
- * - IPv4 uses `raw-socket` with IP_HDRINCL: Vigil builds the header as keepalived does (TOS 0xc0,
+ * - IPv4 (`raw4.socket.ts`) uses `raw-socket` with IP_HDRINCL: Vigil builds the header as keepalived does (TOS 0xc0,
  *   TTL 255 or unicast_ttl, DF clear, a per-instance IP id starting at 1 and skipping 0). The
  *   socket is bound to its interface (SO_BINDTODEVICE) and, in multicast mode, joins the group on it
  *   with multicast loop off; the receive path sees the IPv4 header (TTL, destination).
@@ -20,12 +20,11 @@
  * counted in `stats` and dropped, never fatal. Not pure: this is the edge to the kernel.
  */
 import { networkInterfaces } from "node:os";
-import raw from "raw-socket";
 import { type Observable, Subject } from "rxjs";
-import { encodeIpv4Packet } from "../src/protocol/ipv4.ts";
+import { isMulticastAddress } from "../src/protocol/address.ts";
 import type { Clock } from "../src/runtime/clock.ts";
-import { isParseFailure, parseIpv4, VRRP_PROTOCOL } from "./ip-header.ts";
-import { ifIndex, type Libc, loadLibc } from "./libc.ffi.ts";
+import { type Libc, loadLibc } from "./libc.ffi.ts";
+import { openIpv4Socket } from "./raw4.socket.ts";
 import { openIpv6Socket } from "./raw6.socket.ts";
 import type { Datagram, Family, Outbound, Transport } from "./transport.ts";
 
@@ -65,14 +64,22 @@ export interface RawSocketStats {
   unknownVrid: number;
   ttlRejected: number;
   srcRejected: number;
+  /**
+   * Addressed to the other mode's kind (unicast on the multicast socket or the reverse): each socket
+   * is unbound and sees both, so it keeps only its own — what keepalived's bind to the group / the
+   * unicast source does — else a host running both modes would take every datagram twice.
+   */
+  otherMode: number;
   /** Errors reported by the socket itself (receive failures). */
   socketErrors: number;
+  /** Readiness wake-ups of the receive loop (IPv4; each reads one datagram, or up to RECV_BATCH in a burst). */
+  wakeups: number;
+  /** Reads that found the socket empty (IPv4: the end of a drained burst, or a spurious wake-up). */
+  emptyReads: number;
 }
 
 export const DEFAULT_GROUP4 = "224.0.0.18";
 export const DEFAULT_GROUP6 = "ff02::12";
-const RECV_BUFFER_BYTES = 4096;
-
 /** The kernel side of one shared socket, IPv4 or IPv6. */
 export interface SharedSocketIo {
   /** Joins a multicast group on the interface (idempotent per group). */
@@ -94,7 +101,8 @@ export interface ReceivedPacket {
 
 export type SocketEvent =
   | { readonly kind: "packet"; readonly packet: ReceivedPacket }
-  | { readonly kind: keyof RawSocketStats };
+  | { readonly kind: "wakeups" | "emptyReads"; readonly loop: true }
+  | { readonly kind: Exclude<keyof RawSocketStats, "wakeups" | "emptyReads"> };
 
 interface View {
   readonly spec: RawInstanceSpec;
@@ -115,13 +123,17 @@ class SharedSocket {
     unknownVrid: 0,
     ttlRejected: 0,
     srcRejected: 0,
+    otherMode: 0,
     socketErrors: 0,
+    wakeups: 0,
+    emptyReads: 0,
   };
   readonly io: SharedSocketIo;
 
   constructor(
     readonly ifname: string,
     readonly family: Family,
+    private readonly mode: RawMode,
     private readonly clock: Clock,
     makeIo: (emit: (e: SocketEvent) => void) => SharedSocketIo,
   ) {
@@ -129,6 +141,11 @@ class SharedSocket {
   }
 
   private onEvent(e: SocketEvent): void {
+    if ("loop" in e) {
+      // Receive-loop counters: not datagrams.
+      this.stats[e.kind]++;
+      return;
+    }
     if (e.kind !== "packet") {
       this.stats.received++;
       this.stats[e.kind]++;
@@ -136,17 +153,35 @@ class SharedSocket {
     }
     this.stats.received++;
     const p = e.packet;
-    const d: Datagram = {
-      bytes: p.bytes,
-      family: this.family,
-      src: p.src,
-      dst: p.dst,
-      ttl: p.ttl,
-      ifname: this.ifname,
-      ...(p.ifindex === undefined ? {} : { ifindex: p.ifindex }),
-      ...(p.ipPayloadLength === undefined ? {} : { ipPayloadLength: p.ipPayloadLength }),
-      rxAtUs: this.clock.nowUs(),
-    };
+    if (isMulticastAddress(p.dst) !== (this.mode === "multicast")) {
+      this.stats.otherMode++;
+      return;
+    }
+    const d: Datagram =
+      p.ifindex !== undefined && p.ipPayloadLength !== undefined
+        ? {
+            // IPv4: every fact known; one literal (no spread temporaries per datagram).
+            bytes: p.bytes,
+            family: this.family,
+            src: p.src,
+            dst: p.dst,
+            ttl: p.ttl,
+            ifname: this.ifname,
+            ifindex: p.ifindex,
+            ipPayloadLength: p.ipPayloadLength,
+            rxAtUs: this.clock.nowUs(),
+          }
+        : {
+            bytes: p.bytes,
+            family: this.family,
+            src: p.src,
+            dst: p.dst,
+            ttl: p.ttl,
+            ifname: this.ifname,
+            ...(p.ifindex === undefined ? {} : { ifindex: p.ifindex }),
+            ...(p.ipPayloadLength === undefined ? {} : { ipPayloadLength: p.ipPayloadLength }),
+            rxAtUs: this.clock.nowUs(),
+          };
     this.all.next(d);
     const view = p.bytes.length >= 2 ? this.views.get(p.bytes[1] ?? 0) : undefined;
     if (view === undefined) {
@@ -186,68 +221,6 @@ export function interfaceAddress(ifname: string, family: Family): string | undef
   return hit?.address;
 }
 
-/** IPv4 shared socket through `raw-socket` with IP_HDRINCL. */
-export function openIpv4Socket(libc: Libc, ifname: string, emit: (e: SocketEvent) => void): SharedSocketIo {
-  const ifindex = ifIndex(libc, ifname);
-  if (ifindex === 0) throw new Error(`no interface ${ifname}`);
-  const sock = raw.createSocket({
-    protocol: VRRP_PROTOCOL,
-    addressFamily: raw.AddressFamily.IPv4,
-    bufferSize: RECV_BUFFER_BYTES,
-  });
-  const IP = raw.SocketLevel.IPPROTO_IP;
-  const name = Buffer.from(`${ifname}\0`);
-  sock.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_BINDTODEVICE, name, name.length);
-  sock.setOption(IP, raw.SocketOption.IP_HDRINCL, 1);
-  sock.setOption(IP, 33 /* IP_MULTICAST_TTL */, 255);
-  sock.setOption(IP, 34 /* IP_MULTICAST_LOOP */, 0);
-  const joined = new Set<string>();
-  sock.on("message", (buffer) => {
-    if (buffer.length >= RECV_BUFFER_BYTES) return emit({ kind: "oversized" });
-    const ip = parseIpv4(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length));
-    if (isParseFailure(ip)) return emit({ kind: "truncated" });
-    if (ip.protocol !== VRRP_PROTOCOL) return emit({ kind: "notVrrp" });
-    emit({
-      kind: "packet",
-      packet: {
-        bytes: Uint8Array.from(ip.payload),
-        src: ip.src,
-        dst: ip.dst,
-        ttl: ip.ttl,
-        ifindex,
-        ipPayloadLength: ip.payload.length,
-      },
-    });
-  });
-  sock.on("error", () => emit({ kind: "socketErrors" }));
-  return {
-    join(group) {
-      if (joined.has(group)) return;
-      // struct ip_mreqn { imr_multiaddr; imr_address = any; imr_ifindex }
-      const mreq = Buffer.alloc(12);
-      Buffer.from(group.split(".").map(Number)).copy(mreq, 0);
-      mreq.writeInt32LE(ifindex, 8);
-      sock.setOption(IP, 35 /* IP_ADD_MEMBERSHIP */, mreq, 12);
-      sock.setOption(IP, 32 /* IP_MULTICAST_IF */, mreq, 12);
-      joined.add(group);
-    },
-    send(out, src, ipId, onError) {
-      const source = src ?? interfaceAddress(ifname, 4);
-      if (source === undefined) return onError(new Error(`${ifname} has no IPv4 address to send from`));
-      const packet = encodeIpv4Packet(
-        { tos: 0xc0, ttl: out.ttl, id: ipId, protocol: VRRP_PROTOCOL, src: source, dst: out.dst },
-        out.bytes,
-      );
-      sock.send(packet, 0, packet.length, out.dst, (error) => {
-        if (error !== null) onError(error);
-      });
-    },
-    close() {
-      sock.close();
-    },
-  };
-}
-
 /** Hands out per-instance transports over shared sockets; see the module comment. */
 export class RawTransportPool {
   private readonly sockets = new Map<string, SharedSocket>();
@@ -260,7 +233,7 @@ export class RawTransportPool {
     const key = `${ifname}/${family}/${mode}`;
     let s = this.sockets.get(key);
     if (s === undefined) {
-      s = new SharedSocket(ifname, family, this.clock, (emit) =>
+      s = new SharedSocket(ifname, family, mode, this.clock, (emit) =>
         family === 4 ? openIpv4Socket(this.libc, ifname, emit) : openIpv6Socket(this.libc, ifname, emit),
       );
       this.sockets.set(key, s);

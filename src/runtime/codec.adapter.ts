@@ -8,22 +8,35 @@
  * 2.2.7's `vrrp_check_packet` order; a BACKUP with `skip_check_adv_addr` skips the address and peer
  * checks for its current master's adverts. It also turns a `sendAdvert` command into one `Outbound`
  * per destination (the configured multicast group, or each unicast peer at `unicast_ttl`). A v2
- * interval mismatch is passed on to the machine, which logs keepalived's line and drops it. Datagrams
- * dropped before an instance sees them are counted in `dropped`. Deterministic: the same inputs give
- * the same results live and on replay.
+ * interval mismatch is passed on to the machine, which logs keepalived's line and drops it; a datagram
+ * another check drops never reaches the machine (so it never touches an instance's timers — a
+ * deliberate difference from keepalived, docs/keepalived-reference.md §3.2). `counters` are the
+ * instance's keepalived counters a datagram increments, as `vrrp_check_packet` counts them: one error
+ * counter for a check before `advert_rcvd`, `advert_rcvd` (and an error counter) for the VIP-list and
+ * unicast peer checks after it, none for a v2 interval mismatch. Datagrams keepalived never hands to
+ * an instance count nothing there: shorter than a VRRP header, an unknown VRID (these two are counted
+ * in `dropped`), not addressed to what its socket is bound to (a multicast instance's group; any
+ * unicast address for a unicast one), any while the instance is not `listening` (FAULT, INIT).
+ * Deterministic: the same inputs give the same results live and on replay. An accepted datagram's
+ * result is remembered by its bytes (hex) with every fact it was checked against, so the steady
+ * stream of identical adverts from a master is routed, decoded and validated once (the result is a
+ * pure function of those facts and the fixed configuration; instances with `skip_check_adv_addr`,
+ * whose checks depend on the current master, are always checked afresh).
  */
 import type { AdvertEvent } from "../../machines/events.ts";
 import type { Outbound } from "../../transports/transport.ts";
-import { canonicalAddress } from "../protocol/address.ts";
+import { canonicalAddress, isMulticastAddress } from "../protocol/address.ts";
 import {
   type AdvertFields,
   AdvertTemplate,
+  advertLength,
   countersFor,
   decodeAdvert,
   type Expectations,
   encodeAdvert,
   passwordAuthData,
   prepareExpectations,
+  VRRP_HEADER_LENGTH,
   VRRP_MCAST_GROUP4,
   VRRP_MCAST_GROUP6,
   VRRP_TTL,
@@ -37,7 +50,8 @@ const bare = (vip: string): string => vip.split("/")[0] ?? vip;
 
 export interface Received {
   readonly instance?: string;
-  readonly counter?: StatsCounter;
+  /** The instance's counters this datagram increments (see the module comment); absent: none. */
+  readonly counters?: readonly StatsCounter[];
   readonly event?: AdvertEvent;
 }
 
@@ -51,18 +65,44 @@ const KNOWN: ReadonlySet<string> = new Set([
   "auth_failure",
 ]);
 
-/** A rejected datagram: its instance and, when keepalived counts the reason, the counter. */
-const rejected = (instance: string, kind: Parameters<typeof countersFor>[0]): Received => {
-  const k = countersFor(kind).keepalived;
-  return k !== null && KNOWN.has(k) ? { instance, counter: k as StatsCounter } : { instance };
+/** The counters of an accepted advert (`advert_rcvd`, and `pri_zero_rcvd` for a priority 0). */
+const RECEIVED: readonly StatsCounter[] = Object.freeze(["advert_rcvd"]);
+const RECEIVED_ZERO: readonly StatsCounter[] = Object.freeze(["advert_rcvd", "pri_zero_rcvd"]);
+
+/**
+ * A rejected datagram: its instance and the counters keepalived increments for the reason
+ * (`advert_rcvd` first when the check comes after keepalived counts it, validate.ts `countersFor`).
+ */
+const rejected = (instance: string, reason: Parameters<typeof countersFor>[0]): Received => {
+  const c = countersFor(reason);
+  const counters: StatsCounter[] = c.advertReceived ? ["advert_rcvd"] : [];
+  if (c.keepalived !== null && KNOWN.has(c.keepalived)) counters.push(c.keepalived as StatsCounter);
+  return counters.length > 0 ? { instance, counters } : { instance };
 };
+
+/**
+ * A version nibble other than 2 or 3 (`decodeAdvert` stops at it): keepalived first checks the
+ * length it expects for that version (no auth bytes but for v2) and the multicast TTL, and counts
+ * those; the version failure itself only in SNMP.
+ */
+const unknownVersion = (instance: string, bytes: Uint8Array, input: RxInput, unicast: boolean): Received => {
+  if (bytes.length !== advertLength(input.family, 3, bytes[3] ?? 0))
+    return { instance, counters: ["packet_len_err"] };
+  if (!unicast && input.ttlObserved !== false && input.ttl !== VRRP_TTL)
+    return { instance, counters: ["ip_ttl_err"] };
+  return { instance };
+};
+
+/** `dst` is `canonical` (an address of `family` in canonical form), however it is written. */
+const sameAddress = (dst: string, canonical: string, family: 4 | 6): boolean =>
+  dst === canonical || canonicalAddress(dst, family) === canonical;
 
 /** Routing key of (interface, family, VRID). */
 const routeKey = (ifname: string, family: 4 | 6, vrid: number): string => `${ifname}/${family}/${vrid}`;
 
 /** Datagrams dropped by the router before an instance saw them (or by the unicast peer check). */
 export interface RouterDrops {
-  /** No instance has this (interface, family, VRID). */
+  /** No instance has this (interface, family, VRID), or shorter than a VRRP header (none found). */
   unknownRoute: number;
   /** `check_unicast_src`: the source is not a unicast peer. */
   notPeer: number;
@@ -73,23 +113,65 @@ export interface RouterDrops {
 /** A BACKUP instance's current master (`masterIp`), or undefined in any other state. */
 export type MasterOf = (instance: string) => string | undefined;
 
+/**
+ * Whether an instance reads datagrams now: keepalived's `vrrp_dispatcher_read` ignores them — no
+ * check, no counter — while the instance is in FAULT or INIT.
+ */
+export type Listening = (instance: string) => boolean;
+
 interface PeerRange {
   readonly minTtl: number;
   readonly maxTtl: number;
 }
 
+/** How many accepted datagrams `AdvertCodec` remembers before it starts over (bounds its memory). */
+export const ACCEPTED_MEMO_MAX = 4096;
+
+/** One remembered acceptance: the facts it was checked against and its (frozen) result. */
+interface Accepted {
+  readonly family: 4 | 6;
+  readonly src: string;
+  readonly dst: string;
+  readonly ttl: number;
+  readonly ttlObserved: boolean | undefined;
+  readonly ipPayloadLength: number | undefined;
+  readonly ifname: string;
+  readonly result: Received;
+}
+
+type RxInput = Extract<Input, { kind: "rx" }>;
+
+const sameFacts = (a: Accepted, i: RxInput): boolean =>
+  a.src === i.src &&
+  a.dst === i.dst &&
+  a.ifname === i.ifname &&
+  a.ttl === i.ttl &&
+  a.family === i.family &&
+  a.ttlObserved === i.ttlObserved &&
+  a.ipPayloadLength === i.ipPayloadLength;
+
 export class AdvertCodec {
   readonly #route = new Map<string, InstanceSpec>();
   readonly #expect = new Map<string, Expectations>();
   readonly #peers = new Map<string, ReadonlyMap<string, PeerRange>>();
+  /** A multicast instance's group (canonical), by instance name; unicast instances have none. */
+  readonly #groups = new Map<string, string>();
   /** Advert templates by instance name, made on an instance's first send. */
   readonly #templates = new Map<string, AdvertTemplate>();
   readonly dropped: RouterDrops = { unknownRoute: 0, notPeer: 0, ttlOutOfRange: 0 };
+  /** Accepted datagrams by their hex text (see the module comment). */
+  readonly #accepted = new Map<string, Accepted>();
+  /** Datagrams answered from `#accepted` without routing, decoding or validating again. */
+  memoHits = 0;
 
   constructor(spec: NodeSpec) {
     for (const s of spec.instances) {
       const p = s.params;
       this.#route.set(routeKey(p.ifname, p.family, p.vrid), s);
+      if (s.unicastPeers.length === 0) {
+        const group = s.mcastGroup ?? (p.family === 4 ? VRRP_MCAST_GROUP4 : VRRP_MCAST_GROUP6);
+        this.#groups.set(p.name, canonicalAddress(group, p.family) ?? group);
+      }
       if (s.checkUnicastSrc === true && s.unicastPeers.length > 0) {
         const ranges = new Map<string, PeerRange>();
         for (const a of s.unicastPeers) {
@@ -120,16 +202,58 @@ export class AdvertCodec {
 
   /**
    * Routes and checks one received datagram. `masterOf` reports a BACKUP instance's current master,
-   * for `skip_check_adv_addr` (without it the address checks always run).
+   * for `skip_check_adv_addr` (without it the address checks always run); an instance not
+   * `listening` gets `{ instance }` alone (without it every instance listens).
    */
-  receive(input: Extract<Input, { kind: "rx" }>, masterOf?: MasterOf): Received {
+  receive(input: RxInput, masterOf?: MasterOf, listening?: Listening): Received {
+    const known = this.#accepted.get(input.hex);
+    if (known !== undefined && sameFacts(known, input)) {
+      const instance = known.result.instance as string;
+      if (listening !== undefined && !listening(instance)) return { instance };
+      this.memoHits++;
+      return known.result;
+    }
+    return this.#check(input, masterOf, listening);
+  }
+
+  /** Remembers an accepted datagram's result (frozen: it is handed out again as is). */
+  #remember(input: RxInput, result: Received): Received {
+    Object.freeze(result.event);
+    Object.freeze(result);
+    if (this.#accepted.size >= ACCEPTED_MEMO_MAX) this.#accepted.clear();
+    this.#accepted.set(input.hex, {
+      family: input.family,
+      src: input.src,
+      dst: input.dst,
+      ttl: input.ttl,
+      ttlObserved: input.ttlObserved,
+      ipPayloadLength: input.ipPayloadLength,
+      ifname: input.ifname,
+      result,
+    });
+    return result;
+  }
+
+  #check(input: RxInput, masterOf: MasterOf | undefined, listening: Listening | undefined): Received {
     const bytes: Uint8Array = Buffer.from(input.hex, "hex");
-    const spec = this.#route.get(routeKey(input.ifname, input.family, bytes[1] ?? 0));
+    // keepalived's vrrp_dispatcher_read looks for an instance only in a whole VRRP header.
+    const spec =
+      bytes.length < VRRP_HEADER_LENGTH
+        ? undefined
+        : this.#route.get(routeKey(input.ifname, input.family, bytes[1] ?? 0));
     if (spec === undefined) {
       this.dropped.unknownRoute++;
       return {};
     }
     const instance = spec.params.name;
+    // Ignored in FAULT and INIT, and never seen by the instance's socket: keepalived binds a
+    // multicast instance's to its group and a unicast one's to its address (vrrp.c
+    // open_vrrp_read_socket; over IPv6 the strays that still arrive are discarded in
+    // vrrp_dispatcher_read) — before vrrp_check_packet and its counters.
+    if (listening !== undefined && !listening(instance)) return { instance };
+    const group = this.#groups.get(instance);
+    if (group === undefined ? isMulticastAddress(input.dst) : !sameAddress(input.dst, group, input.family))
+      return { instance };
     const meta = {
       family: input.family,
       src: input.src,
@@ -139,7 +263,10 @@ export class AdvertCodec {
       ...(input.ipPayloadLength === undefined ? {} : { ipPayloadLength: input.ipPayloadLength }),
     };
     const decoded = decodeAdvert(bytes, meta);
-    if (!decoded.ok) return rejected(instance, decoded.reason);
+    if (!decoded.ok)
+      return decoded.reason.kind === "version"
+        ? unknownVersion(instance, bytes, input, spec.unicastPeers.length > 0)
+        : rejected(instance, decoded.reason);
     const exp = this.#expect.get(instance);
     if (exp === undefined) return { instance };
     const peers = this.#peers.get(instance);
@@ -150,21 +277,24 @@ export class AdvertCodec {
       masterOf !== undefined &&
       (canonicalAddress(masterOf(instance) ?? "", input.family) ?? "") === src;
     const v = validateAdvert(decoded.advert, meta, exp, { skipAddressCheck: skip });
-    if (!v.ok && !(v.reason.kind === "interval-mismatch" && spec.params.version === 2))
-      return rejected(instance, v.reason);
-    if (peers !== undefined && !skip) {
+    // A v2 interval mismatch goes on to the machine (which logs it), counted nowhere: keepalived
+    // drops it before `advert_rcvd` and the checks after it.
+    const mismatch = !v.ok && v.reason.kind === "interval-mismatch" && spec.params.version === 2;
+    if (!v.ok && !mismatch) return rejected(instance, v.reason);
+    if (peers !== undefined && !skip && !mismatch) {
       const peer = peers.get(src);
       if (peer === undefined) {
         this.dropped.notPeer++;
-        return { instance };
+        return { instance, counters: RECEIVED };
       }
       if (input.ttlObserved !== false && (input.ttl < peer.minTtl || input.ttl > peer.maxTtl)) {
         this.dropped.ttlOutOfRange++;
-        return { instance, counter: "ip_ttl_err" };
+        return { instance, counters: ["advert_rcvd", "ip_ttl_err"] };
       }
     }
-    return {
+    const accepted: Received = {
       instance,
+      ...(mismatch ? {} : { counters: decoded.advert.priority === 0 ? RECEIVED_ZERO : RECEIVED }),
       event: {
         type: "ADVERT",
         priority: decoded.advert.priority,
@@ -172,6 +302,7 @@ export class AdvertCodec {
         advertIntervalCs: decoded.advert.advertIntervalCs,
       },
     };
+    return spec.skipCheckAdvAddr === true ? accepted : this.#remember(input, accepted);
   }
 
   /**

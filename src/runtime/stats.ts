@@ -1,7 +1,8 @@
 /**
  * Per-instance counters as keepalived names them in `keepalived.json` (docs/keepalived-reference.md §4). Mutable
- * counters owned by the Node (part of its checkpoint); pure constructor, and `countCommand` updates
- * them for a command the instance emitted.
+ * counters owned by the Node (part of its checkpoint); pure constructor; `countCommand` updates them
+ * for a command the instance emitted, `countStateChange` for a change of its state. (Received
+ * datagrams are counted from what the codec adapter reports, codec.adapter.ts `Received.counters`.)
  */
 import type { Command } from "../../machines/events.ts";
 
@@ -41,11 +42,20 @@ export const newStats = (): InstanceStats => ({
   pri_zero_sent: 0,
 });
 
-/** Counts an emitted command: adverts sent (and priority 0), becoming MASTER, releasing it (not from INIT). */
-export const countCommand = (stats: InstanceStats, c: Command, stateOf: () => string): void => {
+/** Counts an emitted command: adverts sent (and of them, priority 0). */
+export const countCommand = (stats: InstanceStats, c: Command): void => {
   if (c.type === "sendAdvert") {
     stats.advert_sent++;
     if (c.priority === 0) stats.pri_zero_sent++;
-  } else if (c.type === "addVips") stats.become_master++;
-  else if (c.type === "removeVips" && stateOf() !== "INIT") stats.release_master++;
+  }
+};
+
+/**
+ * Counts a change of the instance's top state as keepalived 2.2.7 does: `become_master` on entering
+ * MASTER (`vrrp_state_become_master`), `release_master` on leaving it for BACKUP or FAULT
+ * (`vrrp_state_leave_master`) — not on a shutdown (MASTER → STOP), not for a MASTER kept by a reload.
+ */
+export const countStateChange = (stats: InstanceStats, from: string, to: string): void => {
+  if (to === "MASTER" && from !== "MASTER") stats.become_master++;
+  else if (from === "MASTER" && (to === "BACKUP" || to === "FAULT")) stats.release_master++;
 };

@@ -89,6 +89,7 @@ describe("vrrp-instance machine graph coverage", () => {
       garpMasterDelayUs: 0,
       garpMasterRefreshUs: 10_000_000,
     },
+    { ...base, lowerPrioNoAdvert: true },
   ];
   const advert = (priority: number, srcIp: string, advertIntervalCs = 100): InstanceEvent => ({
     type: "ADVERT",

@@ -8,7 +8,7 @@
  *   refused (named-actions.ts `splitRuns`, and the host), so a command type appears as a named action
  *   on every transition that emits it.
  * - Timers are raised under our own names (INSTANCE_TIMERS), no `after` delays, and no `xstate.after`
- *   id anywhere in src/ or machines/; the priority-change shift names a pending timer.
+ *   id anywhere in src/ (but the chart generator, src/viz) or machines/; the priority-change shift names a pending timer.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -136,10 +136,12 @@ describe("timers are named by the machines", () => {
       }
   });
 
-  test("no XState-generated timer id in src/ or machines/", () => {
+  test("no XState-generated timer id in src/ or machines/ (the chart generator in src/viz excepted)", () => {
+    // src/viz draws any machine, so it knows XState's `after` ids; it reads the machines, never runs them.
     const files = (dir: string): string[] =>
       readdirSync(dir).flatMap((f) => {
         const p = join(dir, f);
+        if (p === join("src", "viz")) return [];
         return statSync(p).isDirectory() ? files(p) : p.endsWith(".ts") ? [p] : [];
       });
     const hits = [...files("src"), ...files("machines")].filter((f) =>

@@ -12,12 +12,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/types.ts";
-import {
-  encodeAdvert,
-  passwordAuthData,
-  VRRP_MCAST_GROUP4,
-  VRRP_MCAST_GROUP6,
-} from "../../src/protocol/codec.ts";
+import { encodeAdvert, passwordAuthData } from "../../src/protocol/codec.ts";
 import { VirtualClock } from "../../src/runtime/clock.ts";
 import { nodeFromConfig } from "../../src/runtime/config.adapter.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";
@@ -84,11 +79,8 @@ function runConfig(config: Config): string | undefined {
       : family === 4
         ? "198.18.255.254"
         : "fe80::ffff";
-    const dst = unicast
-      ? (i.unicastSrcIp ?? (family === 4 ? OWN4 : OWN6))
-      : family === 4
-        ? VRRP_MCAST_GROUP4
-        : VRRP_MCAST_GROUP6;
+    // to the instance's own group (its socket gets no other: keepalived binds it to the group)
+    const dst = unicast ? (i.unicastSrcIp ?? (family === 4 ? OWN4 : OWN6)) : i.mcastGroup;
     const own = i.unicastSrcIp ?? i.mcastSrcIp ?? (family === 4 ? OWN4 : OWN6);
     const bytes = encodeAdvert(
       {
