@@ -5,7 +5,9 @@
  * interface holding that address on the segment (no routing between segments, no loopback to self).
  * TTL is carried unchanged (one LAN hop). Each directed link (from node, to node) has faults — fixed
  * delay, jitter, loss, duplication, reordering — and can be blocked (partitions, symmetric or
- * one-way); all can change at any time (e.g. from a timer on the clock, or `at()`).
+ * one-way, on every segment or on one); all can change at any time (e.g. from a timer on the clock,
+ * or `at()`). An interface can be taken down (nothing leaves or arrives on it), and a closed node's
+ * transport can be opened again (a simulated restart).
  *
  * All timing goes through the injected `Clock` (even zero delay is a timer, so delivery never re-enters
  * the sender) and all randomness through the `Prng`, one fork per directed link, so a run is
@@ -38,7 +40,7 @@ export interface SimInterfaceSpec {
   readonly ifindex?: number;
 }
 
-export type DropReason = "partition" | "loss" | "no-route" | "closed";
+export type DropReason = "partition" | "loss" | "no-route" | "closed" | "link-down";
 
 /** One line of the delivery log (when `record` is on). */
 export type DeliveryRecord =
@@ -73,22 +75,31 @@ export interface SimNetworkOptions {
 
 interface SimInterface extends SimInterfaceSpec {
   readonly node: SimNode;
+  up: boolean;
 }
 
 interface SimNode {
   readonly name: string;
   readonly interfaces: SimInterface[];
-  readonly inbound: Subject<Datagram>;
+  inbound: Subject<Datagram>;
   closed: boolean;
 }
 
 interface Link {
   faults: LinkFaults;
+  /** Blocked on every segment. */
   blocked: boolean;
+  /** Blocked on these segments only. */
+  readonly blockedOn: Set<string>;
   readonly prng: Prng;
 }
 
+const isBlocked = (link: Link, segment: string): boolean =>
+  link.blocked || (link.blockedOn.size > 0 && link.blockedOn.has(segment));
+
 const PPM = 1_000_000;
+/** A link without faults of its own (the segment's apply as they are: no merge per message). */
+const NO_FAULTS: LinkFaults = Object.freeze({});
 
 const isMulticast = (dst: string): boolean => {
   if (dst.includes(":")) return /^ff/i.test(dst);
@@ -119,16 +130,20 @@ export class SimNetwork {
     if (n.interfaces.some((i) => i.ifname === spec.ifname)) {
       throw new RangeError(`${node} already has an interface ${spec.ifname}`);
     }
-    const iface: SimInterface = { ...spec, node: n };
+    const iface: SimInterface = { ...spec, node: n, up: true };
     n.interfaces.push(iface);
     const members = this.#segments.get(spec.segment) ?? [];
     members.push(iface);
     this.#segments.set(spec.segment, members);
   }
 
-  /** The node's transport (one per node, covering all its interfaces). */
+  /** The node's transport (one per node, covering all its interfaces); reopens a closed node's. */
   transport(node: string): Transport {
     const n = this.#node(node);
+    if (n.closed) {
+      n.inbound = new Subject<Datagram>();
+      n.closed = false;
+    }
     return {
       inbound$: n.inbound.asObservable(),
       send: (out: Outbound) => this.#send(n, out),
@@ -155,14 +170,42 @@ export class SimNetwork {
     this.setLinkFaults(b, a, faults);
   }
 
-  /** Cuts every link from a node in `side` to a node in `other`, and back unless `oneWay`. */
-  partition(side: readonly string[], other: readonly string[], oneWay = false): void {
+  /**
+   * Cuts every link from a node in `side` to a node in `other`, and back unless `oneWay`; on
+   * `segment` only when given, else on every segment.
+   */
+  partition(side: readonly string[], other: readonly string[], oneWay = false, segment?: string): void {
+    const block = (from: string, to: string): void => {
+      const link = this.#link(from, to);
+      if (segment === undefined) link.blocked = true;
+      else link.blockedOn.add(segment);
+    };
     for (const a of side) {
       for (const b of other) {
-        this.#link(a, b).blocked = true;
-        if (!oneWay) this.#link(b, a).blocked = true;
+        block(a, b);
+        if (!oneWay) block(b, a);
       }
     }
+  }
+
+  /** Takes an interface down or up: a down interface sends and receives nothing. */
+  setInterfaceUp(node: string, ifname: string, up: boolean): void {
+    const iface = this.#nodes.get(node)?.interfaces.find((i) => i.ifname === ifname);
+    if (iface === undefined) throw new RangeError(`${node} has no interface ${ifname}`);
+    iface.up = up;
+  }
+
+  /**
+   * Whether a message from `from` to `to` on `segment` would pass now: not blocked, both
+   * interfaces on the segment up, both nodes open (faults such as loss are not considered).
+   */
+  passes(from: string, to: string, segment: string): boolean {
+    const a = this.#nodes.get(from);
+    const b = this.#nodes.get(to);
+    if (a === undefined || b === undefined || a.closed || b.closed) return false;
+    const up = (n: SimNode): boolean => n.interfaces.some((i) => i.segment === segment && i.up);
+    const link = this.#links.get(`${from}>${to}`);
+    return up(a) && up(b) && (link === undefined || !isBlocked(link, segment));
   }
 
   /** Blocks or unblocks one directed link. */
@@ -170,9 +213,14 @@ export class SimNetwork {
     this.#link(from, to).blocked = blocked;
   }
 
-  /** Removes every partition (faults stay). */
-  heal(): void {
-    for (const link of this.#links.values()) link.blocked = false;
+  /** Removes every partition, or those on `segment` only (faults stay). */
+  heal(segment?: string): void {
+    for (const link of this.#links.values()) {
+      if (segment === undefined) {
+        link.blocked = false;
+        link.blockedOn.clear();
+      } else link.blockedOn.delete(segment);
+    }
   }
 
   /** Runs `change` at absolute virtual time `atUs` (now if in the past). */
@@ -193,10 +241,15 @@ export class SimNetwork {
     const key = `${from}>${to}`;
     let link = this.#links.get(key);
     if (link === undefined) {
-      link = { faults: {}, blocked: false, prng: this.#prng.fork(key) };
+      link = { faults: NO_FAULTS, blocked: false, blockedOn: new Set(), prng: this.#prng.fork(key) };
       this.#links.set(key, link);
     }
     return link;
+  }
+
+  /** Whether deliveries are logged at all (else no record object is built per message). */
+  get #recording(): boolean {
+    return this.#options.record === true || this.#options.onRecord !== undefined;
   }
 
   #record(r: DeliveryRecord): void {
@@ -231,6 +284,18 @@ export class SimNetwork {
       });
       return;
     }
+    if (!iface.up) {
+      this.#record({
+        kind: "dropped",
+        atUs: now,
+        seq,
+        from: from.name,
+        to: "",
+        dst: out.dst,
+        reason: "link-down",
+      });
+      return;
+    }
     const bytes = out.bytes.slice();
     for (const target of targets) this.#sendOn(from, target, iface.segment, out, src, bytes, seq, now);
   }
@@ -249,11 +314,14 @@ export class SimNetwork {
     const link = this.#link(from.name, to);
     const drop = (reason: DropReason, atUs = now): void =>
       this.#record({ kind: "dropped", atUs, seq, from: from.name, to, dst: out.dst, reason });
-    if (link.blocked) {
+    if (isBlocked(link, segment)) {
       drop("partition");
       return;
     }
-    const f: LinkFaults = { ...this.#segmentFaults.get(segment), ...link.faults };
+    const seg = this.#segmentFaults.get(segment);
+    const own = link.faults;
+    const f: LinkFaults =
+      own === NO_FAULTS ? (seg ?? NO_FAULTS) : seg === undefined ? own : { ...seg, ...own };
     const rng = link.prng;
     if (rng.chance(f.lossPpm ?? 0, PPM)) {
       drop("loss");
@@ -265,22 +333,25 @@ export class SimNetwork {
       if ((f.jitterUs ?? 0) > 0) delayUs += rng.int(0, f.jitterUs ?? 0);
       if (rng.chance(f.reorderPpm ?? 0, PPM)) delayUs += rng.int(0, f.reorderWindowUs ?? 0);
       const family: Family = out.family;
+      const inbound = target.node.inbound;
       this.#clock.setTimerUs(() => {
         const atUs = this.#clock.nowUs();
-        if (target.node.closed) return drop("closed", atUs);
-        if (link.blocked) return drop("partition", atUs);
-        this.#record({
-          kind: "delivered",
-          atUs,
-          sentAtUs: now,
-          seq,
-          from: from.name,
-          to,
-          segment,
-          dst: out.dst,
-          length: bytes.length,
-          copy,
-        });
+        if (target.node.closed || target.node.inbound !== inbound) return drop("closed", atUs);
+        if (isBlocked(link, segment)) return drop("partition", atUs);
+        if (!target.up) return drop("link-down", atUs);
+        if (this.#recording)
+          this.#record({
+            kind: "delivered",
+            atUs,
+            sentAtUs: now,
+            seq,
+            from: from.name,
+            to,
+            segment,
+            dst: out.dst,
+            length: bytes.length,
+            copy,
+          });
         const datagram: Datagram = {
           bytes: bytes.slice(),
           family,
@@ -291,7 +362,7 @@ export class SimNetwork {
           rxAtUs: atUs,
           ...(target.ifindex !== undefined ? { ifindex: target.ifindex } : {}),
         };
-        target.node.inbound.next(datagram);
+        inbound.next(datagram);
       }, delayUs);
     }
   }
