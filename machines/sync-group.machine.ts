@@ -159,10 +159,12 @@ export const syncGroupMachine = s.createMachine({
           {
             guard: ({ context, event }) =>
               ready(applyReport(context, event)) && anyFault(applyReport(context, event)),
+            description: "ready and anyFault (with this report)",
             ...toFaultRecorded,
           },
           {
             guard: ({ context, event }) => ready(applyReport(context, event)),
+            description: "ready (with this report)",
             target: "backup",
             actions: [record, ...emit(NOTIFY_SLOTS, (c) => groupNotify(c, "BACKUP"))],
           },
@@ -171,6 +173,7 @@ export const syncGroupMachine = s.createMachine({
         START: [
           {
             guard: ({ context, event }) => someStartFault(context, event),
+            description: "someStartFault",
             target: "fault",
             actions: [
               s.assign(({ context: c, event: e }) => ({
@@ -192,6 +195,7 @@ export const syncGroupMachine = s.createMachine({
           },
           {
             guard: ({ context, event }) => allStartBackup(context, event),
+            description: "allStartBackup",
             target: "backup",
             actions: [
               s.assign(({ context: c }) => ({
@@ -203,9 +207,14 @@ export const syncGroupMachine = s.createMachine({
               ...emit(NOTIFY_SLOTS, (c) => groupNotify(c, "BACKUP")),
             ],
           },
-          { guard: ({ context }) => ready({ ...context, started: true }) && anyFault(context), ...toFault },
+          {
+            guard: ({ context }) => ready({ ...context, started: true }) && anyFault(context),
+            description: "ready and anyFault",
+            ...toFault,
+          },
           {
             guard: ({ context }) => ready({ ...context, started: true }),
+            description: "ready",
             target: "backup",
             actions: emit(NOTIFY_SLOTS, (c) => groupNotify(c, "BACKUP")),
           },
@@ -216,9 +225,14 @@ export const syncGroupMachine = s.createMachine({
     backup: {
       on: {
         MEMBER: [
-          { guard: ({ context, event }) => anyFault(applyReport(context, event)), ...toFaultRecorded },
+          {
+            guard: ({ context, event }) => anyFault(applyReport(context, event)),
+            description: "anyFault (with this report)",
+            ...toFaultRecorded,
+          },
           {
             guard: ({ context, event }) => allWantMaster(applyReport(context, event)),
+            description: "allWantMaster (with this report)",
             target: "master",
             actions: [record, ...sync("MASTER", (r) => r.state === "MASTER")],
           },
@@ -229,9 +243,14 @@ export const syncGroupMachine = s.createMachine({
     master: {
       on: {
         MEMBER: [
-          { guard: ({ context, event }) => anyFault(applyReport(context, event)), ...toFaultRecorded },
+          {
+            guard: ({ context, event }) => anyFault(applyReport(context, event)),
+            description: "anyFault (with this report)",
+            ...toFaultRecorded,
+          },
           {
             guard: ({ context, event }) => someoneLeftMaster(applyReport(context, event)),
+            description: "someoneLeftMaster (with this report)",
             target: "backup",
             actions: [record, ...sync("BACKUP", (r) => r.state !== "MASTER")],
           },
@@ -244,6 +263,7 @@ export const syncGroupMachine = s.createMachine({
         MEMBER: [
           {
             guard: ({ context, event }) => noOwnFault(applyReport(context, event)),
+            description: "noOwnFault (with this report)",
             target: "backup",
             actions: [record, ...sync("BACKUP", (r) => r.state !== "FAULT")],
           },

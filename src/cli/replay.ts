@@ -1,18 +1,18 @@
 /**
- * `vigil replay JOURNAL [--json] [--verify] [--strict] [--force]`: applies a journal (a plain journal
+ * `vigil replay JOURNAL [--json] [--verify] [--strict] [--force] [--report FILE.html]`: applies a journal (a plain journal
  * or any one segment) to a node and prints the timeline of inputs, transitions and emitted commands.
  * Reading always checks the journal (schema, seq, time, checksum chain, trailer): a corrupt, edited or
  * truncated segment exits 2 naming its physical line. `--verify` also compares every replayed output
  * with the recorded ones and every recorded timer with the node's pending timers (exit 1). A journal
  * from another machine version is refused (exit 2) unless `--force`. Journal contents are escaped for
- * the terminal in the text timeline; JSON lines keep their values (escape.ts).
+ * the terminal in the text timeline; JSON lines keep their values (escape.ts). `--report` also
+ * writes the replay as a self-contained HTML page (src/viz/report/: a lane per instance — states,
+ * VIPs, priority — markers, the state chart, the event log). The runtime's
+ * modules are imported when a journal is replayed, so loading the command (for --help) is cheap.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { MACHINE_VERSION } from "../../machines/events.ts";
-import { endsAtWriteBoundary, readJournal } from "../runtime/journal.ts";
-import { CheckpointError, formatTimeline, replayJournal } from "../runtime/replay.ts";
-import { parseSegmentPath, segmentPath } from "../runtime/segment-file.ts";
-import { type ArgsSpec, defineCommand, flagOption } from "./args.ts";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import type { NodeSpec } from "../runtime/spec.ts";
+import { type ArgsSpec, defineCommand, flagOption, stringOption } from "./args.ts";
 import { escapeText, jsonLine } from "./escape.ts";
 import type { CommandSpec } from "./io.ts";
 
@@ -23,7 +23,7 @@ export const EXIT_VERIFY_FAILED = 1;
 
 const spec: ArgsSpec = {
   invocation: "vigil replay",
-  synopsis: "JOURNAL [--json] [--verify] [--strict] [--force]",
+  synopsis: "JOURNAL [--json] [--verify] [--strict] [--force] [--report FILE.html]",
   summary:
     "replay a journal or one journal segment; print the timeline, --verify against recorded outputs and timers",
   options: {
@@ -37,6 +37,11 @@ const spec: ArgsSpec = {
       description: "also fail on a segment without trailer and on a plain (unchained) journal",
     },
     force: { type: "boolean", description: "replay a journal recorded with another machine version" },
+    report: {
+      type: "string",
+      valueName: "FILE",
+      description: "also write the replay as a self-contained HTML page (timeline, state chart, events)",
+    },
   },
   positionals: { min: 1, max: 1, name: "JOURNAL" },
   notes: [
@@ -58,6 +63,7 @@ export const replayCommand: CommandSpec = defineCommand(
   async ({ values, positionals }, io) => {
     const err = (line: string): void => io.stderr(`${escapeText(line)}\n`);
     const path = positionals[0] ?? "";
+    const report = stringOption(values, "report");
     const strict = flagOption(values, "strict");
     let text: string;
     try {
@@ -66,6 +72,19 @@ export const replayCommand: CommandSpec = defineCommand(
       err(`vigil replay: cannot read ${path}: ${(e as Error).message}`);
       return EXIT_BAD_JOURNAL;
     }
+    // The runtime (xstate, effect) loads only when a journal is replayed, not for --help.
+    const [
+      { MACHINE_VERSION },
+      { endsAtWriteBoundary, readJournal },
+      replay,
+      { parseSegmentPath, segmentPath },
+    ] = await Promise.all([
+      import("../../machines/events.ts"),
+      import("../runtime/journal.ts"),
+      import("../runtime/replay.ts"),
+      import("../runtime/segment-file.ts"),
+    ]);
+    const { CheckpointError, formatTimeline, replayJournal } = replay;
     const parsed = readJournal(text);
     if (!parsed.ok) {
       err(`vigil replay: ${path}:${parsed.error.line}: invalid journal: ${parsed.error.message}`);
@@ -104,6 +123,14 @@ export const replayCommand: CommandSpec = defineCommand(
       }
       err(`vigil replay: warning: ${msg}`);
     }
+    if (parsed.gap !== undefined) {
+      // written after the journal could not be written for a while (full disk): say what is missing
+      const g = parsed.gap;
+      const at = (ms: number): string => new Date(ms).toISOString();
+      err(
+        `vigil replay: warning: ${path}: starts after a gap in the journal: not written from ${at(g.fromMs)} to ${at(g.toMs)} (${g.reason}), ${g.lostLines} line(s) lost; this segment starts from the checkpoint at seq ${parsed.checkpoint?.seq ?? 0}, the inputs of the gap are not in the journal`,
+      );
+    }
     let result: ReturnType<typeof replayJournal>;
     try {
       result = replayJournal(h, parsed.lines, { checkpoint: parsed.checkpoint, lineNos: parsed.lineNos });
@@ -116,6 +143,29 @@ export const replayCommand: CommandSpec = defineCommand(
       for (const e of result.timeline) io.stdout(`${jsonLine(e)}\n`);
     } else {
       for (const l of formatTimeline(result.timeline)) io.stdout(`${escapeText(l)}\n`);
+    }
+    if (report !== undefined) {
+      const { replayReportHtml } = await import("../viz/report/reports.ts");
+      const differ = result.mismatches.length + result.timerFaults.length;
+      const html = replayReportHtml({
+        path,
+        // after a reload the segment's checkpoint carries the spec in force
+        spec: (parsed.checkpoint?.spec ?? h.spec) as NodeSpec,
+        checkpoint: parsed.checkpoint,
+        timeline: result.timeline,
+        summary: [
+          `output hash ${result.outputHash}`,
+          differ === 0
+            ? "replay matches the recorded outputs"
+            : `${differ} event(s) differ from the recording`,
+        ],
+      });
+      try {
+        writeFileSync(report, html);
+      } catch (e) {
+        err(`vigil replay: cannot write ${report}: ${(e as Error).message}`);
+        return EXIT_BAD_JOURNAL;
+      }
     }
     if (flagOption(values, "verify")) {
       const { mismatches, timerFaults } = result;
