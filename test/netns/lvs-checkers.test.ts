@@ -1,0 +1,152 @@
+/**
+ * `vigil run` with a virtual_server on real hosts (lab namespaces, 198.18.0.0/15): h1 runs Vigil,
+ * h2 a TCP listener (TCP_CHECK), h3 a web server (HTTP_GET with a status code). Vigil says once
+ * that this kernel has no IPVS and keeps checking; the first successes, the TCP listener going
+ * away, the web page disappearing (404), the quorum lost and the shutdown come out in keepalived
+ * 2.2.7's wording (check_tcp.c, check_http.c, ipwrapper.c). keepalived 2.2.7 itself cannot be the
+ * reference here: without IPVS its checker process exits at start (`IPVS: Can't initialize ipvs`,
+ * `exited with permanent error FATAL`), observed on this kernel.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { skipUnlessLab } from "../support/env.ts";
+import { dumpForInspection, Lab, type LabProcess } from "../support/lab.ts";
+import { vigilBin } from "./support/vigil.ts";
+
+const suite = "netns: LVS checkers (TCP_CHECK, HTTP_GET) under vigil run";
+
+describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
+  let lab: Lab;
+  let vigil: LabProcess;
+  let tcpServer: LabProcess;
+  let web: LabProcess;
+  let rs2 = "";
+  let rs3 = "";
+  let vs = "";
+  const seen: Record<string, boolean> = {};
+
+  beforeAll(async () => {
+    lab = await Lab.create({ prefix: `vg${process.pid % 1000}lv`, hosts: 3 });
+    const [h1, h2, h3] = [lab.host(1), lab.host(2), lab.host(3)];
+    const net = `198.18.${lab.subnet}`;
+    rs2 = `[${h2.ipv4}]:tcp:8080`;
+    rs3 = `[${h3.ipv4}]:tcp:8081`;
+    vs = `[${net}.100]:tcp:80`;
+    const dir = lab.tempDir();
+    const www = join(dir, "www");
+    mkdirSync(www);
+    writeFileSync(join(www, "health"), "ok\n");
+    tcpServer = lab.spawn(h2.ns, "python3", [
+      "-c",
+      `import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(("${h2.ipv4}",8080))\ns.listen(16)\nprint("listening",flush=True)\nwhile True:\n  c,_=s.accept(); c.close()`,
+    ]);
+    await tcpServer.waitForOutput(/listening/, 10_000);
+    web = lab.spawn(h3.ns, "python3", [
+      "-u",
+      "-m",
+      "http.server",
+      "8081",
+      "--bind",
+      h3.ipv4,
+      "--directory",
+      www,
+    ]);
+    await web.waitForOutput(/Serving HTTP/, 10_000);
+    const conf = join(dir, "keepalived.conf");
+    writeFileSync(
+      conf,
+      `vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 71
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        ${net}.100/24
+    }
+}
+virtual_server ${net}.100 80 {
+    protocol TCP
+    lvs_sched rr
+    lvs_method NAT
+    delay_loop 1
+    real_server ${h2.ipv4} 8080 {
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+    real_server ${h3.ipv4} 8081 {
+        HTTP_GET {
+            url {
+                path /health
+                status_code 200
+            }
+            connect_timeout 1
+            retry 0
+            delay_before_retry 1
+        }
+    }
+}
+`,
+    );
+    vigil = lab.spawn(
+      h1.ns,
+      process.execPath,
+      [vigilBin, "run", "-f", conf, "--journal", join(dir, "journal")],
+      {
+        label: "vigil run (lvs)",
+      },
+    );
+    await vigil.waitForOutput(/\(VI_1\) Entering MASTER STATE/, 20_000);
+    await vigil.waitForOutput(new RegExp(`TCP connection to \\[${h2.ipv4}\\]:tcp:8080 success\\.`), 15_000);
+    await vigil.waitForOutput(/Remote Web server .* succeed on service\./, 15_000);
+    await tcpServer.stop("SIGKILL");
+    await vigil.waitForOutput(/Removing service .*:8080 from VS/, 15_000);
+    rmSync(join(www, "health"));
+    await vigil.waitForOutput(/Removing service .*:8081 from VS/, 15_000);
+    await vigil.waitForOutput(/Lost quorum/, 5_000);
+    await vigil.stop("SIGTERM", 15_000);
+    seen.exited = vigil.code === 0;
+  }, 120_000);
+
+  afterAll(async () => {
+    if (vigil !== undefined) dumpForInspection("lvs vigil", vigil.output);
+    await lab?.destroy();
+  });
+
+  const lines = (): string[] =>
+    vigil.stderr
+      .split("\n")
+      .map((l) => l.replace(/^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}: /, ""));
+
+  it("says once that IPVS is missing, and keeps checking", () => {
+    expect(lines().filter((l) => l.startsWith("IPVS: Can't initialize ipvs"))).toHaveLength(1);
+    expect(lines()).toContain(`Activating healthchecker for service ${rs2} for VS ${vs}`);
+    expect(lines()).toContain(`Activating healthchecker for service ${rs3} for VS ${vs}`);
+  });
+
+  it("logs successes, failures and the quorum in keepalived's words, in order", () => {
+    const want = [
+      `Gained quorum 1+0=1 <= 2 for VS ${vs}`,
+      `TCP connection to ${rs2} success.`,
+      `TCP_CHECK on service ${rs2} failed.`,
+      `Removing service ${rs2} from VS ${vs}`,
+      `HTTP_CHECK on service ${rs3} failed.`,
+      `Removing service ${rs3} from VS ${vs}`,
+      `Lost quorum 1-0=1 > 0 for VS ${vs}`,
+      `Shutting down service ${rs2} from VS ${vs}`,
+      `Shutting down service ${rs3} from VS ${vs}`,
+    ];
+    const got = lines();
+    let at = -1;
+    for (const w of want) {
+      const i = got.indexOf(w, at + 1);
+      expect(i, `${w} after line ${at}`).toBeGreaterThan(at);
+      at = i;
+    }
+    expect(got).toContain(`Remote Web server ${rs3} succeed on service.`);
+    expect(seen.exited).toBe(true);
+  });
+});
