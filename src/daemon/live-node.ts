@@ -16,21 +16,27 @@
  * (or not found) are removed from every instance, as keepalived does; a track_interface missing at
  * start is, as in keepalived, a configuration error without `dynamic_interfaces` (start rejects)
  * and a down interface with it. `stop()` stops the probes first. The journal is rotated
- * (`maxSegmentBytes`, `maxSegments`) and flushed on a time bound. Not pure: this is the host.
+ * (`maxSegmentBytes`, `maxSegments`) and flushed on a time bound. `reload(config)` (SIGHUP, with a
+ * configuration already validated): the new configuration's interfaces are read, its sockets opened
+ * and swapped in under the node's one transport (the old ones closed), the probes stopped, the
+ * journaled `reload` input applied to the same node (src/runtime/reload-apply.ts), the trackers'
+ * real initial state fed again and the probes restarted for the new configuration; the journal file
+ * sequence goes on. Not pure: this is the host.
  */
-import { merge, type Subscription } from "rxjs";
+import { merge, type Observable, Subject, type Subscription } from "rxjs";
 import { RawTransportPool } from "../../transports/raw.transport.ts";
-import type { Transport } from "../../transports/transport.ts";
+import type { Datagram, Outbound, Transport } from "../../transports/transport.ts";
 import { openUdpTransport } from "../../transports/udp.transport.ts";
 import type { Config } from "../config/types.ts";
 import { createHostPorts, type HostPorts } from "../effects/host-ports.ts";
 import { type InterfaceInfo, interfaceInfo, watchAddresses } from "../effects/rtnetlink.ts";
 import { nodeScriptEnv } from "../effects/script-security.ts";
+import { type Lvs, startLvs } from "../lvs/lvs.service.ts";
 import type { Clock } from "../runtime/clock.ts";
 import { RealClock } from "../runtime/clock.ts";
-import { nodeFromConfig } from "../runtime/config.adapter.ts";
+import { configHash, nodeFromConfig, specFromConfig } from "../runtime/config.adapter.ts";
 import { FileJournal } from "../runtime/journal.ts";
-import type { Node } from "../runtime/node.ts";
+import type { Node, NodeOptions } from "../runtime/node.ts";
 import {
   disabledScripts,
   initialInputs,
@@ -54,7 +60,10 @@ export interface LiveNodeOptions {
   /** Observes track_file inotify watchers opening / closing (tests assert none is left). */
   readonly onWatcher?: (open: boolean) => void;
   /** Replaces the production effect ports (e.g. `vigil run --dry-run`'s logging ports). */
-  readonly wrapPorts?: (ports: HostPorts) => HostPorts;
+  /** `config`: the configuration the notify ports look scripts up in (`notifyView`: follows reloads). */
+  readonly wrapPorts?: (ports: HostPorts, config: Config) => HostPorts;
+  /** Called after each applied event (the status server's model, src/daemon/observe.ts). */
+  readonly onApplied?: NodeOptions["onApplied"];
 }
 
 export const DEFAULT_MAX_SEGMENT_BYTES = 16 * 1024 * 1024;
@@ -65,8 +74,96 @@ export interface LiveNode {
   readonly ports: HostPorts;
   /** The journal file being written (a segment `STEM.NNNNNN.jsonl` of `journalPath`). */
   readonly journalFile: () => string;
+  /** The file journal itself (the status server reads its `degraded` flag). */
+  readonly journal: FileJournal;
   /** Shuts the node down as keepalived does on SIGTERM and closes every socket, FIFO and file. */
   stop(): Promise<void>;
+  /**
+   * Applies a validated configuration to the running node (see the module text); rejects, changing
+   * nothing, when it names a track_interface that does not exist (keepalived's start-up rule).
+   * Notify scripts follow the new configuration (`notifyView`); the FIFOs stay those of the first.
+   */
+  reload(config: Config): Promise<void>;
+}
+
+/**
+ * The configuration as the notify ports see it: the instances and sync groups of the configuration
+ * in force, then those of the one before the last reload (a removed instance's FAULT / DELETED
+ * notify runs after the reload, with its old scripts); everything else (the FIFOs) as at start.
+ */
+function notifyView(first: Config): { readonly config: Config; reloaded(next: Config): void } {
+  let current = first;
+  let previous: Config | undefined;
+  const both = <K extends "instances" | "syncGroups">(k: K): Config[K] =>
+    (previous === undefined ? current[k] : [...current[k], ...previous[k]]) as Config[K];
+  // A copy as the target: the proxy's answers need not match a frozen original's.
+  const config = new Proxy(
+    { ...first },
+    {
+      get: (target, key, receiver) =>
+        key === "instances" || key === "syncGroups" ? both(key) : Reflect.get(target, key, receiver),
+    },
+  );
+  return {
+    config,
+    reloaded: (next) => {
+      previous = current;
+      current = next;
+    },
+  };
+}
+
+/** A socket set that says whether it has a socket for an advert's (interface, family, VRID). */
+interface RoutedTransport extends Transport {
+  routes(out: Outbound): boolean;
+}
+
+/** How long the sockets a reload replaced still send (a removed instance's priority-0 advert). */
+const RETIRED_SOCKETS_MS = 3000;
+
+/**
+ * The node's one transport, whose sockets a reload replaces (the node keeps its subscription).
+ * Datagrams come from the current set only; an advert the current set has no socket for (a removed
+ * instance's last, priority-0 advert, sent by its effect actor after the swap) goes out on the
+ * replaced set, closed `RETIRED_SOCKETS_MS` later.
+ */
+class SwitchedTransport implements Transport {
+  readonly #in = new Subject<Datagram>();
+  readonly inbound$: Observable<Datagram> = this.#in.asObservable();
+  readonly #push = (d: Datagram): void => this.#in.next(d);
+  #current: RoutedTransport;
+  #retired: RoutedTransport | undefined;
+  #retiredTimer: ReturnType<typeof setTimeout> | undefined;
+  #sub: Subscription;
+  constructor(first: RoutedTransport) {
+    this.#current = first;
+    this.#sub = first.inbound$.subscribe(this.#push);
+  }
+  send(out: Outbound): void {
+    if (this.#current.routes(out) || this.#retired === undefined) this.#current.send(out);
+    else this.#retired.send(out);
+  }
+  /** Takes `next`'s datagrams from now on; the previous sockets are retired. */
+  swap(next: RoutedTransport): void {
+    this.#retire();
+    this.#sub.unsubscribe();
+    this.#retired = this.#current;
+    this.#retiredTimer = setTimeout(() => this.#retire(), RETIRED_SOCKETS_MS);
+    this.#retiredTimer.unref();
+    this.#current = next;
+    this.#sub = next.inbound$.subscribe(this.#push);
+  }
+  #retire(): void {
+    clearTimeout(this.#retiredTimer);
+    this.#retired?.close();
+    this.#retired = undefined;
+  }
+  close(): void {
+    this.#retire();
+    this.#sub.unsubscribe();
+    this.#current.close();
+    this.#in.complete();
+  }
 }
 
 type Family = 4 | 6;
@@ -98,7 +195,7 @@ async function openTransports(
   infos: ReadonlyMap<string, InterfaceInfo>,
   source: (ifname: string, family: Family) => string | undefined,
   log: LiveNodeOptions["log"],
-): Promise<Transport> {
+): Promise<RoutedTransport> {
   const pool = new RawTransportPool(clock);
   const sockets = new Map<string, Transport>();
   const byRoute = new Map<string, Transport>();
@@ -150,6 +247,7 @@ async function openTransports(
   return {
     inbound$: merge(...all.map((t) => t.inbound$)),
     send: (out) => byRoute.get(routeKey(out.ifname, out.family, out.vrid))?.send(out),
+    routes: (out) => byRoute.has(routeKey(out.ifname, out.family, out.vrid)),
     close: () => {
       for (const t of all) t.close();
       pool.close();
@@ -167,24 +265,33 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
     opts.log("Non-existent interface specified in configuration", false);
     throw new Error(`Non-existent interface specified in configuration: ${missing.join(", ")}`);
   }
-  const infos = await readInterfaces(opts.config, opts.log);
+  const infos = new Map(await readInterfaces(opts.config, opts.log));
   const source = (ifname: string, family: Family): string | undefined => {
     const info = infos.get(ifname);
     return (family === 4 ? info?.primaryIpv4 : info?.linkLocalIpv6) ?? undefined;
   };
-  const transport = await openTransports(opts.config, clock, infos, source, opts.log);
-  const hostPorts = createHostPorts({ config: opts.config, clock, log: opts.log });
-  const ports = opts.wrapPorts === undefined ? hostPorts : opts.wrapPorts(hostPorts);
+  const transport = new SwitchedTransport(await openTransports(opts.config, clock, infos, source, opts.log));
+  const notify = notifyView(opts.config);
+  const hostPorts = createHostPorts({ config: notify.config, clock, log: opts.log });
+  const ports = opts.wrapPorts === undefined ? hostPorts : opts.wrapPorts(hostPorts, notify.config);
   const journal = new FileJournal(opts.journalPath, {
     clock,
     maxSegmentBytes: opts.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES,
     maxSegments: opts.maxSegments ?? DEFAULT_MAX_SEGMENTS,
+    // a full disk: logged once, VRRP goes on (journal.degraded tells the status server)
+    onProblem: (line) => opts.log(line, false),
   });
   const env = nodeScriptEnv();
-  const removedTrackers = new Set(disabledScripts(opts.config, env));
+  let removedTrackers = new Set(disabledScripts(opts.config, env));
   const node = nodeFromConfig(
     opts.config,
-    { clock, ports, journal, transport },
+    {
+      clock,
+      ports,
+      journal,
+      transport,
+      ...(opts.onApplied === undefined ? {} : { onApplied: opts.onApplied }),
+    },
     { primaryAddress: source, removedTrackers },
   );
   // Configuration faults (no address to send from, unicast_fault_no_peer without peers): keepalived's lines.
@@ -212,26 +319,68 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
     },
   });
   // What keepalived knows before its instances start: real link states, files, process counts.
-  try {
-    for (const input of await initialInputs(opts.config, { log: opts.log, removedTrackers }))
-      node.input(input);
-  } catch (e) {
-    // A failed link dump leaves the interfaces without a first result; the link watch reports them.
-    opts.log(`Tracker initial state: ${e instanceof Error ? e.message : String(e)}`, false);
-  }
+  const feedInitial = async (config: Config): Promise<void> => {
+    try {
+      for (const input of await initialInputs(config, { log: opts.log, removedTrackers })) node.input(input);
+    } catch (e) {
+      // A failed link dump leaves the interfaces without a first result; the link watch reports them.
+      opts.log(`Tracker initial state: ${e instanceof Error ? e.message : String(e)}`, false);
+    }
+  };
+  const probesFor = (config: Config): RunningProbes =>
+    startProbes(config, (i) => node.input(i), {
+      clock,
+      runner: ports.runner,
+      env,
+      log: opts.log,
+      removedTrackers,
+      ...(opts.onWatcher === undefined ? {} : { onWatcher: opts.onWatcher }),
+    });
+  await feedInitial(opts.config);
   node.start();
-  const probes: RunningProbes = startProbes(opts.config, (i) => node.input(i), {
-    clock,
-    runner: ports.runner,
-    env,
-    log: opts.log,
-    removedTrackers,
-    ...(opts.onWatcher === undefined ? {} : { onWatcher: opts.onWatcher }),
-  });
+  let probes = probesFor(opts.config);
+  // LVS (src/lvs/lvs.service.ts): health checkers and IPVS; not in a dry run (no scripts, no ipvsadm).
+  const withLvs = opts.config.virtualServers.length > 0;
+  if (withLvs && opts.wrapPorts !== undefined)
+    opts.log("LVS: health checkers and IPVS are not started in a dry run", false);
+  const lvs: Lvs | undefined =
+    !withLvs || opts.wrapPorts !== undefined
+      ? undefined
+      : startLvs({
+          config: opts.config,
+          clock,
+          runner: ports.runner,
+          scriptEnv: env,
+          log: (l) => opts.log(l, false),
+        });
+  let stopping = false;
+  const reload = async (config: Config): Promise<void> => {
+    const missingNow = await missingTrackedInterfaces(config, { log: opts.log });
+    if (missingNow.length > 0)
+      throw new Error(`Non-existent interface specified in configuration: ${missingNow.join(", ")}`);
+    for (const [ifname, info] of await readInterfaces(config, opts.log)) infos.set(ifname, info);
+    const sockets = await openTransports(config, clock, infos, source, opts.log);
+    if (stopping) {
+      sockets.close();
+      return;
+    }
+    probes.stop();
+    transport.swap(sockets);
+    removedTrackers = new Set(disabledScripts(config, env));
+    const spec = specFromConfig(config, { primaryAddress: source, removedTrackers });
+    notify.reloaded(config);
+    lvs?.reload(config);
+    node.input({ kind: "reload", configHash: configHash(config), spec });
+    for (const i of spec.instances) for (const why of i.configFaults ?? []) opts.log(why, false);
+    await feedInitial(config);
+    if (!stopping) probes = probesFor(config);
+  };
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
+      stopping = true;
       probes.stop();
+      await lvs?.stop();
       node.shutdown();
       const graceMs = opts.stopGraceMs ?? 5000;
       await Promise.race([node.settled(), new Promise((r) => setTimeout(r, graceMs).unref())]);
@@ -242,5 +391,5 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
     })();
     return stopped;
   };
-  return { node, ports, stop, journalFile: () => journal.currentPath };
+  return { node, ports, stop, reload, journal, journalFile: () => journal.currentPath };
 }

@@ -25,17 +25,19 @@ export const JOURNAL_FORMAT = "vigil-journal";
  * 2: `effect` inputs name their actor and command; `address` inputs. 3: rx facts (`ttlObserved`,
  * `ifindex`, `ipPayloadLength`); the header carries the machine and XState versions; segments;
  * timer events name the machines' own timers (`masterDown`, `advert`, `garpDelay`, `garpRefresh`,
- * `preemptDelay`) instead of XState's generated ids.
+ * `preemptDelay`) instead of XState's generated ids. 4: `reload` inputs (the new spec and config
+ * hash); a checkpoint taken after a reload carries the spec in force. Version 3 journals still read
+ * (they have neither).
  */
-export const JOURNAL_VERSION = 3;
+export const JOURNAL_VERSION = 4;
 /** XState's version, from its package.json (imported, so a bundled CLI carries it too). */
 export const XSTATE_VERSION: string = xstatePackage.version;
 
 export const JournalHeader = Schema.Struct({
   t: Schema.Literal("header"),
   format: Schema.Literal(JOURNAL_FORMAT),
-  /** Versions 1 and 2 still read: no machine/XState versions, never segments. */
-  version: Schema.Literals([1, 2, JOURNAL_VERSION]),
+  /** Versions 1 and 2 still read: no machine/XState versions, never segments; 3: no reloads. */
+  version: Schema.Literals([1, 2, 3, JOURNAL_VERSION]),
   vigil: Schema.String,
   machine: Schema.optional(Schema.Int),
   xstate: Schema.optional(Schema.String),
@@ -54,6 +56,9 @@ export const CheckpointValue = Schema.Struct({
   seq: Schema.Int,
   atUs: Schema.Int,
   state: Schema.Unknown,
+  /** After a reload: the spec and configuration hash in force (the header has the first ones). */
+  spec: Schema.optional(Schema.Unknown),
+  configHash: Schema.optional(Schema.String),
 });
 export type CheckpointValue = typeof CheckpointValue.Type;
 
@@ -63,7 +68,23 @@ export const OutLine = Schema.Struct({
   seq: Schema.Int,
   out: Schema.Array(Schema.Unknown),
 });
-export const CheckpointLine = Schema.Struct({ t: Schema.Literal("checkpoint"), cp: CheckpointValue });
+/**
+ * A gap before a segment: the journal could not be written (a full disk, an I/O error) from
+ * `fromMs` to `toMs` (wall clock), `lostLines` lines were dropped; the checkpoint holds the state
+ * reached meanwhile (segment-file.ts).
+ */
+export const JournalGapValue = Schema.Struct({
+  fromMs: Schema.Number,
+  toMs: Schema.Number,
+  reason: Schema.String,
+  lostLines: Schema.Int,
+});
+export type JournalGapValue = typeof JournalGapValue.Type;
+export const CheckpointLine = Schema.Struct({
+  t: Schema.Literal("checkpoint"),
+  cp: CheckpointValue,
+  gap: Schema.optional(JournalGapValue),
+});
 /** A segment's last line: how many lines precede it and the chain value after the last of them. */
 export const TrailerLine = Schema.Struct({
   t: Schema.Literal("end"),
@@ -89,6 +110,21 @@ export interface Journal {
   /** Closes the current segment and opens the next one, starting from `checkpoint`. */
   startSegment?(checkpoint: unknown): void;
 }
+
+/** The header line a fresh node writes (`stampHeader` completes it with the machine and XState versions). */
+export const headerLine = (
+  vigil: string | undefined,
+  configHash: string | undefined,
+  spec: unknown,
+): string =>
+  JSON.stringify({
+    t: "header",
+    format: JOURNAL_FORMAT,
+    version: JOURNAL_VERSION,
+    vigil: vigil ?? "0.0.0",
+    configHash: configHash ?? "",
+    spec,
+  });
 
 /**
  * The header line the node wrote, completed with the versions this build records (machine, XState)
@@ -135,6 +171,8 @@ export interface ReadJournal {
   readonly header: JournalHeader;
   /** The checkpoint the segment starts from (absent: a fresh node). */
   readonly checkpoint: CheckpointValue | undefined;
+  /** The segment starts after a gap in the journal (its checkpoint line says so). */
+  readonly gap: JournalGapValue | undefined;
   /** Logical lines: the header, then `in`/`out` lines with compact references expanded. */
   readonly lines: JournalLine[];
   /** Physical line number of each entry of `lines`. */
@@ -193,6 +231,7 @@ const readUnsafe = (text: string): ReadResult => {
   const lineNos: number[] = [];
   let header: JournalHeader | undefined;
   let checkpoint: CheckpointValue | undefined;
+  let gap: JournalGapValue | undefined;
   let lastSeq = 0;
   let lastAtUs = 0;
   /** seq of the `in` line an `out` line may follow, or undefined. */
@@ -226,6 +265,7 @@ const readUnsafe = (text: string): ReadResult => {
         if (!chained || lines.length !== 1 || checkpoint !== undefined)
           return bad("a checkpoint line is only valid right after a segment header");
         checkpoint = v.cp;
+        gap = v.gap;
         lastSeq = v.cp.seq;
         lastAtUs = v.cp.atUs;
         expander.reset(lastSeq, lastAtUs);
@@ -313,7 +353,7 @@ const readUnsafe = (text: string): ReadResult => {
     }
   }
   if (header === undefined) return fail(1, "missing header line");
-  return { ok: true, header, checkpoint, lines, lineNos, chained, closed, lastLine: rows.length };
+  return { ok: true, header, checkpoint, gap, lines, lineNos, chained, closed, lastLine: rows.length };
 };
 
 /**

@@ -59,6 +59,8 @@ describe("vigil run arguments", () => {
       pidFile: DEFAULT_PID_FILE,
       logFormat: "text",
       dryRun: false,
+      status: { host: "127.0.0.1", port: 9118 },
+      dumpDir: "/tmp",
     });
     expect(DEFAULT_JOURNAL_DIR).toBe("/var/lib/vigil");
     expect(DEFAULT_PID_FILE).toBe("/run/vigil.pid");
@@ -72,6 +74,8 @@ describe("vigil run arguments", () => {
       pidFile: "/p",
       logFormat: "json",
       dryRun: true,
+      status: { host: "127.0.0.1", port: 9118 },
+      dumpDir: "/tmp",
     });
     expect(valuesOf(["/c"])).toMatchObject({ configFile: "/c" });
   });
@@ -99,7 +103,7 @@ describe("vigil run arguments", () => {
     expect(out).toContain("usage: vigil run [-f FILE | FILE]");
     for (const s of ["--journal DIR", "--pid-file PATH", "--log-format text|json", "--dry-run", "SIGHUP"])
       expect(out).toContain(s);
-    expect(out).toMatch(/reload is not supported yet/);
+    expect(out).toMatch(/SIGHUP reloads the file as keepalived does/);
     expect(out).toMatch(/--dry-run still sends and receives VRRP adverts/);
   });
 });
