@@ -8,6 +8,11 @@
  * injected clock) is reported as failed with code TIMEOUT and the mailbox moves on (a late answer is
  * ignored). Every throw and rejection is caught here, never inside a machine step.
  *
+ * One ordering between actors, keepalived's: a GARP / NA burst on an interface starts only once the VIP
+ * commands posted before it on that interface have their outcome (done, failed or timed out) — keepalived
+ * adds the address, then announces it; two independent mailboxes could put the GARP on the wire before
+ * the address exists. A GARP with no VIP command pending on its interface goes at once.
+ *
  * Journal volume: every failure is reported; completions are reported for VIP, GARP/NA, notify,
  * FIFO and IPVS commands, not for adverts (one per second per instance) nor log lines.
  *
@@ -45,6 +50,8 @@ interface Job {
   readonly journalOk: boolean;
   readonly extraUs: number;
   readonly run: () => Promise<void> | void;
+  /** Called once when the command has its outcome (done, failed or timed out). */
+  readonly settled?: () => void;
 }
 
 const codeOf = (e: unknown): string => {
@@ -60,6 +67,8 @@ class Mailbox {
   #count = 0;
   readonly #queue: Array<Job & { readonly cmd: number }> = [];
   #busy = false;
+  /** The running command's TIMEOUT timer. */
+  #timer: TimerHandle | undefined;
   constructor(
     readonly id: string,
     private readonly actors: EffectActors,
@@ -74,6 +83,12 @@ class Mailbox {
   }
   set count(n: number) {
     this.#count = n;
+  }
+
+  /** The actors are closed: the running command's answer no longer matters, nor its timeout. */
+  stop(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
   }
 
   post(job: Job): void {
@@ -96,29 +111,33 @@ class Mailbox {
     try {
       p = job.run();
     } catch (e) {
+      job.settled?.();
       this.actors.outcome(this.id, job, job.cmd, failure(e));
       return;
     }
     if (p === undefined || p === SETTLED || typeof (p as { then?: unknown }).then !== "function") {
+      job.settled?.();
       this.actors.outcome(this.id, job, job.cmd, undefined);
       return;
     }
     this.#busy = true;
     let done = false;
-    let timer: TimerHandle | undefined;
     const finish = (error: unknown): void => {
       if (done) return;
       done = true;
-      timer?.cancel();
+      timer.cancel();
+      if (this.#timer === timer) this.#timer = undefined;
       this.#busy = false;
+      job.settled?.();
       this.actors.outcome(this.id, job, job.cmd, error);
       this.#pump();
       this.actors.checkIdle();
     };
-    timer = this.actors.clock.setTimerUs(
+    const timer = this.actors.clock.setTimerUs(
       () => finish({ code: "TIMEOUT", message: "no answer from the port" }),
       this.actors.timeoutUs + job.extraUs,
     );
+    this.#timer = timer;
     try {
       p.then(
         () => finish(undefined),
@@ -135,6 +154,10 @@ export class EffectActors {
   readonly #mailboxes = new Map<string, Mailbox>();
   readonly #advertCount = new Map<string, number>();
   readonly #idleWaiters: Array<() => void> = [];
+  /** Per interface: settles when the last VIP command posted on it has its outcome (absent: none pending). */
+  readonly #vipSettled = new Map<string, Promise<void>>();
+  /** Resolvers of VIP commands without an outcome yet: `close` releases them (queued ones never run). */
+  readonly #unsettled = new Set<() => void>();
   closed = false;
 
   constructor(host: EffectHost) {
@@ -169,6 +192,9 @@ export class EffectActors {
   /** Stops every actor: queued commands are dropped, late outcomes ignored. */
   close(): void {
     this.closed = true;
+    for (const settle of this.#unsettled) settle();
+    this.#unsettled.clear();
+    for (const b of this.#mailboxes.values()) b.stop();
     this.checkIdle();
   }
 
@@ -240,6 +266,16 @@ export class EffectActors {
   vips(op: "addVips" | "removeVips", instance: string, addresses: readonly VipAddress[]): void {
     for (const [dev, list] of groupBy(addresses, (a) => a.dev)) {
       const port = this.#host.ports.vip;
+      let settle: (() => void) | undefined;
+      const settled = this.#host.live
+        ? new Promise<void>((resolve) => {
+            settle = resolve;
+          })
+        : undefined;
+      if (settled !== undefined && settle !== undefined) {
+        this.#vipSettled.set(dev, settled);
+        this.#unsettled.add(settle);
+      }
       this.#box(`vip:${dev}`).post({
         op,
         instance,
@@ -247,6 +283,11 @@ export class EffectActors {
         journalOk: true,
         extraUs: 0,
         run: () => (op === "addVips" ? port.add(list) : port.remove(list)),
+        settled: () => {
+          if (this.#vipSettled.get(dev) === settled) this.#vipSettled.delete(dev);
+          if (settle !== undefined) this.#unsettled.delete(settle);
+          settle?.();
+        },
       });
     }
   }
@@ -263,13 +304,18 @@ export class EffectActors {
       const interval = intervalUs(list[0]?.family ?? 4);
       const ips = list.map((a) => a.address);
       const port = this.#host.ports.arp;
+      // After the outcome of the VIP commands already posted on this interface (see the module note).
+      const after = this.#vipSettled.get(dev);
       this.#box(`arp:${dev}`).post({
         op: "garp",
         instance,
         target: dev,
         journalOk: true,
-        extraUs: repeat * ips.length * interval,
-        run: () => port.burst(dev, ips, repeat, interval),
+        extraUs: repeat * ips.length * interval + (after === undefined ? 0 : this.timeoutUs),
+        run: () =>
+          after === undefined
+            ? port.burst(dev, ips, repeat, interval)
+            : after.then(() => (this.closed ? undefined : port.burst(dev, ips, repeat, interval))),
       });
     }
   }

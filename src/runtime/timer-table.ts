@@ -5,6 +5,12 @@
  * (replay: the journal's recorded timer events are applied instead). Each arming gets a sequence
  * number, so a table saved in a checkpoint is re-armed in the order the clock would have fired it
  * (due time, then arming order) and a restored node fires its timers exactly as the original would.
+ * On a clock with `lazyRearm` (the real one) a re-arm to a later time keeps the clock timer already
+ * armed and only updates the entry; when that wake-up comes before the entry's due time it re-arms
+ * for the rest. So a BACKUP's down timer, restarted by every advert, costs a few field writes per
+ * advert and one clock timer per interval, not a cancel and a new clock timer per advert.
+ * The down timer (`masterDown`) is armed `precise` (clock.ts): its lateness is failover and handover
+ * latency. A wake-up kept only to re-arm later is relaxed back to millisecond precision.
  * Not pure (holds clock handles).
  */
 import type { Clock, TimerHandle } from "./clock.ts";
@@ -25,11 +31,18 @@ interface Entry {
   dueUs: number;
   armSeq: number;
   handle: TimerHandle | undefined;
-  /** Calls the table's `fire` for this (actor, id); made once, reused on every re-arm. */
+  /** Calls the table's `fire` for this (actor, id) once due; made once, reused on every re-arm. */
   readonly fire: () => void;
 }
 
+/** Timers whose lateness a peer sees as takeover latency: armed precise on the real clock. */
+const PRECISE_TIMER_IDS: ReadonlySet<string> = new Set(["masterDown"]);
+const PRECISE = { precise: true } as const;
+const COARSE = { precise: false } as const;
+
 const byArmSeq = (a: [string, Entry], b: [string, Entry]): number => a[1].armSeq - b[1].armSeq;
+
+const precision = (id: string) => (PRECISE_TIMER_IDS.has(id) ? PRECISE : COARSE);
 
 export class TimerTable {
   /**
@@ -58,16 +71,40 @@ export class TimerTable {
     const timers = this.#table(actor);
     let e = timers.get(id);
     if (e === undefined) {
-      e = { event, dueUs, armSeq, handle: undefined, fire: () => this.fire(actor, id) };
+      const entry: Entry = {
+        event,
+        dueUs,
+        armSeq,
+        handle: undefined,
+        fire: () => this.#wake(actor, id, entry),
+      };
+      e = entry;
       timers.set(id, e);
     } else {
-      e.handle?.cancel();
       e.event = event;
       e.dueUs = dueUs;
       e.armSeq = armSeq;
+      // A later deadline on a lazy clock: the armed wake-up comes first and re-arms for the rest.
+      if (e.handle !== undefined && this.clock.lazyRearm === true && e.handle.dueUs <= dueUs) {
+        if (e.handle.dueUs < dueUs) e.handle.relax?.();
+        return;
+      }
+      e.handle?.cancel();
       e.handle = undefined;
     }
-    if (this.live) e.handle = this.clock.setTimerUs(e.fire, Math.max(0, dueUs - this.clock.nowUs()));
+    if (this.live)
+      e.handle = this.clock.setTimerUs(e.fire, Math.max(0, dueUs - this.clock.nowUs()), precision(id));
+  }
+
+  /** A clock wake-up of `e`: fires it when due, else (a lazily kept earlier wake-up) re-arms for the rest. */
+  #wake(actor: string, id: string, e: Entry): void {
+    const leftUs = e.dueUs - this.clock.nowUs();
+    if (leftUs > 0) {
+      e.handle = this.clock.setTimerUs(e.fire, leftUs, precision(id));
+      return;
+    }
+    e.handle = undefined;
+    this.fire(actor, id);
   }
 
   /** The pending timer `id` of `actor`: its event and due time (undefined when none is pending). */

@@ -12,6 +12,7 @@ import { describe, expect, test } from "vitest";
 import { replayCommand } from "../../src/cli/replay.ts";
 import { encodeAdvert } from "../../src/protocol/codec.ts";
 import { VirtualClock } from "../../src/runtime/clock.ts";
+import { EFFECT_TIMEOUT_US } from "../../src/runtime/effect-actors.ts";
 import type { EffectInput, Event, Input } from "../../src/runtime/input.ts";
 import { MemoryJournal, parseJournal } from "../../src/runtime/journal.ts";
 import { Node, type Output } from "../../src/runtime/node.ts";
@@ -203,7 +204,7 @@ describe.each(CALLS)("a failing %s port", (call, op) => {
 });
 
 describe("mailboxes", () => {
-  test("a hung VIP port on eth0 delays neither adverts nor GARPs (eth0 and eth1) nor notifies", async () => {
+  test("a hung VIP port on eth0 delays neither adverts nor eth1's GARPs nor notifies; eth0's GARP follows the add's TIMEOUT", async () => {
     const clock = new VirtualClock();
     const rec = new RecordingPorts(() => clock.nowUs());
     const ports: EffectPorts = {
@@ -219,14 +220,96 @@ describe("mailboxes", () => {
     await n.run(4 * S);
     const takeover = 3_609_375;
     const garps = rec.records.filter((r) => r.port === "arp");
-    expect(garps.map((r) => [r.atUs, r.what.ifname])).toEqual([
-      [takeover, "eth0"],
-      [takeover, "eth1"],
-    ]);
+    expect(garps.map((r) => [r.atUs, r.what.ifname])).toEqual([[takeover, "eth1"]]);
     expect(
       rec.records.filter((r) => r.port === "notify" && r.what.state === "MASTER").map((r) => r.atUs),
     ).toEqual([takeover, takeover]);
     expect(n.advertsOn("eth0", takeover, 4 * S)).toBe(1);
+    await n.run(takeover + EFFECT_TIMEOUT_US + S);
+    // eth0's two bursts (at takeover and garp_master_delay later) both waited for the add's TIMEOUT
+    // (the run loop lets promise callbacks run every 100 ms of virtual time)
+    const eth0 = rec.records.filter((r) => r.port === "arp" && r.what.ifname === "eth0").map((r) => r.atUs);
+    expect(eth0).toHaveLength(2);
+    for (const atUs of eth0) {
+      expect(atUs).toBeGreaterThanOrEqual(takeover + EFFECT_TIMEOUT_US);
+      expect(atUs).toBeLessThanOrEqual(takeover + EFFECT_TIMEOUT_US + 100_000);
+    }
+    expect(
+      n
+        .effects()
+        .filter((e) => e.op === "garp")
+        .every((e) => e.ok),
+    ).toBe(true);
+  });
+
+  test("closing releases a GARP waiting behind a VIP command that will never run: no timer is left", async () => {
+    const clock = new VirtualClock();
+    const rec = new RecordingPorts(() => clock.nowUs());
+    const ports: EffectPorts = {
+      ...rec,
+      vip: { add: () => new Promise(() => {}), remove: () => new Promise(() => {}) },
+    };
+    const n = build(
+      { instances: [instance("VI_1", 1, "eth0", ["198.18.0.100"])], groups: [], trackers: [] },
+      ports,
+      clock,
+    );
+    n.node.start(); // removeVips at start hangs: the add at takeover is queued behind it, never run
+    await n.run(4 * S);
+    expect(rec.records.filter((r) => r.port === "arp")).toEqual([]);
+    n.node.close();
+    await flush();
+    expect(rec.records.filter((r) => r.port === "arp")).toEqual([]);
+    expect(clock.pending).toBe(0);
+  });
+
+  test("a GARP goes out only once the VIP add before it on its interface has its outcome (keepalived's order)", async () => {
+    const clock = new VirtualClock();
+    const rec = new RecordingPorts(() => clock.nowUs());
+    const order: string[] = [];
+    const release: Array<(e?: unknown) => void> = [];
+    const ports: EffectPorts = {
+      ...rec,
+      vip: {
+        add: (a) =>
+          new Promise<void>((resolve, reject) => {
+            order.push(`add ${a.map((v) => v.address).join(",")}`);
+            release.push((e) => {
+              order.push("added");
+              if (e === undefined) resolve();
+              else reject(e);
+            });
+          }),
+        remove: (a) => rec.vip.remove(a),
+      },
+      arp: {
+        burst: (ifname, addresses, repeat, intervalUs) => {
+          order.push(`garp ${ifname} ${addresses.join(",")}`);
+          return rec.arp.burst(ifname, addresses, repeat, intervalUs);
+        },
+      },
+    };
+    const n = build(
+      { instances: [instance("VI_1", 1, "eth0", ["198.18.0.100"])], groups: [], trackers: [] },
+      ports,
+      clock,
+    );
+    n.node.start();
+    await n.run(4 * S);
+    // MASTER: the add was asked for, the GARP waits for its outcome
+    expect(order).toEqual(["add 198.18.0.100"]);
+    release.shift()?.();
+    await flush();
+    expect(order).toEqual(["add 198.18.0.100", "added", "garp eth0 198.18.0.100"]);
+    // a failed add is an outcome too: keepalived announces anyway, after trying
+    n.node.input(peerAdvert(200));
+    await n.run(5 * S);
+    n.node.input(peerAdvert(0));
+    await n.run(7 * S);
+    expect(order.slice(3)).toEqual(["add 198.18.0.100"]);
+    release.shift()?.(Object.assign(new Error("no"), { code: "EPERM" }));
+    await flush();
+    expect(order.slice(3)).toEqual(["add 198.18.0.100", "added", "garp eth0 198.18.0.100"]);
   });
 
   test("commands of one actor run in order, one at a time: remove waits for a slow add", async () => {

@@ -1,0 +1,251 @@
+/**
+ * Takeover latency of the production daemons against keepalived 2.2.7 (root, netns lab), measured on
+ * the wire and at the new master's addresses. Lab of 4 hosts on one bridge: h1 runs keepalived as the
+ * MASTER of two instances (VRID 51 and 52, priority 150); h2 runs keepalived as the BACKUP of VRID 51,
+ * h3 runs `vigil run` as the BACKUP of VRID 52 (both priority 100); h4 captures VRRP and ARP
+ * (`tcpdump -tt`); h2 and h3 log address changes (`ip -ts monitor address`). Each repetition restarts
+ * h1, waits until it holds both VIPs again, waits a random 0.2–1.2 s, then
+ *  - MODE=kill (failover): kill -9 h1's VRRP process and its parent: both backups take over at the
+ *    same moment, under the same load. Latency = VIP present on the new master − the old master's last
+ *    advert on the wire − Master_Down_Interval (3 × advert_int + skew);
+ *  - MODE=term (graceful handover): SIGTERM h1: it sends priority 0. Latency = VIP present − the
+ *    priority-0 advert − Skew_Time.
+ * "VIP present" is the new master's `ip monitor` timestamp of the address; the first GARP for the VIP
+ * on the wire is reported too. Cases: VRRP v2 advert_int 1 s and v3 advert_int 0.05 s.
+ * Run: `npx tsx bench/daemon-failover.bench.ts` (REPS 20, MODE kill,term, CASES v2,v3). Prints p50 and
+ * p99 per daemon; removes everything it made, also on failure.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { masterDownIntervalUs, skewTimeUs } from "../machines/timers.ts";
+import { vigilBin } from "../test/netns/support/vigil.ts";
+import { Lab, type LabProcess, waitFor } from "../test/support/lab.ts";
+import { buildVigil, loadAverage, percentile, sleepMs } from "./lab/daemons.ts";
+
+const REPS = Number(process.env.REPS ?? 20);
+const MODES = (process.env.MODE ?? "kill,term").split(",") as Array<"kill" | "term">;
+const CASES = (process.env.CASES ?? "v2,v3").split(",");
+const VRID_K = 51;
+const VRID_V = 52;
+
+interface Case {
+  readonly name: string;
+  readonly version: 2 | 3;
+  readonly advertIntCs: number;
+}
+const ALL_CASES: Record<string, Case> = {
+  v2: { name: "v2, advert_int 1 s", version: 2, advertIntCs: 100 },
+  v3: { name: "v3, advert_int 0.05 s", version: 3, advertIntCs: 5 },
+};
+
+const instance = (name: string, vrid: number, prio: number, state: string, c: Case, vip: string) => `
+vrrp_instance ${name} {
+  state ${state}
+  interface eth0
+  virtual_router_id ${vrid}
+  priority ${prio}
+  advert_int ${c.advertIntCs / 100}
+  version ${c.version}
+  virtual_ipaddress {
+    ${vip}/24
+  }
+}
+`;
+
+/** Seconds since the epoch from tcpdump -tt or `ip -ts` ("[2026-11-30T01:50:00.123456]"). */
+const tcpdumpTimeUs = (line: string): number => {
+  const [s = "0", frac = "0"] = (line.split(" ")[0] ?? "").split(".");
+  return Number(s) * 1e6 + Number(frac.padEnd(6, "0").slice(0, 6));
+};
+const monitorTimeUs = (line: string): number | undefined => {
+  const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})\]/.exec(line);
+  return m === null ? undefined : Date.parse(`${m[1]}Z`) * 1000 + Number(m[2]);
+};
+
+interface Sample {
+  readonly k: number;
+  readonly v: number;
+  readonly kGarp: number;
+  readonly vGarp: number;
+}
+
+const lab = await Lab.create({ prefix: `vg${process.pid % 1000}fo`, hosts: 4 });
+// An interrupted run still removes its namespaces and stops its processes.
+for (const sig of ["SIGINT", "SIGTERM"] as const)
+  process.once(sig, () => {
+    void lab.destroy().finally(() => process.exit(130));
+  });
+const out: string[] = [];
+try {
+  await buildVigil();
+  const [h1, h2, h3, h4] = [lab.host(1), lab.host(2), lab.host(3), lab.host(4)];
+  const net = `198.18.${lab.subnet}`;
+  const vipK = `${net}.151`;
+  const vipV = `${net}.152`;
+  const dir = lab.tempDir();
+  for (const c of CASES.map((n) => ALL_CASES[n]).filter((c): c is Case => c !== undefined)) {
+    for (const mode of MODES) {
+      const masterConf =
+        instance("VI_K", VRID_K, 150, "MASTER", c, vipK) + instance("VI_V", VRID_V, 150, "MASTER", c, vipV);
+      const wire = await lab.tcpdump(h4, ["-tt"], "vrrp or arp");
+      const monK = lab.spawn(h2.ns, "ip", ["-ts", "monitor", "address", "dev", "eth0"], { label: "mon h2" });
+      const monV = lab.spawn(h3.ns, "ip", ["-ts", "monitor", "address", "dev", "eth0"], { label: "mon h3" });
+      const backupK = lab.keepalived(
+        h2,
+        instance("VI_K", VRID_K, 100, "BACKUP", c, vipK),
+        "keepalived backup",
+      );
+      const vConf = join(dir, `vigil-${c.version}-${mode}.conf`);
+      (await import("node:fs")).writeFileSync(vConf, instance("VI_V", VRID_V, 100, "BACKUP", c, vipV));
+      const backupV = lab.spawn(
+        h3.ns,
+        process.execPath,
+        [
+          vigilBin,
+          "run",
+          "-f",
+          vConf,
+          "--journal",
+          join(dir, `j-${c.version}-${mode}`),
+          "--pid-file",
+          join(dir, `v-${c.version}-${mode}.pid`),
+        ],
+        { label: "vigil backup" },
+      );
+      const addrs = async (ns: string): Promise<string> =>
+        (await lab.nsRun(ns, "ip", ["-4", "-o", "addr", "show", "dev", "eth0"])) as string;
+      const samples: Sample[] = [];
+      const loads: string[] = [loadAverage()];
+      const mdiUs = masterDownIntervalUs({
+        version: c.version,
+        priority: 100,
+        masterAdverIntervalCs: c.advertIntCs,
+      });
+      const skewUs = skewTimeUs({ version: c.version, priority: 100, masterAdverIntervalCs: c.advertIntCs });
+      const expectUs = mode === "kill" ? mdiUs : skewUs;
+      // Both backups up: with no master on the network yet, each takes its VIP.
+      await waitFor(
+        "both backups up (MASTER of their VIP while h1 is not running)",
+        async () =>
+          (await addrs(h2.ns)).includes(`${vipK}/`) && (await addrs(h3.ns)).includes(`${vipV}/`)
+            ? true
+            : undefined,
+        30_000,
+        50,
+      );
+      for (let rep = 0; rep < REPS; rep++) {
+        const master = lab.keepalived(h1, masterConf, `keepalived master ${rep}`);
+        await waitFor(
+          "h1 holding both VIPs, the backups none",
+          async () => {
+            const [a1, a2, a3] = await Promise.all([addrs(h1.ns), addrs(h2.ns), addrs(h3.ns)]);
+            return a1.includes(`${vipK}/`) &&
+              a1.includes(`${vipV}/`) &&
+              !a2.includes(`${vipK}/`) &&
+              !a3.includes(`${vipV}/`)
+              ? true
+              : undefined;
+          },
+          30_000,
+          50,
+        );
+        await sleepMs(200 + Math.random() * 1000);
+        const wireAt = wire.stdout.length;
+        const monKAt = monK.stdout.length;
+        const monVAt = monV.stdout.length;
+        const vrrpPid = Number(readFileSync(join(master.dir, "v.pid"), "utf8").trim());
+        if (mode === "kill") {
+          process.kill(vrrpPid, "SIGKILL");
+          if (master.proc.pid !== undefined) process.kill(master.proc.pid, "SIGKILL");
+        } else if (master.proc.pid !== undefined) process.kill(master.proc.pid, "SIGTERM");
+        const garpRe = (vip: string) => {
+          const v = vip.replaceAll(".", "\\.");
+          return new RegExp(
+            `^\\d+\\.\\d+ ARP, (Request|Reply) (who-has )?${v}( \\([^)]*\\))? (tell|is-at) `,
+            "m",
+          );
+        };
+        await waitFor(
+          "both GARPs and both VIPs added",
+          () => {
+            const w = wire.stdout.slice(wireAt);
+            return garpRe(vipK).test(w) &&
+              garpRe(vipV).test(w) &&
+              monK.stdout.slice(monKAt).includes(vipK) &&
+              monV.stdout.slice(monVAt).includes(vipV)
+              ? true
+              : undefined;
+          },
+          expectUs / 1000 + 10_000,
+          20,
+        ).catch((e: unknown) => {
+          console.error(
+            `wire:\n${wire.stdout.slice(wireAt).slice(-3000)}\nmon h2:\n${monK.output.slice(monKAt)}\nmon h3:\n${monV.output.slice(monVAt)}\nvigil:\n${backupV.output.slice(-3000)}`,
+          );
+          throw e;
+        });
+        await master.proc.waitExit(15_000);
+        // The whole capture: in v2 the old master's last advert may precede this repetition's window.
+        const lines = wire.stdout.split("\n");
+        const fresh = wire.stdout.slice(wireAt).split("\n");
+        const fromH1 = (vrid: number) => (l: string) =>
+          l.includes(
+            `IP ${h1.ipv4} > 224.0.0.18: VRRPv${c.version}, Advertisement, vrid ${vrid}, prio ${mode === "kill" ? 150 : 0},`,
+          );
+        const measure = (vrid: number, vip: string, mon: LabProcess, monAt: number) => {
+          const garpLine = fresh.find((l) => garpRe(vip).test(l)) ?? "";
+          const garpUs = tcpdumpTimeUs(garpLine);
+          const before = lines.filter((l) => tcpdumpTimeUs(l) <= garpUs);
+          // kill: the last advert h1 sent; term: its (first) priority-0 advert.
+          const ref = mode === "kill" ? before.filter(fromH1(vrid)).at(-1) : fresh.find(fromH1(vrid));
+          const refUs = ref === undefined ? Number.NaN : tcpdumpTimeUs(ref);
+          const addLine = mon.stdout
+            .slice(monAt)
+            .split("\n")
+            .find((l) => l.includes(`inet ${vip}/`) && !l.includes("Deleted"));
+          const addUs = addLine === undefined ? Number.NaN : (monitorTimeUs(addLine) ?? Number.NaN);
+          return { vip: (addUs - refUs - expectUs) / 1000, garp: (garpUs - refUs - expectUs) / 1000 };
+        };
+        const k = measure(VRID_K, vipK, monK, monKAt);
+        const v = measure(VRID_V, vipV, monV, monVAt);
+        samples.push({ k: k.vip, v: v.vip, kGarp: k.garp, vGarp: v.garp });
+        console.log(
+          `${c.name} ${mode} rep ${rep + 1}: keepalived ${k.vip.toFixed(2)} ms (GARP ${k.garp.toFixed(2)}), vigil ${v.vip.toFixed(2)} ms (GARP ${v.garp.toFixed(2)})`,
+        );
+        if (mode === "kill") {
+          for (const vip of [vipK, vipV])
+            await lab.nsRun(h1.ns, "ip", ["addr", "del", `${vip}/24`, "dev", "eth0"]).catch(() => "");
+        }
+        loads.push(loadAverage());
+      }
+      await backupV.stop("SIGTERM", 10_000);
+      // KEEP_JOURNAL=DIR keeps Vigil's journals (timer and rx times) for inspection.
+      if (process.env.KEEP_JOURNAL !== undefined)
+        (await import("node:fs")).cpSync(dir, process.env.KEEP_JOURNAL, { recursive: true });
+      await backupK.proc.stop();
+      await Promise.all([wire.stop(), monK.stop(), monV.stop()]);
+      for (const [ns, vip] of [
+        [h2.ns, vipK],
+        [h3.ns, vipV],
+      ] as const)
+        await lab.nsRun(ns, "ip", ["addr", "del", `${vip}/24`, "dev", "eth0"]).catch(() => "");
+      const valid = samples.filter((s) => Number.isFinite(s.k) && Number.isFinite(s.v));
+      const stat = (xs: number[]) =>
+        `p50 ${percentile(xs, 50).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms (min ${Math.min(...xs).toFixed(2)}, max ${Math.max(...xs).toFixed(2)})`;
+      const what =
+        mode === "kill"
+          ? `failover (kill -9), minus Master_Down_Interval ${mdiUs} µs`
+          : `graceful handover (SIGTERM, priority 0), minus Skew_Time ${skewUs} µs`;
+      out.push(
+        `${c.name}, ${what}; ${valid.length}/${samples.length} repetitions measured`,
+        `  keepalived → keepalived: VIP present ${stat(valid.map((s) => s.k))}; first GARP ${stat(valid.map((s) => s.kGarp))}`,
+        `  keepalived → vigil:      VIP present ${stat(valid.map((s) => s.v))}; first GARP ${stat(valid.map((s) => s.vGarp))}`,
+        `  load average during: ${loads[0]} … ${loads.at(-1)}`,
+      );
+      console.log(out.slice(-4).join("\n"));
+    }
+  }
+} finally {
+  await lab.destroy();
+}
+console.log(`\n${out.join("\n")}`);

@@ -1,0 +1,182 @@
+/**
+ * Scale of the production daemons against keepalived 2.2.7 (root, netns lab): N VRRP instances over 4
+ * interfaces (N/4 VRIDs each, rounded), a MASTER daemon (priority 150) in one namespace and a BACKUP daemon
+ * (priority 100) in another, joined by 4 veth pairs. keepalived's pair and Vigil's pair (`vigil run`)
+ * run AT THE SAME TIME in their own namespace pairs, so the machine's noise falls on both alike.
+ * Once every master holds its N VIPs (and GARP bursts are over), over WINDOW_S seconds: CPU % of each
+ * daemon's VRRP process (/proc/PID/task/TID/schedstat, ns; Vigil: the node process with all its threads), its RSS, and
+ * the advert-interval jitter on the wire: `tcpdump -tt -i any` in each master namespace, per
+ * (interface, VRID) the gaps between successive adverts minus advert_int, p50 / p99 of |gap − interval|.
+ * Cases (CASES): 250 and 1,000 instances × advert_int 1 s and 0.1 s, VRRP v3 (v2 has no sub-second
+ * interval). Run: `npx tsx bench/daemon-scale.bench.ts` (CASES 250x1,250x0.1,1000x1,1000x0.1;
+ * WINDOW_S 10; VIGIL_NODE_ARGS extra node options for Vigil). Removes everything it made, also on failure or interruption.
+ */
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { LabProcess } from "../test/support/lab.ts";
+import { waitFor } from "../test/support/lab.ts";
+import {
+  addNs,
+  buildVigil,
+  type Daemon,
+  inNs,
+  loadAverage,
+  percentile,
+  procCpuNs,
+  procUsage,
+  removeNs,
+  sleepMs,
+  startIn,
+  startKeepalived,
+  startVigil,
+  vethPair,
+} from "./lab/daemons.ts";
+
+const WINDOW_S = Number(process.env.WINDOW_S ?? 10);
+const CASES = (process.env.CASES ?? "250x1,250x0.1,1000x1,1000x0.1").split(",").map((c) => {
+  const [n = "250", s = "1"] = c.split("x");
+  return { instances: Number(n), advertIntS: Number(s) };
+});
+const IFS = [0, 1, 2, 3];
+const prefix = `vg${process.pid % 1000}sc`;
+const pairs = { k: [`${prefix}-ka`, `${prefix}-kb`], v: [`${prefix}-va`, `${prefix}-vb`] } as const;
+const vipNet = (k: number) => `198.19.${20 + k}`;
+
+const conf = (n: number, advertIntS: number, prio: number, state: string): string =>
+  IFS.flatMap((k) =>
+    Array.from(
+      // n spread over the interfaces (250 → 63, 63, 62, 62).
+      { length: Math.floor(n / IFS.length) + (k < n % IFS.length ? 1 : 0) },
+      (_, i) => `vrrp_instance VI_${k}_${i + 1} {
+  state ${state}
+  interface sc${k}
+  virtual_router_id ${i + 1}
+  priority ${prio}
+  advert_int ${advertIntS}
+  version 3
+  virtual_ipaddress {
+    ${vipNet(k)}.${i + 1}/32
+  }
+}
+`,
+    ),
+  ).join("");
+
+const vipCount = async (ns: string): Promise<number> =>
+  (await inNs(ns, "ip", ["-4", "-o", "addr", "show"])).split("\n").filter((l) => l.includes(" 198.19.2"))
+    .length;
+
+/** |gap − interval| in ms for every pair of successive adverts of one (interface, VRID). */
+function jitterMs(capture: string, intervalMs: number): number[] {
+  const last = new Map<string, number>();
+  const out: number[] = [];
+  for (const line of capture.split("\n")) {
+    const m = /^(\d+)\.(\d{6}) (\S+)\s+Out IP \S+ > 224\.0\.0\.18: VRRPv3, Advertisement, vrid (\d+),/.exec(
+      line,
+    );
+    if (m === null) continue;
+    const us = Number(m[1]) * 1e6 + Number(m[2]);
+    const key = `${m[3]}/${m[4]}`;
+    const prev = last.get(key);
+    if (prev !== undefined) out.push(Math.abs((us - prev) / 1000 - intervalMs));
+    last.set(key, us);
+  }
+  return out;
+}
+
+const dir = mkdtempSync(join(tmpdir(), "vigil-scale-"));
+const running: Array<Daemon | LabProcess> = [];
+const namespaces = [...pairs.k, ...pairs.v];
+const cleanUp = async (): Promise<void> => {
+  for (const p of running.splice(0)) await ("proc" in p ? p.proc : p).stop("SIGTERM", 15_000);
+  for (const ns of namespaces) await removeNs(ns);
+};
+for (const sig of ["SIGINT", "SIGTERM"] as const)
+  process.once(sig, () => {
+    void cleanUp().finally(() => process.exit(130));
+  });
+const out: string[] = [];
+try {
+  await buildVigil();
+  for (const ns of namespaces) await addNs(ns);
+  for (const [a, b] of [pairs.k, pairs.v])
+    for (const k of IFS) await vethPair(a, b, `sc${k}`, `198.19.${30 + k}`);
+  for (const c of CASES) {
+    const label = `${c.instances} instances × advert_int ${c.advertIntS} s`;
+    const start = async (who: "k" | "v", role: "master" | "backup"): Promise<Daemon> => {
+      const [a, b] = pairs[who];
+      const ns = role === "master" ? a : b;
+      const text = conf(
+        c.instances,
+        c.advertIntS,
+        role === "master" ? 150 : 100,
+        role === "master" ? "MASTER" : "BACKUP",
+      );
+      const name = `${who}-${role}-${c.instances}-${c.advertIntS}`;
+      const d =
+        who === "k" ? await startKeepalived(ns, dir, name, text) : await startVigil(ns, dir, name, text);
+      running.push(d);
+      return d;
+    };
+    const kMaster = await start("k", "master");
+    const vMaster = await start("v", "master");
+    await waitFor(
+      `${label}: both masters holding ${c.instances} VIPs`,
+      async () =>
+        (await vipCount(pairs.k[0])) === c.instances && (await vipCount(pairs.v[0])) === c.instances
+          ? true
+          : undefined,
+      120_000,
+      500,
+    ).catch(async (e: unknown) => {
+      console.error(
+        `VIPs: keepalived ${await vipCount(pairs.k[0])}, vigil ${await vipCount(pairs.v[0])}\n${kMaster.proc.output.slice(-1500)}\n${vMaster.proc.output.slice(-1500)}`,
+      );
+      throw e;
+    });
+    const kBackup = await start("k", "backup");
+    const vBackup = await start("v", "backup");
+    // Let the backups start and the masters' second GARP bursts (garp_master_delay 5 s) pass.
+    await sleepMs(8_000);
+    const backupVips = async () =>
+      `keepalived ${await vipCount(pairs.k[1])}, vigil ${await vipCount(pairs.v[1])}`;
+    const backupVipsBefore = await backupVips();
+    const caps = [pairs.k[0], pairs.v[0]].map((ns: string) =>
+      startIn(ns, `tcpdump ${ns}`, "tcpdump", ["-tt", "-n", "-l", "-i", "any", "-Q", "out", "vrrp"]),
+    );
+    running.push(...caps);
+    await sleepMs(1_000);
+    const ds = { kMaster, kBackup, vMaster, vBackup };
+    const u0 = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procCpuNs(d.pid)]));
+    const load0 = loadAverage();
+    await sleepMs(WINDOW_S * 1000);
+    const u1 = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procCpuNs(d.pid)]));
+    const rssKb = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procUsage(d.pid).rssKb]));
+    const load1 = loadAverage();
+    const backupVipsAfter = await backupVips();
+    for (const cap of caps) await cap.stop("SIGINT");
+    const cpu = (k: keyof typeof ds) => (100 * ((u1[k] ?? 0) - (u0[k] ?? 0))) / (WINDOW_S * 1e9);
+    const rss = (k: keyof typeof ds) => `${((rssKb[k] ?? 0) / 1024).toFixed(0)} MB`;
+    const [kj, vj] = caps.map((cap) => jitterMs(cap.stdout, c.advertIntS * 1000));
+    const j = (xs: number[] = []) =>
+      `p50 ${percentile(xs, 50).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms (${xs.length} gaps)`;
+    out.push(
+      `${label} (load average ${load0} → ${load1}; VIPs held by the backups (should be 0) before the window: ${backupVipsBefore}; after: ${backupVipsAfter})`,
+      `  keepalived: CPU master ${cpu("kMaster").toFixed(2)} %, backup ${cpu("kBackup").toFixed(2)} %; RSS master ${rss("kMaster")}, backup ${rss("kBackup")}; jitter ${j(kj)}`,
+      `  vigil:      CPU master ${cpu("vMaster").toFixed(2)} %, backup ${cpu("vBackup").toFixed(2)} %; RSS master ${rss("vMaster")}, backup ${rss("vBackup")}; jitter ${j(vj)}`,
+      `  ratio vigil / keepalived CPU: master ${(cpu("vMaster") / cpu("kMaster")).toFixed(2)}, backup ${(cpu("vBackup") / cpu("kBackup")).toFixed(2)}`,
+    );
+    console.log(out.slice(-4).join("\n"));
+    for (const p of running.splice(0)) await ("proc" in p ? p.proc : p).stop("SIGTERM", 30_000);
+    // Masters killed mid-way may leave VIPs behind: clear every namespace's addresses of the VIP range.
+    for (const ns of namespaces)
+      for (const k of IFS)
+        await inNs(ns, "ip", ["addr", "flush", "dev", `sc${k}`, "to", `${vipNet(k)}.0/24`]);
+  }
+} finally {
+  await cleanUp();
+  if (process.env.KEEP_DIR === undefined) rmSync(dir, { recursive: true, force: true });
+}
+console.log(`\n${out.join("\n")}`);

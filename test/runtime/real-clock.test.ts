@@ -1,0 +1,379 @@
+/**
+ * The production clock's timer discipline, on a scripted host (no real time): one process timer for
+ * the earliest deadline whatever the number of pending timers, re-arms that only move a deadline later
+ * touch no process timer, timers fire in (due, seq) order and never before their due time on the
+ * clock's own time (an early process wake-up re-arms), cancelled timers never fire, and a callback
+ * scheduling or cancelling other timers while firing is honoured. And the timer table on it: a timer
+ * re-armed later on every advert keeps one clock timer (lazy re-arm) yet fires exactly when due; on
+ * the virtual clock every re-arm stays an exact (due, seq) arming.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  FINISH_WINDOW_US,
+  RealClock,
+  type TimerHandle,
+  type TimerHost,
+  VirtualClock,
+} from "../../src/runtime/clock.ts";
+import { TimerTable } from "../../src/runtime/timer-table.ts";
+
+/**
+ * A host whose time moves only when told; process timers are recorded and fired by `advance`. By
+ * default a timer fires exactly `delayMs` after it was set (minus `earlyUs`); with `msLoop` it fires
+ * as Node's do: counted in whole milliseconds from the loop's cached time (the start of the current
+ * loop turn, truncated to the millisecond), `wakeUs` after that millisecond boundary. Immediates run
+ * one loop turn (`turnUs`) later.
+ */
+class ScriptedHost implements TimerHost {
+  nowUsValue = 0;
+  /** Extra µs the loop clock is ahead of hrtime: a timer may wake that early. */
+  earlyUs = 0;
+  msLoop = false;
+  /**
+   * With `msLoop`: libuv's poll timeout counts from the loop time of the turn that armed the timer,
+   * so work done after arming (`pollLagUs`) makes the wake-up that much later than `delayMs` from now.
+   */
+  pollLagUs: number | undefined;
+  wakeUs = 60;
+  turnUs = 20;
+  /** When the current loop turn started (Node's cached loop time is this, in whole ms). */
+  turnStartUs = 0;
+  armed = new Map<number, { fn: () => void; atUs: number }>();
+  immediates = new Map<number, () => void>();
+  setCalls = 0;
+  clearCalls = 0;
+  immediateCalls = 0;
+  #next = 1;
+  nowUs(): number {
+    return this.nowUsValue;
+  }
+  setTimeout(fn: () => void, delayMs: number): unknown {
+    this.setCalls++;
+    const id = this.#next++;
+    const atUs = !this.msLoop
+      ? this.nowUsValue + delayMs * 1000 - this.earlyUs
+      : this.pollLagUs === undefined
+        ? (Math.floor(this.turnStartUs / 1000) + Math.max(1, delayMs)) * 1000 + this.wakeUs
+        : this.nowUsValue + this.pollLagUs + Math.max(1, delayMs) * 1000 + this.wakeUs;
+    this.armed.set(id, { fn, atUs });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.clearCalls++;
+    this.armed.delete(handle as number);
+  }
+  setImmediate(fn: () => void): unknown {
+    this.immediateCalls++;
+    const id = this.#next++;
+    this.immediates.set(id, fn);
+    return id;
+  }
+  clearImmediate(handle: unknown): void {
+    this.immediates.delete(handle as number);
+  }
+  /** Moves time to `toUs`, running loop turns as a loop would: immediates, else the earliest timer. */
+  advance(toUs: number): void {
+    for (;;) {
+      const nextTimerUs = Math.min(...[...this.armed.values()].map((t) => t.atUs));
+      const turnAtUs = this.nowUsValue + this.turnUs;
+      if (this.immediates.size > 0 && turnAtUs <= toUs && turnAtUs <= nextTimerUs) {
+        this.nowUsValue += this.turnUs;
+        this.turnStartUs = this.nowUsValue;
+        const batch = [...this.immediates.values()];
+        this.immediates.clear();
+        for (const fn of batch) fn();
+        continue;
+      }
+      const due = [...this.armed].filter(([, t]) => t.atUs <= toUs).sort((a, b) => a[1].atUs - b[1].atUs)[0];
+      if (due === undefined) break;
+      this.armed.delete(due[0]);
+      this.nowUsValue = Math.max(this.nowUsValue, due[1].atUs);
+      this.turnStartUs = this.nowUsValue;
+      due[1].fn();
+    }
+    this.nowUsValue = toUs;
+  }
+}
+
+describe("RealClock", () => {
+  it("keeps one process timer for 1,000 pending timers re-armed on every 'advert'", () => {
+    const host = new ScriptedHost();
+    const clock = new RealClock(host);
+    const handles = Array.from({ length: 1000 }, (_, i) => clock.setTimerUs(() => {}, 3_000_000 + i));
+    // 10 rounds of re-arming every timer later (a BACKUP's down timer on each advert).
+    for (let round = 1; round <= 10; round++) {
+      host.advance(round * 1000);
+      for (let i = 0; i < handles.length; i++) {
+        handles[i]?.cancel();
+        handles[i] = clock.setTimerUs(() => {}, 3_000_000 + i);
+      }
+    }
+    expect(host.armed.size).toBe(1);
+    expect(host.setCalls).toBe(1);
+    expect(clock.pending).toBe(1000);
+  });
+
+  it("fires in (due, seq) order, never before due, skips cancelled ones, re-arms earlier deadlines", () => {
+    const host = new ScriptedHost();
+    host.earlyUs = 900; // the loop clock wakes the process timer up to 0.9 ms early
+    const clock = new RealClock(host);
+    const log: string[] = [];
+    const at = (name: string) => () => log.push(`${name}@${host.nowUs()}`);
+    clock.setTimerUs(at("b"), 5_000);
+    clock.setTimerUs(at("c"), 5_000);
+    clock.setTimerUs(at("x"), 4_000).cancel();
+    clock.setTimerUs(at("a"), 2_500); // earlier than the armed deadline: the process timer moves
+    expect(host.armed.size).toBe(1);
+    host.advance(20_000);
+    expect(log).toEqual(["a@2500", "b@5000", "c@5000"]);
+    for (const entry of log) {
+      const [name, when] = entry.split("@");
+      expect(Number(when)).toBeGreaterThanOrEqual({ a: 2500, b: 5000, c: 5000 }[name as "a"]);
+    }
+    expect(host.armed.size).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  it("honours timers scheduled and cancelled from inside a firing callback", () => {
+    const host = new ScriptedHost();
+    const clock = new RealClock(host);
+    const log: number[] = [];
+    let victim = clock.setTimerUs(() => log.push(-1), 3_000);
+    clock.setTimerUs(() => {
+      log.push(1);
+      victim.cancel();
+      clock.setTimerUs(() => log.push(2), 0); // due now: fires in the same wake-up
+      victim = clock.setTimerUs(() => log.push(3), 10_000);
+    }, 1_000);
+    host.advance(1_000);
+    expect(log).toEqual([1, 2]);
+    expect(host.armed.size).toBe(1);
+    host.advance(11_000);
+    expect(log).toEqual([1, 2, 3]);
+  });
+
+  it("a throwing callback does not lose the timers after it", () => {
+    const host = new ScriptedHost();
+    const clock = new RealClock(host);
+    const log: string[] = [];
+    clock.setTimerUs(() => {
+      throw new Error("boom");
+    }, 1_000);
+    clock.setTimerUs(() => log.push("later"), 2_000);
+    expect(() => host.advance(1_500)).toThrow("boom");
+    host.advance(3_000);
+    expect(log).toEqual(["later"]);
+  });
+
+  it("drops its process timer when every pending timer is cancelled (the loop may drain)", () => {
+    const host = new ScriptedHost();
+    const clock = new RealClock(host);
+    const handles = [5_000, 1_000, 255_000_000].map((d) => clock.setTimerUs(() => {}, d));
+    expect(host.armed.size).toBe(1);
+    handles[0]?.cancel();
+    handles[1]?.cancel();
+    expect(host.armed.size).toBe(1); // one live timer (255 s) left
+    handles[2]?.cancel();
+    expect(host.armed.size).toBe(0);
+    expect(clock.pending).toBe(0);
+    // And arms again for a new timer.
+    const log: number[] = [];
+    clock.setTimerUs(() => log.push(host.nowUs()), 2_000);
+    host.advance(10_000);
+    expect(log).toEqual([2_000]);
+  });
+
+  it("runs on the process clock by default", async () => {
+    const clock = new RealClock();
+    const t0 = clock.nowUs();
+    const firedAt = await new Promise<number>((resolve) =>
+      clock.setTimerUs(() => resolve(clock.nowUs()), 2_000),
+    );
+    expect(firedAt - t0).toBeGreaterThanOrEqual(2_000);
+  });
+});
+
+describe("RealClock precision on a millisecond loop (Node's timers)", () => {
+  /** A timer set mid-turn (700 µs after the loop turn began, as when an advert is being processed). */
+  const setMidTurn = (host: ScriptedHost, clock: RealClock, delayUs: number, precise: boolean) => {
+    host.advance(5_000);
+    host.advance(5_700);
+    host.turnStartUs = 5_000;
+    const fired: number[] = [];
+    const dueUs = 5_700 + delayUs;
+    clock.setTimerUs(() => fired.push(host.nowUs()), delayUs, { precise });
+    return { fired, dueUs };
+  };
+
+  it("a precise timer fires within one loop turn after its due time, not a millisecond late", () => {
+    const host = new ScriptedHost();
+    host.msLoop = true;
+    const clock = new RealClock(host);
+    const { fired, dueUs } = setMidTurn(host, clock, 3_609_375, true);
+    host.advance(dueUs - 1);
+    expect(fired).toEqual([]);
+    host.advance(dueUs + 10_000);
+    expect(fired).toHaveLength(1);
+    expect(fired[0]).toBeGreaterThanOrEqual(dueUs);
+    expect((fired[0] ?? 0) - dueUs).toBeLessThanOrEqual(host.turnUs);
+    // the finish took loop turns, not whole-millisecond timeouts: one process timer in all
+    expect(host.setCalls).toBe(1);
+    expect(host.immediateCalls).toBeLessThanOrEqual(FINISH_WINDOW_US / host.turnUs + 1);
+  });
+
+  it("for every delay and arming phase: never early, at most one loop turn late", () => {
+    for (const delayUs of [0, 1, 999, 1_000, 1_001, 1_999, 2_000, 2_500, 30_468, 180_468, 609_375]) {
+      for (const phaseUs of [0, 1, 300, 999]) {
+        const host = new ScriptedHost();
+        host.msLoop = true;
+        const clock = new RealClock(host);
+        host.advance(10_000 + phaseUs);
+        host.turnStartUs = 10_000;
+        const fired: number[] = [];
+        clock.setTimerUs(() => fired.push(host.nowUs()), delayUs, { precise: true });
+        const dueUs = 10_000 + phaseUs + delayUs;
+        host.advance(dueUs + 10_000);
+        expect([delayUs, phaseUs, fired.length]).toEqual([delayUs, phaseUs, 1]);
+        const lateUs = (fired[0] ?? 0) - dueUs;
+        expect([delayUs, phaseUs, lateUs >= 0 && lateUs <= host.turnUs]).toEqual([delayUs, phaseUs, true]);
+      }
+    }
+  });
+
+  it("a wake-up made late by the work after arming (libuv's poll timeout) still finishes on time", () => {
+    for (const pollLagUs of [0, 300, 800, 950]) {
+      for (const delayUs of [3_001, 30_468, 180_468, 609_375, 3_609_375]) {
+        const host = new ScriptedHost();
+        host.msLoop = true;
+        host.pollLagUs = pollLagUs;
+        const clock = new RealClock(host);
+        host.advance(10_300);
+        host.turnStartUs = 10_000;
+        const fired: number[] = [];
+        clock.setTimerUs(() => fired.push(host.nowUs()), delayUs, { precise: true });
+        const dueUs = 10_300 + delayUs;
+        host.advance(dueUs + 10_000);
+        const lateUs = (fired[0] ?? Number.NaN) - dueUs;
+        expect([pollLagUs, delayUs, lateUs >= 0 && lateUs <= host.turnUs]).toEqual([
+          pollLagUs,
+          delayUs,
+          true,
+        ]);
+      }
+    }
+  });
+
+  it("a coarse timer never spins on loop turns (advert timers of a thousand instances cost no CPU)", () => {
+    const host = new ScriptedHost();
+    host.msLoop = true;
+    const clock = new RealClock(host);
+    const { fired, dueUs } = setMidTurn(host, clock, 1_000_000, false);
+    host.advance(dueUs + 10_000);
+    expect(fired).toHaveLength(1);
+    expect(fired[0]).toBeGreaterThanOrEqual(dueUs);
+    expect(host.immediateCalls).toBe(0);
+  });
+
+  it("a down timer re-armed later by every advert spins only at its real expiry", () => {
+    const host = new ScriptedHost();
+    host.msLoop = true;
+    const clock = new RealClock(host);
+    const fired: number[] = [];
+    const table = new TimerTable(clock, true, (actor, id) => {
+      fired.push(host.nowUs());
+      table.take(actor, id);
+    });
+    table.register("instance:VI_1");
+    // adverts every second for 20 s, each restarting the 3.609375 s down timer; then silence
+    for (let i = 0; i < 20; i++) {
+      host.advance(i * 1_000_000 + 400);
+      host.turnStartUs = i * 1_000_000;
+      table.schedule("instance:VI_1", "masterDown", { type: "MASTER_DOWN" }, 3_609_375);
+    }
+    const dueUs = 19_000_400 + 3_609_375;
+    host.advance(dueUs - 1);
+    expect(fired).toEqual([]);
+    // the kept wake-ups (relaxed) fired on whole milliseconds without spinning
+    expect(host.immediateCalls).toBeLessThanOrEqual(FINISH_WINDOW_US / host.turnUs + 1);
+    host.advance(dueUs + 10_000);
+    expect(fired).toHaveLength(1);
+    expect((fired[0] ?? 0) - dueUs).toBeGreaterThanOrEqual(0);
+    expect((fired[0] ?? 0) - dueUs).toBeLessThanOrEqual(host.turnUs);
+  });
+});
+
+/** A RealClock that counts the clock timers it is asked for. */
+class CountingRealClock extends RealClock {
+  armed = 0;
+  override setTimerUs(fn: () => void, delayUs: number): TimerHandle {
+    this.armed++;
+    return super.setTimerUs(fn, delayUs);
+  }
+}
+
+describe("TimerTable on the real clock", () => {
+  it("re-arming a down timer later on every advert keeps one clock timer and fires once, when due", () => {
+    const host = new ScriptedHost();
+    const clock = new CountingRealClock(host);
+    const fired: Array<[string, number]> = [];
+    const table = new TimerTable(clock, true, (actor, id) => {
+      fired.push([`${actor} ${id}`, host.nowUs()]);
+      table.take(actor, id);
+    });
+    table.register("instance:VI_1");
+    // 1,000 adverts 1 ms apart, each restarting a 3.609375 s down timer.
+    for (let i = 0; i < 1000; i++) {
+      host.advance(i * 1000);
+      table.schedule("instance:VI_1", "masterDown", { type: "MASTER_DOWN" }, 3_609_375);
+    }
+    expect(clock.armed).toBe(1);
+    const dueUs = 999_000 + 3_609_375;
+    expect(table.get("instance:VI_1", "masterDown")?.dueUs).toBe(dueUs);
+    host.advance(dueUs - 1);
+    expect(fired).toEqual([]);
+    host.advance(dueUs + 5_000);
+    // Once, not before due, within the host's millisecond timer resolution.
+    expect(fired.map(([k]) => k)).toEqual(["instance:VI_1 masterDown"]);
+    expect(fired[0]?.[1]).toBeGreaterThanOrEqual(dueUs);
+    expect(fired[0]?.[1]).toBeLessThan(dueUs + 1000);
+    // The early wake-up re-armed once for the rest: two clock timers in all for 1,000 re-arms.
+    expect(clock.armed).toBe(2);
+  });
+
+  it("an earlier re-arm and a cancel take effect at once", () => {
+    const host = new ScriptedHost();
+    const clock = new RealClock(host);
+    const fired: number[] = [];
+    const table = new TimerTable(clock, true, (actor, id) => {
+      fired.push(host.nowUs());
+      table.take(actor, id);
+    });
+    table.register("a");
+    table.schedule("a", "t", { type: "X" }, 10_000);
+    table.schedule("a", "t", { type: "X" }, 2_000); // earlier: must fire at 2 ms
+    host.advance(50_000);
+    expect(fired).toEqual([2_000]);
+    table.schedule("a", "t", { type: "X" }, 1_000);
+    table.schedule("a", "t", { type: "X" }, 5_000); // later, lazily kept
+    table.cancel("a", "t");
+    host.advance(100_000);
+    expect(fired).toEqual([2_000]);
+  });
+
+  it("on the virtual clock every re-arm is a fresh (due, seq) arming", () => {
+    const clock = new VirtualClock();
+    const order: string[] = [];
+    const table = new TimerTable(clock, true, (actor, id) => {
+      order.push(`${actor}/${id}`);
+      table.take(actor, id);
+    });
+    table.register("a");
+    table.register("b");
+    table.schedule("a", "t", { type: "X" }, 1_000);
+    table.schedule("b", "t", { type: "X" }, 2_000);
+    clock.advanceBy(1_000 - 1);
+    table.schedule("a", "t", { type: "X" }, 1_001); // re-armed later: now due with b, armed after b
+    clock.advanceBy(10_000);
+    expect(order).toEqual(["b/t", "a/t"]);
+  });
+});
