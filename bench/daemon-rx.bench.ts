@@ -15,7 +15,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { run } from "../test/support/lab.ts";
 import {
   addNs,
   buildVigil,
@@ -28,49 +27,18 @@ import {
   sleepMs,
   startKeepalived,
   startVigil,
-  vethPair,
 } from "./lab/daemons.ts";
+import { blast, type Flood, floodConfig, floodLinks } from "./lab/flood.ts";
 
 const RATE = Number(process.env.RATE ?? 20_000);
 const SECONDS = Number(process.env.SECONDS ?? 5);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const PROF = process.env.PROF;
 const PER_IF = 250;
-const IFS = [0, 1, 2, 3];
 const prefix = `vg${process.pid % 10000}rx`;
 const nsA = `${prefix}-a`;
 const nsB = `${prefix}-b`;
-const vipNet = (k: number) => `198.19.${100 + k}`;
-const root = join(import.meta.dirname, "..");
-
-const conf = (): string =>
-  IFS.flatMap((k) =>
-    Array.from(
-      { length: PER_IF },
-      (_, i) => `vrrp_instance VI_${k}_${i + 1} {
-  state BACKUP
-  interface vk${k}
-  virtual_router_id ${i + 1}
-  priority 100
-  advert_int 255
-  virtual_ipaddress {
-    ${vipNet(k)}.${i + 1}
-  }
-}
-`,
-    ),
-  ).join("");
-
-const blast = async (): Promise<{ sent: number; errors: number; seconds: number }> => {
-  const args = [String(RATE), String(SECONDS), String(PER_IF), ...IFS.map((k) => `vk${k}:${vipNet(k)}`)];
-  const r = await run(
-    "ip",
-    ["netns", "exec", nsA, "node", "--import", "tsx", join(root, "bench/lab/blaster.ts"), ...args],
-    (SECONDS + 60) * 1000,
-  );
-  if (r.code !== 0) throw new Error(`blaster failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}");
-};
+const flood: Flood = { senderNs: nsA, receiverNs: nsB, ifs: [0, 1, 2, 3], perIf: PER_IF };
 
 interface Sample {
   cpuUs: number;
@@ -89,14 +57,14 @@ try {
   await buildVigil();
   await addNs(nsA);
   await addNs(nsB);
-  for (const k of IFS) await vethPair(nsA, nsB, `vk${k}`, `198.19.${200 + k}`);
+  await floodLinks(flood);
   const only = process.env.ONLY;
   // Each daemon is listed for the `finally` as soon as it runs.
   const started = (d: Daemon): Daemon => {
     daemons.push(d);
     return d;
   };
-  const k = only === "vigil" ? undefined : started(await startKeepalived(nsB, dir, "k", conf()));
+  const k = only === "vigil" ? undefined : started(await startKeepalived(nsB, dir, "k", floodConfig(flood)));
   const v =
     only === "keepalived"
       ? undefined
@@ -105,7 +73,7 @@ try {
             nsB,
             dir,
             "v",
-            conf(),
+            floodConfig(flood),
             PROF === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", PROF],
           ),
         );
@@ -116,7 +84,7 @@ try {
   for (let round = 1; round <= ROUNDS; round++) {
     const k0 = k && (await sample(k));
     const v0 = v && (await sample(v));
-    const b = await blast();
+    const b = await blast(flood, RATE, SECONDS);
     await sleepMs(500);
     const k1 = k && (await sample(k));
     const v1 = v && (await sample(v));

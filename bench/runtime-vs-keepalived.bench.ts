@@ -11,30 +11,21 @@
  * Not a test: prints figures. Removes everything it made, also on failure.
  */
 
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LabProcess, mustRun, run, waitFor } from "../test/support/lab.ts";
+import { type LabProcess, waitFor } from "../test/support/lab.ts";
+import { addNs, inNs, procUsage, removeNs, sleepMs, startIn } from "./lab/daemons.ts";
+import { blast, type Flood, floodConfig, floodLinks, floodVipNet } from "./lab/flood.ts";
 
 const RATE = Number(process.env.RATE ?? 20_000);
 const SECONDS = Number(process.env.SECONDS ?? 5);
 const PER_IF = 250;
-const IFS = [0, 1, 2, 3];
 const prefix = `vg${process.pid % 10000}k`;
 const nsA = `${prefix}-a`;
 const nsB = `${prefix}-b`;
-const vipNet = (k: number) => `198.19.${100 + k}`;
-const ifArgs = IFS.map((k) => `vk${k}:${vipNet(k)}`);
+const flood: Flood = { senderNs: nsA, receiverNs: nsB, ifs: [0, 1, 2, 3], perIf: PER_IF };
 const root = join(import.meta.dirname, "..");
-const TICK_US = 10_000; // CLK_TCK = 100
-
-const inNs = (ns: string, cmd: string, args: string[]) => mustRun("ip", ["netns", "exec", ns, cmd, ...args]);
-const start = (ns: string, label: string, cmd: string, args: string[]): LabProcess =>
-  new LabProcess(
-    label,
-    spawn("ip", ["netns", "exec", ns, cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] }),
-  );
 
 const rawDrops = async (): Promise<number> => {
   const text = await inNs(nsB, "cat", ["/proc/net/raw"]);
@@ -45,84 +36,20 @@ const rawDrops = async (): Promise<number> => {
     .filter((n) => Number.isFinite(n))
     .reduce((a, b) => a + b, 0);
 };
-const procStat = (pid: number): { cpuUs: number; sysUs: number } => {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
-  // utime, stime (fields 14, 15)
-  return { cpuUs: (Number(rest[11]) + Number(rest[12])) * TICK_US, sysUs: Number(rest[12]) * TICK_US };
-};
-const procCpuUs = (pid: number): number => procStat(pid).cpuUs;
-const blast = async (): Promise<{ sent: number; errors: number; seconds: number }> => {
-  const r = await run(
-    "ip",
-    [
-      "netns",
-      "exec",
-      nsA,
-      "node",
-      "--import",
-      "tsx",
-      join(root, "bench/lab/blaster.ts"),
-      String(RATE),
-      String(SECONDS),
-      String(PER_IF),
-      ...ifArgs,
-    ],
-    (SECONDS + 60) * 1000,
-  );
-  if (r.code !== 0) throw new Error(`blaster failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}");
-};
-
-const keepalivedConf = (): string =>
-  IFS.flatMap((k) =>
-    Array.from(
-      { length: PER_IF },
-      (_, i) => `vrrp_instance VI_${k}_${i + 1} {
-  state BACKUP
-  interface vk${k}
-  virtual_router_id ${i + 1}
-  priority 100
-  advert_int 255
-  virtual_ipaddress {
-    ${vipNet(k)}.${i + 1}
-  }
-}
-`,
-    ),
-  ).join("");
+const procCpuUs = (pid: number): number => procUsage(pid).cpuUs;
 
 const results: string[] = [];
 const dir = mkdtempSync(join(tmpdir(), "vigil-kvb-"));
 const procs: LabProcess[] = [];
 try {
-  await mustRun("ip", ["netns", "add", nsA]);
-  await mustRun("ip", ["netns", "add", nsB]);
-  for (const ns of [nsA, nsB]) await inNs(ns, "ip", ["link", "set", "lo", "up"]);
-  for (const k of IFS) {
-    await mustRun("ip", [
-      "link",
-      "add",
-      `vk${k}`,
-      "netns",
-      nsA,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      `vk${k}`,
-      "netns",
-      nsB,
-    ]);
-    await inNs(nsA, "ip", ["addr", "add", `198.19.${200 + k}.1/24`, "dev", `vk${k}`]);
-    await inNs(nsB, "ip", ["addr", "add", `198.19.${200 + k}.2/24`, "dev", `vk${k}`]);
-    for (const ns of [nsA, nsB]) await inNs(ns, "ip", ["link", "set", `vk${k}`, "up"]);
-  }
+  await addNs(nsA);
+  await addNs(nsB);
+  await floodLinks(flood);
 
   // keepalived
   const conf = join(dir, "keepalived.conf");
-  writeFileSync(conf, keepalivedConf());
-  const kp = start(nsB, "keepalived", "keepalived", [
+  writeFileSync(conf, floodConfig(flood));
+  const kp = startIn(nsB, "keepalived", "keepalived", [
     "-n",
     "-f",
     conf,
@@ -143,36 +70,36 @@ try {
       return undefined;
     }
   });
-  await new Promise((r) => setTimeout(r, 3000));
+  await sleepMs(3000);
   const kIdle0 = procCpuUs(vrrpPid);
-  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  await sleepMs(SECONDS * 1000);
   const kIdleUs = procCpuUs(vrrpPid) - kIdle0;
   const kDrops0 = await rawDrops();
   const kCpu0 = procCpuUs(vrrpPid);
-  const kSys0 = procStat(vrrpPid).sysUs;
-  const kb = await blast();
-  await new Promise((r) => setTimeout(r, 500));
+  const kSys0 = procUsage(vrrpPid).sysUs;
+  const kb = await blast(flood, RATE, SECONDS);
+  await sleepMs(500);
   const kCpuUs = procCpuUs(vrrpPid) - kCpu0;
-  const kSysUs = procStat(vrrpPid).sysUs - kSys0;
+  const kSysUs = procUsage(vrrpPid).sysUs - kSys0;
   const kDrops = (await rawDrops()) - kDrops0;
   const kProcessed = kb.sent - kDrops;
   await kp.stop();
-  await new Promise((r) => setTimeout(r, 1000));
+  await sleepMs(1000);
 
   // Vigil
   // VIGIL_RX_PROF=DIR writes a CPU profile of the Vigil receiver there.
   const prof = process.env.VIGIL_RX_PROF;
-  const vp = start(nsB, "vigil", "node", [
+  const vp = startIn(nsB, "vigil", "node", [
     ...(prof === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", prof]),
     "--import",
     "tsx",
     join(root, "bench/lab/vigil-rx.ts"),
     String(PER_IF),
-    ...ifArgs,
+    ...flood.ifs.map((k) => `vk${k}:${floodVipNet(k)}`),
   ]);
   procs.push(vp);
   await waitFor("vigil ready", async () => (vp.stdout.includes("ready") ? true : undefined));
-  await new Promise((r) => setTimeout(r, 3000));
+  await sleepMs(3000);
   const sample = async (): Promise<{ cpuUs: number; sysUs: number; rcvd: number }> => {
     const before = vp.stdout.length;
     if (vp.pid !== undefined) process.kill(vp.pid, "SIGUSR1");
@@ -185,12 +112,12 @@ try {
     return JSON.parse(line);
   };
   const vIdle0 = await sample();
-  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  await sleepMs(SECONDS * 1000);
   const v0 = await sample();
   const vIdleUs = v0.cpuUs - vIdle0.cpuUs;
   const vDrops0 = await rawDrops();
-  const vb = await blast();
-  await new Promise((r) => setTimeout(r, 500));
+  const vb = await blast(flood, RATE, SECONDS);
+  await sleepMs(500);
   const v1 = await sample();
   const vCpuUs = v1.cpuUs - v0.cpuUs;
   const vSysUs = v1.sysUs - v0.sysUs;
@@ -214,7 +141,7 @@ try {
   );
 } finally {
   for (const p of procs) await p.stop();
-  for (const ns of [nsA, nsB]) await run("ip", ["netns", "del", ns]);
+  for (const ns of [nsA, nsB]) await removeNs(ns);
   rmSync(dir, { recursive: true, force: true });
 }
 console.log(results.join("\n"));

@@ -272,28 +272,10 @@ export class SimNetwork {
           ? (out.family === 4 ? m.ipv4 : m.ipv6) !== undefined
           : (out.family === 4 ? m.ipv4 : m.ipv6) === out.dst),
     );
-    if (iface === undefined || src === undefined || (targets.length === 0 && !multicast)) {
-      this.#record({
-        kind: "dropped",
-        atUs: now,
-        seq,
-        from: from.name,
-        to: "",
-        dst: out.dst,
-        reason: "no-route",
-      });
-      return;
-    }
-    if (!iface.up) {
-      this.#record({
-        kind: "dropped",
-        atUs: now,
-        seq,
-        from: from.name,
-        to: "",
-        dst: out.dst,
-        reason: "link-down",
-      });
+    const noRoute = iface === undefined || src === undefined || (targets.length === 0 && !multicast);
+    if (noRoute || !iface.up) {
+      const reason: DropReason = noRoute ? "no-route" : "link-down";
+      this.#record({ kind: "dropped", atUs: now, seq, from: from.name, to: "", dst: out.dst, reason });
       return;
     }
     const bytes = out.bytes.slice();

@@ -11,8 +11,9 @@
  */
 import type { Event } from "../runtime/input.ts";
 import type { Node, Output } from "../runtime/node.ts";
+import { describeOutput } from "../runtime/output-text.ts";
 import type { InstanceSpec } from "../runtime/spec.ts";
-import type { InstanceStats } from "../runtime/stats.ts";
+import { type InstanceStats, newStats } from "../runtime/stats.ts";
 
 /** The parts of a `Node` the status views read (a reload keeps the same Node object). */
 export type NodeView = Pick<Node, "spec" | "state" | "priority" | "stats" | "checkpoint">;
@@ -168,23 +169,6 @@ export function instanceContexts(node: NodeView): ReadonlyMap<string, InstanceCo
   return out;
 }
 
-const zeroStats = (): InstanceStats => ({
-  advert_rcvd: 0,
-  advert_sent: 0,
-  become_master: 0,
-  release_master: 0,
-  packet_len_err: 0,
-  advert_interval_err: 0,
-  ip_ttl_err: 0,
-  invalid_type_rcvd: 0,
-  addr_list_err: 0,
-  invalid_authtype: 0,
-  authtype_mismatch: 0,
-  auth_failure: 0,
-  pri_zero_rcvd: 0,
-  pri_zero_sent: 0,
-});
-
 /** One instance's status from the node's views and the model. */
 export function instanceStatus(
   node: NodeView,
@@ -212,7 +196,7 @@ export function instanceStatus(
     vips: [...s.params.vips],
     lastTransition: model.lastTransition(name) ?? null,
     transitions: model.transitions(name),
-    stats: { ...(node.stats(name) ?? zeroStats()) },
+    stats: { ...(node.stats(name) ?? newStats()) },
   };
 }
 
@@ -271,35 +255,6 @@ export function describeInput(input: Event["input"]): string {
       return "configHash" in input && typeof input.configHash === "string"
         ? `configuration ${input.configHash.slice(0, 12)}`
         : input.kind;
-  }
-}
-
-/** One line per output. Pure. */
-export function describeOutput(o: Output): string {
-  switch (o.type) {
-    case "state":
-      return `${o.actor} ${o.from} -> ${o.to}`;
-    case "sendAdvert":
-      return `advert ${o.instance} priority ${o.priority}`;
-    case "addVips":
-    case "removeVips":
-      return `${o.type} ${o.instance} ${o.vips.join(" ")}`;
-    case "garp":
-      return `garp ${o.instance} ${o.reason} x${o.repeat}`;
-    case "notify":
-      return `notify ${o.scope} ${o.name} ${o.state} ${o.priority}`;
-    case "fifo":
-      return `fifo ${o.line}`;
-    case "log":
-      return `log ${o.line}`;
-    case "memberReport":
-      return `memberReport ${o.group} ${o.instance} ${o.state}`;
-    case "syncMember":
-      return `syncMember ${o.instance} ${o.state}`;
-    case "trackerChanged":
-      return `trackerChanged ${o.tracker} ${o.ok ? "ok" : "failed"}`;
-    case "shiftTimer":
-      return `shiftTimer ${o.instance} ${o.timer} ${o.deltaUs}us`;
   }
 }
 

@@ -27,6 +27,19 @@ export type ScriptIdentity =
   | { readonly error: string; readonly messages: readonly string[] };
 
 /**
+ * A command checked as it is about to run: who runs it (`scriptIdentity`), then keepalived's per-script
+ * checks (`checkScript`) under the configuration's enable_script_security; `error` when nobody may.
+ */
+export function checkCommand(
+  cmd: Pick<Command, "argv" | "user" | "group">,
+  global: Pick<Config["global"], "scriptUser" | "scriptGroup" | "enableScriptSecurity">,
+  env: ScriptEnv,
+): CheckedScript | { readonly error: string; readonly messages: readonly string[] } {
+  const id = scriptIdentity(cmd, global, env);
+  return "error" in id ? id : checkScript(cmd.argv, id.uid, id.gid, global.enableScriptSecurity, env);
+}
+
+/**
  * Resolves who runs a script (keepalived's notify_script_init / get_default_script_user): its own
  * `user [group]`, else global `script_user [group]`, else `keepalived_script` when that user exists,
  * else the daemon's own uid:gid — refused when enable_script_security is set.

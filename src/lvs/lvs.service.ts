@@ -10,8 +10,8 @@
 import { type LvsCommand, RAND_MAX } from "../../machines/checker.machine.ts";
 import type { Command, Config } from "../config/types.ts";
 import type { ProcessRunner } from "../effects/process-runner.ts";
-import { checkScript, type ScriptEnv } from "../effects/script-check.ts";
-import { scriptIdentity } from "../effects/script-security.ts";
+import type { ScriptEnv } from "../effects/script-check.ts";
+import { checkCommand } from "../effects/script-security.ts";
 import type { Clock } from "../runtime/clock.ts";
 import { Prng } from "../runtime/prng.ts";
 import { CheckerHost, type CheckInput } from "./checker-host.ts";
@@ -69,21 +69,14 @@ export function startLvs(opts: LvsOptions): Lvs {
     log: opts.log,
   });
   const runScript = (cmd: Command, stopping: boolean): void => {
-    const who = scriptIdentity(cmd, opts.config.global, opts.scriptEnv);
-    if ("error" in who) return void opts.log(`${who.error} - not running ${cmd.argv[0]}`);
-    const checked = checkScript(
-      cmd.argv,
-      who.uid,
-      who.gid,
-      opts.config.global.enableScriptSecurity,
-      opts.scriptEnv,
-    );
+    const checked = checkCommand(cmd, opts.config.global, opts.scriptEnv);
+    if ("error" in checked) return void opts.log(`${checked.error} - not running ${cmd.argv[0]}`);
     if (checked.refused !== null) return void opts.log(checked.refused.message);
     opts.runner
       .start({
         argv: checked.argv,
-        uid: who.uid,
-        gid: who.gid,
+        uid: checked.uid,
+        gid: checked.gid,
         timeoutMs: stopping ? 1000 : null,
         killGraceMs: 0,
       })

@@ -11,8 +11,7 @@ import type { ProbeResult } from "../../machines/checker.machine.ts";
 import type { Checker, Config, RealServer, VirtualServer } from "../config/types.ts";
 import type { ProcessRunner, RunnerTimers } from "../effects/process-runner.ts";
 import type { ScriptEnv } from "../effects/script-check.ts";
-import { checkScript } from "../effects/script-check.ts";
-import { scriptIdentity } from "../effects/script-security.ts";
+import { checkCommand } from "../effects/script-security.ts";
 import type { ProbeRequest } from "./checker-host.ts";
 import { httpProbe, type NetProbeResult, tcpProbe } from "./net.probe.ts";
 import { miscTimeoutUs, rsName, rsPort, runnableCheckers } from "./spec.ts";
@@ -75,23 +74,16 @@ export function createProbePort(
       return () => {};
     };
     if (cmd === null) return fail(`MISC_CHECK for ${rsName(at.vs, at.rs)} has no misc_path`);
-    const who = scriptIdentity(cmd, opts.config.global, opts.scriptEnv);
-    if ("error" in who) return fail(`${who.error} - MISC_CHECK ${cmd.argv[0]} not run`);
-    const checked = checkScript(
-      cmd.argv,
-      who.uid,
-      who.gid,
-      opts.config.global.enableScriptSecurity,
-      opts.scriptEnv,
-    );
+    const checked = checkCommand(cmd, opts.config.global, opts.scriptEnv);
+    if ("error" in checked) return fail(`${checked.error} - MISC_CHECK ${cmd.argv[0]} not run`);
     if (checked.refused !== null) return fail(checked.refused.message);
     let cancelled = false;
     let kill: (() => void) | undefined;
     opts.runner
       .start({
         argv: checked.argv,
-        uid: who.uid,
-        gid: who.gid,
+        uid: checked.uid,
+        gid: checked.gid,
         timeoutMs: Math.ceil(miscTimeoutUs(at.vs, at.checker) / 1000),
       })
       .then(

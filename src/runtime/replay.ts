@@ -13,6 +13,7 @@ import type { Event } from "./input.ts";
 import type { CheckpointValue, JournalHeader, JournalLine } from "./journal.ts";
 import { MemoryJournal } from "./journal.ts";
 import { Node, type NodeOptions, type Output } from "./node.ts";
+import { describeOutput } from "./output-text.ts";
 import { nullPorts } from "./ports.ts";
 import type { NodeSpec } from "./spec.ts";
 
@@ -160,24 +161,14 @@ export const formatTimeline = (timeline: readonly TimelineEntry[]): string[] => 
   return out;
 };
 
+/** An output as `vigil replay` prints it: state changes and GARPs in its own wording, the rest as the status server does. */
 export const formatOutput = (o: Output): string => {
   switch (o.type) {
     case "state":
       return `${o.actor}: ${o.from} → ${o.to}`;
-    case "log":
-      return `log ${o.line}`;
-    case "sendAdvert":
-      return `advert ${o.instance} priority ${o.priority}`;
-    case "addVips":
-    case "removeVips":
-      return `${o.type} ${o.instance} ${o.vips.join(" ")}`;
     case "garp":
       return `garp ${o.instance} ×${o.repeat} (${o.reason}) ${o.vips.join(" ")}`;
-    case "notify":
-      return `notify ${o.scope} ${o.name} ${o.state} ${o.priority}`;
-    case "fifo":
-      return `fifo ${o.line}`;
     default:
-      return JSON.stringify(o);
+      return describeOutput(o);
   }
 };

@@ -12,7 +12,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { vigilBin } from "../netns/support/vigil.ts";
+import { instanceBlock } from "../netns/support/mixed-cluster.ts";
+import { vigilRunArgs } from "../netns/support/vigil.ts";
 import { skipUnlessLab } from "../support/env.ts";
 import { dumpForInspection, Lab, type LabProcess } from "../support/lab.ts";
 import { guardedPage, launchChromium, screenshot, skipUnlessBrowser } from "./support/browser.ts";
@@ -32,18 +33,8 @@ describe.skipIf(skip)(suite, () => {
   let net = "";
   const origin = `http://127.0.0.1:${PORT}/`;
 
-  const instance = (state: string, priority: number) =>
-    [
-      "vrrp_instance VI_1 {",
-      `    state ${state}`,
-      "    interface eth0",
-      "    virtual_router_id 73",
-      `    priority ${priority}`,
-      "    advert_int 1",
-      `    virtual_ipaddress { ${net}.100/24 }`,
-      "}",
-      "",
-    ].join("\n");
+  const instance = (state: "MASTER" | "BACKUP", prio: number) =>
+    `${instanceBlock({ state, vrid: 73, prio, advertInt: "1", vips: [`${net}.100/24`] })}\n`;
 
   /** What the page shows for VI_1: its row's state and master cell, its chart's state and counts. */
   const shown = () =>
@@ -86,14 +77,7 @@ describe.skipIf(skip)(suite, () => {
       h1.ns,
       process.execPath,
       [
-        vigilBin,
-        "run",
-        "-f",
-        conf,
-        "--journal",
-        join(dir, "journal"),
-        "--pid-file",
-        join(dir, "vigil.pid"),
+        ...vigilRunArgs({ config: conf, journalDir: join(dir, "journal"), pidFile: join(dir, "vigil.pid") }),
         "--status",
         `127.0.0.1:${PORT}`,
       ],

@@ -11,15 +11,14 @@
  * on, while `vigil check` keeps exiting 1 on any error like `keepalived -t`. Runs in parallel,
  * one namespace per lane. Needs root, netns and keepalived (skipUnlessLab). Not pure: the host.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { isFatal } from "../../src/config/diagnostics.ts";
 import { loadConfig } from "../../src/config/load.ts";
-import { keepalivedPath, skipUnlessLab } from "../support/env.ts";
-import { inPool, makeKeepalivedNs, runQuiet } from "./keepalived-t.ts";
+import { skipUnlessLab } from "../support/env.ts";
+import { inPool, makeKeepalivedNs, runQuiet, spawnKeepalivedOn } from "./keepalived-t.ts";
 
 /** How long keepalived is given to read its configuration and either settle or exit. */
 const HOLD_MS = 1200;
@@ -46,38 +45,7 @@ interface DaemonRun {
 function keepalivedDaemon(ns: string, file: string, pidDir: string): Promise<DaemonRun> {
   return new Promise((resolve) => {
     const pid = (n: string): string => join(pidDir, `${basename(file)}.${n}`);
-    const child = spawn(
-      "ip",
-      [
-        "netns",
-        "exec",
-        ns,
-        keepalivedPath as string,
-        "-n",
-        "-l",
-        "-D",
-        "--vrrp",
-        "-f",
-        basename(file),
-        "-i",
-        "lb1",
-        "-p",
-        pid("k.pid"),
-        "-r",
-        pid("v.pid"),
-        "-c",
-        pid("c.pid"),
-        "-b",
-        pid("b.pid"),
-      ],
-      { cwd: dirname(file), detached: true, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let output = "";
-    const collect = (b: Buffer): void => {
-      output += b.toString("latin1");
-    };
-    child.stdout.on("data", collect);
-    child.stderr.on("data", collect);
+    const { child, output } = spawnKeepalivedOn(ns, file, pid, ["-n", "-l", "-D", "--vrrp"]);
     let exited = false;
     let stayedUp = false;
     const group = child.pid;
@@ -98,7 +66,7 @@ function keepalivedDaemon(ns: string, file: string, pidDir: string): Promise<Dae
       exited = true;
       clearTimeout(kill);
       clearTimeout(hold);
-      resolve({ stayedUp, output });
+      resolve({ stayedUp, output: output() });
     });
   });
 }

@@ -14,8 +14,9 @@
  * count. Each message is printed several times; they are deduplicated. Interface-existence lines
  * and the bare "Terminated" of the self-kill are dropped. Not pure: it is the tests' edge to the host.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { basename, dirname, join } from "node:path";
+import type { Readable } from "node:stream";
 import { keepalivedPath } from "../support/env.ts";
 
 /** Interfaces the configurations name; the namespace holds one veth of each name. */
@@ -82,37 +83,68 @@ export async function makeKeepalivedNs(ns: string): Promise<void> {
   await runQuiet("ip", ["-n", ns, "link", "set", "lo", "up"]);
 }
 
+/**
+ * keepalived in `ns` on `file` (run from the file's directory, config id lb1), `modeArgs` first, its
+ * pid files at `pidPath(name)` so a run never touches the system's; in its own process group (signal
+ * it with `process.kill(-pid, …)`). `output()`: stdout and stderr so far.
+ */
+export function spawnKeepalivedOn(
+  ns: string,
+  file: string,
+  pidPath: (name: string) => string,
+  modeArgs: readonly string[],
+): { readonly child: ChildProcessByStdio<null, Readable, Readable>; readonly output: () => string } {
+  const pidArgs = [
+    "-p",
+    pidPath("k.pid"),
+    "-r",
+    pidPath("v.pid"),
+    "-c",
+    pidPath("c.pid"),
+    "-b",
+    pidPath("b.pid"),
+  ];
+  const child = spawn(
+    "ip",
+    [
+      "netns",
+      "exec",
+      ns,
+      keepalivedPath as string,
+      ...modeArgs,
+      "-f",
+      basename(file),
+      "-i",
+      "lb1",
+      ...pidArgs,
+    ],
+    { cwd: dirname(file), detached: true, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  const collect = (b: Buffer): void => {
+    out += b.toString("latin1");
+  };
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
+  return { child, output: () => out };
+}
+
 /** Runs `keepalived -t` on `file` (from its own directory); `pidDir` holds this run's pid files. */
 export function keepalivedTest(ns: string, file: string, pidDir: string): Promise<KeepalivedRun> {
   return new Promise((resolve) => {
-    const pid = (n: string) => join(pidDir, n);
-    const child = spawn(
-      "ip",
-      ["netns", "exec", ns, keepalivedPath as string, "-t", "-f", basename(file), "-i", "lb1"].concat([
-        "-p",
-        pid("k.pid"),
-        "-r",
-        pid("v.pid"),
-        "-c",
-        pid("c.pid"),
-        "-b",
-        pid("b.pid"),
-      ]),
-      { cwd: dirname(file), detached: true, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let out = "";
-    child.stdout.on("data", (b: Buffer) => {
-      out += b.toString("latin1");
-    });
-    child.stderr.on("data", (b: Buffer) => {
-      out += b.toString("latin1");
-    });
+    const { child, output } = spawnKeepalivedOn(ns, file, (n) => join(pidDir, n), ["-t"]);
     const timer = setTimeout(() => {
       if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
     }, 15_000);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
-      const lines = [...new Set(out.split("\n").map((l) => l.trim().replace(/^\([^)]*Line \d+\) /, "")))];
+      const lines = [
+        ...new Set(
+          output()
+            .split("\n")
+            .map((l) => l.trim().replace(/^\([^)]*Line \d+\) /, "")),
+        ),
+      ];
       const messages = lines.filter((l) => l !== "").filter((l) => !IGNORED.some((re) => re.test(l)));
       const hostDependent = lines.some((l) => HOST_FACTS.some((re) => re.test(l)));
       resolve({ code: code ?? (signal === "SIGTERM" ? 143 : null), messages, hostDependent });

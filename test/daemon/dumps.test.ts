@@ -19,6 +19,7 @@ import {
 import { dumpView, formatData, formatJson, formatStats, formatVip } from "../../src/daemon/dumps.ts";
 import { observeDaemon } from "../../src/daemon/observe.ts";
 import { newStats } from "../../src/runtime/stats.ts";
+import { KEEPALIVED_COUNTERS } from "../support/counters.ts";
 import { rig, S, until } from "./status-rig.ts";
 
 const dirs: string[] = [];
@@ -58,31 +59,12 @@ const KEEPALIVED_DATA_KEYS =
   "iname dont_track_primary skip_check_adv_addr strict_mode vmac_ifname ifp_ifname master_priority last_transition garp_delay garp_refresh garp_rep garp_refresh_rep garp_lower_prio_delay garp_lower_prio_rep lower_prio_no_advert higher_prio_send_advert vrid base_priority effective_priority vipset promote_secondaries adver_int master_adver_int accept nopreempt preempt_delay state wantstate version smtp_alert notify_deleted vips auth_type".split(
     " ",
   );
-const KEEPALIVED_STATS_KEYS =
-  "advert_rcvd advert_sent become_master release_master packet_len_err advert_interval_err ip_ttl_err invalid_type_rcvd addr_list_err invalid_authtype authtype_mismatch auth_failure pri_zero_rcvd pri_zero_sent".split(
-    " ",
-  );
 
 describe("dump formats", () => {
   it("keepalived.stats: keepalived's layout, each counter on its own line", () => {
     const s = newStats();
-    [
-      "advert_rcvd",
-      "advert_sent",
-      "become_master",
-      "release_master",
-      "packet_len_err",
-      "advert_interval_err",
-      "ip_ttl_err",
-      "invalid_type_rcvd",
-      "addr_list_err",
-      "invalid_authtype",
-      "authtype_mismatch",
-      "auth_failure",
-      "pri_zero_rcvd",
-      "pri_zero_sent",
-    ].forEach((k, i) => {
-      s[k as keyof typeof s] = i + 1;
+    KEEPALIVED_COUNTERS.forEach((k, i) => {
+      s[k] = i + 1;
     });
     expect(formatStats([{ name: "VI_1", stats: s }])).toBe(KEEPALIVED_STATS);
     expect(formatStats([])).toBe("");
@@ -97,7 +79,7 @@ describe("dump formats", () => {
     expect(text.slice(0, -1)).not.toContain("\n");
     const list = JSON.parse(text) as Array<{ data: Record<string, unknown>; stats: Record<string, number> }>;
     expect(list.map((e) => Object.keys(e.data))).toEqual([KEEPALIVED_DATA_KEYS, KEEPALIVED_DATA_KEYS]);
-    expect(list.map((e) => Object.keys(e.stats))).toEqual([KEEPALIVED_STATS_KEYS, KEEPALIVED_STATS_KEYS]);
+    expect(list.map((e) => Object.keys(e.stats))).toEqual([KEEPALIVED_COUNTERS, KEEPALIVED_COUNTERS]);
     const [vi1, vi2] = list;
     expect(vi1?.data).toMatchObject({
       iname: "VI_1",

@@ -13,8 +13,8 @@ import { main } from "../../src/cli/main.ts";
 import { runArgs } from "../../src/cli/run.ts";
 import { statusCommand } from "../../src/cli/status.ts";
 import { fetchStatus } from "../../src/cli/status-client.ts";
-import { type StatusServer, startStatusServer } from "../../src/daemon/status-server.ts";
-import { rig, S } from "./status-rig.ts";
+import type { StatusServer } from "../../src/daemon/status-server.ts";
+import { rig, S, serveRig } from "./status-rig.ts";
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -39,15 +39,7 @@ async function daemon(): Promise<StatusServer> {
   const r = rig();
   r.clock.advanceBy(5 * S);
   r.advert(52, 200, ["198.18.0.101"]);
-  const s = await startStatusServer({
-    host: "127.0.0.1",
-    port: 0,
-    model: r.model,
-    node: () => r.node,
-    daemon: r.daemon,
-    log: () => {},
-    heartbeatMs: 0,
-  });
+  const s = await serveRig(r);
   if (s === undefined) throw new Error("no server");
   closers.push(() => s.close());
   return s;

@@ -1,13 +1,18 @@
 /**
  * A daemon's status stack without a host: a `Node` from a keepalived.conf text on the VirtualClock
  * with recording ports and an in-memory transport, observed by a `StatusModel`, plus small HTTP
- * helpers for the loopback status server. Test support; not pure.
+ * helpers for the loopback status server (started on the rig by `serveRig`). Test support; not pure.
  */
 import { request } from "node:http";
 import { Subject } from "rxjs";
 import { loadConfig } from "../../src/config/load.ts";
 import type { DaemonInfo } from "../../src/daemon/status-model.ts";
 import { StatusModel } from "../../src/daemon/status-model.ts";
+import {
+  type StatusServer,
+  type StatusServerOptions,
+  startStatusServer,
+} from "../../src/daemon/status-server.ts";
 import { encodeAdvert } from "../../src/protocol/codec.ts";
 import { VirtualClock } from "../../src/runtime/clock.ts";
 import { nodeFromConfig } from "../../src/runtime/config.adapter.ts";
@@ -101,6 +106,25 @@ export function rig(text = TWO_INSTANCES, journal: { degraded?: boolean } = {}):
     },
   };
 }
+
+/**
+ * The rig's status server on loopback (port 0: a free one), no stream heartbeat, log lines dropped;
+ * `options` override any of these. Undefined when the port is taken, as `startStatusServer`.
+ */
+export const serveRig = (
+  r: Rig,
+  options: Partial<StatusServerOptions> = {},
+): Promise<StatusServer | undefined> =>
+  startStatusServer({
+    host: "127.0.0.1",
+    port: 0,
+    model: r.model,
+    node: () => r.node,
+    daemon: r.daemon,
+    log: () => {},
+    heartbeatMs: 0,
+    ...options,
+  });
 
 export interface Answer {
   readonly status: number;

@@ -12,13 +12,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { STATS_COUNTERS, statMetricName } from "../../src/daemon/metrics.ts";
 import { journalStatus } from "../../src/daemon/observe.ts";
 import type { NodeView, StatusDocument } from "../../src/daemon/status-model.ts";
-import {
-  type EventSink,
-  EventStreams,
-  type StatusServer,
-  startStatusServer,
-} from "../../src/daemon/status-server.ts";
-import { http, type Rig, rig, S, until } from "./status-rig.ts";
+import { type EventSink, EventStreams, type StatusServer } from "../../src/daemon/status-server.ts";
+import { http, type Rig, rig, S, serveRig, until } from "./status-rig.ts";
 
 const servers: StatusServer[] = [];
 afterEach(async () => {
@@ -26,15 +21,7 @@ afterEach(async () => {
 });
 
 async function serve(r: Rig, logs: string[] = [], node: () => NodeView = () => r.node, port = 0) {
-  const s = await startStatusServer({
-    host: "127.0.0.1",
-    port,
-    model: r.model,
-    node,
-    daemon: r.daemon,
-    log: (l) => void logs.push(l),
-    heartbeatMs: 0,
-  });
+  const s = await serveRig(r, { log: (l) => void logs.push(l), node, port });
   if (s !== undefined) servers.push(s);
   return s;
 }
@@ -259,16 +246,7 @@ describe("GET /events", () => {
   it("a real client that stops reading: its backlog stops growing, events are dropped and counted", async () => {
     const r = rig();
     r.clock.advanceBy(5 * S);
-    const s = await startStatusServer({
-      host: "127.0.0.1",
-      port: 0,
-      model: r.model,
-      node: () => r.node,
-      daemon: r.daemon,
-      log: () => {},
-      maxBufferedBytes: 64 * 1024,
-      heartbeatMs: 0,
-    });
+    const s = await serveRig(r, { maxBufferedBytes: 64 * 1024 });
     if (s !== undefined) servers.push(s);
     const req = request({ host: "127.0.0.1", port: s?.port ?? 0, path: "/events" });
     const paused = new Promise<void>((resolve) =>
@@ -316,16 +294,7 @@ describe("GET /events", () => {
 
   it("refuses streams beyond maxClients with 503", async () => {
     const r = rig();
-    const s = await startStatusServer({
-      host: "127.0.0.1",
-      port: 0,
-      model: r.model,
-      node: () => r.node,
-      daemon: r.daemon,
-      log: () => {},
-      maxClients: 0,
-      heartbeatMs: 0,
-    });
+    const s = await serveRig(r, { maxClients: 0 });
     if (s !== undefined) servers.push(s);
     expect((await http(s?.port ?? 0, "/events")).status).toBe(503);
   });

@@ -37,7 +37,7 @@ import type { InstanceStats } from "../../src/runtime/stats.ts";
 import { skipUnlessLab } from "../support/env.ts";
 import { dumpForInspection, Lab, type LabProcess } from "../support/lab.ts";
 import { parseTcpdumpVrrp } from "./support/differential.ts";
-import { repoRoot, tsxBin, vigilBin } from "./support/vigil.ts";
+import { repoRoot, tsxBin, vigilBin, vigilRunArgs } from "./support/vigil.ts";
 
 const suite = "netns: a flood of bogus adverts at a Vigil master";
 const RATE_PER_S = 50_000;
@@ -176,14 +176,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true }))(suite, () 
         "--rr",
         String(RT_PRIORITY),
         process.execPath,
-        vigilBin,
-        "run",
-        "-f",
-        conf,
-        "--journal",
-        journalDir,
-        "--pid-file",
-        join(dir, "vigil.pid"),
+        ...vigilRunArgs({ config: conf, journalDir, pidFile: join(dir, "vigil.pid") }),
       ],
       { label: "vigil run (flooded)" },
     );

@@ -13,22 +13,19 @@
  *    `unshare -m`), Vigil's from its journal (the recorded inputs replayed into a fresh node).
  * Every Vigil journal replays with `vigil replay --verify`. Three clusters run concurrently; ~20 s.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { InstanceStats } from "../../src/runtime/stats.ts";
 import { skipUnlessLab } from "../support/env.ts";
-import { dumpForInspection, type KeepalivedRun, Lab, type LabProcess } from "../support/lab.ts";
+import { dumpForInspection, type KeepalivedRun, type Lab, type LabProcess } from "../support/lab.ts";
 import {
   type Advert,
-  addressesOn,
   awaitAddress,
   configText,
   countLines,
-  EARLY_US,
   instanceBlock,
   journalStats,
   keepalivedJson,
   keepalivedPrivateTmp,
-  LATE_US,
   nowUs,
   observe,
   parseAdverts,
@@ -41,9 +38,15 @@ import {
   type VigilRun,
   verifyJournal,
 } from "./support/mixed-cluster.ts";
+import {
+  addressesOnBoth,
+  entering,
+  expectJournalsVerified,
+  expectWithin,
+  withLabs,
+} from "./support/mixed-cluster-suite.ts";
 
 const suite = "netns: mixed cluster nopreempt and authentication mismatch (Vigil, keepalived 2.2.7)";
-const entering = (vi: string, state: string): RegExp => new RegExp(`\\(${vi}\\) Entering ${state} STATE`);
 const INTERVAL_US = 100_000;
 
 interface NopreemptRun {
@@ -57,10 +60,6 @@ interface NopreemptRun {
   addrs: { [k: string]: string[][] };
   highLog: string;
   journals: Verified[];
-}
-
-async function both(lab: Lab): Promise<string[][]> {
-  return [await addressesOn(lab, lab.host(1)), await addressesOn(lab, lab.host(2))];
 }
 
 /** Vigil on h1, keepalived on h2; the `high` one is at 200 with nopreempt, the other at 100. */
@@ -112,13 +111,13 @@ async function nopreempt(lab: Lab, high: "vigil" | "keepalived"): Promise<Nopree
     await hi.waitForOutput(entering("VI_1", "BACKUP"), 30_000);
     r.marks.steady = nowUs();
     await sleepMs(2_500); // 25 adverts, about 7 Master_Down intervals of the high node
-    r.addrs.steady = await both(lab);
+    r.addrs.steady = await addressesOnBoth(lab);
     r.marks.term = nowUs();
     await low.stop("SIGTERM", 10_000);
     await sawLine(hi, entering("VI_1", "MASTER"), 5_000);
     await awaitAddress(lab, vigilHigh ? h1 : h2, r.vip, true, 3_000);
     await sleepMs(500);
-    r.addrs.afterTerm = await both(lab);
+    r.addrs.afterTerm = await addressesOnBoth(lab);
     await hi.stop("SIGTERM", 10_000);
   } finally {
     await wire.stop("SIGTERM");
@@ -128,7 +127,7 @@ async function nopreempt(lab: Lab, high: "vigil" | "keepalived"): Promise<Nopree
     dumpForInspection(`mixed-nopreempt-${high}-high.txt`, r.highLog);
     dumpForInspection(`mixed-nopreempt-${high}-low.txt`, low?.output ?? "");
   }
-  if (v !== undefined) r.journals = await verifyJournal(v);
+  r.journals = await verifyJournal(v);
   return r;
 }
 
@@ -184,7 +183,7 @@ async function authMismatch(lab: Lab): Promise<AuthRun> {
     ka = keepalivedPrivateTmp(lab, h2, conf(100, "ka-pw", true), "keepalived-100 auth");
     for (const vi of ["VI_P", "VI_T"]) await ka.proc.waitForOutput(entering(vi, "MASTER"), 10_000);
     await sleepMs(2_500);
-    r.addrs = await both(lab);
+    r.addrs = await addressesOnBoth(lab);
     r.kaDumpUs = nowUs();
     for (const d of await keepalivedJson(ka)) r.kaStats[String(d.data.iname)] = d.stats;
     r.vigilStopUs = nowUs();
@@ -204,31 +203,11 @@ async function authMismatch(lab: Lab): Promise<AuthRun> {
   return r;
 }
 
-const within = (deltaUs: number | undefined, expectedUs: number): void => {
-  expect(deltaUs).toBeDefined();
-  expect(deltaUs ?? 0).toBeGreaterThanOrEqual(expectedUs - EARLY_US);
-  expect(deltaUs ?? 0).toBeLessThanOrEqual(expectedUs + LATE_US);
-};
-
-const journalsOk = (journals: readonly Verified[]): void => {
-  expect(journals.length).toBeGreaterThanOrEqual(1);
-  for (const j of journals) {
-    expect(j.stderr, j.segment).toContain("verify ok");
-    expect(j.code, j.stderr).toBe(0);
-  }
-};
-
 describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: true }))(suite, () => {
-  let labs: Lab[] = [];
   let np: NopreemptRun[] = [];
   let auth: AuthRun;
 
-  beforeAll(async () => {
-    const base = `vg${process.pid % 1000}`;
-    labs = await Promise.all(
-      ["mpa", "mpb", "mpc"].map((s) => Lab.create({ prefix: `${base}${s}`, hosts: 2 })),
-    );
-    const [a, b, c] = labs as [Lab, Lab, Lab];
+  withLabs(["mpa", "mpb", "mpc"], async ([a, b, c]) => {
     const [n1, n2, au] = await Promise.all([
       nopreempt(a, "vigil"),
       nopreempt(b, "keepalived"),
@@ -236,10 +215,6 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
     ]);
     np = [n1, n2];
     auth = au;
-  }, 150_000);
-
-  afterAll(async () => {
-    await Promise.all(labs.map((l) => l.destroy()));
   });
 
   describe.each(["vigil", "keepalived"] as const)("5: nopreempt on the higher-priority node (%s)", (high) => {
@@ -263,12 +238,12 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
       const t = takeover(r.wire, r.lowIp, r.highIp, r.marks.term ?? 0, "term");
       expect(t?.fromAdvert.prio).toBe(0);
       expect(t?.toAdvert.prio).toBe(200);
-      within(t?.deltaUs, skewUs(200, INTERVAL_US));
+      expectWithin(t?.deltaUs, skewUs(200, INTERVAL_US));
       const [vigilAddrs, kaAddrs] = r.addrs.afterTerm ?? [];
       expect(high === "vigil" ? vigilAddrs : kaAddrs).toContain(r.vip);
     });
 
-    it("Vigil's journal replays with vigil replay --verify", () => journalsOk(get().journals));
+    it("Vigil's journal replays with vigil replay --verify", () => expectJournalsVerified(get().journals));
   });
 
   describe("6: authentication mismatch", () => {
@@ -322,6 +297,6 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
       expect([p?.advert_rcvd, t?.advert_rcvd]).toEqual([0, 0]);
     });
 
-    it("Vigil's journal replays with vigil replay --verify", () => journalsOk(auth.journals));
+    it("Vigil's journal replays with vigil replay --verify", () => expectJournalsVerified(auth.journals));
   });
 });

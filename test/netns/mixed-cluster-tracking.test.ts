@@ -15,9 +15,9 @@
  */
 import { chmodSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { skipUnlessLab } from "../support/env.ts";
-import { dumpForInspection, type KeepalivedRun, Lab, type LabHost } from "../support/lab.ts";
+import { dumpForInspection, type KeepalivedRun, type Lab, type LabHost } from "../support/lab.ts";
 import {
   type Advert,
   addressesOn,
@@ -39,9 +39,15 @@ import {
   type VigilRun,
   verifyJournal,
 } from "./support/mixed-cluster.ts";
+import {
+  addressesOnBoth,
+  entering,
+  expectJournalsVerified,
+  expectWithin,
+  withLabs,
+} from "./support/mixed-cluster-suite.ts";
 
 const suite = "netns: mixed cluster sync group on two LANs and vrrp_script (Vigil, keepalived 2.2.7)";
-const entering = (vi: string, state: string): RegExp => new RegExp(`\\(${vi}\\) Entering ${state} STATE`);
 const INTERVAL_US = 100_000;
 
 interface Run {
@@ -55,12 +61,6 @@ interface Run {
   kaLog: string;
   journals: Verified[];
 }
-
-const within = (deltaUs: number | undefined, expectedUs: number): void => {
-  expect(deltaUs).toBeDefined();
-  expect(deltaUs ?? 0).toBeGreaterThanOrEqual(expectedUs - EARLY_US);
-  expect(deltaUs ?? 0).toBeLessThanOrEqual(expectedUs + LATE_US);
-};
 
 /** A second LAN: bridge br1 in the bridge namespace, `eth1` in each host at 198.19.<subnet>.<n>/24. */
 async function secondLan(lab: Lab): Promise<void> {
@@ -90,9 +90,7 @@ const on = async (lab: Lab, h: LabHost): Promise<string[]> => [
   ...(await addressesOn(lab, h, "eth0")),
   ...(await addressesOn(lab, h, "eth1").catch(() => [])),
 ];
-async function both(lab: Lab): Promise<string[][]> {
-  return [await on(lab, lab.host(1)), await on(lab, lab.host(2))];
-}
+const both = (lab: Lab): Promise<string[][]> => addressesOnBoth(lab, on);
 
 /** Case 7: sync group G1 = VI_A (eth0) + VI_B (eth1). */
 async function syncGroup(lab: Lab): Promise<Run> {
@@ -265,31 +263,16 @@ async function script(lab: Lab): Promise<Run> {
     dumpForInspection("mixed-script-vigil.txt", r.vigilLog);
     dumpForInspection("mixed-script-ka.txt", r.kaLog);
   }
-  if (v !== undefined) r.journals = await verifyJournal(v);
+  r.journals = await verifyJournal(v);
   return r;
 }
 
-const journalsOk = (journals: readonly Verified[]): void => {
-  expect(journals.length).toBeGreaterThanOrEqual(1);
-  for (const j of journals) {
-    expect(j.stderr, j.segment).toContain("verify ok");
-    expect(j.code, j.stderr).toBe(0);
-  }
-};
-
 describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: true }))(suite, () => {
-  let labs: Lab[] = [];
   let sync: Run;
   let scr: Run;
 
-  beforeAll(async () => {
-    const base = `vg${process.pid % 1000}`;
-    labs = await Promise.all(["mta", "mtb"].map((x) => Lab.create({ prefix: `${base}${x}`, hosts: 2 })));
-    [sync, scr] = await Promise.all([syncGroup(labs[0] as Lab), script(labs[1] as Lab)]);
-  }, 150_000);
-
-  afterAll(async () => {
-    await Promise.all(labs.map((l) => l.destroy()));
+  withLabs(["mta", "mtb"], async ([a, b]) => {
+    [sync, scr] = await Promise.all([syncGroup(a), script(b)]);
   });
 
   describe("7: sync group on two LANs", () => {
@@ -348,7 +331,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
       ).toBeGreaterThanOrEqual(1);
     });
 
-    it("Vigil's journal replays with vigil replay --verify", () => journalsOk(sync.journals));
+    it("Vigil's journal replays with vigil replay --verify", () => expectJournalsVerified(sync.journals));
   });
 
   describe("8: vrrp_script failing on the master", () => {
@@ -369,7 +352,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
         .filter((a) => a.src === scr.ips.vigil && a.prio === 200 && a.atUs < (firstKa?.atUs ?? 0))
         .at(-1);
       expect(w.some((a) => a.src === scr.ips.vigil && a.prio === 50)).toBe(true);
-      within((firstKa?.atUs ?? 0) - (last200?.atUs ?? 0), masterDownUs(100, INTERVAL_US));
+      expectWithin((firstKa?.atUs ?? 0) - (last200?.atUs ?? 0), masterDownUs(100, INTERVAL_US));
       expect(scr.addrs.afterFail?.[1]).toContain(scr.vips.VI_W);
       expect(scr.addrs.afterFail?.[0]).not.toContain(scr.vips.VI_W);
     });
@@ -384,7 +367,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
         "term",
       );
       expect(t?.fromAdvert.prio).toBe(0);
-      within(t?.deltaUs, skewUs(100, INTERVAL_US));
+      expectWithin(t?.deltaUs, skewUs(100, INTERVAL_US));
       // keepalived sends two priority-0 adverts when the instance's own tracker causes the FAULT.
       const zeros = scr.wire.filter(
         (a) =>
@@ -406,6 +389,6 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
       expect(scr.kaLog.match(/Entering BACKUP STATE$/gm)?.length ?? 0).toBeGreaterThanOrEqual(2);
     });
 
-    it("Vigil's journal replays with vigil replay --verify", () => journalsOk(scr.journals));
+    it("Vigil's journal replays with vigil replay --verify", () => expectJournalsVerified(scr.journals));
   });
 });

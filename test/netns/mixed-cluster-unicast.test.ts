@@ -13,20 +13,17 @@
  * MASTER one Master_Down interval later. Every Vigil journal replays with `vigil replay --verify`.
  * Both clusters run concurrently; ~25 s.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { skipUnlessLab } from "../support/env.ts";
-import { dumpForInspection, type KeepalivedRun, Lab } from "../support/lab.ts";
+import { dumpForInspection, type KeepalivedRun, type Lab } from "../support/lab.ts";
 import { hardKill } from "./support/differential.ts";
 import {
   type Advert,
-  addressesOn,
   awaitAddress,
   configText,
   countLines,
-  EARLY_US,
   instanceBlock,
   killVigil,
-  LATE_US,
   masterDownUs,
   nowUs,
   observe,
@@ -41,10 +38,16 @@ import {
   type VigilRun,
   verifyJournal,
 } from "./support/mixed-cluster.ts";
+import {
+  addressesOnBoth,
+  entering,
+  expectJournalsVerified,
+  expectWithin,
+  withLabs,
+} from "./support/mixed-cluster-suite.ts";
 
 const suite = "netns: mixed cluster unicast_peer (Vigil <-> keepalived 2.2.7) and Vigil's UDP transport";
 const PASS = "uni-pw";
-const entering = (vi: string, state: string): RegExp => new RegExp(`\\(${vi}\\) Entering ${state} STATE`);
 /** The two unicast instances: name, VRID, version, interval (µs), interval as configured. */
 const INSTANCES = [
   { vi: "VI_2", vrid: 61, version: 2 as const, intervalUs: 1_000_000, advertInt: "1", vipHost: 100 },
@@ -60,16 +63,6 @@ interface Run {
   addrs: { [k: string]: string[][] };
   logs: [string, string];
   journals: Verified[];
-}
-
-const within = (deltaUs: number | undefined, expectedUs: number): void => {
-  expect(deltaUs).toBeDefined();
-  expect(deltaUs ?? 0).toBeGreaterThanOrEqual(expectedUs - EARLY_US);
-  expect(deltaUs ?? 0).toBeLessThanOrEqual(expectedUs + LATE_US);
-};
-
-async function both(lab: Lab): Promise<string[][]> {
-  return [await addressesOn(lab, lab.host(1)), await addressesOn(lab, lab.host(2))];
 }
 
 /** Vigil 100 on h1, keepalived 200 on h2, each naming the other as its only unicast peer. */
@@ -113,21 +106,21 @@ async function unicast(lab: Lab): Promise<Run> {
     for (const i of INSTANCES) await v.proc.waitForOutput(entering(i.vi, "BACKUP"), 30_000);
     r.marks.steady = nowUs();
     await sleepMs(4_500);
-    r.addrs.steady = await both(lab);
+    r.addrs.steady = await addressesOnBoth(lab);
     r.marks.term = nowUs();
     await k1.proc.stop("SIGTERM", 5_000);
     for (const i of INSTANCES) await sawLine(v.proc, entering(i.vi, "MASTER"), 5_000);
     await sleepMs(1_500);
-    r.addrs.afterTerm = await both(lab);
+    r.addrs.afterTerm = await addressesOnBoth(lab);
     r.marks.restart = nowUs();
     k2 = lab.keepalived(h2, kaConf, "keepalived-200 unicast (restarted)");
     for (const i of INSTANCES) await sawLine(v.proc, entering(i.vi, "BACKUP"), 10_000, 2);
     await sleepMs(1_500);
-    r.addrs.afterRestart = await both(lab);
+    r.addrs.afterRestart = await addressesOnBoth(lab);
     r.marks.kill = await hardKill(k2);
     for (const i of INSTANCES) await sawLine(v.proc, entering(i.vi, "MASTER"), 8_000, 2);
     await sleepMs(500);
-    r.addrs.afterKill = await both(lab);
+    r.addrs.afterKill = await addressesOnBoth(lab);
     await v.proc.stop("SIGTERM", 10_000);
   } finally {
     await wire.stop("SIGTERM");
@@ -137,7 +130,7 @@ async function unicast(lab: Lab): Promise<Run> {
     dumpForInspection("mixed-unicast-vigil.txt", r.logs[0]);
     dumpForInspection("mixed-unicast-ka.txt", r.logs[1]);
   }
-  if (v !== undefined) r.journals = await verifyJournal(v);
+  r.journals = await verifyJournal(v);
   return r;
 }
 
@@ -178,13 +171,13 @@ async function udp(lab: Lab): Promise<Run> {
     await v2.proc.waitForOutput(entering("VI_1", "BACKUP"), 30_000);
     r.marks.steady = nowUs();
     await sleepMs(1_500);
-    r.addrs.steady = await both(lab);
+    r.addrs.steady = await addressesOnBoth(lab);
     r.marks.kill = nowUs();
     await killVigil(v1);
     await sawLine(v2.proc, entering("VI_1", "MASTER"), 5_000);
     await awaitAddress(lab, h2, r.vips[0] ?? "", true, 3_000);
     await sleepMs(500);
-    r.addrs.afterKill = await both(lab);
+    r.addrs.afterKill = await addressesOnBoth(lab);
     await v2.proc.stop("SIGTERM", 10_000);
   } finally {
     await wire.stop("SIGTERM");
@@ -195,34 +188,16 @@ async function udp(lab: Lab): Promise<Run> {
     dumpForInspection("mixed-udp-wire.txt", wire.stdout);
     dumpForInspection("mixed-udp-vigil.txt", `${r.logs[0]}\n----\n${r.logs[1]}`);
   }
-  r.journals = [...(await verifyJournal(v1)), ...(v2 === undefined ? [] : await verifyJournal(v2))];
+  r.journals = await verifyJournal(v1, v2);
   return r;
 }
 
-const journalsOk = (r: Run, runs: number): void => {
-  expect(r.journals.length).toBeGreaterThanOrEqual(runs);
-  for (const j of r.journals) {
-    expect(j.stderr, j.segment).toContain("verify ok");
-    expect(j.code, j.stderr).toBe(0);
-  }
-};
-
 describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: true }))(suite, () => {
-  let labs: Lab[] = [];
   let uni: Run;
   let u: Run;
 
-  beforeAll(async () => {
-    const base = `vg${process.pid % 1000}`;
-    labs = await Promise.all([
-      Lab.create({ prefix: `${base}mua`, hosts: 2 }),
-      Lab.create({ prefix: `${base}mub`, hosts: 2 }),
-    ]);
-    [uni, u] = await Promise.all([unicast(labs[0] as Lab), udp(labs[1] as Lab)]);
-  }, 150_000);
-
-  afterAll(async () => {
-    await Promise.all(labs.map((l) => l.destroy()));
+  withLabs(["mua", "mub"], async ([a, b]) => {
+    [uni, u] = await Promise.all([unicast(a), udp(b)]);
   });
 
   describe.each(INSTANCES)("unicast_peer, $vi (VRRPv$version)", (i) => {
@@ -259,7 +234,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
         "term",
       );
       expect(t?.fromAdvert.prio).toBe(0);
-      within(t?.deltaUs, skewUs(100, i.intervalUs));
+      expectWithin(t?.deltaUs, skewUs(100, i.intervalUs));
       const sent = mine(uni, vigil, "term", "restart");
       expect(sent.length).toBeGreaterThanOrEqual(2);
       for (const a of sent)
@@ -297,12 +272,13 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
         "kill",
       );
       expect(t?.fromAdvert.prio).toBe(200);
-      within(t?.deltaUs, masterDownUs(100, i.intervalUs));
+      expectWithin(t?.deltaUs, masterDownUs(100, i.intervalUs));
       expect(uni.addrs.afterKill?.[0]).toContain(uni.vips[INSTANCES.indexOf(i)]);
     });
   });
 
-  it("unicast: Vigil's journal replays with vigil replay --verify", () => journalsOk(uni, 1));
+  it("unicast: Vigil's journal replays with vigil replay --verify", () =>
+    expectJournalsVerified(uni.journals));
 
   describe("UDP transport between two Vigil daemons", () => {
     it("the master's adverts travel in UDP to 224.0.0.18:5112, none as IP protocol 112", () => {
@@ -330,10 +306,10 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
       const t = takeover(u.wire, ip1, ip2, u.marks.kill ?? 0, "kill");
       expect(t?.fromAdvert.prio).toBe(200);
       expect(t?.toAdvert.prio).toBe(100);
-      within(t?.deltaUs, masterDownUs(100, 100_000));
+      expectWithin(t?.deltaUs, masterDownUs(100, 100_000));
       expect(u.addrs.afterKill?.[1]).toContain(u.vips[0]);
     });
 
-    it("both journals replay with vigil replay --verify", () => journalsOk(u, 2));
+    it("both journals replay with vigil replay --verify", () => expectJournalsVerified(u.journals, 2));
   });
 });

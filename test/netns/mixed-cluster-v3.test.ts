@@ -13,20 +13,17 @@
  * keepalived MASTER one Master_Down interval after Vigil's last advert.
  * Every Vigil journal replays with `vigil replay --verify`. Both clusters run concurrently; ~25 s.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { skipUnlessLab } from "../support/env.ts";
-import { dumpForInspection, type KeepalivedRun, Lab } from "../support/lab.ts";
+import { dumpForInspection, type KeepalivedRun, type Lab } from "../support/lab.ts";
 import { hardKill } from "./support/differential.ts";
 import {
   type Advert,
-  addressesOn,
   awaitAddress,
   configText,
   countLines,
-  EARLY_US,
   instanceBlock,
   killVigil,
-  LATE_US,
   masterDownUs,
   nowUs,
   observe,
@@ -40,6 +37,12 @@ import {
   type VigilRun,
   verifyJournal,
 } from "./support/mixed-cluster.ts";
+import {
+  addressesOnBoth,
+  expectJournalsVerified,
+  expectWithin,
+  withLabs,
+} from "./support/mixed-cluster-suite.ts";
 
 const suite = "netns: mixed cluster VRRPv3, Vigil and keepalived 2.2.7 (IPv4 at 0.05 s, IPv6)";
 const MASTER = /\(VI_1\) Entering MASTER STATE/;
@@ -59,12 +62,6 @@ interface Run {
   journals: Verified[];
 }
 
-const within = (deltaUs: number | undefined, expectedUs: number): void => {
-  expect(deltaUs).toBeDefined();
-  expect(deltaUs ?? 0).toBeGreaterThanOrEqual(expectedUs - EARLY_US);
-  expect(deltaUs ?? 0).toBeLessThanOrEqual(expectedUs + LATE_US);
-};
-
 /** The mean spacing of a run of adverts equals the interval (within 5 ms early, 30 ms late). */
 const spacedBy = (adverts: readonly Advert[], intervalUs: number): void => {
   expect(adverts.length).toBeGreaterThanOrEqual(5);
@@ -75,10 +72,6 @@ const spacedBy = (adverts: readonly Advert[], intervalUs: number): void => {
 
 const between = (r: Run, src: string, a: string, b: string): Advert[] =>
   r.wire.filter((x) => x.src === src && x.atUs >= (r.marks[a] ?? 0) && x.atUs < (r.marks[b] ?? 0));
-
-async function both(lab: Lab): Promise<string[][]> {
-  return [await addressesOn(lab, lab.host(1)), await addressesOn(lab, lab.host(2))];
-}
 
 /** IPv4, advert_int 0.05: keepalived 200 → killed → Vigil; keepalived 50 behind Vigil → Vigil killed. */
 async function fastIpv4(lab: Lab): Promise<Run> {
@@ -110,23 +103,23 @@ async function fastIpv4(lab: Lab): Promise<Run> {
     await v.proc.waitForOutput(BACKUP, 30_000);
     r.marks.steady = nowUs();
     await sleepMs(2_000);
-    r.addrs.steady = await both(lab);
+    r.addrs.steady = await addressesOnBoth(lab);
     r.marks.kill1 = await hardKill(k1);
     await sawLine(v.proc, MASTER, 5_000);
     await awaitAddress(lab, h1, r.vip, true, 3_000);
     await sleepMs(1_000);
-    r.addrs.vigilMaster = await both(lab);
+    r.addrs.vigilMaster = await addressesOnBoth(lab);
     r.marks.restart = nowUs();
     k2 = lab.keepalived(h2, conf(50), "keepalived-50");
     await k2.proc.waitForOutput(BACKUP, 10_000);
     r.marks.kaBackup = nowUs();
     await sleepMs(2_000);
-    r.addrs.kaBehind = await both(lab);
+    r.addrs.kaBehind = await addressesOnBoth(lab);
     r.marks.kill2 = nowUs();
     await killVigil(v);
     await sawLine(k2.proc, MASTER, 5_000);
     await awaitAddress(lab, h2, r.vip, true, 3_000);
-    r.addrs.afterKill = await both(lab);
+    r.addrs.afterKill = await addressesOnBoth(lab);
     await k2.proc.stop("SIGTERM", 5_000);
   } finally {
     await wire.stop("SIGTERM");
@@ -137,7 +130,7 @@ async function fastIpv4(lab: Lab): Promise<Run> {
     dumpForInspection("mixed-v3-ipv4-vigil.txt", r.vigilLog);
     dumpForInspection("mixed-v3-ipv4-ka.txt", r.kaLog);
   }
-  if (v !== undefined) r.journals = await verifyJournal(v);
+  r.journals = await verifyJournal(v);
   return r;
 }
 
@@ -170,26 +163,26 @@ async function ipv6(lab: Lab): Promise<Run> {
     await ka.proc.waitForOutput(BACKUP, 10_000);
     r.marks.steady = nowUs();
     await sleepMs(2_000);
-    r.addrs.steady = await both(lab);
+    r.addrs.steady = await addressesOnBoth(lab);
     r.marks.term = nowUs();
     await v1.proc.stop("SIGTERM", 10_000);
     r.vigilExit = v1.proc.code;
     await sawLine(ka.proc, MASTER, 5_000);
     await awaitAddress(lab, h2, VIP6, true, 3_000);
     await sleepMs(1_000);
-    r.addrs.afterTerm = await both(lab);
+    r.addrs.afterTerm = await addressesOnBoth(lab);
     r.marks.restart = nowUs();
     v2 = startVigil(lab, h1, conf(200), "vigil-200 (restarted)");
     await sawLine(v2.proc, MASTER, 30_000);
     await sawLine(ka.proc, BACKUP, 5_000, 2);
     await awaitAddress(lab, h2, VIP6, false, 3_000);
     await sleepMs(1_000);
-    r.addrs.afterRestart = await both(lab);
+    r.addrs.afterRestart = await addressesOnBoth(lab);
     r.marks.kill = nowUs();
     await killVigil(v2);
     await sawLine(ka.proc, MASTER, 5_000, 2);
     await awaitAddress(lab, h2, VIP6, true, 3_000);
-    r.addrs.afterKill = await both(lab);
+    r.addrs.afterKill = await addressesOnBoth(lab);
     await ka.proc.stop("SIGTERM", 5_000);
   } finally {
     await wire.stop("SIGTERM");
@@ -200,34 +193,16 @@ async function ipv6(lab: Lab): Promise<Run> {
     dumpForInspection("mixed-v3-ipv6-vigil.txt", r.vigilLog);
     dumpForInspection("mixed-v3-ipv6-ka.txt", r.kaLog);
   }
-  r.journals = [...(await verifyJournal(v1)), ...(v2 === undefined ? [] : await verifyJournal(v2))];
+  r.journals = await verifyJournal(v1, v2);
   return r;
 }
 
-const journalsOk = (r: Run, runs: number): void => {
-  expect(r.journals.length).toBeGreaterThanOrEqual(runs);
-  for (const j of r.journals) {
-    expect(j.stderr, j.segment).toContain("verify ok");
-    expect(j.code, j.stderr).toBe(0);
-  }
-};
-
 describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: true }))(suite, () => {
-  let labs: Lab[] = [];
   let v4: Run;
   let v6: Run;
 
-  beforeAll(async () => {
-    const base = `vg${process.pid % 1000}`;
-    labs = await Promise.all([
-      Lab.create({ prefix: `${base}m3a`, hosts: 2 }),
-      Lab.create({ prefix: `${base}m3b`, hosts: 2 }),
-    ]);
-    [v4, v6] = await Promise.all([fastIpv4(labs[0] as Lab), ipv6(labs[1] as Lab)]);
-  }, 150_000);
-
-  afterAll(async () => {
-    await Promise.all(labs.map((l) => l.destroy()));
+  withLabs(["m3a", "m3b"], async ([a, b]) => {
+    [v4, v6] = await Promise.all([fastIpv4(a), ipv6(b)]);
   });
 
   describe("IPv4, advert_int 0.05", () => {
@@ -242,7 +217,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
 
     it("SIGKILL keepalived: Vigil MASTER one Master_Down interval after the last advert, at 5 cs", () => {
       const t = takeover(v4.wire, v4.kaSrc, v4.vigilSrc, v4.marks.kill1 ?? 0, "kill");
-      within(t?.deltaUs, masterDownUs(100, 50_000));
+      expectWithin(t?.deltaUs, masterDownUs(100, 50_000));
       const vigil = between(v4, v4.vigilSrc, "kill1", "restart");
       for (const a of vigil)
         expect(a).toMatchObject({
@@ -268,11 +243,11 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
     it("SIGKILL Vigil: keepalived 50 MASTER one Master_Down interval after Vigil's last advert", () => {
       const t = takeover(v4.wire, v4.vigilSrc, v4.kaSrc, v4.marks.kill2 ?? 0, "kill");
       expect(t?.fromAdvert.prio).toBe(100);
-      within(t?.deltaUs, masterDownUs(50, 50_000));
+      expectWithin(t?.deltaUs, masterDownUs(50, 50_000));
       expect(v4.addrs.afterKill?.[1]).toContain(v4.vip);
     });
 
-    it("Vigil's journal replays with vigil replay --verify", () => journalsOk(v4, 1));
+    it("Vigil's journal replays with vigil replay --verify", () => expectJournalsVerified(v4.journals));
   });
 
   describe("IPv6, advert_int 0.1", () => {
@@ -298,7 +273,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
     it("SIGTERM Vigil: priority 0, keepalived MASTER one Skew later, the VIP moves", () => {
       const t = takeover(v6.wire, v6.vigilSrc, v6.kaSrc, v6.marks.term ?? 0, "term");
       expect(t?.fromAdvert.prio).toBe(0);
-      within(t?.deltaUs, skewUs(100, 100_000));
+      expectWithin(t?.deltaUs, skewUs(100, 100_000));
       expect(v6.vigilExit).toBe(0);
       expect(v6.addrs.afterTerm?.[0]).not.toContain(VIP6);
       expect(v6.addrs.afterTerm?.[1]).toContain(VIP6);
@@ -318,10 +293,10 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
     it("SIGKILL Vigil: keepalived MASTER one Master_Down interval after the last advert", () => {
       const t = takeover(v6.wire, v6.vigilSrc, v6.kaSrc, v6.marks.kill ?? 0, "kill");
       expect(t?.fromAdvert.prio).toBe(200);
-      within(t?.deltaUs, masterDownUs(100, 100_000));
+      expectWithin(t?.deltaUs, masterDownUs(100, 100_000));
       expect(v6.addrs.afterKill?.[1]).toContain(VIP6);
     });
 
-    it("both Vigil journals replay with vigil replay --verify", () => journalsOk(v6, 2));
+    it("both Vigil journals replay with vigil replay --verify", () => expectJournalsVerified(v6.journals, 2));
   });
 });

@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keepalivedPath, skipUnlessLab } from "../support/env.ts";
 import { dumpForInspection, Lab, type LabProcess, waitFor } from "../support/lab.ts";
-import { vigilBin } from "./support/vigil.ts";
+import { instanceBlock } from "./support/mixed-cluster.ts";
+import { vigilBin, vigilRunArgs } from "./support/vigil.ts";
 
 const suite = "netns: vigil run status server, vigil status, signal dumps (vs keepalived)";
 const PORT = 9119;
@@ -55,18 +56,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
     net = `198.18.${lab.subnet}`;
     h1Ip = h1.ipv4;
     const dir = lab.tempDir();
-    const instance = (state: string, priority: number) =>
-      [
-        "vrrp_instance VI_1 {",
-        `    state ${state}`,
-        "    interface eth0",
-        "    virtual_router_id 71",
-        `    priority ${priority}`,
-        "    advert_int 1",
-        `    virtual_ipaddress { ${net}.100/24 }`,
-        "}",
-        "",
-      ].join("\n");
+    const instance = (state: "MASTER" | "BACKUP", prio: number) =>
+      `${instanceBlock({ state, vrid: 71, prio, advertInt: "1", vips: [`${net}.100/24`] })}\n`;
     // keepalived with a private /tmp: DIR/ka-tmp bind-mounted on /tmp in its own mount namespace.
     kaTmp = join(dir, "ka-tmp");
     mkdirSync(kaTmp);
@@ -93,14 +84,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
       h1.ns,
       process.execPath,
       [
-        vigilBin,
-        "run",
-        "-f",
-        conf,
-        "--journal",
-        join(dir, "journal"),
-        "--pid-file",
-        join(dir, "vigil.pid"),
+        ...vigilRunArgs({ config: conf, journalDir: join(dir, "journal"), pidFile: join(dir, "vigil.pid") }),
         "--status",
         `127.0.0.1:${PORT}`,
         "--dump-dir",
@@ -129,14 +113,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
       h1.ns,
       process.execPath,
       [
-        vigilBin,
-        "run",
-        "-f",
-        conf2,
-        "--journal",
-        join(dir, "j2"),
-        "--pid-file",
-        join(dir, "v2.pid"),
+        ...vigilRunArgs({ config: conf2, journalDir: join(dir, "j2"), pidFile: join(dir, "v2.pid") }),
         "--status",
         `127.0.0.1:${PORT}`,
       ],

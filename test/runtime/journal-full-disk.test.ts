@@ -32,7 +32,7 @@ import { type Input, inLine } from "../../src/runtime/input.ts";
 import { endsAtWriteBoundary, FileJournal, readJournal, segmentPath } from "../../src/runtime/journal.ts";
 import { listSegments } from "../../src/runtime/segment-file.ts";
 import { parseTcpdumpVrrp } from "../netns/support/differential.ts";
-import { vigilBin } from "../netns/support/vigil.ts";
+import { vigilBin, vigilRunArgs } from "../netns/support/vigil.ts";
 import { skipUnlessLab } from "../support/env.ts";
 import { dumpForInspection, Lab, mustRun, run, waitFor } from "../support/lab.ts";
 import { tempDirForTest } from "../support/temp.ts";
@@ -240,14 +240,11 @@ describe.skipIf(skipUnlessLab(daemonSuite, { netns: true, tcpdump: true }))(daem
         mkdirSync(journalDir);
         const wire = await net.tcpdump(h2, ["-tt"]);
         const vigil = net.spawn(h1.ns, process.execPath, [
-          vigilBin,
-          "run",
-          "-f",
-          conf,
-          "--journal",
-          journalDir,
-          "--pid-file",
-          join(net.tempDir(), "vigil.pid"),
+          ...vigilRunArgs({
+            config: conf,
+            journalDir,
+            pidFile: join(net.tempDir(), "vigil.pid"),
+          }),
         ]);
         try {
           await vigil.waitForOutput(/\(VI_1\) Entering MASTER STATE/, 20_000);

@@ -71,3 +71,12 @@ export const harness = (spec: NodeSpec, journal: MemoryJournal | FileJournal = n
 export const ofType = <T extends string>(out: readonly { type: string }[], type: T) =>
   out.filter((o) => o.type === type) as Array<Extract<Message | Output, { type: T }>>;
 export const nonLog = (out: readonly { type: string }[]) => out.filter((o) => o.type !== "log");
+
+/** The VIP port's calls among `records`: each operation and the addresses it names. */
+export const vipOps = (records: RecordingPorts["records"]) =>
+  records
+    .filter((r) => r.port === "vip")
+    .map((r) => ({
+      op: r.what.op,
+      addresses: (r.what.addresses as Array<{ address: string }>).map((a) => a.address),
+    }));

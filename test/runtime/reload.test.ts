@@ -8,7 +8,7 @@
 import { describe, expect, test } from "vitest";
 import { instanceKey, planReload, vipDiff } from "../../src/runtime/reload.ts";
 import { defaultVipAddress, type InstanceSpec, type NodeSpec } from "../../src/runtime/spec.ts";
-import { base, harness, inst, nonLog, ofType, PEER, S, specOf } from "./reload-support.ts";
+import { base, harness, inst, nonLog, ofType, PEER, S, specOf, vipOps } from "./reload-support.ts";
 
 describe("matching (keepalived's vrrp_exist)", () => {
   test("VRID + family + interface + unicast source / multicast group, not the name", () => {
@@ -143,12 +143,7 @@ describe("reload on a running node", () => {
       inst("VI_2", 2, 100, ["198.18.2.1/32", "198.18.2.2/32"]),
     );
     const { out, records } = h.reload(next);
-    const vip = records
-      .filter((r) => r.port === "vip")
-      .map((r) => ({
-        op: r.what.op,
-        addresses: (r.what.addresses as Array<{ address: string }>).map((a) => a.address),
-      }));
+    const vip = vipOps(records);
     expect(vip).toEqual([
       { op: "remove", addresses: ["198.18.1.2"] },
       { op: "add", addresses: ["198.18.1.3"] },
@@ -174,12 +169,7 @@ describe("reload on a running node", () => {
     const { records } = h.reload(
       withExcluded(["198.18.1.1/32", "198.18.1.5/32"], ["198.18.9.1/32", "198.18.9.3/32"]),
     );
-    const vip = records
-      .filter((r) => r.port === "vip")
-      .map((r) => ({
-        op: r.what.op,
-        addresses: (r.what.addresses as Array<{ address: string }>).map((a) => a.address),
-      }));
+    const vip = vipOps(records);
     expect(vip).toEqual([
       { op: "remove", addresses: ["198.18.9.2"] },
       { op: "add", addresses: ["198.18.1.5", "198.18.9.3"] },

@@ -254,6 +254,11 @@ describe("SimNetwork interfaces, per-segment partitions and restarts", () => {
     clock.advanceBy(0);
     expect(got.b?.map(seqOf)).toEqual([3]);
     expect(got.a).toEqual([]);
+    // Both are recorded as link-down: a's at its own down interface, b's at a's.
+    expect(net.records.filter((r) => r.kind === "dropped").map((r) => [r.from, r.reason])).toEqual([
+      ["a", "link-down"],
+      ["b", "link-down"],
+    ]);
     expect(net.passes("a", "b", "back")).toBe(false);
     expect(net.passes("a", "b", "front")).toBe(true);
     net.setInterfaceUp("a", "eth1", true);

@@ -32,6 +32,7 @@ import { scenarioInstances } from "../../src/viz/report/reports.ts";
 import { memFs } from "../config/memfs.ts";
 import { S, TWO_INSTANCES } from "../daemon/status-rig.ts";
 import { tempDirForFile, tempDirForTest } from "../support/temp.ts";
+import { handMadeResult } from "./sim-result.ts";
 
 const chart = chartOf("vrrp-instance");
 
@@ -271,28 +272,7 @@ describe("replayView of a segment that starts from a checkpoint", () => {
   });
 });
 
-const sim = (timeline: SimResult["timeline"], over: Partial<SimResult> = {}): SimResult => ({
-  scenario: "hand-made",
-  file: "x.yaml",
-  seed: 7,
-  durationUs: 100,
-  timeline,
-  metrics: {
-    splitBrain: [],
-    splitBrainTotalUs: 0,
-    splitBrainMaxUs: 0,
-    failovers: [],
-    failoverMaxUs: 0,
-    transitions: {},
-    adverts: {},
-  },
-  invariants: [],
-  expectations: [],
-  outputHashes: { a: [], b: [] },
-  ok: true,
-  hash: "h",
-  ...over,
-});
+const sim = handMadeResult;
 
 describe("simulationView of hand-made traces", () => {
   it("a crash that keeps the addresses, a restart from a checkpoint, lanes for unlisted instances", () => {

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { runScenario, type SimResult } from "../../simulations/runner.ts";
 import { loadScenario } from "../../simulations/scenario.load.ts";
 import { replayCommand } from "../../src/cli/replay.ts";
-import { type StatusServer, startStatusServer } from "../../src/daemon/status-server.ts";
+import type { StatusServer } from "../../src/daemon/status-server.ts";
 import { chartOf } from "../../src/viz/catalogue.ts";
 import { CLIENT_SCRIPT } from "../../src/viz/report/client.ts";
 import { simulationView } from "../../src/viz/report/from-simulation.ts";
@@ -25,38 +25,30 @@ import {
   reportPage,
 } from "../../src/viz/report/page.ts";
 import { echartsSource } from "../../src/viz/report/reports.ts";
-import { http, rig, S } from "../daemon/status-rig.ts";
+import { http, rig, S, serveRig } from "../daemon/status-rig.ts";
 import { tempDirForTest } from "../support/temp.ts";
+import { handMadeResult } from "./sim-result.ts";
 
 const chart = chartOf("vrrp-instance");
 const echarts = echartsSource();
 
 const HOSTILE = `</script><script>alert(1)</script><!-- \u2028 ${"'\"&"}`;
-const hostileResult = (): SimResult => ({
-  scenario: HOSTILE,
-  file: "x.yaml",
-  seed: 1,
-  durationUs: 10,
-  timeline: [
-    { atUs: 0, node: HOSTILE, kind: "op", text: "start" },
-    { atUs: 1, node: HOSTILE, kind: "state", text: `${HOSTILE.replace(/\s/g, "_")} INIT -> BACKUP` },
-    { atUs: 2, node: "", kind: "fault", text: `partition ${HOSTILE}` },
-  ],
-  metrics: {
-    splitBrain: [],
-    splitBrainTotalUs: 0,
-    splitBrainMaxUs: 0,
-    failovers: [],
-    failoverMaxUs: 0,
-    transitions: {},
-    adverts: {},
-  },
-  invariants: [{ name: "single-master", ok: false, detail: HOSTILE, atUs: 3 }],
-  expectations: [],
-  outputHashes: { [HOSTILE]: [] },
-  ok: false,
-  hash: "h",
-});
+const hostileResult = (): SimResult =>
+  handMadeResult(
+    [
+      { atUs: 0, node: HOSTILE, kind: "op", text: "start" },
+      { atUs: 1, node: HOSTILE, kind: "state", text: `${HOSTILE.replace(/\s/g, "_")} INIT -> BACKUP` },
+      { atUs: 2, node: "", kind: "fault", text: `partition ${HOSTILE}` },
+    ],
+    {
+      scenario: HOSTILE,
+      seed: 1,
+      durationUs: 10,
+      invariants: [{ name: "single-master", ok: false, detail: HOSTILE, atUs: 3 }],
+      outputHashes: { [HOSTILE]: [] },
+      ok: false,
+    },
+  );
 
 const SCRIPT = /<script\b[^>]*>([\s\S]*?)<\/script>/gi;
 const scriptBodies = (html: string): string[] => [...html.matchAll(SCRIPT)].map((m) => m[1] as string);
@@ -129,15 +121,7 @@ describe("status server GET / and its asset", () => {
   it("serves the dashboard and echarts, read-only", async () => {
     const r = rig();
     r.clock.advanceBy(5 * S);
-    const s = await startStatusServer({
-      host: "127.0.0.1",
-      port: 0,
-      model: r.model,
-      node: () => r.node,
-      daemon: r.daemon,
-      log: () => {},
-      heartbeatMs: 0,
-    });
+    const s = await serveRig(r);
     if (s === undefined) throw new Error("no server");
     servers.push(s);
     const seq = r.node.seq;

@@ -6,12 +6,13 @@
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runScenario, type SimResult } from "../../simulations/runner.ts";
+import { runScenario } from "../../simulations/runner.ts";
 import { loadScenario, loadScenarioText } from "../../simulations/scenario.load.ts";
 import { chartOf } from "../../src/viz/catalogue.ts";
 import { simulationView } from "../../src/viz/report/from-simulation.ts";
 import type { Lane, RunView } from "../../src/viz/report/model.ts";
 import { scenarioInstances } from "../../src/viz/report/reports.ts";
+import { handMadeResult } from "./sim-result.ts";
 
 const chart = chartOf("vrrp-instance");
 const S = 1_000_000;
@@ -127,32 +128,16 @@ describe("priority over time in a simulation report", () => {
   });
 
   it("without the configurations, a lane's priority starts at the first change's old value", () => {
-    const r: SimResult = {
-      scenario: "hand-made",
-      file: "x.yaml",
-      seed: 1,
-      durationUs: 100,
-      timeline: [
+    const r = handMadeResult(
+      [
         { atUs: 0, node: "a", kind: "state", text: "VI_1 INIT -> BACKUP" },
         { atUs: 10, node: "a", kind: "priority", text: "VI_1 100 -> 60" },
         { atUs: 20, node: "a", kind: "priority", text: "VI_2 50 -> 70" },
         { atUs: 30, node: "a", kind: "priority", text: "VI_1 60 -> 100" },
       ],
-      metrics: {
-        splitBrain: [],
-        splitBrainTotalUs: 0,
-        splitBrainMaxUs: 0,
-        failovers: [],
-        failoverMaxUs: 0,
-        transitions: {},
-        adverts: {},
-      },
-      invariants: [],
-      expectations: [],
-      outputHashes: { a: [] },
-      ok: true,
-      hash: "h",
-    };
+      { seed: 1, outputHashes: { a: [] } },
+    );
+
     const v = simulationView(r, chart);
     expect(laneOf(v, "a/VI_1").priority).toEqual([
       { atUs: 0, priority: 100 },

@@ -8,6 +8,7 @@
  * `liveModel` is sent to the browser as its source text (page.ts): it must stay self-contained —
  * no imports used at run time, no reference to anything outside its body (types are erased).
  */
+import type { EventSummary } from "../../daemon/status-model.ts";
 import type { Lane, Marker, RunView, StateChartModel, StateSpan, ViewEvent, VipSpan } from "./model.ts";
 
 /** The parts of a `/status` document the dashboard reads (status-model.ts `StatusDocument`). */
@@ -33,13 +34,8 @@ export interface LiveStatus {
   }[];
 }
 
-/** One `/events` item (status-model.ts `EventSummary`). */
-export interface LiveEvent {
-  readonly seq: number;
-  readonly atUs: number;
-  readonly input: { readonly kind: string; readonly text: string };
-  readonly outputs: readonly string[];
-}
+/** One `/events` item, as the status server sends it. */
+export type LiveEvent = EventSummary;
 
 export interface LiveModel {
   /** Takes a `/status` document (the first one creates the lanes). */

@@ -6,6 +6,7 @@
  * Sends only to the addresses it is given (the test gives 198.18.0.0/15 and 224.0.0.18). Not pure.
  */
 import raw from "raw-socket";
+import { IP_HDRINCL, vrrpIpPacket } from "./ip-packet.ts";
 
 interface Plan {
   readonly ifname: string;
@@ -21,22 +22,6 @@ interface Plan {
 }
 
 const plan = JSON.parse(process.argv[2] ?? "{}") as Plan;
-const IP_HDRINCL = 3;
-const ipv4Bytes = (a: string): number[] => a.split(".").map(Number);
-
-const ipPacket = (payload: Buffer, src: string, dst: string, ttl: number): Buffer => {
-  const b = Buffer.alloc(20 + payload.length);
-  b[0] = 0x45;
-  b[1] = 0xc0;
-  b.writeUInt16BE(b.length, 2);
-  b[8] = ttl;
-  b[9] = 112;
-  b.set(ipv4Bytes(src), 12);
-  b.set(ipv4Bytes(dst), 16);
-  b.set(payload, 20);
-  return b;
-};
-
 const socket = raw.createSocket({ protocol: 112, addressFamily: raw.AddressFamily.IPv4 });
 const name = Buffer.from(`${plan.ifname}\0`);
 socket.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_BINDTODEVICE, name, name.length);
@@ -51,7 +36,7 @@ const next = (i: number): void => {
     socket.close();
     return;
   }
-  const bytes = ipPacket(Buffer.from(p.hex, "hex"), p.src ?? plan.src, p.dst, p.ttl);
+  const bytes = vrrpIpPacket(Buffer.from(p.hex, "hex"), p.src ?? plan.src, p.dst, p.ttl);
   socket.send(bytes, 0, bytes.length, p.dst, (error) => {
     if (error) errors++;
     else sent++;

@@ -13,6 +13,7 @@
  */
 import raw from "raw-socket";
 import { encodeAdvert, passwordAuthData } from "../../../src/protocol/codec.ts";
+import { IP_HDRINCL, vrrpIpPacket } from "./ip-packet.ts";
 
 interface Plan {
   readonly ifname: string;
@@ -25,23 +26,8 @@ interface Plan {
 
 const plan = JSON.parse(process.argv[2] ?? "{}") as Plan;
 const GROUP = "224.0.0.18";
-const IP_HDRINCL = 3;
-
-const ipv4Bytes = (a: string): number[] => a.split(".").map(Number);
-
-/** An IPv4 header (checksum and id left 0: the kernel fills them for IP_HDRINCL) + `payload`. */
-const ipPacket = (payload: Uint8Array, ttl: number): Buffer => {
-  const b = Buffer.alloc(20 + payload.length);
-  b[0] = 0x45;
-  b[1] = 0xc0;
-  b.writeUInt16BE(b.length, 2);
-  b[8] = ttl;
-  b[9] = 112;
-  b.set(ipv4Bytes(plan.src), 12);
-  b.set(ipv4Bytes(GROUP), 16);
-  b.set(payload, 20);
-  return b;
-};
+/** The packet to the VRRP group from the plan's source. */
+const ipPacket = (payload: Uint8Array, ttl: number): Buffer => vrrpIpPacket(payload, plan.src, GROUP, ttl);
 
 const v2 = (vrid: number, pass: string): Uint8Array =>
   encodeAdvert(

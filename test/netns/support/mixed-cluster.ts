@@ -250,10 +250,10 @@ export interface Verified {
   readonly stderr: string;
 }
 
-/** `vigil replay --verify` on every segment of a run. */
-export async function verifyJournal(v: VigilRun): Promise<Verified[]> {
+/** `vigil replay --verify` on every segment of each run, in order (a run never started: none). */
+export async function verifyJournal(...runs: readonly (VigilRun | undefined)[]): Promise<Verified[]> {
   const out: Verified[] = [];
-  for (const segment of segments(v)) {
+  for (const segment of runs.flatMap((v) => (v === undefined ? [] : segments(v)))) {
     const r = await run(process.execPath, [vigilBin, "replay", "--verify", segment], 90_000);
     out.push({ segment, code: r.code, stderr: r.stderr });
   }
@@ -346,11 +346,14 @@ export async function keepalivedJson(
 export interface InstanceOptions {
   readonly name?: string;
   readonly ifname?: string;
+  /** BACKUP unless given (keepalived's advice for priority < 255). */
+  readonly state?: "MASTER" | "BACKUP";
   readonly vrid: number;
   readonly prio: number;
   /** As written in the config, e.g. `1`, `0.05`. */
   readonly advertInt: string;
-  readonly version: 2 | 3;
+  /** Absent: keepalived's default (vrrp_version, else 2). */
+  readonly version?: 2 | 3;
   readonly vips: readonly string[];
   readonly authPass?: string;
   readonly nopreempt?: boolean;
@@ -359,16 +362,16 @@ export interface InstanceOptions {
   readonly extra?: readonly string[];
 }
 
-/** One `vrrp_instance` block (state BACKUP, as keepalived advises for priority < 255). */
+/** One `vrrp_instance` block. */
 export const instanceBlock = (o: InstanceOptions): string =>
   [
     `vrrp_instance ${o.name ?? "VI_1"} {`,
-    "    state BACKUP",
+    `    state ${o.state ?? "BACKUP"}`,
     `    interface ${o.ifname ?? "eth0"}`,
     `    virtual_router_id ${o.vrid}`,
     `    priority ${o.prio}`,
     `    advert_int ${o.advertInt}`,
-    `    version ${o.version}`,
+    ...(o.version === undefined ? [] : [`    version ${o.version}`]),
     ...(o.nopreempt ? ["    nopreempt"] : []),
     ...(o.authPass === undefined
       ? []

@@ -14,6 +14,22 @@ export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 /** The `vigil` command: runs the compiled CLI in dist/ (vitest's global setup builds it when stale). */
 export const vigilBin = `${repoRoot}bin/vigil.js`;
 /** tsx, for support scripts run from their TypeScript sources. */
+/** `vigil run`'s arguments after the Node binary: its config, journal directory and pid file, then `extra`. */
+export const vigilRunArgs = (
+  o: { readonly config: string; readonly journalDir: string; readonly pidFile: string },
+  ...extra: readonly string[]
+): string[] => [
+  vigilBin,
+  "run",
+  "-f",
+  o.config,
+  "--journal",
+  o.journalDir,
+  "--pid-file",
+  o.pidFile,
+  ...extra,
+];
+
 export const tsxBin = `${repoRoot}node_modules/.bin/tsx`;
 
 /** Starts `vigil sniff --json ARGS` in a namespace and resolves once it is capturing. */
