@@ -32,8 +32,7 @@ import { createHostPorts, type HostPorts } from "../effects/host-ports.ts";
 import { type InterfaceInfo, interfaceInfo, watchAddresses } from "../effects/rtnetlink.ts";
 import { nodeScriptEnv } from "../effects/script-security.ts";
 import { type Lvs, startLvs } from "../lvs/lvs.service.ts";
-import type { Clock } from "../runtime/clock.ts";
-import { RealClock } from "../runtime/clock.ts";
+import { type Clock, RealClock, type TimerHandle } from "../runtime/clock.ts";
 import { configHash, nodeFromConfig, specFromConfig } from "../runtime/config.adapter.ts";
 import { FileJournal } from "../runtime/journal.ts";
 import type { Node, NodeOptions } from "../runtime/node.ts";
@@ -133,9 +132,12 @@ class SwitchedTransport implements Transport {
   readonly #push = (d: Datagram): void => this.#in.next(d);
   #current: RoutedTransport;
   #retired: RoutedTransport | undefined;
-  #retiredTimer: ReturnType<typeof setTimeout> | undefined;
+  #retiredTimer: TimerHandle | undefined;
   #sub: Subscription;
-  constructor(first: RoutedTransport) {
+  constructor(
+    first: RoutedTransport,
+    private readonly clock: Clock,
+  ) {
     this.#current = first;
     this.#sub = first.inbound$.subscribe(this.#push);
   }
@@ -148,13 +150,13 @@ class SwitchedTransport implements Transport {
     this.#retire();
     this.#sub.unsubscribe();
     this.#retired = this.#current;
-    this.#retiredTimer = setTimeout(() => this.#retire(), RETIRED_SOCKETS_MS);
-    this.#retiredTimer.unref();
+    this.#retiredTimer = this.clock.setTimeout(() => this.#retire(), RETIRED_SOCKETS_MS);
     this.#current = next;
     this.#sub = next.inbound$.subscribe(this.#push);
   }
   #retire(): void {
-    clearTimeout(this.#retiredTimer);
+    this.clock.clearTimeout(this.#retiredTimer);
+    this.#retiredTimer = undefined;
     this.#retired?.close();
     this.#retired = undefined;
   }
@@ -270,7 +272,10 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
     const info = infos.get(ifname);
     return (family === 4 ? info?.primaryIpv4 : info?.linkLocalIpv6) ?? undefined;
   };
-  const transport = new SwitchedTransport(await openTransports(opts.config, clock, infos, source, opts.log));
+  const transport = new SwitchedTransport(
+    await openTransports(opts.config, clock, infos, source, opts.log),
+    clock,
+  );
   const notify = notifyView(opts.config);
   const hostPorts = createHostPorts({ config: notify.config, clock, log: opts.log });
   const ports = opts.wrapPorts === undefined ? hostPorts : opts.wrapPorts(hostPorts, notify.config);

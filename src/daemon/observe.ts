@@ -5,6 +5,7 @@
  * failing to bind never stops the daemon. Not pure.
  */
 import type { NodeOptions } from "../runtime/node.ts";
+import type { JournalDegraded } from "../runtime/segment-file.ts";
 import { VIGIL_VERSION } from "../version.ts";
 import { type DumpSignals, installDumpSignals } from "./dump-signals.ts";
 import { type DumpView, dumpView } from "./dumps.ts";
@@ -24,8 +25,8 @@ export interface ObserveSettings {
 export interface ObservedNode {
   readonly node: NodeView;
   readonly journalFile: () => string;
-  /** The file journal; its `degraded` flag is read if it has one. */
-  readonly journal?: unknown;
+  /** The file journal (its `degraded` flag); absent for a node without one. */
+  readonly journal?: { readonly degraded: false | JournalDegraded };
 }
 
 export interface DaemonObserver {
@@ -36,24 +37,18 @@ export interface DaemonObserver {
 
 const EMPTY_VIEW: DumpView = { instances: [], syncGroups: [], trackers: new Map() };
 
-/**
- * The journal part of `/status` from the file journal's `degraded` (false, or why and since when:
- * src/runtime/segment-file.ts); read defensively — a journal without it is not degraded. Pure.
- */
-export function journalStatus(path: string, journal: unknown): DaemonInfo["journal"] {
-  const d =
-    typeof journal === "object" && journal !== null
-      ? (journal as { degraded?: unknown }).degraded
-      : undefined;
-  if (d === true) return { path, degraded: true };
-  if (typeof d !== "object" || d === null) return { path, degraded: false };
-  const { sinceMs, reason, lostLines } = d as { sinceMs?: unknown; reason?: unknown; lostLines?: unknown };
+/** The journal part of `/status`: the file journal's `degraded` (src/runtime/segment-file.ts). Pure. */
+export function journalStatus(
+  path: string,
+  degraded: false | JournalDegraded | undefined,
+): DaemonInfo["journal"] {
+  if (degraded === undefined || degraded === false) return { path, degraded: false };
   return {
     path,
     degraded: true,
-    ...(typeof sinceMs === "number" ? { since: new Date(sinceMs).toISOString() } : {}),
-    ...(typeof reason === "string" ? { reason } : {}),
-    ...(typeof lostLines === "number" ? { lostLines } : {}),
+    since: new Date(degraded.sinceMs).toISOString(),
+    reason: degraded.reason,
+    lostLines: degraded.lostLines,
   };
 }
 
@@ -77,7 +72,7 @@ export function observeDaemon(settings: ObserveSettings): DaemonObserver {
         pid: process.pid,
         configFile: settings.configFile,
         startTime,
-        journal: journalStatus(running.journalFile(), running.journal),
+        journal: journalStatus(running.journalFile(), running.journal?.degraded),
       });
       if (settings.status !== undefined)
         server = await startStatusServer({
