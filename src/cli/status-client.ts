@@ -45,6 +45,26 @@ export const StatusAnswer = Schema.Struct({
   syncGroups: Schema.Array(
     Schema.Struct({ name: Schema.String, state: Schema.String, members: Schema.Array(Schema.String) }),
   ),
+  /** Absent from daemons older than the LVS checkers. */
+  virtualServers: Schema.optional(
+    Schema.Array(
+      Schema.Struct({
+        name: Schema.String,
+        phase: Schema.String,
+        quorumUp: Schema.Boolean,
+        sorryServer: Nullable(Schema.Struct({ name: Schema.String, active: Schema.Boolean })),
+        realServers: Schema.Array(
+          Schema.Struct({
+            name: Schema.String,
+            alive: Schema.Boolean,
+            inIpvs: Schema.Boolean,
+            weight: Schema.Number,
+            checkers: Schema.Array(Schema.Struct({ kind: Schema.String, up: Schema.Boolean })),
+          }),
+        ),
+      }),
+    ),
+  ),
 });
 export type StatusAnswer = typeof StatusAnswer.Type;
 export const decodeAnswer = Schema.decodeUnknownSync(StatusAnswer);
@@ -135,5 +155,18 @@ export function formatStatus(s: StatusAnswer): string {
   else lines.push(row(head), ...rows.map(row));
   for (const g of s.syncGroups)
     lines.push("", `VRRP Sync Group = ${g.name}, ${g.state}`, `  members: ${g.members.join(" ")}`);
+  for (const v of s.virtualServers ?? []) {
+    const quorum = v.phase === "running" ? (v.quorumUp ? "quorum up" : "quorum DOWN") : v.phase;
+    lines.push("", `Virtual server ${v.name}, ${quorum}`);
+    for (const r of v.realServers) {
+      const checks = r.checkers.map((c) => `${c.kind} ${c.up ? "up" : "DOWN"}`).join(", ");
+      const where = r.inIpvs ? `in IPVS, weight ${r.weight}` : "not in IPVS";
+      lines.push(
+        `  real server ${r.name}: ${r.alive ? "alive" : "DOWN"}, ${where}${checks === "" ? "" : ` (${checks})`}`,
+      );
+    }
+    if (v.sorryServer !== null)
+      lines.push(`  sorry server ${v.sorryServer.name}: ${v.sorryServer.active ? "active" : "inactive"}`);
+  }
   return `${lines.map(escapeText).join("\n")}\n`;
 }

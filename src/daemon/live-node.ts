@@ -31,7 +31,7 @@ import type { Config } from "../config/types.ts";
 import { createHostPorts, type HostPorts } from "../effects/host-ports.ts";
 import { type InterfaceInfo, interfaceInfo, watchAddresses } from "../effects/rtnetlink.ts";
 import { nodeScriptEnv } from "../effects/script-security.ts";
-import { type Lvs, startLvs } from "../lvs/lvs.service.ts";
+import { createLvs, type Lvs } from "../lvs/lvs.service.ts";
 import { type Clock, RealClock, type TimerHandle } from "../runtime/clock.ts";
 import { configHash, nodeFromConfig, specFromConfig } from "../runtime/config.adapter.ts";
 import { FileJournal } from "../runtime/journal.ts";
@@ -288,6 +288,20 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
   });
   const env = nodeScriptEnv();
   let removedTrackers = new Set(disabledScripts(opts.config, env));
+  // LVS (src/lvs/lvs.service.ts): health checkers and IPVS; not in a dry run (no scripts, no ipvsadm).
+  const withLvs = opts.config.virtualServers.length > 0;
+  if (withLvs && opts.wrapPorts !== undefined)
+    opts.log("LVS: health checkers and IPVS are not started in a dry run", false);
+  const lvs: Lvs | undefined =
+    !withLvs || opts.wrapPorts !== undefined
+      ? undefined
+      : createLvs({
+          config: opts.config,
+          clock,
+          runner: ports.runner,
+          scriptEnv: env,
+          log: (l) => opts.log(l, false),
+        });
   const node = nodeFromConfig(
     opts.config,
     {
@@ -296,8 +310,9 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
       journal,
       transport,
       ...(opts.onApplied === undefined ? {} : { onApplied: opts.onApplied }),
+      ...(lvs === undefined ? {} : { checks: lvs.checks }),
     },
-    { primaryAddress: source, removedTrackers },
+    { primaryAddress: source, removedTrackers, lvs: lvs !== undefined },
   );
   // Configuration faults (no address to send from, unicast_fault_no_peer without peers): keepalived's lines.
   for (const i of node.spec.instances) for (const why of i.configFaults ?? []) opts.log(why, false);
@@ -344,20 +359,6 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
   await feedInitial(opts.config);
   node.start();
   let probes = probesFor(opts.config);
-  // LVS (src/lvs/lvs.service.ts): health checkers and IPVS; not in a dry run (no scripts, no ipvsadm).
-  const withLvs = opts.config.virtualServers.length > 0;
-  if (withLvs && opts.wrapPorts !== undefined)
-    opts.log("LVS: health checkers and IPVS are not started in a dry run", false);
-  const lvs: Lvs | undefined =
-    !withLvs || opts.wrapPorts !== undefined
-      ? undefined
-      : startLvs({
-          config: opts.config,
-          clock,
-          runner: ports.runner,
-          scriptEnv: env,
-          log: (l) => opts.log(l, false),
-        });
   let stopping = false;
   const reload = async (config: Config): Promise<void> => {
     const missingNow = await missingTrackedInterfaces(config, { log: opts.log });
@@ -372,10 +373,11 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
     probes.stop();
     transport.swap(sockets);
     removedTrackers = new Set(disabledScripts(config, env));
-    const spec = specFromConfig(config, { primaryAddress: source, removedTrackers });
+    const spec = specFromConfig(config, { primaryAddress: source, removedTrackers, lvs: lvs !== undefined });
     notify.reloaded(config);
-    lvs?.reload(config);
     node.input({ kind: "reload", configHash: configHash(config), spec });
+    lvs?.reload(config);
+    node.startCheckers();
     for (const i of spec.instances) for (const why of i.configFaults ?? []) opts.log(why, false);
     await feedInitial(config);
     if (!stopping) probes = probesFor(config);
@@ -385,10 +387,10 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
     stopped ??= (async () => {
       stopping = true;
       probes.stop();
-      await lvs?.stop();
       node.shutdown();
       const graceMs = opts.stopGraceMs ?? 5000;
-      await Promise.race([node.settled(), new Promise((r) => setTimeout(r, graceMs).unref())]);
+      const done = Promise.all([node.settled(), lvs?.idle()]);
+      await Promise.race([done, new Promise((r) => setTimeout(r, graceMs).unref())]);
       watcher?.unsubscribe();
       node.close();
       ports.close();

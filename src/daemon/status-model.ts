@@ -16,7 +16,7 @@ import type { InstanceSpec } from "../runtime/spec.ts";
 import { type InstanceStats, newStats } from "../runtime/stats.ts";
 
 /** The parts of a `Node` the status views read (a reload keeps the same Node object). */
-export type NodeView = Pick<Node, "spec" | "state" | "priority" | "stats" | "checkpoint">;
+export type NodeView = Pick<Node, "spec" | "state" | "priority" | "stats" | "checkpoint" | "checkerState">;
 
 export interface Transition {
   /** Wall-clock time of the transition, ISO 8601. */
@@ -79,10 +79,29 @@ export interface SyncGroupStatus {
   readonly members: readonly string[];
 }
 
+/** An LVS virtual server as its checkers see it (IPVS itself may be absent: the commands are then only recorded). */
+export interface VirtualServerStatus {
+  /** keepalived's FMT_VS (`[198.18.0.100]:tcp:80`). */
+  readonly name: string;
+  /** `idle` before its checkers start, `running`, `stopped` after shutdown. */
+  readonly phase: string;
+  readonly quorumUp: boolean;
+  readonly sorryServer: { readonly name: string; readonly active: boolean } | null;
+  readonly realServers: readonly {
+    readonly name: string;
+    readonly alive: boolean;
+    /** In the IPVS table (alive, or inhibited at weight 0). */
+    readonly inIpvs: boolean;
+    readonly weight: number;
+    readonly checkers: readonly { readonly kind: string; readonly up: boolean }[];
+  }[];
+}
+
 export interface StatusDocument {
   readonly daemon: DaemonInfo;
   readonly instances: readonly InstanceStatus[];
   readonly syncGroups: readonly SyncGroupStatus[];
+  readonly virtualServers: readonly VirtualServerStatus[];
 }
 
 export interface StatusModelOptions {
@@ -211,6 +230,25 @@ export function statusDocument(node: NodeView, model: StatusModel, daemon: Daemo
       state: node.state(`group:${g.name}`),
       members: [...g.members],
     })),
+    virtualServers: (node.spec.virtualServers ?? []).flatMap((v): VirtualServerStatus[] => {
+      const st = node.checkerState(v.name);
+      if (st === undefined) return [];
+      return [
+        {
+          name: v.name,
+          phase: st.phase,
+          quorumUp: st.quorumUp,
+          sorryServer: v.sorry === null ? null : { name: v.sorry.name, active: st.sorrySet },
+          realServers: v.realServers.map((r, i) => ({
+            name: r.name,
+            alive: st.rs[i]?.alive ?? false,
+            inIpvs: st.rs[i]?.set ?? false,
+            weight: st.rs[i]?.effectiveWeight ?? r.weight,
+            checkers: r.checkers.map((c, k) => ({ kind: c.kind, up: st.rs[i]?.checkers[k]?.isUp ?? false })),
+          })),
+        },
+      ];
+    }),
   };
 }
 
@@ -250,6 +288,12 @@ export function describeInput(input: Event["input"]): string {
       return `${input.actor} #${input.cmd} ${input.op}${input.instance === undefined ? "" : ` (${input.instance})`} ${input.ok ? "ok" : `failed${input.code === undefined ? "" : ` ${input.code}`}`}`;
     case "address":
       return `${input.address}/${input.prefixLength} ${input.present ? "added to" : "removed from"} ${input.ifname}`;
+    case "check": {
+      const e = input.event;
+      return e.type === "START"
+        ? `${input.vs} checkers start`
+        : `${input.vs} real server ${e.rs} checker ${e.checker} ${e.ok ? "ok" : `failed${e.exitStatus === undefined ? "" : ` (exit ${e.exitStatus})`}${e.timedOut === true ? " (timed out)" : ""}`}`;
+    }
     default:
       // `reload` and any later kind: the kind says it (a reload's spec is too large for a line).
       return "configHash" in input && typeof input.configHash === "string"

@@ -1,23 +1,25 @@
 /**
- * The LVS side of a Vigil node, in one call: from the configuration's virtual servers it builds the
- * checker machines' specs, the IPVS effect, the probe port and the notify runner, and starts a
- * checker host on the node's clock. This is the integration point for the Node: `startLvs` at start
- * (after the VRRP side), `stop()` at shutdown (removes every service, like keepalived without -I),
- * and `record` to journal each checker input as the node's `check` input kind. Real-server and
- * quorum notify scripts run through the one process runner as their resolved user after the script
- * security check; at stop with `omega` they get keepalived's 1 s before SIGKILL. Not pure.
+ * The host side of a node's LVS health checkers (src/runtime/checkers.ts): from the configuration's
+ * virtual servers it builds the `CheckPorts` a `Node` takes — the probe port (sockets and MISC_CHECK
+ * scripts), the IPVS effect (ipvsadm batches, or recording without IPVS), real-server and quorum
+ * notify scripts, and the warmup draws from a seeded PRNG. The checker machines themselves run inside
+ * the node, so their starts, probe results and timers are journaled and replay. Virtual servers are
+ * named as keepalived names them (FMT_VS); a reload adds the new configuration's virtual servers
+ * while the old ones stay known, so the stop of a removed one is still written with its own
+ * addresses. Notify scripts run through the one process runner as their resolved user after the
+ * script security check; at stop (`omega`) they get keepalived's 1 s before SIGKILL. Not pure.
  */
-import { type LvsCommand, RAND_MAX } from "../../machines/checker.machine.ts";
-import type { Command, Config } from "../config/types.ts";
+import { RAND_MAX } from "../../machines/checker.machine.ts";
+import type { Command, Config, VirtualServer } from "../config/types.ts";
 import type { ProcessRunner } from "../effects/process-runner.ts";
 import type { ScriptEnv } from "../effects/script-check.ts";
 import { checkCommand } from "../effects/script-security.ts";
 import type { Clock } from "../runtime/clock.ts";
+import type { CheckPorts } from "../runtime/node.ts";
 import { Prng } from "../runtime/prng.ts";
-import { CheckerHost, type CheckInput } from "./checker-host.ts";
 import { type CommandRunner, createIpvsPort, type IpvsPort } from "./ipvs.effect.ts";
 import { createProbePort } from "./probe-port.ts";
-import { unsupportedCheckers, virtualServerSpec } from "./spec.ts";
+import { unsupportedCheckers, vsName } from "./spec.ts";
 
 export interface LvsOptions {
   readonly config: Pick<Config, "global" | "virtualServers">;
@@ -27,42 +29,48 @@ export interface LvsOptions {
   readonly log: (line: string) => void;
   /**
    * The warmup draws (0..RAND_MAX per checker, keepalived's random()): from a PRNG with this seed
-   * (default: the configuration's random_seed, else the pid and the time). START carries them, so a
-   * journal replays them.
+   * (default: the configuration's random_seed, else the pid and the time). The node journals them.
    */
   readonly seed?: number;
-  /** The notify FIFO writer (`RS … UP` lines); default: dropped. */
-  readonly fifo?: (line: string) => void;
-  readonly record?: (input: CheckInput) => void;
   /** IPVS detection and ipvsadm (tests). */
   readonly procPath?: string;
   readonly ipvsRun?: CommandRunner;
 }
 
 export interface Lvs {
-  readonly host: CheckerHost;
+  /** What the node takes as `checks`. */
+  readonly checks: CheckPorts;
   readonly ipvs: IpvsPort;
-  /** Removes every service (keepalived's clear_services) and waits for IPVS to be done. */
-  stop(): Promise<void>;
   /**
-   * A reload: LVS changes are not applied yet (keepalived diffs services and keeps unchanged real
-   * servers' state); a changed set of virtual servers is said once per reload and the running
-   * checkers go on with the old one. Returns whether the virtual servers changed.
+   * Makes a reloaded configuration's virtual servers known: call after the node's `reload` input (its
+   * stops of removed and changed virtual servers are written with the old configuration) and before
+   * `node.startCheckers()`.
    */
-  reload(config: Pick<Config, "virtualServers">): boolean;
+  reload(config: Pick<Config, "virtualServers">): void;
+  /** Resolves when every IPVS batch so far is done (after the node's shutdown removed the services). */
+  idle(): Promise<void>;
 }
 
-export function startLvs(opts: LvsOptions): Lvs {
-  const vss = opts.config.virtualServers;
-  for (const line of unsupportedCheckers(vss)) opts.log(line);
+export function createLvs(opts: LvsOptions): Lvs {
+  // Every virtual server known so far, by index; a name maps to its newest configuration.
+  const known: VirtualServer[] = [];
+  const index = new Map<string, number>();
+  const learn = (vss: readonly VirtualServer[]): void => {
+    for (const vs of vss) {
+      index.set(vsName(vs), known.length);
+      known.push(vs);
+    }
+  };
+  learn(opts.config.virtualServers);
+  for (const line of unsupportedCheckers(opts.config.virtualServers)) opts.log(line);
   const ipvs = createIpvsPort({
-    virtualServers: vss,
+    virtualServers: known,
     log: opts.log,
     ...(opts.procPath === undefined ? {} : { procPath: opts.procPath }),
     ...(opts.ipvsRun === undefined ? {} : { run: opts.ipvsRun }),
   });
   const probe = createProbePort({
-    config: opts.config,
+    config: { global: opts.config.global, virtualServers: known },
     runner: opts.runner,
     scriptEnv: opts.scriptEnv,
     timers: opts.clock,
@@ -82,50 +90,42 @@ export function startLvs(opts: LvsOptions): Lvs {
       })
       .catch((e: Error) => opts.log(`Unable to run notify script ${cmd.argv[0]}: ${e.message}`));
   };
-  const notify = (vs: number, c: Extract<LvsCommand, { type: "lvsNotify" }>): void => {
-    const v = vss[vs];
-    const rs = c.rs === null ? undefined : v?.realServers[c.rs];
-    const cmd =
-      c.script === "quorumUp"
-        ? v?.quorumUp
-        : c.script === "quorumDown"
-          ? v?.quorumDown
-          : c.script === "notifyUp"
-            ? rs?.notifyUp
-            : rs?.notifyDown;
-    if (cmd !== null && cmd !== undefined) runScript(cmd, c.stopping);
-  };
-  const host = new CheckerHost(
-    vss.map(virtualServerSpec),
-    opts.clock,
-    {
-      probe,
-      ipvs: (vs, ops) => ipvs.apply(vs, ops),
-      notify,
-      fifo: opts.fifo ?? (() => {}),
-      log: opts.log,
-    },
-    opts.record,
-  );
   const prng = new Prng(opts.seed ?? opts.config.global.randomSeed ?? (process.pid ^ Date.now()) >>> 0);
-  const draw = (): number => prng.int(0, RAND_MAX);
-  host.start((vs) =>
-    (vss[vs]?.realServers ?? []).flatMap((_, r) => host.specs[vs]?.realServers[r]?.checkers.map(draw) ?? []),
-  );
+  const checks: CheckPorts = {
+    probe: (req, done) => {
+      const vs = index.get(req.vs);
+      if (vs === undefined) {
+        queueMicrotask(() => done({ ok: false }));
+        return () => {};
+      }
+      return probe({ vs, rs: req.rs, checker: req.checker, url: req.url }, done);
+    },
+    ipvs: (name, ops) => {
+      const vs = index.get(name);
+      if (vs !== undefined) ipvs.apply(vs, ops);
+    },
+    notify: (name, n) => {
+      const v = known[index.get(name) ?? -1];
+      const rs = n.rs === null ? undefined : v?.realServers[n.rs];
+      const cmd =
+        n.script === "quorumUp"
+          ? v?.quorumUp
+          : n.script === "quorumDown"
+            ? v?.quorumDown
+            : n.script === "notifyUp"
+              ? rs?.notifyUp
+              : rs?.notifyDown;
+      if (cmd !== null && cmd !== undefined) runScript(cmd, n.stopping);
+    },
+    draws: (_vs, count) => Array.from({ length: count }, () => prng.int(0, RAND_MAX)),
+  };
   return {
-    host,
+    checks,
     ipvs,
-    stop: async () => {
-      host.stop();
-      await ipvs.idle();
-    },
     reload: (config) => {
-      const changed = JSON.stringify(config.virtualServers) !== JSON.stringify(vss);
-      if (changed)
-        opts.log(
-          "LVS: virtual_server changes are not applied on reload yet - the health checkers and IPVS keep the configuration Vigil started with; restart Vigil to apply them",
-        );
-      return changed;
+      for (const line of unsupportedCheckers(config.virtualServers)) opts.log(line);
+      learn(config.virtualServers);
     },
+    idle: () => ipvs.idle(),
   };
 }

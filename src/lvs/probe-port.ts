@@ -12,7 +12,6 @@ import type { Checker, Config, RealServer, VirtualServer } from "../config/types
 import type { ProcessRunner, RunnerTimers } from "../effects/process-runner.ts";
 import type { ScriptEnv } from "../effects/script-check.ts";
 import { checkCommand } from "../effects/script-security.ts";
-import type { ProbeRequest } from "./checker-host.ts";
 import { httpProbe, type NetProbeResult, tcpProbe } from "./net.probe.ts";
 import { miscTimeoutUs, rsName, rsPort, runnableCheckers } from "./spec.ts";
 
@@ -22,6 +21,14 @@ export interface ProbePortOptions {
   readonly scriptEnv: ScriptEnv;
   readonly timers?: RunnerTimers;
   readonly log: (line: string) => void;
+}
+
+/** A probe to run: the virtual server's index in `config.virtualServers`, the real server's, the checker's and the url's. */
+export interface ProbeRequest {
+  readonly vs: number;
+  readonly rs: number;
+  readonly checker: number;
+  readonly url: number | null;
 }
 
 type Located = { vs: VirtualServer; rs: RealServer; checker: Checker };

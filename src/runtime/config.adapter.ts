@@ -16,6 +16,7 @@
 import { createHash } from "node:crypto";
 import type { TrackerParams } from "../../machines/tracker.machine.ts";
 import type { Config, TrackRef, Vip } from "../config/types.ts";
+import { virtualServerSpec } from "../lvs/spec.ts";
 import { VIGIL_VERSION } from "../version.ts";
 import { Node, type NodeOptions } from "./node.ts";
 import type { VipAddress } from "./ports.ts";
@@ -30,6 +31,11 @@ export interface AdapterOptions {
    * interfaces that do not exist at start without `dynamic_interfaces`.
    */
   readonly removedTrackers?: ReadonlySet<string>;
+  /**
+   * Whether the node runs the LVS health checkers of the configuration's virtual servers (the daemon,
+   * outside a dry run). Default false: a node without a checks port would start probes nobody runs.
+   */
+  readonly lvs?: boolean;
 }
 
 /** A configured VIP as the VIP port takes it (the parser already resolved `dev`). */
@@ -194,6 +200,9 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
     instances,
     groups: config.syncGroups.map((g) => ({ name: g.name, members: [...g.members] })),
     trackers: [...trackers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    ...(opts.lvs === true && config.virtualServers.length > 0
+      ? { virtualServers: config.virtualServers.map(virtualServerSpec) }
+      : {}),
   };
 };
 

@@ -1,6 +1,6 @@
 /**
  * The one input vocabulary of a `Node`: every datagram, timer expiry, probe result, link change,
- * address change, admin command, configuration reload and effect result becomes an `Event {seq, atUs, input}` before it is applied. These
+ * address change, admin command, configuration reload, effect result and LVS checker result becomes an `Event {seq, atUs, input}` before it is applied. These
  * are effect Schemas, so journal lines are decoded (checked) at the edge; live inputs are checked
  * before they are journaled by `checkInput`, a hand-written check with the same meaning (cheap enough
  * for the hot path), and written by `inLine`. Pure, except `InputTexts` (a memo the node holds).
@@ -93,6 +93,33 @@ export const ReloadInput = Schema.Struct({
   spec: Schema.Unknown,
 });
 
+/**
+ * An LVS checker input (checkers.ts): the start of a virtual server's checkers with their warmup
+ * draws (0..RAND_MAX each, keepalived's random(), from the host's PRNG), or the result of one probe
+ * the checker machine asked for (`seq` pairs it with the probe; a stale one is ignored). The
+ * checkers' timers come as `timer` inputs of actor `vs:NAME`; they stop with the node's shutdown.
+ */
+export const CheckInput = Schema.Struct({
+  kind: Schema.Literal("check"),
+  /** The virtual server (keepalived's FMT_VS: `[198.18.0.100]:tcp:80`, `FWM 7`). */
+  vs: Schema.String,
+  event: Schema.Union([
+    Schema.Struct({ type: Schema.Literal("START"), warmupDraws: Schema.Array(Int) }),
+    Schema.Struct({
+      type: Schema.Literal("RESULT"),
+      rs: Int,
+      checker: Int,
+      seq: Int,
+      ok: Schema.Boolean,
+      /** MISC_CHECK: the script's exit status, or the signal that ended it (`timedOut` when we killed it). */
+      exitStatus: Schema.optional(Int),
+      signal: Schema.optional(Int),
+      timedOut: Schema.optional(Schema.Boolean),
+    }),
+  ]),
+});
+export type CheckInput = typeof CheckInput.Type;
+
 export const Input = Schema.Union([
   RxInput,
   TimerInput,
@@ -102,6 +129,7 @@ export const Input = Schema.Union([
   EffectInput,
   AddressInput,
   ReloadInput,
+  CheckInput,
 ]);
 export type Input = typeof Input.Type;
 
@@ -221,9 +249,40 @@ export const checkInput = (x: unknown): Input => {
       if (!isStr(i.configHash) || typeof i.spec !== "object" || i.spec === null) return bad("reload fields");
       // Through JSON, so the live node applies exactly the spec a replay reads back from the journal.
       return { kind: "reload", configHash: i.configHash, spec: JSON.parse(JSON.stringify(i.spec)) };
+    case "check":
+      return checkCheck(i);
     default:
       return bad("unknown kind");
   }
+};
+
+const checkCheck = (i: Record<string, unknown>): Input => {
+  if (!isStr(i.vs) || typeof i.event !== "object" || i.event === null) return bad("check fields");
+  const e = i.event as Record<string, unknown>;
+  if (e.type === "START") {
+    const d = e.warmupDraws;
+    if (!Array.isArray(d) || !d.every(isInt)) return bad("check.warmupDraws");
+    return { kind: "check", vs: i.vs, event: { type: "START", warmupDraws: [...(d as number[])] } };
+  }
+  if (e.type !== "RESULT") return bad("check.event.type");
+  if (!isInt(e.rs) || !isInt(e.checker) || !isInt(e.seq) || !isBool(e.ok)) return bad("check result fields");
+  if (e.exitStatus !== undefined && !isInt(e.exitStatus)) return bad("check.exitStatus");
+  if (e.signal !== undefined && !isInt(e.signal)) return bad("check.signal");
+  if (e.timedOut !== undefined && !isBool(e.timedOut)) return bad("check.timedOut");
+  return {
+    kind: "check",
+    vs: i.vs,
+    event: {
+      type: "RESULT",
+      rs: e.rs,
+      checker: e.checker,
+      seq: e.seq,
+      ok: e.ok,
+      ...(e.exitStatus === undefined ? {} : { exitStatus: e.exitStatus }),
+      ...(e.signal === undefined ? {} : { signal: e.signal }),
+      ...(e.timedOut === undefined ? {} : { timedOut: e.timedOut }),
+    },
+  };
 };
 
 const q = JSON.stringify;

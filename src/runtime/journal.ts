@@ -27,9 +27,11 @@ export const JOURNAL_FORMAT = "vigil-journal";
  * timer events name the machines' own timers (`masterDown`, `advert`, `garpDelay`, `garpRefresh`,
  * `preemptDelay`) instead of XState's generated ids. 4: `reload` inputs (the new spec and config
  * hash); a checkpoint taken after a reload carries the spec in force. Version 3 journals still read
- * (they have neither).
+ * (they have neither). 5: LVS checkers — `check` inputs, checker timers (actor `vs:NAME`), their
+ * outputs (`ipvs`, `lvsNotify`, `probe`, `cancelProbe`) and `virtualServers` in the spec; version 4
+ * journals still read (they have none).
  */
-export const JOURNAL_VERSION = 4;
+export const JOURNAL_VERSION = 5;
 /** XState's version, from its package.json (imported, so a bundled CLI carries it too). */
 export const XSTATE_VERSION: string = xstatePackage.version;
 
@@ -37,7 +39,7 @@ export const JournalHeader = Schema.Struct({
   t: Schema.Literal("header"),
   format: Schema.Literal(JOURNAL_FORMAT),
   /** Versions 1 and 2 still read: no machine/XState versions, never segments; 3: no reloads. */
-  version: Schema.Literals([1, 2, 3, JOURNAL_VERSION]),
+  version: Schema.Literals([1, 2, 3, 4, JOURNAL_VERSION]),
   vigil: Schema.String,
   machine: Schema.optional(Schema.Int),
   xstate: Schema.optional(Schema.String),

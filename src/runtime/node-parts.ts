@@ -1,7 +1,7 @@
 /**
  * The spec-derived parts of a `Node` (node.ts): the spec in force and its instance specs by name,
  * per-instance stats, the advert codec, the effect dispatch, the timer table, the machine actors and
- * the tracker aggregation — and what needs only them: routing a received datagram to its instance
+ * the tracker aggregation, the LVS checkers — and what needs only them: routing a received datagram to its instance
  * (with its counters), counting state changes, and finding the MASTER that owns a deleted address.
  * A node builds them once from its spec; a reload (reload-apply.ts) builds them again from the new
  * spec and puts the state carried over from the old ones into them
@@ -10,6 +10,7 @@
  */
 import type { AdvertEvent } from "../../machines/events.ts";
 import { type Actor, ActorRegistry, type StateChange } from "./actor-registry.ts";
+import { Checkers, checkerActorId } from "./checkers.ts";
 import type { NodeState } from "./checkpoint.ts";
 import type { Clock } from "./clock.ts";
 import { AdvertCodec } from "./codec.adapter.ts";
@@ -43,6 +44,7 @@ export class NodeParts {
   readonly timers: TimerTable;
   readonly actors: ActorRegistry;
   readonly tracking: Tracking;
+  readonly checkers: Checkers;
 
   /** Builds every part of `spec`; `initial` receives each actor's initial actions, in build order. */
   constructor(
@@ -62,12 +64,14 @@ export class NodeParts {
       initial(a, actions);
     });
     this.tracking = new Tracking(spec, this.actors);
+    this.checkers = new Checkers(spec.virtualServers ?? []);
+    for (const vs of this.checkers.names) this.timers.register(checkerActorId(vs));
   }
 
   /**
    * The parts of `spec` holding `carried` (a reload): the actors it names restored, the others fresh
-   * (their initial actions are returned, to be interpreted); router drop counters go on. The
-   * caller closes `prev`.
+   * (their initial actions are returned, to be interpreted); router drop counters go on; checkers
+   * whose virtual server is unchanged keep their state (the others start idle). The caller closes `prev`.
    */
   static carried(
     spec: NodeSpec,
@@ -86,6 +90,7 @@ export class NodeParts {
       const stats = parts.stats.get(name);
       if (stats !== undefined) Object.assign(stats, saved);
     }
+    parts.checkers.restore(carried.checkers ?? {}, true);
     parts.timers.restore(carried.timers);
     return { parts, initial };
   }
@@ -140,6 +145,7 @@ export class NodeParts {
       tracking: this.tracking,
       stats: this.stats,
       effects,
+      checkers: this.checkers,
     };
   }
 

@@ -1,10 +1,12 @@
 /**
  * The parts of a node that hold its decision state, and how they become one `NodeState` value and
  * back (checkpoint.ts): machine snapshots (actor-registry.ts), the timer table (timer-table.ts),
- * tracker values (tracking.ts), per-instance stats and the effect actors' command counters. The
+ * tracker values (tracking.ts), per-instance stats, the effect actors' command counters and the LVS
+ * checkers' states (checkers.ts). The
  * fixpoint memo is a cache and stays out. Not pure (reads and writes the parts).
  */
 import type { ActorRegistry } from "./actor-registry.ts";
+import type { Checkers } from "./checkers.ts";
 import type { NodeState } from "./checkpoint.ts";
 import type { EffectActors } from "./effect-actors.ts";
 import type { InstanceStats } from "./stats.ts";
@@ -17,6 +19,7 @@ export interface StateParts {
   readonly tracking: Tracking;
   readonly stats: ReadonlyMap<string, InstanceStats>;
   readonly effects: EffectActors;
+  readonly checkers: Checkers;
 }
 
 export const saveState = (p: StateParts): NodeState => {
@@ -28,6 +31,7 @@ export const saveState = (p: StateParts): NodeState => {
     tracking: p.tracking.save(),
     stats: stats as unknown as NodeState["stats"],
     effects: p.effects.counters(),
+    ...(p.checkers.names.length === 0 ? {} : { checkers: p.checkers.save() }),
   };
 };
 
@@ -41,5 +45,6 @@ export const restoreState = (p: StateParts, state: NodeState): void => {
     Object.assign(stats, saved);
   }
   p.effects.restoreCounters(state.effects);
+  p.checkers.restore(state.checkers ?? {});
   p.timers.restore(state.timers);
 };

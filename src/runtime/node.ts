@@ -11,7 +11,10 @@
  * timers are tracked but never fire: the recorded timer events are applied instead — the same path.
  * The whole decision state is one JSON value: `checkpoint()` takes it, `Node.restore` continues from
  * it (checkpoint.ts). A `reload` input (SIGHUP) swaps the spec in place, keepalived's way
- * (reload-apply.ts); after one, checkpoints carry the spec in force. Not pure: this is the host.
+ * (reload-apply.ts); after one, checkpoints carry the spec in force. LVS health checkers are machines
+ * of the node too (checkers.ts): their starts and probe results are `check` inputs, their timers live
+ * in the timer table, and their probes, IPVS batches and notify scripts go to the host's `checks`
+ * port (live only; replay applies the recorded results). Not pure: this is the host.
  */
 import { createHash, type Hash } from "node:crypto";
 import type { Subscription } from "rxjs";
@@ -19,7 +22,9 @@ import { type Command, isRouting, type Message } from "../../machines/events.ts"
 import type { SyncGroupEvent } from "../../machines/sync-group.machine.ts";
 import { xstateMsToUs } from "../../machines/timers.ts";
 import type { Transport } from "../../transports/transport.ts";
+import type { ProbeResult } from "../../machines/checker.machine.ts";
 import type { Actor, StateChange } from "./actor-registry.ts";
+import { checkerActorId, type IpvsOp, isCheckerActor, type LvsOutput, probeResult } from "./checkers.ts";
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
@@ -30,7 +35,15 @@ import {
 import type { Clock } from "./clock.ts";
 import { EffectActors } from "./effect-actors.ts";
 import { effectReaction } from "./effect-reaction.ts";
-import { checkInput, type Event, type Input, InputTexts, inLineOf, rxInput } from "./input.ts";
+import {
+  type CheckInput,
+  checkInput,
+  type Event,
+  type Input,
+  InputTexts,
+  inLineOf,
+  rxInput,
+} from "./input.ts";
 import { headerLine, type Journal } from "./journal.ts";
 import { type StepAction, topState } from "./machine-driver.ts";
 import { NodeParts, type PartsDeps } from "./node-parts.ts";
@@ -41,8 +54,25 @@ import type { NodeSpec } from "./spec.ts";
 import { countCommand, type InstanceStats } from "./stats.ts";
 import { type RoutingHost, trackerResult } from "./tracking.ts";
 
-/** One thing a step produced: an effect command, a routing message or a state change of an actor. */
-export type Output = Message | StateChange;
+/**
+ * One thing a step produced: an effect command, a routing message, a state change of an actor, or
+ * what an LVS checker step hands to the host (checkers.ts).
+ */
+export type Output = Message | StateChange | LvsOutput;
+
+/** The host side of the LVS checkers (src/lvs/lvs.service.ts in the daemon); called only when live. */
+export interface CheckPorts {
+  /** Starts a probe and reports its one result with `done`; the returned function aborts it (no report after). */
+  probe(
+    req: { readonly vs: string; readonly rs: number; readonly checker: number; readonly url: number | null },
+    done: (result: ProbeResult) => void,
+  ): () => void;
+  /** One step's IPVS operations for virtual server `vs`, in order. */
+  ipvs(vs: string, ops: readonly IpvsOp[]): void;
+  notify(vs: string, n: Extract<LvsOutput, { type: "lvsNotify" }>): void;
+  /** The warmup draws (0..RAND_MAX, one per checker) for starting virtual server `vs`. */
+  draws(vs: string, count: number): readonly number[];
+}
 
 export interface NodeOptions {
   readonly clock: Clock;
@@ -59,6 +89,8 @@ export interface NodeOptions {
   readonly memoizeFixpoints?: boolean;
   /** How long an effect actor waits for a port before reporting TIMEOUT (default EFFECT_TIMEOUT_US). */
   readonly effectTimeoutUs?: number;
+  /** The LVS checkers' probes, IPVS and notify scripts (absent: nothing is probed; results must come as inputs). */
+  readonly checks?: CheckPorts;
 }
 
 /** A checkpoint; after a reload it also carries the spec in force (the journal header has the first one). */
@@ -83,6 +115,10 @@ export class Node {
   /** Inside an event's application (a checkpoint then would be half a step). */
   #applying = false;
   #outputs: Output[] = [];
+  /** The time of the event being applied. */
+  #atUs = 0;
+  /** LVS probes in flight (`vs/rs.checker` → abort). */
+  readonly #probes = new Map<string, () => void>();
   #rx: Subscription | undefined;
 
   /** A fresh node (writes the journal header). `Node.restore` builds one from a checkpoint instead. */
@@ -186,6 +222,7 @@ export class Node {
       send: (a, e) => this.#send(a, e),
       save: () => saveState(this.#parts()),
       rebuild: (spec, hash, carried) => this.#rebuild(spec, hash, carried),
+      check: (vs, event) => this.#check(vs, { ...event, atUs: this.#atUs }),
     };
   }
 
@@ -197,6 +234,20 @@ export class Node {
 
   start(): void {
     this.input({ kind: "admin", command: "start" });
+    this.startCheckers();
+  }
+
+  /**
+   * Starts every LVS virtual server whose checkers are idle (at start, and after a reload for new or
+   * changed ones): one journaled `check` START input each, with its warmup draws from the host.
+   */
+  startCheckers(): void {
+    const c = this.#p.checkers;
+    for (const vs of c.names) {
+      if (c.state(vs)?.phase !== "idle") continue;
+      const warmupDraws = [...(this.#opts.checks?.draws(vs, c.drawsFor(vs)) ?? [])];
+      this.input({ kind: "check", vs, event: { type: "START", warmupDraws } });
+    }
   }
   shutdown(): void {
     this.input({ kind: "admin", command: "shutdown" });
@@ -238,6 +289,7 @@ export class Node {
     // at the event's time: a real clock has moved on since the event was stamped.
     if (j?.shouldRotate?.() === true) j.startSegment?.(this.checkpoint(ev.atUs));
     this.#seq = ev.seq;
+    this.#atUs = ev.atUs;
     if (j !== undefined) {
       const text = this.#texts.text(ev.input);
       if (j.appendIn !== undefined) j.appendIn(ev.seq, ev.atUs, text);
@@ -276,9 +328,16 @@ export class Node {
         } else {
           for (const a of this.#p.actors.instances) this.#send(a, { type: "SHUTDOWN" });
           for (const g of this.#p.actors.groups) this.#send(g, { type: "SHUTDOWN" });
+          for (const vs of this.#p.checkers.names) this.#check(vs, { type: "STOP", atUs: this.#atUs });
         }
         return;
       case "timer": {
+        if (isCheckerActor(input.actor)) {
+          if (this.#p.timers.take(input.actor, input.id) === undefined) return;
+          const vs = input.actor.slice(3);
+          this.#check(vs, { type: "TIMER", atUs: this.#atUs, id: input.id });
+          return;
+        }
         const actor = this.#p.actors.get(input.actor);
         const event = this.#p.timers.take(input.actor, input.id);
         if (event === undefined || actor === undefined) return;
@@ -308,6 +367,119 @@ export class Node {
       case "reload":
         applyReload(this.#reloadHost(), input.spec as NodeSpec, input.configHash);
         return;
+      case "check":
+        this.#checkInput(input);
+        return;
+    }
+  }
+
+  #checkInput(input: CheckInput): void {
+    const e = input.event;
+    if (e.type === "START") {
+      this.#check(input.vs, { type: "START", atUs: this.#atUs, warmupDraws: e.warmupDraws });
+      return;
+    }
+    const { rs, checker, seq } = e;
+    this.#check(input.vs, { type: "RESULT", atUs: this.#atUs, rs, checker, seq, result: probeResult(e) });
+  }
+
+  /** Steps one virtual server's checkers and interprets what the step decided. */
+  #check(vs: string, event: Parameters<NodeParts["checkers"]["step"]>[1]): void {
+    const actor = checkerActorId(vs);
+    const live = this.#opts.timerSource !== "journal";
+    const ports = live ? this.#opts.checks : undefined;
+    let ipvs: IpvsOp[] = [];
+    const flush = (): void => {
+      if (ipvs.length === 0) return;
+      const ops = ipvs;
+      ipvs = [];
+      this.#outputs.push({ type: "ipvs", vs, ops });
+      this.#safe(() => ports?.ipvs(vs, ops));
+    };
+    for (const c of this.#p.checkers.step(vs, event)) {
+      if (c.type === "ipvs") {
+        ipvs.push(c);
+        continue;
+      }
+      flush();
+      switch (c.type) {
+        case "setTimer":
+          this.#p.timers.schedule(actor, c.id, { type: "TIMER" }, c.delayUs);
+          break;
+        case "cancelTimer":
+          this.#p.timers.cancel(actor, c.id);
+          break;
+        case "probe":
+          this.#outputs.push({ ...c, vs });
+          if (ports !== undefined) this.#probe(ports, vs, c);
+          break;
+        case "cancelProbe": {
+          this.#outputs.push({ type: "cancelProbe", vs, rs: c.rs, checker: c.checker });
+          const key = `${vs}/${c.rs}.${c.checker}`;
+          this.#probes.get(key)?.();
+          this.#probes.delete(key);
+          break;
+        }
+        case "lvsNotify": {
+          const n: LvsOutput = { ...c, vs };
+          this.#outputs.push(n);
+          this.#safe(() => ports?.notify(vs, n));
+          break;
+        }
+        case "lvsFifo":
+          this.#emit({ type: "fifo", line: c.line });
+          break;
+        case "log":
+          this.#emit({ type: "log", line: c.line });
+          break;
+      }
+    }
+    flush();
+  }
+
+  /** Starts one probe; its result comes back as a `check` input (never inside this step's outputs). */
+  #probe(
+    ports: CheckPorts,
+    vs: string,
+    c: { rs: number; checker: number; seq: number; url: number | null },
+  ): void {
+    const key = `${vs}/${c.rs}.${c.checker}`;
+    let settled = false;
+    const report = (r: ProbeResult): void => {
+      if (settled) return;
+      settled = true;
+      this.#probes.delete(key);
+      const result = probeResult(r);
+      this.input({
+        kind: "check",
+        vs,
+        event: { type: "RESULT", rs: c.rs, checker: c.checker, seq: c.seq, ...result },
+      });
+    };
+    let abort: () => void = () => {};
+    try {
+      abort = ports.probe({ vs, rs: c.rs, checker: c.checker, url: c.url }, report);
+    } catch (e) {
+      // A port never throws into a step: a probe that cannot start is a failed check.
+      this.#emit({
+        type: "log",
+        line: `Checker probe could not start: ${e instanceof Error ? e.message : String(e)}`,
+      });
+      report({ ok: false });
+    }
+    if (!settled)
+      this.#probes.set(key, () => {
+        settled = true;
+        this.#safe(abort);
+      });
+  }
+
+  /** A checks-port call; a throw is logged, never passed into the step. */
+  #safe(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.#emit({ type: "log", line: `LVS effect failed: ${e instanceof Error ? e.message : String(e)}` });
     }
   }
 
@@ -404,7 +576,17 @@ export class Node {
   get seq(): number {
     return this.#seq;
   }
+  /** One virtual server's checker state (machines/lvs-pool.ts), for views and tests. */
+  checkerState(vs: string): ReturnType<NodeParts["checkers"]["state"]> {
+    return this.#p.checkers.state(vs);
+  }
+  /** LVS probes in flight (leak checks). */
+  get probesInFlight(): number {
+    return this.#probes.size;
+  }
   close(): void {
+    for (const abort of this.#probes.values()) abort();
+    this.#probes.clear();
     this.#rx?.unsubscribe();
     this.#effects.close();
     this.#p.close();

@@ -30,5 +30,13 @@ export function describeOutput(o: Output): string {
       return `trackerChanged ${o.tracker} ${o.ok ? "ok" : "failed"}`;
     case "shiftTimer":
       return `shiftTimer ${o.instance} ${o.timer} ${o.deltaUs}us`;
+    case "ipvs":
+      return `ipvs ${o.vs} ${o.ops.map((op) => ("rs" in op ? `${op.op} rs${op.rs} weight ${op.weight}` : op.op)).join(", ")}`;
+    case "lvsNotify":
+      return `lvsNotify ${o.vs} ${o.script}${o.rs === null ? "" : ` rs${o.rs}`}${o.stopping ? " (stopping)" : ""}`;
+    case "probe":
+      return `probe ${o.vs} rs${o.rs} checker ${o.checker} #${o.seq}`;
+    case "cancelProbe":
+      return `cancelProbe ${o.vs} rs${o.rs} checker ${o.checker}`;
   }
 }

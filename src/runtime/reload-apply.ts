@@ -17,6 +17,9 @@
  *    priority); each kept MASTER adds the new VIPs and, if it added any, sends the GARP burst over
  *    all its addresses (as keepalived does), then advertises at once and re-arms its advert timer;
  * 8. new instances start as at start-up (TRACKING, new groups START, then START); `Reload complete`.
+ * LVS virtual servers (checkers.ts): before step 4, those removed or changed stop (their services
+ * leave IPVS); unchanged ones keep their checker state and timers; new and changed ones are started
+ * by the host afterwards with a `check` START input, as at start-up.
  * Deterministic (a function of the node's state and the input); not pure (it drives the node).
  */
 import { fifoLine, type Message } from "../../machines/events.ts";
@@ -28,6 +31,7 @@ import {
 import type { SyncGroupEvent } from "../../machines/sync-group.machine.ts";
 import { csToUs, downTimerUs } from "../../machines/timers.ts";
 import type { Actor } from "./actor-registry.ts";
+import { checkerActorId } from "./checkers.ts";
 import type { NodeState } from "./checkpoint.ts";
 import { topState } from "./machine-driver.ts";
 import type { NodeParts } from "./node-parts.ts";
@@ -42,6 +46,8 @@ export interface ReloadHost {
   send(actor: Actor, event: { readonly type: string }): void;
   save(): NodeState;
   rebuild(spec: NodeSpec, configHash: string, carried: NodeState): void;
+  /** Steps the checkers of virtual server `vs` at the reload's time (checkers.ts). */
+  check(vs: string, event: { readonly type: "STOP" }): void;
 }
 
 const log = (line: string, detail?: true): Message =>
@@ -87,8 +93,22 @@ export const applyReload = (h: ReloadHost, next: NodeSpec, configHash: string): 
     if (masters.has(k.next) && gone.length > 0)
       h.emit({ type: "removeVips", instance: k.old.params.name, vips: gone });
   }
-  const carried = carryState(h.save(), old, next, plan, stateOf);
-  h.rebuild(next, configHash, carried);
+  // LVS: a virtual server whose spec changed or that is gone stops (keepalived removes it from IPVS);
+  // an unchanged one keeps its state and timers; new and changed ones start idle, and the host
+  // starts them with a journaled `check` START input (its warmup draws) after this reload.
+  const lvs = h.parts().checkers.carryTo(next.virtualServers ?? []);
+  for (const vs of lvs.stop) h.check(vs, { type: "STOP" });
+  const savedState = h.save();
+  const carried = carryState(savedState, old, next, plan, stateOf);
+  const kept = new Set(Object.keys(lvs.keep).map(checkerActorId));
+  h.rebuild(next, configHash, {
+    ...carried,
+    timers: {
+      armSeq: carried.timers.armSeq,
+      timers: [...carried.timers.timers, ...savedState.timers.timers.filter((t) => kept.has(t.actor))],
+    },
+    checkers: lvs.keep,
+  });
   const { actors, tracking, timers } = h.parts();
   const saved = tracking.save().ok;
   for (const t of next.trackers) {

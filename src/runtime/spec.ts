@@ -3,6 +3,7 @@
  * journal header, so a journal replays on its own). Derived from a validated `Config` by
  * `specFromConfig` (config.adapter.ts); tests may write one directly. Pure types and defaults.
  */
+import type { VirtualServerSpec } from "../../machines/checker.machine.ts";
 import type { InstanceParams } from "../../machines/events.ts";
 import type { SyncGroupParams } from "../../machines/sync-group.machine.ts";
 import type { TrackerParams } from "../../machines/tracker.machine.ts";
@@ -94,6 +95,8 @@ export interface NodeSpec {
   readonly groups: readonly SyncGroupParams[];
   /** Script/process/file trackers and, with kind "link", interfaces (named by the interface). */
   readonly trackers: readonly TrackerParams[];
+  /** LVS virtual servers, as their checker machines need them (checkers.ts); absent: none. */
+  readonly virtualServers?: readonly VirtualServerSpec[];
 }
 
 /** Instance parameters with keepalived's defaults, for tests and examples. */

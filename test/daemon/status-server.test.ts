@@ -118,6 +118,7 @@ describe("GET /status", () => {
       priority: (n) => r.node.priority(n),
       stats: (n) => r.node.stats(n),
       checkpoint: () => r.node.checkpoint(),
+      checkerState: (vs) => r.node.checkerState(vs),
     };
     const s = await serve(r, [], () => view);
     const names = async () =>

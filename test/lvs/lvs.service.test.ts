@@ -1,9 +1,10 @@
 /**
- * The LVS side end to end on 127.0.0.1 with the real clock: a parsed keepalived.conf, a TCP_CHECK
- * against a real listener and a MISC_CHECK script with misc_dynamic, run by the one process runner.
- * The listener goes away and comes back, the script's exit code changes the weight; every decision
- * reaches the (recording, as this kernel has no IPVS) IPVS port as ipvsadm lines; stop removes the
- * service and leaves no timer, probe, process or socket behind.
+ * The LVS side end to end on 127.0.0.1 with the real clock: a parsed keepalived.conf run by a Node
+ * whose checks port is `createLvs`'s, a TCP_CHECK against a real listener and a MISC_CHECK script
+ * with misc_dynamic, run by the one process runner. The listener goes away and comes back, the
+ * script's exit code changes the weight; every decision reaches the (recording, as this kernel has no
+ * IPVS) IPVS port as ipvsadm lines; the node's shutdown removes the service and leaves no timer,
+ * probe, process or socket behind; the journal of the whole run replays without a difference.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
@@ -13,8 +14,12 @@ import { afterAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/load.ts";
 import { createProcessRunner } from "../../src/effects/process-runner.ts";
 import { nodeScriptEnv } from "../../src/effects/script-env.ts";
-import { startLvs } from "../../src/lvs/lvs.service.ts";
+import { createLvs } from "../../src/lvs/lvs.service.ts";
 import { RealClock, VirtualClock } from "../../src/runtime/clock.ts";
+import { nodeFromConfig } from "../../src/runtime/config.adapter.ts";
+import { type JournalLine, MemoryJournal, readJournal } from "../../src/runtime/journal.ts";
+import { nullPorts } from "../../src/runtime/ports.ts";
+import { replayJournal } from "../../src/runtime/replay.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-lvs-svc-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -71,7 +76,7 @@ describe("startLvs", () => {
     const clock = new RealClock();
     const runner = createProcessRunner(clock);
     const lines: string[] = [];
-    const lvs = startLvs({
+    const lvs = createLvs({
       config: runnable,
       clock,
       runner,
@@ -79,6 +84,18 @@ describe("startLvs", () => {
       log: (l) => lines.push(l),
       procPath: join(dir, "no-ip_vs"),
     });
+    const journal = new MemoryJournal();
+    const node = nodeFromConfig(
+      runnable,
+      {
+        clock,
+        ports: { ...nullPorts(), log: { log: (l) => lines.push(l) } },
+        journal,
+        checks: lvs.checks,
+      },
+      { lvs: true },
+    );
+    node.start();
     const rs1 = `[127.0.0.1]:tcp:${tcpPort}`;
     const rs2 = "[127.0.0.2]:tcp:9";
     const vsn = "[127.0.0.1]:tcp:8080";
@@ -110,13 +127,22 @@ describe("startLvs", () => {
       );
       expect(lvs.ipvs.recorded).toContain("-e -t 127.0.0.1:8080 -r 127.0.0.2:9 -m -w 5");
     } finally {
-      await lvs.stop();
+      node.shutdown();
+      await node.settled();
+      await lvs.idle();
       await new Promise((r) => tcpServer.close(r));
     }
     expect(lvs.ipvs.recorded.at(-1)).toBe("-D -t 127.0.0.1:8080");
     expect(lines).toContain(`Shutting down service ${rs1} from VS ${vsn}`);
-    expect(lvs.host.timersPending).toBe(0);
-    expect(lvs.host.probesInFlight).toBe(0);
+    expect(node.timers()).toEqual([]);
+    expect(node.probesInFlight).toBe(0);
+    node.close();
+    const read = readJournal(journal.lines.join("\n"));
+    if (!read.ok) throw new Error(read.error.message);
+    const replay = replayJournal(read.header, read.lines as JournalLine[]);
+    expect(replay.mismatches).toEqual([]);
+    expect(replay.timerFaults).toEqual([]);
+    expect(journal.lines.filter((l) => l.includes('"kind":"check"')).length).toBeGreaterThan(5);
     await until(() => runner.running === 0, "the misc script to end");
     await until(
       () => !process.getActiveResourcesInfo().some((r) => r === "TCPSocketWrap"),
@@ -127,7 +153,7 @@ describe("startLvs", () => {
     );
   }, 20_000);
 
-  test("warmup draws come from the seeded PRNG and are recorded with START; a changed reload is said", async () => {
+  test("warmup draws come from the seeded PRNG, one per checker, within 0..RAND_MAX", () => {
     const conf = join(dir, "warm.conf");
     writeFileSync(
       conf,
@@ -149,32 +175,32 @@ describe("startLvs", () => {
     const { runnable } = loadConfig(conf, { configId: "lb1" });
     if (runnable === undefined) throw new Error("config did not load");
     const starts = (seed: number) => {
-      const recorded: unknown[] = [];
-      const lines: string[] = [];
-      const lvs = startLvs({
+      const journal = new MemoryJournal();
+      const clock = new VirtualClock();
+      const lvs = createLvs({
         config: runnable,
-        clock: new VirtualClock(),
+        clock,
         runner: createProcessRunner(),
         scriptEnv: nodeScriptEnv(),
-        log: (l) => lines.push(l),
+        log: () => {},
         seed,
-        record: (i) => recorded.push(i),
         procPath: join(dir, "no-ip_vs"),
       });
-      return { lvs, recorded, lines };
+      const node = nodeFromConfig(
+        runnable,
+        { clock, ports: nullPorts(), journal, checks: lvs.checks },
+        { lvs: true },
+      );
+      node.start();
+      const start = journal.lines.find((l) => l.includes('"kind":"check"')) ?? "";
+      node.close();
+      return (JSON.parse(start) as { ev: { input: { event: { warmupDraws: number[] } } } }).ev.input.event
+        .warmupDraws;
     };
     const a = starts(1);
-    const b = starts(1);
-    const c = starts(2);
-    const draws = (r: unknown[]) => (r[0] as { event: { warmupDraws: number[] } }).event.warmupDraws;
-    expect(draws(a.recorded)).toHaveLength(2);
-    expect(draws(a.recorded)).toEqual(draws(b.recorded));
-    expect(draws(a.recorded)).not.toEqual(draws(c.recorded));
-    for (const d of draws(a.recorded)) expect(d >= 0 && d <= 2_147_483_647).toBe(true);
-    expect(a.lvs.reload(runnable)).toBe(false);
-    expect(a.lines.some((l) => l.startsWith("LVS: virtual_server changes"))).toBe(false);
-    expect(a.lvs.reload({ virtualServers: [] })).toBe(true);
-    expect(a.lines.at(-1)).toMatch(/^LVS: virtual_server changes are not applied on reload yet/);
-    for (const x of [a, b, c]) await x.lvs.stop();
+    expect(a).toHaveLength(2);
+    expect(a).toEqual(starts(1));
+    expect(a).not.toEqual(starts(2));
+    for (const d of a) expect(d >= 0 && d <= 2_147_483_647).toBe(true);
   });
 });

@@ -3,15 +3,16 @@
  * h2 a TCP listener (TCP_CHECK), h3 a web server (HTTP_GET with a status code). Vigil says once
  * that this kernel has no IPVS and keeps checking; the first successes, the TCP listener going
  * away, the web page disappearing (404), the quorum lost and the shutdown come out in keepalived
- * 2.2.7's wording (check_tcp.c, check_http.c, ipwrapper.c). keepalived 2.2.7 itself cannot be the
+ * 2.2.7's wording (check_tcp.c, check_http.c, ipwrapper.c); every checker decision is in the journal
+ * (`check` inputs, `vs:` timers, `ipvs` outputs) and `vigil replay --verify` reproduces it. keepalived 2.2.7 itself cannot be the
  * reference here: without IPVS its checker process exits at start (`IPVS: Can't initialize ipvs`,
  * `exited with permanent error FATAL`), observed on this kernel.
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipUnlessLab } from "../support/env.ts";
-import { dumpForInspection, Lab, type LabProcess } from "../support/lab.ts";
+import { dumpForInspection, Lab, type LabProcess, run } from "../support/lab.ts";
 import { vigilBin } from "./support/vigil.ts";
 
 const suite = "netns: LVS checkers (TCP_CHECK, HTTP_GET) under vigil run";
@@ -24,6 +25,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
   let rs2 = "";
   let rs3 = "";
   let vs = "";
+  let journalDir = "";
   const seen: Record<string, boolean> = {};
 
   beforeAll(async () => {
@@ -34,6 +36,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
     rs3 = `[${h3.ipv4}]:tcp:8081`;
     vs = `[${net}.100]:tcp:80`;
     const dir = lab.tempDir();
+    journalDir = join(dir, "journal");
     const www = join(dir, "www");
     mkdirSync(www);
     writeFileSync(join(www, "health"), "ok\n");
@@ -91,14 +94,9 @@ virtual_server ${net}.100 80 {
 }
 `,
     );
-    vigil = lab.spawn(
-      h1.ns,
-      process.execPath,
-      [vigilBin, "run", "-f", conf, "--journal", join(dir, "journal")],
-      {
-        label: "vigil run (lvs)",
-      },
-    );
+    vigil = lab.spawn(h1.ns, process.execPath, [vigilBin, "run", "-f", conf, "--journal", journalDir], {
+      label: "vigil run (lvs)",
+    });
     await vigil.waitForOutput(/\(VI_1\) Entering MASTER STATE/, 20_000);
     await vigil.waitForOutput(new RegExp(`TCP connection to \\[${h2.ipv4}\\]:tcp:8080 success\\.`), 15_000);
     await vigil.waitForOutput(/Remote Web server .* succeed on service\./, 15_000);
@@ -148,5 +146,16 @@ virtual_server ${net}.100 80 {
     }
     expect(got).toContain(`Remote Web server ${rs3} succeed on service.`);
     expect(seen.exited).toBe(true);
+  });
+
+  it("journals every checker decision, and the journal replays with vigil replay --verify", async () => {
+    const segment = join(journalDir, "journal.000001.jsonl");
+    const text = readFileSync(segment, "utf8");
+    expect(text).toContain('"kind":"check"');
+    expect(text).toContain(`"actor":"vs:${vs}"`);
+    expect(text).toMatch(/"type":"ipvs","vs":"\[[0-9.]+\]:tcp:80","ops":\[\{"type":"ipvs","op":"delDest"/);
+    const r = await run(process.execPath, [vigilBin, "replay", "--verify", segment], 60_000);
+    expect(r.stderr).toContain("verify ok");
+    expect(r.code).toBe(0);
   });
 });
