@@ -11,6 +11,10 @@
  * - one counter per keepalived statistic (src/runtime/stats.ts), `vigil_vrrp_<name>_total`, e.g.
  *   `vigil_vrrp_advert_rcvd_total`, `vigil_vrrp_become_master_total`, `vigil_vrrp_pri_zero_sent_total`.
  *
+ * LVS (labels `virtual_server`, and `real_server` = keepalived's FMT names): `vigil_lvs_quorum_up`
+ * (1/0), `vigil_lvs_real_server_alive` (1/0), `vigil_lvs_real_server_weight` (its weight in IPVS, 0
+ * while inhibit_on_failure holds a failed one; absent while it is out of the table).
+ *
  * Also `vigil_vrrp_sync_group_state{group}` (same numbers), `vigil_info{version}` = 1,
  * `vigil_start_time_seconds`, `vigil_status_event_clients` (open `/events` streams) and
  * `vigil_status_events_dropped_total` (events not sent to a client that was too slow). Not pure.
@@ -119,6 +123,60 @@ export function createMetrics(src: MetricsSource): Metrics {
       const node = src.node();
       for (const g of node.spec.groups)
         this.set({ group: g.name }, stateNumber(node.state(`group:${g.name}`)));
+    },
+  });
+  const eachVs = (
+    f: (vs: string, st: NonNullable<ReturnType<NodeView["checkerState"]>>, rs: readonly string[]) => void,
+  ): void => {
+    const node = src.node();
+    for (const v of node.spec.virtualServers ?? []) {
+      const st = node.checkerState(v.name);
+      if (st !== undefined)
+        f(
+          v.name,
+          st,
+          v.realServers.map((r) => r.name),
+        );
+    }
+  };
+  new Gauge({
+    name: "vigil_lvs_quorum_up",
+    help: "LVS virtual server quorum: 1 up, 0 lost (or checkers not running)",
+    labelNames: ["virtual_server"],
+    registers,
+    collect() {
+      this.reset();
+      eachVs((vs, st) => this.set({ virtual_server: vs }, st.phase === "running" && st.quorumUp ? 1 : 0));
+    },
+  });
+  new Gauge({
+    name: "vigil_lvs_real_server_alive",
+    help: "LVS real server health as its checkers see it: 1 alive, 0 down",
+    labelNames: ["virtual_server", "real_server"],
+    registers,
+    collect() {
+      this.reset();
+      eachVs((vs, st, names) =>
+        names.forEach((rs, i) => {
+          this.set({ virtual_server: vs, real_server: rs }, st.rs[i]?.alive ? 1 : 0);
+        }),
+      );
+    },
+  });
+  new Gauge({
+    name: "vigil_lvs_real_server_weight",
+    help: "LVS real server weight in IPVS (absent while it is out of the table)",
+    labelNames: ["virtual_server", "real_server"],
+    registers,
+    collect() {
+      this.reset();
+      eachVs((vs, st, names) =>
+        names.forEach((rs, i) => {
+          const r = st.rs[i];
+          if (r?.set === true)
+            this.set({ virtual_server: vs, real_server: rs }, r.alive ? Math.max(0, r.effectiveWeight) : 0);
+        }),
+      );
     },
   });
   new Gauge({

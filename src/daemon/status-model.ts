@@ -243,7 +243,11 @@ export function statusDocument(node: NodeView, model: StatusModel, daemon: Daemo
             name: r.name,
             alive: st.rs[i]?.alive ?? false,
             inIpvs: st.rs[i]?.set ?? false,
-            weight: st.rs[i]?.effectiveWeight ?? r.weight,
+            // In IPVS: its weight there (0 while inhibit_on_failure holds a failed one); else the weight it would get.
+            weight:
+              st.rs[i]?.set === true && st.rs[i]?.alive !== true
+                ? 0
+                : Math.max(0, st.rs[i]?.effectiveWeight ?? r.weight),
             checkers: r.checkers.map((c, k) => ({ kind: c.kind, up: st.rs[i]?.checkers[k]?.isUp ?? false })),
           })),
         },

@@ -9,6 +9,7 @@
 import { describe, expect, test } from "vitest";
 import type { ProbeResult, VirtualServerSpec } from "../../machines/checker.machine.ts";
 import { decodeAnswer, formatStatus } from "../../src/cli/status-client.ts";
+import { createMetrics } from "../../src/daemon/metrics.ts";
 import { StatusModel, statusDocument } from "../../src/daemon/status-model.ts";
 import { VirtualClock } from "../../src/runtime/clock.ts";
 import { decodeEvent, type Event } from "../../src/runtime/input.ts";
@@ -46,6 +47,14 @@ function checksPort(clock: VirtualClock, answer: (n: number) => Answer, draws: n
   };
   return { port, aborts: () => aborts, ipvsCalls };
 }
+
+const daemonInfo = {
+  version: "t",
+  pid: 1,
+  configFile: "k.conf",
+  startTime: "2026-11-30T00:00:00.000Z",
+  journal: { path: "-", degraded: false },
+};
 
 const specOf = (...vss: VirtualServerSpec[]): NodeSpec => ({
   instances: [],
@@ -200,7 +209,9 @@ describe("LVS checkers inside a Node", () => {
     // A tampered result is caught: flip one recorded probe outcome.
     const k = journal.lines.findIndex((l) => l.includes('"kind":"check"') && l.includes('"ok":true'));
     const tampered = new MemoryJournal();
-    journal.lines.forEach((l, i) => tampered.append(i === k ? l.replace('"ok":true', '"ok":false') : l));
+    journal.lines.forEach((l, i) => {
+      tampered.append(i === k ? l.replace('"ok":true', '"ok":false') : l);
+    });
     expect(verify(tampered).mismatches.length).toBeGreaterThan(0);
   });
 
@@ -293,7 +304,7 @@ describe("LVS checkers inside a Node", () => {
     expect(node.probesInFlight).toBe(0);
   });
 
-  test("/status and `vigil status` show each virtual server's quorum, real servers and checkers", () => {
+  test("/status, /metrics and `vigil status` show each virtual server's quorum, real servers and checkers", async () => {
     const clock = new VirtualClock();
     // rs 1 answers, rs 2 refuses: after the first round rs 2 is out of IPVS and the quorum of 4 (3 + 1) is lost.
     let n = 0;
@@ -303,13 +314,7 @@ describe("LVS checkers inside a Node", () => {
       realServers: [rs(1, { weight: 3 }), rs(2, { checkers: [tcp({ retry: 0 })] })],
     });
     const { node } = run(specOf(spec), p.port, clock);
-    const daemon = {
-      version: "t",
-      pid: 1,
-      configFile: "k.conf",
-      startTime: "2026-11-30T00:00:00.000Z",
-      journal: { path: "-", degraded: false },
-    };
+    const daemon = daemonInfo;
     const before = statusDocument(node, new StatusModel(), daemon).virtualServers;
     expect(before.map((v) => v.phase)).toEqual(["idle"]);
     node.start();
@@ -343,5 +348,38 @@ describe("LVS checkers inside a Node", () => {
     expect(text).toContain(`Virtual server ${VS}, quorum DOWN`);
     expect(text).toContain("  real server [198.18.0.11]:tcp:80: alive, in IPVS, weight 3 (TCP_CHECK up)");
     expect(text).toContain("  real server [198.18.0.12]:tcp:80: DOWN, not in IPVS (TCP_CHECK DOWN)");
+    const metrics = await createMetrics({
+      node: () => node,
+      model: new StatusModel(),
+      version: "t",
+      startTimeMs: 0,
+    }).text();
+    const rs1 = `virtual_server="${VS}",real_server="[198.18.0.11]:tcp:80"`;
+    const rs2 = `virtual_server="${VS}",real_server="[198.18.0.12]:tcp:80"`;
+    expect(metrics).toContain(`vigil_lvs_quorum_up{virtual_server="${VS}"} 0`);
+    expect(metrics).toContain(`vigil_lvs_real_server_alive{${rs1}} 1`);
+    expect(metrics).toContain(`vigil_lvs_real_server_alive{${rs2}} 0`);
+    expect(metrics).toContain(`vigil_lvs_real_server_weight{${rs1}} 3`);
+    expect(metrics).not.toContain(`vigil_lvs_real_server_weight{${rs2}}`);
+  });
+
+  test("inhibit_on_failure: a failed real server stays in IPVS at weight 0, and says so", async () => {
+    const clock = new VirtualClock();
+    const p = checksPort(clock, () => ({ result: { ok: false }, delayUs: 1000 }));
+    const spec = vs({ realServers: [rs(1, { weight: 4, inhibit: true, checkers: [tcp({ retry: 0 })] })] });
+    const { node } = run(specOf(spec), p.port, clock);
+    node.start();
+    clock.advanceTo(2_000_000);
+    const [v] = statusDocument(node, new StatusModel(), daemonInfo).virtualServers;
+    expect(v?.realServers[0]).toMatchObject({ alive: false, inIpvs: true, weight: 0 });
+    const metrics = await createMetrics({
+      node: () => node,
+      model: new StatusModel(),
+      version: "t",
+      startTimeMs: 0,
+    }).text();
+    expect(metrics).toContain(
+      `vigil_lvs_real_server_weight{virtual_server="${VS}",real_server="[198.18.0.11]:tcp:80"} 0`,
+    );
   });
 });
