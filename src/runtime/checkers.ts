@@ -7,18 +7,22 @@
  * journaled `check` inputs. What a step decides is returned as commands for the node to interpret:
  * timers, probes, IPVS batches, notify scripts, FIFO and log lines. The states are part of the node's
  * decision state (checkpoints) and a reload carries the state of every virtual server whose spec did
- * not change. Not pure: holds the current states (the steps themselves are pure).
+ * not change. `runChecks` interprets one step for the node; `ProbeTable` holds the probes in flight.
+ * Not pure: holds the current states and probe handles (the steps themselves are pure).
  */
 import {
   type CheckerEvent,
-  type ProbeResult,
   initialPoolState,
   type LvsCommand,
   type PoolState,
+  type ProbeResult,
   stepPool,
   type VirtualServerSpec,
 } from "../../machines/checker.machine.ts";
+import type { Message } from "../../machines/events.ts";
 import type { NodeState } from "./checkpoint.ts";
+import type { CheckInput } from "./input.ts";
+import type { TimerTable } from "./timer-table.ts";
 
 /** The timer-table actor id of a virtual server's checkers. */
 export const checkerActorId = (vsName: string): string => `vs:${vsName}`;
@@ -140,4 +144,152 @@ export class Checkers {
     }
     return { keep, stop };
   }
+}
+
+/** The host side of the LVS checkers (src/lvs/lvs.service.ts in the daemon); called only when live. */
+export interface CheckPorts {
+  /** Starts a probe and reports its one result with `done`; the returned function aborts it (no report after). */
+  probe(
+    req: { readonly vs: string; readonly rs: number; readonly checker: number; readonly url: number | null },
+    done: (result: ProbeResult) => void,
+  ): () => void;
+  /** One step's IPVS operations for virtual server `vs`, in order. */
+  ipvs(vs: string, ops: readonly IpvsOp[]): void;
+  notify(vs: string, n: Extract<LvsOutput, { type: "lvsNotify" }>): void;
+  /** The warmup draws (0..RAND_MAX, one per checker) for starting virtual server `vs`. */
+  draws(vs: string, count: number): readonly number[];
+}
+
+/** What interpreting a checker step needs from its node. */
+export interface CheckHost {
+  /** The node's timer table (a reload replaces it). */
+  timers(): TimerTable;
+  /** The live ports, or undefined (replay: results come from the journal; or no ports given). */
+  readonly ports: CheckPorts | undefined;
+  readonly probes: ProbeTable;
+  /** Records an LVS output of the current event. */
+  output(o: LvsOutput): void;
+  /** A log or FIFO line, as the node's own commands. */
+  emit(m: Extract<Message, { type: "log" | "fifo" }>): void;
+  /** A probe's result, as a new input of the node's queue. */
+  input(i: CheckInput): void;
+}
+
+/** The LVS probes in flight (`vs/rs.checker` → abort); the node's, kept across reloads. */
+export class ProbeTable {
+  readonly #aborts = new Map<string, () => void>();
+  get size(): number {
+    return this.#aborts.size;
+  }
+  set(key: string, abort: () => void): void {
+    this.#aborts.set(key, abort);
+  }
+  /** Aborts one probe (no result will come); false when none was in flight. */
+  abort(key: string): void {
+    this.#aborts.get(key)?.();
+    this.#aborts.delete(key);
+  }
+  delete(key: string): void {
+    this.#aborts.delete(key);
+  }
+  abortAll(): void {
+    for (const abort of this.#aborts.values()) abort();
+    this.#aborts.clear();
+  }
+}
+
+/** A checks-port call; a throw is logged, never passed into the step. */
+const safely = (h: CheckHost, f: () => void): void => {
+  try {
+    f();
+  } catch (e) {
+    h.emit({ type: "log", line: `LVS effect failed: ${e instanceof Error ? e.message : String(e)}` });
+  }
+};
+
+/**
+ * Interprets one checker step of virtual server `vs`: timers into the timer table, the step's IPVS
+ * operations as one batch, probes started (and aborted) on the live port, notify scripts, and log and
+ * FIFO lines as the node's own commands; every LVS output is recorded for the journal.
+ */
+export function runChecks(h: CheckHost, vs: string, commands: readonly LvsCommand[]): void {
+  const actor = checkerActorId(vs);
+  let ipvs: IpvsOp[] = [];
+  const flush = (): void => {
+    if (ipvs.length === 0) return;
+    const ops = ipvs;
+    ipvs = [];
+    h.output({ type: "ipvs", vs, ops });
+    safely(h, () => h.ports?.ipvs(vs, ops));
+  };
+  for (const c of commands) {
+    if (c.type === "ipvs") {
+      ipvs.push(c);
+      continue;
+    }
+    flush();
+    switch (c.type) {
+      case "setTimer":
+        h.timers().schedule(actor, c.id, { type: "TIMER" }, c.delayUs);
+        break;
+      case "cancelTimer":
+        h.timers().cancel(actor, c.id);
+        break;
+      case "probe":
+        h.output({ ...c, vs });
+        if (h.ports !== undefined) startProbe(h, h.ports, vs, c);
+        break;
+      case "cancelProbe":
+        h.output({ type: "cancelProbe", vs, rs: c.rs, checker: c.checker });
+        h.probes.abort(`${vs}/${c.rs}.${c.checker}`);
+        break;
+      case "lvsNotify": {
+        const n: LvsOutput = { ...c, vs };
+        h.output(n);
+        safely(h, () => h.ports?.notify(vs, n));
+        break;
+      }
+      case "lvsFifo":
+        h.emit({ type: "fifo", line: c.line });
+        break;
+      case "log":
+        h.emit({ type: "log", line: c.line });
+        break;
+    }
+  }
+  flush();
+}
+
+/** Starts one probe; its result comes back as a `check` input (never inside the launching step). */
+function startProbe(
+  h: CheckHost,
+  ports: CheckPorts,
+  vs: string,
+  c: { rs: number; checker: number; seq: number; url: number | null },
+): void {
+  const key = `${vs}/${c.rs}.${c.checker}`;
+  let settled = false;
+  const report = (r: ProbeResult): void => {
+    if (settled) return;
+    settled = true;
+    h.probes.delete(key);
+    const event = { type: "RESULT", rs: c.rs, checker: c.checker, seq: c.seq, ...probeResult(r) } as const;
+    h.input({ kind: "check", vs, event });
+  };
+  let abort: () => void = () => {};
+  try {
+    abort = ports.probe({ vs, rs: c.rs, checker: c.checker, url: c.url }, report);
+  } catch (e) {
+    // A port never throws into a step: a probe that cannot start is a failed check.
+    h.emit({
+      type: "log",
+      line: `Checker probe could not start: ${e instanceof Error ? e.message : String(e)}`,
+    });
+    report({ ok: false });
+  }
+  if (!settled)
+    h.probes.set(key, () => {
+      settled = true;
+      safely(h, abort);
+    });
 }

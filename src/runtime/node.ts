@@ -18,13 +18,21 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import type { Subscription } from "rxjs";
+import type { CheckerEvent } from "../../machines/checker.machine.ts";
 import { type Command, isRouting, type Message } from "../../machines/events.ts";
 import type { SyncGroupEvent } from "../../machines/sync-group.machine.ts";
 import { xstateMsToUs } from "../../machines/timers.ts";
 import type { Transport } from "../../transports/transport.ts";
-import type { ProbeResult } from "../../machines/checker.machine.ts";
 import type { Actor, StateChange } from "./actor-registry.ts";
-import { checkerActorId, type IpvsOp, isCheckerActor, type LvsOutput, probeResult } from "./checkers.ts";
+import {
+  type CheckHost,
+  type CheckPorts,
+  isCheckerActor,
+  type LvsOutput,
+  ProbeTable,
+  probeResult,
+  runChecks,
+} from "./checkers.ts";
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
@@ -59,20 +67,6 @@ import { type RoutingHost, trackerResult } from "./tracking.ts";
  * what an LVS checker step hands to the host (checkers.ts).
  */
 export type Output = Message | StateChange | LvsOutput;
-
-/** The host side of the LVS checkers (src/lvs/lvs.service.ts in the daemon); called only when live. */
-export interface CheckPorts {
-  /** Starts a probe and reports its one result with `done`; the returned function aborts it (no report after). */
-  probe(
-    req: { readonly vs: string; readonly rs: number; readonly checker: number; readonly url: number | null },
-    done: (result: ProbeResult) => void,
-  ): () => void;
-  /** One step's IPVS operations for virtual server `vs`, in order. */
-  ipvs(vs: string, ops: readonly IpvsOp[]): void;
-  notify(vs: string, n: Extract<LvsOutput, { type: "lvsNotify" }>): void;
-  /** The warmup draws (0..RAND_MAX, one per checker) for starting virtual server `vs`. */
-  draws(vs: string, count: number): readonly number[];
-}
 
 export interface NodeOptions {
   readonly clock: Clock;
@@ -117,8 +111,9 @@ export class Node {
   #outputs: Output[] = [];
   /** The time of the event being applied. */
   #atUs = 0;
-  /** LVS probes in flight (`vs/rs.checker` → abort). */
-  readonly #probes = new Map<string, () => void>();
+  /** LVS probes in flight. */
+  readonly #probes = new ProbeTable();
+  readonly #checkHost: CheckHost;
   #rx: Subscription | undefined;
 
   /** A fresh node (writes the journal header). `Node.restore` builds one from a checkpoint instead. */
@@ -136,6 +131,15 @@ export class Node {
       ...(opts.effectTimeoutUs === undefined ? {} : { timeoutUs: opts.effectTimeoutUs }),
       report: (outcome) => this.input(outcome),
     });
+    const live = opts.timerSource !== "journal";
+    this.#checkHost = {
+      timers: () => this.#p.timers,
+      ports: live ? opts.checks : undefined,
+      probes: this.#probes,
+      output: (o) => this.#outputs.push(o),
+      emit: (m) => this.#emit(m),
+      input: (i) => this.input(i),
+    };
     this.#routing = {
       send: (a, e) => this.#send(a, e),
       defer: (f) => this.#deferred.push(f),
@@ -383,104 +387,9 @@ export class Node {
     this.#check(input.vs, { type: "RESULT", atUs: this.#atUs, rs, checker, seq, result: probeResult(e) });
   }
 
-  /** Steps one virtual server's checkers and interprets what the step decided. */
-  #check(vs: string, event: Parameters<NodeParts["checkers"]["step"]>[1]): void {
-    const actor = checkerActorId(vs);
-    const live = this.#opts.timerSource !== "journal";
-    const ports = live ? this.#opts.checks : undefined;
-    let ipvs: IpvsOp[] = [];
-    const flush = (): void => {
-      if (ipvs.length === 0) return;
-      const ops = ipvs;
-      ipvs = [];
-      this.#outputs.push({ type: "ipvs", vs, ops });
-      this.#safe(() => ports?.ipvs(vs, ops));
-    };
-    for (const c of this.#p.checkers.step(vs, event)) {
-      if (c.type === "ipvs") {
-        ipvs.push(c);
-        continue;
-      }
-      flush();
-      switch (c.type) {
-        case "setTimer":
-          this.#p.timers.schedule(actor, c.id, { type: "TIMER" }, c.delayUs);
-          break;
-        case "cancelTimer":
-          this.#p.timers.cancel(actor, c.id);
-          break;
-        case "probe":
-          this.#outputs.push({ ...c, vs });
-          if (ports !== undefined) this.#probe(ports, vs, c);
-          break;
-        case "cancelProbe": {
-          this.#outputs.push({ type: "cancelProbe", vs, rs: c.rs, checker: c.checker });
-          const key = `${vs}/${c.rs}.${c.checker}`;
-          this.#probes.get(key)?.();
-          this.#probes.delete(key);
-          break;
-        }
-        case "lvsNotify": {
-          const n: LvsOutput = { ...c, vs };
-          this.#outputs.push(n);
-          this.#safe(() => ports?.notify(vs, n));
-          break;
-        }
-        case "lvsFifo":
-          this.#emit({ type: "fifo", line: c.line });
-          break;
-        case "log":
-          this.#emit({ type: "log", line: c.line });
-          break;
-      }
-    }
-    flush();
-  }
-
-  /** Starts one probe; its result comes back as a `check` input (never inside this step's outputs). */
-  #probe(
-    ports: CheckPorts,
-    vs: string,
-    c: { rs: number; checker: number; seq: number; url: number | null },
-  ): void {
-    const key = `${vs}/${c.rs}.${c.checker}`;
-    let settled = false;
-    const report = (r: ProbeResult): void => {
-      if (settled) return;
-      settled = true;
-      this.#probes.delete(key);
-      const result = probeResult(r);
-      this.input({
-        kind: "check",
-        vs,
-        event: { type: "RESULT", rs: c.rs, checker: c.checker, seq: c.seq, ...result },
-      });
-    };
-    let abort: () => void = () => {};
-    try {
-      abort = ports.probe({ vs, rs: c.rs, checker: c.checker, url: c.url }, report);
-    } catch (e) {
-      // A port never throws into a step: a probe that cannot start is a failed check.
-      this.#emit({
-        type: "log",
-        line: `Checker probe could not start: ${e instanceof Error ? e.message : String(e)}`,
-      });
-      report({ ok: false });
-    }
-    if (!settled)
-      this.#probes.set(key, () => {
-        settled = true;
-        this.#safe(abort);
-      });
-  }
-
-  /** A checks-port call; a throw is logged, never passed into the step. */
-  #safe(f: () => void): void {
-    try {
-      f();
-    } catch (e) {
-      this.#emit({ type: "log", line: `LVS effect failed: ${e instanceof Error ? e.message : String(e)}` });
-    }
+  /** Steps one virtual server's checkers; checkers.ts interprets what the step decided. */
+  #check(vs: string, event: CheckerEvent): void {
+    runChecks(this.#checkHost, vs, this.#p.checkers.step(vs, event));
   }
 
   /**
@@ -585,8 +494,7 @@ export class Node {
     return this.#probes.size;
   }
   close(): void {
-    for (const abort of this.#probes.values()) abort();
-    this.#probes.clear();
+    this.#probes.abortAll();
     this.#rx?.unsubscribe();
     this.#effects.close();
     this.#p.close();
@@ -594,5 +502,7 @@ export class Node {
   }
 }
 
+/** The host side of the LVS checkers (checkers.ts), as a node's `checks` option takes it. */
+export type { CheckPorts };
 /** A received datagram as a journalable input (input.ts keeps every fact a receive check needs). */
 export { rxInput };
