@@ -4,7 +4,8 @@
  * that this kernel has no IPVS and keeps checking; the first successes, the TCP listener going
  * away, the web page disappearing (404), the quorum lost and the shutdown come out in keepalived
  * 2.2.7's wording (check_tcp.c, check_http.c, ipwrapper.c); every checker decision is in the journal
- * (`check` inputs, `vs:` timers, `ipvs` outputs) and `vigil replay --verify` reproduces it. keepalived 2.2.7 itself cannot be the
+ * (`check` inputs, `vs:` timers, `ipvs` outputs) and `vigil replay --verify` reproduces it. A SIGHUP
+ * with one virtual server changed restarts its checkers and leaves the unchanged one running. keepalived 2.2.7 itself cannot be the
  * reference here: without IPVS its checker process exits at start (`IPVS: Can't initialize ipvs`,
  * `exited with permanent error FATAL`), observed on this kernel.
  */
@@ -25,6 +26,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
   let rs2 = "";
   let rs3 = "";
   let vs = "";
+  let vs2 = "";
   let journalDir = "";
   const seen: Record<string, boolean> = {};
 
@@ -35,6 +37,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
     rs2 = `[${h2.ipv4}]:tcp:8080`;
     rs3 = `[${h3.ipv4}]:tcp:8081`;
     vs = `[${net}.100]:tcp:80`;
+    vs2 = `[${net}.100]:tcp:443`;
     const dir = lab.tempDir();
     journalDir = join(dir, "journal");
     const www = join(dir, "www");
@@ -57,8 +60,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
     ]);
     await web.waitForOutput(/Serving HTTP/, 10_000);
     const conf = join(dir, "keepalived.conf");
-    writeFileSync(
-      conf,
+    const text = (rs2Weight: number): string =>
       `vrrp_instance VI_1 {
     state MASTER
     interface eth0
@@ -75,6 +77,7 @@ virtual_server ${net}.100 80 {
     lvs_method NAT
     delay_loop 1
     real_server ${h2.ipv4} 8080 {
+        weight ${rs2Weight}
         TCP_CHECK {
             connect_timeout 1
             retry 0
@@ -92,8 +95,17 @@ virtual_server ${net}.100 80 {
         }
     }
 }
-`,
-    );
+virtual_server ${net}.100 443 {
+    protocol TCP
+    delay_loop 1
+    real_server ${h3.ipv4} 8081 {
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+`;
+    writeFileSync(conf, text(1));
     vigil = lab.spawn(h1.ns, process.execPath, [vigilBin, "run", "-f", conf, "--journal", journalDir], {
       label: "vigil run (lvs)",
     });
@@ -105,6 +117,15 @@ virtual_server ${net}.100 80 {
     rmSync(join(www, "health"));
     await vigil.waitForOutput(/Removing service .*:8081 from VS/, 15_000);
     await vigil.waitForOutput(/Lost quorum/, 5_000);
+    writeFileSync(conf, text(2));
+    process.kill(vigil.pid ?? 0, "SIGHUP");
+    await vigil.waitForOutput(/Reload complete/, 10_000);
+    await vigil.waitForOutput(
+      new RegExp(
+        `TCP_CHECK on service \\[${h2.ipv4}\\]:tcp:8080 failed\\.[^]*TCP_CHECK on service \\[${h2.ipv4}\\]:tcp:8080 failed\\.`,
+      ),
+      15_000,
+    );
     await vigil.stop("SIGTERM", 15_000);
     seen.exited = vigil.code === 0;
   }, 120_000);
@@ -146,6 +167,25 @@ virtual_server ${net}.100 80 {
     }
     expect(got).toContain(`Remote Web server ${rs3} succeed on service.`);
     expect(seen.exited).toBe(true);
+  });
+
+  it("a reload restarts the changed virtual server's checkers and leaves the unchanged one running", () => {
+    const got = lines();
+    const reload = got.indexOf("Reload complete");
+    expect(reload).toBeGreaterThan(0);
+    const before = got.slice(0, reload);
+    const after = got.slice(reload);
+    // The changed one stopped (its services left IPVS) and started again …
+    expect(before).toContain(`Shutting down service ${rs2} from VS ${vs}`);
+    expect(after).toContain(`Activating healthchecker for service ${rs2} for VS ${vs}`);
+    // … the unchanged one was started once, and stopped only by the final SIGTERM.
+    const rs3on443 = `Activating healthchecker for service ${rs3} for VS ${vs2}`;
+    expect(got.filter((l) => l === rs3on443)).toHaveLength(1);
+    const stop2 = got.findIndex((l) => l === `Shutting down service ${rs3} from VS ${vs2}`);
+    expect(stop2).toBeGreaterThan(reload);
+    expect(got.slice(reload, stop2).some((l) => l.includes(`VS ${vs2}`) && l.startsWith("Activating"))).toBe(
+      false,
+    );
   });
 
   it("journals every checker decision, and the journal replays with vigil replay --verify", async () => {
