@@ -53,9 +53,12 @@ export const RAND_MAX = 2_147_483_647;
 /** scheduler.h BOOTSTRAP_DELAY: every checker starts 1 s after the checker process. */
 export const BOOTSTRAP_DELAY_US = 1_000_000;
 
-/** Whether the machine times the probe out (TCP-like checks; HTTP/SSL and MISC time themselves). */
+/**
+ * Whether the machine times the probe out: TCP_CHECK and DNS_CHECK (one deadline for the whole
+ * exchange). HTTP/SSL (a deadline per read), SMTP (per step) and MISC (misc_timeout) time themselves.
+ */
 const hasTimeoutTimer = (spec: CheckerSpec): boolean =>
-  spec.kind !== "MISC_CHECK" && spec.kind !== "HTTP_GET" && spec.kind !== "SSL_GET";
+  spec.kind === "TCP_CHECK" || spec.kind === "DNS_CHECK";
 
 export const checkTimerId = (rs: number, checker: number): string => `check:${rs}.${checker}`;
 export const timeoutTimerId = (rs: number, checker: number): string => `timeout:${rs}.${checker}`;
@@ -161,24 +164,28 @@ class Run {
       this.out.push({ type: "setTimer", id: timeoutTimerId(r, c), delayUs: spec.connectTimeoutUs });
   }
 
-  /** check_tcp.c tcp_epilog (also SMTP_CHECK and DNS_CHECK, whose epilogs count retries alike). */
+  /**
+   * check_tcp.c tcp_epilog, and check_dns.c dns_final, whose retries count alike: DNS_CHECK logs no
+   * success line, and its failure line is the probe's own (`DNS_CHECK (…) …`, logged by the probe port).
+   */
   tcpEpilog(r: number, c: number, success: boolean): void {
     const ch = this.ch(r, c);
     const spec = this.spec(r, c);
-    const label = spec.kind === "TCP_CHECK" ? "TCP_CHECK" : spec.kind;
+    const tcp = spec.kind === "TCP_CHECK";
     let delayUs: number;
     if (success || ch.retryIt >= spec.retry) {
       delayUs = spec.delayLoopUs;
       ch.retryIt = 0;
       if (success && (!ch.isUp || !ch.hasRun)) {
-        this.pool.log(`TCP connection to ${this.name(r)} success.`);
+        if (tcp) this.pool.log(`TCP connection to ${this.name(r)} success.`);
         this.updateServerChecker(r, c, true);
       } else if (!success && (ch.isUp || !ch.hasRun)) {
-        this.pool.log(
-          spec.retry > 0 && ch.hasRun
-            ? `${label} on service ${this.name(r)} failed after ${spec.retry} retries.`
-            : `${label} on service ${this.name(r)} failed.`,
-        );
+        if (tcp)
+          this.pool.log(
+            spec.retry > 0 && ch.hasRun
+              ? `TCP_CHECK on service ${this.name(r)} failed after ${spec.retry} retries.`
+              : `TCP_CHECK on service ${this.name(r)} failed.`,
+          );
         this.updateServerChecker(r, c, false);
       }
     } else {
@@ -239,7 +246,7 @@ class Run {
       const url = this.spec(r, c).urls[ch.urlIt];
       if (!ch.isUp)
         this.pool.log(
-          `${url?.hasDigest ? "MD5 digest" : "HTTP status code"} success to ${this.name(r)} url(${url?.path ?? "/"})`,
+          `${url?.hasRegex === true ? "Regex match" : url?.hasDigest ? "MD5 digest" : "HTTP status code"} success to ${this.name(r)} url(${url?.path ?? "/"})`,
         );
       this.httpEpilog(r, c, "new");
     } else if (ch.isUp || !ch.hasRun) {
@@ -304,10 +311,37 @@ class Run {
     this.schedule(r, c, Math.max(1, ch.startedAtUs + intervalUs - this.atUs));
   }
 
+  /**
+   * check_smtp.c smtp_final: a failure is retried while `++retry_it <= retry`; then the real server
+   * goes down and the count is NOT reset (keepalived's quirk: later failures are final at once) until
+   * a success resets it. The failure line is the probe's (`SMTP_CHECK …`, logged by the probe port).
+   */
+  smtpFinal(r: number, c: number, success: boolean): void {
+    const ch = this.ch(r, c);
+    const spec = this.spec(r, c);
+    if (!success) {
+      if (++ch.retryIt <= spec.retry) {
+        this.schedule(r, c, spec.delayBeforeRetryUs);
+        return;
+      }
+      if (ch.isUp || !ch.hasRun) this.updateServerChecker(r, c, false);
+      this.schedule(r, c, spec.delayLoopUs);
+      return;
+    }
+    ch.retryIt = 0;
+    if (!ch.isUp || !ch.hasRun) {
+      this.pool.log(`Remote SMTP server ${this.name(r)} succeed on service.`);
+      this.updateServerChecker(r, c, true);
+    }
+    ch.hasRun = true;
+    this.schedule(r, c, spec.delayLoopUs);
+  }
+
   result(r: number, c: number, res: ProbeResult): void {
     const kind = this.spec(r, c).kind;
     if (kind === "MISC_CHECK") this.miscResult(r, c, res);
     else if (kind === "HTTP_GET" || kind === "SSL_GET") this.httpResult(r, c, res.ok);
+    else if (kind === "SMTP_CHECK") this.smtpFinal(r, c, res.ok);
     else this.tcpEpilog(r, c, res.ok);
   }
 }

@@ -18,8 +18,12 @@ export interface CheckerSpec {
   /** The random initial delay's upper bound (keepalived: warmup, default delay_loop). */
   readonly warmupUs: number;
   readonly alpha: boolean;
-  /** HTTP_GET/SSL_GET urls: the path and whether a digest is checked (the success log names it). */
-  readonly urls: readonly { readonly path: string; readonly hasDigest: boolean }[];
+  /** HTTP_GET/SSL_GET urls: the path and whether a digest or a regex is checked (the success log names it). */
+  readonly urls: readonly {
+    readonly path: string;
+    readonly hasDigest: boolean;
+    readonly hasRegex?: boolean;
+  }[];
   /** MISC_CHECK: the script's argv[0] for the log lines, and misc_dynamic. */
   readonly miscPath: string;
   readonly miscDynamic: boolean;

@@ -11,6 +11,7 @@ import type {
   Garp,
   Notify,
   RealServer,
+  SslSettings,
   TrackFile,
   TrackProcess,
   Transport,
@@ -18,6 +19,7 @@ import type {
   Vip,
   VirtualServer,
   VrrpScript,
+  VsGroupEntry,
 } from "./types.ts";
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -150,6 +152,8 @@ export interface GlobalDraft {
   startupScript?: Command;
   shutdownScript?: Command;
   transport?: Transport;
+  /** The root `SSL` block (SSL_GET's client context). */
+  ssl?: Mutable<SslSettings>;
   /** Where the first global script (FIFO, startup, shutdown) was given. */
   scriptAt?: Position;
 }
@@ -159,22 +163,49 @@ export type ProcessDraft = Mutable<TrackProcess> & { at: Position };
 export type FileDraft = Mutable<TrackFile> & { at: Position };
 
 export type CheckerDraft = Mutable<
-  Omit<Checker, "delayLoopUs" | "connectTimeoutUs" | "retry" | "delayBeforeRetryUs" | "urls">
+  Omit<Checker, "delayLoopUs" | "connectTimeoutUs" | "retry" | "delayBeforeRetryUs" | "urls" | "alpha">
 > & {
+  alpha: boolean | null;
   urls: Array<Checker["urls"][number]>;
   delayLoopUs: number | null;
   connectTimeoutUs: number | null;
   retry: number | null;
   delayBeforeRetryUs: number | null;
 };
-export type RealServerDraft = Mutable<Omit<RealServer, "checkers" | "method">> & {
+/** Real-server timing and alpha as written (null: inherited from the virtual server). */
+type RsInherited = "delayLoopUs" | "connectTimeoutUs" | "retry" | "delayBeforeRetryUs" | "warmupUs" | "alpha";
+export type RealServerDraft = Mutable<
+  Omit<RealServer, "checkers" | "method" | "inhibitOnFailure" | RsInherited>
+> & {
   method: RealServer["method"] | null;
+  inhibitOnFailure: boolean | null;
+  delayLoopUs: number | null;
+  connectTimeoutUs: number | null;
+  retry: number | null;
+  delayBeforeRetryUs: number | null;
+  warmupUs: number | null;
+  alpha: boolean | null;
   checkers: CheckerDraft[];
 };
-export type VirtualServerDraft = Mutable<Omit<VirtualServer, "realServers">> & {
+/** `virtual_server group NAME`: the entries and the member number come from the resolved groups. */
+type VsKeyDraft =
+  | Exclude<VirtualServer["key"], { kind: "group" }>
+  | { kind: "group"; name: string; member: number; entries: VsGroupEntry[] };
+export type VirtualServerDraft = Mutable<Omit<VirtualServer, "realServers" | "key" | "schedulerFlags">> & {
+  key: VsKeyDraft;
+  schedulerFlags: Array<VirtualServer["schedulerFlags"][number]>;
   realServers: RealServerDraft[];
   at: Position;
+  /** Whether these were written (keepalived reports the defaults it applies after linking groups). */
+  written: { protocol: boolean; method: boolean; scheduler: boolean };
 };
+/** A `virtual_server_group` block; `removed`: keepalived dropped it (no entries, mixed families). */
+export interface VsGroupDraft {
+  readonly name: string;
+  readonly at: Position;
+  readonly entries: VsGroupEntry[];
+  removed: boolean;
+}
 
 export interface ConfigDraft {
   readonly global: GlobalDraft;
@@ -187,6 +218,7 @@ export interface ConfigDraft {
   readonly files: FileDraft[];
   readonly interfaceDelays: Array<{ interface: string; downDelayUs: number; upDelayUs: number }>;
   readonly virtualServers: VirtualServerDraft[];
+  readonly virtualServerGroups: VsGroupDraft[];
 }
 
 export const newConfigDraft = (): ConfigDraft => ({
@@ -209,4 +241,5 @@ export const newConfigDraft = (): ConfigDraft => ({
   files: [],
   interfaceDelays: [],
   virtualServers: [],
+  virtualServerGroups: [],
 });

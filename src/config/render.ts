@@ -4,7 +4,7 @@
  * form. Used by `vigil dump`. Pure.
  */
 import { bytesToUnicode } from "./bytes.ts";
-import type { Command, Config, TrackRef, Vip, VrrpInstance } from "./types.ts";
+import type { Command, Config, TrackRef, Vip, VirtualServer, VrrpInstance } from "./types.ts";
 
 /** Deterministic JSON: object keys sorted recursively, two-space indent, trailing newline. */
 export function stableJson(value: unknown): string {
@@ -113,12 +113,42 @@ export function configText(c: Config): string {
         : v.key.kind === "fwmark"
           ? `fwmark ${v.key.mark}`
           : `group ${v.key.name}`;
+    const options = [
+      v.persistenceTimeoutS === null ? "" : ` persistence ${v.persistenceTimeoutS}s`,
+      v.persistenceGranularity === null ? "" : ` granularity ${v.persistenceGranularity}`,
+      v.persistenceEngine === null ? "" : ` pe ${v.persistenceEngine}`,
+      v.onePacket ? " ops" : "",
+      v.schedulerFlags.length === 0 ? "" : ` flags ${v.schedulerFlags.join(",")}`,
+    ].join("");
+    const k = v.key;
+    const entries =
+      k.kind !== "group"
+        ? ""
+        : ` (member ${k.member} of ${k.entries
+            .map((e) =>
+              e.kind === "fwmark"
+                ? `fwmark ${e.mark}${e.family === null ? "" : e.family === "ipv4" ? " inet" : " inet6"}`
+                : `${e.first === e.last ? e.first : `${e.first}-${e.last}`}${e.port === 0 ? "" : `:${e.port}`}`,
+            )
+            .join(", ")})`;
     out.push(
-      `virtual_server ${key}: ${v.protocol} ${v.scheduler} ${v.method} delay_loop ${seconds(v.delayLoopUs)}`,
+      `virtual_server ${key}: ${v.protocol} ${v.scheduler} ${v.method} delay_loop ${seconds(v.delayLoopUs)}${options}${entries}`,
     );
+    // A checker's timing is shown where it differs from the virtual server's (inherited or its own).
+    const timing = (c: VirtualServer["realServers"][number]["checkers"][number]): string => {
+      const t = [
+        c.delayLoopUs === v.delayLoopUs ? "" : `delay_loop ${seconds(c.delayLoopUs)}`,
+        c.connectTimeoutUs === v.connectTimeoutUs ? "" : `connect_timeout ${seconds(c.connectTimeoutUs)}`,
+        c.retry === (v.retry ?? (c.kind === "DNS_CHECK" ? 3 : c.kind === "MISC_CHECK" ? 0 : 1))
+          ? ""
+          : `retry ${c.retry}`,
+        c.alpha === v.alpha ? "" : c.alpha ? "alpha" : "no alpha",
+      ].filter((x) => x !== "");
+      return t.length === 0 ? c.kind : `${c.kind} (${t.join(" ")})`;
+    };
     for (const r of v.realServers)
       out.push(
-        `  real_server ${r.address} ${r.port ?? ""} weight ${r.weight} ${r.method}: ${r.checkers.map((k) => k.kind).join(", ") || "no checker"}`,
+        `  real_server ${r.address} ${r.port ?? ""} weight ${r.weight} ${r.method}: ${r.checkers.map(timing).join(", ") || "no checker"}`,
       );
   }
   return `${out.join("\n")}\n`;

@@ -7,6 +7,7 @@
  */
 import type { Diagnostics } from "./diagnostics.ts";
 import type { ConfigDraft, GlobalDraft, NotifyDraft } from "./draft.ts";
+import { resolveVirtualServers } from "./lvs-resolve.ts";
 import {
   type GlobalIn,
   type InstanceIn,
@@ -61,6 +62,7 @@ function resolveGlobal(g: GlobalDraft): GlobalIn {
     startupScript: g.startupScript ?? null,
     shutdownScript: g.shutdownScript ?? null,
     transport: g.transport ?? { kind: "raw" },
+    ssl: g.ssl ?? null,
   };
 }
 
@@ -246,22 +248,6 @@ export function resolveConfig(
     processes: draft.processes.map(strip),
     files: draft.files.map(strip),
     interfaceDelays: draft.interfaceDelays,
-    virtualServers: draft.virtualServers.map((v) => ({
-      ...strip(v),
-      realServers: v.realServers.map((r) => ({
-        ...r,
-        method: r.method ?? v.method,
-        checkers: r.checkers.map((c) => ({
-          ...c,
-          delayLoopUs: c.delayLoopUs ?? v.delayLoopUs,
-          connectTimeoutUs: c.connectTimeoutUs ?? v.connectTimeoutUs,
-          retry: c.retry ?? v.retry ?? (c.kind === "DNS_CHECK" ? 3 : c.kind === "MISC_CHECK" ? 0 : 1),
-          delayBeforeRetryUs:
-            c.delayBeforeRetryUs ??
-            v.delayBeforeRetryUs ??
-            (c.kind === "HTTP_GET" || c.kind === "SSL_GET" ? 3_000_000 : 1_000_000),
-        })),
-      })),
-    })),
+    virtualServers: resolveVirtualServers(diags, draft),
   };
 }

@@ -241,18 +241,42 @@ export const Checker = Schema.Struct({
   connectIp: Schema.NullOr(IpAddress),
   connectPort: Schema.NullOr(Schema.Int),
   bindTo: Schema.NullOr(IpAddress),
+  /** bind_port: the source port (with or without bindto). */
+  bindPort: Schema.NullOr(IntBetween(1, 65535)),
   connectTimeoutUs: DurationUs,
   retry: Schema.Int,
   delayBeforeRetryUs: DurationUs,
   delayLoopUs: DurationUs,
   warmupUs: Schema.NullOr(DurationUs),
+  /** `alpha`: the checker's, else its real server's (resolved). */
+  alpha: Schema.Boolean,
   urls: Schema.Array(
     Schema.Struct({
       path: Schema.String,
       digest: Schema.NullOr(Schema.String),
       statusCode: Schema.NullOr(Schema.String),
+      /** The url's own `virtualhost` (first in keepalived's precedence). */
+      virtualhost: Schema.NullOr(Schema.String),
+      /** `regex` with its options, matched on the response (keepalived built with REGEX). */
+      regex: Schema.NullOr(
+        Schema.Struct({
+          pattern: Schema.String,
+          /** The JavaScript flags of the regex_options Vigil can honour (i, m, s, u). */
+          flags: Schema.String,
+          noMatch: Schema.Boolean,
+          minOffset: Schema.Int,
+          /** regex_max_offset as written (the last offset a match may start at), or null. */
+          maxOffset: Schema.NullOr(Schema.Int),
+        }),
+      ),
     }),
   ),
+  /** HTTP_GET / SSL_GET: the checker's `virtualhost`. */
+  virtualhost: Schema.NullOr(Schema.String),
+  /** `http_protocol`: 1.0 (no Connection header), 1.0C and 1.1 (both with `Connection: close`). */
+  httpProtocol: Schema.Literals(["1.0", "1.0C", "1.1"]),
+  /** SSL_GET `enable_sni`: the virtualhost as TLS server name. */
+  enableSni: Schema.Boolean,
   miscPath: Schema.NullOr(Command),
   miscTimeoutUs: Schema.NullOr(DurationUs),
   miscDynamic: Schema.Boolean,
@@ -264,6 +288,28 @@ export type Checker = typeof Checker.Type;
 
 export const LvsMethod = Schema.Literals(["NAT", "DR", "TUN"]);
 
+/**
+ * One line of a `virtual_server_group`: addresses `first`..`last` (one address: equal; keepalived
+ * steps IPv4 through all 32 bits and IPv6 through the last 16) with a port (0: none), or a fwmark
+ * with an optional family (`inet` / `inet6`).
+ */
+export const VsGroupEntry = Schema.Union([
+  Schema.Struct({
+    kind: Schema.Literal("range"),
+    first: IpAddress,
+    last: IpAddress,
+    port: Schema.Int,
+    line: Schema.Int,
+  }),
+  Schema.Struct({
+    kind: Schema.Literal("fwmark"),
+    mark: Schema.Int,
+    family: Schema.NullOr(Family),
+    line: Schema.Int,
+  }),
+]);
+export type VsGroupEntry = typeof VsGroupEntry.Type;
+
 export const RealServer = Schema.Struct({
   address: IpAddress,
   port: Schema.NullOr(Schema.Int),
@@ -273,6 +319,22 @@ export const RealServer = Schema.Struct({
   inhibitOnFailure: Schema.Boolean,
   notifyUp: Schema.NullOr(Command),
   notifyDown: Schema.NullOr(Command),
+  /**
+   * Timing the real server's checkers inherit (keepalived's check_data.c): written in the real
+   * server, else the virtual server's; null where keepalived falls back to the checker's default.
+   */
+  delayLoopUs: DurationUs,
+  connectTimeoutUs: DurationUs,
+  retry: Schema.NullOr(Schema.Int),
+  delayBeforeRetryUs: Schema.NullOr(DurationUs),
+  warmupUs: Schema.NullOr(DurationUs),
+  /** `alpha` (checkers start failed): the real server's, else the virtual server's. */
+  alpha: Schema.Boolean,
+  /** `uthreshold` / `lthreshold`: IPVS connection thresholds (`-x` / `-y`), 0 = none. */
+  upperThreshold: Schema.Int,
+  lowerThreshold: Schema.Int,
+  /** HTTP_GET's Host header (not SNI) when neither the url nor the checker sets one. */
+  virtualhost: Schema.NullOr(Schema.String),
   checkers: Schema.Array(Checker),
 });
 export type RealServer = typeof RealServer.Type;
@@ -282,17 +344,35 @@ export const VirtualServer = Schema.Struct({
   key: Schema.Union([
     Schema.Struct({ kind: Schema.Literal("address"), address: IpAddress, port: Schema.NullOr(Schema.Int) }),
     Schema.Struct({ kind: Schema.Literal("fwmark"), mark: Schema.Int }),
-    Schema.Struct({ kind: Schema.Literal("group"), name: Schema.String }),
+    Schema.Struct({
+      kind: Schema.Literal("group"),
+      name: Schema.String,
+      /** This virtual server's number among those naming the group (keepalived's `[NAME]:N`). */
+      member: Schema.Int,
+      /** The group's entries, resolved from its `virtual_server_group` block. */
+      entries: Schema.Array(VsGroupEntry),
+    }),
   ]),
+  /** keepalived's vs->af: ip_family, else the real/sorry servers', else the group's; null: unknown. */
+  family: Schema.NullOr(Family),
   line: Schema.Int,
   protocol: Schema.Literals(["TCP", "UDP", "SCTP"]),
   scheduler: Schema.String,
   method: LvsMethod,
   persistenceTimeoutS: Schema.NullOr(Schema.Int),
+  /** `-M`: an IPv4 netmask (dotted quad) or an IPv6 prefix length, as ipvsadm reads it. */
+  persistenceGranularity: Schema.NullOr(Schema.String),
+  /** `--pe` (persistence_engine, e.g. sip). */
+  persistenceEngine: Schema.NullOr(Schema.String),
+  /** `ops`: one-packet scheduling (`-o`). */
+  onePacket: Schema.Boolean,
+  /** Scheduler flags (`-b`), as IPVS's flag bits (sh-/mh-fallback = flag-1, sh-/mh-port = flag-2). */
+  schedulerFlags: Schema.Array(Schema.Literals(["flag-1", "flag-2", "flag-3"])),
   delayLoopUs: DurationUs,
   connectTimeoutUs: DurationUs,
   retry: Schema.NullOr(Schema.Int),
   delayBeforeRetryUs: Schema.NullOr(DurationUs),
+  warmupUs: Schema.NullOr(DurationUs),
   quorum: Schema.Int,
   hysteresis: Schema.Int,
   quorumUp: Schema.NullOr(Command),
@@ -301,6 +381,8 @@ export const VirtualServer = Schema.Struct({
   inhibitOnFailure: Schema.Boolean,
   alpha: Schema.Boolean,
   omega: Schema.Boolean,
+  /** HTTP_GET / SSL_GET's last-resort virtualhost (Host header and SNI). */
+  virtualhost: Schema.NullOr(Schema.String),
   realServers: Schema.Array(RealServer),
 });
 export type VirtualServer = typeof VirtualServer.Type;
@@ -311,6 +393,15 @@ export const FifoSpec = Schema.Struct({
   group: Schema.NullOr(Schema.String),
   script: Schema.NullOr(Command),
 });
+
+/** keepalived's `SSL { password ca certificate key }`: SSL_GET's client context. */
+export const SslSettings = Schema.Struct({
+  password: Schema.NullOr(Schema.String),
+  ca: Schema.NullOr(Schema.String),
+  certificate: Schema.NullOr(Schema.String),
+  key: Schema.NullOr(Schema.String),
+});
+export type SslSettings = typeof SslSettings.Type;
 
 export const GlobalDefs = Schema.Struct({
   routerId: Schema.NullOr(Schema.String),
@@ -339,6 +430,8 @@ export const GlobalDefs = Schema.Struct({
   shutdownScript: Schema.NullOr(Command),
   /** Vigil extension `vigil_transport`; the default for instances that do not set one. */
   transport: Transport,
+  /** The root `SSL` block of SSL_GET (file names and the key's password), null when absent. */
+  ssl: Schema.NullOr(SslSettings),
 });
 export type GlobalDefs = typeof GlobalDefs.Type;
 

@@ -1,6 +1,6 @@
 /**
  * The IPVS effect actor: it performs each checker step's IPVS operations as one `ipvsadm -R` batch
- * (stdin, one line per operation), in order, one batch at a time (a mailbox), and records every
+ * (stdin, one line per IPVS call: a virtual_server group's operation is one per group service), in order, one batch at a time (a mailbox), and records every
  * line. At start it looks for IPVS (`/proc/net/ip_vs`); a kernel without it (as in this sandbox)
  * gets one clear log line (keepalived's `IPVS: Can't initialize ipvs: …`, naming the missing file) —
  * and the port only records: the checkers keep running, where keepalived 2.2.7's checker process
@@ -12,8 +12,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { VirtualServer } from "../config/types.ts";
-import { type IpvsOp, ipvsLine } from "./ipvsadm.ts";
-import { vsName } from "./spec.ts";
+import { type IpvsOp, ipvsLines } from "./ipvsadm.ts";
 
 /** Runs `argv` with `stdin`; resolves with the exit status (null: could not start) and stderr. */
 export type CommandRunner = (
@@ -63,7 +62,6 @@ export function createIpvsPort(opts: IpvsPortOptions): IpvsPort {
   const run = opts.run ?? spawnRunner;
   const ipvsadm = opts.ipvsadm ?? "ipvsadm";
   const recorded: string[] = [];
-  const unnamed = new Set<number>();
   let live = existsSync(procPath);
   let queue: Promise<void> = Promise.resolve();
   if (!live && opts.virtualServers.length > 0)
@@ -92,20 +90,8 @@ export function createIpvsPort(opts: IpvsPortOptions): IpvsPort {
     apply(vs, ops) {
       const config = opts.virtualServers[vs];
       if (config === undefined) return;
-      const lines: string[] = [];
-      for (const op of ops) {
-        const line = ipvsLine(config, op);
-        if (line === undefined) {
-          if (!unnamed.has(vs)) {
-            unnamed.add(vs);
-            opts.log(
-              `IPVS: virtual server ${vsName(config)} cannot be programmed (virtual_server_group entries are not supported yet); its checkers still run`,
-            );
-          }
-          continue;
-        }
-        lines.push(line);
-      }
+      // A group's operation is one line per IPVS service of the group (every range address).
+      const lines = ops.flatMap((op) => ipvsLines(config, op));
       if (lines.length === 0) return;
       recorded.push(...lines);
       queue = queue.then(() => perform(vs, lines));

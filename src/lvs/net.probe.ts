@@ -1,18 +1,24 @@
 /**
  * The socket probes of the checkers: TCP_CHECK (a connect, closed at once) and HTTP_GET / SSL_GET
- * (keepalived's request `GET path HTTP/1.0` with `User-Agent: KeepAliveClient` and `Host: ip:port`,
- * the status code against `status_code` (default 200-299), and the MD5 of the body against
- * `digest`). Each probe reports once through `done` and closes its socket on every path: success,
- * refusal, error, garbage, a server that never answers or never closes (the probe's own deadline,
- * `timeoutMs`), and `cancel`. As in keepalived, HTTP's deadline applies to each step — the
- * connect, then each wait for data — so a slow page that keeps arriving passes. Headers are read up to 64 KiB; the body is hashed as it streams and
- * never kept. `detail` is keepalived's log_all_failures wording for the failure (`TCP connection
- * to [ip]:tcp:80 failed.`) with the reason. Not pure: sockets and timers.
+ * with keepalived's request (check_http.c: `GET path HTTP/1.0|1.1`, `User-Agent: KeepAliveClient`,
+ * `Connection: close` for http_protocol 1.0C and 1.1, `Host: virtualhost` or `Host: ip:port`), the
+ * status code as keepalived extracts it (lib/html.c: three digits between spaces on the first line)
+ * against `status_code` (default 200-299), and the MD5 of the body (at most Content-Length bytes)
+ * against `digest`, then the url's `regex` (regexPasses). SSL_GET sends the server name when asked (enable_sni) and presents the SSL
+ * block's client certificate; like keepalived, it never verifies the server's certificate.
+ * Each probe reports once through `done` and closes its socket on every path: success, refusal,
+ * error, a bind or TLS handshake failure, garbage, a server that never answers or never closes (the
+ * probe's own deadline, `timeoutMs`), and `cancel`. As in keepalived, HTTP's deadline applies to
+ * each step — the connect, then each wait for data — so a slow page that keeps arriving passes.
+ * The header must end within keepalived's 4095-byte buffer; the body is hashed as it streams and
+ * never kept. `detail` names the failure (`TCP connection to [ip]:tcp:80 failed (ECONNREFUSED).`).
+ * Not pure: sockets and timers.
  */
 import { createHash } from "node:crypto";
 import { isIP, type Socket, connect as tcpConnect } from "node:net";
-import { connect as tlsConnect } from "node:tls";
+import { type SecureContext, connect as tlsConnect } from "node:tls";
 import type { RunnerTimers } from "../effects/process-runner.ts";
+import { canonicalAddress } from "../protocol/address.ts";
 
 const processTimers: RunnerTimers = {
   setTimeout: (fn, delayMs) => setTimeout(fn, delayMs),
@@ -24,6 +30,8 @@ export interface NetProbeResult {
   readonly timedOut?: boolean;
   /** Why it failed, for the log (undefined on success). */
   readonly detail?: string;
+  /** HTTP: the body's length differs from Content-Length (keepalived logs it; the check is unaffected). */
+  readonly lengthMismatch?: { readonly contentLength: string; readonly received: number };
 }
 
 export interface NetTarget {
@@ -31,12 +39,16 @@ export interface NetTarget {
   readonly port: number;
   /** bindto: the source address. */
   readonly bindTo: string | null;
+  /** bind_port: the source port, used with bindto only (keepalived binds only when bindto is set). */
+  readonly bindPort?: number | null;
   readonly timeoutMs: number;
   /** The deadline's timers (a Clock fits); default: the process timers. */
   readonly timers?: RunnerTimers;
   /** keepalived's FMT_CHK, for the detail lines. */
   readonly label: string;
 }
+
+export type HttpProtocol = "1.0" | "1.0C" | "1.1";
 
 export interface HttpTarget extends NetTarget {
   readonly tls: boolean;
@@ -45,14 +57,52 @@ export interface HttpTarget extends NetTarget {
   readonly statusCodes: string | null;
   /** Lower-case or upper-case hex MD5 of the body, or null. */
   readonly digest: string | null;
+  /** The Host header's virtualhost (url, checker, real server, virtual server), or null: ip:port. */
+  readonly virtualhost?: string | null;
+  readonly protocol?: HttpProtocol;
+  /** SSL_GET: the SNI server name (enable_sni), or null for none. */
+  readonly servername?: string | null;
+  /** SSL_GET: the SSL block's context (client certificate, key, CA). */
+  readonly secureContext?: SecureContext;
+  /** The url's regex (keepalived built with REGEX), matched on the response from its first byte. */
+  readonly regex?: HttpRegex | null;
 }
 
-const MAX_HEADER_BYTES = 64 * 1024;
+export interface HttpRegex {
+  readonly pattern: string;
+  readonly flags: string;
+  readonly noMatch: boolean;
+  readonly minOffset: number;
+  /** The last offset a match may start at, or null. */
+  readonly maxOffset: number | null;
+}
+
+/** How much of a response a regex sees: keepalived streams; Vigil keeps this much of it. */
+export const REGEX_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * check_http.c check_regex, on the response as one subject (header and body, as keepalived's first
+ * buffer holds them): the first match at or after regex_min_offset counts if it starts by
+ * regex_max_offset. The check passes when matching differs from regex_no_match.
+ */
+export function regexPasses(r: HttpRegex, response: Buffer): boolean {
+  const subject = response.toString(r.flags.includes("u") ? "utf8" : "latin1");
+  const re = new RegExp(r.pattern, `${r.flags}g`);
+  re.lastIndex = r.minOffset;
+  const m = re.exec(subject);
+  const matched = m !== null && (r.maxOffset === null || m.index <= r.maxOffset);
+  return matched !== r.noMatch;
+}
+
+/** keepalived's response buffer (MAX_BUFFER_LENGTH − 1): the header must end within it. */
+export const MAX_HEADER_BYTES = 4095;
+/** keepalived's request buffer (GET_BUFFER_LENGTH): a longer request is cut, as snprintf cuts it. */
+const MAX_REQUEST_BYTES = 2047;
 
 /** Whether `code` is in a `status_code` list ("200-299 404"); null means 200-299. */
 export function statusAccepted(code: number, statusCodes: string | null): boolean {
   for (const word of (statusCodes ?? "200-299").split(/\s+/)) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(word);
+    const m = /^\+?(\d+)(?:-\+?(\d+))?$/.exec(word);
     if (m === null) continue;
     const lo = Number(m[1]);
     const hi = Number(m[2] ?? m[1]);
@@ -61,9 +111,59 @@ export function statusAccepted(code: number, statusCodes: string | null): boolea
   return false;
 }
 
-/** keepalived's request: HTTP/1.0, no Connection header; an IPv6 host in brackets. */
-export const httpRequest = (path: string, host: string, port: number): string =>
-  `GET ${path} HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: ${isIP(host) === 6 ? `[${host}]` : host}:${port}\r\n\r\n`;
+/**
+ * lib/html.c extract_status_code: the first word ends at a space (a CR first: no code), then three
+ * digits and a space. Anything else is code 0, which no status_code accepts.
+ */
+export function extractStatusCode(header: string): number {
+  const m = /^[^ \r]* (\d{3}) /.exec(header);
+  return m === null ? 0 : Number(m[1]);
+}
+
+/**
+ * lib/html.c extract_content_length: the first `Content-Length:` (case as written), strtoul's
+ * number, then the end of the line; otherwise none. A negative value wraps as in C.
+ */
+export function extractContentLength(header: string): { value: number; text: string } | null {
+  const at = header.indexOf("Content-Length:");
+  if (at < 0) return null;
+  const rest = header.slice(at + 15);
+  const m = /^[ \t\n\v\f\r]*([+-]?)(\d+)/.exec(rest);
+  const next = m === null ? rest[0] : rest[m[0].length];
+  if (next !== undefined && next !== "\r" && next !== "\n") return null;
+  if (m === null) return { value: 0, text: "0" };
+  const max = (1n << 64n) - 1n;
+  let v = BigInt(m[2] ?? "0");
+  if (v >= max) return null; // strtoul saturates at ULONG_MAX = SIZE_MAX: no length
+  if (m[1] === "-" && v !== 0n) v = max + 1n - v;
+  return {
+    value: v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v),
+    text: String(v),
+  };
+}
+
+/**
+ * keepalived's request (check_http.c request_template): HTTP/1.1 for 1.1, `Connection: close` for
+ * 1.0C and 1.1; `Host:` the virtualhost as written (no port) or the destination `ip:port` (an IPv6
+ * address in brackets, in inet_ntop's form).
+ */
+export function httpRequest(
+  path: string,
+  host: string,
+  port: number,
+  virtualhost: string | null = null,
+  protocol: HttpProtocol = "1.0",
+): string {
+  const family = isIP(host) === 6 ? 6 : 4;
+  const ip = canonicalAddress(host, family) ?? host;
+  const hostText = virtualhost ?? (family === 6 ? `[${ip}]:${port}` : `${ip}:${port}`);
+  const connection = protocol === "1.0" ? "" : "Connection: close\r\n";
+  const request = `GET ${path} HTTP/1.${protocol === "1.1" ? 1 : 0}\r\nUser-Agent: KeepAliveClient\r\n${connection}Host: ${hostText}\r\n\r\n`;
+  const bytes = Buffer.from(request, "utf8");
+  return bytes.length <= MAX_REQUEST_BYTES
+    ? request
+    : bytes.subarray(0, MAX_REQUEST_BYTES).toString("latin1");
+}
 
 /** Runs `start` with a one-shot `finish` that destroys the socket and clears the deadline. */
 function guarded(
@@ -83,10 +183,11 @@ function guarded(
     socket?.destroy();
     if (r !== null) done(r);
   };
-  if (isIP(target.host) === 0) {
+  const notIp = [target.host, target.bindTo].find((a) => a !== null && isIP(a) === 0);
+  if (notIp !== undefined) {
     // Names are not resolved: keepalived's checkers take addresses only.
     queueMicrotask(() =>
-      finish({ ok: false, detail: `${timeoutText} ${target.label}: '${target.host}' is not an IP address.` }),
+      finish({ ok: false, detail: `${timeoutText} ${target.label}: '${notIp}' is not an IP address.` }),
     );
     return () => finish(null);
   }
@@ -109,6 +210,15 @@ function guarded(
 }
 
 const errText = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+const isBindError = (e: unknown): boolean => (e as NodeJS.ErrnoException).syscall === "bind";
+
+/** The connect options: keepalived binds the socket only when bindto is set (then with bind_port). */
+const socketOptions = (t: NetTarget) => ({
+  host: t.host,
+  port: t.port,
+  ...(t.bindTo === null ? {} : { localAddress: t.bindTo }),
+  ...(t.bindTo === null || t.bindPort == null ? {} : { localPort: t.bindPort }),
+});
 
 /** TCP_CHECK: success once connected; the connection is closed at once. */
 export function tcpProbe(target: NetTarget, done: (r: NetProbeResult) => void): () => void {
@@ -116,14 +226,15 @@ export function tcpProbe(target: NetTarget, done: (r: NetProbeResult) => void): 
     target,
     done,
     (finish) => {
-      const s = tcpConnect({
-        host: target.host,
-        port: target.port,
-        ...(target.bindTo === null ? {} : { localAddress: target.bindTo }),
-      });
+      const s = tcpConnect(socketOptions(target));
       s.once("connect", () => finish({ ok: true }));
       s.once("error", (e) =>
-        finish({ ok: false, detail: `TCP connection to ${target.label} failed (${errText(e)}).` }),
+        finish({
+          ok: false,
+          detail: isBindError(e)
+            ? `Checker bind failed (${errText(e)}) for ${target.label}.`
+            : `TCP connection to ${target.label} failed (${errText(e)}).`,
+        }),
       );
       return s;
     },
@@ -137,47 +248,92 @@ export function httpProbe(target: HttpTarget, done: (r: NetProbeResult) => void)
     target,
     done,
     (finish, rearm) => {
-      const opts = {
-        host: target.host,
-        port: target.port,
-        ...(target.bindTo === null ? {} : { localAddress: target.bindTo }),
-      };
-      // SSL_GET does not verify the server unless an SSL block names a CA (not supported yet).
-      const s = target.tls ? tlsConnect({ ...opts, rejectUnauthorized: false }) : tcpConnect(opts);
+      const opts = socketOptions(target);
+      // keepalived never verifies the server's certificate (check_ssl.c sets no verify mode).
+      const s = target.tls
+        ? tlsConnect({
+            ...opts,
+            rejectUnauthorized: false,
+            ...(target.secureContext === undefined ? {} : { secureContext: target.secureContext }),
+            ...(target.servername == null ? {} : { servername: target.servername }),
+          })
+        : tcpConnect(opts);
+      let connected = false;
+      let secured = !target.tls;
       let header = Buffer.alloc(0);
       let status: number | undefined;
+      let contentLength: { value: number; text: string } | null = null;
       let received = false;
+      let bodyBytes = 0;
       const md5 = createHash("md5");
+      const regex = target.regex ?? null;
+      const kept: Buffer[] = [];
+      let keptBytes = 0;
       const fail = (why: string): void =>
         finish({ ok: false, detail: `${why} ${target.label} url(${target.path}).` });
-      s.once(target.tls ? "secureConnect" : "connect", () => {
+      const body = (chunk: Buffer): void => {
+        const room = contentLength === null ? chunk.length : Math.max(0, contentLength.value - bodyBytes);
+        if (target.digest !== null && room > 0) md5.update(chunk.subarray(0, Math.min(room, chunk.length)));
+        bodyBytes += chunk.length;
+      };
+      s.once("connect", () => {
+        connected = true;
         rearm();
-        s.write(httpRequest(target.path, target.host, target.port));
+      });
+      s.once(target.tls ? "secureConnect" : "connect", () => {
+        connected = true;
+        secured = true;
+        rearm();
+        s.write(
+          httpRequest(target.path, target.host, target.port, target.virtualhost ?? null, target.protocol),
+        );
       });
       s.on("data", (chunk: Buffer) => {
         rearm();
         received = true;
-        if (status !== undefined) return void md5.update(chunk);
+        if (regex !== null && keptBytes < REGEX_MAX_BYTES) {
+          kept.push(chunk.subarray(0, REGEX_MAX_BYTES - keptBytes));
+          keptBytes += Math.min(chunk.length, REGEX_MAX_BYTES - keptBytes);
+        }
+        if (status !== undefined) return body(chunk);
         header = Buffer.concat([header, chunk]);
         const end = header.indexOf("\r\n\r\n");
-        if (end < 0) {
-          if (header.length > MAX_HEADER_BYTES) fail("HTTP header too long or garbage from");
+        if (end < 0 || end + 4 > MAX_HEADER_BYTES) {
+          if (header.length >= MAX_HEADER_BYTES) fail("HTTP header too long or garbage from");
           return;
         }
-        const m = /^HTTP\/\d\.\d (\d{3})/.exec(header.subarray(0, end).toString("latin1"));
-        if (m === null) return fail("Invalid HTTP status line from");
-        status = Number(m[1]);
-        md5.update(header.subarray(end + 4));
+        const text = header.subarray(0, end + 2).toString("latin1");
+        status = extractStatusCode(text);
+        contentLength = extractContentLength(text);
+        body(header.subarray(end + 4));
       });
       s.once("end", () => {
         if (!received) return fail("Read, no data received from");
         if (status === undefined) return fail("Invalid HTTP response from");
-        if (!statusAccepted(status, target.statusCodes)) return fail(`HTTP status code error (${status}) to`);
-        if (target.digest !== null && md5.digest("hex") !== target.digest.toLowerCase())
-          return fail("MD5 digest error to");
-        finish({ ok: true });
+        if (status < 100 || status > 599 || !statusAccepted(status, target.statusCodes))
+          return fail(
+            status === 0 ? "Invalid HTTP status line from" : `HTTP status code error (${status}) to`,
+          );
+        const mismatch =
+          contentLength !== null && contentLength.text !== String(bodyBytes)
+            ? { lengthMismatch: { contentLength: contentLength.text, received: bodyBytes } }
+            : {};
+        const why =
+          target.digest !== null && md5.digest("hex") !== target.digest.toLowerCase()
+            ? "MD5 digest error"
+            : regex !== null && !regexPasses(regex, Buffer.concat(kept))
+              ? "Regex match failed"
+              : undefined;
+        if (why !== undefined)
+          return finish({ ok: false, detail: `${why} to ${target.label} url(${target.path}).`, ...mismatch });
+        finish({ ok: true, ...mismatch });
       });
-      s.once("error", (e) => fail(`Read error (${errText(e)}) with server`));
+      s.once("error", (e) => {
+        if (isBindError(e)) return fail(`Checker bind failed (${errText(e)}) for`);
+        if (!connected) return fail(`Error connecting (${errText(e)}) to`);
+        if (!secured) return fail(`SSL handshake/communication error (${errText(e)}) connecting to`);
+        fail(`Read error (${errText(e)}) with server`);
+      });
       return s;
     },
     target.tls ? "SSL connection to" : "HTTP connection to",

@@ -3,8 +3,8 @@
  * names for services (FMT_VS `[198.18.0.100]:tcp:80`, `FWM 7`; FMT_RS `[198.18.0.2]:tcp:80`), the
  * real servers' ports (none written: the virtual server's), the sorry server, and each checker's
  * timing with keepalived's defaults (warmup = delay_loop; MISC_CHECK's timeout = the virtual server's
- * delay_loop). Also which checkers Vigil can run: TCP_CHECK, HTTP_GET, SSL_GET and MISC_CHECK;
- * SMTP_CHECK and DNS_CHECK are not run (`unsupportedCheckers`). Pure.
+ * delay_loop). Also which checkers Vigil can run: TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, DNS_CHECK
+ * and SMTP_CHECK (`unsupportedCheckers` names any other). Pure.
  */
 import { isIP } from "node:net";
 import type { VirtualServerSpec } from "../../machines/checker.machine.ts";
@@ -17,6 +17,8 @@ export const RUNNABLE_CHECKERS: ReadonlySet<Checker["kind"]> = new Set([
   "HTTP_GET",
   "SSL_GET",
   "MISC_CHECK",
+  "DNS_CHECK",
+  "SMTP_CHECK",
 ]);
 
 const canon = (address: string): string => canonicalAddress(address, isIP(address) === 6 ? 6 : 4) ?? address;
@@ -25,11 +27,11 @@ const canon = (address: string): string => canonicalAddress(address, isIP(addres
 export const trio = (address: string, protocol: VirtualServer["protocol"], port: number | null): string =>
   `[${canon(address)}]:${protocol.toLowerCase()}:${port ?? 0}`;
 
-/** format_vs. A group is shown with its name and port 0 (the group has no address of its own). */
+/** format_vs. A group is shown with its name and this virtual server's number among its users. */
 export function vsName(vs: VirtualServer): string {
   const k = vs.key;
   if (k.kind === "fwmark") return `FWM ${k.mark}`;
-  if (k.kind === "group") return `[${k.name}]:0`;
+  if (k.kind === "group") return `[${k.name}]:${k.member}`;
   return trio(k.address, vs.protocol, k.port);
 }
 
@@ -59,7 +61,8 @@ export function unsupportedCheckers(vss: readonly VirtualServer[]): string[] {
   return lines;
 }
 
-function checkerSpec(c: Checker, alpha: boolean): CheckerSpec {
+/** A checker's timing and alpha, as resolved from the checker, its real server and the virtual server. */
+function checkerSpec(c: Checker): CheckerSpec {
   return {
     kind: c.kind,
     delayLoopUs: c.delayLoopUs,
@@ -67,8 +70,12 @@ function checkerSpec(c: Checker, alpha: boolean): CheckerSpec {
     retry: c.retry,
     delayBeforeRetryUs: c.delayBeforeRetryUs,
     warmupUs: c.warmupUs ?? c.delayLoopUs,
-    alpha,
-    urls: c.urls.map((u) => ({ path: u.path, hasDigest: u.digest !== null })),
+    alpha: c.alpha,
+    urls: c.urls.map((u) => ({
+      path: u.path,
+      hasDigest: u.digest !== null,
+      ...(u.regex === null ? {} : { hasRegex: true }),
+    })),
     miscPath: c.miscPath?.argv[0] ?? "",
     miscDynamic: c.miscDynamic,
   };
@@ -89,10 +96,10 @@ export function virtualServerSpec(vs: VirtualServer): VirtualServerSpec {
     realServers: vs.realServers.map((rs) => ({
       name: rsName(vs, rs),
       weight: rs.weight,
-      inhibit: rs.inhibitOnFailure || vs.inhibitOnFailure,
+      inhibit: rs.inhibitOnFailure,
       hasNotifyUp: rs.notifyUp !== null,
       hasNotifyDown: rs.notifyDown !== null,
-      checkers: runnableCheckers(rs).map((c) => checkerSpec(c, vs.alpha)),
+      checkers: runnableCheckers(rs).map(checkerSpec),
     })),
   };
 }

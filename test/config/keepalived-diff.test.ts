@@ -32,7 +32,6 @@ import { complains, keepalivedTest, makeKeepalivedNs, runQuiet } from "./keepali
 /** Vigil warnings that keepalived 2.2.7 does not print, each with the reason it is wanted. */
 const VIGIL_ONLY: ReadonlyArray<{ readonly pattern: RegExp; readonly why: string }> = [
   { pattern: /is parsed but not acted on by Vigil yet/, why: "feature not implemented in Vigil" },
-  { pattern: /is only partly acted on by Vigil yet/, why: "feature partly implemented in Vigil (LVS)" },
   { pattern: /^VIP option 'use_vmac' is parsed but not acted on/, why: "feature not implemented in Vigil" },
   { pattern: /IPv6 requires VRRPv3 - using version 3/, why: "keepalived switches silently" },
   {

@@ -345,3 +345,54 @@ describe("stop and purity", () => {
     expect(JSON.stringify(s1)).toBe(s1Text);
   });
 });
+
+describe("DNS_CHECK, SMTP_CHECK and regex urls", () => {
+  test("DNS_CHECK: timed by the machine, retried as TCP_CHECK, no TCP lines (dns_final)", () => {
+    const d = new Driver(vs({ realServers: [rs(1, { checkers: [tcp({ kind: "DNS_CHECK", retry: 1 })] })] }));
+    d.start();
+    const ok = d.check(0, true, 1_000_000);
+    expect(timers(d.launched)).toEqual(["timeout:0.0+3000000"]); // connect_timeout, the machine's
+    expect(logs(ok)).toEqual([]); // keepalived logs nothing on a DNS success
+    const first = d.check(0, false, 7_000_000);
+    expect(timers(first)).toEqual(["check:0.0+1000000"]); // one retry at delay_before_retry
+    const second = d.check(0, false, 8_000_000);
+    expect(logs(second)).toEqual([
+      `Removing service ${R1} from VS ${VS}`,
+      `Lost quorum 1-0=1 > 0 for VS ${VS}`,
+    ]);
+    expect(timers(second)).toEqual(["check:0.0+6000000"]);
+  });
+
+  test("SMTP_CHECK: no machine timeout; a final failure keeps its retry count until a success (smtp_final)", () => {
+    const d = new Driver(vs({ realServers: [rs(1, { checkers: [tcp({ kind: "SMTP_CHECK", retry: 1 })] })] }));
+    d.start();
+    const up = d.check(0, true, 1_000_000);
+    expect(d.launched.some((c) => c.type === "setTimer" && c.id.startsWith("timeout:"))).toBe(false);
+    expect(logs(up)).toEqual([`Remote SMTP server ${R1} succeed on service.`]);
+    expect(timers(d.check(0, false, 7_000_000))).toEqual(["check:0.0+1000000"]); // retry 1 of 1
+    const down = d.check(0, false, 8_000_000);
+    expect(logs(down)).toEqual([
+      `Removing service ${R1} from VS ${VS}`,
+      `Lost quorum 1-0=1 > 0 for VS ${VS}`,
+    ]);
+    expect(timers(down)).toEqual(["check:0.0+6000000"]);
+    // keepalived does not reset retry_it after the final failure: the next failure is final at once.
+    expect(timers(d.check(0, false, 14_000_000))).toEqual(["check:0.0+6000000"]);
+    const back = d.check(0, true, 20_000_000);
+    expect(logs(back)).toContain(`Remote SMTP server ${R1} succeed on service.`);
+    expect(timers(d.check(0, false, 26_000_000))).toEqual(["check:0.0+1000000"]); // retries again after a success
+  });
+
+  test("a url with a regex names it in the success line (check_http.c http_handle_response)", () => {
+    const url = (hasRegex: boolean) => ({ path: "/h", hasDigest: true, ...(hasRegex ? { hasRegex } : {}) });
+    for (const [hasRegex, what] of [
+      [true, "Regex match"],
+      [false, "MD5 digest"],
+    ] as const) {
+      const http = tcp({ kind: "HTTP_GET", alpha: true, urls: [url(hasRegex)] });
+      const d = new Driver(vs({ realServers: [rs(1, { checkers: [http] })] }));
+      d.start();
+      expect(logs(d.check(0, true, 1_000_000))).toContain(`${what} success to ${R1} url(/h)`);
+    }
+  });
+});

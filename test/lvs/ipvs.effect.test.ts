@@ -50,9 +50,6 @@ virtual_server 198.18.0.100 80 {
 }`) as [VirtualServer];
     expect(vsName(vs)).toBe("[198.18.0.100]:tcp:80");
     expect(ipvsLine(vs, add)).toBe("-A -t 198.18.0.100:80 -s rr -p 300");
-    expect(ipvsLine(vs, add, { persistenceGranularity: "255.255.255.0" })).toBe(
-      "-A -t 198.18.0.100:80 -s rr -p 300 -M 255.255.255.0",
-    );
     expect(ipvsLine(vs, dest("addDest", 0, 3))).toBe("-a -t 198.18.0.100:80 -r 198.18.0.11:8080 -m -w 3");
     expect(ipvsLine(vs, dest("editDest", 1, 0))).toBe("-e -t 198.18.0.100:80 -r 198.18.0.12:80 -g -w 0");
     expect(ipvsLine(vs, dest("delDest", 1))).toBe("-d -t 198.18.0.100:80 -r 198.18.0.12:80");
@@ -61,8 +58,11 @@ virtual_server 198.18.0.100 80 {
     expect(ipvsLine(vs, dest("addDest", 7))).toBeUndefined();
   });
 
-  test("UDP, SCTP, IPv6, TUN, fwmark, and a group that cannot be named", () => {
+  test("UDP, SCTP, IPv6, TUN, fwmark, and a group (one line per group service)", () => {
     const vss = parseVirtualServers(`
+virtual_server_group G1 {
+  198.18.0.1-2 80
+}
 virtual_server 198.18.0.100 53 {
   protocol UDP
   lvs_method TUN
@@ -109,7 +109,7 @@ virtual_server group G1 {
     expect(vsName(fw)).toBe("FWM 7");
     expect(ipvsLine(fw, add)).toBe("-A -f 7 -s sh");
     expect(ipvsLine(fw, dest("addDest", 0))).toBe("-a -f 7 -r 198.18.0.11 -m -w 1");
-    expect(ipvsLine(group, add)).toBeUndefined();
+    expect(ipvsLine(group, add)).toBe("-A -t 198.18.0.1:80 -s wlc\n-A -t 198.18.0.2:80 -s wlc");
   });
 });
 
@@ -148,7 +148,7 @@ virtual_server 198.18.0.100 80 {
     ]);
   });
 
-  test("with IPVS: one ipvsadm -R batch per step, in order; a refusal is logged; a group said once", async () => {
+  test("with IPVS: one ipvsadm -R batch per step, in order; a refusal is logged; a group's services in one batch", async () => {
     const proc = join(dir, "ip_vs");
     writeFileSync(proc, "");
     const batches: string[] = [];
@@ -158,7 +158,14 @@ virtual_server 198.18.0.100 80 {
       virtualServers: [
         vs,
         parseVirtualServers(
-          `virtual_server group G1 { protocol TCP real_server 198.18.0.11 80 { } }`,
+          `virtual_server_group G1 {
+  198.18.0.1-2 80
+}
+virtual_server group G1 {
+  protocol TCP
+  real_server 198.18.0.11 80 {
+  }
+}`,
         )[0] as VirtualServer,
       ],
       log: (l) => lines.push(l),
@@ -180,12 +187,11 @@ virtual_server 198.18.0.100 80 {
     expect(batches).toEqual([
       "ipvsadm -R|-A -t 198.18.0.100:80 -s wlc\n-a -t 198.18.0.100:80 -r 198.18.0.11:80 -m -w 1\n",
       "ipvsadm -R|-d -t 198.18.0.100:80 -r 198.18.0.11:80\n",
+      "ipvsadm -R|-A -t 198.18.0.1:80 -s wlc\n-A -t 198.18.0.2:80 -s wlc\n",
+      "ipvsadm -R|-A -t 198.18.0.1:80 -s wlc\n-A -t 198.18.0.2:80 -s wlc\n",
     ]);
     expect(errors).toEqual(["Memory allocation problem"]);
-    expect(lines).toEqual([
-      "IPVS: virtual server [G1]:0 cannot be programmed (virtual_server_group entries are not supported yet); its checkers still run",
-      "IPVS: Memory allocation problem",
-    ]);
+    expect(lines).toEqual(["IPVS: Memory allocation problem"]);
   });
 
   test("a missing ipvsadm binary: said once, then recording only", async () => {

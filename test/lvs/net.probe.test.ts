@@ -258,7 +258,9 @@ describe("SSL_GET", () => {
     const plain = await track(serve((s) => s.end("HTTP/1.0 400 Bad Request\r\n\r\n")));
     const r = await run((d) => httpProbe(target(plain.port, { tls: true }), d));
     expect(r.ok).toBe(false);
-    expect(r.detail).toMatch(/^Read error \(.+\) with server \[127\.0\.0\.1\]:tcp:\d+ url\(\/health\)\.$/);
+    expect(r.detail).toMatch(
+      /^SSL handshake\/communication error \(.+\) connecting to \[127\.0\.0\.1\]:tcp:\d+ url\(\/health\)\.$/,
+    );
     await settled(plain);
   });
 });

@@ -181,7 +181,7 @@ virtual_server ${net}.100 443 {
     // … the unchanged one was started once, and stopped only by the final SIGTERM.
     const rs3on443 = `Activating healthchecker for service ${rs3} for VS ${vs2}`;
     expect(got.filter((l) => l === rs3on443)).toHaveLength(1);
-    const stop2 = got.findIndex((l) => l === `Shutting down service ${rs3} from VS ${vs2}`);
+    const stop2 = got.indexOf(`Shutting down service ${rs3} from VS ${vs2}`);
     expect(stop2).toBeGreaterThan(reload);
     expect(got.slice(reload, stop2).some((l) => l.includes(`VS ${vs2}`) && l.startsWith("Activating"))).toBe(
       false,

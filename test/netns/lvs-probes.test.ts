@@ -1,8 +1,10 @@
 /**
  * Checker probes between lab namespaces (198.18.0.0/15): from h1 to a TCP listener, a web server
  * and a server that answers and never closes on h2, to a closed port, and to an address on the lab
- * network where no host answers. Each probe reports once with its reason within its timeout, and
- * no socket is left open in the probing process.
+ * network where no host answers (TCP_CHECK and HTTP_GET); SSL_GET to the plain web server (a TLS
+ * handshake error); HTTP_GET from bindto h1 with bind_port, which a server on h2 echoes back. Each
+ * probe reports once with its reason within its timeout, and no socket is left open in the probing
+ * process.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -45,6 +47,13 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
       `import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(("${h2}",${port}))\ns.listen(16)\nprint("listening",flush=True)\nkeep=[]\nwhile True:\n  c,_=s.accept()\n  ${onConn}`;
     await py("tcp", listener(8080, "c.close()")).waitForOutput(/listening/, 10_000);
     await py(
+      "echo-peer",
+      listener(
+        8083,
+        'c.recv(4096); c.sendall(("HTTP/1.0 200 OK\\r\\n\\r\\n%s:%d" % c.getpeername()).encode()); c.close()',
+      ),
+    ).waitForOutput(/listening/, 10_000);
+    await py(
       "hang",
       listener(8082, 'c.sendall(b"HTTP/1.0 200 OK\\r\\n\\r\\nstill here"); keep.append(c)'),
     ).waitForOutput(/listening/, 10_000);
@@ -68,6 +77,19 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
       { name: "http-ok", kind: "http", host: h2, port: 8081, path: "/health", timeoutMs: 2000 },
       { name: "http-404", kind: "http", host: h2, port: 8081, path: "/missing", timeoutMs: 2000 },
       { name: "http-never-closes", kind: "http", host: h2, port: 8082, path: "/", timeoutMs: 1000 },
+      { name: "http-nowhere", kind: "http", host: nowhere, port: 80, path: "/", timeoutMs: 1500 },
+      { name: "ssl-to-plain", kind: "ssl", host: h2, port: 8081, path: "/health", timeoutMs: 2000 },
+      {
+        name: "http-bind-port",
+        kind: "http",
+        host: h2,
+        port: 8083,
+        path: "/",
+        bindTo: host1.ipv4,
+        bindPort: 40123,
+        regex: `\r\n\r\n${host1.ipv4.replaceAll(".", "\\.")}:40123$`,
+        timeoutMs: 2000,
+      },
     ];
     prober = startScript(lab, host1.ns, "lvs-probe.ts", [JSON.stringify(plan)]);
     await prober.waitExit(60_000);
@@ -88,6 +110,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
     expect(by("tcp-ok").result).toEqual({ ok: true });
     expect(by("tcp-bindto").result).toEqual({ ok: true });
     expect(by("http-ok").result).toEqual({ ok: true });
+    // The server saw the probe come from bindto:bind_port (the regex matches its echo).
+    expect(by("http-bind-port").result).toEqual({ ok: true });
   });
 
   it("fails a closed port, an absent host, a 404 and a server that never closes, each with its reason", () => {
@@ -112,6 +136,19 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
       timedOut: true,
       detail: `HTTP connection to [${h2}]:tcp:8082 timeout.`,
     });
+    const hn = by("http-nowhere");
+    expect(hn.result?.detail).toMatch(
+      new RegExp(
+        `^(HTTP connection to \\[${nowhere.replaceAll(".", "\\.")}\\]:tcp:80 timeout\\.|Error connecting \\(EHOSTUNREACH\\) to \\[${nowhere.replaceAll(".", "\\.")}\\]:tcp:80 url\\(/\\)\\.)$`,
+      ),
+    );
+    expect(hn.ms).toBeLessThan(4000);
+    expect(by("ssl-to-plain").result?.ok).toBe(false);
+    expect(by("ssl-to-plain").result?.detail).toMatch(
+      new RegExp(
+        `^SSL handshake/communication error \\(.+\\) connecting to \\[${h2.replaceAll(".", "\\.")}\\]:tcp:8081 url\\(/health\\)\\.$`,
+      ),
+    );
   });
 
   it("leaves no socket open in the probing process", () => {

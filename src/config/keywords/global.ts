@@ -26,6 +26,7 @@ import {
 } from "../values.ts";
 import { readInstance } from "./instance.ts";
 import { readVirtualServer } from "./lvs.ts";
+import { readVirtualServerGroup } from "./lvs-group.ts";
 import { flag, garpKeywords, readTransport } from "./shared.ts";
 import { readFileTracker, readProcess, readScript, readSyncGroup } from "./trackers.ts";
 
@@ -429,7 +430,13 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
       if (vs !== undefined) s.virtualServers.push(vs);
     },
   },
-  virtual_server_group: unsupportedBlock("virtual server groups are not programmed into IPVS"),
+  virtual_server_group: {
+    block: true,
+    handle: (c, st, s) => {
+      const g = readVirtualServerGroup(c, st);
+      if (g !== undefined) s.virtualServerGroups.push(g);
+    },
+  },
   linkbeat_interfaces: unsupportedValueBlock("link state comes from netlink"),
   track_group: unsupportedBlock("track groups are not implemented"),
   static_ipaddress: unsupportedValueBlock("static addresses are not installed"),
@@ -437,7 +444,43 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
   static_rules: unsupportedValueBlock("static rules are not installed"),
   garp_group: unsupportedBlock("GARP groups are not implemented"),
   bfd_instance: unsupportedBlock("BFD is not implemented"),
-  SSL: unsupportedBlock("SSL_GET checks do not use a client certificate or CA"),
+  SSL: {
+    block: true,
+    handle: (c, st, s) => {
+      if (s.global.ssl !== undefined)
+        c.diags.warn(st.keyword, "semantic", "SSL context already specified - replacing");
+      const ssl: NonNullable<ConfigDraft["global"]["ssl"]> = {
+        password: null,
+        ca: null,
+        certificate: null,
+        key: null,
+      };
+      walk(c, st.block ?? [], sslKeywords, ssl);
+      s.global.ssl = ssl;
+    },
+  },
+};
+
+/**
+ * The root `SSL` block (check_parser.c): keepalived's type names in its lines; a repeated item
+ * replaces the earlier one. The files are read when the first SSL_GET probe runs (probe-port.ts).
+ */
+const sslItem = (
+  key: "password" | "ca" | "certificate" | "key",
+  type: string,
+): KeywordSpec<NonNullable<ConfigDraft["global"]["ssl"]>> => ({
+  handle: (c, st, ssl) => {
+    const t = st.args[0];
+    if (t === undefined) return void c.diags.warn(st.keyword, "value", `SSL ${type} missing`);
+    if (ssl[key] !== null) c.diags.warn(t, "semantic", `SSL ${type} already specified - replacing`);
+    ssl[key] = t.text;
+  },
+});
+const sslKeywords: KeywordTable<NonNullable<ConfigDraft["global"]["ssl"]>> = {
+  password: sslItem("password", "password"),
+  ca: sslItem("ca", "cafile"),
+  certificate: sslItem("certificate", "certfile"),
+  key: sslItem("key", "keyfile"),
 };
 
 function trackFile(c: Ctx, st: Statement, s: ConfigDraft): void {

@@ -22,6 +22,15 @@ import {
   unsupported,
   walk,
 } from "../values.ts";
+import { checkerAddress, checkerPort, checkFamilies, httpKeywords, vhostKeyword } from "./lvs-http.ts";
+import {
+  checkerAlpha,
+  endVirtualServer,
+  keepRealServer,
+  realServerThresholdKeywords,
+  realServerTimingKeywords,
+  virtualServerOptionKeywords,
+} from "./lvs-options.ts";
 
 /** keepalived's VRRP process skips virtual_server blocks: a missing value there is not fatal. */
 const lvsArg = (c: Ctx, st: Statement, index = 0, what = "value"): Token | undefined =>
@@ -138,7 +147,7 @@ const methodKeyword = <S extends { method: "NAT" | "DR" | "TUN" | null }>(): Key
 });
 
 /** `inhibit_on_failure [on|off|true|false|yes|no]` (bare: on); another word is warned about and ignored. */
-const inhibitOnFailure = <S extends { inhibitOnFailure: boolean }>(): KeywordSpec<S> => ({
+const inhibitOnFailure = <S extends { inhibitOnFailure: boolean | null }>(): KeywordSpec<S> => ({
   handle: (c, st, s) => {
     const v = st.args[0]?.text.toLowerCase();
     if (v === undefined || ["on", "true", "yes"].includes(v)) s.inhibitOnFailure = true;
@@ -152,52 +161,17 @@ const inhibitOnFailure = <S extends { inhibitOnFailure: boolean }>(): KeywordSpe
   },
 });
 
-/**
- * check_http.c digest_handler: a second digest is a duplicate; a digest is 32 hex digits (MD5), read
- * two at a time from the end — the first pair that is not hex is named with the text up to it.
- */
-function digestProblem(digest: string, duplicate: boolean): string | undefined {
-  if (duplicate) return `Digest '${digest}' is a duplicate`;
-  if (digest.length !== 32)
-    return `digest '${digest}' character length should be 32 rather than ${digest.length}`;
-  for (let i = 15; i >= 0; i--)
-    if (!/^[0-9a-fA-F]{2}$/.test(digest.slice(2 * i, 2 * i + 2)))
-      return `Unable to interpret hex digit in '${digest.slice(0, 2 * i + 2)}' at offset ${2 * i}/${2 * i + 1}`;
-  return undefined;
-}
-
 const checkerTiming = timing<CheckerDraft>("");
 
 /** Connection options (install_checker_common_keywords with connection keywords). */
 const connectionKeywords: KeywordTable<CheckerDraft> = {
   connect_timeout: checkerTiming.connect_timeout,
-  connect_ip: {
-    handle: (c, st, s) => {
-      const t = lvsArg(c, st);
-      const a = t && readAddress(c, t, "connect_ip");
-      if (a !== undefined) s.connectIp = a as Checker["connectIp"];
-    },
-  },
-  connect_port: {
-    // check_api.c co_port_handler: 1..65535, else the port is left unset with this line.
-    handle: (c, st, s) => {
-      const t = lvsArg(c, st);
-      if (t === undefined) return;
-      const v = readInt(c, t, 1, 65535);
-      if (v === undefined) c.diags.warn(t, "value", `Invalid checker connect_port '${t.text}'`);
-      else s.connectPort = v;
-    },
-  },
-  bindto: {
-    handle: (c, st, s) => {
-      const t = lvsArg(c, st);
-      const a = t && readAddress(c, t, "bindto");
-      if (a !== undefined) s.bindTo = a as Checker["bindTo"];
-    },
-  },
-  bind_port: unsupported("checker source ports are not set"),
-  bind_if: unsupported("checker interfaces are not set"),
-  fwmark: unsupported("checker fwmarks are not set"),
+  connect_ip: checkerAddress("connectIp", "connect_ip"),
+  connect_port: checkerPort("connectPort", "connect_port"),
+  bindto: checkerAddress("bindTo", "bindto"),
+  bind_port: checkerPort("bindPort", "bind_port"),
+  bind_if: unsupported("checker interfaces are not set: SO_BINDTODEVICE cannot be set on Node's net sockets"),
+  fwmark: unsupported("checker fwmarks are not set: SO_MARK cannot be set on Node's net sockets"),
 };
 
 /** Every checker (install_checker_common_keywords). */
@@ -206,48 +180,14 @@ const commonCheckerKeywords: KeywordTable<CheckerDraft> = {
   retry: checkerTiming.retry,
   delay_before_retry: checkerTiming.delay_before_retry,
   warmup: secs("warmupUs"),
-  alpha: unsupported("Vigil's checkers do not use it yet"),
+  alpha: checkerAlpha,
   log_all_failures: unsupported("Vigil's checkers do not use it yet"),
 };
 
 /** HTTP_GET and SSL_GET (check_http.c). */
-const httpKeywords: KeywordTable<CheckerDraft> = {
+const httpGetKeywords: KeywordTable<CheckerDraft> = {
   nb_get_retry: checkerTiming.nb_get_retry,
-  http_protocol: unsupported("Vigil's checkers do not use it yet"),
-  enable_sni: unsupported("Vigil's checkers do not use it yet"),
-  fast_recovery: unsupported("Vigil's checkers do not use it yet"),
-  virtualhost: unsupported("Vigil's checkers do not use it yet"),
-  url: {
-    block: true,
-    handle: (c, st, s) => {
-      const url = { path: "", digest: null as string | null, statusCode: null as string | null };
-      for (const item of st.block ?? []) {
-        const v = item.args[0]?.text ?? "";
-        if (item.keyword.text === "path") url.path = v;
-        else if (item.keyword.text === "digest") {
-          const problem = digestProblem(v, url.digest !== null);
-          if (problem === undefined) url.digest = v;
-          else c.diags.warn(item.args[0] ?? item.keyword, "value", problem);
-        } else if (item.keyword.text === "status_code")
-          url.statusCode = readStatusCodes(c, item.args) || null;
-        else if (
-          ![
-            "virtualhost",
-            "regex",
-            "regex_no_match",
-            "regex_options",
-            "regex_stack",
-            "regex_min_offset",
-            "regex_max_offset",
-            "fast_recovery",
-          ].includes(item.keyword.text)
-        )
-          c.diags.warn(item.keyword, "unknown-keyword", `Unknown keyword '${item.keyword.text}'`);
-      }
-      if (url.path === "") c.diags.error(st.keyword, "semantic", "url block without a path");
-      s.urls.push(url);
-    },
-  },
+  ...httpKeywords,
 };
 
 /** MISC_CHECK (check_misc.c): no connection options. */
@@ -270,11 +210,25 @@ const dnsKeywords: KeywordTable<CheckerDraft> = {
     handle: (c, st, s) => {
       const t = lvsArg(c, st);
       if (t === undefined) return;
-      if (DNS_TYPES.has(t.text)) s.dnsType = t.text;
+      // dns_type_lookup compares ignoring case.
+      if (DNS_TYPES.has(t.text.toUpperCase())) s.dnsType = t.text.toUpperCase();
       else c.diags.warn(t, "value", `Unknown DNS check type ${t.text} - ignoring`);
     },
   },
-  name: str("dnsName"),
+  name: {
+    // dns_name_handler: the first name stays; a name with an empty label is refused.
+    handle: (c, st, s) => {
+      const t = lvsArg(c, st);
+      if (t === undefined) return;
+      if (s.dnsName !== null)
+        return void c.diags.warn(t, "semantic", "DNS_CHECK name already specified - ignoring");
+      const n = t.text;
+      // keepalived's scan also looks one past the first character, so "a.example" is refused too.
+      const emptyLabel = (n.startsWith(".") && n !== ".") || n[1] === "." || /\.\./.test(n);
+      if (emptyLabel) c.diags.warn(t, "value", `DNS_CHECK name '${n}' has empty label - ignoring`);
+      else s.dnsName = n;
+    },
+  },
 };
 
 /**
@@ -283,8 +237,8 @@ const dnsKeywords: KeywordTable<CheckerDraft> = {
  */
 export const checkerKeywords: Readonly<Record<Checker["kind"], KeywordTable<CheckerDraft>>> = {
   TCP_CHECK: { ...commonCheckerKeywords, ...connectionKeywords },
-  HTTP_GET: { ...commonCheckerKeywords, ...connectionKeywords, ...httpKeywords },
-  SSL_GET: { ...commonCheckerKeywords, ...connectionKeywords, ...httpKeywords },
+  HTTP_GET: { ...commonCheckerKeywords, ...connectionKeywords, ...httpGetKeywords },
+  SSL_GET: { ...commonCheckerKeywords, ...connectionKeywords, ...httpGetKeywords },
   SMTP_CHECK: {
     ...commonCheckerKeywords,
     ...connectionKeywords,
@@ -303,12 +257,17 @@ const newChecker = (kind: Checker["kind"], line: number): CheckerDraft => ({
   connectIp: null,
   connectPort: null,
   bindTo: null,
+  bindPort: null,
   connectTimeoutUs: null,
   retry: null,
   delayBeforeRetryUs: null,
   delayLoopUs: null,
   warmupUs: null,
+  alpha: null,
   urls: [],
+  virtualhost: null,
+  httpProtocol: "1.0",
+  enableSni: false,
   miscPath: null,
   miscTimeoutUs: null,
   miscDynamic: false,
@@ -334,6 +293,14 @@ export const realServerKeywords: KeywordTable<RealServerDraft> = {
           walk(c, st.block ?? [], checkerKeywords[k], ch);
           if (k === "MISC_CHECK" && ch.miscPath === null)
             c.diags.error(st.keyword, "semantic", "MISC_CHECK without misc_path");
+          if (k !== "MISC_CHECK") checkFamilies(c, st.block ?? [], s.address, ch);
+          // http_get_check_end: a checker without urls is dropped.
+          if ((k === "HTTP_GET" || k === "SSL_GET") && ch.urls.length === 0)
+            return void c.diags.warn(
+              st.keyword,
+              "semantic",
+              "HTTP/SSL_GET checker has no urls specified - ignoring",
+            );
           s.checkers.push(ch);
         },
       },
@@ -343,16 +310,10 @@ export const realServerKeywords: KeywordTable<RealServerDraft> = {
   PING_CHECK: unsupported("this checker is not implemented", true),
   FILE_CHECK: unsupported("this checker is not implemented", true),
   BFD_CHECK: unsupported("this checker is not implemented", true),
-  uthreshold: unsupported("IPVS thresholds are not programmed"),
-  lthreshold: unsupported("IPVS thresholds are not programmed"),
-  delay_loop: unsupported("per-real-server timing is not used"),
-  connect_timeout: unsupported("per-real-server timing is not used; set it in the checker"),
-  retry: unsupported("per-real-server timing is not used; set it in the checker"),
-  delay_before_retry: unsupported("per-real-server timing is not used; set it in the checker"),
-  warmup: unsupported("Vigil's checkers do not use it yet"),
+  ...realServerTimingKeywords,
+  ...realServerThresholdKeywords,
   smtp_alert: unsupported("SMTP alerts are not sent"),
-  alpha: unsupported("Vigil's checkers do not use it yet"),
-  virtualhost: unsupported("Vigil's checkers do not use it yet"),
+  virtualhost: vhostKeyword("real server"),
   snmp_name: unsupported("SNMP is not served"),
 };
 
@@ -402,25 +363,6 @@ function readScheduler(c: Ctx, st: Statement, s: VirtualServerDraft): void {
 /** keepalived 2.2.7's DNS_CHECK query types (check_dns.c). */
 const DNS_TYPES = new Set(["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA", "RRSIG", "DNSKEY"]);
 
-/** `status_code` words: a code or a range LOW-HIGH within 100..599 (check_http.c). */
-function readStatusCodes(c: Ctx, toks: readonly Token[]): string {
-  const good: string[] = [];
-  for (const t of toks) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(t.text);
-    const lo = Number(m?.[1]);
-    const hi = Number(m?.[2] ?? m?.[1]);
-    if (m === null || lo < 100 || hi > 599 || lo > hi)
-      c.diags.warn(
-        t,
-        "value",
-        `Invalid HTTP_GET status code '${t.text}'`,
-        "a code or a range, within 100-599",
-      );
-    else good.push(t.text);
-  }
-  return good.join(" ");
-}
-
 export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
   ...timing<VirtualServerDraft>("virtual server "),
   lvs_sched: { handle: (c, st, s) => readScheduler(c, st, s) },
@@ -457,6 +399,14 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
   real_server: {
     block: true,
     handle: (c, st, s) => {
+      // check_data.c alloc_rs: a name where the address belongs skips the real server (a warning).
+      const a0 = st.args[0];
+      if (a0 !== undefined && familyOf(a0.text) === undefined)
+        return void c.diags.warn(
+          a0,
+          "value",
+          `Invalid real server ip address/port ${a0.text}/${st.args[1]?.text ?? "(null)"} - skipping`,
+        );
       const hp = readHostPort(c, st.args, "real_server");
       if (st.args.length === 0) c.diags.error(st.keyword, "value", "real_server: missing address");
       if (hp === undefined) return;
@@ -466,34 +416,31 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
         line: st.keyword.line,
         weight: 1,
         method: null,
-        inhibitOnFailure: false,
+        inhibitOnFailure: null,
         notifyUp: null,
         notifyDown: null,
+        delayLoopUs: null,
+        connectTimeoutUs: null,
+        retry: null,
+        delayBeforeRetryUs: null,
+        warmupUs: null,
+        alpha: null,
+        upperThreshold: 0,
+        lowerThreshold: 0,
+        virtualhost: null,
         checkers: [],
       };
       walk(c, st.block ?? [], realServerKeywords, rs);
-      if (s.key.kind === "fwmark" && rs.port !== null) {
-        c.diags.warn(
-          st.args[1] ?? st.keyword,
-          "semantic",
-          `WARNING - fwmark virtual server FWM ${s.key.mark}, real server [${rs.address}]:none:${rs.port} has port specified - clearing`,
-        );
-        rs.port = null;
-      }
-      s.realServers.push(rs);
+      if (keepRealServer(c, st, s, rs)) s.realServers.push(rs);
     },
   },
-  persistence_granularity: unsupported("Vigil does not pass it to IPVS yet"),
-  persistence_engine: unsupported("Vigil does not pass it to IPVS yet"),
+  ...virtualServerOptionKeywords,
   sorry_server_inhibit: unsupported("Vigil does not pass it to IPVS yet"),
   sorry_server_lvs_method: unsupported("Vigil does not pass it to IPVS yet"),
-  warmup: unsupported("Vigil's checkers do not use it yet"),
   ha_suspend: unsupported("Vigil does not pass it to IPVS yet"),
-  virtualhost: unsupported("Vigil's checkers do not use it yet"),
+  virtualhost: vhostKeyword("virtual server"),
   smtp_alert: unsupported("SMTP alerts are not sent"),
   snmp_name: unsupported("SNMP is not served"),
-  ip_family: unsupported("Vigil does not pass it to IPVS yet"),
-  ops: unsupported("Vigil does not pass it to IPVS yet"),
 };
 
 export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft | undefined {
@@ -508,7 +455,7 @@ export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft |
       ctx.diags.error(first, "value", `virtual_server ${first.text}: missing value`);
       return undefined;
     }
-    if (first.text === "group") key = { kind: "group", name: second.text };
+    if (first.text === "group") key = { kind: "group", name: second.text, member: 0, entries: [] };
     else {
       const m = readInt(ctx, second, 1, 0xffffffff);
       if (m === undefined) return undefined;
@@ -523,11 +470,6 @@ export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft |
     if (hp === undefined) return undefined;
     key = { kind: "address", address: hp.address as never, port: hp.port };
   }
-  ctx.diags.warn(
-    st.keyword,
-    "unsupported",
-    "'virtual_server' is only partly acted on by Vigil yet (TCP_CHECK, HTTP_GET, SSL_GET and MISC_CHECK run and IPVS is programmed with ipvsadm where the kernel has it; SMTP_CHECK, DNS_CHECK and groups are not run, and a reload does not apply LVS changes)",
-  );
   const vs: VirtualServerDraft = {
     key,
     line: st.keyword.line,
@@ -536,10 +478,16 @@ export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft |
     scheduler: "wlc",
     method: "NAT",
     persistenceTimeoutS: null,
+    persistenceGranularity: null,
+    persistenceEngine: null,
+    onePacket: false,
+    schedulerFlags: [],
+    family: key.kind === "address" ? (familyOf(key.address) ?? null) : null,
     delayLoopUs: 60_000_000,
     connectTimeoutUs: 5_000_000,
     retry: null,
     delayBeforeRetryUs: null,
+    warmupUs: null,
     quorum: 1,
     hysteresis: 0,
     quorumUp: null,
@@ -548,61 +496,22 @@ export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft |
     inhibitOnFailure: false,
     alpha: false,
     omega: false,
+    virtualhost: null,
     realServers: [],
+    written: { protocol: false, method: false, scheduler: false },
   };
   walk(ctx, st.block ?? [], virtualServerKeywords, vs);
+  endVirtualServer(ctx, st, vs);
   const has = (...keys: string[]): boolean => (st.block ?? []).some((s) => keys.includes(s.keyword.text));
-  const name = (proto: string): string =>
-    key.kind === "fwmark"
-      ? `FWM ${key.mark}`
-      : key.kind === "group"
-        ? `GROUP ${key.name}`
-        : `[${key.address}]:${proto}:${key.port ?? 0}`;
-  if (key.kind !== "fwmark" && !has("protocol")) {
-    ctx.diags.warn(
-      st.keyword,
-      "semantic",
-      `Virtual server ${name("none")}: no protocol set - defaulting to UDP`,
-    );
-    vs.protocol = "UDP";
-  }
-  const proto = vs.protocol.toLowerCase();
-  if (!has("lvs_method", "lb_kind"))
-    ctx.diags.warn(
-      st.keyword,
-      "semantic",
-      `Virtual server ${name(proto)}: no forwarding method set, setting default NAT`,
-    );
-  const validScheduler = (st.block ?? []).some(
-    (x) =>
-      (x.keyword.text === "lvs_sched" || x.keyword.text === "lb_algo") &&
-      LVS_SCHEDULERS.has(x.args[0]?.text ?? ""),
-  );
-  if (!validScheduler)
-    ctx.diags.warn(
-      st.keyword,
-      "semantic",
-      `Virtual server ${name(proto)}: no scheduler set, setting default 'wlc'`,
-    );
-  // keepalived's check_data.c: a quorum the real servers can never reach is lowered to their total
-  // weight, and the hysteresis is kept below the quorum (an unsigned subtraction there).
-  const weightSum = vs.realServers.reduce((sum, r) => sum + r.weight, 0);
-  if (vs.quorum > weightSum) {
-    ctx.diags.warn(
-      st.keyword,
-      "semantic",
-      `Warning - quorum ${vs.quorum} for ${name(proto)} exceeds total weight of real servers ${weightSum}, reducing quorum to ${weightSum}`,
-    );
-    vs.quorum = weightSum;
-  }
-  if (vs.hysteresis >= vs.quorum) {
-    const lowered = (vs.quorum - 1) >>> 0;
-    ctx.diags.warn(
-      st.keyword,
-      "semantic",
-      `Virtual server ${name(proto)}: hysteresis ${vs.hysteresis} >= quorum ${vs.quorum}; setting hysteresis to ${lowered}`,
-    );
-    vs.hysteresis = lowered;
-  }
+  vs.written = {
+    protocol: has("protocol"),
+    method: has("lvs_method", "lb_kind"),
+    // keepalived's vs->sched stays empty unless a valid name is given.
+    scheduler: (st.block ?? []).some(
+      (x) =>
+        (x.keyword.text === "lvs_sched" || x.keyword.text === "lb_algo") &&
+        LVS_SCHEDULERS.has(x.args[0]?.text ?? ""),
+    ),
+  };
   return vs;
 }
