@@ -72,7 +72,12 @@ const root = join(here, "../../..");
 const fixtures = readdirSync(join(root, "test/config/fixtures/valid"))
   .filter((f) => f.endsWith(".conf") && /lvs|checker/.test(f))
   .map((f) => join(root, "test/config/fixtures/valid", f));
-const files = [...fixtures, join(root, "examples/keepalived.conf"), ...process.argv.slice(2)];
+const files = [
+  ...fixtures,
+  join(root, "examples/keepalived.conf"),
+  join(here, "coverage.conf"),
+  ...process.argv.slice(2),
+];
 
 const out = mkdtempSync(join(tmpdir(), "vigil-ipvsadm-parse-"));
 let refused = 0;
