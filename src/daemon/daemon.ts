@@ -142,7 +142,7 @@ async function serve(
   log: (line: string, detail: boolean) => void,
 ): Promise<number> {
   log(
-    `Starting Vigil ${VIGIL_VERSION}${opts.dryRun ? " (dry run: no VIPs, GARP or scripts touched; adverts are sent)" : ""}`,
+    `Starting Vigil ${VIGIL_VERSION}${opts.dryRun ? " (dry run: no VIPs, GARP, IPVS or notify scripts touched; adverts are sent and checks run)" : ""}`,
     false,
   );
   let stopping: Promise<void> | undefined;

@@ -288,12 +288,10 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
   });
   const env = nodeScriptEnv();
   let removedTrackers = new Set(disabledScripts(opts.config, env));
-  // LVS (src/lvs/lvs.service.ts): health checkers and IPVS; not in a dry run (no scripts, no ipvsadm).
-  const withLvs = opts.config.virtualServers.length > 0;
-  if (withLvs && opts.wrapPorts !== undefined)
-    opts.log("LVS: health checkers and IPVS are not started in a dry run", false);
+  // LVS (src/lvs/lvs.service.ts): health checkers and IPVS; in a dry run (wrapped ports) the checks
+  // run and the IPVS lines and notify scripts are logged instead.
   const lvs: Lvs | undefined =
-    !withLvs || opts.wrapPorts !== undefined
+    opts.config.virtualServers.length === 0
       ? undefined
       : createLvs({
           config: opts.config,
@@ -301,6 +299,9 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
           runner: ports.runner,
           scriptEnv: env,
           log: (l) => opts.log(l, false),
+          ...(opts.wrapPorts === undefined
+            ? {}
+            : { dryRun: (l: string) => opts.log(`[dry-run] ${l}`, false) }),
         });
   const node = nodeFromConfig(
     opts.config,

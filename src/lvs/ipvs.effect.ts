@@ -45,6 +45,8 @@ export interface IpvsPortOptions {
   readonly run?: CommandRunner;
   /** A batch ipvsadm refused: its lines and ipvsadm's message. */
   readonly onError?: (vs: number, lines: readonly string[], message: string) => void;
+  /** `vigil run --dry-run`: IPVS is neither looked for nor touched; each line goes here instead. */
+  readonly dryRun?: (line: string) => void;
 }
 
 export interface IpvsPort {
@@ -62,9 +64,9 @@ export function createIpvsPort(opts: IpvsPortOptions): IpvsPort {
   const run = opts.run ?? spawnRunner;
   const ipvsadm = opts.ipvsadm ?? "ipvsadm";
   const recorded: string[] = [];
-  let live = existsSync(procPath);
+  let live = opts.dryRun === undefined && existsSync(procPath);
   let queue: Promise<void> = Promise.resolve();
-  if (!live && opts.virtualServers.length > 0)
+  if (!live && opts.dryRun === undefined && opts.virtualServers.length > 0)
     opts.log(
       `IPVS: Can't initialize ipvs: no ${procPath} (this kernel has no ip_vs module); health checkers keep running, IPVS changes are only recorded`,
     );
@@ -94,7 +96,8 @@ export function createIpvsPort(opts: IpvsPortOptions): IpvsPort {
       const lines = ops.flatMap((op) => ipvsLines(config, op));
       if (lines.length === 0) return;
       recorded.push(...lines);
-      queue = queue.then(() => perform(vs, lines));
+      if (opts.dryRun !== undefined) for (const line of lines) opts.dryRun(`ipvsadm ${line}`);
+      else queue = queue.then(() => perform(vs, lines));
     },
     idle: () => queue,
   };

@@ -7,7 +7,8 @@
  * named as keepalived names them (FMT_VS); a reload adds the new configuration's virtual servers
  * while the old ones stay known, so the stop of a removed one is still written with its own
  * addresses. Notify scripts run through the one process runner as their resolved user after the
- * script security check; at stop (`omega`) they get keepalived's 1 s before SIGKILL. Not pure.
+ * script security check; at stop (`omega`) they get keepalived's 1 s before SIGKILL. In a dry run the
+ * IPVS lines and notify scripts are only logged. Not pure.
  */
 import { RAND_MAX } from "../../machines/checker.machine.ts";
 import type { Command, Config, VirtualServer } from "../config/types.ts";
@@ -32,6 +33,11 @@ export interface LvsOptions {
    * (default: the configuration's random_seed, else the pid and the time). The node journals them.
    */
   readonly seed?: number;
+  /**
+   * `vigil run --dry-run`: each IPVS line and notify script is given here instead of being run
+   * (probes still run: they are checks, as vrrp_script probes are in a dry run).
+   */
+  readonly dryRun?: (line: string) => void;
   /** IPVS detection and ipvsadm (tests). */
   readonly procPath?: string;
   readonly ipvsRun?: CommandRunner;
@@ -68,6 +74,7 @@ export function createLvs(opts: LvsOptions): Lvs {
     log: opts.log,
     ...(opts.procPath === undefined ? {} : { procPath: opts.procPath }),
     ...(opts.ipvsRun === undefined ? {} : { run: opts.ipvsRun }),
+    ...(opts.dryRun === undefined ? {} : { dryRun: opts.dryRun }),
   });
   const probe = createProbePort({
     config: { global: opts.config.global, virtualServers: known },
@@ -76,7 +83,8 @@ export function createLvs(opts: LvsOptions): Lvs {
     timers: opts.clock,
     log: opts.log,
   });
-  const runScript = (cmd: Command, stopping: boolean): void => {
+  const runScript = (cmd: Command, stopping: boolean, role: string): void => {
+    if (opts.dryRun !== undefined) return opts.dryRun(`${role}: ${cmd.argv.join(" ")}`);
     const checked = checkCommand(cmd, opts.config.global, opts.scriptEnv);
     if ("error" in checked) return void opts.log(`${checked.error} - not running ${cmd.argv[0]}`);
     if (checked.refused !== null) return void opts.log(checked.refused.message);
@@ -115,7 +123,13 @@ export function createLvs(opts: LvsOptions): Lvs {
             : n.script === "notifyUp"
               ? rs?.notifyUp
               : rs?.notifyDown;
-      if (cmd !== null && cmd !== undefined) runScript(cmd, n.stopping);
+      const role = {
+        quorumUp: "quorum_up",
+        quorumDown: "quorum_down",
+        notifyUp: "notify_up",
+        notifyDown: "notify_down",
+      }[n.script];
+      if (cmd !== null && cmd !== undefined) runScript(cmd, n.stopping, role);
     },
     draws: (_vs, count) => Array.from({ length: count }, () => prng.int(0, RAND_MAX)),
   };

@@ -203,4 +203,54 @@ describe("startLvs", () => {
     expect(a).not.toEqual(starts(2));
     for (const d of a) expect(d >= 0 && d <= 2_147_483_647).toBe(true);
   });
+
+  test("a dry run: IPVS is not looked for, its lines and the notify scripts are logged, nothing is run", () => {
+    const conf = join(dir, "dry.conf");
+    writeFileSync(
+      conf,
+      `global_defs {
+  script_user root
+}
+virtual_server 198.18.0.100 80 {
+  protocol TCP
+  lvs_method NAT
+  lvs_sched rr
+  quorum_up "/bin/true up"
+  real_server 198.18.0.11 80 {
+    notify_up "/bin/true rs"
+    TCP_CHECK {
+    }
+  }
+}
+`,
+    );
+    const { runnable } = loadConfig(conf, { configId: "lb1" });
+    if (runnable === undefined) throw new Error("config did not load");
+    const clock = new VirtualClock();
+    const runner = createProcessRunner();
+    const dry: string[] = [];
+    const lines: string[] = [];
+    const lvs = createLvs({
+      config: runnable,
+      clock,
+      runner,
+      scriptEnv: nodeScriptEnv(),
+      log: (l) => lines.push(l),
+      dryRun: (l) => dry.push(l),
+      procPath: join(dir, "no-ip_vs"),
+    });
+    const node = nodeFromConfig(runnable, { clock, ports: nullPorts(), checks: lvs.checks }, { lvs: true });
+    node.start();
+    node.shutdown();
+    node.close();
+    expect(dry).toEqual([
+      "ipvsadm -A -t 198.18.0.100:80 -s rr",
+      "ipvsadm -a -t 198.18.0.100:80 -r 198.18.0.11:80 -m -w 1",
+      "quorum_up: /bin/true up",
+      "ipvsadm -d -t 198.18.0.100:80 -r 198.18.0.11:80",
+      "ipvsadm -D -t 198.18.0.100:80",
+    ]);
+    expect(lines.filter((l) => l.startsWith("IPVS:"))).toEqual([]); // IPVS is not even looked for
+    expect(runner.running).toBe(0);
+  });
 });
