@@ -57,8 +57,9 @@ export const BOOTSTRAP_DELAY_US = 1_000_000;
  * Whether the machine times the probe out: TCP_CHECK and DNS_CHECK (one deadline for the whole
  * exchange). HTTP/SSL (a deadline per read), SMTP (per step) and MISC (misc_timeout) time themselves.
  */
-const hasTimeoutTimer = (spec: CheckerSpec): boolean =>
-  spec.kind === "TCP_CHECK" || spec.kind === "DNS_CHECK";
+export const machineTimesProbe = (kind: CheckerSpec["kind"]): boolean =>
+  kind === "TCP_CHECK" || kind === "DNS_CHECK";
+const hasTimeoutTimer = (spec: CheckerSpec): boolean => machineTimesProbe(spec.kind);
 
 export const checkTimerId = (rs: number, checker: number): string => `check:${rs}.${checker}`;
 export const timeoutTimerId = (rs: number, checker: number): string => `timeout:${rs}.${checker}`;

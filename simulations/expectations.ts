@@ -1,12 +1,13 @@
 /**
  * A scenario's expectations: their format in the file (`expect:` entries, decoded with effect's
  * Schema) and how they are judged after a run — who is in which state at a time, which addresses a
- * host holds at a time, the longest split brain, the longest failover, how many transitions an
+ * host holds at a time, what a host's IPVS table holds at a time, the longest split brain, the longest failover, how many transitions an
  * instance made, which invariant must fail. Each gives a verdict with a readable name and what
  * was measured. Pure.
  */
 import { Schema } from "effect";
 import type { Interval, Metrics, Violation } from "./invariants.ts";
+import { parseLvsName } from "./lvs-sim.ts";
 import { formatUs } from "./report.ts";
 import { durationAt as duration, type ScenarioSource, type YamlPath } from "./scenario.source.ts";
 
@@ -29,6 +30,18 @@ export const EXPECTS = {
   violates: Str,
   /** An address (`address/prefix`, as the host holds it) is on the node's host at a time, or not. */
   vip: Schema.Struct({ at: Time, node: Str, address: Str, present: Opt(Schema.Boolean) }),
+  /**
+   * A host's IPVS table at a time: the service (keepalived's FMT_VS name), and a destination
+   * (FMT_RS, a real or sorry server) with its weight; `present: false`: not in the table.
+   */
+  ipvs: Schema.Struct({
+    at: Time,
+    node: Str,
+    service: Str,
+    realServer: Opt(Str),
+    present: Opt(Schema.Boolean),
+    weight: Opt(Schema.Int),
+  }),
   /** From `from` to the end every (LAN, VRID, family) group has exactly one MASTER (the swarm's liveness). */
   settled: Schema.Struct({ from: Time }),
 } as const;
@@ -59,7 +72,16 @@ export type Expectation =
       readonly address: string;
       readonly present: boolean;
     }
-  | { readonly kind: "settled"; readonly fromUs: number };
+  | { readonly kind: "settled"; readonly fromUs: number }
+  | {
+      readonly kind: "ipvs";
+      readonly atUs: number;
+      readonly node: string;
+      readonly service: string;
+      readonly realServer?: string;
+      readonly present: boolean;
+      readonly weight?: number;
+    };
 
 /** Decodes the value of one `expect:` entry whose key is `name`. Throws ScenarioError. */
 export const decodeExpect = (
@@ -110,6 +132,25 @@ export const decodeExpect = (
         present: v.present ?? true,
       };
     }
+    case "ipvs": {
+      const v = src.decode(EXPECTS.ipvs, value, path);
+      const service = parseLvsName(v.service, "service");
+      if (typeof service !== "string") throw src.error([...path, "service"], service.error);
+      const rs = v.realServer === undefined ? undefined : parseLvsName(v.realServer, "realServer");
+      if (rs !== undefined && typeof rs !== "string") throw src.error([...path, "realServer"], rs.error);
+      if (v.weight !== undefined && (rs === undefined || v.present === false))
+        throw src.error([...path, "weight"], "weight: only for a realServer that is present");
+      if (v.weight !== undefined && v.weight < 0) throw src.error([...path, "weight"], "weight: 0 or more");
+      return {
+        kind: "ipvs",
+        atUs: duration(src, v.at, [...path, "at"]),
+        node: v.node,
+        service,
+        ...(rs === undefined ? {} : { realServer: rs }),
+        present: v.present ?? true,
+        ...(v.weight === undefined ? {} : { weight: v.weight }),
+      };
+    }
     case "settled": {
       const t = src.decode(EXPECTS.settled, value, path);
       return { kind: "settled", fromUs: duration(src, t.from, [...path, "from"]) };
@@ -126,6 +167,13 @@ export interface JudgeContext {
   readonly violations: ReadonlyMap<string, Violation>;
   /** The only instance of a node (expectations without `instance:`). */
   readonly instanceOf: (node: string) => string;
+  /** What a node's IPVS table held at a time an `ipvs` expectation asked about. */
+  readonly ipvsAt?: (
+    atUs: number,
+    node: string,
+    service: string,
+    realServer?: string,
+  ) => { readonly service: boolean; readonly weight: number | undefined };
   /** Groups (`lan|vrid|family`) that never had a MASTER. */
   readonly unelected?: readonly string[];
 }
@@ -181,6 +229,32 @@ export function judge(e: Expectation, ctx: JudgeContext): ExpectationVerdict {
         name: `${e.node} ${e.present ? "holds" : "does not hold"} ${e.address} at ${formatUs(e.atUs)}`,
         ok: held.includes(e.address) === e.present,
         detail: `it holds ${held.length === 0 ? "no address" : held.join(", ")}`,
+      };
+    }
+    case "ipvs": {
+      const seen = ctx.ipvsAt?.(e.atUs, e.node, e.service, e.realServer) ?? {
+        service: false,
+        weight: undefined,
+      };
+      const at = formatUs(e.atUs);
+      if (e.realServer === undefined)
+        return {
+          name: `${e.node} IPVS ${e.present ? "has" : "has no"} service ${e.service} at ${at}`,
+          ok: seen.service === e.present,
+          detail: seen.service ? "the service is in the table" : "no such service in the table",
+        };
+      const inTable = seen.weight !== undefined;
+      const want = e.present
+        ? `has ${e.realServer}${e.weight === undefined ? "" : ` weight ${e.weight}`}`
+        : `has no ${e.realServer}`;
+      return {
+        name: `${e.node} IPVS ${e.service} ${want} at ${at}`,
+        ok: inTable === e.present && (e.weight === undefined || seen.weight === e.weight),
+        detail: !seen.service
+          ? "no such service in the table"
+          : inTable
+            ? `it has it, weight ${seen.weight}`
+            : "not in the service",
       };
     }
     case "violates": {

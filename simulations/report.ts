@@ -1,6 +1,7 @@
 /**
  * How a simulation result is shown on the terminal: the readable text report (timeline of state
- * changes, VIP moves and faults per node; metrics; the verdict of every invariant and expectation)
+ * changes, VIP moves, IPVS changes and faults per node; metrics; each node's IPVS table at the end
+ * when virtual servers are configured; the verdict of every invariant and expectation)
  * and the JSON document (stable key order: byte-identical for the same scenario and seed). The HTML
  * report is src/viz/report/. Pure (text out).
  */
@@ -48,6 +49,16 @@ export function textReport(r: SimResult): string {
     );
   for (const k of Object.keys(m.transitions))
     lines.push(`  ${k}: ${m.transitions[k]} transition(s), ${m.adverts[k] ?? 0} advert(s) sent`);
+  if (r.ipvs !== undefined) {
+    lines.push("", "ipvs at the end:");
+    for (const [node, services] of Object.entries(r.ipvs)) {
+      if (Object.keys(services).length === 0) lines.push(`  ${node}: (empty)`);
+      for (const [service, dests] of Object.entries(services)) {
+        const text = Object.entries(dests).map(([d, w]) => `${d} weight ${w}`);
+        lines.push(`  ${node} ${service}: ${text.join(", ") || "(no destination)"}`);
+      }
+    }
+  }
   lines.push("", "invariants:");
   for (const v of r.invariants)
     lines.push(

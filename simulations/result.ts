@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { judge } from "./expectations.ts";
 import { INVARIANTS, type Oracles, type Violation } from "./invariants.ts";
+import type { IpvsProbe } from "./lvs-sim.ts";
 import type { SimResult, StateProbe, TimelineEntry, Verdict } from "./runner.ts";
 import type { LoadedScenario } from "./scenario.load.ts";
 
@@ -15,8 +16,14 @@ export function finishResult(
   seed: number,
   timeline: TimelineEntry[],
   o: Oracles,
-  probes: { stateAt: StateProbe; addressesAt: (atUs: number, node: string) => readonly string[] },
+  probes: {
+    stateAt: StateProbe;
+    addressesAt: (atUs: number, node: string) => readonly string[];
+    ipvsAt: IpvsProbe;
+  },
   outputHashes: Record<string, string[]>,
+  /** Each node's IPVS table at the end, when the scenario has virtual servers. */
+  ipvs?: Record<string, Record<string, Record<string, number>>>,
 ): SimResult {
   const { spec } = loaded;
   const metrics = o.metrics();
@@ -59,6 +66,7 @@ export function finishResult(
     invariants,
     expectations,
     outputHashes,
+    ...(ipvs === undefined ? {} : { ipvs }),
     ok,
   };
   const hash = createHash("sha256").update(JSON.stringify(body)).digest("hex");

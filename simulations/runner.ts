@@ -4,6 +4,8 @@
  * oracles (invariants.ts) fed as the cluster runs, then the expectations judged. Everything random
  * — node start offsets within `startSpread`, link loss, delay jitter, duplication, reordering —
  * comes from one seeded PRNG, so the same scenario and seed give the same `SimResult` (and hash).
+ * The LVS real servers are one shared set (lvs-sim.ts) the timeline makes fail, hang and recover;
+ * each host's IPVS table changes are on the timeline and its tables are judged and reported.
  * Built so a swarm can drive it: scenario as data and a seed in, verdicts and a hash out. Not pure
  * (it runs nodes, may write journals), deterministic.
  */
@@ -14,6 +16,7 @@ import type { Output } from "../src/runtime/node.ts";
 import { Prng } from "../src/runtime/prng.ts";
 import { type LinkFaults, SimNetwork } from "../transports/sim.transport.ts";
 import { type Metrics, Oracles } from "./invariants.ts";
+import { ipvsProbes, SimRealServers } from "./lvs-sim.ts";
 import { NodeClock } from "./node-clock.ts";
 import { instanceInfos } from "./oracle-setup.ts";
 import { finishResult } from "./result.ts";
@@ -39,7 +42,8 @@ export interface TimelineEntry {
   /** The node it concerns ("" for the network). */
   readonly node: string;
   /** `priority`: an instance's effective priority changed (`VI_1 100 -> 80`; trackers, reload). */
-  readonly kind: "state" | "vip" | "fault" | "op" | "priority";
+  /** `ipvs`: the host's IPVS table changed (`[vs] + [rs] weight 1`, lvs-sim.ts). */
+  readonly kind: "state" | "vip" | "fault" | "op" | "priority" | "ipvs";
   readonly text: string;
 }
 
@@ -62,6 +66,8 @@ export interface SimResult {
   readonly expectations: readonly Verdict[];
   /** Per node: the output hash of each daemon incarnation. */
   readonly outputHashes: Readonly<Record<string, readonly string[]>>;
+  /** With virtual servers configured: each node's IPVS table at the end (service → destination → weight). */
+  readonly ipvs?: Readonly<Record<string, Record<string, Record<string, number>>>>;
   readonly ok: boolean;
   /** sha256 over everything above. */
   readonly hash: string;
@@ -78,6 +84,7 @@ export function runScenario(loaded: LoadedScenario, options: RunOptions = {}): S
   const prng = new Prng(seed);
   const net = new SimNetwork(clock, prng.fork("network"));
   const startPrng = prng.fork("start");
+  const servers = new SimRealServers(spec.realServers);
   const timeline: TimelineEntry[] = [];
   const note = (node: string, kind: TimelineEntry["kind"], text: string): void => {
     timeline.push({ atUs: clock.nowUs(), node, kind, text });
@@ -157,6 +164,9 @@ export function runScenario(loaded: LoadedScenario, options: RunOptions = {}): S
       }
       notePriorities(host);
     },
+    ipvsChanged: (host: SimHost, changes: readonly string[]) => {
+      for (const c of changes) note(host.name, "ipvs", c);
+    },
     addressesChanged: (host: SimHost, added: readonly string[], removed: readonly string[]) => {
       for (const a of added) note(host.name, "vip", `+ ${a}`);
       for (const a of removed) note(host.name, "vip", `- ${a}`);
@@ -182,6 +192,8 @@ export function runScenario(loaded: LoadedScenario, options: RunOptions = {}): S
         net,
         observer,
         journals,
+        servers,
+        lvsPrng: prng.fork(`lvs:${n.name}`),
         ...(options.dropInbound === undefined ? {} : { dropInbound: options.dropInbound }),
       }),
     );
@@ -234,6 +246,11 @@ export function runScenario(loaded: LoadedScenario, options: RunOptions = {}): S
     states.get(`${atUs}|${node}|${instance}`) ?? "UNKNOWN";
   const held = new Map<string, readonly string[]>();
   const addressesAt = (atUs: number, node: string): readonly string[] => held.get(`${atUs}|${node}`) ?? [];
+  const ipvsAt = ipvsProbes(
+    spec.expectations.flatMap(({ expect: e }) => (e.kind === "ipvs" ? [e] : [])),
+    (atUs, f) => net.at(atUs, f),
+    (node) => (hosts.get(node) as SimHost).ipvs,
+  );
   for (const { expect: e } of spec.expectations) {
     if (e.kind === "vip")
       net.at(e.atUs, () => {
@@ -338,6 +355,10 @@ export function runScenario(loaded: LoadedScenario, options: RunOptions = {}): S
         if (host !== undefined && config !== undefined) host.reload(config);
         break;
       }
+      case "realServer":
+        note("", "fault", `realServer ${a.server} ${a.state}`);
+        servers.set(a.server, a.state);
+        break;
       case "faults": {
         const f = a.faults;
         const what =
@@ -364,9 +385,22 @@ export function runScenario(loaded: LoadedScenario, options: RunOptions = {}): S
   clock.advanceTo(spec.durationUs);
   o.finish(spec.durationUs);
   const outputHashes: Record<string, string[]> = {};
+  const ipvs: Record<string, Record<string, Record<string, number>>> = {};
   for (const h of hosts.values()) {
     if (h.alive) h.crash(true);
     outputHashes[h.name] = [...h.outputHashes];
+    ipvs[h.name] = h.ipvs.snapshot();
   }
-  return finishResult(loaded, seed, timeline, o, { stateAt, addressesAt }, outputHashes);
+  const lvs = [...loaded.configs.values(), ...loaded.reloads.values()].some(
+    (c) => c.virtualServers.length > 0,
+  );
+  return finishResult(
+    loaded,
+    seed,
+    timeline,
+    o,
+    { stateAt, addressesAt, ipvsAt },
+    outputHashes,
+    lvs ? ipvs : undefined,
+  );
 }

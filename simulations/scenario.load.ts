@@ -2,7 +2,8 @@
  * Loads a scenario file: reads it, decodes it (scenario.schema.ts), loads every node's
  * keepalived.conf with the daemon's own front end (src/config/load.ts; inline text or a path
  * relative to the scenario) and checks that every name refers to something: LANs, nodes,
- * interfaces, instances, vrrp_script / vrrp_track_process / track_file names, invariants. Every
+ * interfaces, instances, vrrp_script / vrrp_track_process / track_file names, invariants, LVS real
+ * servers (some checker probes them) and IPVS services and destinations (configured). Every
  * problem is a `ScenarioError` naming file:line:column — in the scenario, or in the keepalived.conf
  * for a configuration error (an inline configuration's lines are those of the scenario file). Not
  * pure: reads files.
@@ -14,6 +15,7 @@ import type { Diagnostic } from "../src/config/diagnostics.ts";
 import { type ConfigFs, loadConfig, nodeConfigFs } from "../src/config/load.ts";
 import type { Config } from "../src/config/types.ts";
 import { INVARIANTS } from "./invariants.ts";
+import { ipvsNames, parseRealServer, probedServers } from "./lvs-sim.ts";
 import { decodeScenario, type ScenarioSpec } from "./scenario.schema.ts";
 import { ScenarioError, type ScenarioProblem, ScenarioSource, type YamlPath } from "./scenario.source.ts";
 
@@ -48,6 +50,7 @@ export function loadScenarioText(file: string, text: string): LoadedScenario {
   }
   if (problems.length > 0) throw new ScenarioError(problems);
   checkNames(src, spec, configs);
+  checkLvsNames(src, spec, configs, reloads);
   return { file, spec, configs, reloads };
 }
 
@@ -245,6 +248,73 @@ function checkNames(src: ScenarioSource, spec: ScenarioSpec, configs: ReadonlyMa
     }
     if (e.kind === "violates" && !(INVARIANTS as readonly string[]).includes(e.invariant))
       bad(key, `unknown invariant '${e.invariant}' (invariants: ${INVARIANTS.join(", ")})`);
+  }
+  if (problems.length > 0) throw new ScenarioError(problems);
+}
+
+/**
+ * The LVS names: a real server the scenario sets must be probed by some checker of some node's
+ * configuration (or a reload's), and an `ipvs` expectation must name a virtual server of that
+ * node's configurations and one of its real or sorry servers.
+ */
+function checkLvsNames(
+  src: ScenarioSource,
+  spec: ScenarioSpec,
+  configs: ReadonlyMap<string, Config>,
+  reloads: ReadonlyMap<string, Config>,
+): void {
+  const problems: ScenarioProblem[] = [];
+  const nodeConfigs = (node: string): Config[] => [
+    ...(configs.has(node) ? [configs.get(node) as Config] : []),
+    ...spec.timeline.flatMap((t) =>
+      t.action.kind === "reload" && t.action.node === node ? [reloads.get(t.action.configKey) as Config] : [],
+    ),
+  ];
+  const all = [...configs.values(), ...reloads.values()];
+  const probed = new Set(all.flatMap(probedServers));
+  const known = (): string => [...probed].join(", ") || "(none: no virtual_server has a checker Vigil runs)";
+  const raw = (src.value as { realServers?: Record<string, unknown> | null }).realServers ?? {};
+  for (const text of Object.keys(raw)) {
+    const key = parseRealServer(text);
+    if (typeof key === "string" && !probed.has(key))
+      problems.push(
+        src.atKey(["realServers", text], `no checker probes real server ${key} (probed: ${known()})`),
+      );
+  }
+  for (const t of spec.timeline)
+    if (t.action.kind === "realServer" && !probed.has(t.action.server))
+      problems.push(
+        src.at(
+          [...t.path, "realServer"],
+          `no checker probes real server ${t.action.server} (probed: ${known()})`,
+        ),
+      );
+  for (const { path, expect: e } of spec.expectations) {
+    if (e.kind !== "ipvs") continue;
+    if (!configs.has(e.node)) {
+      problems.push(src.at([...path, "ipvs", "node"], `unknown node '${e.node}'`));
+      continue;
+    }
+    if (e.atUs > spec.durationUs)
+      problems.push(src.at([...path, "ipvs", "at"], "at: after the end of the run (duration)"));
+    const names = new Map<string, Set<string>>();
+    for (const c of nodeConfigs(e.node))
+      for (const [vs, dests] of ipvsNames(c)) names.set(vs, new Set([...(names.get(vs) ?? []), ...dests]));
+    const dests = names.get(e.service);
+    if (dests === undefined)
+      problems.push(
+        src.at(
+          [...path, "ipvs", "service"],
+          `${e.node}'s keepalived.conf has no virtual_server ${e.service} (it has: ${[...names.keys()].join(", ") || "(none)"})`,
+        ),
+      );
+    else if (e.realServer !== undefined && !dests.has(e.realServer))
+      problems.push(
+        src.at(
+          [...path, "ipvs", "realServer"],
+          `virtual_server ${e.service} of ${e.node} has no real or sorry server ${e.realServer} (it has: ${[...dests].join(", ")})`,
+        ),
+      );
   }
   if (problems.length > 0) throw new ScenarioError(problems);
 }

@@ -9,6 +9,7 @@
 import { Schema } from "effect";
 import type { LinkFaults } from "../transports/sim.transport.ts";
 import { decodeExpect, EXPECTS, type Expectation, type ExpectName } from "./expectations.ts";
+import { parseRealServer, REAL_SERVER_STATES, type RealServerState } from "./lvs-sim.ts";
 import {
   durationAt as duration,
   parsePercentPpm,
@@ -48,6 +49,8 @@ const ScenarioRaw = Schema.Struct({
   seed: Opt(Schema.Int),
   startSpread: Opt(Time),
   checkpointEvery: Opt(Time),
+  /** LVS real servers' states at the start, `ADDRESS:PORT: up | down | hang` (default up). */
+  realServers: Opt(Schema.NullOr(Schema.Record(Str, Schema.Literals(REAL_SERVER_STATES)))),
   lans: Schema.Record(Str, LanRaw),
   nodes: Schema.Record(Str, NodeRaw),
   timeline: Opt(Schema.NullOr(Schema.Array(Schema.Record(Str, Schema.Unknown)))),
@@ -76,6 +79,7 @@ const ACTIONS = {
   process: Schema.Struct({ node: Str, name: Str, running: Schema.Int }),
   file: Schema.Struct({ node: Str, name: Str, value: Schema.Int }),
   reload: Schema.Struct({ node: Str, config: Str }),
+  realServer: Schema.Struct({ address: Str, port: Schema.Int, state: Schema.Literals(REAL_SERVER_STATES) }),
   faults: Schema.Struct({
     lan: Opt(Str),
     from: Opt(Str),
@@ -110,6 +114,8 @@ export type Action =
       readonly config: { readonly inline: string } | { readonly path: string };
       readonly configKey: string;
     }
+  /** An LVS real server (`[address]:port`, lvs-sim.ts) starts answering, failing or hanging. */
+  | { readonly kind: "realServer"; readonly server: string; readonly state: RealServerState }
   | {
       readonly kind: "faults";
       readonly lan?: string;
@@ -149,6 +155,8 @@ export interface ScenarioSpec {
   readonly seed: number;
   readonly startSpreadUs: number;
   readonly checkpointEveryUs: number;
+  /** Real servers not `up` at the start, by `[address]:port`. */
+  readonly realServers: Readonly<Record<string, RealServerState>>;
   readonly lans: ReadonlyArray<{ readonly name: string; readonly faults: LinkFaults }>;
   readonly nodes: readonly NodeDecl[];
   readonly timeline: readonly TimedAction[];
@@ -270,6 +278,16 @@ const decodeAction = (src: ScenarioSource, name: ActionName, value: unknown, pat
       const r = src.decode(ACTIONS.reload, v, path);
       return { kind: "reload", node: r.node, config: configRef(r.config), configKey: path.join(".") };
     }
+    case "realServer": {
+      const r = src.decode(ACTIONS.realServer, v, path);
+      const server = parseRealServer(`[${r.address}]:${r.port}`);
+      if (typeof server !== "string")
+        throw src.error(
+          [...path, Number.isInteger(r.port) && r.port >= 0 && r.port <= 65535 ? "address" : "port"],
+          `realServer: '${r.address}' port ${r.port}: give an IP address and a port from 0 to 65535`,
+        );
+      return { kind: "realServer", server, state: r.state };
+    }
     case "faults": {
       const f = src.decode(ACTIONS.faults, v, path);
       if ((f.from === undefined) !== (f.to === undefined))
@@ -328,6 +346,12 @@ export function decodeScenario(src: ScenarioSource): ScenarioSpec {
     const name = oneKey(src, entry, path, Object.keys(EXPECTS), "expectation") as ExpectName;
     return { path, expect: decodeExpect(src, name, entry[name], [...path, name]) };
   });
+  const realServers: Record<string, RealServerState> = {};
+  for (const [text, state] of Object.entries(raw.realServers ?? {})) {
+    const key = parseRealServer(text);
+    if (typeof key !== "string") throw new ScenarioError([src.atKey(["realServers", text], key.error)]);
+    realServers[key] = state;
+  }
   const seed = raw.seed ?? 1;
   if (seed < 0 || seed > 0xffff_ffff) throw src.error(["seed"], "seed: an integer from 0 to 4294967295");
   return {
@@ -343,6 +367,7 @@ export function decodeScenario(src: ScenarioSource): ScenarioSpec {
       raw.checkpointEvery === undefined
         ? DEFAULT_CHECKPOINT_EVERY_US
         : Math.max(1, duration(src, raw.checkpointEvery, ["checkpointEvery"])),
+    realServers,
     lans,
     nodes,
     timeline: timeline

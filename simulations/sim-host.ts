@@ -7,8 +7,11 @@
  * do: each script every `interval` (first run at start), processes, files and links at start and on
  * every change. A restart builds a fresh node from the configuration alone, or resumes from the last
  * periodic checkpoint (`Node.restore`) and is then told, as journaled `address` inputs, which
- * addresses of its restored MASTERs the host lost meanwhile. Not pure (it runs a node on the
- * shared VirtualClock), deterministic.
+ * addresses of its restored MASTERs the host lost meanwhile. The node runs the LVS checkers of its
+ * configuration against the simulated real servers (lvs-sim.ts) and the host keeps its IPVS table
+ * (gone with the host, kept by a kill -9); a resumed node's probes that were in flight at the
+ * checkpoint are run again (the new daemon has no socket or script of the dead one). Not pure (it
+ * runs a node on the shared VirtualClock), deterministic.
  */
 
 import { filter } from "rxjs";
@@ -18,15 +21,17 @@ import type { Checkpoint } from "../src/runtime/checkpoint.ts";
 import type { Clock, TimerHandle } from "../src/runtime/clock.ts";
 import { configHash, nodeFromConfig, specFromConfig } from "../src/runtime/config.adapter.ts";
 import type { Input } from "../src/runtime/input.ts";
-import { inLineOf } from "../src/runtime/input.ts";
 import { JOURNAL_FORMAT, JOURNAL_VERSION, type Journal } from "../src/runtime/journal.ts";
 import { Node, type Output } from "../src/runtime/node.ts";
 import { type EffectPorts, RecordingPorts, type VipAddress } from "../src/runtime/ports.ts";
+import type { Prng } from "../src/runtime/prng.ts";
 import { type NodeSpec, vipAddresses } from "../src/runtime/spec.ts";
 import { VIGIL_VERSION } from "../src/version.ts";
 import type { SimNetwork } from "../transports/sim.transport.ts";
 import type { Datagram, Transport } from "../transports/transport.ts";
+import { IpvsTable, type SimRealServers, simChecksPort } from "./lvs-sim.ts";
 import type { NodeDecl } from "./scenario.schema.ts";
+import { TeeJournal } from "./tee-journal.ts";
 
 /** What the host reports to the runner. */
 export interface HostObserver {
@@ -34,6 +39,8 @@ export interface HostObserver {
   applied(host: SimHost, seq: number, outputs: readonly Output[], journaled: ReadonlySet<string>): void;
   /** The addresses on the host changed (after the input that changed them, or a crash). */
   addressesChanged(host: SimHost, added: readonly string[], removed: readonly string[]): void;
+  /** The host's IPVS table changed (timeline text, lvs-sim.ts `IpvsTable`). */
+  ipvsChanged(host: SimHost, changes: readonly string[]): void;
   /** Everything an input (or a crash) changed has been reported. */
   settled(host: SimHost): void;
 }
@@ -43,47 +50,6 @@ export type InboundFilter = (host: SimHost, datagram: Datagram) => boolean;
 
 /** A journal for one incarnation of the node: on disk (--journal-dir) or nowhere. */
 export type JournalFactory = (node: string, incarnation: number, resumed: boolean) => Journal | undefined;
-
-/**
- * Forwards to the real journal (if any) and remembers which state changes the `out` line of the
- * last input recorded, so the oracles can check that every transition was journaled with its cause.
- */
-class TeeJournal implements Journal {
-  lastInSeq = -1;
-  lastOutSeq = -1;
-  readonly states = new Set<string>();
-  constructor(readonly inner: Journal | undefined) {}
-  append(line: string): void {
-    if (line.startsWith('{"t":"in"')) this.#in(Number(/"seq":(\d+)/.exec(line)?.[1] ?? -1));
-    else if (line.startsWith('{"t":"out"') && line.includes('"type":"state"')) {
-      const out = JSON.parse(line) as {
-        seq: number;
-        out: Array<{ type: string; actor?: string; from?: string; to?: string }>;
-      };
-      this.lastOutSeq = out.seq;
-      for (const o of out.out) if (o.type === "state") this.states.add(`${o.actor} ${o.from} ${o.to}`);
-    }
-    this.inner?.append(line);
-  }
-  appendIn(seq: number, atUs: number, input: string): void {
-    this.#in(seq);
-    if (this.inner?.appendIn !== undefined) this.inner.appendIn(seq, atUs, input);
-    else this.inner?.append(inLineOf(seq, atUs, input));
-  }
-  #in(seq: number): void {
-    this.lastInSeq = seq;
-    if (this.states.size > 0) this.states.clear();
-  }
-  close(): void {
-    this.inner?.close();
-  }
-  shouldRotate(): boolean {
-    return this.inner?.shouldRotate?.() ?? false;
-  }
-  startSegment(checkpoint: unknown): void {
-    this.inner?.startSegment?.(checkpoint);
-  }
-}
 
 const NONE: ReadonlySet<string> = new Set();
 
@@ -104,6 +70,8 @@ export class SimHost {
   readonly files = new Map<string, number>();
   readonly links = new Map<string, boolean>();
   lastCheckpoint: Checkpoint | undefined;
+  /** The kernel's IPVS table on this host (outlives a killed daemon, not the host). */
+  readonly ipvs = new IpvsTable();
   /** The node's own clock (node-clock.ts, or the shared one). */
   readonly #clock: Clock;
   readonly #net: SimNetwork;
@@ -112,8 +80,12 @@ export class SimHost {
   readonly #observer: HostObserver;
   readonly #journals: JournalFactory;
   readonly #dropInbound: InboundFilter | undefined;
+  readonly #servers: SimRealServers;
+  readonly #lvsPrng: Prng;
   #probeTimers: TimerHandle[] = [];
   #added: string[] = [];
+  /** IPVS table changes of the input being applied (reported after its state and address changes). */
+  #ipvsChanges: string[] = [];
   #removed: string[] = [];
 
   constructor(
@@ -124,6 +96,9 @@ export class SimHost {
       net: SimNetwork;
       observer: HostObserver;
       journals: JournalFactory;
+      servers: SimRealServers;
+      /** This host's warmup draws. */
+      lvsPrng: Prng;
       dropInbound?: InboundFilter;
     },
   ) {
@@ -135,11 +110,18 @@ export class SimHost {
     this.#observer = deps.observer;
     this.#journals = deps.journals;
     this.#dropInbound = deps.dropInbound;
-    this.spec = specFromConfig(config, { primaryAddress: (ifname, family) => this.#primary(ifname, family) });
+    this.#servers = deps.servers;
+    this.#lvsPrng = deps.lvsPrng;
+    this.spec = specFromConfig(config, this.#adapter());
     for (const i of decl.interfaces) this.links.set(i.ifname, true);
     for (const p of config.processes) this.processes.set(p.name, decl.processes[p.name] ?? p.quorum);
     for (const f of config.files) this.files.set(f.name, f.initValue ?? 0);
     for (const s of config.scripts) this.scriptExit.set(s.name, 0);
+  }
+
+  /** How the host derives its node's spec: its interfaces' primary addresses, LVS checkers on. */
+  #adapter(): { lvs: true; primaryAddress: (ifname: string, family: 4 | 6) => string | undefined } {
+    return { lvs: true, primaryAddress: (ifname, family) => this.#primary(ifname, family) };
   }
 
   #primary(ifname: string, family: 4 | 6): string | undefined {
@@ -184,10 +166,21 @@ export class SimHost {
       ports: this.#ports(),
       journal: tee,
       transport: this.#transport(),
+      checks: simChecksPort({
+        clock: this.#clock,
+        servers: this.#servers,
+        prng: this.#lvsPrng,
+        specs: () => this.node?.spec.virtualServers ?? [],
+        config: () => this.#config,
+        ipvs: (vs, spec, ops) => {
+          this.#ipvsChanges.push(...this.ipvs.apply(vs, spec, ops));
+        },
+      }),
       onApplied: (ev: { seq: number }, outputs: readonly Output[]) => {
         const journaled = tee.lastInSeq === ev.seq && tee.lastOutSeq === ev.seq ? tee.states : NONE;
         this.#observer.applied(this, ev.seq, outputs, journaled);
         this.#flushAddresses();
+        this.#flushIpvs();
         this.#observer.settled(this);
       },
     };
@@ -197,10 +190,11 @@ export class SimHost {
       tee.inner?.startSegment?.(this.lastCheckpoint);
       this.node = Node.restore(this.spec, this.lastCheckpoint, opts);
       restored?.(this.node);
+      this.node.resumeProbes();
+      // Virtual servers the checkpoint has idle (never started) start now, as at a fresh start.
+      this.node.startCheckers();
     } else {
-      this.node = nodeFromConfig(this.#config, opts, {
-        primaryAddress: (ifname, family) => this.#primary(ifname, family),
-      });
+      this.node = nodeFromConfig(this.#config, opts, this.#adapter());
       for (const input of this.#trackerInputs()) this.node.input(input);
       this.node.start();
     }
@@ -305,8 +299,10 @@ export class SimHost {
     if (!keepAddresses) {
       for (const a of this.addresses) this.#removed.push(a);
       this.addresses.clear();
+      this.#ipvsChanges.push(...this.ipvs.clear());
     }
     this.#flushAddresses();
+    this.#flushIpvs();
     this.#observer.settled(this);
   }
 
@@ -329,7 +325,7 @@ export class SimHost {
    */
   reload(config: Config): void {
     this.#config = config;
-    this.spec = specFromConfig(config, { primaryAddress: (ifname, family) => this.#primary(ifname, family) });
+    this.spec = specFromConfig(config, this.#adapter());
     for (const p of config.processes)
       if (!this.processes.has(p.name)) this.processes.set(p.name, this.#decl.processes[p.name] ?? p.quorum);
     for (const f of config.files) if (!this.files.has(f.name)) this.files.set(f.name, f.initValue ?? 0);
@@ -340,6 +336,8 @@ export class SimHost {
     this.#probeTimers = [];
     node.input({ kind: "reload", configHash: configHash(config), spec: this.spec });
     for (const input of this.#trackerInputs()) node.input(input);
+    // New and changed virtual servers start as at start-up (unchanged ones kept their checkers).
+    node.startCheckers();
     this.#startScripts();
   }
 
@@ -367,6 +365,13 @@ export class SimHost {
     this.#net.setInterfaceUp(this.name, ifname, up);
     if (this.spec.trackers.some((t) => t.kind === "link" && t.name === ifname))
       this.node?.input({ kind: "link", ifname, up });
+  }
+
+  #flushIpvs(): void {
+    if (this.#ipvsChanges.length === 0) return;
+    const changes = this.#ipvsChanges;
+    this.#ipvsChanges = [];
+    this.#observer.ipvsChanged(this, changes);
   }
 
   #flushAddresses(): void {

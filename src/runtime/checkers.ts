@@ -181,6 +181,9 @@ export class ProbeTable {
   get size(): number {
     return this.#aborts.size;
   }
+  has(key: string): boolean {
+    return this.#aborts.has(key);
+  }
   set(key: string, abort: () => void): void {
     this.#aborts.set(key, abort);
   }
@@ -258,6 +261,27 @@ export function runChecks(h: CheckHost, vs: string, commands: readonly LvsComman
     }
   }
   flush();
+}
+
+/**
+ * A node restored from a checkpoint: the probes that were in flight when it was taken belong to the
+ * process that ran them, so each is started again under its recorded seq (its result is then
+ * accepted, or ignored if the machine has moved on) and can be aborted by a later `cancelProbe`.
+ */
+export function resumeProbes(h: CheckHost, checkers: Checkers): void {
+  const ports = h.ports;
+  if (ports === undefined) return;
+  for (const vs of checkers.names) {
+    const spec = checkers.spec(vs);
+    checkers.state(vs)?.rs.forEach((rs, r) => {
+      rs.checkers.forEach((ch, c) => {
+        if (ch.probing === 0 || h.probes.has(`${vs}/${r}.${c}`)) return;
+        const kind = spec?.realServers[r]?.checkers[c]?.kind;
+        const url = kind === "HTTP_GET" || kind === "SSL_GET" ? ch.urlIt : null;
+        startProbe(h, ports, vs, { rs: r, checker: c, seq: ch.probing, url });
+      });
+    });
+  }
 }
 
 /** Starts one probe; its result comes back as a `check` input (never inside the launching step). */

@@ -31,6 +31,7 @@ import {
   type LvsOutput,
   ProbeTable,
   probeResult,
+  resumeProbes,
   runChecks,
 } from "./checkers.ts";
 import {
@@ -488,6 +489,13 @@ export class Node {
   /** One virtual server's checker state (machines/lvs-pool.ts), for views and tests. */
   checkerState(vs: string): ReturnType<NodeParts["checkers"]["state"]> {
     return this.#p.checkers.state(vs);
+  }
+  /**
+   * After `Node.restore` (live): starts again the LVS probes that were in flight when the checkpoint
+   * was taken (checkers.ts `resumeProbes`).
+   */
+  resumeProbes(): void {
+    resumeProbes(this.#checkHost, this.#p.checkers);
   }
   /** LVS probes in flight (leak checks). */
   get probesInFlight(): number {
