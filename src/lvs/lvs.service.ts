@@ -84,7 +84,10 @@ export function createLvs(opts: LvsOptions): Lvs {
     log: opts.log,
   });
   const runScript = (cmd: Command, stopping: boolean, role: string): void => {
-    if (opts.dryRun !== undefined) return opts.dryRun(`${role}: ${cmd.argv.join(" ")}`);
+    if (opts.dryRun !== undefined) {
+      opts.dryRun(`${role}: ${cmd.argv.join(" ")}`);
+      return;
+    }
     const checked = checkCommand(cmd, opts.config.global, opts.scriptEnv);
     if ("error" in checked) return void opts.log(`${checked.error} - not running ${cmd.argv[0]}`);
     if (checked.refused !== null) return void opts.log(checked.refused.message);
