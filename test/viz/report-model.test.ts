@@ -188,6 +188,32 @@ describe("simulationView of a real run (simulations/quickstart.yaml)", () => {
     expect(replayed.priority.map((p) => p.priority)).toEqual([120]);
   });
 
+  it("replayView shows what LVS checkers sent to IPVS and their notify scripts as events", () => {
+    const vs = "[198.18.0.100]:tcp:80";
+    const rv = replayView(
+      {
+        path: "lvs.jsonl",
+        spec: { instances: [], groups: [], trackers: [] },
+        timeline: [
+          {
+            seq: 1,
+            atUs: 5,
+            input: { kind: "check", vs, event: { type: "START", warmupDraws: [] } },
+            outputs: [
+              { type: "ipvs", vs, ops: [{ type: "ipvs", op: "addService" }] },
+              { type: "lvsNotify", vs, script: "quorumUp", rs: null, stopping: false },
+            ],
+          },
+        ],
+      },
+      chart,
+    );
+    expect(rv.events.map((e) => [e.kind, e.text])).toEqual([
+      ["ipvs", `ipvs ${vs} addService`],
+      ["notify", `lvsNotify ${vs} quorumUp`],
+    ]);
+  });
+
   it("replayView of lb1's first journal follows its priority: 150, 90 while its check fails, 150", () => {
     const parsed = readJournal(readFileSync(join(journals, "lb1.jsonl"), "utf8"));
     if (!parsed.ok) throw new Error(parsed.error.message);

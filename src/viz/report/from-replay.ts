@@ -12,6 +12,7 @@ import type { Event } from "../../runtime/input.ts";
 import type { CheckpointValue } from "../../runtime/journal.ts";
 import { topState } from "../../runtime/machine-driver.ts";
 import type { Output } from "../../runtime/node.ts";
+import { describeOutput } from "../../runtime/output-text.ts";
 import type { TimelineEntry } from "../../runtime/replay.ts";
 import type { NodeSpec } from "../../runtime/spec.ts";
 import type { Chart } from "../chart.ts";
@@ -94,6 +95,10 @@ const outputEvent = (atUs: number, o: Output): ViewEvent | undefined => {
       };
     case "notify":
       return { atUs, node: "", kind: "notify", text: `notify ${o.scope} ${o.name} ${o.state} ${o.priority}` };
+    case "ipvs":
+    case "lvsNotify":
+      // LVS checkers (src/runtime/checkers.ts): what reached IPVS, and their notify scripts.
+      return { atUs, node: "", kind: o.type === "ipvs" ? "ipvs" : "notify", text: describeOutput(o) };
     default:
       return undefined;
   }
