@@ -8,7 +8,8 @@
  * priority-150 adverts round-robin at RATE/s for SECONDS, ROUNDS times. Per round and daemon:
  * CPU = user + system time of the VRRP process (/proc/PID/stat), processed = sent − the drops of that
  * process's own raw sockets (/proc/net/raw). PROF=DIR writes a CPU profile of the Vigil daemon there
- * (summarise it with `npx tsx bench/lab/prof-summary.ts DIR/*.cpuprofile`).
+ * (summarise it with `npx tsx bench/lab/prof-summary.ts DIR/*.cpuprofile 40 onRecvReady`);
+ * VIGIL_NODE_ARGS adds node options (e.g. `--perf-basic-prof` for `perf record`).
  * Run: `npx tsx bench/daemon-rx.bench.ts` (RATE 20,000, SECONDS 5, ROUNDS 3). Prints figures; removes
  * everything it made, also on failure.
  */
@@ -27,6 +28,7 @@ import {
   sleepMs,
   startKeepalived,
   startVigil,
+  threadCpuUs,
 } from "./lab/daemons.ts";
 import { blast, type Flood, floodConfig, floodLinks } from "./lab/flood.ts";
 
@@ -44,9 +46,13 @@ interface Sample {
   cpuUs: number;
   sysUs: number;
   drops: number;
+  /** CPU of the main thread and of the other threads (GC helpers, thread pool). */
+  mainUs: number;
+  otherUs: number;
 }
 const sample = async (d: Daemon): Promise<Sample> => ({
   ...procUsage(d.pid),
+  ...threadCpuUs(d.pid),
   drops: await rawDropsOf(nsB, d.pid),
 });
 
@@ -69,13 +75,10 @@ try {
     only === "keepalived"
       ? undefined
       : started(
-          await startVigil(
-            nsB,
-            dir,
-            "v",
-            floodConfig(flood),
-            PROF === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", PROF],
-          ),
+          await startVigil(nsB, dir, "v", floodConfig(flood), [
+            ...(PROF === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", PROF]),
+            ...(process.env.VIGIL_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""),
+          ]),
         );
   await sleepMs(4000);
   const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -93,14 +96,21 @@ try {
       if (s0 === undefined || s1 === undefined) return undefined;
       const processed = b.sent - (s1.drops - s0.drops);
       const cpuUs = s1.cpuUs - s0.cpuUs;
-      return { processed, cpuUs, sysUs: s1.sysUs - s0.sysUs, perCpuS: processed / (cpuUs / 1e6) };
+      return {
+        processed,
+        cpuUs,
+        sysUs: s1.sysUs - s0.sysUs,
+        mainUs: s1.mainUs - s0.mainUs,
+        otherUs: s1.otherUs - s0.otherUs,
+        perCpuS: processed / (cpuUs / 1e6),
+      };
     };
     const kr = rate(k0, k1);
     const vr = rate(v0, v1);
     const line = (name: string, r: ReturnType<typeof rate>) =>
       r === undefined
         ? ""
-        : `${name}: processed ${r.processed}, CPU ${(r.cpuUs / 1e6).toFixed(2)} s (system ${(r.sysUs / 1e6).toFixed(2)}) → ${fmt(r.perCpuS)}/CPU-s, ${((r.cpuUs / b.sent) | 0).toString()} µs/advert`;
+        : `${name}: processed ${r.processed}, CPU ${(r.cpuUs / 1e6).toFixed(2)} s (system ${(r.sysUs / 1e6).toFixed(2)}; main thread ${(r.mainUs / 1e6).toFixed(2)}, others ${(r.otherUs / 1e6).toFixed(2)}) → ${fmt(r.perCpuS)}/CPU-s, ${((r.cpuUs / b.sent) | 0).toString()} µs/advert`;
     out.push(
       `round ${round}: sent ${b.sent} in ${b.seconds.toFixed(1)} s; ${line("keepalived", kr)}; ${line("vigil", vr)}`,
     );

@@ -133,10 +133,12 @@ export class Ipv4Names {
  * (version 4, header length ≥ 20 and within the bytes, total length between the header length and
  * the bytes received), read straight from the buffer without the header object, the header checksum
  * (the kernel has verified it before a raw socket sees the packet) or a payload view; addresses come
- * from `names`. test/transports/ip-rx.test.ts proves it equal to `parseIpv4` on random bytes.
+ * from `names`. `length`: only the first `length` bytes of `b` were received (the socket's reused
+ * buffer, without a view of it per datagram). test/transports/ip-rx.test.ts proves it equal to
+ * `parseIpv4` on random bytes.
  */
-export function parseIpv4Rx(b: Uint8Array, names: Ipv4Names): Ipv4Rx | IpParseFailure {
-  const n = b.length;
+export function parseIpv4Rx(b: Uint8Array, names: Ipv4Names, length?: number): Ipv4Rx | IpParseFailure {
+  const n = length === undefined ? b.length : Math.min(length, b.length);
   if (n < 20) return { kind: "truncated", detail: `truncated, ${n} bytes` };
   const b0 = b[0] as number;
   if (b0 >> 4 !== 4) return { kind: "not-ip", detail: "IP version is not 4" };

@@ -1,7 +1,8 @@
 /**
  * The few libc socket calls that `raw-socket` cannot make, through koffi: IPv6 raw sockets whose
  * receive path needs ancillary data (hop limit, destination, interface via `recvmsg`) and AF_PACKET
- * sockets for `vigil sniff`. Also `if_nametoindex`.
+ * sockets for `vigil sniff`; the non-blocking reads of the IPv4 raw socket (raw4.socket.ts). Also
+ * `if_nametoindex`.
  *
  * Node cannot watch an arbitrary file descriptor for readability, so `PollLoop` runs `poll(2)` on
  * koffi's async worker (one call in flight per loop, for all its descriptors, with a short timeout
@@ -9,6 +10,7 @@
  * descriptor's handler on the main thread, which drains it with non-blocking reads. Sockets here
  * are opened non-blocking. Not pure: this is the edge to the kernel.
  */
+import { readdirSync, readlinkSync } from "node:fs";
 import koffi from "koffi";
 
 export const AF_INET = 2;
@@ -52,10 +54,17 @@ interface Libc {
     buf: Uint8Array,
     len: number,
     flags: number,
-    addr: Uint8Array,
-    addrLen: Uint8Array,
+    addr: Uint8Array | null,
+    addrLen: Uint8Array | null,
   ) => number;
   readonly recvmsg: (fd: number, msg: unknown, flags: number) => number;
+  readonly getsockopt: (
+    fd: number,
+    level: number,
+    name: number,
+    value: Uint8Array,
+    len: Uint8Array,
+  ) => number;
   readonly sendmsg: (fd: number, msg: unknown, flags: number) => number;
   readonly sendto: (
     fd: number,
@@ -83,6 +92,7 @@ export function loadLibc(): Libc {
     close: lib.func("int close(int)"),
     recvfrom: lib.func("long recvfrom(int, void *, unsigned long, int, void *, void *)"),
     recvmsg: lib.func("long recvmsg(int, void *, int)"),
+    getsockopt: lib.func("int getsockopt(int, int, int, void *, void *)"),
     sendmsg: lib.func("long sendmsg(int, void *, int)"),
     sendto: lib.func("long sendto(int, void *, unsigned long, int, void *, uint32_t)"),
     poll: lib.func("int poll(void *, unsigned long, int)") as unknown as Libc["poll"],
@@ -111,6 +121,31 @@ export function check(libc: Libc, call: string, rc: number): number {
 }
 
 export const lastErrno = (): number => koffi.errno();
+
+export const SO_TYPE = 3;
+export const SO_PROTOCOL = 38;
+export const SO_DOMAIN = 39;
+
+/** An int socket option, or undefined when `getsockopt` fails (not a socket, closed). */
+export function intOption(libc: Libc, fd: number, level: number, name: number): number | undefined {
+  const v = new Uint8Array(4);
+  const len = int32(4);
+  if (libc.getsockopt(fd, level, name, v, len) < 0) return undefined;
+  return new DataView(v.buffer).getInt32(0, true);
+}
+
+/** The process's open socket descriptors (from /proc/self/fd). */
+export function socketFds(): Set<number> {
+  const out = new Set<number>();
+  for (const name of readdirSync("/proc/self/fd")) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${name}`).startsWith("socket:")) out.add(Number(name));
+    } catch {
+      // closed meanwhile (the directory's own descriptor)
+    }
+  }
+  return out;
+}
 
 export const int32 = (v: number): Uint8Array => {
   const b = new Uint8Array(4);

@@ -76,6 +76,8 @@ export interface RawSocketStats {
   wakeups: number;
   /** Reads that found the socket empty (IPv4: the end of a drained burst, or a spurious wake-up). */
   emptyReads: number;
+  /** IPv4: datagrams read with libc's recvfrom on the socket's descriptor (raw4.socket.ts), not raw-socket's. */
+  directReads: number;
 }
 
 export const DEFAULT_GROUP4 = "224.0.0.18";
@@ -91,6 +93,8 @@ export interface SharedSocketIo {
 
 export interface ReceivedPacket {
   readonly bytes: Uint8Array;
+  /** `bytes` as lowercase hex, when the socket interned them (rx-intern.ts). */
+  readonly hex?: string;
   readonly src: string;
   readonly dst: string;
   readonly ttl: number;
@@ -101,8 +105,8 @@ export interface ReceivedPacket {
 
 export type SocketEvent =
   | { readonly kind: "packet"; readonly packet: ReceivedPacket }
-  | { readonly kind: "wakeups" | "emptyReads"; readonly loop: true }
-  | { readonly kind: Exclude<keyof RawSocketStats, "wakeups" | "emptyReads"> };
+  | { readonly kind: "wakeups" | "emptyReads" | "directReads"; readonly loop: true }
+  | { readonly kind: Exclude<keyof RawSocketStats, "wakeups" | "emptyReads" | "directReads"> };
 
 interface View {
   readonly spec: RawInstanceSpec;
@@ -127,6 +131,7 @@ class SharedSocket {
     socketErrors: 0,
     wakeups: 0,
     emptyReads: 0,
+    directReads: 0,
   };
   readonly io: SharedSocketIo;
 
@@ -158,10 +163,11 @@ class SharedSocket {
       return;
     }
     const d: Datagram =
-      p.ifindex !== undefined && p.ipPayloadLength !== undefined
+      p.ifindex !== undefined && p.ipPayloadLength !== undefined && p.hex !== undefined
         ? {
             // IPv4: every fact known; one literal (no spread temporaries per datagram).
             bytes: p.bytes,
+            hex: p.hex,
             family: this.family,
             src: p.src,
             dst: p.dst,
@@ -180,6 +186,7 @@ class SharedSocket {
             ifname: this.ifname,
             ...(p.ifindex === undefined ? {} : { ifindex: p.ifindex }),
             ...(p.ipPayloadLength === undefined ? {} : { ipPayloadLength: p.ipPayloadLength }),
+            ...(p.hex === undefined ? {} : { hex: p.hex }),
             rxAtUs: this.clock.nowUs(),
           };
     this.all.next(d);

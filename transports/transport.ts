@@ -14,8 +14,13 @@ export type { Family } from "../src/protocol/codec.ts";
  * TTL / hop limit (and whether it could be seen), IPv4 payload length — the codec's `RxMeta`.
  */
 export interface Datagram extends RxMeta {
-  /** The VRRP message itself (IPv4/IPv6 header removed). */
+  /**
+   * The VRRP message itself (IPv4/IPv6 header removed). Read-only: a raw socket hands the same array
+   * to every datagram with the same content (transports/rx-intern.ts).
+   */
   readonly bytes: Uint8Array;
+  /** `bytes` as lowercase hex, when the transport interned them (the runtime journals this text). */
+  readonly hex?: string;
   /** Interface the datagram arrived on (name; `ifindex` when known). */
   readonly ifname: string;
   readonly ifindex?: number;

@@ -38,6 +38,28 @@ export function procUsage(pid: number): { cpuUs: number; sysUs: number; rssKb: n
 }
 
 /**
+ * CPU time (µs, user + system, 10 ms ticks) of a process's main thread and of all its other threads
+ * (V8's GC helpers, libuv's pool, the profiler) summed, from /proc/PID/task/TID/stat; threads that
+ * ended are not counted.
+ */
+export function threadCpuUs(pid: number): { mainUs: number; otherUs: number } {
+  let mainUs = 0;
+  let otherUs = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+      const us = (Number(rest[11]) + Number(rest[12])) * TICK_US;
+      if (Number(tid) === pid) mainUs += us;
+      else otherUs += us;
+    } catch {
+      /* thread gone */
+    }
+  }
+  return { mainUs, otherUs };
+}
+
+/**
  * CPU time of a whole process in µs from the scheduler's nanosecond accounting (the first field of
  * /proc/PID/task/TID/schedstat, summed over threads that are still alive): finer than the 10 ms
  * ticks of /proc/PID/stat, for daemons that use 1 % of a core.

@@ -2,7 +2,7 @@
  * Summarises V8 CPU profiles (`node --cpu-prof`): self time by function and by file, top N, as
  * percentages of the sampled time. Used to find where the daemon's receive path spends its time
  * (bench/daemon-rx.bench.ts with PROF=DIR). `npx tsx bench/lab/prof-summary.ts FILE.cpuprofile [N [FUNCTION]]` (with FUNCTION, only samples under that
- * function, e.g. `Socket.onRecvReady` for the receive path).
+ * function, e.g. `onRecvReady` for the raw IPv4 socket's receive path; or a part of `name url:line`).
  * Pure apart from reading the file and printing.
  */
 import { readFileSync } from "node:fs";
@@ -24,11 +24,23 @@ const p = JSON.parse(readFileSync(file, "utf8")) as Profile;
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const parentOf = new Map<number, number>();
 for (const n of p.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
-/** With a third argument, only samples with that function name somewhere on their stack count. */
+/**
+ * A frame is FUNCTION when its name is FUNCTION, or when FUNCTION is a part of `name url:line`
+ * (for anonymous callbacks of a bundle, e.g. `raw4.socket.ts` or `daemon-ABC.js:5526`).
+ */
+const matches = (n: ProfileNode | undefined, what: string): boolean => {
+  const f = n?.callFrame;
+  if (f === undefined) return false;
+  return (
+    f.functionName === what ||
+    `${f.functionName || "(anonymous)"} ${f.url}:${f.lineNumber + 1}`.includes(what)
+  );
+};
+/** With a third argument, only samples with that function somewhere on their stack count. */
 const counts = (id: number): boolean => {
   if (under === undefined) return true;
   for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at))
-    if (byId.get(at)?.callFrame.functionName === under) return true;
+    if (matches(byId.get(at), under)) return true;
   return false;
 };
 const selfUs = new Map<number, number>();

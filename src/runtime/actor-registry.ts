@@ -52,6 +52,8 @@ export class ActorRegistry {
   readonly byId = new Map<string, Actor>();
   /** Instances by name (the hot path: no `instance:` key built per lookup). */
   readonly #byName = new Map<string, Actor>();
+  #lastName: string | undefined;
+  #lastActor: Actor | undefined;
   readonly instances: Actor[] = [];
   readonly groups: Actor[] = [];
   readonly trackers: Actor[] = [];
@@ -97,8 +99,17 @@ export class ActorRegistry {
   get(id: string): Actor | undefined {
     return this.byId.get(id);
   }
+  /**
+   * The instance actor of that name. One entry of memory: a received advert looks its instance up
+   * twice in a row (the listening check, then the step), with the same name (the instance set is
+   * fixed for the registry's life, so the entry never goes stale).
+   */
   instance(name: string): Actor | undefined {
-    return this.#byName.get(name);
+    if (name === this.#lastName) return this.#lastActor;
+    const a = this.#byName.get(name);
+    this.#lastName = name;
+    this.#lastActor = a;
+    return a;
   }
   get fixpointHits(): number {
     return this.#fixpointHits;
@@ -117,7 +128,8 @@ export class ActorRegistry {
       );
     const prev = actor.snapshot;
     const fp = actor.fixpoint;
-    if (fp !== undefined && fp.snapshot === prev && sameFields(fp.event, event)) {
+    // The codec hands out the same (frozen) event for a repeated advert: identity first.
+    if (fp !== undefined && fp.snapshot === prev && (fp.event === event || sameFields(fp.event, event))) {
       this.#fixpointHits++;
       return fp.actions;
     }

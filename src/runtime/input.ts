@@ -292,6 +292,8 @@ const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.b
 /** What a transport says about one received datagram (structurally `transports/transport.ts` `Datagram`). */
 export interface RxFacts {
   readonly bytes: Uint8Array;
+  /** `bytes` as lowercase hex, when the transport has it already (transports/rx-intern.ts). */
+  readonly hex?: string;
   readonly family: 4 | 6;
   readonly src: string;
   readonly dst: string;
@@ -306,18 +308,34 @@ export interface RxFacts {
  * A received datagram as a journalable input, keeping every fact a receive check needs (TTL seen or
  * not, interface index, IPv4 payload length from the IP header), so live and replayed runs check alike.
  */
-export const rxInput = (d: RxFacts): Extract<Input, { kind: "rx" }> => ({
-  kind: "rx",
-  family: d.family,
-  src: d.src,
-  dst: d.dst,
-  ttl: d.ttl,
-  ...(d.ttlObserved === false ? { ttlObserved: false } : {}),
-  ifname: d.ifname,
-  ...(d.ifindex === undefined ? {} : { ifindex: d.ifindex }),
-  ...(d.ipPayloadLength === undefined ? {} : { ipPayloadLength: d.ipPayloadLength }),
-  hex: hexOf(d.bytes),
-});
+export const rxInput = (d: RxFacts): Extract<Input, { kind: "rx" }> => {
+  const hex = d.hex ?? hexOf(d.bytes);
+  // The raw IPv4 socket's datagram (TTL seen, index and payload length known): one literal, no spreads.
+  if (d.ttlObserved !== false && d.ifindex !== undefined && d.ipPayloadLength !== undefined)
+    return {
+      kind: "rx",
+      family: d.family,
+      src: d.src,
+      dst: d.dst,
+      ttl: d.ttl,
+      ifname: d.ifname,
+      ifindex: d.ifindex,
+      ipPayloadLength: d.ipPayloadLength,
+      hex,
+    };
+  return {
+    kind: "rx",
+    family: d.family,
+    src: d.src,
+    dst: d.dst,
+    ttl: d.ttl,
+    ...(d.ttlObserved === false ? { ttlObserved: false } : {}),
+    ifname: d.ifname,
+    ...(d.ifindex === undefined ? {} : { ifindex: d.ifindex }),
+    ...(d.ipPayloadLength === undefined ? {} : { ipPayloadLength: d.ipPayloadLength }),
+    hex,
+  };
+};
 
 /** The JSON text of a checked input: byte-identical to `JSON.stringify(input)`, by hand for rx and timer. */
 export const inputText = (i: Input): string => {

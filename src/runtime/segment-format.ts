@@ -70,6 +70,10 @@ interface Entry {
   lastOut: string | undefined;
 }
 
+/** `id` in base 36 for the dictionary's ids (made once per id: compact references repeat them). */
+const ID36: readonly string[] = Array.from({ length: DICT_SIZE }, (_, id) => id.toString(36));
+const id36 = (id: number): string => ID36[id] ?? id.toString(36);
+
 /**
  * Logical lines in, physical payloads out (unsealed). An `in` line that repeats a dictionary input
  * is held until its `out` line (or the next line, or a flush) shows whether its outputs repeat too.
@@ -105,7 +109,7 @@ export class SegmentEncoder {
       if (p !== undefined && p.seq === o.seq) {
         this.#pending = undefined;
         const e = this.#entries[p.id] as Entry;
-        const ref = `${p.id.toString(36)}.${p.dt.toString(36)}`;
+        const ref = `${id36(p.id)}.${p.dt.toString(36)}`;
         if (e.lastOut === o.out) out.push(`R${ref}`);
         else out.push(`r${ref}`, line);
         e.lastOut = o.out;
@@ -165,7 +169,7 @@ export class SegmentEncoder {
     if (p === undefined) return;
     this.#pending = undefined;
     (this.#entries[p.id] as Entry).lastOut = undefined;
-    out.push(`r${p.id.toString(36)}.${p.dt.toString(36)}`);
+    out.push(`r${id36(p.id)}.${p.dt.toString(36)}`);
   }
 }
 

@@ -2,7 +2,8 @@
  * The raw socket's per-datagram IPv4 parse (`parseIpv4Rx`, transports/ip-header.ts) accepts and
  * rejects exactly what `parseIpv4` does and gives the same source, destination, TTL, protocol and
  * payload, over well-formed headers with random fields and options, cut or padded buffers, and
- * random bytes; its address cache gives the same text as a fresh format, also after it is cleared.
+ * random bytes — also read in place from a larger reused buffer with the received length; its address
+ * cache gives the same text as a fresh format, also after it is cleared.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -44,6 +45,10 @@ const packet = fc
 const same = (b: Uint8Array, names: Ipv4Names): void => {
   const want = parseIpv4(b);
   const got = parseIpv4Rx(b, names);
+  // The socket's form: the same bytes at the start of a larger reused buffer, with their length.
+  const reused = new Uint8Array(b.length + 64).fill(0xab);
+  reused.set(b);
+  expect(parseIpv4Rx(reused, names, b.length)).toEqual(got);
   expect(isParseFailure(got)).toBe(isParseFailure(want));
   if (isParseFailure(want) || isParseFailure(got)) {
     expect(got).toEqual(want);

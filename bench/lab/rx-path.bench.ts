@@ -1,0 +1,120 @@
+/**
+ * The daemon's receive path in one process, without sockets: 1,000 BACKUP instances in a `Node` on a
+ * real clock with the daemon's file journal (16 MiB segments, flush timer on the clock), fed the
+ * steady stream of priority-150 adverts (round robin over the instances, interned per socket as the
+ * raw socket does, transports/rx-intern.ts) through the same RxJS shape as `vigil run` (one Subject per socket,
+ * merged, into the switched transport's Subject). Prints CPU µs per advert (process user + system) per
+ * round; for quick before/after comparisons of the hot path — bench/daemon-rx.bench.ts is the real
+ * measure. Run: `npx tsx bench/lab/rx-path.bench.ts` (ADVERTS per round, default 200,000; ROUNDS 5).
+ * Not pure (files, real clock).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { merge, Subject } from "rxjs";
+import { encodeAdvert } from "../../src/protocol/codec.ts";
+import { RealClock } from "../../src/runtime/clock.ts";
+import { FileJournal } from "../../src/runtime/journal.ts";
+import { Node } from "../../src/runtime/node.ts";
+import { nullPorts } from "../../src/runtime/ports.ts";
+import { instanceDefaults, type NodeSpec } from "../../src/runtime/spec.ts";
+import { RxInterner } from "../../transports/rx-intern.ts";
+import type { Datagram } from "../../transports/transport.ts";
+
+const N = 1000;
+const ADVERTS = Number(process.env.ADVERTS ?? 200_000);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+
+const spec: NodeSpec = {
+  instances: Array.from({ length: N }, (_, i) => ({
+    params: instanceDefaults({
+      name: `VI_${i}`,
+      vrid: (i % 250) + 1,
+      ifname: `eth${Math.floor(i / 250)}`,
+      ownIp: "198.18.0.1",
+      vips: [`198.18.${4 + Math.floor(i / 250)}.${(i % 250) + 1}`],
+      advertIntervalCs: 25_500,
+    }),
+    tracking: [],
+    unicastPeers: [],
+  })),
+  groups: [],
+  trackers: [],
+};
+const adverts = spec.instances.map((s) => {
+  const p = s.params;
+  const bytes = encodeAdvert(
+    { version: 2, vrid: p.vrid, priority: 150, advertIntervalCs: 25_500, addresses: [p.vips[0] ?? ""] },
+    4,
+    { src: "198.18.0.2", dst: "224.0.0.18" },
+  );
+  return { ifname: p.ifname, bytes };
+});
+
+const dir = mkdtempSync(join(tmpdir(), "vigil-rxpath-"));
+const clock = new RealClock();
+const sockets = [0, 1, 2, 3].map(() => new Subject<Datagram>());
+const switched = new Subject<Datagram>();
+const sub = merge(...sockets.map((s) => s.asObservable())).subscribe((d) => switched.next(d));
+const journal = new FileJournal(join(dir, "j.jsonl"), {
+  clock,
+  maxSegmentBytes: 16 * 1024 * 1024,
+  maxSegments: 8,
+});
+const node = new Node(spec, {
+  clock,
+  ports: nullPorts(),
+  journal,
+  transport: { inbound$: switched.asObservable(), send: () => {}, close: () => {} },
+});
+node.start();
+
+const interners = sockets.map(() => new RxInterner());
+const feed = (count: number): void => {
+  for (let k = 0; k < count; k++) {
+    const i = k % N;
+    const a = adverts[i] as { ifname: string; bytes: Uint8Array };
+    const m = (interners[(i / 250) | 0] as RxInterner).intern(a.bytes, 0, a.bytes.length);
+    (sockets[(i / 250) | 0] as Subject<Datagram>).next({
+      bytes: m.bytes,
+      hex: m.hex,
+      family: 4,
+      src: "198.18.0.2",
+      dst: "224.0.0.18",
+      ttl: 255,
+      ifname: a.ifname,
+      ifindex: 2 + ((i / 250) | 0),
+      ipPayloadLength: a.bytes.length,
+      rxAtUs: clock.nowUs(),
+    });
+  }
+};
+
+/** Feeds in slices, yielding to the event loop between them (so the journal's flush timer runs). */
+const round = async (count: number): Promise<number> => {
+  const u0 = process.cpuUsage();
+  for (let done = 0; done < count; done += 1000) {
+    feed(Math.min(1000, count - done));
+    await new Promise((r) => setImmediate(r));
+  }
+  const u = process.cpuUsage(u0);
+  return (u.user + u.system) / count;
+};
+
+try {
+  await round(50_000);
+  const per: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const us = await round(ADVERTS);
+    per.push(us);
+    console.log(`round ${r + 1}: ${us.toFixed(2)} µs/advert`);
+  }
+  per.sort((a, b) => a - b);
+  console.log(
+    `median ${per[per.length >> 1]?.toFixed(2)}, min ${per[0]?.toFixed(2)} µs/advert over ${ROUNDS} rounds of ${ADVERTS}`,
+  );
+} finally {
+  sub.unsubscribe();
+  node.close();
+  rmSync(dir, { recursive: true, force: true });
+}
