@@ -35,6 +35,8 @@ import {
 } from "./lab/daemons.ts";
 
 const WINDOW_S = Number(process.env.WINDOW_S ?? 10);
+/** Extra node options for Vigil (e.g. `--max-semi-space-size=16` to compare with node's default). */
+const VIGIL_NODE_ARGS = (process.env.VIGIL_NODE_ARGS ?? "").split(/\s+/).filter((a) => a !== "");
 const CASES = (process.env.CASES ?? "250x1,250x0.1,1000x1,1000x0.1").split(",").map((c) => {
   const [n = "250", s = "1"] = c.split("x");
   return { instances: Number(n), advertIntS: Number(s) };
@@ -116,7 +118,9 @@ try {
       );
       const name = `${who}-${role}-${c.instances}-${c.advertIntS}`;
       const d =
-        who === "k" ? await startKeepalived(ns, dir, name, text) : await startVigil(ns, dir, name, text);
+        who === "k"
+          ? await startKeepalived(ns, dir, name, text)
+          : await startVigil(ns, dir, name, text, VIGIL_NODE_ARGS);
       running.push(d);
       return d;
     };

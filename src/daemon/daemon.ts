@@ -10,7 +10,8 @@
  * SIGHUP: reload (`reloadConfig`, then the live node's `reload`, one at a time), checked as at
  * start — an unreadable file or a fatal error is refused with its diagnostics and one line saying
  * why, and the running configuration kept. The pid file is removed at exit, also after a failed
- * start. Loaded lazily by src/cli/run.ts so other commands never load sockets. Not pure: the host.
+ * start. Once running, freed C heap is returned to the kernel now and again (malloc-trim.ts).
+ * Loaded lazily by src/cli/run.ts so other commands never load sockets. Not pure: the host.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +24,7 @@ import { VIGIL_VERSION } from "../version.ts";
 import { dryRunPorts } from "./dry-run-ports.ts";
 import { startLiveNode } from "./live-node.ts";
 import { formatLogLine, type LogFormat } from "./log-format.ts";
+import { startMallocTrim } from "./malloc-trim.ts";
 import { observeDaemon } from "./observe.ts";
 import { acquirePidFile } from "./pid-file.ts";
 import {
@@ -183,6 +185,7 @@ async function serve(
   process.on("SIGHUP", onHup);
   // The status server, metrics and signal dumps (observe.ts); fed by every applied event.
   const observer = observeDaemon({ ...opts, log: (line) => log(line, false) });
+  let stopTrim = (): void => {};
   try {
     try {
       live = await startLiveNode({
@@ -202,6 +205,8 @@ async function serve(
       return 1;
     }
     await observer.attach(live);
+    // Start-up's freed C heap back to the kernel, then now and again (malloc-trim.ts).
+    stopTrim = startMallocTrim();
     await stopRequested;
     await reloading;
     stopping ??= live.stop();
@@ -209,6 +214,7 @@ async function serve(
     log("Stopped", false);
     return 0;
   } finally {
+    stopTrim();
     await observer.close();
     process.off("SIGTERM", onStop);
     process.off("SIGINT", onStop);

@@ -1,6 +1,6 @@
 /**
  * The production effect ports of one node, built from a validated `Config`: virtual addresses over
- * rtnetlink (vip.effect.ts), gratuitous ARP / unsolicited NA from an AF_PACKET socket
+ * one kept rtnetlink socket (vip.effect.ts), gratuitous ARP / unsolicited NA from an AF_PACKET socket
  * (arp.effect.ts), notify scripts and FIFOs through one process runner (notify.effect.ts), and log
  * lines handed to a sink. The runner is exposed so that vrrp_script probes share it. The host's effect actors call these; every failure comes back to the node
  * as a journaled `effect` input. IPVS is not built yet (Step 11): its port refuses every command
@@ -34,6 +34,7 @@ export interface HostPorts extends EffectPorts {
 export function createHostPorts(opts: HostPortsOptions): HostPorts {
   const runner = createProcessRunner(opts.clock);
   const arp = createArpPort(opts.clock);
+  const vip = createNetlinkVipPort();
   const notify = createNotifyPort({
     config: opts.config,
     runner,
@@ -41,7 +42,7 @@ export function createHostPorts(opts: HostPortsOptions): HostPorts {
     log: (line) => opts.log(line, false),
   });
   return {
-    vip: createNetlinkVipPort(),
+    vip,
     arp,
     notify,
     ipvs: {
@@ -54,6 +55,7 @@ export function createHostPorts(opts: HostPortsOptions): HostPorts {
     runner,
     open: () => notify.open(),
     close: () => {
+      vip.close();
       arp.close();
       notify.close();
       runner.killAll();

@@ -8,13 +8,22 @@
  * and NODAD on every IPv6 add unless `-nodad`) only when non-zero; IFA_CACHEINFO (preferred =
  * preferred_lft, valid = forever) for an IPv6 add unless preferred_lft is forever, the default
  * being 0 (deprecated) for a /128 and forever otherwise; IFA_LABEL on add; no scope or label for
- * IPv6; no NLM_F_CREATE/EXCL. Interface names are resolved to indexes through the socket at call
- * time. `buildAddressRequest` (the message contents) is pure; the port itself is not.
+ * IPv6; no NLM_F_CREATE/EXCL. Interface names are resolved to indexes through the port's socket
+ * and cached (see `createNetlinkVipPort`). `buildAddressRequest` (the message contents) is pure; the port itself is not.
  */
-import netlink, { type RtNetlinkSocket, type rt as rtTypes } from "netlink";
+import netlink, { type NetlinkMessage, type RtNetlinkSocket, type rt as rtTypes } from "netlink";
 import { addressBytes } from "../protocol/address.ts";
 import { EffectError, type VipAddress, type VipPort } from "../runtime/ports.ts";
-import { linkByName, type OpenRtnl, openRtnl, RTM_DELADDR, RTM_NEWADDR, talk } from "./rtnetlink.ts";
+import {
+  linkByName,
+  type OpenRtnl,
+  openRtnl,
+  RTM_DELADDR,
+  RTM_DELLINK,
+  RTM_NEWADDR,
+  RTM_NEWLINK,
+  talk,
+} from "./rtnetlink.ts";
 
 const { AttrStream, rt } = netlink;
 
@@ -184,43 +193,65 @@ export interface NetlinkVipOptions {
   readonly timeoutMs?: number;
 }
 
-type Op = "add" | "remove";
-
-async function applyOne(
-  sock: RtNetlinkSocket,
-  op: Op,
-  vip: VipAddress,
-  timeoutMs: number,
-): Promise<EffectError | undefined> {
-  const link = await linkByName(sock, vip.dev, timeoutMs);
-  if ("code" in link) {
-    // An address on an interface that is gone is not there: removing it is done (keepalived too).
-    if (op === "remove" && link.code === "ENODEV") return undefined;
-    const why = link.code === "ENODEV" ? "no such interface" : link.code;
-    return new EffectError(link.code, `cannot ${op} VIP ${describeVip(vip)}: ${why}`);
-  }
-  const req = buildAddressRequest(vip, op, link.index);
-  if ("error" in req) return new EffectError("EINVAL", `cannot ${op} ${req.error}`);
-  const type = op === "add" ? RTM_NEWADDR : RTM_DELADDR;
-  const reply = await talk(sock, type, encodeAddressRequest(req), 0, timeoutMs);
-  if (reply.ok) return undefined;
-  if (op === "add" && reply.code === "EEXIST") return undefined;
-  if (op === "remove" && (reply.code === "EADDRNOTAVAIL" || reply.code === "ENODEV")) return undefined;
-  return new EffectError(reply.code, `cannot ${op} VIP ${describeVip(vip)}: ${reply.code}`);
+/** The VIP port plus its teardown (the route socket it keeps). */
+export interface NetlinkVipPort extends VipPort {
+  /** Closes the route socket; a later command opens a new one. */
+  close(): void;
 }
 
+type Op = "add" | "remove";
+
+/** A request's outcome: done, failed, or sent to a cached index the kernel no longer has. */
+type Sent = EffectError | undefined | "stale";
+
 /**
- * The production `VipPort`: one route socket per call (closed before the promise settles), every
- * address attempted in order; rejects with an `EffectError` for the first that failed.
+ * The production `VipPort`. Latency is takeover latency here, so a command costs one netlink round
+ * trip: the port keeps ONE route socket (opened on first use, reopened after an error or a timeout)
+ * and each interface's index by name, so that on a cache hit the RTM_NEWADDR is on the socket
+ * before `add` returns (no GETLINK round trip, no event-loop turn: the kernel has the address when
+ * the command is dispatched). The requests of one command are all sent, in order, before their
+ * answers are awaited. The socket is subscribed to link notifications: an interface deleted,
+ * renamed or replaced drops its cached index; an ENODEV answer to a request sent to a cached index
+ * drops it too and the address is looked up and sent again once; a socket error drops them all.
+ * Every address is attempted; rejects with an `EffectError` for the first (in order) that failed.
  */
-export function createNetlinkVipPort(options: NetlinkVipOptions = {}): VipPort {
+export function createNetlinkVipPort(options: NetlinkVipOptions = {}): NetlinkVipPort {
   const open = options.open ?? openRtnl;
   const timeoutMs = options.timeoutMs ?? 5000;
-  const apply = async (op: Op, addresses: readonly VipAddress[]): Promise<void> => {
-    if (addresses.length === 0) return;
-    let sock: RtNetlinkSocket;
+  const indexes = new Map<string, number>();
+  let sock: RtNetlinkSocket | undefined;
+
+  const drop = (which: RtNetlinkSocket | undefined): void => {
+    if (which === undefined || which !== sock) return;
+    sock = undefined;
+    indexes.clear();
+    which.socket.close();
+  };
+  /** A link notification: a cached name or index it contradicts (or deletes) is dropped. */
+  const onLink = (messages: readonly NetlinkMessage[]): void => {
+    for (const m of messages) {
+      if (m.type !== RTM_NEWLINK && m.type !== RTM_DELLINK) continue;
+      let index: number | undefined;
+      let ifname: string | undefined;
+      try {
+        const link = rt.parseLinkMessage(m.data);
+        index = link.data.index;
+        ifname = link.attrs.ifname;
+      } catch {
+        indexes.clear(); // unreadable: trust nothing cached
+        continue;
+      }
+      const kept = m.type === RTM_NEWLINK; // a link changed in place (flags, MTU) keeps its index
+      for (const [name, i] of indexes)
+        if ((i === index || name === ifname) && !(kept && i === index && name === ifname))
+          indexes.delete(name);
+    }
+  };
+  const socket = (): RtNetlinkSocket => {
+    if (sock !== undefined) return sock;
+    let s: RtNetlinkSocket;
     try {
-      sock = open();
+      s = open();
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       throw new EffectError(
@@ -228,21 +259,125 @@ export function createNetlinkVipPort(options: NetlinkVipOptions = {}): VipPort {
         `cannot open rtnetlink: ${String(error)}`,
       );
     }
+    sock = s;
+    s.socket.on("error", () => drop(s));
+    s.socket.on("message", onLink);
     try {
-      let first: EffectError | undefined;
-      for (const vip of addresses) {
-        let failure: EffectError | undefined;
-        try {
-          failure = await applyOne(sock, op, vip, timeoutMs);
-        } catch (error) {
-          failure = new EffectError("INTERNAL", `cannot ${op} VIP ${describeVip(vip)}: ${String(error)}`);
-        }
-        first ??= failure;
-      }
-      if (first !== undefined) throw first;
-    } finally {
-      sock.socket.close();
+      s.addMembership("LINK");
+    } catch {
+      /* without link notifications a stale index still answers ENODEV, handled below */
     }
+    return s;
   };
-  return { add: (a) => apply("add", a), remove: (a) => apply("remove", a) };
+
+  /** One request to `index`; "stale" when the kernel has no such index any more and it came from the cache. */
+  const send = async (
+    s: RtNetlinkSocket,
+    op: Op,
+    vip: VipAddress,
+    index: number,
+    cached: boolean,
+  ): Promise<Sent> => {
+    const req = buildAddressRequest(vip, op, index);
+    if ("error" in req) return new EffectError("EINVAL", `cannot ${op} ${req.error}`);
+    const reply = await talk(
+      s,
+      op === "add" ? RTM_NEWADDR : RTM_DELADDR,
+      encodeAddressRequest(req),
+      0,
+      timeoutMs,
+    );
+    if (reply.ok) return undefined;
+    if (reply.code === "TIMEOUT") drop(s);
+    if (cached && reply.code === "ENODEV") return "stale";
+    if (op === "add" && reply.code === "EEXIST") return undefined;
+    if (op === "remove" && (reply.code === "EADDRNOTAVAIL" || reply.code === "ENODEV")) return undefined;
+    return new EffectError(reply.code, `cannot ${op} VIP ${describeVip(vip)}: ${reply.code}`);
+  };
+
+  /** The interface's index: cached, or asked of the kernel (and cached). */
+  const lookup = async (
+    s: RtNetlinkSocket,
+    op: Op,
+    vip: VipAddress,
+  ): Promise<number | EffectError | undefined> => {
+    let link: Awaited<ReturnType<typeof linkByName>>;
+    try {
+      link = await linkByName(s, vip.dev, timeoutMs);
+    } catch (error) {
+      return new EffectError("INTERNAL", `cannot ${op} VIP ${describeVip(vip)}: ${String(error)}`);
+    }
+    if ("code" in link) {
+      if (link.code === "TIMEOUT") drop(s);
+      // An address on an interface that is gone is not there: removing it is done (keepalived too).
+      if (op === "remove" && link.code === "ENODEV") return undefined;
+      const why = link.code === "ENODEV" ? "no such interface" : link.code;
+      return new EffectError(link.code, `cannot ${op} VIP ${describeVip(vip)}: ${why}`);
+    }
+    if (s === sock) indexes.set(vip.dev, link.index);
+    return link.index;
+  };
+
+  /** Looks the interface up, then sends. */
+  const lookupAndSend = async (
+    s: RtNetlinkSocket,
+    op: Op,
+    vip: VipAddress,
+  ): Promise<EffectError | undefined> => {
+    const index = await lookup(s, op, vip);
+    if (typeof index !== "number") return index;
+    const sent = await send(s, op, vip, index, false);
+    return sent === "stale" ? undefined : sent;
+  };
+
+  const apply = async (op: Op, addresses: readonly VipAddress[]): Promise<void> => {
+    if (addresses.length === 0) return;
+    const s = socket();
+    const results: Array<Promise<EffectError | undefined>> = [];
+    for (const vip of addresses) {
+      const cached = indexes.get(vip.dev);
+      if (cached !== undefined) {
+        // Sent now (synchronously); a stale index is looked up and sent once more.
+        const first = send(s, op, vip, cached, true);
+        results.push(
+          first.then((r) => {
+            if (r !== "stale") return r;
+            if (indexes.get(vip.dev) === cached) indexes.delete(vip.dev);
+            let again: RtNetlinkSocket;
+            try {
+              again = socket();
+            } catch (error) {
+              return error as EffectError;
+            }
+            return lookupAndSend(again, op, vip);
+          }),
+        );
+      } else {
+        // Looked up before the next address is sent, so the order on one interface is kept.
+        const index = await lookup(s, op, vip);
+        results.push(
+          typeof index === "number"
+            ? send(s, op, vip, index, false).then((r) => (r === "stale" ? undefined : r))
+            : Promise.resolve(index),
+        );
+      }
+    }
+    let first: EffectError | undefined;
+    for (const [k, r] of results.entries()) {
+      let failure: EffectError | undefined;
+      try {
+        failure = await r;
+      } catch (error) {
+        const vip = addresses[k] as VipAddress;
+        failure = new EffectError("INTERNAL", `cannot ${op} VIP ${describeVip(vip)}: ${String(error)}`);
+      }
+      first ??= failure;
+    }
+    if (first !== undefined) throw first;
+  };
+  return {
+    add: (a) => apply("add", a),
+    remove: (a) => apply("remove", a),
+    close: () => drop(sock),
+  };
 }

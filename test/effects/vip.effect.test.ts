@@ -255,14 +255,17 @@ const kernel =
       const index = links[name];
       return index === undefined ? [errorReply(19)] : [linkReply(index, name)];
     }
-    const local = rt.parseAddressMessage(payload).attrs.local as Buffer;
+    const msg = rt.parseAddressMessage(payload);
+    // The kernel answers ENODEV for an index no interface has (any more).
+    if (!Object.values(links).includes(msg.data.index ?? -1)) return [errorReply(19)];
+    const local = msg.attrs.local as Buffer;
     return [errorReply(errnoFor(type, local[local.length - 1] ?? 0))];
   };
 
 describe("createNetlinkVipPort over a fake socket", () => {
   const vips = [v("198.18.0.1", 32), v("198.18.0.2", 32), v("2001:db8::3", 128)];
 
-  it("EEXIST on add and EADDRNOTAVAIL on remove are not errors; one socket per call, closed", async () => {
+  it("EEXIST on add and EADDRNOTAVAIL on remove are not errors; one socket kept until close()", async () => {
     const socks: FakeSocket[] = [];
     const port = createNetlinkVipPort({
       open: () => {
@@ -273,11 +276,96 @@ describe("createNetlinkVipPort over a fake socket", () => {
     });
     await expect(port.add(vips)).resolves.toBeUndefined();
     await expect(port.remove(vips)).resolves.toBeUndefined();
-    expect(socks.map((s) => s.closed)).toEqual([1, 1]);
-    expect(socks[0]?.sent.map((s) => s.type)).toEqual([18, 20, 18, 20, 18, 20]);
-    expect(socks[1]?.sent.map((s) => s.type)).toEqual([18, 21, 18, 21, 18, 21]);
+    expect(socks).toHaveLength(1);
+    expect(socks[0]?.groups).toEqual(["LINK"]);
+    // eth0's index is asked once, then cached
+    expect(socks[0]?.sent.map((s) => s.type)).toEqual([18, 20, 20, 20, 21, 21, 21]);
     await expect(port.add([])).resolves.toBeUndefined();
+    expect(socks[0]?.closed).toBe(0);
+    port.close();
+    expect(socks[0]?.closed).toBe(1);
+    await expect(port.add(vips.slice(0, 1))).resolves.toBeUndefined();
     expect(socks).toHaveLength(2);
+    expect(socks[1]?.sent.map((s) => s.type)).toEqual([18, 20]);
+  });
+
+  it("with the index cached, every RTM_NEWADDR of a command is on the socket before add() returns", async () => {
+    const f = new FakeSocket(kernel({ eth0: 2 }));
+    const port = createNetlinkVipPort({ open: () => asRt(f) });
+    await port.add(vips.slice(0, 1));
+    const before = f.sent.length;
+    const pending = port.add(vips);
+    // no GETLINK round trip, no event-loop turn: the kernel has the requests now
+    expect(f.sent.slice(before).map((s) => s.type)).toEqual([20, 20, 20]);
+    expect(f.sent.slice(before).map((s) => rt.parseAddressMessage(s.payload).data.index)).toEqual([2, 2, 2]);
+    await expect(pending).resolves.toBeUndefined();
+  });
+
+  it("link notifications drop a cached index: deleted, renamed, name taken by another link; a change in place keeps it", async () => {
+    const links: Record<string, number> = { eth0: 2, eth1: 3 };
+    const f = new FakeSocket(kernel(links));
+    const port = createNetlinkVipPort({ open: () => asRt(f) });
+    const types = async (vip: VipAddress): Promise<number[]> => {
+      const at = f.sent.length;
+      await expect(port.add([vip])).resolves.toBeUndefined();
+      return f.sent.slice(at).map((s) => s.type);
+    };
+    const a = v("198.18.0.1", 32);
+    expect(await types(a)).toEqual([18, 20]);
+    f.emit("message", [linkReply(2, "eth0", 16)]); // flags or MTU changed: same name, same index
+    f.emit("message", [linkReply(3, "eth1", 17)]); // another interface: eth0's entry stays
+    expect(await types(a)).toEqual([20]);
+    f.emit("message", [linkReply(2, "eth0", 17)]); // deleted
+    expect(await types(a)).toEqual([18, 20]);
+    f.emit("message", [linkReply(2, "wan0", 16)]); // renamed
+    expect(await types(a)).toEqual([18, 20]);
+    links.eth0 = 7;
+    f.emit("message", [linkReply(7, "eth0", 16)]); // a new link took the name
+    expect(await types(a)).toEqual([18, 20]);
+    expect(rt.parseAddressMessage(f.sent.at(-1)?.payload as Buffer).data.index).toBe(7);
+    f.emit("message", [{ type: 16, flags: 0, seq: 0, port: 0, data: Buffer.alloc(3) }]); // unreadable
+    expect(await types(a)).toEqual([18, 20]);
+  });
+
+  it("an index the kernel no longer has (ENODEV) is looked up again and the address sent once more", async () => {
+    const links: Record<string, number> = { eth0: 2 };
+    const f = new FakeSocket(kernel(links));
+    const port = createNetlinkVipPort({ open: () => asRt(f) });
+    await port.add(vips.slice(0, 2));
+    delete links.eth0;
+    links.eth0 = 9; // replaced without a notification read yet
+    const at = f.sent.length;
+    await expect(port.add(vips.slice(0, 2))).resolves.toBeUndefined();
+    const sent = f.sent.slice(at);
+    expect(sent.map((s) => s.type)).toEqual([20, 20, 18, 18, 20, 20]);
+    const locals = sent
+      .filter((s) => s.type === 20)
+      .map((s) => [...(rt.parseAddressMessage(s.payload).attrs.local ?? [])].join("."));
+    expect(locals).toEqual(["198.18.0.1", "198.18.0.2", "198.18.0.1", "198.18.0.2"]);
+    expect(
+      sent.filter((s) => s.type === 20).map((s) => rt.parseAddressMessage(s.payload).data.index),
+    ).toEqual([2, 2, 9, 9]);
+    // gone for good: add fails with ENODEV, remove is done
+    delete links.eth0;
+    await expect(port.add(vips.slice(0, 1))).rejects.toMatchObject({ code: "ENODEV" });
+    await expect(port.remove(vips.slice(0, 1))).resolves.toBeUndefined();
+  });
+
+  it("a socket error drops the socket and every cached index; the next command opens a new socket", async () => {
+    const socks: FakeSocket[] = [];
+    const port = createNetlinkVipPort({
+      open: () => {
+        const f = new FakeSocket(kernel({ eth0: 2 }));
+        socks.push(f);
+        return asRt(f);
+      },
+    });
+    await port.add(vips.slice(0, 1));
+    socks[0]?.emit("error", Object.assign(new Error("recv: ENOBUFS"), { code: "ENOBUFS" }));
+    expect(socks[0]?.closed).toBe(1);
+    await expect(port.add(vips.slice(0, 1))).resolves.toBeUndefined();
+    expect(socks).toHaveLength(2);
+    expect(socks[1]?.sent.map((s) => s.type)).toEqual([18, 20]);
   });
 
   it("other errnos reject with an EffectError for the first failure, after trying every address", async () => {
@@ -288,7 +376,6 @@ describe("createNetlinkVipPort over a fake socket", () => {
     expect(err).toMatchObject({ code: "EPERM" });
     expect((err as Error).message).toContain("198.18.0.2/32 dev eth0");
     expect(f.sent.filter((s) => s.type === 20)).toHaveLength(3);
-    expect(f.closed).toBe(1);
     await expect(port.remove(vips)).rejects.toMatchObject({ code: "EPERM" });
   });
 
@@ -306,7 +393,7 @@ describe("createNetlinkVipPort over a fake socket", () => {
     await expect(createNetlinkVipPort({ open: () => asRt(hang) }).add(vips)).rejects.toMatchObject({
       code: "TIMEOUT",
     });
-    expect(hang.closed).toBe(1);
+    expect(hang.closed).toBe(1); // a socket that timed out is not kept
     const noOpen = createNetlinkVipPort({
       open: () => {
         throw Object.assign(new Error("socket: EMFILE"), { code: "EMFILE" });
@@ -316,9 +403,9 @@ describe("createNetlinkVipPort over a fake socket", () => {
     await expect(p).rejects.toBeInstanceOf(EffectError);
     await expect(p).rejects.toMatchObject({ code: "EMFILE" });
     const garbage = new FakeSocket(() => [{ type: 16, flags: 0, seq: 1, port: 0, data: Buffer.alloc(2) }]);
-    await expect(createNetlinkVipPort({ open: () => asRt(garbage) }).add(vips)).rejects.toBeInstanceOf(
-      EffectError,
-    );
+    const garbagePort = createNetlinkVipPort({ open: () => asRt(garbage) });
+    await expect(garbagePort.add(vips)).rejects.toBeInstanceOf(EffectError);
+    garbagePort.close();
     expect(garbage.closed).toBe(1);
   });
 });

@@ -181,6 +181,11 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
     await lab.nsRun(h.ns, "ip", ["link", "del", "vx0"]);
     await expect(port.add([onVx])).rejects.toMatchObject({ code: "ENODEV" });
     await expect(port.remove([onVx])).resolves.toBeUndefined();
+    // The same name again, under a new index: the port's cached index is not used for it.
+    await lab.nsRun(h.ns, "ip", ["link", "add", "vx0", "type", "veth", "peer", "name", "vx1"]);
+    await port.add([onVx]);
+    expect(await lab.nsRun(h.ns, "ip", ["-o", "addr", "show", "dev", "vx0"])).toContain(` ${net}.42/32 `);
+    await lab.nsRun(h.ns, "ip", ["link", "del", "vx0"]);
     const weird = v(`${net}.43`, 32, { dev: "a/b:c with space and far too long" });
     await expect(port.add([weird])).rejects.toMatchObject({ code: "ENODEV" });
   });
