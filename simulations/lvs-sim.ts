@@ -19,7 +19,7 @@ import {
 import type { Config } from "../src/config/types.ts";
 import { miscTimeoutUs, rsName, rsPort, runnableCheckers, vsName } from "../src/lvs/spec.ts";
 import { canonicalAddress } from "../src/protocol/address.ts";
-import type { CheckPorts, IpvsOp, } from "../src/runtime/checkers.ts";
+import type { CheckPorts, IpvsOp } from "../src/runtime/checkers.ts";
 import type { Clock } from "../src/runtime/clock.ts";
 import type { Prng } from "../src/runtime/prng.ts";
 
