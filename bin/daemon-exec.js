@@ -24,11 +24,13 @@ const optionName = (flag) =>
     .replaceAll("_", "-");
 
 /**
- * What to exec for `argv` (process.argv): undefined when it is not `vigil run` or nothing is missing;
+ * What to exec for `argv` (process.argv): undefined when it is not `vigil run` (or only its `--help`)
+ * or nothing is missing;
  * otherwise the new argv (without the executable) and the variables to add. Pure.
  */
 export function daemonExec(argv, execArgv, env) {
-  if (argv[2] !== "run") return undefined;
+  // `vigil run --help` only prints its usage: no daemon, no exec (and no koffi loaded).
+  if (argv[2] !== "run" || argv.slice(3).some((a) => a === "--help" || a === "-h")) return undefined;
   const given = new Set(
     [...execArgv, ...(env.NODE_OPTIONS ?? "").split(/\s+/)].filter((a) => a.startsWith("--")).map(optionName),
   );

@@ -22,7 +22,14 @@ describe("daemonExec: which command lines get the daemon's flags", () => {
       args: ["--enable-source-maps", ...DAEMON_NODE_FLAGS, "/opt/vigil/bin/vigil.js", "run", "-f", "k.conf"],
       env: { MALLOC_ARENA_MAX: "1", [EXEC_ENV_MARKER]: "MALLOC_ARENA_MAX" },
     });
-    for (const other of [["--version"], ["check", "-f", "run"], [], ["status", "run"]])
+    for (const other of [
+      ["--version"],
+      ["check", "-f", "run"],
+      [],
+      ["status", "run"],
+      ["run", "--help"],
+      ["run", "-f", "k.conf", "-h"],
+    ])
       expect(daemonExec(argv(...other), [], {})).toBeUndefined();
   });
 
