@@ -16,7 +16,7 @@ import { loadScenario } from "../../simulations/scenario.load.ts";
 import { replayCommand } from "../../src/cli/replay.ts";
 import { simulateCommand } from "../../src/cli/simulate.ts";
 import { repoRoot } from "../netns/support/vigil.ts";
-import { tempDirForFile } from "../support/temp.ts";
+import { tempDirForSuite } from "../support/temp.ts";
 import { guardedPage, launchChromium, screenshot, skipUnlessBrowser } from "./support/browser.ts";
 
 const suite = "browser: vigil simulate --report (quickstart)";
@@ -35,9 +35,10 @@ describe.skipIf(skipUnlessBrowser(suite))(suite, () => {
   let requests: string[];
   let errors: string[];
   let file = "";
+  const tempDir = tempDirForSuite("vigil-browser-report-");
 
   beforeAll(async () => {
-    const dir = tempDirForFile("vigil-browser-report-");
+    const dir = tempDir();
     file = join(dir, "quickstart.html");
     let stdout = "";
     let stderr = "";
@@ -187,8 +188,9 @@ describe.skipIf(skipUnlessBrowser(suite))(suite, () => {
 describe.skipIf(skipUnlessBrowser(suite))("browser: hostile names and a replayed journal", () => {
   let browser: Browser;
   let dir = "";
+  const tempDir = tempDirForSuite("vigil-browser-replay-");
   beforeAll(async () => {
-    dir = tempDirForFile("vigil-browser-replay-");
+    dir = tempDir();
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {

@@ -1,6 +1,8 @@
 /**
  * Temp dirs for tests that are removed when they are done: `tempDirForTest` inside a test (removed
- * when that test finishes), `tempDirForFile` at a test file's top level (removed after the file).
+ * when that test finishes), `tempDirForFile` at a test file's top level (removed after the file),
+ * `tempDirForSuite` at a describe's level for hooks to use (a `beforeAll` cannot register an
+ * `afterAll`: vitest drops it silently, and the directory would be left behind).
  * Not pure (file system).
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,4 +23,16 @@ export function tempDirForFile(prefix: string): string {
   const dir = make(prefix);
   afterAll(remove(dir));
   return dir;
+}
+
+/** Called in a describe's body: returns the suite's dir, made on first use, removed after the suite. */
+export function tempDirForSuite(prefix: string): () => string {
+  let dir: string | undefined;
+  afterAll(() => {
+    if (dir !== undefined) remove(dir)();
+  });
+  return () => {
+    dir ??= make(prefix);
+    return dir;
+  };
 }

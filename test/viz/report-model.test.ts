@@ -31,7 +31,7 @@ import {
 import { scenarioInstances } from "../../src/viz/report/reports.ts";
 import { memFs } from "../config/memfs.ts";
 import { S, TWO_INSTANCES } from "../daemon/status-rig.ts";
-import { tempDirForFile, tempDirForTest } from "../support/temp.ts";
+import { tempDirForSuite, tempDirForTest } from "../support/temp.ts";
 import { handMadeResult } from "./sim-result.ts";
 
 const chart = chartOf("vrrp-instance");
@@ -112,8 +112,9 @@ describe("simulationView of a real run (simulations/quickstart.yaml)", () => {
   let result: SimResult;
   let view: RunView;
   let journals: string;
+  const tempDir = tempDirForSuite("vigil-report-");
   beforeAll(() => {
-    journals = tempDirForFile("vigil-report-");
+    journals = tempDir();
     loaded = loadScenario(quickstart);
     result = runScenario(loaded, { journalDir: journals });
     view = simulationView(result, chart, scenarioInstances(loaded));
