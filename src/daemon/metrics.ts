@@ -20,6 +20,7 @@
  * `vigil_status_events_dropped_total` (events not sent to a client that was too slow). Not pure.
  */
 import { Counter, Gauge, Registry } from "prom-client";
+import type { RealServerState } from "../../machines/lvs-pool.ts";
 import type { InstanceSpec } from "../runtime/spec.ts";
 import { newStats, type StatsCounter } from "../runtime/stats.ts";
 import type { NodeView, StatusModel } from "./status-model.ts";
@@ -149,36 +150,39 @@ export function createMetrics(src: MetricsSource): Metrics {
       eachVs((vs, st) => this.set({ virtual_server: vs }, st.phase === "running" && st.quorumUp ? 1 : 0));
     },
   });
-  new Gauge({
-    name: "vigil_lvs_real_server_alive",
-    help: "LVS real server health as its checkers see it: 1 alive, 0 down",
-    labelNames: ["virtual_server", "real_server"],
-    registers,
-    collect() {
-      this.reset();
-      eachVs((vs, st, names) =>
-        names.forEach((rs, i) => {
-          this.set({ virtual_server: vs, real_server: rs }, st.rs[i]?.alive ? 1 : 0);
-        }),
-      );
-    },
-  });
-  new Gauge({
-    name: "vigil_lvs_real_server_weight",
-    help: "LVS real server weight in IPVS (absent while it is out of the table)",
-    labelNames: ["virtual_server", "real_server"],
-    registers,
-    collect() {
-      this.reset();
-      eachVs((vs, st, names) =>
-        names.forEach((rs, i) => {
-          const r = st.rs[i];
-          if (r?.set === true)
-            this.set({ virtual_server: vs, real_server: rs }, r.alive ? Math.max(0, r.effectiveWeight) : 0);
-        }),
-      );
-    },
-  });
+  /** A gauge per real server; `value` undefined leaves the real server out of the scrape. */
+  const perRealServer = (
+    name: string,
+    help: string,
+    value: (rs: RealServerState) => number | undefined,
+  ): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ["virtual_server", "real_server"],
+      registers,
+      collect() {
+        this.reset();
+        eachVs((vs, st, names) => {
+          names.forEach((rs, i) => {
+            const r = st.rs[i];
+            const v = r === undefined ? undefined : value(r);
+            if (v !== undefined) this.set({ virtual_server: vs, real_server: rs }, v);
+          });
+        });
+      },
+    });
+  };
+  perRealServer(
+    "vigil_lvs_real_server_alive",
+    "LVS real server health as its checkers see it: 1 alive, 0 down",
+    (r) => (r.alive ? 1 : 0),
+  );
+  perRealServer(
+    "vigil_lvs_real_server_weight",
+    "LVS real server weight in IPVS (absent while it is out of the table)",
+    (r) => (r.set ? (r.alive ? Math.max(0, r.effectiveWeight) : 0) : undefined),
+  );
   new Gauge({
     name: "vigil_info",
     help: "Vigil version (value 1)",
