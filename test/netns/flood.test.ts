@@ -1,6 +1,7 @@
 /**
  * A bad-input flood at a Vigil master (issue 11). Lab h1 runs `vigil run` as MASTER of two
- * instances (VI_1: VRRPv2 with PASS authentication, 1 s adverts; VI_2: VRRPv3, 100 ms adverts);
+ * instances (VI_1: VRRPv2 with PASS authentication, 1 s adverts; VI_2: VRRPv3, 50 ms adverts, so
+ * that the flood's window holds over a hundred gaps and their p99 is a p99, not the maximum);
  * h3, the attacker, sends bogus adverts to the VRRP group for FLOOD_MS at up to RATE_PER_S packets
  * per second (test/netns/support/flood-sender.ts: wrong password, TTL 64, bad checksum, truncated,
  * unknown VRID, all at priority 254); h2 observes with tcpdump, filtered on h1's adverts.
@@ -45,6 +46,8 @@ const FLOOD_MS = 5_000;
 /** Below this the run does not test much: fail rather than pass on a trickle. */
 const MIN_RATE_PER_S = 10_000;
 const P99_JITTER_LIMIT_US = 10_000;
+/** VI_2's advert interval (advert_int 0.05). */
+const VI_2_INTERVAL_US = 50_000;
 /** SCHED_RR priority of the daemon and the attacker (see the module comment). */
 const RT_PRIORITY = 10;
 
@@ -74,10 +77,10 @@ const gapsOf = (capture: string, fromUs: number, toUs: number): Gaps => {
   return { v2: gaps(51), v3: gaps(52) };
 };
 
-/** |gap − interval| for VI_1 (1 s) and VI_2 (100 ms). */
+/** |gap − interval| for VI_1 (1 s) and VI_2 (50 ms). */
 const jitterOf = (g: Gaps): number[] => [
   ...g.v2.map((x) => Math.abs(x - 1_000_000)),
-  ...g.v3.map((x) => Math.abs(x - 100_000)),
+  ...g.v3.map((x) => Math.abs(x - VI_2_INTERVAL_US)),
 ];
 
 const p99 = (xs: readonly number[]): number => {
@@ -161,7 +164,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true }))(suite, () 
         "    version 3",
         "    virtual_router_id 52",
         "    priority 200",
-        "    advert_int 0.1",
+        "    advert_int 0.05",
         `    virtual_ipaddress { ${net}.52/24 }`,
         "}",
         "",
@@ -251,7 +254,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true }))(suite, () 
     show("during the flood, as sent by h1", sent);
     show("during the flood, at the observer", observed);
     expect(observed.v2.length).toBeGreaterThanOrEqual(Math.floor(FLOOD_MS / 1000) - 2);
-    expect(observed.v3.length).toBeGreaterThanOrEqual(Math.floor(FLOOD_MS / 100) - 5);
+    expect(observed.v3.length).toBeGreaterThanOrEqual(Math.floor((FLOOD_MS * 1000) / VI_2_INTERVAL_US) - 5);
+    expect(observed.v2.length + observed.v3.length).toBeGreaterThanOrEqual(100); // a p99, not the maximum
     expect(p99(jitterOf(sent))).toBeLessThanOrEqual(P99_JITTER_LIMIT_US);
     expect(p99(jitterOf(observed))).toBeLessThanOrEqual(P99_JITTER_LIMIT_US);
   });
