@@ -1,7 +1,8 @@
 /**
  * A bad-input flood at a Vigil master (issue 11). Lab h1 runs `vigil run` as MASTER of two
  * instances (VI_1: VRRPv2 with PASS authentication, 1 s adverts; VI_2: VRRPv3, 50 ms adverts, so
- * that the flood's window holds over a hundred gaps and their p99 is a p99, not the maximum);
+ * that the flood's window holds over a hundred gaps and their p99 is a p99, not the maximum: with
+ * 100 or fewer, the nearest-rank p99 is the largest gap);
  * h3, the attacker, sends bogus adverts to the VRRP group for FLOOD_MS at up to RATE_PER_S packets
  * per second (test/netns/support/flood-sender.ts: wrong password, TTL 64, bad checksum, truncated,
  * unknown VRID, all at priority 254); h2 observes with tcpdump, filtered on h1's adverts.
@@ -42,7 +43,8 @@ import { repoRoot, tsxBin, vigilBin, vigilRunArgs } from "./support/vigil.ts";
 
 const suite = "netns: a flood of bogus adverts at a Vigil master";
 const RATE_PER_S = 50_000;
-const FLOOD_MS = 5_000;
+/** 6 s: with VI_2 at 50 ms the window holds about 120 gaps, so their p99 (nearest rank) is not the maximum. */
+const FLOOD_MS = 6_000;
 /** Below this the run does not test much: fail rather than pass on a trickle. */
 const MIN_RATE_PER_S = 10_000;
 const P99_JITTER_LIMIT_US = 10_000;
@@ -254,8 +256,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true }))(suite, () 
     show("during the flood, as sent by h1", sent);
     show("during the flood, at the observer", observed);
     expect(observed.v2.length).toBeGreaterThanOrEqual(Math.floor(FLOOD_MS / 1000) - 2);
-    expect(observed.v3.length).toBeGreaterThanOrEqual(Math.floor((FLOOD_MS * 1000) / VI_2_INTERVAL_US) - 5);
-    expect(observed.v2.length + observed.v3.length).toBeGreaterThanOrEqual(100); // a p99, not the maximum
+    expect(observed.v3.length).toBeGreaterThanOrEqual(Math.floor((FLOOD_MS * 1000) / VI_2_INTERVAL_US) - 10);
+    expect(observed.v2.length + observed.v3.length).toBeGreaterThan(100); // a p99, not the maximum
     expect(p99(jitterOf(sent))).toBeLessThanOrEqual(P99_JITTER_LIMIT_US);
     expect(p99(jitterOf(observed))).toBeLessThanOrEqual(P99_JITTER_LIMIT_US);
   });

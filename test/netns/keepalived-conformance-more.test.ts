@@ -340,6 +340,12 @@ const labelOf =
   (p: WirePacket): string =>
     `${p.src === ips.h1 ? "h1" : p.src === ips.h2 ? "h2" : p.src}:${p.prio}`;
 const from = (ps: readonly WirePacket[], atUs: number): WirePacket[] => ps.filter((p) => p.atUs >= atUs);
+/**
+ * A sequence of adverts with each run of the same sender and priority written once: how many steady
+ * adverts fall before the stop depends on when the harness stopped the real daemons (its polling
+ * and the machine's load), not on either daemon, so only the order of the changes is compared.
+ */
+const changes = (labels: readonly string[]): string[] => labels.filter((l, i) => l !== labels[i - 1]);
 const must = <T>(x: T | undefined, what: string): T => {
   if (x === undefined) throw new Error(`missing: ${what}`);
   return x;
@@ -497,7 +503,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
       show("rxlower", "figures", { keepalived: k, vigil: v });
       expect(Math.abs(k.healToH1Us - v.healToH1Us)).toBeLessThanOrEqual(TOLERANCE_US);
       expect(Math.abs(k.replyUs - v.replyUs)).toBeLessThanOrEqual(TOLERANCE_US);
-      expect(v.sequence).toEqual(k.sequence);
+      expect(changes(v.sequence)).toEqual(changes(k.sequence));
       expect(v.rxLowerLines).toBe(v.h2Adverts);
     });
   });
@@ -534,7 +540,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
       show("pdelay", "figures", { keepalived: k, vigil: v, fifo: r.fifo });
       expect(r.log.h2).toMatch(/start preempt delay \(2\.5/);
       expect(Math.abs(k.deltaUs - v.deltaUs)).toBeLessThanOrEqual(TOLERANCE_US);
-      expect(v.sequence).toEqual(k.sequence);
+      expect(changes(v.sequence)).toEqual(changes(k.sequence));
       expect(sim("pdelay").fifo).toEqual(r.fifo);
     });
   });
@@ -581,7 +587,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
       const vf = scriptFigures(v, r.ips);
       show("script", "vigil", { fifo: v.fifo, ...vf });
       expect(vf.deltaUs).toBe(3_609_375);
-      expect(vf.sequence).toEqual(k.sequence);
+      expect(changes(vf.sequence)).toEqual(changes(k.sequence));
       expect(v.fifo).toEqual(r.fifo);
     });
   });
