@@ -17,29 +17,20 @@ import { RealClock } from "../../src/runtime/clock.ts";
 import { FileJournal } from "../../src/runtime/journal.ts";
 import { Node } from "../../src/runtime/node.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";
-import { instanceDefaults, type NodeSpec } from "../../src/runtime/spec.ts";
+import type { NodeSpec } from "../../src/runtime/spec.ts";
 import { RxInterner } from "../../transports/rx-intern.ts";
 import type { Datagram } from "../../transports/transport.ts";
+import { fleetSpec } from "../fleet.ts";
 
 const N = 1000;
 const ADVERTS = Number(process.env.ADVERTS ?? 200_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 
+// The fleet of the runtime benchmarks, with a long advert interval: the down timers never fall due.
+const fleet = fleetSpec(N);
 const spec: NodeSpec = {
-  instances: Array.from({ length: N }, (_, i) => ({
-    params: instanceDefaults({
-      name: `VI_${i}`,
-      vrid: (i % 250) + 1,
-      ifname: `eth${Math.floor(i / 250)}`,
-      ownIp: "198.18.0.1",
-      vips: [`198.18.${4 + Math.floor(i / 250)}.${(i % 250) + 1}`],
-      advertIntervalCs: 25_500,
-    }),
-    tracking: [],
-    unicastPeers: [],
-  })),
-  groups: [],
-  trackers: [],
+  ...fleet,
+  instances: fleet.instances.map((s) => ({ ...s, params: { ...s.params, advertIntervalCs: 25_500 } })),
 };
 const adverts = spec.instances.map((s) => {
   const p = s.params;

@@ -4,9 +4,9 @@
  * scripts), the IPVS effect (ipvsadm batches, or recording without IPVS), real-server and quorum
  * notify scripts, and the warmup draws from a seeded PRNG. The checker machines themselves run inside
  * the node, so their starts, probe results and timers are journaled and replay. Virtual servers are
- * named as keepalived names them (FMT_VS); a reload adds the new configuration's virtual servers
- * while the old ones stay known, so the stop of a removed one is still written with its own
- * addresses. Notify scripts run through the one process runner as their resolved user after the
+ * named as keepalived names them (FMT_VS); a reload replaces the known virtual servers with the new
+ * configuration's once the node has applied it (the stops of removed and changed ones were then
+ * already written with their own addresses), so repeated reloads keep nothing old. Notify scripts run through the one process runner as their resolved user after the
  * script security check; at stop (`omega`) they get keepalived's 1 s before SIGKILL. In a dry run the
  * IPVS lines and notify scripts are only logged. Not pure.
  */
@@ -58,10 +58,13 @@ export interface Lvs {
 }
 
 export function createLvs(opts: LvsOptions): Lvs {
-  // Every virtual server known so far, by index; a name maps to its newest configuration.
+  // The configuration's virtual servers, by index (the IPVS and probe ports read this same array); a
+  // name maps to its index.
   const known: VirtualServer[] = [];
   const index = new Map<string, number>();
   const learn = (vss: readonly VirtualServer[]): void => {
+    known.length = 0;
+    index.clear();
     for (const vs of vss) {
       index.set(vsName(vs), known.length);
       known.push(vs);

@@ -253,4 +253,58 @@ virtual_server 198.18.0.100 80 {
     expect(lines.filter((l) => l.startsWith("IPVS:"))).toEqual([]); // IPVS is not even looked for
     expect(runner.running).toBe(0);
   });
+
+  test("a reload replaces the known virtual servers: a removed one is forgotten, a kept one is written anew", async () => {
+    const conf = (port: number, weight: number) => {
+      const f = join(dir, `r${port}-${weight}.conf`);
+      writeFileSync(
+        f,
+        `virtual_server 198.18.0.100 ${port} {
+  protocol TCP
+  lvs_method NAT
+  lvs_sched rr
+  real_server 198.18.0.11 80 {
+    weight ${weight}
+    TCP_CHECK {
+    }
+  }
+}
+virtual_server 198.18.0.101 80 {
+  protocol TCP
+  lvs_method NAT
+  lvs_sched rr
+  real_server 198.18.0.12 80 {
+    TCP_CHECK {
+    }
+  }
+}
+`,
+      );
+      const { runnable } = loadConfig(f, { configId: "lb1" });
+      if (runnable === undefined) throw new Error("config did not load");
+      return runnable;
+    };
+    const first = conf(80, 1);
+    const lvs = createLvs({
+      config: first,
+      clock: new VirtualClock(),
+      runner: createProcessRunner(),
+      scriptEnv: nodeScriptEnv(),
+      log: () => {},
+      procPath: join(dir, "no-ip_vs"),
+    });
+    const add = { type: "ipvs", op: "addDest", rs: 0, weight: 1 } as const;
+    lvs.reload(conf(81, 7)); // [198.18.0.100]:tcp:80 is gone; [198.18.0.101]:tcp:80 is kept
+    lvs.checks.ipvs("[198.18.0.100]:tcp:80", [add]);
+    lvs.checks.ipvs("[198.18.0.101]:tcp:80", [add]);
+    lvs.checks.ipvs("[198.18.0.100]:tcp:81", [add]);
+    expect(lvs.ipvs.recorded).toEqual([
+      "-a -t 198.18.0.101:80 -r 198.18.0.12:80 -m -w 1",
+      "-a -t 198.18.0.100:81 -r 198.18.0.11:80 -m -w 1",
+    ]);
+    const result = await new Promise((resolve) =>
+      lvs.checks.probe({ vs: "[198.18.0.100]:tcp:80", rs: 0, checker: 0, url: null }, resolve),
+    );
+    expect(result).toEqual({ ok: false }); // an unknown virtual server's probe fails at once
+  });
 });

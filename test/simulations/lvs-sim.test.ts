@@ -14,7 +14,6 @@ import {
   type ProbeResult,
   RAND_MAX,
   stepPool,
-  type VirtualServerSpec,
 } from "../../machines/checker.machine.ts";
 import {
   IpvsTable,
@@ -33,6 +32,7 @@ import type { Config } from "../../src/config/types.ts";
 import { virtualServerSpec } from "../../src/lvs/spec.ts";
 import { VirtualClock } from "../../src/runtime/clock.ts";
 import { Prng } from "../../src/runtime/prng.ts";
+import { rs, tcp, vs } from "../lvs/support.ts";
 import { tempDirForFile } from "../support/temp.ts";
 
 const dir = tempDirForFile("vigil-lvs-sim-");
@@ -171,37 +171,8 @@ describe("simulated probes", () => {
       "DNS_CHECK",
     ];
     for (const kind of kinds) {
-      const checker: CheckerSpec = {
-        kind,
-        delayLoopUs: 6_000_000,
-        connectTimeoutUs: 2_000_000,
-        retry: 1,
-        delayBeforeRetryUs: 1_000_000,
-        warmupUs: 0,
-        alpha: false,
-        urls: [{ path: "/", hasDigest: false }],
-        miscPath: "/bin/true",
-        miscDynamic: false,
-      };
-      const spec: VirtualServerSpec = {
-        name: VS,
-        quorum: 1,
-        hysteresis: 0,
-        hasQuorumUp: false,
-        hasQuorumDown: false,
-        omega: false,
-        sorry: null,
-        realServers: [
-          {
-            name: "[198.18.0.11]:tcp:80",
-            weight: 1,
-            inhibit: false,
-            hasNotifyUp: false,
-            hasNotifyDown: false,
-            checkers: [checker],
-          },
-        ],
-      };
+      const checker = tcp({ kind, connectTimeoutUs: 2_000_000, urls: [{ path: "/", hasDigest: false }] });
+      const spec = vs({ realServers: [rs(1, { checkers: [checker] })] });
       const started = stepPool(spec, initialPoolState(spec), { type: "START", atUs: 0 }).state;
       const launched = stepPool(spec, started, { type: "TIMER", atUs: 1_000_000, id: "check:0.0" }).commands;
       const machineTimer = launched.some((c) => c.type === "setTimer" && c.id === "timeout:0.0");
