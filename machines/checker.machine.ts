@@ -1,7 +1,9 @@
 /**
  * The checker machine: one virtual server's health checkers, as keepalived 2.2.7's checker process
- * runs them (check/check_tcp.c tcp_epilog, check_http.c epilog/timeout_epilog, check_misc.c
- * misc_check_child_thread, ipwrapper.c update_svr_checker_state), with the pool, quorum and IPVS
+ * runs them (check_tcp.c tcp_epilog and check_http.c epilog/timeout_epilog in checker-tcp-http.ts,
+ * check_dns.c dns_final and check_smtp.c smtp_final in checker-dns-smtp.ts, check_misc.c
+ * misc_check_child_thread here — each failure line logged when keepalived logs it, every attempt's
+ * with log_all_failures — and ipwrapper.c update_svr_checker_state), with the pool, quorum and IPVS
  * decisions of lvs-pool.ts. A step is `(spec, state, event) → (state', commands)`: timers leave as
  * `setTimer`/`cancelTimer` commands with our own ids (`check:R.C` starts a probe, `timeout:R.C` ends
  * one after connect_timeout), probes as `probe` commands whose results come back as `RESULT` events
@@ -9,6 +11,8 @@
  * with `START` from the host's seeded PRNG; times in with each event (`atUs`). Pure: no clock, no
  * randomness, no I/O; the input state is never mutated.
  */
+import { dnsFinal, type FinalStep, smtpFinal } from "./checker-dns-smtp.ts";
+import { httpFinal, tcpFinal } from "./checker-tcp-http.ts";
 import {
   type CheckerSpec,
   type CheckerState,
@@ -21,12 +25,21 @@ import {
 
 export type { CheckerSpec, LvsCommand, PoolState, RealServerSpec, VirtualServerSpec } from "./lvs-pool.ts";
 
-/** What a probe reports. MISC_CHECK: `exitStatus` or `signal` (with `timedOut` when we killed it). */
+/**
+ * What a probe reports. MISC_CHECK: `exitStatus` or `signal` (with `timedOut` when we killed it).
+ * The socket checkers: `reason`, the failure as keepalived's checker tells it (TCP_CHECK `timeout`,
+ * HTTP_GET `Timeout WEB read`, DNS_CHECK `read timeout from socket`, SMTP_CHECK `Read timeout from
+ * server [ip]:port`…): the machine logs it when keepalived does (`tcpAttemptLine`,
+ * `httpAttemptLine`, `dnsFailureLine`, `smtpFailureLine`); `rescheduled` when the probe could not
+ * run at all (keepalived's `… bind failed. Rescheduling.`): no verdict, the next run after delay_loop.
+ */
 export interface ProbeResult {
   readonly ok: boolean;
   readonly exitStatus?: number;
   readonly signal?: number;
   readonly timedOut?: boolean;
+  readonly reason?: string;
+  readonly rescheduled?: boolean;
 }
 
 export type CheckerEvent =
@@ -97,6 +110,19 @@ export function initialPoolState(spec: VirtualServerSpec): PoolState {
   };
 }
 
+/**
+ * check_misc.c's retry words after a failure: `, will do N retries` (the scheduled run failed),
+ * ` on retry K/N` (a retry failed, not the last), ` after N retries` (the last: retry_it is back to
+ * 0), ` with retry disabled` (retry 0).
+ */
+export function miscRetryText(retry: number, retryIt: number): string {
+  const retries = `${retry} ${retry === 1 ? "retry" : "retries"}`;
+  if (retry === 0) return " with retry disabled";
+  if (retryIt === 1) return `, will do ${retries}`;
+  if (retryIt > 1) return ` on retry ${retryIt - 1}/${retry}`;
+  return ` after ${retries}`;
+}
+
 class Run {
   constructor(
     readonly pool: Pool,
@@ -165,105 +191,18 @@ class Run {
       this.out.push({ type: "setTimer", id: timeoutTimerId(r, c), delayUs: spec.connectTimeoutUs });
   }
 
-  /**
-   * check_tcp.c tcp_epilog, and check_dns.c dns_final, whose retries count alike: DNS_CHECK logs no
-   * success line, and its failure line is the probe's own (`DNS_CHECK (…) …`, logged by the probe port).
-   */
-  tcpEpilog(r: number, c: number, success: boolean): void {
-    const ch = this.ch(r, c);
-    const spec = this.spec(r, c);
-    const tcp = spec.kind === "TCP_CHECK";
-    let delayUs: number;
-    if (success || ch.retryIt >= spec.retry) {
-      delayUs = spec.delayLoopUs;
-      ch.retryIt = 0;
-      if (success && (!ch.isUp || !ch.hasRun)) {
-        if (tcp) this.pool.log(`TCP connection to ${this.name(r)} success.`);
-        this.updateServerChecker(r, c, true);
-      } else if (!success && (ch.isUp || !ch.hasRun)) {
-        if (tcp)
-          this.pool.log(
-            spec.retry > 0 && ch.hasRun
-              ? `TCP_CHECK on service ${this.name(r)} failed after ${spec.retry} retries.`
-              : `TCP_CHECK on service ${this.name(r)} failed.`,
-          );
-        this.updateServerChecker(r, c, false);
-      }
-    } else {
-      delayUs = spec.delayBeforeRetryUs;
-      ch.retryIt++;
-    }
-    ch.hasRun = true;
-    this.schedule(r, c, delayUs);
-  }
-
-  /** check_http.c epilog: `method` is REGISTER_CHECKER_NEW / _RETRY / _FAILED. */
-  httpEpilog(r: number, c: number, method: "new" | "retry" | "failed"): void {
-    const ch = this.ch(r, c);
-    const spec = this.spec(r, c);
-    const urlCount = Math.max(1, spec.urls.length);
-    let done = false;
-    if (method === "new") {
-      if (ch.urlIt >= urlCount - 1) done = true;
-      else ch.urlIt++;
-      ch.retryIt = 0;
-    } else if (method === "retry") ch.retryIt++;
-    if (method === "new" && done && !ch.failedUrl) {
-      if (!ch.isUp || !ch.hasRun) {
-        this.pool.log(`Remote Web server ${this.name(r)} succeed on service.`);
-        this.updateServerChecker(r, c, true);
-        ch.hasRun = true;
-      }
-      ch.urlIt = 0;
-      ch.retryIt = 0;
-    } else if (method === "retry" && ch.retryIt > spec.retry) {
-      if (ch.isUp || !ch.hasRun) {
-        this.pool.log(
-          ch.hasRun && spec.retry > 0
-            ? `HTTP_CHECK on service ${this.name(r)} failed after ${ch.retryIt - 1} retries.`
-            : `HTTP_CHECK on service ${this.name(r)} failed.`,
-        );
-        this.updateServerChecker(r, c, false);
-      }
-      ch.failedUrl = true;
-    } else if (method === "new" && ch.failedUrl) {
-      ch.failedUrl = false;
-      ch.urlIt = 0;
-      ch.retryIt = 0;
-    }
-    let delayUs: number;
-    if (method === "new") {
-      delayUs = spec.delayLoopUs;
-      if (!ch.hasRun) ch.retryIt = spec.retry;
-    } else if (ch.failedUrl) delayUs = Math.max(spec.delayBeforeRetryUs, spec.delayLoopUs);
-    else delayUs = spec.delayBeforeRetryUs;
-    this.schedule(r, c, delayUs);
-  }
-
-  /** http_handle_response's success and timeout_epilog's failure. */
-  httpResult(r: number, c: number, ok: boolean): void {
-    const ch = this.ch(r, c);
-    if (ok) {
-      const url = this.spec(r, c).urls[ch.urlIt];
-      if (!ch.isUp)
-        this.pool.log(
-          `${url?.hasRegex === true ? "Regex match" : url?.hasDigest ? "MD5 digest" : "HTTP status code"} success to ${this.name(r)} url(${url?.path ?? "/"})`,
-        );
-      this.httpEpilog(r, c, "new");
-    } else if (ch.isUp || !ch.hasRun) {
-      ch.hasRun = true;
-      this.httpEpilog(r, c, "retry");
-    } else this.httpEpilog(r, c, "failed");
-  }
-
   /** check_misc.c misc_check_child_thread after the script ended. */
   miscResult(r: number, c: number, res: ProbeResult): void {
     const ch = this.ch(r, c);
     const spec = this.spec(r, c);
     const rs = this.pool.rsState(r);
+    // A run that could not start decides nothing, as for the socket checkers: the next after delay_loop.
+    if (res.rescheduled === true)
+      return void this.schedule(r, c, Math.max(1, ch.startedAtUs + spec.delayLoopUs - this.atUs));
     const status = res.exitStatus;
     let kind: "succeeded" | "failed" | "timed out" | null = null;
     let reason: string | null = null;
+    let messageOnly = false;
     const success =
       status !== undefined && (status === 0 || (spec.miscDynamic && status >= 2 && status <= 255));
     if (success) {
@@ -287,7 +226,9 @@ class Run {
       }
       if (ch.retryIt < spec.retry) {
         ch.retryIt++;
-        kind = null; // keepalived is silent on a failure that will be retried (no log_all_failures)
+        // A failure that will be retried: its line with log_all_failures (message_only), else silence.
+        if (spec.logAllFailures === true) messageOnly = true;
+        else kind = null;
       } else {
         ch.retryIt = 0;
         if (status !== undefined) {
@@ -298,52 +239,39 @@ class Run {
       }
     }
     if (kind !== null) {
-      const retries = `${spec.retry} ${spec.retry === 1 ? "retry" : "retries"}`;
-      const message =
-        kind === "succeeded" ? "" : spec.retry > 0 ? ` after ${retries}` : " with retry disabled";
+      const message = kind === "succeeded" ? "" : miscRetryText(spec.retry, ch.retryIt);
       this.pool.log(
         `Misc check for [${this.name(r)} VS ${this.pool.spec.name}] by [${spec.miscPath}] ${kind}${message}${reason === null ? "" : ` (${reason})`}.`,
       );
-      this.updateServerChecker(r, c, kind === "succeeded");
-      if (kind !== "succeeded") ch.curWeight = 0;
+      if (!messageOnly) {
+        this.updateServerChecker(r, c, kind === "succeeded");
+        if (kind !== "succeeded") ch.curWeight = 0;
+      }
     }
     // The next run counts from the start of this one (last_ran), at least 1 µs ahead.
     const intervalUs = ch.retryIt > 0 ? spec.delayBeforeRetryUs : spec.delayLoopUs;
     this.schedule(r, c, Math.max(1, ch.startedAtUs + intervalUs - this.atUs));
   }
 
-  /**
-   * check_smtp.c smtp_final: a failure is retried while `++retry_it <= retry`; then the real server
-   * goes down and the count is NOT reset (keepalived's quirk: later failures are final at once) until
-   * a success resets it. The failure line is the probe's (`SMTP_CHECK …`, logged by the probe port).
-   */
-  smtpFinal(r: number, c: number, success: boolean): void {
-    const ch = this.ch(r, c);
-    const spec = this.spec(r, c);
-    if (!success) {
-      if (++ch.retryIt <= spec.retry) {
-        this.schedule(r, c, spec.delayBeforeRetryUs);
-        return;
-      }
-      if (ch.isUp || !ch.hasRun) this.updateServerChecker(r, c, false);
-      this.schedule(r, c, spec.delayLoopUs);
-      return;
-    }
-    ch.retryIt = 0;
-    if (!ch.isUp || !ch.hasRun) {
-      this.pool.log(`Remote SMTP server ${this.name(r)} succeed on service.`);
-      this.updateServerChecker(r, c, true);
-    }
-    ch.hasRun = true;
-    this.schedule(r, c, spec.delayLoopUs);
+  /** What the final steps (checker-tcp-http.ts, checker-dns-smtp.ts) work on: checker `c` of real server `r`. */
+  final(r: number, c: number): FinalStep {
+    return {
+      ch: this.ch(r, c),
+      spec: this.spec(r, c),
+      name: this.name(r),
+      log: (line) => this.pool.log(line),
+      schedule: (delayUs) => this.schedule(r, c, delayUs),
+      update: (alive) => this.updateServerChecker(r, c, alive),
+    };
   }
 
   result(r: number, c: number, res: ProbeResult): void {
     const kind = this.spec(r, c).kind;
     if (kind === "MISC_CHECK") this.miscResult(r, c, res);
-    else if (kind === "HTTP_GET" || kind === "SSL_GET") this.httpResult(r, c, res.ok);
-    else if (kind === "SMTP_CHECK") this.smtpFinal(r, c, res.ok);
-    else this.tcpEpilog(r, c, res.ok);
+    else if (kind === "HTTP_GET" || kind === "SSL_GET") httpFinal(this.final(r, c), res);
+    else if (kind === "SMTP_CHECK") smtpFinal(this.final(r, c), res);
+    else if (kind === "DNS_CHECK") dnsFinal(this.final(r, c), res);
+    else tcpFinal(this.final(r, c), res);
   }
 }
 
@@ -371,6 +299,8 @@ export function stepPool(spec: VirtualServerSpec, state: PoolState, event: Check
             type: "log",
             line: `Activating healthchecker for service ${rs.name} for VS ${spec.name}`,
           });
+          // SMTP_CHECK's first run is smtp_start_check_thread, which resets retry_it.
+          if (ch.kind === "SMTP_CHECK") run.ch(r, c).retryIt = 0;
           const draw = Math.min(Math.max(Math.trunc(event.warmupDraws?.[i++] ?? 0), 0), RAND_MAX);
           // keepalived's unsigned 64-bit `warmup * random() / RAND_MAX`, exact (doubles would round).
           const warmupUs = Number((BigInt(ch.warmupUs) * BigInt(draw)) / BigInt(RAND_MAX));

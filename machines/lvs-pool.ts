@@ -18,6 +18,8 @@ export interface CheckerSpec {
   /** The random initial delay's upper bound (keepalived: warmup, default delay_loop). */
   readonly warmupUs: number;
   readonly alpha: boolean;
+  /** `log_all_failures` (or the global `checker_log_all_failures`): a line for every failed attempt. */
+  readonly logAllFailures?: boolean;
   /** HTTP_GET/SSL_GET urls: the path and whether a digest or a regex is checked (the success log names it). */
   readonly urls: readonly {
     readonly path: string;

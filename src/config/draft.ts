@@ -152,6 +152,8 @@ export interface GlobalDraft {
   startupScript?: Command;
   shutdownScript?: Command;
   transport?: Transport;
+  /** `checker_log_all_failures`: every checker logs every failure (resolved into each checker). */
+  checkerLogAllFailures?: boolean;
   /** The root `SSL` block (SSL_GET's client context). */
   ssl?: Mutable<SslSettings>;
   /** Where the first global script (FIFO, startup, shutdown) was given. */

@@ -6,7 +6,7 @@
  * defaults keepalived reports (protocol, one-packet scheduling, zero ports, forwarding method,
  * scheduler, quorum, hysteresis); then the settings real servers and checkers inherit (alpha,
  * inhibit_on_failure, forwarding method, delay_loop, connect_timeout, retry, delay_before_retry,
- * warmup). Pure.
+ * warmup, and `log_all_failures` with the global `checker_log_all_failures`). Pure.
  */
 import type { Diagnostics } from "./diagnostics.ts";
 import type { ConfigDraft, VirtualServerDraft } from "./draft.ts";
@@ -211,6 +211,7 @@ export function resolveVirtualServers(diags: Diagnostics, draft: ConfigDraft): V
             return {
               ...c,
               alpha: c.alpha ?? rs.alpha,
+              logAllFailures: c.logAllFailures || draft.global.checkerLogAllFailures === true,
               delayLoopUs,
               connectTimeoutUs: c.connectTimeoutUs ?? rs.connectTimeoutUs,
               retry: c.retry ?? rs.retry ?? defaultRetry(c.kind),

@@ -143,6 +143,7 @@ export function configText(c: Config): string {
           ? ""
           : `retry ${c.retry}`,
         c.alpha === v.alpha ? "" : c.alpha ? "alpha" : "no alpha",
+        c.logAllFailures ? "log_all_failures" : "",
       ].filter((x) => x !== "");
       return t.length === 0 ? c.kind : `${c.kind} (${t.join(" ")})`;
     };

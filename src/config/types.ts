@@ -250,6 +250,11 @@ export const Checker = Schema.Struct({
   warmupUs: Schema.NullOr(DurationUs),
   /** `alpha`: the checker's, else its real server's (resolved). */
   alpha: Schema.Boolean,
+  /**
+   * `log_all_failures`, or the global `checker_log_all_failures` (resolved: keepalived logs every
+   * failed attempt when either is set).
+   */
+  logAllFailures: Schema.Boolean,
   urls: Schema.Array(
     Schema.Struct({
       path: Schema.String,

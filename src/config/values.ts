@@ -188,6 +188,13 @@ export function readSecondsUs(
   return us;
 }
 
+/** parser.c check_true_false: exactly true|on|yes or false|off|no (case as written), else undefined. */
+export function trueFalse(word: string): boolean | undefined {
+  if (word === "true" || word === "on" || word === "yes") return true;
+  if (word === "false" || word === "off" || word === "no") return false;
+  return undefined;
+}
+
 /** A flag that may be bare (true) or take on|off|true|false|yes|no. */
 export function readBool(ctx: Ctx, st: Statement, index = 0): boolean | undefined {
   const t = st.args[index];

@@ -5,12 +5,18 @@
  * bytes (keepalived compares with the size of a pointer) with the same id and the response bit set
  * decides: rcode 0 passes, any other rcode fails. Datagrams that do not qualify are skipped until the
  * deadline (`timeoutMs`, one for the whole exchange as keepalived's). An ICMP refusal fails at once.
- * Reports once; the socket is closed on every path, and by `cancel`. `detail` is keepalived's
- * `DNS_CHECK (…) …` line. Not pure: a socket, a timer and a random id.
+ * Reports once; the socket is closed on every path, and by `cancel`. A failure's `reason` is the
+ * message keepalived's dns_final gets (`read timeout from socket`, `failed to read socket; errno 111
+ * (Connection refused)`, `read error occurred. (rcode = 3)`, `failed to write socket.`): the checker
+ * machine logs it as `DNS_CHECK (…) …` only when keepalived does, after the retries. A bind failure
+ * is no verdict (`rescheduled`), with keepalived's two lines at once (`Checker bind failed: …`,
+ * `DNS_CHECK (…) UDP socket bind failed. Rescheduling.`). Not pure: a socket, a timer and a random id.
  */
 import { randomInt } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { isIP } from "node:net";
+import { canonicalAddress } from "../protocol/address.ts";
+import { CONNECT_FAILURES, errnoText } from "./errno-text.ts";
 import type { NetProbeResult, NetTarget } from "./net.probe.ts";
 
 /** check_dns.c DNS_TYPE: the query types keepalived 2.2.7 accepts (names compared ignoring case). */
@@ -70,6 +76,10 @@ export function dnsAnswer(id: number, msg: Buffer): "skip" | { ok: true } | { ok
   return rcode === 0 ? { ok: true } : { ok: false, rcode };
 }
 
+/** inet_sockaddrtopair: `[address]:port` (the address as the kernel prints it). */
+export const dstPair = (t: { readonly host: string; readonly port: number }): string =>
+  `[${canonicalAddress(t.host, isIP(t.host) === 6 ? 6 : 4) ?? t.host}]:${t.port}`;
+
 const processTimers = {
   setTimeout: (fn: () => void, delayMs: number): unknown => setTimeout(fn, delayMs),
   clearTimeout: (h: unknown): void => clearTimeout(h as NodeJS.Timeout),
@@ -96,35 +106,42 @@ export function dnsProbe(target: DnsTarget, done: (r: NetProbeResult) => void): 
   const family = isIP(target.host);
   const notIp = [target.host, target.bindTo].find((a) => a !== null && isIP(a) === 0);
   if (notIp !== undefined) {
-    queueMicrotask(() => finish({ ok: false, detail: line(`'${notIp}' is not an IP address`) }));
+    const lines = [line(`'${notIp}' is not an IP address`)];
+    queueMicrotask(() => finish({ ok: false, rescheduled: true, lines }));
     return () => finish(null);
   }
+  const fail = (reason: string): void => finish({ ok: false, reason });
   const id = target.id ?? randomInt(0, 0x10000);
   timer = timers.setTimeout(
-    () => finish({ ok: false, timedOut: true, detail: line("read timeout from socket") }),
+    () => finish({ ok: false, timedOut: true, reason: "read timeout from socket" }),
     target.timeoutMs,
   );
   const s = createSocket(family === 6 ? "udp6" : "udp4");
   socket = s;
-  s.on("error", (e: NodeJS.ErrnoException) =>
-    finish({
-      ok: false,
-      detail:
-        e.syscall === "bind"
-          ? `Checker bind failed (${e.code ?? e.message}) for ${target.label}.`
-          : line(`failed to read socket (${e.code ?? e.message})`),
-    }),
-  );
+  s.on("error", (e: NodeJS.ErrnoException) => {
+    const { errno, text } = errnoText(e);
+    if (e.syscall === "bind")
+      return finish({
+        ok: false,
+        rescheduled: true,
+        lines: [`Checker bind failed: ${text}`, line("UDP socket bind failed. Rescheduling.")],
+      });
+    if (e.syscall !== "connect") return fail(`failed to read socket; errno ${errno} (${text})`);
+    // socket_bind_connect: these errno are a failed connection (dns_final), any other no verdict.
+    if (CONNECT_FAILURES.has(e.code ?? "")) return fail(`network unreachable for ${dstPair(target)}`);
+    finish({ ok: false, rescheduled: true, lines: [line("UDP socket bind failed. Rescheduling.")] });
+  });
   s.on("message", (msg: Buffer) => {
     const v = dnsAnswer(id, msg);
     if (v === "skip") return;
-    finish(v.ok ? { ok: true } : { ok: false, detail: line(`read error occurred. (rcode = ${v.rcode})`) });
+    if (v.ok) finish({ ok: true });
+    else fail(`read error occurred. (rcode = ${v.rcode})`);
   });
   const connect = (): void =>
     s.connect(target.port, target.host, () => {
       if (finished) return;
       s.send(dnsQuery(id, target.type, target.name), (e) => {
-        if (e) finish({ ok: false, detail: line("failed to write socket.") });
+        if (e) fail("failed to write socket.");
       });
     });
   if (target.bindTo === null) connect();

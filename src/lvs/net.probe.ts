@@ -11,14 +11,16 @@
  * probe's own deadline, `timeoutMs`), and `cancel`. As in keepalived, HTTP's deadline applies to
  * each step — the connect, then each wait for data — so a slow page that keeps arriving passes.
  * The header must end within keepalived's 4095-byte buffer; the body is hashed as it streams and
- * never kept. `detail` names the failure (`TCP connection to [ip]:tcp:80 failed (ECONNREFUSED).`).
- * Not pure: sockets and timers.
+ * never kept. A failure's `reason` is keepalived's words for it (TCP_REASON, HTTP_REASON); nothing
+ * is logged per attempt here. Not pure: sockets and timers.
  */
 import { createHash } from "node:crypto";
 import { isIP, type Socket, connect as tcpConnect } from "node:net";
-import { type SecureContext, connect as tlsConnect } from "node:tls";
+import { type SecureContext, type TLSSocket, connect as tlsConnect } from "node:tls";
+import { HTTP_REASON, TCP_REASON } from "../../machines/checker-tcp-http.ts";
 import type { RunnerTimers } from "../effects/process-runner.ts";
 import { canonicalAddress } from "../protocol/address.ts";
+import { connectEnd } from "./errno-text.ts";
 
 const processTimers: RunnerTimers = {
   setTimeout: (fn, delayMs) => setTimeout(fn, delayMs),
@@ -28,8 +30,16 @@ const processTimers: RunnerTimers = {
 export interface NetProbeResult {
   readonly ok: boolean;
   readonly timedOut?: boolean;
-  /** Why it failed, for the log (undefined on success). */
-  readonly detail?: string;
+  /**
+   * Why it failed, as keepalived's checker tells it (TCP_REASON, HTTP_REASON, dns_final's and
+   * smtp_final's messages): the checker machine logs it when keepalived does (with log_all_failures,
+   * or after the retries), never the port.
+   */
+  readonly reason?: string;
+  /** The probe could not run (keepalived's `… Rescheduling.`): no verdict. */
+  readonly rescheduled?: boolean;
+  /** Lines keepalived logs at once for this attempt (a bind failure), whatever the checker's state. */
+  readonly lines?: readonly string[];
   /** HTTP: the body's length differs from Content-Length (keepalived logs it; the check is unaffected). */
   readonly lengthMismatch?: { readonly contentLength: string; readonly received: number };
 }
@@ -165,12 +175,21 @@ export function httpRequest(
     : bytes.subarray(0, MAX_REQUEST_BYTES).toString("latin1");
 }
 
-/** Runs `start` with a one-shot `finish` that destroys the socket and clears the deadline. */
+/** A probe that could not run (keepalived's `… Rescheduling.`): no verdict, keepalived's lines. */
+const rescheduled = (lines: readonly string[]): NetProbeResult => ({ ok: false, rescheduled: true, lines });
+
+/**
+ * Runs `start` with a one-shot `finish` that destroys the socket and clears the deadline (then
+ * `onDeadline` says how the probe ended). `atOnce()` tells, once the socket has failed, whether
+ * connect() (or bind()) failed in the call itself: Node makes that call on the next tick after
+ * `connect` for an address, and destroys the socket in it when the call fails, before any I/O.
+ */
 function guarded(
   target: NetTarget,
   done: (r: NetProbeResult) => void,
-  start: (finish: (r: NetProbeResult) => void, rearm: () => void) => Socket,
-  timeoutText: string,
+  start: (finish: (r: NetProbeResult) => void, rearm: () => void, atOnce: () => boolean) => Socket,
+  onDeadline: () => NetProbeResult,
+  what: string,
 ): () => void {
   let finished = false;
   let socket: Socket | undefined;
@@ -186,31 +205,28 @@ function guarded(
   const notIp = [target.host, target.bindTo].find((a) => a !== null && isIP(a) === 0);
   if (notIp !== undefined) {
     // Names are not resolved: keepalived's checkers take addresses only.
-    queueMicrotask(() =>
-      finish({ ok: false, detail: `${timeoutText} ${target.label}: '${notIp}' is not an IP address.` }),
-    );
+    queueMicrotask(() => finish(rescheduled([`${what} ${target.label}: '${notIp}' is not an IP address.`])));
     return () => finish(null);
   }
-  const expire = (): void =>
-    finish({ ok: false, timedOut: true, detail: `${timeoutText} ${target.label} timeout.` });
+  const expire = (): void => finish(onDeadline());
   timer = timers.setTimeout(expire, target.timeoutMs);
   const rearm = (): void => {
     if (finished) return;
     timers.clearTimeout(timer);
     timer = timers.setTimeout(expire, target.timeoutMs);
   };
+  let failedAtOnce = false;
   try {
-    socket = start(finish, rearm);
+    socket = start(finish, rearm, () => failedAtOnce);
+    const s = socket;
+    process.nextTick(() => {
+      failedAtOnce = s.destroyed && !finished;
+    });
   } catch (e) {
-    queueMicrotask(() =>
-      finish({ ok: false, detail: `${timeoutText} ${target.label} failed: ${(e as Error).message}.` }),
-    );
+    queueMicrotask(() => finish(rescheduled([`${what} ${target.label} failed: ${(e as Error).message}.`])));
   }
   return () => finish(null);
 }
-
-const errText = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-const isBindError = (e: unknown): boolean => (e as NodeJS.ErrnoException).syscall === "bind";
 
 /** The connect options: keepalived binds the socket only when bindto is set (then with bind_port). */
 const socketOptions = (t: NetTarget) => ({
@@ -220,34 +236,68 @@ const socketOptions = (t: NetTarget) => ({
   ...(t.bindTo === null || t.bindPort == null ? {} : { localPort: t.bindPort }),
 });
 
-/** TCP_CHECK: success once connected; the connection is closed at once. */
+/**
+ * TCP_CHECK: success once connected; the connection is closed at once. A failure's `reason` is
+ * TCP_REASON's (`timeout`, `failed`, `unreachable`); a bind failure or another error of connect()
+ * itself is no verdict, with keepalived's lines (check_tcp.c tcp_connect_thread).
+ */
 export function tcpProbe(target: NetTarget, done: (r: NetProbeResult) => void): () => void {
+  const timeout: NetProbeResult = { ok: false, timedOut: true, reason: TCP_REASON.timeout };
   return guarded(
     target,
     done,
-    (finish) => {
+    (finish, _rearm, atOnce) => {
       const s = tcpConnect(socketOptions(target));
       s.once("connect", () => finish({ ok: true }));
-      s.once("error", (e) =>
+      s.once("error", (e: NodeJS.ErrnoException) => {
+        const end = connectEnd(e, atOnce());
+        const again = "TCP socket bind failed. Rescheduling.";
+        if (end.kind === "bind") return finish(rescheduled([`Checker bind failed: ${end.text}`, again]));
+        if (end.kind === "error") return finish(rescheduled([again]));
+        if (end.kind === "timeout") return finish(timeout);
         finish({
           ok: false,
-          detail: isBindError(e)
-            ? `Checker bind failed (${errText(e)}) for ${target.label}.`
-            : `TCP connection to ${target.label} failed (${errText(e)}).`,
-        }),
-      );
+          reason: end.kind === "unreachable" ? TCP_REASON.unreachable : TCP_REASON.failed,
+        });
+      });
       return s;
     },
+    () => timeout,
     "TCP connection to",
   );
 }
 
-/** HTTP_GET / SSL_GET for one url. */
+/**
+ * HTTP_GET / SSL_GET for one url. A failure's `reason` is timeout_epilog's message for the step it
+ * failed at (HTTP_REASON): the connect, the TLS handshake, the request, the first read (`Timeout WEB
+ * read`; over TLS 1.3 the server's session tickets come first, so keepalived is already reading:
+ * `Timeout SSL read`), the later reads, the end of the response (no header: `Read, no data received
+ * from `; over TLS, a close without a header is `SSL read error from`), the status, the digest, the
+ * regex. A bind failure or another error of connect() itself is no verdict, with keepalived's lines
+ * (check_http.c http_connect_thread).
+ */
 export function httpProbe(target: HttpTarget, done: (r: NetProbeResult) => void): () => void {
+  let connected = false;
+  let secured = !target.tls;
+  let received = false;
+  let tlsVersion: string | null = null;
+  const failure = (reason: string, timedOut = false): NetProbeResult => ({
+    ok: false,
+    ...(timedOut ? { timedOut: true } : {}),
+    reason,
+  });
+  const onDeadline = (): NetProbeResult => {
+    if (!connected || !secured) return failure(HTTP_REASON.connectTimeout, true);
+    if (received) return failure(target.tls ? HTTP_REASON.sslReadTimeout : HTTP_REASON.readTimeout, true);
+    return failure(
+      target.tls && tlsVersion === "TLSv1.3" ? HTTP_REASON.sslReadTimeout : HTTP_REASON.responseTimeout,
+      true,
+    );
+  };
   return guarded(
     target,
     done,
-    (finish, rearm) => {
+    (finish, rearm, atOnce) => {
       const opts = socketOptions(target);
       // keepalived never verifies the server's certificate (check_ssl.c sets no verify mode).
       const s = target.tls
@@ -258,23 +308,37 @@ export function httpProbe(target: HttpTarget, done: (r: NetProbeResult) => void)
             ...(target.servername == null ? {} : { servername: target.servername }),
           })
         : tcpConnect(opts);
-      let connected = false;
-      let secured = !target.tls;
       let header = Buffer.alloc(0);
       let status: number | undefined;
       let contentLength: { value: number; text: string } | null = null;
-      let received = false;
       let bodyBytes = 0;
       const md5 = createHash("md5");
       const regex = target.regex ?? null;
       const kept: Buffer[] = [];
       let keptBytes = 0;
-      const fail = (why: string): void =>
-        finish({ ok: false, detail: `${why} ${target.label} url(${target.path}).` });
+      const fail = (reason: string): void => finish(failure(reason));
       const body = (chunk: Buffer): void => {
         const room = contentLength === null ? chunk.length : Math.max(0, contentLength.value - bodyBytes);
         if (target.digest !== null && room > 0) md5.update(chunk.subarray(0, Math.min(room, chunk.length)));
         bodyBytes += chunk.length;
+      };
+      /** http_handle_response, on the response read so far. */
+      const respond = (): void => {
+        if (status === undefined) return void fail(HTTP_REASON.noData);
+        if (status < 100 || status > 599 || !statusAccepted(status, target.statusCodes))
+          return void fail(HTTP_REASON.status);
+        const mismatch =
+          contentLength !== null && contentLength.text !== String(bodyBytes)
+            ? { lengthMismatch: { contentLength: contentLength.text, received: bodyBytes } }
+            : {};
+        const why =
+          target.digest !== null && md5.digest("hex") !== target.digest.toLowerCase()
+            ? HTTP_REASON.digest
+            : regex !== null && !regexPasses(regex, Buffer.concat(kept))
+              ? HTTP_REASON.regex
+              : undefined;
+        if (why !== undefined) return void finish({ ...failure(why), ...mismatch });
+        finish({ ok: true, ...mismatch });
       };
       s.once("connect", () => {
         connected = true;
@@ -283,6 +347,7 @@ export function httpProbe(target: HttpTarget, done: (r: NetProbeResult) => void)
       s.once(target.tls ? "secureConnect" : "connect", () => {
         connected = true;
         secured = true;
+        if (target.tls) tlsVersion = (s as TLSSocket).getProtocol();
         rearm();
         s.write(
           httpRequest(target.path, target.host, target.port, target.virtualhost ?? null, target.protocol),
@@ -299,7 +364,8 @@ export function httpProbe(target: HttpTarget, done: (r: NetProbeResult) => void)
         header = Buffer.concat([header, chunk]);
         const end = header.indexOf("\r\n\r\n");
         if (end < 0 || end + 4 > MAX_HEADER_BYTES) {
-          if (header.length >= MAX_HEADER_BYTES) fail("HTTP header too long or garbage from");
+          // keepalived's full buffer reads 0 bytes, its end of stream: no header, no data.
+          if (header.length >= MAX_HEADER_BYTES) fail(HTTP_REASON.noData);
           return;
         }
         const text = header.subarray(0, end + 2).toString("latin1");
@@ -307,35 +373,26 @@ export function httpProbe(target: HttpTarget, done: (r: NetProbeResult) => void)
         contentLength = extractContentLength(text);
         body(header.subarray(end + 4));
       });
-      s.once("end", () => {
-        if (!received) return fail("Read, no data received from");
-        if (status === undefined) return fail("Invalid HTTP response from");
-        if (status < 100 || status > 599 || !statusAccepted(status, target.statusCodes))
-          return fail(
-            status === 0 ? "Invalid HTTP status line from" : `HTTP status code error (${status}) to`,
-          );
-        const mismatch =
-          contentLength !== null && contentLength.text !== String(bodyBytes)
-            ? { lengthMismatch: { contentLength: contentLength.text, received: bodyBytes } }
-            : {};
-        const why =
-          target.digest !== null && md5.digest("hex") !== target.digest.toLowerCase()
-            ? "MD5 digest error"
-            : regex !== null && !regexPasses(regex, Buffer.concat(kept))
-              ? "Regex match failed"
-              : undefined;
-        if (why !== undefined)
-          return finish({ ok: false, detail: `${why} to ${target.label} url(${target.path}).`, ...mismatch });
-        finish({ ok: true, ...mismatch });
-      });
-      s.once("error", (e) => {
-        if (isBindError(e)) return fail(`Checker bind failed (${errText(e)}) for`);
-        if (!connected) return fail(`Error connecting (${errText(e)}) to`);
-        if (!secured) return fail(`SSL handshake/communication error (${errText(e)}) connecting to`);
-        fail(`Read error (${errText(e)}) with server`);
+      // Over TLS, a close without a header is check_ssl.c's `SSL read error from` (close_notify).
+      s.once("end", () => (target.tls && status === undefined ? fail(HTTP_REASON.sslReadError) : respond()));
+      s.once("error", (e: NodeJS.ErrnoException) => {
+        if (!connected) {
+          const end = connectEnd(e, atOnce());
+          const again = "WEB socket bind failed. Rescheduling";
+          if (end.kind === "bind") return finish(rescheduled([`Checker bind failed: ${end.text}`, again]));
+          if (end.kind === "error") return finish(rescheduled([again]));
+          if (end.kind === "unreachable") return fail(HTTP_REASON.unreachable);
+          return fail(end.kind === "timeout" ? HTTP_REASON.connectTimeout : HTTP_REASON.connectFailed);
+        }
+        if (!secured) return fail(HTTP_REASON.handshake);
+        if (e.syscall === "write" && !received) return fail(HTTP_REASON.sendFailed);
+        // A TLS read that fails is an end without close_notify: the response as read so far.
+        if (target.tls) return respond();
+        fail(HTTP_REASON.readError);
       });
       return s;
     },
+    onDeadline,
     target.tls ? "SSL connection to" : "HTTP connection to",
   );
 }

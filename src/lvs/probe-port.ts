@@ -7,7 +7,10 @@
  * keepalived's checker process exits), MISC_CHECK through the one process runner, run as its resolved user after
  * keepalived's script security check (a refused script is never run: its checker fails, said once).
  * MISC_CHECK's timeout (misc_timeout, else the virtual server's delay_loop) is the runner's: SIGTERM,
- * then SIGKILL, reported as `timedOut`. Not pure: sockets and child processes.
+ * then SIGKILL, reported as `timedOut`. No checker's failed attempt is logged here: the socket
+ * probes' `reason` goes with the result to the checker machine, which logs it when keepalived does
+ * (with log_all_failures, or after the retries); only what keepalived logs at once (a bind failure,
+ * an HTTP Content-Length that differs) is logged by the port. Not pure: sockets and child processes.
  */
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
@@ -17,7 +20,7 @@ import type { Checker, Config, RealServer, SslSettings, VirtualServer } from "..
 import type { ProcessRunner, RunnerTimers } from "../effects/process-runner.ts";
 import type { ScriptEnv } from "../effects/script-check.ts";
 import { checkCommand } from "../effects/script-security.ts";
-import { dnsProbe } from "./dns.probe.ts";
+import { dnsProbe, dstPair } from "./dns.probe.ts";
 import { httpProbe, type NetProbeResult, tcpProbe } from "./net.probe.ts";
 import { smtpProbe } from "./smtp.probe.ts";
 import { miscTimeoutUs, rsName, rsPort, runnableCheckers, vsName } from "./spec.ts";
@@ -92,6 +95,17 @@ export function sslContext(ssl: SslSettings | null): SecureContext | { error: st
   }
 }
 
+/**
+ * What the checker machine gets from a socket probe (journaled): the verdict, a timeout, and the
+ * failure's `reason` (the machine logs it when keepalived does) or `rescheduled` (no verdict).
+ */
+export const probeOutcome = (r: NetProbeResult): ProbeResult => ({
+  ok: r.ok,
+  ...(r.timedOut === true ? { ok: false, timedOut: true } : {}),
+  ...(r.ok || r.reason === undefined ? {} : { reason: r.reason }),
+  ...(r.ok || r.rescheduled !== true ? {} : { rescheduled: true }),
+});
+
 export function createProbePort(
   opts: ProbePortOptions,
 ): (req: ProbeRequest, done: (r: ProbeResult) => void) => () => void {
@@ -117,14 +131,22 @@ export function createProbePort(
       ...(opts.timers === undefined ? {} : { timers: opts.timers }),
     };
     const report = (r: NetProbeResult): void => {
-      if (r.detail !== undefined) opts.log(r.detail);
-      done(r.timedOut ? { ok: false, timedOut: true } : { ok: r.ok });
+      for (const line of r.lines ?? []) opts.log(line);
+      done(probeOutcome(r));
     };
     if (checker.kind === "TCP_CHECK") return tcpProbe(target, report);
     if (checker.kind === "DNS_CHECK")
       return dnsProbe({ ...target, type: checker.dnsType, name: checker.dnsName }, report);
     // SMTP_CHECK times each step itself (the machine arms no timeout for it: hasTimeoutTimer).
-    if (checker.kind === "SMTP_CHECK") return smtpProbe({ ...target, helo: checker.heloName }, report);
+    if (checker.kind === "SMTP_CHECK")
+      return smtpProbe(
+        {
+          ...target,
+          helo: checker.heloName,
+          realServer: dstPair({ host: rs.address, port: rsPort(vs, rs) }),
+        },
+        report,
+      );
     const u = req.url ?? 0;
     const url = checker.urls[u];
     const isTls = checker.kind === "SSL_GET";

@@ -6,11 +6,19 @@
  * or the end of the line (so `220-…` continuation lines and a bare `220\r` do not count). Each
  * read and write has its own deadline (`timeoutMs`, connect_timeout), as keepalived's; lines are
  * read into keepalived's 512-byte buffer, which starts over when full. Reports once; the socket is
- * closed on every path, and by `cancel`. `detail` is keepalived's `SMTP_CHECK …` line. Not pure:
- * a socket and timers.
+ * closed on every path, and by `cancel`. A failure's `reason` is the message keepalived's smtp_final
+ * gets (`Read timeout from server [ip]:port`, `Could not connect to server [ip]:port`…): the checker
+ * machine logs it as `SMTP_CHECK …` only when keepalived does, after the retries. A connect that
+ * fails: `Connection timeout to server` (ETIMEDOUT), `Network unreachable for server IP - real server
+ * [ip]:port` (ENETUNREACH, ENETDOWN: connect() fails at once), `Could not connect to server` (any
+ * other). A bind failure is no verdict (`rescheduled`), with keepalived's two lines at once
+ * (`Checker bind failed: …`, `SMTP_CHECK socket bind failed. Rescheduling.`). Not pure: a socket
+ * and timers.
  */
 import { isIP, type Socket, connect as tcpConnect } from "node:net";
 import { canonicalAddress } from "../protocol/address.ts";
+import { dstPair } from "./dns.probe.ts";
+import { errnoText } from "./errno-text.ts";
 import type { NetProbeResult, NetTarget } from "./net.probe.ts";
 
 export const SMTP_DEFAULT_HELO = "smtpchecker.keepalived.org";
@@ -20,6 +28,8 @@ const SMTP_LINE_BYTES = 511;
 export interface SmtpTarget extends NetTarget {
   /** helo_name, or null for keepalived's default. */
   readonly helo: string | null;
+  /** The real server's `[ip]:port` (its network-unreachable line names it); default: the target's. */
+  readonly realServer?: string;
 }
 
 /** check_smtp.c smtp_get_status: the line's status, or -1. */
@@ -39,8 +49,8 @@ type Step = "banner" | "helo" | "quit";
 export function smtpProbe(target: SmtpTarget, done: (r: NetProbeResult) => void): () => void {
   const timers = target.timers ?? processTimers;
   const family = isIP(target.host);
-  const server = `[${canonicalAddress(target.host, family === 6 ? 6 : 4) ?? target.host}]:${target.port}`;
-  const line = (what: string): string => `SMTP_CHECK ${what} ${server}`;
+  const server = dstPair(target);
+  const reason = (what: string): string => `${what} ${server}`;
   let finished = false;
   let socket: Socket | undefined;
   let timer: unknown;
@@ -52,10 +62,11 @@ export function smtpProbe(target: SmtpTarget, done: (r: NetProbeResult) => void)
     if (r !== null) done(r);
   };
   const fail = (what: string, timedOut = false): void =>
-    finish({ ok: false, ...(timedOut ? { timedOut: true } : {}), detail: line(what) });
+    finish({ ok: false, ...(timedOut ? { timedOut: true } : {}), reason: reason(what) });
   const notIp = [target.host, target.bindTo].find((a) => a !== null && isIP(a) === 0);
   if (notIp !== undefined) {
-    queueMicrotask(() => finish({ ok: false, detail: `SMTP_CHECK '${notIp}' is not an IP address` }));
+    const lines = [`SMTP_CHECK '${notIp}' is not an IP address`];
+    queueMicrotask(() => finish({ ok: false, rescheduled: true, lines }));
     return () => finish(null);
   }
   /** One deadline at a time: the connect, then each read and each write. */
@@ -114,8 +125,20 @@ export function smtpProbe(target: SmtpTarget, done: (r: NetProbeResult) => void)
   s.once("end", () => fail("Read failure from server"));
   s.once("error", (e: NodeJS.ErrnoException) => {
     if (e.syscall === "bind")
-      return finish({ ok: false, detail: `Checker bind failed (${e.code}) for ${target.label}.` });
-    fail(connected ? "Read failure from server" : "Error connecting to server");
+      return finish({
+        ok: false,
+        rescheduled: true,
+        lines: [`Checker bind failed: ${errnoText(e).text}`, "SMTP_CHECK socket bind failed. Rescheduling."],
+      });
+    if (connected) return fail("Read failure from server");
+    if (e.syscall !== "connect") return fail("Error connecting to server");
+    if (e.code === "ETIMEDOUT") return fail("Connection timeout to server", true);
+    if (e.code === "ENETUNREACH" || e.code === "ENETDOWN")
+      return finish({
+        ok: false,
+        reason: `Network unreachable for server ${canonicalAddress(target.host, family === 6 ? 6 : 4) ?? target.host} - real server ${target.realServer ?? server}`,
+      });
+    fail("Could not connect to server");
   });
   return () => finish(null);
 }

@@ -71,6 +71,7 @@ function checkerSpec(c: Checker): CheckerSpec {
     delayBeforeRetryUs: c.delayBeforeRetryUs,
     warmupUs: c.warmupUs ?? c.delayLoopUs,
     alpha: c.alpha,
+    ...(c.logAllFailures ? { logAllFailures: true } : {}),
     urls: c.urls.map((u) => ({
       path: u.path,
       hasDigest: u.digest !== null,

@@ -61,11 +61,15 @@ export const probeResult = (r: {
   readonly exitStatus?: number | undefined;
   readonly signal?: number | undefined;
   readonly timedOut?: boolean | undefined;
+  readonly reason?: string | undefined;
+  readonly rescheduled?: boolean | undefined;
 }): ProbeResult => ({
   ok: r.ok,
   ...(r.exitStatus === undefined ? {} : { exitStatus: r.exitStatus }),
   ...(r.signal === undefined ? {} : { signal: r.signal }),
   ...(r.timedOut === undefined ? {} : { timedOut: r.timedOut }),
+  ...(r.reason === undefined ? {} : { reason: r.reason }),
+  ...(r.rescheduled === undefined ? {} : { rescheduled: r.rescheduled }),
 });
 
 export const LVS_OUTPUT_TYPES: ReadonlySet<string> = new Set(["ipvs", "lvsNotify", "probe", "cancelProbe"]);

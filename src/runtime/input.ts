@@ -115,6 +115,10 @@ export const CheckInput = Schema.Struct({
       exitStatus: Schema.optional(Int),
       signal: Schema.optional(Int),
       timedOut: Schema.optional(Schema.Boolean),
+      /** DNS_CHECK / SMTP_CHECK: the failure's message (the machine logs it when keepalived does). */
+      reason: Schema.optional(Schema.String),
+      /** The probe could not run (keepalived's `Rescheduling.`): no verdict. */
+      rescheduled: Schema.optional(Schema.Boolean),
     }),
   ]),
 });
@@ -269,6 +273,8 @@ const checkCheck = (i: Record<string, unknown>): Input => {
   if (e.exitStatus !== undefined && !isInt(e.exitStatus)) return bad("check.exitStatus");
   if (e.signal !== undefined && !isInt(e.signal)) return bad("check.signal");
   if (e.timedOut !== undefined && !isBool(e.timedOut)) return bad("check.timedOut");
+  if (e.reason !== undefined && !isStr(e.reason)) return bad("check.reason");
+  if (e.rescheduled !== undefined && !isBool(e.rescheduled)) return bad("check.rescheduled");
   return {
     kind: "check",
     vs: i.vs,
@@ -281,6 +287,8 @@ const checkCheck = (i: Record<string, unknown>): Input => {
       ...(e.exitStatus === undefined ? {} : { exitStatus: e.exitStatus }),
       ...(e.signal === undefined ? {} : { signal: e.signal }),
       ...(e.timedOut === undefined ? {} : { timedOut: e.timedOut }),
+      ...(e.reason === undefined ? {} : { reason: e.reason }),
+      ...(e.rescheduled === undefined ? {} : { rescheduled: e.rescheduled }),
     },
   };
 };

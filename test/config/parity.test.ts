@@ -83,6 +83,10 @@ const PROOF: Readonly<Record<string, Readonly<Record<string, Proof>>>> = {
     ),
   },
   global: {
+    checker_log_all_failures: t(
+      "test/lvs/checker-lines.machine.test.ts",
+      "checker_log_all_failures: TCP_CHECK, HTTP_GET and MISC_CHECK lines, replay verifies",
+    ),
     script_user: t(NOTIFY, "with enable_script_security: the unsafe root script is disabled"),
     enable_script_security: t(NOTIFY, "with enable_script_security: the unsafe root script is disabled"),
     vrrp_mcast_group4: t(RT, "vrrp_mcast_group4: the global group is the default destination"),

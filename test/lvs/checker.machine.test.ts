@@ -347,23 +347,26 @@ describe("stop and purity", () => {
 });
 
 describe("DNS_CHECK, SMTP_CHECK and regex urls", () => {
-  test("DNS_CHECK: timed by the machine, retried as TCP_CHECK, no TCP lines (dns_final)", () => {
+  test("DNS_CHECK: timed by the machine, retried while up, its own failure line (dns_final)", () => {
     const d = new Driver(vs({ realServers: [rs(1, { checkers: [tcp({ kind: "DNS_CHECK", retry: 1 })] })] }));
     d.start();
     const ok = d.check(0, true, 1_000_000);
     expect(timers(d.launched)).toEqual(["timeout:0.0+3000000"]); // connect_timeout, the machine's
     expect(logs(ok)).toEqual([]); // keepalived logs nothing on a DNS success
     const first = d.check(0, false, 7_000_000);
-    expect(timers(first)).toEqual(["check:0.0+1000000"]); // one retry at delay_before_retry
+    expect([logs(first), timers(first)]).toEqual([[], ["check:0.0+1000000"]]); // a silent retry
     const second = d.check(0, false, 8_000_000);
     expect(logs(second)).toEqual([
+      `DNS_CHECK (${R1}) connection error. after 1 retries`, // no reason from the probe: connect_error's
       `Removing service ${R1} from VS ${VS}`,
       `Lost quorum 1-0=1 > 0 for VS ${VS}`,
     ]);
     expect(timers(second)).toEqual(["check:0.0+6000000"]);
+    // Down: dns_final neither logs nor retries.
+    expect(timers(d.check(0, false, 14_000_000))).toEqual(["check:0.0+6000000"]);
   });
 
-  test("SMTP_CHECK: no machine timeout; a final failure keeps its retry count until a success (smtp_final)", () => {
+  test("SMTP_CHECK: no machine timeout; every delay_loop run starts with retry_it 0 (smtp_start_check_thread)", () => {
     const d = new Driver(vs({ realServers: [rs(1, { checkers: [tcp({ kind: "SMTP_CHECK", retry: 1 })] })] }));
     d.start();
     const up = d.check(0, true, 1_000_000);
@@ -372,15 +375,17 @@ describe("DNS_CHECK, SMTP_CHECK and regex urls", () => {
     expect(timers(d.check(0, false, 7_000_000))).toEqual(["check:0.0+1000000"]); // retry 1 of 1
     const down = d.check(0, false, 8_000_000);
     expect(logs(down)).toEqual([
+      `SMTP_CHECK Could not connect to server [198.18.0.11]:80`, // no reason from the probe
       `Removing service ${R1} from VS ${VS}`,
       `Lost quorum 1-0=1 > 0 for VS ${VS}`,
     ]);
     expect(timers(down)).toEqual(["check:0.0+6000000"]);
-    // keepalived does not reset retry_it after the final failure: the next failure is final at once.
-    expect(timers(d.check(0, false, 14_000_000))).toEqual(["check:0.0+6000000"]);
-    const back = d.check(0, true, 20_000_000);
+    // The next run starts over: retried again (silently, the checker is down), then delay_loop.
+    expect(timers(d.check(0, false, 14_000_000))).toEqual(["check:0.0+1000000"]);
+    expect(timers(d.check(0, false, 15_000_000))).toEqual(["check:0.0+6000000"]);
+    const back = d.check(0, true, 21_000_000);
     expect(logs(back)).toContain(`Remote SMTP server ${R1} succeed on service.`);
-    expect(timers(d.check(0, false, 26_000_000))).toEqual(["check:0.0+1000000"]); // retries again after a success
+    expect(timers(d.check(0, false, 27_000_000))).toEqual(["check:0.0+1000000"]); // retries again after a success
   });
 
   test("a url with a regex names it in the success line (check_http.c http_handle_response)", () => {

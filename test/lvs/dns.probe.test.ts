@@ -72,7 +72,7 @@ const run = (t: DnsTarget): Promise<NetProbeResult> =>
     let calls = 0;
     dnsProbe(t, (r) => {
       calls++;
-      setTimeout(() => resolve(calls === 1 ? r : { ok: false, detail: "reported twice" }), 30);
+      setTimeout(() => resolve(calls === 1 ? r : { ok: false, reason: "reported twice" }), 30);
     });
   });
 
@@ -100,7 +100,7 @@ describe("DNS_CHECK probe", () => {
     const nx = await udpServer((q) => [response(q, 3)]);
     expect(await run(target(nx.port))).toEqual({
       ok: false,
-      detail: `DNS_CHECK ([127.0.0.1]:udp:${nx.port}) read error occurred. (rcode = 3)`,
+      reason: "read error occurred. (rcode = 3)",
     });
     const noisy = await udpServer((q) => [
       response(q, 0, { id: (q.readUInt16BE(0) + 1) & 0xffff }),
@@ -110,7 +110,7 @@ describe("DNS_CHECK probe", () => {
     ]);
     expect(await run(target(noisy.port))).toEqual({
       ok: false,
-      detail: `DNS_CHECK ([127.0.0.1]:udp:${noisy.port}) read error occurred. (rcode = 2)`,
+      reason: "read error occurred. (rcode = 2)",
     });
   });
 
@@ -120,7 +120,7 @@ describe("DNS_CHECK probe", () => {
     expect(await run(target(mute.port, { timeoutMs: 200 }))).toEqual({
       ok: false,
       timedOut: true,
-      detail: `DNS_CHECK ([127.0.0.1]:udp:${mute.port}) read timeout from socket`,
+      reason: "read timeout from socket",
     });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
     const closed = await udpServer(() => []);
@@ -128,13 +128,21 @@ describe("DNS_CHECK probe", () => {
     await new Promise<void>((ok) => closed.socket.close(() => ok()));
     servers.splice(servers.indexOf(closed), 1);
     const r = await run(target(port, { timeoutMs: 2000 }));
-    expect(r).toEqual({
-      ok: false,
-      detail: `DNS_CHECK ([127.0.0.1]:udp:${port}) failed to read socket (ECONNREFUSED)`,
-    });
+    // keepalived's dns_recv_thread: `failed to read socket; errno %d (%s)`
+    expect(r).toEqual({ ok: false, reason: "failed to read socket; errno 111 (Connection refused)" });
     const ok = await udpServer((q) => [response(q, 0)]);
     expect(await run(target(ok.port, { bindTo: "127.0.0.3" }))).toEqual({ ok: true });
     expect(ok.queries[0]?.from).toBe("127.0.0.3");
+    // A bind that fails is no verdict: keepalived's two lines at once, then delay_loop (Rescheduling).
+    const taken = ok.socket.address();
+    expect(await run(target(ok.port, { bindTo: taken.address, bindPort: taken.port }))).toEqual({
+      ok: false,
+      rescheduled: true,
+      lines: [
+        "Checker bind failed: Address already in use",
+        `DNS_CHECK ([127.0.0.1]:udp:${ok.port}) UDP socket bind failed. Rescheduling.`,
+      ],
+    });
     let reported = false;
     const cancel = dnsProbe(target(mute.port), () => {
       reported = true;

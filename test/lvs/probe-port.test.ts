@@ -67,7 +67,7 @@ describe("probe port", () => {
 `);
     expect(await once(0)).toEqual({ ok: true });
     await new Promise((r) => server.close(r));
-    expect(await once(0)).toEqual({ ok: false });
+    expect(await once(0)).toEqual({ ok: false, reason: "failed" });
   });
 
   test("MISC_CHECK: exit codes, a timeout, a cancel; refused scripts said once", async () => {

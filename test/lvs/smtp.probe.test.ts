@@ -83,7 +83,7 @@ const run = (t: SmtpTarget): Promise<NetProbeResult> =>
     let calls = 0;
     smtpProbe(t, (r) => {
       calls++;
-      setTimeout(() => resolve(calls === 1 ? r : { ok: false, detail: "reported twice" }), 30);
+      setTimeout(() => resolve(calls === 1 ? r : { ok: false, reason: "reported twice" }), 30);
     });
   });
 
@@ -126,21 +126,30 @@ describe("SMTP_CHECK probe", () => {
       ],
     ];
     for (const [x, why] of cases)
-      expect(await run(target(x.port))).toEqual({ ok: false, detail: `SMTP_CHECK ${why} ${label(x.port)}` });
+      expect(await run(target(x.port))).toEqual({ ok: false, reason: `${why} ${label(x.port)}` });
     const closer = await smtp(null, good);
     closer.server.on("connection", (s: Socket) => s.end());
     expect(await run(target(closer.port))).toEqual({
       ok: false,
-      detail: `SMTP_CHECK Read failure from server ${label(closer.port)}`,
+      reason: `Read failure from server ${label(closer.port)}`,
     });
     const gone = await smtp(null, good);
     const port = gone.port;
     await new Promise((ok) => gone.server.close(ok));
     servers.splice(servers.indexOf(gone), 1);
+    // ECONNREFUSED comes after the non-blocking connect: socket_state's connect_fail.
     expect(await run(target(port))).toEqual({
       ok: false,
-      detail: `SMTP_CHECK Error connecting to server ${label(port)}`,
+      reason: `Could not connect to server ${label(port)}`,
     });
+    // A bind that fails is no verdict: keepalived's two lines at once, then delay_loop (Rescheduling).
+    const busy = await smtp(null, good);
+    expect(await run(target(busy.port, { bindTo: "127.0.0.1", bindPort: busy.port }))).toEqual({
+      ok: false,
+      rescheduled: true,
+      lines: ["Checker bind failed: Address already in use", "SMTP_CHECK socket bind failed. Rescheduling."],
+    });
+    await settled(busy);
     for (const [x] of cases) await settled(x);
     await settled(closer);
   });
@@ -151,12 +160,12 @@ describe("SMTP_CHECK probe", () => {
     expect(await run(target(silent.port, { timeoutMs: 200 }))).toEqual({
       ok: false,
       timedOut: true,
-      detail: `SMTP_CHECK Read timeout from server [127.0.0.1]:${silent.port}`,
+      reason: `Read timeout from server [127.0.0.1]:${silent.port}`,
     });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
     const mute = await smtp("220 ok\r\n", () => null);
-    expect((await run(target(mute.port, { timeoutMs: 200 }))).detail).toBe(
-      `SMTP_CHECK Read timeout from server [127.0.0.1]:${mute.port}`,
+    expect((await run(target(mute.port, { timeoutMs: 200 }))).reason).toBe(
+      `Read timeout from server [127.0.0.1]:${mute.port}`,
     );
     // Three steps of 150 ms each under a 400 ms deadline: 450 ms in all, and it passes.
     const slow = await smtp("220 slow\r\n", good, 150, 150);

@@ -2,7 +2,8 @@
  * `vigil run` with a virtual_server on real hosts (lab namespaces, 198.18.0.0/15): h1 runs Vigil,
  * h2 a TCP listener (TCP_CHECK), h3 a web server (HTTP_GET with a status code). Vigil says once
  * that this kernel has no IPVS and keeps checking; the first successes, the TCP listener going
- * away, the web page disappearing (404), the quorum lost and the shutdown come out in keepalived
+ * away (no line per failed attempt), the web page disappearing (404; its HTTP_GET has
+ * log_all_failures, so the attempt's own line too), the quorum lost and the shutdown come out in keepalived
  * 2.2.7's wording (check_tcp.c, check_http.c, ipwrapper.c); every checker decision is in the journal
  * (`check` inputs, `vs:` timers, `ipvs` outputs) and `vigil replay --verify` reproduces it. A SIGHUP
  * with one virtual server changed restarts its checkers and leaves the unchanged one running. keepalived 2.2.7 itself cannot be the
@@ -92,6 +93,7 @@ virtual_server ${net}.100 80 {
             connect_timeout 1
             retry 0
             delay_before_retry 1
+            log_all_failures
         }
     }
 }
@@ -152,6 +154,8 @@ virtual_server ${net}.100 443 {
       `TCP connection to ${rs2} success.`,
       `TCP_CHECK on service ${rs2} failed.`,
       `Removing service ${rs2} from VS ${vs}`,
+      // log_all_failures: the failed attempt's own line (check_http.c timeout_epilog) first.
+      `HTTP status code error to server ${rs3}.`,
       `HTTP_CHECK on service ${rs3} failed.`,
       `Removing service ${rs3} from VS ${vs}`,
       `Lost quorum 1-0=1 > 0 for VS ${vs}`,
@@ -166,6 +170,10 @@ virtual_server ${net}.100 443 {
       at = i;
     }
     expect(got).toContain(`Remote Web server ${rs3} succeed on service.`);
+    // Without log_all_failures, TCP_CHECK logs no failed attempt: only the state change.
+    expect(got.filter((l) => l.startsWith(`TCP connection to ${rs2} `))).toEqual([
+      `TCP connection to ${rs2} success.`,
+    ]);
     expect(seen.exited).toBe(true);
   });
 

@@ -18,6 +18,7 @@ import {
   readCommand,
   readInt,
   readSecondsUs,
+  trueFalse,
   unsupported,
   unsupportedBlock,
   unsupportedValueBlock,
@@ -241,6 +242,20 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
     flag("logUnknownVrids"),
     "adverts for unknown VRIDs are counted, not logged",
   ),
+  checker_log_all_failures: {
+    // global_parser.c checker_log_all_failures_handler: bare is on; check_true_false's words exactly.
+    handle: (c, st, s) => {
+      const t = st.args[0];
+      const v = t === undefined ? true : trueFalse(t.text);
+      if (v === undefined)
+        return void c.diags.warn(
+          t ?? st.keyword,
+          "value",
+          "Invalid value for checker_log_all_failures specified",
+        );
+      s.checkerLogAllFailures = v;
+    },
+  },
   random_seed: {
     handle: (c, st, s) => {
       const t = arg(c, st);

@@ -19,6 +19,7 @@ import {
   readCommand,
   readInt,
   readSecondsUs,
+  trueFalse,
   unsupported,
   walk,
 } from "../values.ts";
@@ -181,7 +182,16 @@ const commonCheckerKeywords: KeywordTable<CheckerDraft> = {
   delay_before_retry: checkerTiming.delay_before_retry,
   warmup: secs("warmupUs"),
   alpha: checkerAlpha,
-  log_all_failures: unsupported("Vigil's checkers do not use it yet"),
+  log_all_failures: {
+    // check_api.c log_all_failures_handler: bare is on; check_true_false's words exactly.
+    handle: (c, st, s) => {
+      const t = st.args[0];
+      const v = t === undefined ? true : trueFalse(t.text);
+      if (v === undefined)
+        return void c.diags.warn(t ?? st.keyword, "value", `Invalid log_all_failures parameter ${t?.text}`);
+      s.logAllFailures = v;
+    },
+  },
 };
 
 /** HTTP_GET and SSL_GET (check_http.c). */
@@ -264,6 +274,7 @@ const newChecker = (kind: Checker["kind"], line: number): CheckerDraft => ({
   delayLoopUs: null,
   warmupUs: null,
   alpha: null,
+  logAllFailures: false,
   urls: [],
   virtualhost: null,
   httpProtocol: "1.0",
