@@ -5,8 +5,10 @@
  * (diagnostics.ts). It takes the pid file (another live Vigil on it → exit 1, naming its pid),
  * creates the journal directory (0700; segments DIR/journal.NNNNNN.jsonl), starts the live node
  * (src/daemon/live-node.ts) — with logging ports in place of the host's under `--dry-run` — and
- * logs every line to stderr in the chosen format. SIGTERM / SIGINT: keepalived's shutdown
- * (`stop()`: priority 0 and VIP removal by every MASTER, STOP notifies), `Stopped`, exit 0.
+ * logs every line to stderr in the chosen format (log-format.ts; json: pino records, whose level
+ * says which lines are configuration errors and warnings or a refused start or reload). SIGTERM /
+ * SIGINT: keepalived's shutdown (`stop()`: priority 0 and VIP removal by every MASTER, STOP
+ * notifies), `Stopped`, exit 0.
  * SIGHUP: reload (`reloadConfig`, then the live node's `reload`, one at a time), checked as at
  * start — an unreadable file or a fatal error is refused with its diagnostics and one line saying
  * why, and the running configuration kept. The pid file is removed at exit, also after a failed
@@ -23,7 +25,7 @@ import type { Config } from "../config/types.ts";
 import { VIGIL_VERSION } from "../version.ts";
 import { dryRunPorts } from "./dry-run-ports.ts";
 import { startLiveNode } from "./live-node.ts";
-import { formatLogLine, type LogFormat } from "./log-format.ts";
+import { formatTextLine, type LogFormat, type LogSink } from "./log-format.ts";
 import { startMallocTrim } from "./malloc-trim.ts";
 import { observeDaemon } from "./observe.ts";
 import { acquirePidFile } from "./pid-file.ts";
@@ -64,7 +66,7 @@ export const RELOAD_REFUSED = "Reload refused:";
  */
 function loadChecked(
   opts: DaemonOptions,
-  log: (line: string, detail: boolean) => void,
+  log: LogSink,
 ): { readonly config: Config | undefined; readonly errors: number } {
   const { runnable, diagnostics } = loadConfig(opts.configFile, {
     ...(opts.configId === undefined ? {} : { configId: opts.configId }),
@@ -72,7 +74,7 @@ function loadChecked(
   });
   const all: Diagnostic[] =
     runnable === undefined ? [...diagnostics] : [...diagnostics, ...hostChecks(runnable, opts.host)];
-  for (const d of all) log(formatDiagnostic(d), false);
+  for (const d of all) log(formatDiagnostic(d), false, d.severity === "error" ? "error" : "warn");
   const { errors, fatal } = countBySeverity(all);
   return { config: fatal > 0 ? undefined : runnable, errors };
 }
@@ -83,52 +85,65 @@ function loadChecked(
  * configuration); errors keepalived carries on after are logged and the reload goes ahead, as at
  * start. Returns the new configuration or undefined.
  */
-export function reloadConfig(
-  opts: DaemonOptions,
-  log: (line: string, detail: boolean) => void,
-): Config | undefined {
+export function reloadConfig(opts: DaemonOptions, log: LogSink): Config | undefined {
   const { config, errors } = loadChecked(opts, log);
   if (config !== undefined) {
     if (errors > 0)
-      log(`${opts.configFile}: ${errors} error(s) that keepalived also runs with - reloading`, false);
+      log(`${opts.configFile}: ${errors} error(s) that keepalived also runs with - reloading`, false, "warn");
     return config;
   }
   const why = errors === 0 ? "it cannot be used" : `${errors} error(s) in the configuration`;
-  log(`${RELOAD_REFUSED} ${opts.configFile}: ${why} - keeping the running configuration`, false);
+  log(`${RELOAD_REFUSED} ${opts.configFile}: ${why} - keeping the running configuration`, false, "error");
   return undefined;
+}
+
+/**
+ * The daemon's log sink in `format`, writing to `io.stderr` stamped with the current time: text as
+ * keepalived's console lines, json as pino records (json-log.ts, loaded only for json).
+ */
+async function daemonLog(format: LogFormat, io: Io): Promise<LogSink> {
+  if (format === "json") {
+    const { jsonLog } = await import("./json-log.ts");
+    const write = jsonLog(io.stderr);
+    return (line, detail, severity) => write(new Date(), line, detail, severity);
+  }
+  return (line) => io.stderr(formatTextLine(new Date(), line));
 }
 
 /** Runs the daemon until SIGTERM / SIGINT; resolves to the exit status. */
 export async function runDaemon(opts: DaemonOptions, io: Io): Promise<number> {
-  const log = (line: string, detail: boolean): void =>
-    io.stderr(formatLogLine(opts.logFormat, new Date(), line, detail));
+  const log = await daemonLog(opts.logFormat, io);
   const { config, errors } = loadChecked(opts, log);
   if (config === undefined) {
-    log(`${opts.configFile}: ${errors} error(s) in the configuration - not starting`, false);
+    log(`${opts.configFile}: ${errors} error(s) in the configuration - not starting`, false, "error");
     return 1;
   }
   if (errors > 0)
-    log(`${opts.configFile}: ${errors} error(s) that keepalived also runs with - starting`, false);
+    log(`${opts.configFile}: ${errors} error(s) that keepalived also runs with - starting`, false, "warn");
   const capEff = effectiveCapabilities();
   const missing =
     capEff === undefined ? [] : missingCapabilities(requiredCapabilities(config, opts.dryRun), capEff);
   if (missing.length > 0) {
-    log(missingCapabilitiesLine(missing), false);
+    log(missingCapabilitiesLine(missing), false, "error");
     return EX_NOPERM;
   }
   try {
     mkdirSync(opts.journalDir, { recursive: true, mode: 0o700 });
   } catch (e) {
-    log(`cannot create the journal directory ${opts.journalDir}: ${(e as Error).message}`, false);
+    log(`cannot create the journal directory ${opts.journalDir}: ${(e as Error).message}`, false, "error");
     return 1;
   }
   const pid = acquirePidFile(opts.pidFile);
   if (pid.kind === "running") {
-    log(`another Vigil is running with pid ${pid.pid} (pid file ${opts.pidFile}) - not starting`, false);
+    log(
+      `another Vigil is running with pid ${pid.pid} (pid file ${opts.pidFile}) - not starting`,
+      false,
+      "error",
+    );
     return 1;
   }
   if (pid.kind === "error") {
-    log(pid.message, false);
+    log(pid.message, false, "error");
     return 1;
   }
   try {
@@ -141,7 +156,7 @@ export async function runDaemon(opts: DaemonOptions, io: Io): Promise<number> {
 async function serve(
   opts: DaemonOptions,
   config: NonNullable<ReturnType<typeof loadConfig>["config"]>,
-  log: (line: string, detail: boolean) => void,
+  log: LogSink,
 ): Promise<number> {
   log(
     `Starting Vigil ${VIGIL_VERSION}${opts.dryRun ? " (dry run: no VIPs, GARP, IPVS or notify scripts touched; adverts are sent and checks run)" : ""}`,
@@ -163,7 +178,7 @@ async function serve(
   let reloading: Promise<void> = Promise.resolve();
   const reload = async (): Promise<void> => {
     if (live === undefined || requested) {
-      log(`${RELOAD_REFUSED} the daemon is ${requested ? "stopping" : "still starting"}`, false);
+      log(`${RELOAD_REFUSED} the daemon is ${requested ? "stopping" : "still starting"}`, false, "warn");
       return;
     }
     const next = reloadConfig(opts, log);
@@ -172,7 +187,7 @@ async function serve(
       await live.reload(next);
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
-      log(`${RELOAD_REFUSED} ${why} - keeping the running configuration`, false);
+      log(`${RELOAD_REFUSED} ${why} - keeping the running configuration`, false, "error");
     }
   };
   // One reload at a time, in signal order.
@@ -201,7 +216,7 @@ async function serve(
           : {}),
       });
     } catch (e) {
-      log(`cannot start: ${e instanceof Error ? e.message : String(e)}`, false);
+      log(`cannot start: ${e instanceof Error ? e.message : String(e)}`, false, "error");
       return 1;
     }
     await observer.attach(live);

@@ -43,13 +43,14 @@ import {
   type RunningProbes,
   startProbes,
 } from "../trackers/probes.ts";
+import type { LogSink } from "./log-format.ts";
 
 export interface LiveNodeOptions {
   readonly config: Config;
   /** The journal file (JSON lines, appended). */
   readonly journalPath: string;
-  /** Log sink; `detail` marks the lines keepalived prints only with -D. */
-  readonly log: (line: string, detail: boolean) => void;
+  /** Log sink; `detail` marks the lines keepalived prints only with -D; errors say so. */
+  readonly log: LogSink;
   /** How long `stop()` waits for the effect actors to finish, in ms (default 5000). */
   readonly stopGraceMs?: number;
   /** Journal rotation: a segment over this many bytes starts the next one (default 16 MiB). */
@@ -181,7 +182,7 @@ async function readInterfaces(
     try {
       infos.set(ifname, await interfaceInfo(ifname));
     } catch (e) {
-      log(`Interface ${ifname}: ${e instanceof Error ? e.message : String(e)}`, false);
+      log(`Interface ${ifname}: ${e instanceof Error ? e.message : String(e)}`, false, "error");
     }
   }
   return infos;
@@ -242,6 +243,7 @@ async function openTransports(
       log(
         `(${i.name}) cannot open its ${i.transport.kind} socket on ${ifname}: ${e instanceof Error ? e.message : String(e)}`,
         false,
+        "error",
       );
     }
   }
@@ -284,7 +286,7 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
     maxSegmentBytes: opts.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES,
     maxSegments: opts.maxSegments ?? DEFAULT_MAX_SEGMENTS,
     // a full disk: logged once, VRRP goes on (journal.degraded tells the status server)
-    onProblem: (line) => opts.log(line, false),
+    onProblem: (line, severity) => opts.log(line, false, severity),
   });
   const env = nodeScriptEnv();
   let removedTrackers = new Set(disabledScripts(opts.config, env));
@@ -322,7 +324,7 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
     await ports.open();
   } catch (e) {
     // A FIFO that cannot be opened is logged by the notify port; the node still runs.
-    opts.log(`notify: ${e instanceof Error ? e.message : String(e)}`, false);
+    opts.log(`notify: ${e instanceof Error ? e.message : String(e)}`, false, "error");
   }
   watcher = watchAddresses().subscribe({
     next: (a) =>
@@ -335,7 +337,11 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
         present: a.present,
       }),
     error: (e: unknown) => {
-      opts.log(`Netlink address watch stopped: ${e instanceof Error ? e.message : String(e)}`, false);
+      opts.log(
+        `Netlink address watch stopped: ${e instanceof Error ? e.message : String(e)}`,
+        false,
+        "error",
+      );
       watcher = undefined;
     },
   });
@@ -345,7 +351,7 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
       for (const input of await initialInputs(config, { log: opts.log, removedTrackers })) node.input(input);
     } catch (e) {
       // A failed link dump leaves the interfaces without a first result; the link watch reports them.
-      opts.log(`Tracker initial state: ${e instanceof Error ? e.message : String(e)}`, false);
+      opts.log(`Tracker initial state: ${e instanceof Error ? e.message : String(e)}`, false, "error");
     }
   };
   const probesFor = (config: Config): RunningProbes =>

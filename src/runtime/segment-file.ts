@@ -58,8 +58,8 @@ export interface FileJournalOptions {
   readonly sync?: boolean;
   /** The background `fdatasync` after a state change (tests inject one; default node:fs's). */
   readonly fdatasync?: AsyncSync;
-  /** Told once when writing fails (the journal is degraded) and once when it resumes. */
-  readonly onProblem?: (line: string) => void;
+  /** Told once when writing fails (the journal is degraded: severity "error") and once when it resumes. */
+  readonly onProblem?: (line: string, severity?: "error") => void;
   /** While degraded: how long between attempts to resume with a new segment (default 5 s). */
   readonly retryDelayUs?: number;
 }
@@ -397,6 +397,7 @@ export class FileJournal implements Journal {
         : "a new segment is tried every few seconds";
     this.#opts.onProblem?.(
       `journal: cannot write ${this.#file()}: ${reason} - VRRP goes on without a journal; lines are counted, not kept; ${resume}`,
+      "error",
     );
   }
 

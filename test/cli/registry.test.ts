@@ -102,7 +102,7 @@ describe("start-up loads only what is needed", () => {
   it("vigil check loads none of the runtime's packages or modules", () => {
     const r = loaded(["check", "-f", example]);
     expect(r.status).toBe(0);
-    for (const heavy of ["xstate", "rxjs", "koffi", "raw-socket", "netlink", "prom-client", "yaml"])
+    for (const heavy of ["xstate", "rxjs", "koffi", "raw-socket", "netlink", "prom-client", "yaml", "pino"])
       expect(r.packages).not.toContain(heavy);
     // src/protocol/address.ts (address text and bytes, no import) is shared with the front end.
     const runtime = (s: string): boolean =>

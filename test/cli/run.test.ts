@@ -136,6 +136,33 @@ describe("vigil run before the node starts", () => {
     expect(existsSync(pidFile)).toBe(false);
   });
 
+  it("json: a diagnostic's level is its severity; a warning does not stop the start", async () => {
+    const f = join(dir, "warn.conf");
+    // An unknown keyword is a warning; a missing virtual_router_id an error (fatal for the instance).
+    writeFileSync(
+      f,
+      "global_defs {\n no_such_keyword 1\n}\nvrrp_instance VI_1 {\n interface eth0\n priority 100\n}\n",
+    );
+    const r = await runCli([
+      f,
+      "--journal",
+      join(dir, "j"),
+      "--pid-file",
+      join(dir, "p"),
+      "--log-format",
+      "json",
+    ]);
+    expect(r.code).toBe(1);
+    const records = r.err
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { level: number; msg: string });
+    const levelOf = (re: RegExp) => records.find((x) => re.test(x.msg))?.level;
+    expect(levelOf(/no_such_keyword/)).toBe(40);
+    expect(levelOf(/virtual router id must be set/)).toBe(50);
+    expect(levelOf(/error\(s\) in the configuration - not starting/)).toBe(50);
+  });
+
   it("a missing file: exit 1", async () => {
     const r = await runCli([join(dir, "nope.conf"), "--pid-file", join(dir, "p"), "--journal", dir]);
     expect(r.code).toBe(1);
@@ -158,10 +185,12 @@ describe("vigil run before the node starts", () => {
     const lines = r.err
       .trim()
       .split("\n")
-      .map((l) => JSON.parse(l) as { msg: string });
+      .map((l) => JSON.parse(l) as { msg: string; level: number; pid: number });
     expect(lines.at(-1)?.msg).toBe(
       `another Vigil is running with pid ${process.ppid} (pid file ${pidFile}) - not starting`,
     );
+    // pino records: a refused start is an error (50), with this process's pid
+    expect(lines.at(-1)).toMatchObject({ level: 50, pid: process.pid });
     expect(readFileSync(pidFile, "utf8")).toBe(`${process.ppid}\n`);
     // The journal directory was made, 0700.
     expect(statSync(join(dir, "j")).mode & 0o777).toBe(0o700);

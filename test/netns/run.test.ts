@@ -5,7 +5,8 @@
  * unchanged file without a transition and keeps running (test/netns/reload.test.ts has the rest); SIGTERM sends a priority-0 advert (tcpdump in h2),
  * removes the VIP, logs `Stopped`, exits 0 and removes the pid file; the journal segment replays
  * with `vigil replay --verify`. Then `--dry-run --log-format json`: MASTER with no VIP added, the
- * commands logged as `[dry-run] …` JSON lines, adverts still on the wire.
+ * commands logged as `[dry-run] …` pino records (level, time, pid, hostname, detail, msg; the last
+ * one `Stopped` after SIGTERM), adverts still on the wire.
  */
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -165,9 +166,30 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true }))(suite, () 
     const lines = dry.stderr
       .split("\n")
       .filter((l) => l !== "")
-      .map((l) => JSON.parse(l) as { time: string; msg: string; detail: boolean });
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            level: number;
+            time: string;
+            pid: number;
+            hostname: string;
+            msg: string;
+            detail: boolean;
+          },
+      );
     const msgs = lines.map((l) => l.msg);
-    expect(lines.every((l) => !Number.isNaN(Date.parse(l.time)) && typeof l.detail === "boolean")).toBe(true);
+    // pino records: a level, the daemon's time, its pid and host, keepalived's detail flag
+    for (const l of lines) {
+      expect([20, 30, 40, 50]).toContain(l.level);
+      expect(Number.isNaN(Date.parse(l.time))).toBe(false);
+      expect(l.pid).toBe(dry.pid);
+      expect(typeof l.hostname).toBe("string");
+      expect(typeof l.detail).toBe("boolean");
+      expect(l.level === 20).toBe(l.detail);
+    }
+    // the shutdown's last lines are written before the process exits
+    expect(msgs.slice(-1)).toEqual(["Stopped"]);
+    expect(msgs).toContain("Received SIGTERM, stopping");
     expect(msgs).toContain("(VI_1) Entering MASTER STATE");
     expect(msgs).toContain(`[dry-run] add ${net}.100/24 dev eth0`);
     expect(msgs).toContain(`[dry-run] del ${net}.100/24 dev eth0`);

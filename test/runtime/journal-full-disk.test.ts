@@ -89,6 +89,7 @@ describe.skipIf(skipUnlessLab("journal on a full disk (FileJournal)", lab))(
       await withTmpfs(256, async (dir) => {
         const clock = new VirtualClock();
         const problems: string[] = [];
+        const severities: (string | undefined)[] = [];
         const path = join(dir, "journal.jsonl");
         const j = new FileJournal(path, {
           clock,
@@ -96,7 +97,10 @@ describe.skipIf(skipUnlessLab("journal on a full disk (FileJournal)", lab))(
           flushLines: 8,
           maxSegmentBytes: 1 << 20,
           retryDelayUs: 2_000_000,
-          onProblem: (l) => problems.push(l),
+          onProblem: (l, severity) => {
+            problems.push(l);
+            severities.push(severity);
+          },
         });
         j.append(header);
         let seq = 0;
@@ -149,6 +153,8 @@ describe.skipIf(skipUnlessLab("journal on a full disk (FileJournal)", lab))(
         expect(problems[1]).toMatch(
           /^journal: writing again \(segment .*journal\.000002\.jsonl\) after \d+ line\(s\) lost/,
         );
+        // the daemon logs the failure as an error, the resumption as an ordinary line
+        expect(severities).toEqual(["error", undefined]);
         step(50);
         j.close();
         const old = readJournal(readFileSync(segmentPath(path, 1), "utf8"));
