@@ -15,8 +15,9 @@
  * counter for a check before `advert_rcvd`, `advert_rcvd` (and an error counter) for the VIP-list and
  * unicast peer checks after it, none for a v2 interval mismatch. Datagrams keepalived never hands to
  * an instance count nothing there: shorter than a VRRP header, an unknown VRID (these two are counted
- * in `dropped`), not addressed to what its socket is bound to (a multicast instance's group; any
- * unicast address for a unicast one), any while the instance is not `listening` (FAULT, INIT).
+ * in `dropped`), not addressed to what its socket is bound to (a multicast instance's group; a
+ * unicast instance's own address, unicast_src_ip or the interface's), any while the instance is not
+ * `listening` (FAULT, INIT).
  * Deterministic: the same inputs give the same results live and on replay. An accepted datagram's
  * result is remembered by its bytes (hex) with every fact it was checked against, so the steady
  * stream of identical adverts from a master is routed, decoded and validated once (the result is a
@@ -154,8 +155,11 @@ export class AdvertCodec {
   readonly #route = new Map<string, InstanceSpec>();
   readonly #expect = new Map<string, Expectations>();
   readonly #peers = new Map<string, ReadonlyMap<string, PeerRange>>();
-  /** A multicast instance's group (canonical), by instance name; unicast instances have none. */
-  readonly #groups = new Map<string, string>();
+  /**
+   * What an instance's socket is bound to (canonical), by instance name: a multicast instance's group,
+   * a unicast instance's own address. None for an instance without an address (it stays in FAULT).
+   */
+  readonly #boundTo = new Map<string, string>();
   /** Advert templates by instance name, made on an instance's first send. */
   readonly #templates = new Map<string, AdvertTemplate>();
   readonly dropped: RouterDrops = { unknownRoute: 0, notPeer: 0, ttlOutOfRange: 0 };
@@ -170,7 +174,9 @@ export class AdvertCodec {
       this.#route.set(routeKey(p.ifname, p.family, p.vrid), s);
       if (s.unicastPeers.length === 0) {
         const group = s.mcastGroup ?? (p.family === 4 ? VRRP_MCAST_GROUP4 : VRRP_MCAST_GROUP6);
-        this.#groups.set(p.name, canonicalAddress(group, p.family) ?? group);
+        this.#boundTo.set(p.name, canonicalAddress(group, p.family) ?? group);
+      } else if (p.ownIp !== "0.0.0.0" && p.ownIp !== "::") {
+        this.#boundTo.set(p.name, canonicalAddress(p.ownIp, p.family) ?? p.ownIp);
       }
       if (s.checkUnicastSrc === true && s.unicastPeers.length > 0) {
         const ranges = new Map<string, PeerRange>();
@@ -247,12 +253,12 @@ export class AdvertCodec {
     }
     const instance = spec.params.name;
     // Ignored in FAULT and INIT, and never seen by the instance's socket: keepalived binds a
-    // multicast instance's to its group and a unicast one's to its address (vrrp.c
-    // open_vrrp_read_socket; over IPv6 the strays that still arrive are discarded in
-    // vrrp_dispatcher_read) — before vrrp_check_packet and its counters.
+    // multicast instance's to its group and a unicast one's to its source address (vrrp.c
+    // open_vrrp_read_socket, the unicast_src of vrrp_scheduler.c; over IPv6 the strays that still
+    // arrive are discarded in vrrp_dispatcher_read) — before vrrp_check_packet and its counters.
     if (listening !== undefined && !listening(instance)) return { instance };
-    const group = this.#groups.get(instance);
-    if (group === undefined ? isMulticastAddress(input.dst) : !sameAddress(input.dst, group, input.family))
+    const bound = this.#boundTo.get(instance);
+    if (bound === undefined ? isMulticastAddress(input.dst) : !sameAddress(input.dst, bound, input.family))
       return { instance };
     const meta = {
       family: input.family,

@@ -75,17 +75,25 @@ const datagram = fc
     src: fc.constantFrom("198.18.0.2", "198.18.0.3", "198.18.0.9"),
     ttlObserved: fc.constantFrom(undefined, undefined, false),
     withLength: fc.boolean(),
-    /** Which fact is wrong: 0 none (most), else version, VIP, auth, interval, TTL, length, interface, destination. */
+    /** Which fact is wrong: 0 none (most), else version, VIP, auth, interval, TTL, length, interface, destination (8, 9). */
     wrong: fc.oneof(
       { arbitrary: fc.constant(0), weight: 8 },
-      { arbitrary: fc.integer({ min: 1, max: 8 }), weight: 4 },
+      { arbitrary: fc.integer({ min: 1, max: 9 }), weight: 4 },
     ),
   })
   .map((d): Rx => {
     const r = RIGHT[d.vrid] ?? { version: 2, ifname: "eth0", dst: "224.0.0.18" };
     const version = d.wrong === 1 ? (r.version === 2 ? 3 : 2) : r.version;
     const auth = d.wrong === 3 ? "wrong" : r.auth;
-    const dst = d.wrong === 8 ? (r.dst === "224.0.0.18" ? "198.18.0.1" : "224.0.0.18") : r.dst;
+    // 9: another unicast address of this host (a VIP, a secondary address)
+    const dst =
+      d.wrong === 8
+        ? r.dst === "224.0.0.18"
+          ? "198.18.0.1"
+          : "224.0.0.18"
+        : d.wrong === 9
+          ? "198.18.0.7"
+          : r.dst;
     const bytes = encodeAdvert(
       {
         version,
