@@ -20,17 +20,14 @@ import { createHash, type Hash } from "node:crypto";
 import type { Subscription } from "rxjs";
 import type { CheckerEvent } from "../../machines/checker.machine.ts";
 import { type Command, isRouting, type Message } from "../../machines/events.ts";
-import type { SyncGroupEvent } from "../../machines/sync-group.machine.ts";
 import { xstateMsToUs } from "../../machines/timers.ts";
 import type { Transport } from "../../transports/transport.ts";
 import type { Actor, StateChange } from "./actor-registry.ts";
 import {
   type CheckHost,
   type CheckPorts,
-  isCheckerActor,
   type LvsOutput,
   ProbeTable,
-  probeResult,
   resumeProbes,
   runChecks,
 } from "./checkers.ts";
@@ -43,25 +40,17 @@ import {
 } from "./checkpoint.ts";
 import type { Clock } from "./clock.ts";
 import { EffectActors } from "./effect-actors.ts";
-import { effectReaction } from "./effect-reaction.ts";
-import {
-  type CheckInput,
-  checkInput,
-  type Event,
-  type Input,
-  InputTexts,
-  inLineOf,
-  rxInput,
-} from "./input.ts";
+import { checkInput, type Event, type Input, InputTexts, inLineOf, rxInput } from "./input.ts";
 import { headerLine, type Journal } from "./journal.ts";
 import { type StepAction, topState } from "./machine-driver.ts";
+import { type ApplyHost, applyInput } from "./node-apply.ts";
 import { NodeParts, type PartsDeps } from "./node-parts.ts";
 import { restoreState, type StateParts, saveState } from "./node-state.ts";
 import type { EffectPorts } from "./ports.ts";
-import { applyReload, type ReloadHost } from "./reload-apply.ts";
+import type { ReloadHost } from "./reload-apply.ts";
 import type { NodeSpec } from "./spec.ts";
 import { countCommand, type InstanceStats } from "./stats.ts";
-import { type RoutingHost, trackerResult } from "./tracking.ts";
+import type { RoutingHost } from "./tracking.ts";
 
 /**
  * One thing a step produced: an effect command, a routing message, a state change of an actor, or
@@ -304,7 +293,7 @@ export class Node {
     this.#p.actors.newInput();
     this.#applying = true;
     try {
-      this.#apply(ev.input);
+      applyInput(this.#applyHost, ev.input);
       for (let f = this.#deferred.shift(); f !== undefined; f = this.#deferred.shift()) f();
     } finally {
       this.#applying = false;
@@ -319,95 +308,23 @@ export class Node {
     return outputs;
   }
 
-  #apply(input: Input): void {
-    switch (input.kind) {
-      case "admin":
-        if (input.command === "start") {
-          // As keepalived's vrrp_init_state: trackers first, then groups (they notify first), then instances.
-          for (const a of this.#p.actors.instances) this.#send(a, this.#p.tracking.trackingEvent(a.name));
-          for (const g of this.#p.actors.groups) {
-            const start: SyncGroupEvent = { type: "START", members: this.#p.tracking.memberStarts(g) };
-            this.#send(g, start);
-          }
-          for (const a of this.#p.actors.instances) this.#send(a, { type: "START" });
-        } else {
-          for (const a of this.#p.actors.instances) this.#send(a, { type: "SHUTDOWN" });
-          for (const g of this.#p.actors.groups) this.#send(g, { type: "SHUTDOWN" });
-          for (const vs of this.#p.checkers.names) this.#check(vs, { type: "STOP", atUs: this.#atUs });
-        }
-        return;
-      case "timer": {
-        if (isCheckerActor(input.actor)) {
-          if (this.#p.timers.take(input.actor, input.id) === undefined) return;
-          const vs = input.actor.slice(3);
-          this.#check(vs, { type: "TIMER", atUs: this.#atUs, id: input.id });
-          return;
-        }
-        const actor = this.#p.actors.get(input.actor);
-        const event = this.#p.timers.take(input.actor, input.id);
-        if (event === undefined || actor === undefined) return;
-        this.#send(actor, event);
-        return;
-      }
-      case "probe":
-      case "link": {
-        const tracker = this.#p.actors.get(
-          `tracker:${input.kind === "probe" ? input.tracker : input.ifname}`,
-        );
-        if (tracker !== undefined) this.#send(tracker, trackerResult(input));
-        return;
-      }
-      case "rx":
-        this.#receive(input);
-        return;
-      case "effect": {
-        const spec = input.instance === undefined ? undefined : this.#p.specs.get(input.instance);
-        const ctx = spec && { family: spec.params.family, unicast: spec.unicastPeers.length > 0 };
-        for (const c of effectReaction(input, ctx)) this.#emit(c);
-        return;
-      }
-      case "address":
-        if (!input.present) this.#addressDeleted(input);
-        return;
-      case "reload":
-        applyReload(this.#reloadHost(), input.spec as NodeSpec, input.configHash);
-        return;
-      case "check":
-        this.#checkInput(input);
-        return;
-    }
-  }
-
-  #checkInput(input: CheckInput): void {
-    const e = input.event;
-    if (e.type === "START") {
-      this.#check(input.vs, { type: "START", atUs: this.#atUs, warmupDraws: e.warmupDraws });
-      return;
-    }
-    const { rs, checker, seq } = e;
-    this.#check(input.vs, { type: "RESULT", atUs: this.#atUs, rs, checker, seq, result: probeResult(e) });
-  }
+  /** What a step reaches of this node (node-apply.ts). */
+  readonly #applyHost: ApplyHost = ((node: Node): ApplyHost => ({
+    get parts() {
+      return node.#p;
+    },
+    get atUs() {
+      return node.#atUs;
+    },
+    send: (a, e) => node.#send(a, e),
+    emit: (m) => node.#emit(m),
+    check: (vs, event) => node.#check(vs, event),
+    reloadHost: () => node.#reloadHost(),
+  }))(this);
 
   /** Steps one virtual server's checkers; checkers.ts interprets what the step decided. */
   #check(vs: string, event: CheckerEvent): void {
     runChecks(this.#checkHost, vs, this.#p.checkers.step(vs, event));
-  }
-
-  /**
-   * keepalived's RTM_DELADDR handling (keepalived_netlink.c): the MASTER instance owning a deleted
-   * tracked VIP (`ownerOfDeletedAddress`) goes to BACKUP with a skew-time down timer (`set_vrrp_backup`).
-   */
-  #addressDeleted(input: Extract<Input, { kind: "address" }>): void {
-    const owner = this.#p.deletedVipOwner(input);
-    if (owner === undefined) return;
-    const line = `Netlink reflector reports IP ${input.address} removed from ${input.ifname}`;
-    this.#emit({ type: "log", line, detail: true });
-    this.#send(owner, { type: "VIP_DELETED" });
-  }
-
-  #receive(input: Extract<Input, { kind: "rx" }>): void {
-    const r = this.#p.receive(input);
-    if (r !== undefined) this.#send(r.actor, r.event);
   }
 
   // ---- what a step emits --------------------------------------------------------------------

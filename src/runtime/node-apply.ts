@@ -1,0 +1,114 @@
+/**
+ * What each kind of input does to a node — the body of one step, between the journal's `in` line
+ * and its `out` line (node.ts): `start` and `shutdown` in keepalived's order, a fired timer to its
+ * actor (or an LVS virtual server's checkers), probe and link results to their trackers, a datagram
+ * to the instance it is for, an effect's outcome to keepalived's reaction, a deleted address to the
+ * MASTER that owned it, a reload, a checker input. It reaches the node's parts and its emit/send
+ * through `ApplyHost`. Not pure: it drives the host.
+ */
+import type { CheckerEvent } from "../../machines/checker.machine.ts";
+import type { Message } from "../../machines/events.ts";
+import type { SyncGroupEvent } from "../../machines/sync-group.machine.ts";
+import type { Actor } from "./actor-registry.ts";
+import { isCheckerActor, probeResult } from "./checkers.ts";
+import { effectReaction } from "./effect-reaction.ts";
+import type { CheckInput, Input } from "./input.ts";
+import type { NodeParts } from "./node-parts.ts";
+import { applyReload, type ReloadHost } from "./reload-apply.ts";
+import type { NodeSpec } from "./spec.ts";
+import { trackerResult } from "./tracking.ts";
+
+/** What a step reaches of its node. */
+export interface ApplyHost {
+  /** The spec-derived parts in force (a reload replaces them). */
+  readonly parts: NodeParts;
+  /** The time of the event being applied. */
+  readonly atUs: number;
+  send(actor: Actor, event: { readonly type: string }): void;
+  emit(m: Message): void;
+  /** Steps one virtual server's checkers. */
+  check(vs: string, event: CheckerEvent): void;
+  reloadHost(): ReloadHost;
+}
+
+/** Applies one input. */
+export function applyInput(h: ApplyHost, input: Input): void {
+  const p = h.parts;
+  switch (input.kind) {
+    case "rx": {
+      const r = p.receive(input);
+      if (r !== undefined) h.send(r.actor, r.event);
+      return;
+    }
+    case "admin":
+      if (input.command === "start") {
+        // As keepalived's vrrp_init_state: trackers first, then groups (they notify first), then instances.
+        for (const a of p.actors.instances) h.send(a, p.tracking.trackingEvent(a.name));
+        for (const g of p.actors.groups) {
+          const start: SyncGroupEvent = { type: "START", members: p.tracking.memberStarts(g) };
+          h.send(g, start);
+        }
+        for (const a of p.actors.instances) h.send(a, { type: "START" });
+      } else {
+        for (const a of p.actors.instances) h.send(a, { type: "SHUTDOWN" });
+        for (const g of p.actors.groups) h.send(g, { type: "SHUTDOWN" });
+        for (const vs of p.checkers.names) h.check(vs, { type: "STOP", atUs: h.atUs });
+      }
+      return;
+    case "timer": {
+      if (isCheckerActor(input.actor)) {
+        if (p.timers.take(input.actor, input.id) === undefined) return;
+        h.check(input.actor.slice(3), { type: "TIMER", atUs: h.atUs, id: input.id });
+        return;
+      }
+      const actor = p.actors.get(input.actor);
+      const event = p.timers.take(input.actor, input.id);
+      if (event === undefined || actor === undefined) return;
+      h.send(actor, event);
+      return;
+    }
+    case "probe":
+    case "link": {
+      const tracker = p.actors.get(`tracker:${input.kind === "probe" ? input.tracker : input.ifname}`);
+      if (tracker !== undefined) h.send(tracker, trackerResult(input));
+      return;
+    }
+    case "effect": {
+      const spec = input.instance === undefined ? undefined : p.specs.get(input.instance);
+      const ctx = spec && { family: spec.params.family, unicast: spec.unicastPeers.length > 0 };
+      for (const c of effectReaction(input, ctx)) h.emit(c);
+      return;
+    }
+    case "address":
+      if (!input.present) addressDeleted(h, input);
+      return;
+    case "reload":
+      applyReload(h.reloadHost(), input.spec as NodeSpec, input.configHash);
+      return;
+    case "check":
+      checkInput(h, input);
+      return;
+  }
+}
+
+function checkInput(h: ApplyHost, input: CheckInput): void {
+  const e = input.event;
+  if (e.type === "START") {
+    h.check(input.vs, { type: "START", atUs: h.atUs, warmupDraws: e.warmupDraws });
+    return;
+  }
+  const { rs, checker, seq } = e;
+  h.check(input.vs, { type: "RESULT", atUs: h.atUs, rs, checker, seq, result: probeResult(e) });
+}
+
+/**
+ * keepalived's RTM_DELADDR handling (keepalived_netlink.c): the MASTER instance owning a deleted
+ * tracked VIP (`ownerOfDeletedAddress`) goes to BACKUP with a skew-time down timer (`set_vrrp_backup`).
+ */
+function addressDeleted(h: ApplyHost, input: Extract<Input, { kind: "address" }>): void {
+  const owner = h.parts.deletedVipOwner(input);
+  if (owner === undefined) return;
+  const line = `Netlink reflector reports IP ${input.address} removed from ${input.ifname}`;
+  h.emit({ type: "log", line, detail: true });
+  h.send(owner, { type: "VIP_DELETED" });
+}
