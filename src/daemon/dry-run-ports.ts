@@ -76,7 +76,6 @@ export function dryRunPorts(opts: DryRunOptions): HostPorts {
         return SETTLED;
       },
     },
-    ipvs: { apply: (command) => say(`ipvs ${command.join(" ")}`) },
     log: { log: opts.log },
     runner: opts.runner,
     open: () => SETTLED,

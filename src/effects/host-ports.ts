@@ -2,13 +2,14 @@
  * The production effect ports of one node, built from a validated `Config`: virtual addresses over
  * one kept rtnetlink socket (vip.effect.ts), gratuitous ARP / unsolicited NA from an AF_PACKET socket
  * (arp.effect.ts), notify scripts and FIFOs through one process runner (notify.effect.ts), and log
- * lines handed to a sink. The runner is exposed so that vrrp_script probes share it. The host's effect actors call these; every failure comes back to the node
- * as a journaled `effect` input. IPVS is not built yet (Step 11): its port refuses every command
- * with a clear error so nothing is silently dropped. Not pure: this is the edge to the host.
+ * lines handed to a sink. The runner is exposed so that vrrp_script probes share it. The host's
+ * effect actors call these; every failure comes back to the node as a journaled `effect` input.
+ * IPVS is not here: the LVS checkers' own port programs it (src/lvs/lvs.service.ts). Not pure: this
+ * is the edge to the host.
  */
 import type { Config } from "../config/types.ts";
 import type { Clock } from "../runtime/clock.ts";
-import { EffectError, type EffectPorts } from "../runtime/ports.ts";
+import type { EffectPorts } from "../runtime/ports.ts";
 import { createArpPort } from "./arp.effect.ts";
 import { createNotifyPort } from "./notify.effect.ts";
 import { createProcessRunner, type ProcessRunner } from "./process-runner.ts";
@@ -45,12 +46,6 @@ export function createHostPorts(opts: HostPortsOptions): HostPorts {
     vip,
     arp,
     notify,
-    ipvs: {
-      apply: (command) =>
-        Promise.reject(
-          new EffectError("ENOTSUP", `IPVS is not built yet; not applied: ${command.join(" ")}`),
-        ),
-    },
     log: { log: opts.log },
     runner,
     open: () => notify.open(),

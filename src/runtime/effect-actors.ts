@@ -1,6 +1,6 @@
 /**
  * The host's effect actors (DESIGN.md §1): one per effect kind and interface — advert send per
- * interface, VIPs per interface, GARP / NA per interface, notify + FIFO, IPVS, log. The Node's step
+ * interface, VIPs per interface, GARP / NA per interface, notify + FIFO, log. The Node's step
  * loop only hands commands to them; each actor runs its commands in the order emitted, one at a time,
  * and reports every outcome through the Node's one input queue as an `effect` input (`report`).
  * Actors never wait on each other, so a hung notify script or netlink call delays only the later
@@ -13,8 +13,8 @@
  * adds the address, then announces it; two independent mailboxes could put the GARP on the wire before
  * the address exists. A GARP with no VIP command pending on its interface goes at once.
  *
- * Journal volume: every failure is reported; completions are reported for VIP, GARP/NA, notify,
- * FIFO and IPVS commands, not for adverts (one per second per instance) nor log lines.
+ * Journal volume: every failure is reported; completions are reported for VIP, GARP/NA, notify
+ * and FIFO commands, not for adverts (one per second per instance) nor log lines.
  *
  * Adverts: `Transport.send` is a synchronous socket call, so the advert actor's mailbox is never
  * busy and each advert is sent at once, inside the step that emitted it (timing is unchanged); a throw
@@ -341,18 +341,6 @@ export class EffectActors {
       journalOk: true,
       extraUs: 0,
       run: () => port.fifo(line),
-    });
-  }
-
-  ipvs(command: readonly string[]): void {
-    const port = this.#host.ports.ipvs;
-    this.#box("ipvs").post({
-      op: "ipvs",
-      instance: undefined,
-      target: undefined,
-      journalOk: true,
-      extraUs: 0,
-      run: () => port.apply(command),
     });
   }
 

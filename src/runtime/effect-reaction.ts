@@ -112,8 +112,6 @@ export const effectReaction = (i: EffectInput, ctx: ReactionContext | undefined)
       ];
     case "fifo":
       return [line(`Unable to write notify fifo: ${why}`)];
-    case "ipvs":
-      return [line(`IPVS command failed: ${why}`)];
     default:
       // The log port failed (or an unknown op): logging about it would feed the same failure back.
       return [];

@@ -74,9 +74,6 @@ export interface NotifyPort {
   /** Writes one line (no trailing newline) to every configured FIFO; never blocks the event loop. */
   fifo(line: string): Promise<void>;
 }
-export interface IpvsPort {
-  apply(command: readonly string[]): Promise<void>;
-}
 export interface LogPort {
   /** Synchronous, never throws (an actor still catches it if it does). */
   log(line: string, detail: boolean): void;
@@ -86,7 +83,6 @@ export interface EffectPorts {
   readonly vip: VipPort;
   readonly arp: ArpPort;
   readonly notify: NotifyPort;
-  readonly ipvs: IpvsPort;
   readonly log: LogPort;
 }
 
@@ -96,7 +92,7 @@ export const SETTLED: Promise<void> = Promise.resolve();
 /** One recorded effect call. */
 export interface EffectRecord {
   readonly atUs: number;
-  readonly port: "vip" | "arp" | "notify" | "fifo" | "ipvs" | "log";
+  readonly port: "vip" | "arp" | "notify" | "fifo" | "log";
   readonly what: Readonly<Record<string, unknown>>;
 }
 
@@ -121,7 +117,6 @@ export class RecordingPorts implements EffectPorts {
       this.#rec("notify", { scope: n.scope, name: n.name, state: n.state, priority: n.priority }),
     fifo: (line) => this.#rec("fifo", { line }),
   };
-  readonly ipvs: IpvsPort = { apply: (command) => this.#rec("ipvs", { command: [...command] }) };
   readonly log: LogPort = {
     log: (line, detail) => {
       this.#rec("log", { line, detail });
@@ -134,12 +129,11 @@ export const nullPorts = (): EffectPorts => ({
   vip: { add: () => SETTLED, remove: () => SETTLED },
   arp: { burst: () => SETTLED },
   notify: { notify: () => SETTLED, fifo: () => SETTLED },
-  ipvs: { apply: () => SETTLED },
   log: { log: () => {} },
 });
 
 /** The port calls a fault can be attached to, one command kind at a time. */
-export type PortCall = "vip.add" | "vip.remove" | "arp.burst" | "notify" | "fifo" | "ipvs" | "log";
+export type PortCall = "vip.add" | "vip.remove" | "arp.burst" | "notify" | "fifo" | "log";
 /** How a faulty call behaves: throw synchronously, reject, or never settle. */
 export type FaultMode = "throw" | "reject" | "hang";
 
@@ -181,7 +175,6 @@ export class FaultyPorts implements EffectPorts {
     notify: (n) => this.#wrap("notify", this.recording.notify.notify(n)),
     fifo: (l) => this.#wrap("fifo", this.recording.notify.fifo(l)),
   };
-  readonly ipvs: IpvsPort = { apply: (c) => this.#wrap("ipvs", this.recording.ipvs.apply(c)) };
   readonly log: LogPort = {
     log: (line, detail) => {
       this.recording.log.log(line, detail);
