@@ -32,7 +32,36 @@ export interface HostPorts extends EffectPorts {
   close(): void;
 }
 
+/**
+ * A step's log lines written once the step is over (a microtask): the step's time-critical commands
+ * (the advert, the VIP request) reach the kernel first, and a write to stderr — which wakes whatever
+ * reads it, perhaps onto this CPU — comes after them. Lines keep their order; `flush` writes what
+ * is pending at once (at close).
+ */
+export function logAfterTheStep(write: (line: string, detail: boolean) => void): {
+  log: (line: string, detail: boolean) => void;
+  flush: () => void;
+} {
+  const pending: Array<readonly [string, boolean]> = [];
+  const flush = (): void => {
+    for (const [line, detail] of pending.splice(0)) {
+      try {
+        write(line, detail);
+      } catch {
+        /* a sink that cannot write (stderr closed) has nowhere to say so */
+      }
+    }
+  };
+  return {
+    log: (line, detail) => {
+      if (pending.push([line, detail]) === 1) queueMicrotask(flush);
+    },
+    flush,
+  };
+}
+
 export function createHostPorts(opts: HostPortsOptions): HostPorts {
+  const log = logAfterTheStep(opts.log);
   const runner = createProcessRunner(opts.clock);
   const arp = createArpPort(opts.clock);
   const vip = createNetlinkVipPort();
@@ -46,10 +75,11 @@ export function createHostPorts(opts: HostPortsOptions): HostPorts {
     vip,
     arp,
     notify,
-    log: { log: opts.log },
+    log: { log: log.log },
     runner,
     open: () => notify.open(),
     close: () => {
+      log.flush();
       vip.close();
       arp.close();
       notify.close();
