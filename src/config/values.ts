@@ -195,21 +195,53 @@ export function trueFalse(word: string): boolean | undefined {
   return undefined;
 }
 
-/** A flag that may be bare (true) or take on|off|true|false|yes|no. */
-export function readBool(ctx: Ctx, st: Statement, index = 0): boolean | undefined {
-  const t = st.args[index];
-  if (t === undefined) return true;
-  const v = t.text.toLowerCase();
-  if (v === "on" || v === "true" || v === "yes") return true;
-  if (v === "off" || v === "false" || v === "no") return false;
-  ctx.diags.error(
-    t,
-    "value",
-    `Invalid value for ${st.keyword.text} specified`,
-    "use on|off|true|false|yes|no",
-  );
-  return undefined;
+/**
+ * A keyword keepalived's handler reads with check_true_false: bare, or true|on|yes, is on;
+ * false|off|no is off — exactly as written (`ON` and `True` are refused, as keepalived refuses them).
+ * Another word is keepalived's CONFIG_GENERAL_ERROR (`vigil check` exits 1 as `keepalived -t` exits
+ * 5; the daemon carries on) worded by `invalid(word, state)`, and the keyword is ignored. `set`
+ * receives the value; it may ignore `false` where keepalived's handler does.
+ */
+export const trueFalseKeyword = <S>(
+  set: (s: S, v: boolean) => void,
+  invalid: (word: string, s: S) => string,
+): KeywordSpec<S> => ({
+  handle: (ctx, st, s) => {
+    const t = st.args[0];
+    const v = t === undefined ? true : trueFalse(t.text);
+    if (v !== undefined) set(s, v);
+    else if (t !== undefined)
+      ctx.diags.error(
+        t,
+        "value",
+        invalid(t.text, s),
+        "keepalived takes on|off|true|false|yes|no, as written",
+      );
+  },
+});
+
+/**
+ * A word after a keyword whose keepalived handler reads no argument: keepalived is silent, Vigil warns
+ * (an `off` that keepalived takes as on is a trap; keepalived-diff.test.ts lists it as Vigil-only).
+ * `effect` says what the keyword does anyway.
+ */
+export function ignoredWord(ctx: Ctx, st: Statement, effect: string): void {
+  const t = st.args[0];
+  if (t !== undefined)
+    ctx.diags.warn(
+      t,
+      "value",
+      `'${st.keyword.text}' takes no value - keepalived ignores '${t.text}' and ${effect}`,
+    );
 }
+
+/** A keyword keepalived's handler turns on whatever follows it (`vrrp_strict off` is on, `alpha junk` too). */
+export const onWhateverFollows = <S>(set: (s: S) => void): KeywordSpec<S> => ({
+  handle: (ctx, st, s) => {
+    set(s);
+    ignoredWord(ctx, st, "turns it on");
+  },
+});
 
 export function familyOf(address: string): Family | undefined {
   const v = isIP(address);
@@ -294,3 +326,21 @@ export function noNestedBlocks(ctx: Ctx, st: Statement): void {
   for (const s of st.block ?? [])
     if (s.block !== null) ctx.diags.warn(s.keyword, "syntax", "Unexpected '{' - ignoring");
 }
+
+/**
+ * A keyword Vigil does not act on whose keepalived handler reads check_true_false: a word that is
+ * not a boolean is keepalived's error (`invalid`), and the keyword is warned as not acted on.
+ */
+export const unsupportedTrueFalse = <S>(
+  what: string,
+  invalid: (word: string, s: S) => string,
+): KeywordSpec<S> => {
+  const check = trueFalseKeyword<S>(() => undefined, invalid);
+  const warn = unsupported<S>(what);
+  return {
+    handle: (c, st, s) => {
+      check.handle(c, st, s);
+      warn.handle(c, st, s);
+    },
+  };
+};

@@ -35,6 +35,10 @@ const VIGIL_ONLY: ReadonlyArray<{ readonly pattern: RegExp; readonly why: string
   { pattern: /^VIP option 'use_vmac' is parsed but not acted on/, why: "feature not implemented in Vigil" },
   { pattern: /IPv6 requires VRRPv3 - using version 3/, why: "keepalived switches silently" },
   {
+    pattern: /^'\S+' takes no value - keepalived ignores '.*' and /,
+    why: "keepalived's handler ignores the word silently (`vrrp_strict off` is on): a trap worth a warning",
+  },
+  {
     pattern: /^SECURITY VIOLATION/,
     why: "keepalived only reports it when the script file exists; Vigil does not look at script files",
   },

@@ -47,6 +47,8 @@ export interface KeepalivedRun {
   readonly messages: readonly string[];
   /** Some message was about this host, not the file (see HOST_FACTS). */
   readonly hostDependent: boolean;
+  /** The messages that name a line (`(FILE: Line N) text` or `(Line N) text`), as `N text`, deduplicated. */
+  readonly located: readonly string[];
 }
 
 /** keepalived complains: a non-zero exit (other than its self-kill) or any message. */
@@ -138,16 +140,21 @@ export function keepalivedTest(ns: string, file: string, pidDir: string): Promis
     }, 15_000);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
-      const lines = [
+      const raw = output()
+        .split("\n")
+        .map((l) => l.trim());
+      const lines = [...new Set(raw.map((l) => l.replace(/^\([^)]*Line \d+\) /, "")))];
+      const located = [
         ...new Set(
-          output()
-            .split("\n")
-            .map((l) => l.trim().replace(/^\([^)]*Line \d+\) /, "")),
+          raw.flatMap((l) => {
+            const m = /^\((?:[^)]*: )?Line (\d+)\) (.*)$/.exec(l);
+            return m === null ? [] : [`${m[1]} ${m[2]}`];
+          }),
         ),
       ];
       const messages = lines.filter((l) => l !== "").filter((l) => !IGNORED.some((re) => re.test(l)));
       const hostDependent = lines.some((l) => HOST_FACTS.some((re) => re.test(l)));
-      resolve({ code: code ?? (signal === "SIGTERM" ? 143 : null), messages, hostDependent });
+      resolve({ code: code ?? (signal === "SIGTERM" ? 143 : null), messages, hostDependent, located });
     });
   });
 }

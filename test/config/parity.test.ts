@@ -367,12 +367,14 @@ const specOf = (reach?: Reach): NodeSpec => {
     .replace("__SYNC__", fill("sync"))
     .replace("__INSTANCE__", fill("instance"));
   const r = loadConfig("k.conf", { configId: "lb1", fs: memFs({ "k.conf": text }) });
-  if (r.config === undefined)
+  // What `vigil run` runs: a tolerated error (global_tracking's deprecation) leaves it runnable.
+  const runnable = r.runnable;
+  if (runnable === undefined)
     throw new Error(`config rejected: ${r.diagnostics.map((d) => d.message).join("; ")}`);
   // VI_S is the sync group's member: keep the order predictable for the projections
   const config = {
-    ...r.config,
-    instances: [...r.config.instances].sort((a, b) => (a.name === "VI_S" ? -1 : b.name === "VI_S" ? 1 : 0)),
+    ...runnable,
+    instances: [...runnable.instances].sort((a, b) => (a.name === "VI_S" ? -1 : b.name === "VI_S" ? 1 : 0)),
   };
   const spec = specFromConfig(config, { primaryAddress: (_i, f) => (f === 4 ? "198.18.0.1" : "fe80::1") });
   // projections index VI_1, VI_6, VI_U in that order; VI_S first only for the sync block

@@ -223,8 +223,8 @@ ${checker}
 `;
   const load = (text: string) => {
     const r = loadConfig("/k.conf", { configId: "lb1", fs: memFs({ "/k.conf": text }) });
-    const checker = r.config?.virtualServers[0]?.realServers[0]?.checkers[0];
-    const first = r.config?.virtualServers[0];
+    const checker = r.runnable?.virtualServers[0]?.realServers[0]?.checkers[0];
+    const first = r.runnable?.virtualServers[0];
     const spec = first === undefined ? undefined : virtualServerSpec(first);
     return {
       laf: checker?.logAllFailures,

@@ -18,9 +18,10 @@ import {
   readCommand,
   readInt,
   readSecondsUs,
-  trueFalse,
+  trueFalseKeyword,
   unsupported,
   unsupportedBlock,
+  unsupportedTrueFalse,
   unsupportedValueBlock,
   valueBlock,
   walk,
@@ -28,7 +29,7 @@ import {
 import { readInstance } from "./instance.ts";
 import { readVirtualServer } from "./lvs.ts";
 import { readVirtualServerGroup } from "./lvs-group.ts";
-import { flag, garpKeywords, readTransport } from "./shared.ts";
+import { flag, flagOn, garpKeywords, readTransport } from "./shared.ts";
 import { readFileTracker, readProcess, readScript, readSyncGroup } from "./trackers.ts";
 
 /** keepalived checks these two itself: a missing value is reported and skipped (not fatal). */
@@ -81,15 +82,33 @@ const mcastGroup = (key: "mcastGroup4" | "mcastGroup6", family: string): Keyword
   },
 });
 
+const BUFS = "socket buffer sizes are left to the kernel";
+
+/**
+ * Globals Vigil does not act on whose keepalived handler reads check_true_false (global_parser.c):
+ * the reason, and the name keepalived's message gives the keyword (its own spelling).
+ */
+const UNSUPPORTED_TRUE_FALSE_GLOBALS: Readonly<Record<string, readonly [string, string]>> = {
+  smtp_alert: ["SMTP alerts are not sent", "smtp_alert"],
+  smtp_alert_vrrp: ["SMTP alerts are not sent", "smtp_alert_vrrp"],
+  smtp_alert_checker: ["SMTP alerts are not sent", "smtp_alert_checker"],
+  no_checker_emails: ["SMTP alerts are not sent", "no_checker_emails"],
+  vrrp_netlink_cmd_rcv_bufs_force: [BUFS, "vrrp_netlink_cmd_rcv_bufs_force"],
+  vrrp_netlink_monitor_rcv_bufs_force: [BUFS, "vrrp_netlink_monitor_rcv_bufs_force"],
+  process_monitor_rcv_bufs_force: [BUFS, "process_monitor_rcv_bufs_force"],
+  lvs_netlink_cmd_rcv_bufs_force: [BUFS, "lvs_netlink_cmd_rcv_bufs_force"],
+  lvs_netlink_monitor_rcv_bufs_force: [BUFS, "lvs_netlink_monitor_rcv_bufs_force"],
+  rs_init_notifies: ["real servers' initial states are not notified", "rs_init_notifies"],
+  // keepalived 2.2.7's message misspells it
+  data_use_instance: ["no data files are written", "date_use_instance"],
+};
+
 const UNSUPPORTED_GLOBALS: Readonly<Record<string, string>> = {
   notification_email: "SMTP alerts are not sent",
   notification_email_from: "SMTP alerts are not sent",
   smtp_server: "SMTP alerts are not sent",
   smtp_helo_name: "SMTP alerts are not sent",
   smtp_connect_timeout: "SMTP alerts are not sent",
-  smtp_alert: "SMTP alerts are not sent",
-  smtp_alert_vrrp: "SMTP alerts are not sent",
-  smtp_alert_checker: "SMTP alerts are not sent",
   no_email_faults: "SMTP alerts are not sent",
   vrrp_garp_extra_if: "GARPs on extra interfaces are not sent",
   fifo_write_vrrp_states_on_reload: "states are not rewritten to the FIFO on reload",
@@ -109,11 +128,8 @@ const UNSUPPORTED_GLOBALS: Readonly<Record<string, string>> = {
   nftables_counters: "no firewall rules are installed",
   nftables_ifindex: "no firewall rules are installed",
   vrrp_netlink_cmd_rcv_bufs: "socket buffer sizes are left to the kernel",
-  vrrp_netlink_cmd_rcv_bufs_force: "socket buffer sizes are left to the kernel",
   vrrp_netlink_monitor_rcv_bufs: "socket buffer sizes are left to the kernel",
-  vrrp_netlink_monitor_rcv_bufs_force: "socket buffer sizes are left to the kernel",
   process_monitor_rcv_bufs: "socket buffer sizes are left to the kernel",
-  process_monitor_rcv_bufs_force: "socket buffer sizes are left to the kernel",
   vrrp_rx_bufs_policy: "socket buffer sizes are left to the kernel",
   vrrp_rx_bufs_multiplier: "socket buffer sizes are left to the kernel",
   instance: "one process per configuration",
@@ -163,7 +179,7 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
       if (st.args[1] !== undefined) s.scriptGroup = st.args[1].text;
     },
   },
-  enable_script_security: flag("enableScriptSecurity"),
+  enable_script_security: flagOn("enableScriptSecurity"),
   vrrp_mcast_group4: mcastGroup("mcastGroup4", "4"),
   vrrp_mcast_group6: mcastGroup("mcastGroup6", "6"),
   ...garpKeywords<GlobalDraft>("vrrp_"),
@@ -181,18 +197,16 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
       if (v !== undefined) s.garp.gnaIntervalUs = v;
     },
   },
-  vrrp_min_garp: {
-    handle: (c, st, s) => {
-      const v =
-        st.args[0] === undefined ? true : ["on", "true", "yes"].includes(st.args[0].text.toLowerCase());
-      s.garp.minGarp = v;
-      if (v) {
-        s.garp.masterRepeat ??= 1;
-        s.garp.masterDelayUs ??= 0;
-      }
-      void c;
+  // global_parser.c vrrp_min_garp_handler: `off` changes nothing (an earlier `vrrp_min_garp` stays).
+  vrrp_min_garp: trueFalseKeyword<GlobalDraft>(
+    (s, v) => {
+      if (!v) return;
+      s.garp.minGarp = true;
+      s.garp.masterRepeat ??= 1;
+      s.garp.masterDelayUs ??= 0;
     },
-  },
+    () => "Invalid value for vrrp_min_garp specified",
+  ),
   vrrp_down_timer_adverts: {
     handle: (c, st, s) => {
       const t = arg(c, st);
@@ -200,8 +214,14 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
       if (v !== undefined) s.downTimerAdverts = v;
     },
   },
-  vrrp_lower_prio_no_advert: flag("lowerPrioNoAdvert"),
-  vrrp_higher_prio_send_advert: flag("higherPrioSendAdvert"),
+  vrrp_lower_prio_no_advert: flag(
+    "lowerPrioNoAdvert",
+    () => "Invalid value for vrrp_lower_prio_no_advert specified",
+  ),
+  vrrp_higher_prio_send_advert: flag(
+    "higherPrioSendAdvert",
+    () => "Invalid value for vrrp_higher_prio_send_advert specified",
+  ),
   vrrp_version: {
     handle: (c, st, s) => {
       const t = arg(c, st, 0, "version");
@@ -209,13 +229,16 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
       if (v !== undefined) s.version = v as 2 | 3;
     },
   },
-  vrrp_check_unicast_src: flag("checkUnicastSrc"),
-  vrrp_skip_check_adv_addr: flag("skipCheckAdvAddr"),
+  vrrp_check_unicast_src: flagOn("checkUnicastSrc"),
+  vrrp_skip_check_adv_addr: flagOn("skipCheckAdvAddr"),
   vrrp_strict: partlyUnsupported<GlobalDraft>(
-    flag("strict"),
+    flagOn("strict"),
     "its configuration rules apply; the firewall rules of its implied no_accept are not installed",
   ),
-  vrrp_notify_priority_changes: flag("notifyPriorityChanges"),
+  vrrp_notify_priority_changes: flag(
+    "notifyPriorityChanges",
+    (w) => `Invalid value '${w}' for global vrrp_notify_priority_changes specified`,
+  ),
   notify_fifo: fifo("notifyFifo"),
   notify_fifo_script: fifoScript("notifyFifo"),
   vrrp_notify_fifo: fifo("vrrpNotifyFifo"),
@@ -239,23 +262,14 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
     "only vigil check reads it; the live node needs its interfaces at start",
   ),
   log_unknown_vrids: partlyUnsupported<GlobalDraft>(
-    flag("logUnknownVrids"),
+    flagOn("logUnknownVrids"),
     "adverts for unknown VRIDs are counted, not logged",
   ),
-  checker_log_all_failures: {
-    // global_parser.c checker_log_all_failures_handler: bare is on; check_true_false's words exactly.
-    handle: (c, st, s) => {
-      const t = st.args[0];
-      const v = t === undefined ? true : trueFalse(t.text);
-      if (v === undefined)
-        return void c.diags.warn(
-          t ?? st.keyword,
-          "value",
-          "Invalid value for checker_log_all_failures specified",
-        );
-      s.checkerLogAllFailures = v;
-    },
-  },
+  checker_log_all_failures: flag(
+    "checkerLogAllFailures",
+    () => "Invalid value for checker_log_all_failures specified",
+  ),
+
   random_seed: {
     handle: (c, st, s) => {
       const t = arg(c, st);
@@ -297,6 +311,12 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
     Object.entries(UNSUPPORTED_GLOBALS).map(([k, why]) => [
       k,
       unsupported<GlobalDraft>(why, k === "notification_email"),
+    ]),
+  ),
+  ...Object.fromEntries(
+    Object.entries(UNSUPPORTED_TRUE_FALSE_GLOBALS).map(([k, [why, name]]) => [
+      k,
+      unsupportedTrueFalse<GlobalDraft>(why, (w) => `Invalid value '${w}' for global ${name} specified`),
     ]),
   ),
 };

@@ -12,18 +12,20 @@ import {
   atToken,
   type Ctx,
   familyOf,
+  ignoredWord,
   type KeywordTable,
   parsePrefix,
   partlyUnsupported,
   readAddress,
   readInt,
   readSecondsUs,
+  trueFalseKeyword,
   unsupported,
   unsupportedValueBlock,
   valueBlock,
   walk,
 } from "../values.ts";
-import { flag, garpKeywords, notifyKeywords, readTransport, trackKeywords } from "./shared.ts";
+import { flag, flagOn, garpKeywords, notifyKeywords, readTransport, trackKeywords } from "./shared.ts";
 
 const VIP_FLAGS: Readonly<Record<string, keyof VipDraft>> = {
   home: "home",
@@ -229,14 +231,17 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
       else s.version = located(v as 2 | 3, t);
     },
   },
+  // vrrp_parser.c: nopreempt, preempt, accept and no_accept read no argument.
   nopreempt: {
-    handle: (_c, st, s) => {
+    handle: (c, st, s) => {
       s.nopreempt = located(true, st.keyword);
+      ignoredWord(c, st, "turns it on");
     },
   },
   preempt: {
-    handle: (_c, st, s) => {
+    handle: (c, st, s) => {
       s.nopreempt = located(false, st.keyword);
+      ignoredWord(c, st, "turns nopreempt off");
     },
   },
   preempt_delay: {
@@ -342,34 +347,48 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
       if (v !== undefined) s.unicastTtl = v;
     },
   },
-  unicast_fault_no_peer: flag("unicastFaultNoPeer"),
-  check_unicast_src: flag("checkUnicastSrc"),
-  skip_check_adv_addr: flag("skipCheckAdvAddr"),
+  unicast_fault_no_peer: flagOn("unicastFaultNoPeer"),
+  check_unicast_src: flagOn("checkUnicastSrc"),
+  // vrrp_parser.c: any boolean word sets the flag, `off` included; another word leaves it unset.
+  skip_check_adv_addr: trueFalseKeyword<InstanceDraft>(
+    (s) => {
+      s.skipCheckAdvAddr = true;
+    },
+    (w, s) => `(${s.name}) invalid skip_check_adv_addr ${w} specified`,
+  ),
   strict_mode: partlyUnsupported<InstanceDraft>(
-    flag("strict"),
+    flag("strict", (w, s: InstanceDraft) => `(${s.name}) invalid strict_mode ${w} specified`),
     "its configuration rules apply; the firewall rules of its implied no_accept are not installed",
   ),
-  dont_track_primary: flag("dontTrackPrimary"),
+  dont_track_primary: flagOn("dontTrackPrimary"),
   promote_secondaries: partlyUnsupported<InstanceDraft>(
-    flag("promoteSecondaries"),
+    flagOn("promoteSecondaries"),
     "the interface's promote_secondaries setting is not changed",
   ),
-  lower_prio_no_advert: flag("lowerPrioNoAdvert"),
-  higher_prio_send_advert: flag("higherPrioSendAdvert"),
-  notify_priority_changes: flag("notifyPriorityChanges"),
+  lower_prio_no_advert: flag(
+    "lowerPrioNoAdvert",
+    (w, s) => `(${s.name}) invalid lower_prio_no_advert ${w} specified`,
+  ),
+  higher_prio_send_advert: flag(
+    "higherPrioSendAdvert",
+    (w, s) => `(${s.name}) invalid higher_prio_send_advert ${w} specified`,
+  ),
+  notify_priority_changes: flag(
+    "notifyPriorityChanges",
+    (w, s) => `(${s.name}) Invalid value '${w}' for notify_priority_changes specified`,
+  ),
   accept: {
     handle: (c, st, s) => {
-      const extra = st.args[0];
-      if (extra !== undefined)
-        c.diags.warn(extra, "value", `'accept' takes no value - ignoring '${extra.text}'`);
+      ignoredWord(c, st, "turns it on");
       s.accept = located(true, st.keyword);
     },
   },
   // Vigil installs no firewall: the VIPs always accept traffic, which is what `accept` asks for.
   no_accept: partlyUnsupported<InstanceDraft>(
     {
-      handle: (_c, st, s) => {
+      handle: (c, st, s) => {
         s.accept = located(false, st.keyword);
+        ignoredWord(c, st, "turns accept off");
       },
     },
     "no firewall rules are installed to drop traffic to the VIPs",

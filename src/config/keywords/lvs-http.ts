@@ -9,7 +9,15 @@ import type { CheckerDraft } from "../draft.ts";
 import type { Token } from "../lexer.ts";
 import type { Statement } from "../parser.ts";
 import type { Checker } from "../types.ts";
-import { arg, type Ctx, familyOf, type KeywordSpec, type KeywordTable, unsupported } from "../values.ts";
+import {
+  arg,
+  type Ctx,
+  familyOf,
+  type KeywordSpec,
+  type KeywordTable,
+  trueFalseKeyword,
+  unsupportedTrueFalse,
+} from "../values.ts";
 
 /** keepalived's VRRP process skips virtual_server blocks: a missing value there is not fatal. */
 const lvsArg = (c: Ctx, st: Statement): Token | undefined => arg(c, st, 0, "value", false);
@@ -94,16 +102,6 @@ export function checkFamilies(
     }
   }
 }
-
-/** keepalived's check_true_false: a bare keyword is on; another word is refused with `line`. */
-const onOff = (key: "enableSni", kw: string): KeywordSpec<CheckerDraft> => ({
-  handle: (c, st, s) => {
-    const v = st.args[0]?.text;
-    if (v === undefined || ["on", "true", "yes"].includes(v)) s[key] = true;
-    else if (["off", "false", "no"].includes(v)) s[key] = false;
-    else c.diags.warn(st.args[0] ?? st.keyword, "value", `Invalid ${kw} parameter ${v}`);
-  },
-});
 
 /**
  * keepalived's regex_options (PCRE2 compile options): the four JavaScript can honour, by flag; the
@@ -285,8 +283,16 @@ export const httpKeywords: KeywordTable<CheckerDraft> = {
       else c.diags.warn(t, "value", `Invalid http_protocol version ${t.text}`);
     },
   },
-  enable_sni: onOff("enableSni", "enable_sni"),
-  fast_recovery: unsupported("Vigil's checkers do not use it yet"),
+  enable_sni: trueFalseKeyword<CheckerDraft>(
+    (s, v) => {
+      s.enableSni = v;
+    },
+    (w) => `Invalid enable_sni parameter ${w}`,
+  ),
+  fast_recovery: unsupportedTrueFalse(
+    "Vigil's checkers do not use it yet",
+    (w) => `Invalid fast_recovery parameter ${w}`,
+  ),
   virtualhost: {
     handle: (c, st, s) => {
       const t = st.args[0];

@@ -18,6 +18,7 @@ import {
   type KeywordTable,
   readInt,
   readSecondsUs,
+  trueFalseKeyword,
 } from "../values.ts";
 
 const TIMER_MAX_US = Number.MAX_SAFE_INTEGER;
@@ -38,21 +39,26 @@ function timer<S>(key: string, minUs: number, maxUs: number, invalid: (v: string
   };
 }
 
-/** check_true_false: bare is on; `line` names a word that is neither. */
-function onOff<S>(key: string, what: string): KeywordSpec<S> {
-  return {
-    handle: (c, st, s) => {
-      const v = st.args[0]?.text;
-      if (v === undefined || ["on", "true", "yes"].includes(v.toLowerCase()))
-        (s as Record<string, unknown>)[key] = true;
-      else if (["off", "false", "no"].includes(v.toLowerCase())) (s as Record<string, unknown>)[key] = false;
-      else c.diags.warn(st.args[0] ?? st.keyword, "value", `Invalid ${what} parameter ${v}`);
+/** check_true_false (see trueFalseKeyword): keepalived's `Invalid WHAT parameter WORD` otherwise. */
+const onOff = <S>(key: string, what: string): KeywordSpec<S> =>
+  trueFalseKeyword<S>(
+    (s, v) => {
+      (s as Record<string, unknown>)[key] = v;
     },
-  };
-}
+    (w) => `Invalid ${what} parameter ${w}`,
+  );
 
 /** `alpha [on|off]` in a checker (check_api.c alpha_handler). */
 export const checkerAlpha: KeywordSpec<CheckerDraft> = onOff("alpha", "alpha");
+
+/** `log_all_failures [on|off]` in a checker (check_api.c log_all_failures_handler). */
+export const checkerLogAllFailures: KeywordSpec<CheckerDraft> = onOff("logAllFailures", "log_all_failures");
+
+/** `inhibit_on_failure [on|off]` in a real server (check_parser.c rs_inhibit_handler). */
+export const realServerInhibit: KeywordSpec<RealServerDraft> = onOff(
+  "inhibitOnFailure",
+  "inhibit_on_failure",
+);
 
 /** Real-server keywords a checker inherits (check_parser.c rs_*_handler). */
 export const realServerTimingKeywords: KeywordTable<RealServerDraft> = {

@@ -15,19 +15,22 @@ import {
   familyOf,
   type KeywordSpec,
   type KeywordTable,
+  onWhateverFollows,
   readAddress,
   readCommand,
   readInt,
   readSecondsUs,
-  trueFalse,
   unsupported,
+  unsupportedTrueFalse,
   walk,
 } from "../values.ts";
 import { checkerAddress, checkerPort, checkFamilies, httpKeywords, vhostKeyword } from "./lvs-http.ts";
 import {
   checkerAlpha,
+  checkerLogAllFailures,
   endVirtualServer,
   keepRealServer,
+  realServerInhibit,
   realServerThresholdKeywords,
   realServerTimingKeywords,
   virtualServerOptionKeywords,
@@ -70,11 +73,11 @@ const str = <S>(key: string): KeywordSpec<S> => ({
     if (t !== undefined) (s as Record<string, unknown>)[key] = t.text;
   },
 });
-const bool = <S>(key: string): KeywordSpec<S> => ({
-  handle: (_c, _st, s) => {
+/** A flag keepalived's handler turns on whatever follows it (see onWhateverFollows). */
+const bool = <S>(key: string): KeywordSpec<S> =>
+  onWhateverFollows<S>((s) => {
     (s as Record<string, unknown>)[key] = true;
-  },
-});
+  });
 const cmd = <S>(key: string): KeywordSpec<S> => ({
   handle: (c, st, s) => {
     const v = readCommand(c, st);
@@ -147,21 +150,6 @@ const methodKeyword = <S extends { method: "NAT" | "DR" | "TUN" | null }>(): Key
   },
 });
 
-/** `inhibit_on_failure [on|off|true|false|yes|no]` (bare: on); another word is warned about and ignored. */
-const inhibitOnFailure = <S extends { inhibitOnFailure: boolean | null }>(): KeywordSpec<S> => ({
-  handle: (c, st, s) => {
-    const v = st.args[0]?.text.toLowerCase();
-    if (v === undefined || ["on", "true", "yes"].includes(v)) s.inhibitOnFailure = true;
-    else if (["off", "false", "no"].includes(v)) s.inhibitOnFailure = false;
-    else
-      c.diags.warn(
-        st.args[0] ?? st.keyword,
-        "value",
-        `Invalid inhibit_on_failure parameter ${st.args[0]?.text}`,
-      );
-  },
-});
-
 const checkerTiming = timing<CheckerDraft>("");
 
 /** Connection options (install_checker_common_keywords with connection keywords). */
@@ -182,16 +170,7 @@ const commonCheckerKeywords: KeywordTable<CheckerDraft> = {
   delay_before_retry: checkerTiming.delay_before_retry,
   warmup: secs("warmupUs"),
   alpha: checkerAlpha,
-  log_all_failures: {
-    // check_api.c log_all_failures_handler: bare is on; check_true_false's words exactly.
-    handle: (c, st, s) => {
-      const t = st.args[0];
-      const v = t === undefined ? true : trueFalse(t.text);
-      if (v === undefined)
-        return void c.diags.warn(t ?? st.keyword, "value", `Invalid log_all_failures parameter ${t?.text}`);
-      s.logAllFailures = v;
-    },
-  },
+  log_all_failures: checkerLogAllFailures,
 };
 
 /** HTTP_GET and SSL_GET (check_http.c). */
@@ -291,7 +270,7 @@ export const realServerKeywords: KeywordTable<RealServerDraft> = {
   weight: int("weight", 0, 65535),
   // keepalived 2.2.7 takes `lvs_method` in a real_server, not its older name `lb_kind`.
   lvs_method: methodKeyword(),
-  inhibit_on_failure: inhibitOnFailure(),
+  inhibit_on_failure: realServerInhibit,
   notify_up: onceCmd("notifyUp", "notify_up"),
   notify_down: onceCmd("notifyDown", "notify_down"),
   ...Object.fromEntries(
@@ -323,7 +302,10 @@ export const realServerKeywords: KeywordTable<RealServerDraft> = {
   BFD_CHECK: unsupported("this checker is not implemented", true),
   ...realServerTimingKeywords,
   ...realServerThresholdKeywords,
-  smtp_alert: unsupported("SMTP alerts are not sent"),
+  smtp_alert: unsupportedTrueFalse(
+    "SMTP alerts are not sent",
+    (w) => `Invalid real_server smtp_alert parameter ${w}`,
+  ),
   virtualhost: vhostKeyword("real server"),
   snmp_name: unsupported("SNMP is not served"),
 };
@@ -404,7 +386,8 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
       if (hp !== undefined) s.sorryServer = hp as VirtualServerDraft["sorryServer"];
     },
   },
-  inhibit_on_failure: inhibitOnFailure(),
+  // check_parser.c vs_inhibit_handler, vs_alpha_handler, omega_handler: on whatever follows.
+  inhibit_on_failure: bool("inhibitOnFailure"),
   alpha: bool("alpha"),
   omega: bool("omega"),
   real_server: {
@@ -450,7 +433,10 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
   sorry_server_lvs_method: unsupported("Vigil does not pass it to IPVS yet"),
   ha_suspend: unsupported("Vigil does not pass it to IPVS yet"),
   virtualhost: vhostKeyword("virtual server"),
-  smtp_alert: unsupported("SMTP alerts are not sent"),
+  smtp_alert: unsupportedTrueFalse(
+    "SMTP alerts are not sent",
+    (w) => `Invalid virtual_server smtp_alert parameter ${w}`,
+  ),
   snmp_name: unsupported("SNMP is not served"),
 };
 

@@ -11,11 +11,13 @@ import { DEFAULT_UDP_PORT, type Transport } from "../types.ts";
 import type { KeywordSpec, KeywordTable } from "../values.ts";
 import {
   type Ctx,
-  readBool,
+  onWhateverFollows,
   readCommand,
   readInt,
   readSecondsUs,
+  trueFalseKeyword,
   unsupported,
+  unsupportedTrueFalse,
   unsupportedValueBlock,
   valueBlock,
 } from "../values.ts";
@@ -123,7 +125,10 @@ export const notifyKeywords = <S extends { name: string; notify: NotifyDraft; no
   notify_deleted: notifyKw("deleted", owner),
   notify_master_rx_lower_pri: notifyKw("masterRxLowerPri", owner),
   notify: notifyKw("generic", owner),
-  smtp_alert: unsupported("SMTP alerts are not sent"),
+  smtp_alert: unsupportedTrueFalse(
+    "SMTP alerts are not sent",
+    (w) => `Invalid vrrp_instance smtp_alert parameter ${w}`,
+  ),
 });
 
 type GarpKey = keyof Garp;
@@ -183,10 +188,14 @@ export function readTransport(ctx: Ctx, st: Statement): Transport | undefined {
   return port === undefined ? undefined : { kind: "udp", port };
 }
 
-/** A boolean flag keyword that sets `state[key]`. */
-export const flag = <S, K extends keyof S>(key: K): KeywordSpec<S> => ({
-  handle: (c, st, s) => {
-    const v = readBool(c, st);
-    if (v !== undefined) (s as Record<K, unknown>)[key] = v;
-  },
-});
+/** A check_true_false flag setting `state[key]`; `invalid` words keepalived's message (see trueFalseKeyword). */
+export const flag = <S, K extends keyof S>(key: K, invalid: (word: string, s: S) => string): KeywordSpec<S> =>
+  trueFalseKeyword<S>((s, v) => {
+    (s as Record<K, unknown>)[key] = v;
+  }, invalid);
+
+/** A flag keepalived's handler turns on whatever follows it (see onWhateverFollows). */
+export const flagOn = <S, K extends keyof S>(key: K): KeywordSpec<S> =>
+  onWhateverFollows<S>((s) => {
+    (s as Record<K, unknown>)[key] = true;
+  });

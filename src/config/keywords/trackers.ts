@@ -10,15 +10,14 @@ import {
   type Ctx,
   type KeywordTable,
   partlyUnsupported,
-  readBool,
   readCommand,
   readInt,
   readSecondsUs,
-  unsupported,
+  unsupportedTrueFalse,
   valueBlock,
   walk,
 } from "../values.ts";
-import { flag, notifyKeywords, trackKeywords } from "./shared.ts";
+import { flag, flagOn, notifyKeywords, trackKeywords } from "./shared.ts";
 
 /** `weight W [reverse]` for a tracker definition. */
 function readWeight(ctx: Ctx, st: Statement, max: number): { weight: number; reverse: boolean } | undefined {
@@ -87,7 +86,7 @@ export const scriptKeywords: KeywordTable<ScriptDraft> = {
       if (t !== undefined) s.command = { ...s.command, user: t.text, group: st.args[1]?.text ?? null };
     },
   },
-  init_fail: flag("initFail"),
+  init_fail: flagOn("initFail"),
 };
 
 export function readScript(ctx: Ctx, st: Statement, s: ScriptDraft): void {
@@ -134,7 +133,7 @@ export const processKeywords: KeywordTable<ProcessDraft> = {
       else c.diags.error(t, "value", `param_match: expected 'initial' or 'partial', got '${t.text}'`);
     },
   },
-  full_command: flag("fullCommand"),
+  full_command: flagOn("fullCommand"),
   weight: {
     handle: (c, st, s) => {
       // keepalived: a non-zero weight, once set, is kept
@@ -257,20 +256,33 @@ export const syncGroupKeywords: KeywordTable<SyncGroupDraft> = {
         for (const t of [item.keyword, ...item.args]) s.members.push({ value: t.text, at: t });
     },
   },
-  sync_group_tracking_weight: flag("trackingWeight"),
+  sync_group_tracking_weight: flagOn("trackingWeight"),
   notify_priority_changes: partlyUnsupported<SyncGroupDraft>(
-    flag("notifyPriorityChanges"),
+    flag(
+      "notifyPriorityChanges",
+      (w, s: SyncGroupDraft) =>
+        `(${s.name}) Invalid value '${w}' for sync group notify_priority_changes specified`,
+    ),
     "a sync group's priority-change FIFO lines are not written; set it in the instances",
   ),
   global_tracking: {
     handle: (c, st, s) => {
-      c.diags.warn(st.keyword, "semantic", "global_tracking is deprecated - use sync_group_tracking_weight");
-      s.trackingWeight = readBool(c, st) ?? true;
+      // vrrp_parser.c: a CONFIG_GENERAL_ERROR, and the group's tracking weight is on whatever follows
+      c.diags.error(
+        st.keyword,
+        "semantic",
+        `(${s.name}) global_tracking is deprecated. Use track_interface/script/file on the sync group`,
+        "use sync_group_tracking_weight",
+      );
+      flagOn<SyncGroupDraft, "trackingWeight">("trackingWeight").handle(c, st, s);
     },
   },
   ...trackKeywords<SyncGroupDraft>(),
   ...syncGroupNotify,
-  smtp_alert: unsupported("SMTP alerts are not sent"),
+  smtp_alert: unsupportedTrueFalse(
+    "SMTP alerts are not sent",
+    (w) => `Invalid vrrp_group smtp_alert parameter ${w}`,
+  ),
 };
 
 export function readSyncGroup(ctx: Ctx, st: Statement, s: SyncGroupDraft): void {
