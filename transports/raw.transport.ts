@@ -6,7 +6,8 @@
  * view; the pool's `inbound$(ifname, family, mode)` carries every VRID seen on that socket.
  *
  * - IPv4 (`raw4.socket.ts`) uses `raw-socket` with IP_HDRINCL: Vigil builds the header as keepalived does (TOS 0xc0,
- *   TTL 255 or unicast_ttl, DF clear, a per-instance IP id starting at 1 and skipping 0). The
+ *   TTL 255 or unicast_ttl, DF clear, a per-instance IP id starting at 1 and skipping 0), and sends
+ *   the datagrams of one event-loop callback together at its end (`raw4.send.ts`). The
  *   socket is bound to its interface (SO_BINDTODEVICE) and, in multicast mode, joins the group on it
  *   with multicast loop off; the receive path sees the IPv4 header (TTL, destination).
  * - IPv6 uses libc through koffi (`libc.ffi.ts`): IPV6_CHECKSUM at offset 6 (the kernel fills in
@@ -24,6 +25,7 @@ import { type Observable, Subject } from "rxjs";
 import { isMulticastAddress } from "../src/protocol/address.ts";
 import type { Clock } from "../src/runtime/clock.ts";
 import { type Libc, loadLibc } from "./libc.ffi.ts";
+import { SendBatch } from "./raw4.send.ts";
 import { openIpv4Socket } from "./raw4.socket.ts";
 import { openIpv6Socket } from "./raw6.socket.ts";
 import type { Datagram, Family, Outbound, Transport } from "./transport.ts";
@@ -78,6 +80,8 @@ export interface RawSocketStats {
   emptyReads: number;
   /** IPv4: datagrams read with libc's recvfrom on the socket's descriptor (raw4.socket.ts), not raw-socket's. */
   directReads: number;
+  /** IPv4: datagrams sent at once with libc's sendto on that descriptor (raw4.send.ts), not queued in raw-socket. */
+  directSends: number;
 }
 
 export const DEFAULT_GROUP4 = "224.0.0.18";
@@ -105,8 +109,10 @@ export interface ReceivedPacket {
 
 export type SocketEvent =
   | { readonly kind: "packet"; readonly packet: ReceivedPacket }
-  | { readonly kind: "wakeups" | "emptyReads" | "directReads"; readonly loop: true }
-  | { readonly kind: Exclude<keyof RawSocketStats, "wakeups" | "emptyReads" | "directReads"> };
+  | { readonly kind: "wakeups" | "emptyReads" | "directReads" | "directSends"; readonly loop: true }
+  | {
+      readonly kind: Exclude<keyof RawSocketStats, "wakeups" | "emptyReads" | "directReads" | "directSends">;
+    };
 
 interface View {
   readonly spec: RawInstanceSpec;
@@ -132,6 +138,7 @@ class SharedSocket {
     wakeups: 0,
     emptyReads: 0,
     directReads: 0,
+    directSends: 0,
   };
   readonly io: SharedSocketIo;
 
@@ -233,6 +240,8 @@ export class RawTransportPool {
   private readonly sockets = new Map<string, SharedSocket>();
 
   private readonly libc: Libc = loadLibc();
+  /** IPv4 sends of one event-loop callback, sent together at its end, in order (raw4.send.ts). */
+  private readonly batch = new SendBatch();
 
   constructor(private readonly clock: Clock) {}
 
@@ -241,7 +250,9 @@ export class RawTransportPool {
     let s = this.sockets.get(key);
     if (s === undefined) {
       s = new SharedSocket(ifname, family, mode, this.clock, (emit) =>
-        family === 4 ? openIpv4Socket(this.libc, ifname, emit) : openIpv6Socket(this.libc, ifname, emit),
+        family === 4
+          ? openIpv4Socket(this.libc, ifname, emit, this.batch)
+          : openIpv6Socket(this.libc, ifname, emit),
       );
       this.sockets.set(key, s);
     }

@@ -3,10 +3,12 @@
  * protocol 112 with IP_HDRINCL, bound to its interface, multicast TTL 255 and loop off, groups joined
  * with ip_mreqn on the interface. Receiving reads adaptively (see `openIpv4Socket`), parses the
  * IPv4 header with `parseIpv4Rx` in place and interns the message (rx-intern.ts); sending builds the
- * header as keepalived does. Not pure: the edge to the kernel.
+ * header as keepalived does and sends it with `sendto` on the same descriptor at the end of the
+ * current event-loop callback (raw4.send.ts).
+ * Not pure: the edge to the kernel.
  */
 import raw from "raw-socket";
-import { encodeIpv4Packet } from "../src/protocol/ipv4.ts";
+import { IP_TOS_NETWORK_CONTROL, IPV4_HEADER_LENGTH, writeIpv4Header } from "../src/protocol/ipv4.ts";
 import { Ipv4Names, isParseFailure, parseIpv4Rx, VRRP_PROTOCOL } from "./ip-header.ts";
 import {
   AF_INET,
@@ -24,14 +26,18 @@ import {
   socketFds,
 } from "./libc.ffi.ts";
 import { interfaceAddress, type SharedSocketIo, type SocketEvent } from "./raw.transport.ts";
+import { DirectSender, type SendBatch } from "./raw4.send.ts";
 import { RxInterner } from "./rx-intern.ts";
 
 const RECV_BUFFER_BYTES = 4096;
+/** An IPv4 datagram's largest total length. */
+const SEND_BUFFER_BYTES = 65_535;
 /** Datagrams read per socket readiness at most (then the event loop runs other work). */
 const RECV_BATCH = 64;
 const WAKEUP = { kind: "wakeups", loop: true } as const;
 const EMPTY_READ = { kind: "emptyReads", loop: true } as const;
 const DIRECT_READ = { kind: "directReads", loop: true } as const;
+const DIRECT_SEND = { kind: "directSends", loop: true } as const;
 /** A wake-up this soon after the previous one ended means datagrams are queueing (see openIpv4Socket). */
 const BURST_GAP_MS = 0.05;
 
@@ -63,7 +69,13 @@ export function rawSocketFd(libc: Libc, before: ReadonlySet<number>): number | u
 }
 
 /** IPv4 shared socket through `raw-socket` with IP_HDRINCL. */
-export function openIpv4Socket(libc: Libc, ifname: string, emit: (e: SocketEvent) => void): SharedSocketIo {
+/** `batch`: where sends wait for the end of the current callback (shared by the pool's sockets). */
+export function openIpv4Socket(
+  libc: Libc,
+  ifname: string,
+  emit: (e: SocketEvent) => void,
+  batch: SendBatch,
+): SharedSocketIo {
   const ifindex = ifIndex(libc, ifname);
   if (ifindex === 0) throw new Error(`no interface ${ifname}`);
   const before = socketFds();
@@ -166,6 +178,19 @@ export function openIpv4Socket(libc: Libc, ifname: string, emit: (e: SocketEvent
     return emitEvent.call(this, event, ...args);
   };
   sock.on("error", () => emit({ kind: "socketErrors" }));
+  // Sends: sendto on the descriptor now, raw-socket's queue when it is unknown or full (raw4.send.ts).
+  const onDirectSend = (): void => emit(DIRECT_SEND);
+  const sender = new DirectSender(
+    fd === undefined
+      ? undefined
+      : {
+          sendto: (packet, address) =>
+            libc.sendto(fd, packet, packet.length, MSG_DONTWAIT, address, address.length),
+          errno: lastErrno,
+          strerror: (errno) => libc.strerror(errno),
+        },
+    (packet, dst, done) => sock.send(packet, 0, packet.length, dst, (error) => done(error)),
+  );
   return {
     join(group) {
       if (joined.has(group)) return;
@@ -180,15 +205,24 @@ export function openIpv4Socket(libc: Libc, ifname: string, emit: (e: SocketEvent
     send(out, src, ipId, onError) {
       const source = src ?? interfaceAddress(ifname, 4);
       if (source === undefined) return onError(new Error(`${ifname} has no IPv4 address to send from`));
-      const packet = encodeIpv4Packet(
-        { tos: 0xc0, ttl: out.ttl, id: ipId, protocol: VRRP_PROTOCOL, src: source, dst: out.dst },
-        out.bytes,
-      );
-      sock.send(packet, 0, packet.length, out.dst, (error) => {
-        if (error !== null) onError(error);
+      // Header and message into the batch's arena, sent at the end of this callback (raw4.send.ts).
+      // Throws here, as encodeIpv4Packet did, for a bad address, TTL or a total length over 65,535.
+      const n = IPV4_HEADER_LENGTH + out.bytes.length;
+      const packet = batch.reserve(Math.min(n, SEND_BUFFER_BYTES));
+      writeIpv4Header(packet, 0, {
+        tos: IP_TOS_NETWORK_CONTROL,
+        ttl: out.ttl,
+        id: ipId,
+        protocol: VRRP_PROTOCOL,
+        src: source,
+        dst: out.dst,
+        payloadLength: out.bytes.length,
       });
+      packet.set(out.bytes, IPV4_HEADER_LENGTH);
+      batch.commit(sender, n, out.dst, onError, onDirectSend);
     },
     close() {
+      batch.flush(); // what was sent before the close leaves first
       sock.close();
     },
   };

@@ -1,0 +1,273 @@
+/**
+ * The IPv4 raw socket's direct send (transports/raw4.send.ts) against a fake kernel and a fake
+ * raw-socket queue: a datagram goes out through `sendto` inside the call; EAGAIN / ENOBUFS and an
+ * unknown descriptor fall back to the queue, and while anything is queued every later datagram
+ * queues behind it (order kept); other errors are reported once, as raw-socket reports them. And the
+ * batch (`SendBatch`): the datagrams of one event-loop callback leave together when it ends, in send
+ * order across sockets, with their bytes as they were when sent.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { AF_INET } from "../../transports/libc.ffi.ts";
+import {
+  DirectSender,
+  type DirectSendIo,
+  ENOBUFS,
+  SendBatch,
+  sockaddrIn,
+} from "../../transports/raw4.send.ts";
+
+const EAGAIN = 11;
+const EPERM = 1;
+const ENETUNREACH = 101;
+
+/** A fake kernel (`results` consumed per sendto; OK when empty) and a FIFO fake of raw-socket's queue. */
+function harness(results: number[] = [], direct = true) {
+  const wire: { id: number; dst: string; how: "direct" | "queued" }[] = [];
+  const addresses: Uint8Array[] = [];
+  const errors: { id: number; message: string }[] = [];
+  const queue: { packet: Uint8Array; dst: string; done: (e: Error | null) => void }[] = [];
+  let errno = 0;
+  const io: DirectSendIo = {
+    sendto: (packet, address) => {
+      addresses.push(address);
+      const r = results.shift() ?? 0;
+      if (r === 0) {
+        wire.push({ id: packet[0] as number, dst: "", how: "direct" });
+        return packet.length;
+      }
+      errno = r;
+      return -1;
+    },
+    errno: () => errno,
+    strerror: (e) => `strerror ${e}`,
+  };
+  const sender = new DirectSender(direct ? io : undefined, (packet, dst, done) =>
+    queue.push({ packet, dst, done }),
+  );
+  const send = (id: number, dst = "224.0.0.18") =>
+    sender.send(Uint8Array.of(id, 1, 2, 3), dst, (e) => errors.push({ id, message: e.message }));
+  /** raw-socket's next writable turn: the head of the queue is sent (or fails with `error`). */
+  const drainOne = (error?: Error) => {
+    const q = queue.shift();
+    if (q === undefined) return false;
+    if (error === undefined) wire.push({ id: q.packet[0] as number, dst: q.dst, how: "queued" });
+    q.done(error ?? null);
+    return true;
+  };
+  return { sender, send, drainOne, wire, addresses, errors, queue };
+}
+
+describe("DirectSender", () => {
+  it("sends at once with sendto, to the destination's sockaddr_in", () => {
+    const h = harness();
+    expect(h.send(1, "198.18.0.7")).toBe("direct");
+    expect(h.queue).toHaveLength(0);
+    expect(h.wire).toEqual([{ id: 1, dst: "", how: "direct" }]);
+    const a = h.addresses[0] as Uint8Array;
+    expect(a).toEqual(sockaddrIn("198.18.0.7"));
+    expect(a.length).toBe(16);
+    expect(new DataView(a.buffer).getUint16(0, true)).toBe(AF_INET);
+    expect([...a.subarray(2, 4)]).toEqual([0, 0]); // port 0
+    expect([...a.subarray(4, 8)]).toEqual([198, 18, 0, 7]);
+    expect([...a.subarray(8)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it("queues every datagram in raw-socket when the descriptor is unknown", () => {
+    const h = harness([], false);
+    expect(h.send(1)).toBe("queued");
+    expect(h.send(2)).toBe("queued");
+    expect(h.addresses).toHaveLength(0);
+    h.drainOne();
+    h.drainOne(new Error("Network is unreachable"));
+    expect(h.wire.map((w) => w.id)).toEqual([1]);
+    expect(h.errors).toEqual([{ id: 2, message: "Network is unreachable" }]);
+  });
+
+  for (const [name, errno] of [
+    ["EAGAIN", EAGAIN],
+    ["ENOBUFS", ENOBUFS],
+  ] as const)
+    it(`falls back to the queue on ${name}, and queues the next ones behind it until it is empty`, () => {
+      const h = harness([errno]);
+      expect(h.send(1)).toBe("queued");
+      // sendto would succeed now, but 1 is still queued: 2 and 3 go behind it, in order.
+      expect(h.send(2)).toBe("queued");
+      expect(h.send(3)).toBe("queued");
+      expect(h.addresses).toHaveLength(1);
+      expect(h.sender.queued).toBe(3);
+      while (h.drainOne());
+      expect(h.sender.queued).toBe(0);
+      expect(h.send(4)).toBe("direct");
+      expect(h.wire.map((w) => `${w.id}${w.how[0]}`)).toEqual(["1q", "2q", "3q", "4d"]);
+      expect(h.errors).toEqual([]);
+    });
+
+  it("hands the queue its own copy: the caller reuses its buffer once send returns", () => {
+    const h = harness([EAGAIN]);
+    const buffer = Uint8Array.of(1, 1, 2, 3);
+    h.sender.send(buffer, "224.0.0.18", () => {});
+    buffer.set([9, 9, 9, 9]);
+    expect([...(h.queue[0]?.packet ?? [])]).toEqual([1, 1, 2, 3]);
+  });
+
+  it("reports other errors once, with strerror's text, and queues nothing", () => {
+    const h = harness([EPERM, ENETUNREACH]);
+    expect(h.send(1)).toBe("failed");
+    expect(h.send(2)).toBe("failed");
+    expect(h.send(3)).toBe("direct");
+    expect(h.queue).toHaveLength(0);
+    expect(h.errors).toEqual([
+      { id: 1, message: `strerror ${EPERM}` },
+      { id: 2, message: `strerror ${ENETUNREACH}` },
+    ]);
+  });
+
+  it("reports a malformed destination as raw-socket does, without calling the kernel", () => {
+    const h = harness();
+    expect(h.send(1, "224.0.0.256")).toBe("failed");
+    expect(h.send(2, "ff02::12")).toBe("failed");
+    expect(h.addresses).toHaveLength(0);
+    expect(h.errors.map((e) => e.message)).toEqual([
+      "Invalid IP address '224.0.0.256'",
+      "Invalid IP address 'ff02::12'",
+    ]);
+  });
+
+  it("a queued send that completes inside the queue call (raw-socket's early errors) is not left counted", () => {
+    const sender = new DirectSender(
+      { sendto: () => -1, errno: () => EAGAIN, strerror: () => "x" },
+      (_p, _d, done) => done(new Error("Buffer length")),
+    );
+    const errors: string[] = [];
+    expect(sender.send(Uint8Array.of(1), "224.0.0.18", (e) => errors.push(e.message))).toBe("queued");
+    expect(sender.queued).toBe(0);
+    expect(errors).toEqual(["Buffer length"]);
+  });
+
+  it("any mix of kernel answers and queue turns: each datagram leaves once or fails once, in send order", () => {
+    const answer = fc.constantFrom(0, 0, 0, EAGAIN, ENOBUFS, EPERM);
+    const step = fc.oneof(
+      fc.record({ send: answer }),
+      fc.record({ drain: fc.boolean() }), // true: the queued send fails
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+        const h = harness();
+        const fails = new Set<number>();
+        let kernel = 0;
+        const sender = new DirectSender(
+          {
+            sendto: (packet) => {
+              if (kernel === 0) h.wire.push({ id: packet[0] as number, dst: "", how: "direct" });
+              return kernel === 0 ? packet.length : -1;
+            },
+            errno: () => kernel,
+            strerror: (e) => `strerror ${e}`,
+          },
+          (packet, dst, done) => h.queue.push({ packet, dst, done }),
+        );
+        let id = 0;
+        for (const s of steps) {
+          if ("send" in s) {
+            const me = ++id;
+            kernel = s.send;
+            sender.send(Uint8Array.of(me), "224.0.0.18", () => {
+              expect(fails.has(me)).toBe(false);
+              fails.add(me);
+            });
+          } else h.drainOne(s.drain ? new Error("queued send failed") : undefined);
+        }
+        while (h.drainOne());
+        const sent = h.wire.map((w) => w.id);
+        // In send order, none twice, and every datagram either sent or failed (not both).
+        expect(sent).toEqual([...sent].sort((a, b) => a - b));
+        expect(new Set(sent).size).toBe(sent.length);
+        for (let k = 1; k <= id; k++) expect(sent.includes(k) !== fails.has(k)).toBe(true);
+        expect(sender.queued).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("SendBatch", () => {
+  /** Two sockets' senders writing to one wire, and a scheduler whose callbacks run when told. */
+  function setup(arenaBytes?: number) {
+    const wire: string[] = [];
+    const sender = (name: string) =>
+      new DirectSender(
+        {
+          sendto: (packet) => {
+            wire.push(`${name}:${[...packet].join(".")}`);
+            return packet.length;
+          },
+          errno: () => 0,
+          strerror: () => "",
+        },
+        () => {},
+      );
+    const scheduled: Array<() => void> = [];
+    const batch = new SendBatch((fn) => scheduled.push(fn), arenaBytes);
+    const direct: string[] = [];
+    const send = (s: DirectSender, name: string, bytes: number[]) => {
+      const at = batch.reserve(bytes.length);
+      at.set(bytes);
+      batch.commit(
+        s,
+        bytes.length,
+        "224.0.0.18",
+        () => {},
+        () => direct.push(name),
+      );
+    };
+    const endOfCallback = () => {
+      for (let f = scheduled.shift(); f !== undefined; f = scheduled.shift()) f();
+    };
+    return { wire, a: sender("a"), b: sender("b"), batch, scheduled, send, direct, endOfCallback };
+  }
+
+  it("sends a callback's datagrams when it ends, in send order across sockets, with one scheduled flush", () => {
+    const t = setup();
+    t.send(t.a, "a", [1, 2]);
+    t.send(t.b, "b", [3]);
+    t.send(t.a, "a", [4, 5, 6]);
+    expect(t.wire).toEqual([]);
+    expect(t.scheduled).toHaveLength(1);
+    expect(t.batch.waiting).toBe(3);
+    t.endOfCallback();
+    expect(t.wire).toEqual(["a:1.2", "b:3", "a:4.5.6"]);
+    expect(t.direct).toEqual(["a", "b", "a"]);
+    expect(t.batch.waiting).toBe(0);
+    // the next callback's sends schedule a new flush
+    t.send(t.b, "b", [7]);
+    expect(t.scheduled).toHaveLength(1);
+    t.endOfCallback();
+    expect(t.wire.at(-1)).toBe("b:7");
+  });
+
+  it("flush() sends what waits now (a socket's close), and the scheduled flush then sends nothing twice", () => {
+    const t = setup();
+    t.send(t.a, "a", [1]);
+    t.batch.flush();
+    expect(t.wire).toEqual(["a:1"]);
+    t.endOfCallback();
+    expect(t.wire).toEqual(["a:1"]);
+  });
+
+  it("a full arena sends what waits first: order and bytes kept", () => {
+    const t = setup(8);
+    for (let i = 0; i < 6; i++) t.send(i % 2 === 0 ? t.a : t.b, i % 2 === 0 ? "a" : "b", [i, i, i]);
+    t.endOfCallback();
+    expect(t.wire).toEqual(["a:0.0.0", "b:1.1.1", "a:2.2.2", "b:3.3.3", "a:4.4.4", "b:5.5.5"]);
+  });
+
+  it("a datagram whose header could not be written (reserved, never committed) is not sent", () => {
+    const t = setup();
+    t.send(t.a, "a", [1]);
+    t.batch.reserve(3).set([9, 9, 9]); // e.g. writeIpv4Header threw on a bad address
+    t.send(t.b, "b", [2]);
+    t.endOfCallback();
+    expect(t.wire).toEqual(["a:1", "b:2"]);
+  });
+});

@@ -1,0 +1,179 @@
+/**
+ * The IPv4 raw socket's send path (raw4.socket.ts): a datagram goes out with one non-blocking
+ * `sendto` (MSG_DONTWAIT) on the socket's own descriptor — at the end of the event-loop callback
+ * that sent it (`SendBatch`) — instead of through raw-socket's queue, which polls for writability
+ * and sends one queued datagram per event-loop turn (an extra turn per datagram, an epoll_wait
+ * each, and two epoll_ctl per batch). When the descriptor is unknown, or
+ * the kernel has no room right now (EAGAIN / ENOBUFS), the datagram goes through raw-socket's queue
+ * as before, and so does every later one until that queue is empty again, so datagrams leave in the
+ * order they were sent. Other errors are reported through `onError`, as raw-socket reports them
+ * (its message is strerror's text). `packet` is only read during the call (the queue gets a copy),
+ * so the caller may reuse one buffer. The kernel calls and the queue are injected (`DirectSendIo`),
+ * so the decisions are testable without a socket. Not pure (it keeps the queue's length and a
+ * cache of destination addresses).
+ */
+import { addressOrThrow } from "./ip-header.ts";
+import { AF_INET } from "./libc.ffi.ts";
+
+export const ENOBUFS = 105;
+const EAGAIN = 11;
+const SOCKADDR_IN_BYTES = 16;
+/** Destinations remembered as `struct sockaddr_in` (groups and unicast peers: a handful). */
+const MAX_ADDRESSES = 256;
+
+/** The kernel calls on the socket's descriptor. */
+export interface DirectSendIo {
+  /** `sendto(fd, packet, MSG_DONTWAIT, address)`: bytes sent, or < 0 with the errno in `errno()`. */
+  sendto(packet: Uint8Array, address: Uint8Array): number;
+  errno(): number;
+  strerror(errno: number): string;
+}
+
+/** raw-socket's queued send: `done` is called once (maybe before it returns), with null or the error. */
+export type QueuedSend = (packet: Uint8Array, dst: string, done: (error: Error | null) => void) => void;
+
+/** How one send went: `direct` (sendto), `queued` (raw-socket), `failed` (reported). */
+export type SendPath = "direct" | "queued" | "failed";
+
+/** `struct sockaddr_in` for an IPv4 address, port 0. Throws on a malformed address. */
+export function sockaddrIn(address: string): Uint8Array {
+  const b = new Uint8Array(SOCKADDR_IN_BYTES);
+  new DataView(b.buffer).setUint16(0, AF_INET, true);
+  b.set(addressOrThrow(address, 4), 4);
+  return b;
+}
+
+export class DirectSender {
+  /** Datagrams handed to raw-socket's queue and not yet done. */
+  #queued = 0;
+  readonly #addresses = new Map<string, Uint8Array>();
+
+  /** `io` undefined: the descriptor is unknown, every datagram goes through the queue. */
+  constructor(
+    private readonly io: DirectSendIo | undefined,
+    private readonly queue: QueuedSend,
+  ) {}
+
+  /** Datagrams waiting in raw-socket's queue. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  send(packet: Uint8Array, dst: string, onError: (e: Error) => void): SendPath {
+    const io = this.io;
+    if (io !== undefined && this.#queued === 0) {
+      const address = this.#address(dst);
+      if (address === undefined) {
+        // raw-socket's own check, with its message
+        onError(new Error(`Invalid IP address '${dst}'`));
+        return "failed";
+      }
+      if (io.sendto(packet, address) >= 0) return "direct";
+      const errno = io.errno();
+      if (errno !== EAGAIN && errno !== ENOBUFS) {
+        onError(new Error(io.strerror(errno)));
+        return "failed";
+      }
+    }
+    this.#queued++;
+    // The caller reuses `packet` once this returns; the queue sends later: its own copy.
+    this.queue(packet.slice(), dst, (error) => {
+      this.#queued--;
+      if (error !== null) onError(error);
+    });
+    return "queued";
+  }
+
+  #address(dst: string): Uint8Array | undefined {
+    let a = this.#addresses.get(dst);
+    if (a === undefined) {
+      try {
+        a = sockaddrIn(dst);
+      } catch {
+        return undefined;
+      }
+      if (this.#addresses.size >= MAX_ADDRESSES) this.#addresses.clear();
+      this.#addresses.set(dst, a);
+    }
+    return a;
+  }
+}
+
+/** One datagram waiting in a `SendBatch`: where its bytes are in the arena, and how to send it. */
+interface Pending {
+  readonly sender: DirectSender;
+  readonly offset: number;
+  readonly length: number;
+  readonly dst: string;
+  readonly onError: (e: Error) => void;
+  readonly onDirect: () => void;
+}
+
+/**
+ * The datagrams sent during one callback of the event loop, sent together when it ends (a
+ * microtask), in the order they were sent, through their sockets' `DirectSender`s. A MASTER's
+ * adverts due in one timer wake-up thus leave back to back once its steps are done, as raw-socket's
+ * queue sent them a loop turn later: a peer's BACKUP takes such a burst in one wake-up, where
+ * adverts sent one by one between the steps (≈ 50 µs apart) wake it once each; and each step is
+ * not made longer by the kernel's delivery of the advert on a veth (a MASTER's next advert is
+ * timed from its step). Each datagram is written into a reused arena by the caller (`reserve`, then
+ * `commit`), so nothing is allocated per datagram but its record. `flush()` sends what waits now
+ * (a socket's `close` does, so nothing sent before it is lost). Not pure (holds the arena).
+ */
+export class SendBatch {
+  readonly #arena: Uint8Array;
+  #used = 0;
+  readonly #pending: Pending[] = [];
+  #scheduled = false;
+  readonly #scheduledFlush = (): void => {
+    this.#scheduled = false;
+    this.flush();
+  };
+
+  constructor(
+    private readonly schedule: (fn: () => void) => void = queueMicrotask,
+    arenaBytes = 256 * 1024,
+  ) {
+    this.#arena = new Uint8Array(arenaBytes);
+  }
+
+  /** Datagrams waiting. */
+  get waiting(): number {
+    return this.#pending.length;
+  }
+
+  /** Where to write a datagram of `length` bytes (then `commit` it); sends what waits first if full. */
+  reserve(length: number): Uint8Array {
+    if (this.#used + length > this.#arena.length) this.flush();
+    return this.#arena.subarray(this.#used, this.#used + length);
+  }
+
+  /** Queues the datagram written at the last `reserve` for the end of this callback. */
+  commit(
+    sender: DirectSender,
+    length: number,
+    dst: string,
+    onError: (e: Error) => void,
+    onDirect: () => void,
+  ): void {
+    this.#pending.push({ sender, offset: this.#used, length, dst, onError, onDirect });
+    this.#used += length;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      this.schedule(this.#scheduledFlush);
+    }
+  }
+
+  /** Sends every waiting datagram now, in order. */
+  flush(): void {
+    const pending = this.#pending;
+    // (an error callback that sends again appends here, and is sent in this pass too)
+    for (let i = 0; i < pending.length; i++) {
+      const p = pending[i] as Pending;
+      const packet = this.#arena.subarray(p.offset, p.offset + p.length);
+      if (p.sender.send(packet, p.dst, p.onError) === "direct") p.onDirect();
+    }
+    pending.length = 0;
+    this.#used = 0;
+  }
+}
