@@ -12,7 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { decodeAdvert } from "../src/protocol/codec.ts";
-import { RealClock } from "../src/runtime/clock.ts";
+import { RealClock } from "../src/runtime/real-clock.ts";
 import { openUdpTransport, VIGIL_UDP_DEFAULT_PORT } from "./udp.transport.ts";
 
 const { values } = parseArgs({

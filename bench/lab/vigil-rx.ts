@@ -6,10 +6,10 @@
  * received by the instances so far); exits on SIGTERM. argv: PER_IF IFNAME:VIPNET… Not pure.
  */
 import { merge } from "rxjs";
-import { RealClock } from "../../src/runtime/clock.ts";
 import type { Journal } from "../../src/runtime/journal.ts";
 import { Node } from "../../src/runtime/node.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";
+import { RealClock } from "../../src/runtime/real-clock.ts";
 import { instanceDefaults, type NodeSpec } from "../../src/runtime/spec.ts";
 import { interfaceAddress, RawTransportPool } from "../../transports/raw.transport.ts";
 import type { Transport } from "../../transports/transport.ts";

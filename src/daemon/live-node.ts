@@ -23,6 +23,7 @@
  * real initial state fed again and the probes restarted for the new configuration; the journal file
  * sequence goes on. Not pure: this is the host.
  */
+import koffi from "koffi";
 import { merge, type Observable, Subject, type Subscription } from "rxjs";
 import { RawTransportPool } from "../../transports/raw.transport.ts";
 import type { Datagram, Outbound, Transport } from "../../transports/transport.ts";
@@ -32,10 +33,11 @@ import { createHostPorts, type HostPorts } from "../effects/host-ports.ts";
 import { type InterfaceInfo, interfaceInfo, watchAddresses } from "../effects/rtnetlink.ts";
 import { nodeScriptEnv } from "../effects/script-security.ts";
 import { createLvs, type Lvs } from "../lvs/lvs.service.ts";
-import { type Clock, RealClock, type TimerHandle } from "../runtime/clock.ts";
+import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import { configHash, nodeFromConfig, specFromConfig } from "../runtime/config.adapter.ts";
 import { FileJournal } from "../runtime/journal.ts";
 import type { Node, NodeOptions } from "../runtime/node.ts";
+import { processTimerHost, RealClock } from "../runtime/real-clock.ts";
 import {
   disabledScripts,
   initialInputs,
@@ -259,9 +261,24 @@ async function openTransports(
   };
 }
 
+/**
+ * A sleep on a kernel timer (glibc `usleep`, rounded up to the microsecond) for the precise timers'
+ * last stretch (real-clock.ts); undefined where glibc cannot be loaded (the clock then waits on loop turns).
+ */
+function kernelSleep(): ((us: number) => void) | undefined {
+  try {
+    const usleep = koffi.load("libc.so.6").func("int usleep(uint32_t)") as (us: number) => number;
+    return (us) => {
+      usleep(Math.ceil(us));
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Builds and starts a node on the real host; resolves once it has applied its `start` input. */
 export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
-  const clock = new RealClock();
+  const clock = new RealClock(processTimerHost(kernelSleep()));
   // keepalived 2.2.7 refuses to run with a track_interface that does not exist (without
   // dynamic_interfaces): `Non-existent interface specified in configuration`, permanent CONFIG error.
   const missing = await missingTrackedInterfaces(opts.config, { log: opts.log });

@@ -5,12 +5,13 @@
  * (replay: the journal's recorded timer events are applied instead). Each arming gets a sequence
  * number, so a table saved in a checkpoint is re-armed in the order the clock would have fired it
  * (due time, then arming order) and a restored node fires its timers exactly as the original would.
- * On a clock with `lazyRearm` (the real one) a re-arm to a later time keeps the clock timer already
- * armed and only updates the entry; when that wake-up comes before the entry's due time it re-arms
- * for the rest. So a BACKUP's down timer, restarted by every advert, costs a few field writes per
- * advert and one clock timer per interval, not a cancel and a new clock timer per advert.
- * The down timer (`masterDown`) is armed `precise` (clock.ts): its lateness is failover and handover
- * latency. A wake-up kept only to re-arm later is relaxed back to millisecond precision.
+ * On a clock that can move a timer (`moveTimerUs`: the real one) a re-arm moves the armed clock
+ * timer in place. So a BACKUP's down timer, restarted by every advert, costs a heap move per advert
+ * and no process wake-up until it is due, not a cancel and a new clock timer per advert (nor, as a
+ * lazily kept earlier wake-up would, a wake-up per instance per down interval: up to ≈ 75 a second
+ * at 250 instances whose timers are spread, test/runtime/real-clock.test.ts).
+ * The down timer (`masterDown`) is armed `precise` (real-clock.ts): its lateness is failover and handover
+ * latency.
  * Not pure (holds clock handles).
  */
 import type { Clock, TimerHandle } from "./clock.ts";
@@ -84,11 +85,9 @@ export class TimerTable {
       e.event = event;
       e.dueUs = dueUs;
       e.armSeq = armSeq;
-      // A later deadline on a lazy clock: the armed wake-up comes first and re-arms for the rest.
-      if (e.handle !== undefined && this.clock.lazyRearm === true && e.handle.dueUs <= dueUs) {
-        if (e.handle.dueUs < dueUs) e.handle.relax?.();
+      // The same (due, seq) place as a cancel and a new timer, without either (the real clock).
+      if (e.handle !== undefined && this.clock.moveTimerUs?.(e.handle, dueUs - this.clock.nowUs()) === true)
         return;
-      }
       e.handle?.cancel();
       e.handle = undefined;
     }
@@ -96,7 +95,7 @@ export class TimerTable {
       e.handle = this.clock.setTimerUs(e.fire, Math.max(0, dueUs - this.clock.nowUs()), precision(id));
   }
 
-  /** A clock wake-up of `e`: fires it when due, else (a lazily kept earlier wake-up) re-arms for the rest. */
+  /** A clock timer of `e` fired: it is due (clocks never fire early), else — defensively — re-armed for the rest. */
   #wake(actor: string, id: string, e: Entry): void {
     const leftUs = e.dueUs - this.clock.nowUs();
     if (leftUs > 0) {

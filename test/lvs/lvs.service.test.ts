@@ -15,10 +15,11 @@ import { loadConfig } from "../../src/config/load.ts";
 import { createProcessRunner } from "../../src/effects/process-runner.ts";
 import { nodeScriptEnv } from "../../src/effects/script-env.ts";
 import { createLvs } from "../../src/lvs/lvs.service.ts";
-import { RealClock, VirtualClock } from "../../src/runtime/clock.ts";
+import { VirtualClock } from "../../src/runtime/clock.ts";
 import { nodeFromConfig } from "../../src/runtime/config.adapter.ts";
 import { type JournalLine, MemoryJournal, readJournal } from "../../src/runtime/journal.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";
+import { RealClock } from "../../src/runtime/real-clock.ts";
 import { replayJournal } from "../../src/runtime/replay.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-lvs-svc-"));

@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createProcessRunner } from "../../src/effects/process-runner.ts";
-import { RealClock } from "../../src/runtime/clock.ts";
+import { RealClock } from "../../src/runtime/real-clock.ts";
 import { fileProbe$ } from "../../src/trackers/file.probe.ts";
 import { processMatcher, processProbes$ } from "../../src/trackers/process.probe.ts";
 import { type ProbeInput, scriptProbe$ } from "../../src/trackers/script.probe.ts";

@@ -4,17 +4,15 @@
  * touch no process timer, timers fire in (due, seq) order and never before their due time on the
  * clock's own time (an early process wake-up re-arms), cancelled timers never fire, and a callback
  * scheduling or cancelling other timers while firing is honoured. And the timer table on it: a timer
- * re-armed later on every advert keeps one clock timer (lazy re-arm) yet fires exactly when due; on
- * the virtual clock every re-arm stays an exact (due, seq) arming.
+ * re-armed on every advert is moved in place (one clock timer) and fires exactly when due; many
+ * instances' down timers restarted by their adverts wake the process only when the earliest of them
+ * could be due, not once per instance per down interval; moved timers keep the (due, seq) order of a
+ * fresh arming, as on the virtual clock, where every re-arm stays an exact (due, seq) arming.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  FINISH_WINDOW_US,
-  RealClock,
-  type TimerHandle,
-  type TimerHost,
-  VirtualClock,
-} from "../../src/runtime/clock.ts";
+import { type TimerHandle, VirtualClock } from "../../src/runtime/clock.ts";
+import { FINISH_WINDOW_US, RealClock, type TimerHost } from "../../src/runtime/real-clock.ts";
 import { TimerTable } from "../../src/runtime/timer-table.ts";
 
 /**
@@ -35,6 +33,14 @@ class ScriptedHost implements TimerHost {
    */
   pollLagUs: number | undefined;
   wakeUs = 60;
+  /**
+   * The kernel's slack on a poll timeout: a wait of T ms ends this many µs per ms late (Linux: up
+   * to 1 µs per ms, 5 for a niced process). Modelled at the late end of the range.
+   */
+  slackUsPerMs = 0;
+  /** Set to model a host that sleeps on a kernel timer (the daemon): time moves by the sleep plus its slack. */
+  sleepUs: ((us: number) => void) | undefined;
+  sleepCalls = 0;
   turnUs = 20;
   /** When the current loop turn started (Node's cached loop time is this, in whole ms). */
   turnStartUs = 0;
@@ -42,6 +48,8 @@ class ScriptedHost implements TimerHost {
   immediates = new Map<number, () => void>();
   setCalls = 0;
   clearCalls = 0;
+  /** Process timers that fired (each a wake-up of a sleeping process). */
+  timerWakeups = 0;
   immediateCalls = 0;
   #next = 1;
   nowUs(): number {
@@ -55,8 +63,20 @@ class ScriptedHost implements TimerHost {
       : this.pollLagUs === undefined
         ? (Math.floor(this.turnStartUs / 1000) + Math.max(1, delayMs)) * 1000 + this.wakeUs
         : this.nowUsValue + this.pollLagUs + Math.max(1, delayMs) * 1000 + this.wakeUs;
-    this.armed.set(id, { fn, atUs });
+    this.armed.set(id, { fn, atUs: atUs + Math.max(1, delayMs) * this.slackUsPerMs });
     return id;
+  }
+  /** Makes the host sleep on a kernel timer that ends `slackUs` late. */
+  sleeps(slackUs: number): this {
+    this.sleepUs = (us) => {
+      this.sleepCalls++;
+      this.nowUsValue += us + slackUs;
+    };
+    return this;
+  }
+  /** I/O (a datagram) ready at `atUs`: served in the poll phase of the first loop turn after it. */
+  io(atUs: number, fn: () => void): void {
+    this.armed.set(this.#next++, { fn, atUs });
   }
   clearTimeout(handle: unknown): void {
     this.clearCalls++;
@@ -89,6 +109,7 @@ class ScriptedHost implements TimerHost {
       this.armed.delete(due[0]);
       this.nowUsValue = Math.max(this.nowUsValue, due[1].atUs);
       this.turnStartUs = this.nowUsValue;
+      this.timerWakeups++;
       due[1].fn();
     }
     this.nowUsValue = toUs;
@@ -216,8 +237,8 @@ describe("RealClock precision on a millisecond loop (Node's timers)", () => {
     expect(fired).toHaveLength(1);
     expect(fired[0]).toBeGreaterThanOrEqual(dueUs);
     expect((fired[0] ?? 0) - dueUs).toBeLessThanOrEqual(host.turnUs);
-    // the finish took loop turns, not whole-millisecond timeouts: one process timer in all
-    expect(host.setCalls).toBe(1);
+    // the finish took loop turns, not whole-millisecond timeouts: a long wait and a short one
+    expect(host.setCalls).toBe(2);
     expect(host.immediateCalls).toBeLessThanOrEqual(FINISH_WINDOW_US / host.turnUs + 1);
   });
 
@@ -263,6 +284,76 @@ describe("RealClock precision on a millisecond loop (Node's timers)", () => {
     }
   });
 
+  it("a long wait the kernel ends late by its slack (0.1 %, 0.5 % niced) still fires on time", () => {
+    for (const slackUsPerMs of [1, 5]) {
+      for (const delayUs of [3_001, 30_468, 180_468, 609_375, 3_609_375, 255_000_000]) {
+        const host = new ScriptedHost();
+        host.msLoop = true;
+        host.slackUsPerMs = slackUsPerMs;
+        const clock = new RealClock(host);
+        host.advance(10_300);
+        host.turnStartUs = 10_000;
+        const fired: number[] = [];
+        clock.setTimerUs(() => fired.push(host.nowUs()), delayUs, { precise: true });
+        const dueUs = 10_300 + delayUs;
+        host.advance(dueUs + 200_000);
+        const lateUs = (fired[0] ?? Number.NaN) - dueUs;
+        expect([slackUsPerMs, delayUs, lateUs >= 0 && lateUs <= host.turnUs]).toEqual([
+          slackUsPerMs,
+          delayUs,
+          true,
+        ]);
+        // the spin on loop turns stays within its window however long the wait was
+        expect(host.immediateCalls).toBeLessThanOrEqual(FINISH_WINDOW_US / host.turnUs + 1);
+      }
+    }
+  });
+
+  it("with a host that sleeps, the last stretch is one sleep on a kernel timer, not a spin", () => {
+    for (const slackUs of [0, 50]) {
+      for (const delayUs of [0, 999, 2_500, 30_468, 180_468, 609_375, 3_609_375]) {
+        const host = new ScriptedHost().sleeps(slackUs);
+        host.msLoop = true;
+        host.slackUsPerMs = 1;
+        const clock = new RealClock(host);
+        host.advance(10_300);
+        host.turnStartUs = 10_000;
+        const fired: number[] = [];
+        clock.setTimerUs(() => fired.push(host.nowUs()), delayUs, { precise: true });
+        const dueUs = 10_300 + delayUs;
+        host.advance(dueUs + 200_000);
+        const lateUs = (fired[0] ?? Number.NaN) - dueUs;
+        expect([slackUs, delayUs, lateUs >= 0 && lateUs <= slackUs + host.turnUs]).toEqual([
+          slackUs,
+          delayUs,
+          true,
+        ]);
+        // a sleep and the loop turn after it; no spin over loop turns
+        expect([delayUs, host.immediateCalls <= 3, host.sleepCalls <= 2]).toEqual([delayUs, true, true]);
+      }
+    }
+  });
+
+  it("an advert that arrives while it sleeps is served before the timer fires", () => {
+    const host = new ScriptedHost().sleeps(50);
+    host.msLoop = true;
+    const clock = new RealClock(host);
+    const log: string[] = [];
+    const dueUs = 3_609_375;
+    const down = clock.setTimerUs(() => log.push("down"), dueUs, { precise: true });
+    // the advert is on the socket 200 µs before the down timer is due: it restarts the timer
+    host.io(dueUs - 200, () => {
+      log.push("advert");
+      down.cancel();
+      clock.setTimerUs(() => log.push("down again"), dueUs, { precise: true });
+    });
+    host.advance(dueUs + 1_000);
+    expect(host.sleepCalls).toBeGreaterThan(0);
+    expect(log).toEqual(["advert"]);
+    host.advance(2 * dueUs + 10_000);
+    expect(log).toEqual(["advert", "down again"]);
+  });
+
   it("a coarse timer never spins on loop turns (advert timers of a thousand instances cost no CPU)", () => {
     const host = new ScriptedHost();
     host.msLoop = true;
@@ -293,7 +384,7 @@ describe("RealClock precision on a millisecond loop (Node's timers)", () => {
     const dueUs = 19_000_400 + 3_609_375;
     host.advance(dueUs - 1);
     expect(fired).toEqual([]);
-    // the kept wake-ups (relaxed) fired on whole milliseconds without spinning
+    // no spin before the real expiry
     expect(host.immediateCalls).toBeLessThanOrEqual(FINISH_WINDOW_US / host.turnUs + 1);
     host.advance(dueUs + 10_000);
     expect(fired).toHaveLength(1);
@@ -336,8 +427,8 @@ describe("TimerTable on the real clock", () => {
     expect(fired.map(([k]) => k)).toEqual(["instance:VI_1 masterDown"]);
     expect(fired[0]?.[1]).toBeGreaterThanOrEqual(dueUs);
     expect(fired[0]?.[1]).toBeLessThan(dueUs + 1000);
-    // The early wake-up re-armed once for the rest: two clock timers in all for 1,000 re-arms.
-    expect(clock.armed).toBe(2);
+    // Moved in place: one clock timer in all for 1,000 re-arms.
+    expect(clock.armed).toBe(1);
   });
 
   it("an earlier re-arm and a cancel take effect at once", () => {
@@ -354,10 +445,105 @@ describe("TimerTable on the real clock", () => {
     host.advance(50_000);
     expect(fired).toEqual([2_000]);
     table.schedule("a", "t", { type: "X" }, 1_000);
-    table.schedule("a", "t", { type: "X" }, 5_000); // later, lazily kept
+    table.schedule("a", "t", { type: "X" }, 5_000); // later, moved in place
     table.cancel("a", "t");
     host.advance(100_000);
     expect(fired).toEqual([2_000]);
+  });
+
+  it("250 down timers restarted by their adverts wake the process only when the earliest could be due", () => {
+    const host = new ScriptedHost();
+    host.msLoop = true;
+    const clock = new RealClock(host);
+    const fired: Array<[string, number]> = [];
+    const table = new TimerTable(clock, true, (actor, id) => {
+      fired.push([actor, host.nowUs()]);
+      table.take(actor, id);
+    });
+    const n = 250;
+    for (let i = 0; i < n; i++) table.register(`instance:VI_${i}`);
+    // 30 s of adverts: instance i's every second at i × 4 ms into it, each restarting its down timer.
+    const lastAdvertUs: number[] = [];
+    for (let sec = 0; sec < 30; sec++)
+      for (let i = 0; i < n; i++) {
+        const atUs = sec * 1_000_000 + i * 4_000 + 100;
+        host.advance(atUs);
+        host.turnStartUs = atUs - 100;
+        table.schedule(`instance:VI_${i}`, "masterDown", { type: "MASTER_DOWN" }, 3_609_375);
+        lastAdvertUs[i] = atUs;
+      }
+    expect(fired).toEqual([]);
+    // A lazily kept wake-up per instance per down interval would be ≈ 250 × 30 / 3.6 ≈ 2,000 here.
+    expect(host.timerWakeups).toBeLessThanOrEqual(30);
+    // Then silence: every instance's down timer fires once, on time, in due order.
+    host.advance(40_000_000);
+    expect(fired.map(([a]) => a)).toEqual(Array.from({ length: n }, (_, i) => `instance:VI_${i}`));
+    for (const [a, at] of fired) {
+      const dueUs = (lastAdvertUs[Number(a.slice("instance:VI_".length))] ?? 0) + 3_609_375;
+      expect([a, at - dueUs >= 0 && at - dueUs <= host.turnUs]).toEqual([a, true]);
+    }
+  });
+
+  it("random arms, moves, cancels and waits: each timer fires once, at or after its last due time, in (due, arming) order", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({ arm: fc.integer({ min: 0, max: 20_000 }), precise: fc.boolean() }),
+            fc.record({ move: fc.nat(), delayUs: fc.integer({ min: 0, max: 20_000 }) }),
+            fc.record({ cancel: fc.nat() }),
+            fc.record({ waitUs: fc.integer({ min: 0, max: 6_000 }) }),
+          ),
+          { maxLength: 80 },
+        ),
+        fc.boolean(),
+        (ops, msLoop) => {
+          const host = new ScriptedHost();
+          host.msLoop = msLoop;
+          const clock = new RealClock(host);
+          const timers: Array<{ handle: TimerHandle; order: number; cancelled: boolean }> = [];
+          const fired: Array<{ id: number; atUs: number; dueUs: number; order: number }> = [];
+          let order = 0;
+          for (const op of ops) {
+            if ("arm" in op) {
+              const id = timers.length;
+              const handle = clock.setTimerUs(
+                () =>
+                  fired.push({ id, atUs: host.nowUs(), dueUs: handle.dueUs, order: timers[id]?.order ?? -1 }),
+                op.arm,
+                { precise: op.precise },
+              );
+              timers.push({ handle, order: order++, cancelled: false });
+            } else if ("move" in op) {
+              const t = timers[op.move % Math.max(1, timers.length)];
+              if (t === undefined) continue;
+              const pending = !t.cancelled && !fired.some((f) => timers[f.id] === t);
+              expect(clock.moveTimerUs(t.handle, op.delayUs)).toBe(pending);
+              if (pending) t.order = order++;
+            } else if ("cancel" in op) {
+              const t = timers[op.cancel % Math.max(1, timers.length)];
+              if (t === undefined) continue;
+              t.handle.cancel();
+              // (a cancel after it fired does nothing)
+              if (!fired.some((f) => timers[f.id] === t)) t.cancelled = true;
+            } else host.advance(host.nowUs() + op.waitUs);
+          }
+          host.advance(host.nowUs() + 100_000);
+          // Once each, never cancelled ones, every other one.
+          const ids = fired.map((f) => f.id);
+          expect(new Set(ids).size).toBe(ids.length);
+          for (const [id, t] of timers.entries()) expect([id, ids.includes(id)]).toEqual([id, !t.cancelled]);
+          for (const f of fired) expect(f.atUs).toBeGreaterThanOrEqual(f.dueUs);
+          // (due, arming) order, as the virtual clock would fire them.
+          for (let k = 1; k < fired.length; k++) {
+            const [a, b] = [fired[k - 1], fired[k]] as [(typeof fired)[0], (typeof fired)[0]];
+            expect(a.dueUs < b.dueUs || (a.dueUs === b.dueUs && a.order < b.order)).toBe(true);
+          }
+          expect(clock.pending).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it("on the virtual clock every re-arm is a fresh (due, seq) arming", () => {

@@ -7,8 +7,8 @@
  */
 import { readdirSync } from "node:fs";
 import { createArpPort } from "../../../src/effects/arp.effect.ts";
-import { RealClock } from "../../../src/runtime/clock.ts";
 import { EffectError } from "../../../src/runtime/ports.ts";
+import { RealClock } from "../../../src/runtime/real-clock.ts";
 
 interface Step {
   readonly ifname: string;

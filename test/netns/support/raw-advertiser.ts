@@ -6,7 +6,7 @@
  * path saw: VRID, source, destination, TTL, length) and the shared sockets' counters on SIGTERM.
  */
 import { encodeAdvert, passwordAuthData, type VrrpVersion } from "../../../src/protocol/codec.ts";
-import { RealClock } from "../../../src/runtime/clock.ts";
+import { RealClock } from "../../../src/runtime/real-clock.ts";
 import { interfaceAddress, type RawMode, RawTransportPool } from "../../../transports/raw.transport.ts";
 import type { Family } from "../../../transports/transport.ts";
 

@@ -8,7 +8,7 @@
  */
 import raw from "raw-socket";
 import { encodeAdvert } from "../../../src/protocol/codec.ts";
-import { RealClock } from "../../../src/runtime/clock.ts";
+import { RealClock } from "../../../src/runtime/real-clock.ts";
 import { interfaceAddress, RawTransportPool } from "../../../transports/raw.transport.ts";
 
 const [ifname = "eth0", vridText = "32", net = "198.18.0"] = process.argv.slice(2);

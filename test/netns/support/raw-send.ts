@@ -10,7 +10,7 @@
  */
 import { encodeAdvert, type VrrpVersion } from "../../../src/protocol/codec.ts";
 import { encodeIpv4Packet } from "../../../src/protocol/ipv4.ts";
-import { RealClock } from "../../../src/runtime/clock.ts";
+import { RealClock } from "../../../src/runtime/real-clock.ts";
 import { interfaceAddress, RawTransportPool } from "../../../transports/raw.transport.ts";
 import type { Outbound } from "../../../transports/transport.ts";
 

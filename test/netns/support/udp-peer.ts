@@ -9,7 +9,7 @@
  * Exits when killed (receive) or after sending (send). Not pure (sockets, stdout).
  */
 import { type AdvertFields, decodeAdvert, encodeAdvert } from "../../../src/protocol/codec.ts";
-import { RealClock } from "../../../src/runtime/clock.ts";
+import { RealClock } from "../../../src/runtime/real-clock.ts";
 import { openUdpTransport } from "../../../transports/udp.transport.ts";
 
 const [mode, bind = "", ifname = "eth0", arg3, arg4, arg5] = process.argv.slice(2);

@@ -1,0 +1,179 @@
+/**
+ * The production clock: the same (due, seq) heap as the virtual clock (clock.ts), driven by the
+ * process timers on a monotonic time base, with precise timers for the down timer (see `RealClock`).
+ * Not pure: process timers and, in the daemon, a blocking sleep on a kernel timer.
+ */
+import { ClockBase, HeapTimer, type TimerHandle, TimerHeap, type TimerOptions } from "./clock.ts";
+
+/** What a `RealClock` needs from the host: a monotonic microsecond time, one-shot process timers and immediates. */
+export interface TimerHost {
+  nowUs(): number;
+  setTimeout(fn: () => void, delayMs: number): unknown;
+  clearTimeout(handle: unknown): void;
+  /** Runs `fn` on the next turn of the event loop, after pending I/O. */
+  setImmediate(fn: () => void): unknown;
+  clearImmediate(handle: unknown): void;
+  /**
+   * Blocks the thread on a kernel timer for `us` (a sleep, not a spin: no CPU is used). Without it,
+   * a precise timer's last stretch is waited for on loop turns.
+   */
+  readonly sleepUs?: ((us: number) => void) | undefined;
+}
+
+/**
+ * Process timers and the monotonic `performance.now()` (the same uv_hrtime as `process.hrtime`, read
+ * without BigInt arithmetic: it is read several times per received advert), whole microseconds
+ * since construction.
+ */
+export const processTimerHost = (sleepUs?: (us: number) => void): TimerHost => {
+  const originMs = performance.now();
+  return {
+    sleepUs,
+    nowUs: () => Math.floor((performance.now() - originMs) * 1000),
+    setTimeout: (fn, delayMs) => setTimeout(fn, delayMs),
+    clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    setImmediate: (fn) => setImmediate(fn),
+    clearImmediate: (h) => clearImmediate(h as ReturnType<typeof setImmediate>),
+  };
+};
+
+/**
+ * A precise timer's last stretch, at most this long, is waited for on event-loop turns (immediates,
+ * I/O still served between them) rather than on a millisecond process timer.
+ */
+export const FINISH_WINDOW_US = 3_000;
+
+/**
+ * The kernel's slack on a poll timeout, in µs per millisecond waited: Linux lets an `epoll_wait` of
+ * T ms end anywhere up to T/1000 late (T/200 for a niced process; capped at 100 ms) so that wake-ups
+ * can be coalesced — 3.6 ms for a 3.6 s down timer. A precise timer wakes early by the niced
+ * process's worst case, then waits the rest on a short timeout (whose slack is the 50 µs floor).
+ */
+export const KERNEL_SLACK_US_PER_MS = 5;
+
+/**
+ * Production clock: the same (due, seq) heap as the virtual clock, driven by ONE process wake-up armed
+ * for the earliest deadline. Re-arming a timer (a BACKUP's down timer on every advert) is a move
+ * within the heap (`moveTimerUs`), not a `clearTimeout` + `setTimeout` pair per advert; the wake-up
+ * moves only when the earliest deadline moves earlier, and is dropped when no live timer is left (a process that
+ * exits when its event loop drains is not held by cancelled timers). Due timers fire in (due, seq)
+ * order, and never before `dueUs` on this clock's own time.
+ *
+ * Precision. Node's timers have millisecond resolution and count from the loop's cached time, which
+ * lags hrtime by up to a millisecond or more, so a `setTimeout` of the rounded-up rest can wake early,
+ * and a second whole-millisecond timeout then makes the timer 1–2 ms late; and libuv counts the poll
+ * timeout from the loop time of the turn that armed it, so work done after arming in that turn makes
+ * the wake-up late by as much; and the kernel ends a long poll up to 0.1–0.5 % of it late
+ * (`KERNEL_SLACK_US_PER_MS`). A `precise` timer (the down timer, whose lateness is failover latency)
+ * is therefore armed to wake 1–2 ms EARLY plus that slack (a long wait ends in a second, short one)
+ * and finishes its last `FINISH_WINDOW_US` at most asleep on a kernel timer when the host can sleep
+ * (the daemon: a spin would use up the process's scheduler slice right before the takeover, and the
+ * kernel then preempts it for the work its own address change wakes), then serves pending I/O for one
+ * loop turn and fires; without a sleeping host, on event-loop turns (`setImmediate`, I/O served in
+ * between), checking hrtime each turn. Either way it fires within one loop turn of its due time. Other timers (adverts, GARP pacing)
+ * wake on the rounded-up millisecond and re-arm if early, as spinning for each of a thousand
+ * instances' adverts would cost CPU for nothing a peer can see.
+ */
+export class RealClock extends ClockBase {
+  readonly #host: TimerHost;
+  /** With no live timer left, no process timer either: nothing keeps the process alive for nothing. */
+  readonly #timers = new TimerHeap(() => this.#disarm());
+  /** The armed process timer or immediate, and the due time it was armed for. */
+  #armed: unknown;
+  #armedImmediate = false;
+  #armedForUs = Number.POSITIVE_INFINITY;
+  #firing = false;
+  readonly #wake = (): void => this.#fireDue();
+  /** A precise timer's last stretch with a host that sleeps: asleep until due, then one loop turn. */
+  readonly #finish = (): void => {
+    const leftUs = Math.min(FINISH_WINDOW_US, this.#armedForUs - this.#host.nowUs());
+    // due already: this turn's I/O has been served (immediates run after the poll phase)
+    if (leftUs <= 0) {
+      this.#fireDue();
+      return;
+    }
+    this.#host.sleepUs?.(leftUs);
+    // I/O that came meanwhile (an advert that re-arms this timer) is served before it fires
+    this.#armed = this.#host.setImmediate(this.#wake);
+  };
+
+  constructor(host: TimerHost = processTimerHost()) {
+    super();
+    this.#host = host;
+  }
+
+  nowUs(): number {
+    return this.#host.nowUs();
+  }
+
+  /** Number of live pending timers. */
+  get pending(): number {
+    return this.#timers.pending;
+  }
+
+  setTimerUs(fn: () => void, delayUs: number, opts?: TimerOptions): TimerHandle {
+    const t = this.#timers.add(this.#host.nowUs() + Math.max(0, delayUs), fn, opts?.precise === true);
+    if (!this.#firing && t.dueUs < this.#armedForUs) this.#arm(t);
+    return t;
+  }
+
+  /**
+   * In place (see `Clock.moveTimerUs`). Moved later, a timer the process wake-up was armed for leaves
+   * that wake-up early: it finds nothing due and re-arms for the earliest deadline then, so timers
+   * restarted by every advert wake the process once per down interval in all, not once each.
+   */
+  moveTimerUs(handle: TimerHandle, delayUs: number): boolean {
+    if (!(handle instanceof HeapTimer)) return false;
+    if (!this.#timers.move(handle, this.#host.nowUs() + Math.max(0, delayUs))) return false;
+    if (!this.#firing && handle.dueUs < this.#armedForUs) this.#arm(handle);
+    return true;
+  }
+
+  #disarm(): void {
+    if (this.#armed !== undefined) {
+      if (this.#armedImmediate) this.#host.clearImmediate(this.#armed);
+      else this.#host.clearTimeout(this.#armed);
+    }
+    this.#armed = undefined;
+    this.#armedForUs = Number.POSITIVE_INFINITY;
+  }
+
+  #arm(t: HeapTimer): void {
+    this.#disarm();
+    this.#armedForUs = t.dueUs;
+    const leftUs = Math.max(0, t.dueUs - this.#host.nowUs());
+    if (t.precise && leftUs <= FINISH_WINDOW_US) {
+      this.#armedImmediate = true;
+      this.#armed = this.#host.setImmediate(this.#host.sleepUs === undefined ? this.#wake : this.#finish);
+      return;
+    }
+    this.#armedImmediate = false;
+    // precise: wake 1–2 ms early plus the kernel's slack on this wait (at least 2 ms from now, as
+    // leftUs > FINISH_WINDOW_US); a long wait thus ends in a second, short one. Else rounded up.
+    const delayMs = t.precise
+      ? Math.max(
+          2,
+          Math.floor(leftUs / 1000) - 1 - Math.ceil((leftUs / 1000) * (KERNEL_SLACK_US_PER_MS / 1000)),
+        )
+      : Math.ceil(leftUs / 1000);
+    this.#armed = this.#host.setTimeout(this.#wake, delayMs);
+  }
+
+  /** Fires every timer due by now, in order (a throwing callback does not lose the others), then re-arms. */
+  #fireDue(): void {
+    this.#armed = undefined;
+    this.#armedForUs = Number.POSITIVE_INFINITY;
+    this.#firing = true;
+    try {
+      for (let top = this.#timers.top(); top !== undefined; top = this.#timers.top()) {
+        if (top.dueUs > this.#host.nowUs()) break;
+        this.#timers.take(top);
+        top.fn();
+      }
+    } finally {
+      this.#firing = false;
+      const next = this.#timers.top();
+      if (next !== undefined) this.#arm(next);
+    }
+  }
+}
