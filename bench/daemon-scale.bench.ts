@@ -8,8 +8,11 @@
  * the advert-interval jitter on the wire: `tcpdump -tt -i any` in each master namespace, per
  * (interface, VRID) the gaps between successive adverts minus advert_int, p50 / p99 of |gap − interval|.
  * Cases (CASES): 250 and 1,000 instances × advert_int 1 s and 0.1 s, VRRP v3 (v2 has no sub-second
- * interval). Run: `npx tsx bench/daemon-scale.bench.ts` (CASES 250x1,250x0.1,1000x1,1000x0.1;
- * WINDOW_S 10; VIGIL_NODE_ARGS extra node options for Vigil). Removes everything it made, also on failure or interruption.
+ * interval). Also each daemon's wake-ups per second (voluntary context switches, /proc/PID/task/TID/status).
+ * Run: `npx tsx bench/daemon-scale.bench.ts` (CASES 250x1,250x0.1,1000x1,1000x0.1; WINDOW_S 10;
+ * VIGIL_NODE_ARGS extra node options for Vigil; SETTLE_S seconds from the backups' start to the window,
+ * default 8; HOLD_S keeps the daemons up after each window, PIDs
+ * printed, for strace / perf). Removes everything it made, also on failure or interruption.
  */
 
 import { mkdtempSync, rmSync } from "node:fs";
@@ -20,51 +23,42 @@ import { waitFor } from "../test/support/lab.ts";
 import {
   addNs,
   buildVigil,
+  scaleConf as conf,
   type Daemon,
   inNs,
   loadAverage,
   percentile,
   procCpuNs,
+  procSwitches,
   procUsage,
   removeNs,
+  SCALE_IFS,
   sleepMs,
   startIn,
   startKeepalived,
   startVigil,
   vethPair,
+  scaleVipNet as vipNet,
 } from "./lab/daemons.ts";
 
 const WINDOW_S = Number(process.env.WINDOW_S ?? 10);
 /** Extra node options for Vigil (e.g. `--max-semi-space-size=16` to compare with node's default). */
 const VIGIL_NODE_ARGS = (process.env.VIGIL_NODE_ARGS ?? "").split(/\s+/).filter((a) => a !== "");
+/**
+ * Seconds between the backups' start and the window (default 8: past the masters' second GARP burst).
+ * Vigil's V8 is still compiling its hot paths then (≈ 40 % of its CPU 10–20 s after start); 60 gives
+ * the steady state.
+ */
+const SETTLE_S = Number(process.env.SETTLE_S ?? 8);
+/** After each window, keep the daemons running this long (their PIDs printed) for strace / perf. */
+const HOLD_S = Number(process.env.HOLD_S ?? 0);
 const CASES = (process.env.CASES ?? "250x1,250x0.1,1000x1,1000x0.1").split(",").map((c) => {
   const [n = "250", s = "1"] = c.split("x");
   return { instances: Number(n), advertIntS: Number(s) };
 });
-const IFS = [0, 1, 2, 3];
+const IFS = SCALE_IFS;
 const prefix = `vg${process.pid % 1000}sc`;
 const pairs = { k: [`${prefix}-ka`, `${prefix}-kb`], v: [`${prefix}-va`, `${prefix}-vb`] } as const;
-const vipNet = (k: number) => `198.19.${20 + k}`;
-
-const conf = (n: number, advertIntS: number, prio: number, state: string): string =>
-  IFS.flatMap((k) =>
-    Array.from(
-      // n spread over the interfaces (250 → 63, 63, 62, 62).
-      { length: Math.floor(n / IFS.length) + (k < n % IFS.length ? 1 : 0) },
-      (_, i) => `vrrp_instance VI_${k}_${i + 1} {
-  state ${state}
-  interface sc${k}
-  virtual_router_id ${i + 1}
-  priority ${prio}
-  advert_int ${advertIntS}
-  version 3
-  virtual_ipaddress {
-    ${vipNet(k)}.${i + 1}/32
-  }
-}
-`,
-    ),
-  ).join("");
 
 const vipCount = async (ns: string): Promise<number> =>
   (await inNs(ns, "ip", ["-4", "-o", "addr", "show"])).split("\n").filter((l) => l.includes(" 198.19.2"))
@@ -143,7 +137,7 @@ try {
     const kBackup = await start("k", "backup");
     const vBackup = await start("v", "backup");
     // Let the backups start and the masters' second GARP bursts (garp_master_delay 5 s) pass.
-    await sleepMs(8_000);
+    await sleepMs(SETTLE_S * 1000);
     const backupVips = async () =>
       `keepalived ${await vipCount(pairs.k[1])}, vigil ${await vipCount(pairs.v[1])}`;
     const backupVipsBefore = await backupVips();
@@ -154,9 +148,11 @@ try {
     await sleepMs(1_000);
     const ds = { kMaster, kBackup, vMaster, vBackup };
     const u0 = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procCpuNs(d.pid)]));
+    const s0 = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procSwitches(d.pid)]));
     const load0 = loadAverage();
     await sleepMs(WINDOW_S * 1000);
     const u1 = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procCpuNs(d.pid)]));
+    const s1 = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procSwitches(d.pid)]));
     const rssKb = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procUsage(d.pid).rssKb]));
     const load1 = loadAverage();
     const backupVipsAfter = await backupVips();
@@ -166,13 +162,29 @@ try {
     const [kj, vj] = caps.map((cap) => jitterMs(cap.stdout, c.advertIntS * 1000));
     const j = (xs: number[] = []) =>
       `p50 ${percentile(xs, 50).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms (${xs.length} gaps)`;
+    // Wake-ups per second: voluntary context switches of the main thread (+ of the other threads),
+    // and involuntary ones (preempted) of all threads.
+    const sw = (k: keyof typeof ds) => {
+      const a = s0[k];
+      const b = s1[k];
+      if (a === undefined || b === undefined) return "?";
+      const r = (x: number) => (x / WINDOW_S).toFixed(0);
+      return `${r(b.mainVol - a.mainVol)} + ${r(b.otherVol - a.otherVol)} /s (involuntary ${r(b.mainInvol - a.mainInvol + b.otherInvol - a.otherInvol)} /s)`;
+    };
     out.push(
-      `${label} (load average ${load0} → ${load1}; VIPs held by the backups (should be 0) before the window: ${backupVipsBefore}; after: ${backupVipsAfter})`,
+      `${label}, window ${SETTLE_S + 1} s after the backups started (load average ${load0} → ${load1}; VIPs held by the backups (should be 0) before the window: ${backupVipsBefore}; after: ${backupVipsAfter})`,
       `  keepalived: CPU master ${cpu("kMaster").toFixed(2)} %, backup ${cpu("kBackup").toFixed(2)} %; RSS master ${rss("kMaster")}, backup ${rss("kBackup")}; jitter ${j(kj)}`,
       `  vigil:      CPU master ${cpu("vMaster").toFixed(2)} %, backup ${cpu("vBackup").toFixed(2)} %; RSS master ${rss("vMaster")}, backup ${rss("vBackup")}; jitter ${j(vj)}`,
       `  ratio vigil / keepalived CPU: master ${(cpu("vMaster") / cpu("kMaster")).toFixed(2)}, backup ${(cpu("vBackup") / cpu("kBackup")).toFixed(2)}`,
+      `  wake-ups (main thread + other threads): keepalived master ${sw("kMaster")}, backup ${sw("kBackup")}; vigil master ${sw("vMaster")}, backup ${sw("vBackup")}`,
     );
-    console.log(out.slice(-4).join("\n"));
+    console.log(out.slice(-5).join("\n"));
+    if (HOLD_S > 0) {
+      console.log(
+        `holding ${HOLD_S} s: keepalived master ${kMaster.pid}, backup ${kBackup.pid}; vigil master ${vMaster.pid}, backup ${vBackup.pid}`,
+      );
+      await sleepMs(HOLD_S * 1000);
+    }
     for (const p of running.splice(0)) await ("proc" in p ? p.proc : p).stop("SIGTERM", 30_000);
     // Masters killed mid-way may leave VIPs behind: clear every namespace's addresses of the VIP range.
     for (const ns of namespaces)

@@ -76,6 +76,37 @@ export function procCpuNs(pid: number): number {
   return ns;
 }
 
+/**
+ * Context switches of a process so far, from /proc/PID/task/TID/status (threads still alive):
+ * voluntary ones (the thread slept: each is a wake-up) and involuntary ones, for the main thread
+ * and for all other threads summed (V8's helpers, libuv's pool).
+ */
+export function procSwitches(pid: number): {
+  mainVol: number;
+  mainInvol: number;
+  otherVol: number;
+  otherInvol: number;
+} {
+  const out = { mainVol: 0, mainInvol: 0, otherVol: 0, otherInvol: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const f = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
+      const vol = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(f)?.[1] ?? 0);
+      const invol = Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(f)?.[1] ?? 0);
+      if (Number(tid) === pid) {
+        out.mainVol += vol;
+        out.mainInvol += invol;
+      } else {
+        out.otherVol += vol;
+        out.otherInvol += invol;
+      }
+    } catch {
+      /* thread gone */
+    }
+  }
+  return out;
+}
+
 /** Sum of the `drops` column of /proc/net/raw (in `ns`) over the raw sockets `pid` holds. */
 export async function rawDropsOf(ns: string, pid: number): Promise<number> {
   const inodes = new Set<string>();
@@ -222,3 +253,28 @@ export function percentile(xs: readonly number[], p: number): number {
 /** The 1-minute load average (how noisy the shared machine was). */
 export const loadAverage = (): string =>
   readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+
+/** The scale benchmarks' interfaces (`sc0`–`sc3`) and the VIP network of each. */
+export const SCALE_IFS = [0, 1, 2, 3] as const;
+export const scaleVipNet = (k: number): string => `198.19.${20 + k}`;
+
+/** keepalived.conf of the scale benchmark: n v3 instances over SCALE_IFS, one VIP each. */
+export const scaleConf = (n: number, advertIntS: number, prio: number, state: string): string =>
+  SCALE_IFS.flatMap((k) =>
+    Array.from(
+      // n spread over the interfaces (250 → 63, 63, 62, 62).
+      { length: Math.floor(n / SCALE_IFS.length) + (k < n % SCALE_IFS.length ? 1 : 0) },
+      (_, i) => `vrrp_instance VI_${k}_${i + 1} {
+  state ${state}
+  interface sc${k}
+  virtual_router_id ${i + 1}
+  priority ${prio}
+  advert_int ${advertIntS}
+  version 3
+  virtual_ipaddress {
+    ${scaleVipNet(k)}.${i + 1}/32
+  }
+}
+`,
+    ),
+  ).join("");

@@ -3,6 +3,8 @@
  * percentages of the sampled time. Used to find where the daemon's receive path spends its time
  * (bench/daemon-rx.bench.ts with PROF=DIR). `npx tsx bench/lab/prof-summary.ts FILE.cpuprofile [N [FUNCTION]]` (with FUNCTION, only samples under that
  * function, e.g. `onRecvReady` for the raw IPv4 socket's receive path; or a part of `name url:line`).
+ * `FROM_S` / `TO_S`: only the samples taken that many seconds after the profile started (leave out
+ * start-up and warm-up).
  * Pure apart from reading the file and printing.
  */
 import { readFileSync } from "node:fs";
@@ -43,8 +45,14 @@ const counts = (id: number): boolean => {
     if (matches(byId.get(at), under)) return true;
   return false;
 };
+/** FROM_S / TO_S (seconds after the profile started): only samples in that window (the steady state). */
+const fromUs = Number(process.env.FROM_S ?? 0) * 1e6;
+const toUs = Number(process.env.TO_S ?? Number.POSITIVE_INFINITY) * 1e6;
 const selfUs = new Map<number, number>();
+let atUs = 0;
 p.samples.forEach((id, i) => {
+  atUs += p.timeDeltas[i] ?? 0;
+  if (atUs < fromUs || atUs > toUs) return;
   if (counts(id)) selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
 });
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
