@@ -15,12 +15,8 @@ import { type CheckerSpec, miscRetryText, type ProbeResult } from "../../machine
 import { HTTP_REASON, TCP_REASON } from "../../machines/checker-tcp-http.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { virtualServerSpec } from "../../src/lvs/spec.ts";
-import { VirtualClock } from "../../src/runtime/clock.ts";
-import { type JournalLine, MemoryJournal, readJournal } from "../../src/runtime/journal.ts";
-import { type CheckPorts, Node } from "../../src/runtime/node.ts";
-import { nullPorts } from "../../src/runtime/ports.ts";
-import { replayJournal } from "../../src/runtime/replay.ts";
 import { memFs } from "../config/memfs.ts";
+import { runCheckersInNode } from "./node-run.ts";
 import { Driver, logs, rs, tcp, timers, VS, vs } from "./support.ts";
 
 const R1 = "[198.18.0.11]:tcp:80";
@@ -252,49 +248,18 @@ ${checker}
 
 describe("inside a Node: every attempt's line is a journaled decision and replays exactly", () => {
   test("checker_log_all_failures: TCP_CHECK, HTTP_GET and MISC_CHECK lines, replay verifies", () => {
-    const clock = new VirtualClock();
     const answer = (checker: number): ProbeResult =>
       checker === 0
         ? { ok: false, reason: TCP_REASON.failed }
         : checker === 1
           ? { ok: false, timedOut: true, reason: HTTP_REASON.responseTimeout }
           : { ok: false, exitStatus: 2 };
-    const port: CheckPorts = {
-      probe: (req, done) => {
-        const h = clock.setTimerUs(() => done(answer(req.checker)), 1000);
-        return () => h.cancel();
-      },
-      ipvs: () => {},
-      notify: () => {},
-      draws: () => [],
-    };
     const checkers = [
       tcp({ retry: 1, logAllFailures: true }),
       tcp({ kind: "HTTP_GET", retry: 1, logAllFailures: true, urls: [{ path: "/", hasDigest: false }] }),
       tcp({ kind: "MISC_CHECK", retry: 1, logAllFailures: true, miscPath: "/bin/chk" }),
     ];
-    const journal = new MemoryJournal();
-    const lines: string[] = [];
-    const node = new Node(
-      {
-        instances: [],
-        groups: [],
-        trackers: [],
-        virtualServers: [vs({ realServers: [rs(1, { checkers })] })],
-      },
-      {
-        clock,
-        ports: nullPorts(),
-        journal,
-        checks: port,
-        onApplied: (ev, outputs) => {
-          for (const o of outputs) if (o.type === "log") lines.push(`${ev.atUs} ${o.line}`);
-        },
-      },
-    );
-    node.start();
-    clock.advanceTo(8_000_000);
-    node.shutdown();
+    const { lines, journal, replay } = runCheckersInNode(checkers, answer, 8_000_000);
     const attempts = lines.filter((l) => /timeout|failed|Timeout|Misc/.test(l));
     expect(attempts).toEqual([
       // Not yet run, one failure is enough: each attempt's line, then the state change.
@@ -305,11 +270,8 @@ describe("inside a Node: every attempt's line is a journaled decision and replay
       `1001000 HTTP_CHECK on service ${R1} failed after 1 retries.`,
       `1001000 Misc check for [${R1} VS ${VS}] by [/bin/chk] failed after 1 retry (exited with status 2).`,
     ]);
-    const read = readJournal(journal.lines.join("\n"));
-    if (!read.ok) throw new Error(read.error.message);
-    expect(journal.lines.some((l) => l.includes('"reason":"Timeout WEB read"'))).toBe(true);
-    const r = replayJournal(read.header, read.lines as JournalLine[]);
-    expect(r.mismatches).toEqual([]);
-    expect(r.timerFaults).toEqual([]);
+    expect(journal.some((l) => l.includes('"reason":"Timeout WEB read"'))).toBe(true);
+    expect(replay.mismatches).toEqual([]);
+    expect(replay.timerFaults).toEqual([]);
   });
 });

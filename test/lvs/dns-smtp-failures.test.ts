@@ -18,11 +18,7 @@ import { dnsProbe } from "../../src/lvs/dns.probe.ts";
 import type { NetProbeResult } from "../../src/lvs/net.probe.ts";
 import { probeOutcome } from "../../src/lvs/probe-port.ts";
 import { smtpProbe } from "../../src/lvs/smtp.probe.ts";
-import { VirtualClock } from "../../src/runtime/clock.ts";
-import { type JournalLine, MemoryJournal, readJournal } from "../../src/runtime/journal.ts";
-import { type CheckPorts, Node } from "../../src/runtime/node.ts";
-import { nullPorts } from "../../src/runtime/ports.ts";
-import { replayJournal } from "../../src/runtime/replay.ts";
+import { runCheckersInNode } from "./node-run.ts";
 import { Driver, logs, rs, tcp, timers, VS, vs } from "./support.ts";
 
 const R1 = "[198.18.0.11]:tcp:80";
@@ -234,57 +230,24 @@ describe("each failure kind: the probe's reason reaches the machine, the port lo
 
 describe("inside a Node: the lines are journaled decisions and replay exactly", () => {
   test("DNS_CHECK and SMTP_CHECK failing: one line each, at the end of the retries; replay verifies", () => {
-    const clock = new VirtualClock();
-    const results: ProbeResult[] = [];
-    const port: CheckPorts = {
-      probe: (req, done) => {
-        const result: ProbeResult =
-          req.checker === 0
-            ? { ok: false, reason: "read error occurred. (rcode = 2)" }
-            : { ok: false, reason: "Bad HELO response from server [198.18.0.11]:25" };
-        results.push(result);
-        const h = clock.setTimerUs(() => done(result), 1000);
-        return () => h.cancel();
-      },
-      ipvs: () => {},
-      notify: () => {},
-      draws: () => [],
+    let probes = 0;
+    const answer = (checker: number): ProbeResult => {
+      probes++;
+      return checker === 0
+        ? { ok: false, reason: "read error occurred. (rcode = 2)" }
+        : { ok: false, reason: "Bad HELO response from server [198.18.0.11]:25" };
     };
     const checkers = [tcp({ kind: "DNS_CHECK", retry: 1 }), tcp({ kind: "SMTP_CHECK", retry: 1 })];
-    const journal = new MemoryJournal();
-    const lines: string[] = [];
-    const node = new Node(
-      {
-        instances: [],
-        groups: [],
-        trackers: [],
-        virtualServers: [vs({ realServers: [rs(1, { checkers })] })],
-      },
-      {
-        clock,
-        ports: nullPorts(),
-        journal,
-        checks: port,
-        onApplied: (ev, outputs) => {
-          for (const o of outputs) if (o.type === "log") lines.push(`${ev.atUs} ${o.line}`);
-        },
-      },
-    );
-    node.start();
-    clock.advanceTo(20_000_000);
-    node.shutdown();
+    const { lines, journal, replay } = runCheckersInNode(checkers, answer, 20_000_000);
     const failures = lines.filter((l) => /(DNS|SMTP)_CHECK/.test(l));
     expect(failures).toEqual([
       // DNS: not run yet, one failure is enough; SMTP: its first run retries once.
       `1001000 DNS_CHECK (${R1}) read error occurred. (rcode = 2)`,
       `2002000 SMTP_CHECK Bad HELO response from server [198.18.0.11]:25`,
     ]);
-    expect(results.length).toBeGreaterThan(4);
-    const read = readJournal(journal.lines.join("\n"));
-    if (!read.ok) throw new Error(read.error.message);
-    expect(journal.lines.some((l) => l.includes('"reason":"read error occurred. (rcode = 2)"'))).toBe(true);
-    const r = replayJournal(read.header, read.lines as JournalLine[]);
-    expect(r.mismatches).toEqual([]);
-    expect(r.timerFaults).toEqual([]);
+    expect(probes).toBeGreaterThan(4);
+    expect(journal.some((l) => l.includes('"reason":"read error occurred. (rcode = 2)"'))).toBe(true);
+    expect(replay.mismatches).toEqual([]);
+    expect(replay.timerFaults).toEqual([]);
   });
 });

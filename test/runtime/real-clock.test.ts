@@ -116,6 +116,21 @@ class ScriptedHost implements TimerHost {
   }
 }
 
+/**
+ * A precise timer armed mid-turn on `host` (at 10.3 ms; the loop turn began at 10 ms), run `runUs`
+ * past its due time: how late it fired, in µs (NaN if it never did).
+ */
+function precisePastDue(host: ScriptedHost, delayUs: number, runUs = 10_000): number {
+  const clock = new RealClock(host);
+  host.advance(10_300);
+  host.turnStartUs = 10_000;
+  const fired: number[] = [];
+  clock.setTimerUs(() => fired.push(host.nowUs()), delayUs, { precise: true });
+  const dueUs = 10_300 + delayUs;
+  host.advance(dueUs + runUs);
+  return (fired[0] ?? Number.NaN) - dueUs;
+}
+
 describe("RealClock", () => {
   it("keeps one process timer for 1,000 pending timers re-armed on every 'advert'", () => {
     const host = new ScriptedHost();
@@ -267,14 +282,7 @@ describe("RealClock precision on a millisecond loop (Node's timers)", () => {
         const host = new ScriptedHost();
         host.msLoop = true;
         host.pollLagUs = pollLagUs;
-        const clock = new RealClock(host);
-        host.advance(10_300);
-        host.turnStartUs = 10_000;
-        const fired: number[] = [];
-        clock.setTimerUs(() => fired.push(host.nowUs()), delayUs, { precise: true });
-        const dueUs = 10_300 + delayUs;
-        host.advance(dueUs + 10_000);
-        const lateUs = (fired[0] ?? Number.NaN) - dueUs;
+        const lateUs = precisePastDue(host, delayUs);
         expect([pollLagUs, delayUs, lateUs >= 0 && lateUs <= host.turnUs]).toEqual([
           pollLagUs,
           delayUs,
@@ -290,14 +298,7 @@ describe("RealClock precision on a millisecond loop (Node's timers)", () => {
         const host = new ScriptedHost();
         host.msLoop = true;
         host.slackUsPerMs = slackUsPerMs;
-        const clock = new RealClock(host);
-        host.advance(10_300);
-        host.turnStartUs = 10_000;
-        const fired: number[] = [];
-        clock.setTimerUs(() => fired.push(host.nowUs()), delayUs, { precise: true });
-        const dueUs = 10_300 + delayUs;
-        host.advance(dueUs + 200_000);
-        const lateUs = (fired[0] ?? Number.NaN) - dueUs;
+        const lateUs = precisePastDue(host, delayUs, 200_000);
         expect([slackUsPerMs, delayUs, lateUs >= 0 && lateUs <= host.turnUs]).toEqual([
           slackUsPerMs,
           delayUs,
@@ -315,14 +316,7 @@ describe("RealClock precision on a millisecond loop (Node's timers)", () => {
         const host = new ScriptedHost().sleeps(slackUs);
         host.msLoop = true;
         host.slackUsPerMs = 1;
-        const clock = new RealClock(host);
-        host.advance(10_300);
-        host.turnStartUs = 10_000;
-        const fired: number[] = [];
-        clock.setTimerUs(() => fired.push(host.nowUs()), delayUs, { precise: true });
-        const dueUs = 10_300 + delayUs;
-        host.advance(dueUs + 200_000);
-        const lateUs = (fired[0] ?? Number.NaN) - dueUs;
+        const lateUs = precisePastDue(host, delayUs, 200_000);
         expect([slackUs, delayUs, lateUs >= 0 && lateUs <= slackUs + host.turnUs]).toEqual([
           slackUs,
           delayUs,
