@@ -69,7 +69,8 @@ export function createHostPorts(opts: HostPortsOptions): HostPorts {
     config: opts.config,
     runner,
     env: nodeScriptEnv(),
-    log: (line) => opts.log(line, false),
+    // through the same queue: its lines stay in order with the step's own
+    log: (line) => log.log(line, false),
   });
   return {
     vip,
@@ -79,11 +80,12 @@ export function createHostPorts(opts: HostPortsOptions): HostPorts {
     runner,
     open: () => notify.open(),
     close: () => {
-      log.flush();
       vip.close();
       arp.close();
       notify.close();
       runner.killAll();
+      // last: what closing logged is written too
+      log.flush();
     },
   };
 }
