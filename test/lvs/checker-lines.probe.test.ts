@@ -1,14 +1,4 @@
-/**
- * TCP_CHECK and HTTP_GET / SSL_GET probes give keepalived 2.2.7's reason for each failure kind and
- * log nothing themselves (the checker machine logs it when keepalived does): check_tcp.c's
- * `timeout` / `failed` / a connect() that failed at once; check_http.c / check_ssl.c's
- * timeout_epilog messages for the connect, the TLS handshake, the first read (`Timeout WEB read`,
- * or `Timeout SSL read` over TLS 1.3, whose session tickets keepalived reads first), a later read,
- * a reset, an end without a header, the status. A bind failure is no verdict, with keepalived's two
- * lines at once. Real servers on 127.0.0.1; no socket is left open.
- */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,32 +6,16 @@ import { createServer as createTlsServer, type TlsOptions } from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { ProbeResult } from "../../machines/checker.machine.ts";
 import { HTTP_REASON, TCP_REASON } from "../../machines/checker-tcp-http.ts";
-import { loadConfig } from "../../src/config/load.ts";
-import { createProcessRunner } from "../../src/effects/process-runner.ts";
-import { nodeScriptEnv } from "../../src/effects/script-env.ts";
 import { connectEnd } from "../../src/lvs/errno-text.ts";
 import { type HttpTarget, httpProbe, type NetProbeResult, tcpProbe } from "../../src/lvs/net.probe.ts";
-import { createProbePort } from "../../src/lvs/probe-port.ts";
+import { configProbePort, selfSignedKeys } from "./probe-support.ts";
 
 let dir = "";
 let keys: { key: string; cert: string };
 const servers: Server[] = [];
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "vigil-lines-"));
-  execFileSync(
-    "openssl",
-    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-days", "1"].concat([
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(dir, "cert.pem"),
-    ]),
-    { stdio: "ignore" },
-  );
-  keys = {
-    key: readFileSync(join(dir, "key.pem"), "utf8"),
-    cert: readFileSync(join(dir, "cert.pem"), "utf8"),
-  };
+  keys = selfSignedKeys(dir);
 });
 afterAll(async () => {
   for (const s of servers) await new Promise((r) => s.close(r));
@@ -234,15 +208,12 @@ describe("the probe port logs no failed attempt: the reason goes to the machine"
     const refused = await closedPort();
     const silent = await listen(afterRequest(null, "silent"));
     const plain = await listen((s) => s.end("HTTP/1.0 400 Bad\r\n\r\n"));
-    const file = join(dir, "k.conf");
     const checker = (kind: string, port: number, url = true) => `    ${kind} {
       connect_ip 127.0.0.1
       connect_port ${port}
       connect_timeout 0.3
 ${url ? "      url {\n        path /\n      }\n" : ""}    }`;
-    writeFileSync(
-      file,
-      `virtual_server 198.18.0.100 80 {
+    const conf = `virtual_server 198.18.0.100 80 {
   protocol TCP
   real_server 198.18.0.11 80 {
 ${checker("TCP_CHECK", refused, false)}
@@ -250,20 +221,10 @@ ${checker("HTTP_GET", silent)}
 ${checker("SSL_GET", plain)}
   }
 }
-`,
-    );
-    const { runnable, diagnostics } = loadConfig(file, { configId: "lb1" });
-    if (runnable === undefined) throw new Error(diagnostics.map((d) => d.message).join("\n"));
-    const lines: string[] = [];
-    const probe = createProbePort({
-      config: runnable,
-      runner: createProcessRunner(),
-      scriptEnv: nodeScriptEnv(),
-      log: (l) => lines.push(l),
-    });
+`;
+    const { run, lines } = configProbePort(dir, conf);
     const results: ProbeResult[] = [];
-    for (const checker of [0, 1, 2])
-      results.push(await new Promise((r) => probe({ vs: 0, rs: 0, checker, url: 0 }, r)));
+    for (const checker of [0, 1, 2]) results.push(await run({ vs: 0, rs: 0, checker, url: 0 }));
     expect(results).toEqual([
       { ok: false, reason: TCP_REASON.failed },
       { ok: false, timedOut: true, reason: HTTP_REASON.responseTimeout },

@@ -12,11 +12,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/load.ts";
-import { createProcessRunner } from "../../src/effects/process-runner.ts";
-import { nodeScriptEnv } from "../../src/effects/script-env.ts";
 import { type DnsTarget, dnsProbe, dnsQuery } from "../../src/lvs/dns.probe.ts";
 import type { NetProbeResult } from "../../src/lvs/net.probe.ts";
-import { createProbePort } from "../../src/lvs/probe-port.ts";
+import { configProbePort } from "./probe-support.ts";
 
 const udpHandles = (): number => process.getActiveResourcesInfo().filter((r) => r === "UDPWrap").length;
 
@@ -158,9 +156,8 @@ describe("DNS_CHECK through the probe port", () => {
     const srv = await udpServer((q) => [response(q, 0)]);
     const dir = mkdtempSync(join(tmpdir(), "vigil-dns-"));
     try {
-      const file = join(dir, "p.conf");
-      writeFileSync(
-        file,
+      const { run } = configProbePort(
+        dir,
         `virtual_server 198.18.0.100 53 {
   protocol UDP
   lvs_method NAT
@@ -177,15 +174,7 @@ describe("DNS_CHECK through the probe port", () => {
 }
 `,
       );
-      const { runnable } = loadConfig(file, { configId: "lb1" });
-      if (runnable === undefined) throw new Error("config refused");
-      const probe = createProbePort({
-        config: runnable,
-        runner: createProcessRunner(),
-        scriptEnv: nodeScriptEnv(),
-        log: () => {},
-      });
-      const r = await new Promise((ok) => probe({ vs: 0, rs: 0, checker: 0, url: null }, ok));
+      const r = await run({ vs: 0, rs: 0, checker: 0, url: null });
       expect(r).toEqual({ ok: true });
       expect(srv.queries[0]?.msg.subarray(2).toString("hex")).toBe(
         dnsQuery(0, "MX", "example.org").subarray(2).toString("hex"),

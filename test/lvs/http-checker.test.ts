@@ -13,17 +13,14 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { ProbeResult } from "../../machines/checker.machine.ts";
-import { loadConfig } from "../../src/config/load.ts";
-import { createProcessRunner } from "../../src/effects/process-runner.ts";
-import { nodeScriptEnv } from "../../src/effects/script-env.ts";
-import { createProbePort } from "../../src/lvs/probe-port.ts";
+import { configProbePort } from "./probe-support.ts";
 
 const socketHandles = (): number =>
   process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap" || r === "TLSWrap").length;
@@ -122,20 +119,10 @@ afterAll(async () => {
 });
 
 function port(conf: string) {
-  const file = join(dir, `c${Math.random().toString(36).slice(2)}.conf`);
-  writeFileSync(file, conf);
-  const { runnable, diagnostics } = loadConfig(file, { configId: "lb1" });
-  if (runnable === undefined) throw new Error(diagnostics.map((d) => d.message).join("\n"));
-  const lines: string[] = [];
-  const probe = createProbePort({
-    config: runnable,
-    runner: createProcessRunner(),
-    scriptEnv: nodeScriptEnv(),
-    log: (l) => lines.push(l),
-  });
+  const { run, lines, config } = configProbePort(dir, conf);
   const once = (vs: number, rs: number, checker = 0, url = 0): Promise<ProbeResult> =>
-    new Promise((ok) => probe({ vs, rs, checker, url }, ok));
-  return { once, lines, config: runnable };
+    run({ vs, rs, checker, url });
+  return { once, lines, config };
 }
 
 const UA = "User-Agent: KeepAliveClient\r\n";

@@ -1,12 +1,5 @@
-/**
- * TCP_CHECK and HTTP_GET / SSL_GET probes against real servers on 127.0.0.1 that answer, refuse,
- * hang, never close, send garbage, the wrong status or body, or speak plain HTTP to a TLS client.
- * Each probe reports once with keepalived's reason for the failure, and every socket is closed on every path: the
- * servers see every connection end and no socket handle is left in the process.
- */
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +13,7 @@ import {
   statusAccepted,
   tcpProbe,
 } from "../../src/lvs/net.probe.ts";
+import { selfSignedKeys } from "./probe-support.ts";
 
 const socketHandles = (): number =>
   process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap" || r === "TLSWrap").length;
@@ -99,29 +93,7 @@ let dir = "";
 let tlsKeys: { key: string; cert: string };
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "vigil-lvs-"));
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-days",
-      "1",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(dir, "cert.pem"),
-    ],
-    { stdio: "ignore" },
-  );
-  tlsKeys = {
-    key: readFileSync(join(dir, "key.pem"), "utf8"),
-    cert: readFileSync(join(dir, "cert.pem"), "utf8"),
-  };
+  tlsKeys = selfSignedKeys(dir);
 });
 afterAll(async () => {
   for (const s of servers) await new Promise((r) => s.server.close(r));

@@ -11,10 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import type { ProbeResult } from "../../machines/checker.machine.ts";
-import { loadConfig } from "../../src/config/load.ts";
-import { createProcessRunner } from "../../src/effects/process-runner.ts";
-import { nodeScriptEnv } from "../../src/effects/script-env.ts";
-import { createProbePort } from "../../src/lvs/probe-port.ts";
+import { configProbePort } from "./probe-support.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-probe-port-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,20 +24,8 @@ const script = (name: string, body: string, mode = 0o755): string => {
 };
 
 function port(conf: string) {
-  const file = join(dir, `c${Math.random().toString(36).slice(2)}.conf`);
-  writeFileSync(file, conf);
-  const { runnable, diagnostics } = loadConfig(file, { configId: "lb1" });
-  if (runnable === undefined) throw new Error(diagnostics.map((d) => d.message).join("\n"));
-  const runner = createProcessRunner();
-  const lines: string[] = [];
-  const probe = createProbePort({
-    config: runnable,
-    runner,
-    scriptEnv: nodeScriptEnv(),
-    log: (l) => lines.push(l),
-  });
-  const once = (rs: number, checker = 0): Promise<ProbeResult> =>
-    new Promise((resolve) => probe({ vs: 0, rs, checker, url: null }, resolve));
+  const { probe, run, lines, runner } = configProbePort(dir, conf);
+  const once = (rs: number, checker = 0): Promise<ProbeResult> => run({ vs: 0, rs, checker, url: null });
   return { probe, once, lines, runner };
 }
 
