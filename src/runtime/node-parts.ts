@@ -34,6 +34,8 @@ export interface PartsDeps {
   readonly hasTransport: boolean;
   /** A timer fired: the node journals and applies it. */
   readonly fire: (actor: string, id: string) => void;
+  /** The time a timer armed now counts from: the applied event's time inside a step (timer-table.ts). */
+  readonly stepNowUs: () => number;
 }
 
 export class NodeParts {
@@ -58,7 +60,7 @@ export class NodeParts {
     }
     this.codec = new AdvertCodec(spec);
     this.dispatch = new EffectDispatch(this.specs, this.codec, deps.effects, deps.hasTransport);
-    this.timers = new TimerTable(deps.clock, deps.live, deps.fire);
+    this.timers = new TimerTable(deps.clock, deps.live, deps.fire, deps.stepNowUs);
     this.actors = new ActorRegistry(spec, deps.memoize, (a, actions) => {
       this.timers.register(a.id);
       initial(a, actions);

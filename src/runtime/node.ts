@@ -196,6 +196,7 @@ export class Node {
       memoize: o.memoizeFixpoints ?? true,
       hasTransport: o.transport !== undefined,
       fire: (actor, id) => this.input({ kind: "timer", actor, id }),
+      stepNowUs: () => (this.#applying ? this.#atUs : this.#clock.nowUs()),
     };
   }
 

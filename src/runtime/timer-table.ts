@@ -11,7 +11,11 @@
  * lazily kept earlier wake-up would, a wake-up per instance per down interval: up to ≈ 75 a second
  * at 250 instances whose timers are spread, test/runtime/real-clock.test.ts).
  * The down timer (`masterDown`) is armed `precise` (real-clock.ts): its lateness is failover and handover
- * latency.
+ * latency. A timer armed in a step counts from the time of the event being applied (`stepNowUs`), as
+ * keepalived's count from the time its loop woke for the event — not from when the step reached the
+ * arming, which on a real clock is later by the step's own run time (a cold step after a second's
+ * sleep takes milliseconds: a down timer counted from there fired that much late). A virtual clock
+ * (simulation, replay) does not move during a step, so both are the same there.
  * Not pure (holds clock handles).
  */
 import type { Clock, TimerHandle } from "./clock.ts";
@@ -57,15 +61,17 @@ export class TimerTable {
     private readonly clock: Clock,
     private readonly live: boolean,
     private readonly fire: (actor: string, id: string) => void,
+    /** What an arming counts from: the applied event's time inside a step, else the clock's now. */
+    private readonly armBaseUs: () => number = () => clock.nowUs(),
   ) {}
 
   register(actor: string): void {
     if (!this.#byActor.has(actor)) this.#byActor.set(actor, new Map());
   }
 
-  /** Arms (or re-arms, replacing) timer `id` of `actor` to deliver `event` after `delayUs`. */
+  /** Arms (or re-arms, replacing) timer `id` of `actor` to deliver `event` `delayUs` after `armBaseUs()`. */
   schedule(actor: string, id: string, event: { readonly type: string }, delayUs: number): void {
-    this.#arm(actor, id, event, this.clock.nowUs() + delayUs, ++this.#armSeq);
+    this.#arm(actor, id, event, this.armBaseUs() + delayUs, ++this.#armSeq);
   }
 
   #arm(actor: string, id: string, event: { readonly type: string }, dueUs: number, armSeq: number): void {
@@ -137,11 +143,11 @@ export class TimerTable {
     return t.event;
   }
 
-  /** Moves a pending timer by `deltaUs` (never before now); false when no such timer is pending. */
+  /** Moves a pending timer by `deltaUs` (never before `armBaseUs()`); false when no such timer is pending. */
   shift(actor: string, id: string, deltaUs: number): boolean {
     const t = this.#byActor.get(actor)?.get(id);
     if (t === undefined) return false;
-    this.schedule(actor, id, t.event, Math.max(0, t.dueUs + deltaUs - this.clock.nowUs()));
+    this.schedule(actor, id, t.event, Math.max(0, t.dueUs + deltaUs - this.armBaseUs()));
     return true;
   }
 
