@@ -20,6 +20,12 @@ export interface TimerHandle {
 /** How a timer wants to be woken: `precise` ones finish their wait off the millisecond timers (RealClock). */
 export interface TimerOptions {
   readonly precise?: boolean;
+  /**
+   * A precise timer's rehearsal: run once by the real clock at the start of the timer's last stretch
+   * (≤ `FINISH_WINDOW_US` before due), to bring into the CPU's caches (and V8's compiled code) what
+   * the firing will run. It must change nothing; what it throws is ignored. Virtual clocks never call it.
+   */
+  readonly prepare?: () => void;
 }
 
 export interface Clock extends SchedulerLike {
@@ -55,7 +61,10 @@ export class HeapTimer implements TimerHandle {
     readonly fn: () => void,
     readonly sink: CancelSink,
     readonly precise = false,
+    readonly prepare?: () => void,
   ) {}
+  /** The due time `prepare` last ran for (a moved timer is rehearsed again for its new due time). */
+  preparedForUs = Number.NaN;
 
   cancel(): void {
     if (!this.live) return;
@@ -92,8 +101,8 @@ export class TimerHeap {
     return this.#heap.length - this.#dead;
   }
 
-  add(dueUs: number, fn: () => void, precise = false): HeapTimer {
-    const entry = new HeapTimer(dueUs, this.#seq++, fn, this.sink, precise);
+  add(dueUs: number, fn: () => void, precise = false, prepare?: () => void): HeapTimer {
+    const entry = new HeapTimer(dueUs, this.#seq++, fn, this.sink, precise, prepare);
     this.#push(entry);
     return entry;
   }

@@ -36,6 +36,8 @@ export interface PartsDeps {
   readonly fire: (actor: string, id: string) => void;
   /** The time a timer armed now counts from: the applied event's time inside a step (timer-table.ts). */
   readonly stepNowUs: () => number;
+  /** A precise timer's rehearsal shortly before it fires (timer-table.ts). */
+  readonly rehearse: (actor: string, id: string) => void;
 }
 
 export class NodeParts {
@@ -60,7 +62,10 @@ export class NodeParts {
     }
     this.codec = new AdvertCodec(spec);
     this.dispatch = new EffectDispatch(this.specs, this.codec, deps.effects, deps.hasTransport);
-    this.timers = new TimerTable(deps.clock, deps.live, deps.fire, deps.stepNowUs);
+    this.timers = new TimerTable(deps.clock, deps.live, deps.fire, {
+      armBaseUs: deps.stepNowUs,
+      rehearse: deps.rehearse,
+    });
     this.actors = new ActorRegistry(spec, deps.memoize, (a, actions) => {
       this.timers.register(a.id);
       initial(a, actions);

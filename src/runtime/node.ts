@@ -197,7 +197,18 @@ export class Node {
       hasTransport: o.transport !== undefined,
       fire: (actor, id) => this.input({ kind: "timer", actor, id }),
       stepNowUs: () => (this.#applying ? this.#atUs : this.#clock.nowUs()),
+      rehearse: (actor, id) => this.#rehearse(actor, id),
     };
+  }
+
+  /**
+   * A precise timer's rehearsal (real clock): the machine step its firing will take, computed and
+   * discarded — nothing journaled, emitted or kept; it warms caches for the real step 1–3 ms later.
+   */
+  #rehearse(actor: string, id: string): void {
+    const a = this.#p.actors.get(actor);
+    const t = this.#p.timers.get(actor, id);
+    if (!this.#applying && a !== undefined && t !== undefined) a.driver.step(a.snapshot, t.event);
   }
 
   /** A reload's new parts, holding the state carried over (reload.ts); same node, queue and journal. */

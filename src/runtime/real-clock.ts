@@ -52,6 +52,13 @@ export const FINISH_WINDOW_US = 3_000;
 export const KERNEL_SLACK_US_PER_MS = 5;
 
 /**
+ * A sleep on a kernel timer ends late: by the timer's slack (50 µs) and by the time an idle CPU takes
+ * to run the sleeper again — 150–600 µs measured on this project's 2-vCPU virtual machine. The last
+ * stretch's sleep therefore ends this much before due, and the rest is waited for on loop turns.
+ */
+export const SLEEP_MARGIN_US = 300;
+
+/**
  * Production clock: the same (due, seq) heap as the virtual clock, driven by ONE process wake-up armed
  * for the earliest deadline. Re-arming a timer (a BACKUP's down timer on every advert) is a move
  * within the heap (`moveTimerUs`), not a `clearTimeout` + `setTimeout` pair per advert; the wake-up
@@ -66,11 +73,14 @@ export const KERNEL_SLACK_US_PER_MS = 5;
  * the wake-up late by as much; and the kernel ends a long poll up to 0.1–0.5 % of it late
  * (`KERNEL_SLACK_US_PER_MS`). A `precise` timer (the down timer, whose lateness is failover latency)
  * is therefore armed to wake 1–2 ms EARLY plus that slack (a long wait ends in a second, short one)
- * and finishes its last `FINISH_WINDOW_US` at most asleep on a kernel timer when the host can sleep
+ * and finishes its last `FINISH_WINDOW_US` mostly asleep on a kernel timer when the host can sleep
  * (the daemon: a spin would use up the process's scheduler slice right before the takeover, and the
- * kernel then preempts it for the work its own address change wakes), then serves pending I/O for one
- * loop turn and fires; without a sleeping host, on event-loop turns (`setImmediate`, I/O served in
- * between), checking hrtime each turn. Either way it fires within one loop turn of its due time. Other timers (adverts, GARP pacing)
+ * kernel then preempts it for the work its own address change wakes): it first runs the timer's
+ * rehearsal (`TimerOptions.prepare`: the down timer's machine step, computed and discarded, so the
+ * real one 1–3 ms later meets warm caches instead of a second's sleep), sleeps until
+ * `SLEEP_MARGIN_US` before due, and waits the rest on loop turns (pending I/O served between them);
+ * without a sleeping host, all on loop turns (`setImmediate`), checking hrtime each turn. Either way it
+ * fires within one loop turn of its due time. Other timers (adverts, GARP pacing)
  * wake on the rounded-up millisecond and re-arm if early, as spinning for each of a thousand
  * instances' adverts would cost CPU for nothing a peer can see.
  */
@@ -84,15 +94,28 @@ export class RealClock extends ClockBase {
   #armedForUs = Number.POSITIVE_INFINITY;
   #firing = false;
   readonly #wake = (): void => this.#fireDue();
-  /** A precise timer's last stretch with a host that sleeps: asleep until due, then one loop turn. */
+  /**
+   * A precise timer's last stretch with a host that sleeps: its rehearsal (once per due time), asleep
+   * until `SLEEP_MARGIN_US` before due, then loop turns until due (I/O served between them).
+   */
   readonly #finish = (): void => {
-    const leftUs = Math.min(FINISH_WINDOW_US, this.#armedForUs - this.#host.nowUs());
+    let leftUs = Math.min(FINISH_WINDOW_US, this.#armedForUs - this.#host.nowUs());
     // due already: this turn's I/O has been served (immediates run after the poll phase)
     if (leftUs <= 0) {
       this.#fireDue();
       return;
     }
-    this.#host.sleepUs?.(leftUs);
+    const top = this.#timers.top();
+    if (top?.prepare !== undefined && top.preparedForUs !== top.dueUs) {
+      top.preparedForUs = top.dueUs;
+      try {
+        top.prepare();
+      } catch {
+        // a rehearsal changes nothing: its failure is the firing's to report
+      }
+      leftUs = this.#armedForUs - this.#host.nowUs();
+    }
+    if (leftUs > SLEEP_MARGIN_US) this.#host.sleepUs?.(leftUs - SLEEP_MARGIN_US);
     // I/O that came meanwhile (an advert that re-arms this timer) is served before it fires
     this.#armed = this.#host.setImmediate(this.#wake);
   };
@@ -112,7 +135,12 @@ export class RealClock extends ClockBase {
   }
 
   setTimerUs(fn: () => void, delayUs: number, opts?: TimerOptions): TimerHandle {
-    const t = this.#timers.add(this.#host.nowUs() + Math.max(0, delayUs), fn, opts?.precise === true);
+    const t = this.#timers.add(
+      this.#host.nowUs() + Math.max(0, delayUs),
+      fn,
+      opts?.precise === true,
+      opts?.prepare,
+    );
     if (!this.#firing && t.dueUs < this.#armedForUs) this.#arm(t);
     return t;
   }

@@ -18,7 +18,7 @@
  * (simulation, replay) does not move during a step, so both are the same there.
  * Not pure (holds clock handles).
  */
-import type { Clock, TimerHandle } from "./clock.ts";
+import type { Clock, TimerHandle, TimerOptions } from "./clock.ts";
 
 /** One pending timer as a checkpoint holds it. */
 export interface SavedTimer {
@@ -38,6 +38,16 @@ interface Entry {
   handle: TimerHandle | undefined;
   /** Calls the table's `fire` for this (actor, id) once due; made once, reused on every re-arm. */
   readonly fire: () => void;
+  /** How the clock wakes it (a precise one with its rehearsal); made once. */
+  readonly opts: TimerOptions;
+}
+
+/** What a table needs besides its clock. */
+export interface TimerTableOptions {
+  /** What an arming counts from: the applied event's time inside a step; by default the clock's now. */
+  readonly armBaseUs?: () => number;
+  /** A precise timer's rehearsal (real clock, shortly before it fires): computes what it will do, changes nothing. */
+  readonly rehearse?: (actor: string, id: string) => void;
 }
 
 /** Timers whose lateness a peer sees as takeover latency: armed precise on the real clock. */
@@ -46,8 +56,6 @@ const PRECISE = { precise: true } as const;
 const COARSE = { precise: false } as const;
 
 const byArmSeq = (a: [string, Entry], b: [string, Entry]): number => a[1].armSeq - b[1].armSeq;
-
-const precision = (id: string) => (PRECISE_TIMER_IDS.has(id) ? PRECISE : COARSE);
 
 export class TimerTable {
   /**
@@ -61,9 +69,12 @@ export class TimerTable {
     private readonly clock: Clock,
     private readonly live: boolean,
     private readonly fire: (actor: string, id: string) => void,
-    /** What an arming counts from: the applied event's time inside a step, else the clock's now. */
-    private readonly armBaseUs: () => number = () => clock.nowUs(),
+    private readonly opts: TimerTableOptions = {},
   ) {}
+
+  #armBaseUs(): number {
+    return this.opts.armBaseUs?.() ?? this.clock.nowUs();
+  }
 
   register(actor: string): void {
     if (!this.#byActor.has(actor)) this.#byActor.set(actor, new Map());
@@ -71,19 +82,25 @@ export class TimerTable {
 
   /** Arms (or re-arms, replacing) timer `id` of `actor` to deliver `event` `delayUs` after `armBaseUs()`. */
   schedule(actor: string, id: string, event: { readonly type: string }, delayUs: number): void {
-    this.#arm(actor, id, event, this.armBaseUs() + delayUs, ++this.#armSeq);
+    this.#arm(actor, id, event, this.#armBaseUs() + delayUs, ++this.#armSeq);
   }
 
   #arm(actor: string, id: string, event: { readonly type: string }, dueUs: number, armSeq: number): void {
     const timers = this.#table(actor);
     let e = timers.get(id);
     if (e === undefined) {
+      const rehearse = this.opts.rehearse;
       const entry: Entry = {
         event,
         dueUs,
         armSeq,
         handle: undefined,
         fire: () => this.#wake(actor, id, entry),
+        opts: !PRECISE_TIMER_IDS.has(id)
+          ? COARSE
+          : rehearse === undefined
+            ? PRECISE
+            : { precise: true, prepare: () => rehearse(actor, id) },
       };
       e = entry;
       timers.set(id, e);
@@ -97,15 +114,14 @@ export class TimerTable {
       e.handle?.cancel();
       e.handle = undefined;
     }
-    if (this.live)
-      e.handle = this.clock.setTimerUs(e.fire, Math.max(0, dueUs - this.clock.nowUs()), precision(id));
+    if (this.live) e.handle = this.clock.setTimerUs(e.fire, Math.max(0, dueUs - this.clock.nowUs()), e.opts);
   }
 
   /** A clock timer of `e` fired: it is due (clocks never fire early), else — defensively — re-armed for the rest. */
   #wake(actor: string, id: string, e: Entry): void {
     const leftUs = e.dueUs - this.clock.nowUs();
     if (leftUs > 0) {
-      e.handle = this.clock.setTimerUs(e.fire, leftUs, precision(id));
+      e.handle = this.clock.setTimerUs(e.fire, leftUs, e.opts);
       return;
     }
     e.handle = undefined;
@@ -147,7 +163,7 @@ export class TimerTable {
   shift(actor: string, id: string, deltaUs: number): boolean {
     const t = this.#byActor.get(actor)?.get(id);
     if (t === undefined) return false;
-    this.schedule(actor, id, t.event, Math.max(0, t.dueUs + deltaUs - this.armBaseUs()));
+    this.schedule(actor, id, t.event, Math.max(0, t.dueUs + deltaUs - this.#armBaseUs()));
     return true;
   }
 
