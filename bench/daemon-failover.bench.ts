@@ -4,19 +4,26 @@
  * MASTER of two instances (VRID 51 and 52, priority 150); h2 runs keepalived as the BACKUP of VRID 51,
  * h3 runs `vigil run` as the BACKUP of VRID 52 (both priority 100); h4 captures VRRP and ARP
  * (`tcpdump -tt`); h2 and h3 log address changes (`ip -ts monitor address`). Each repetition restarts
- * h1, waits until it holds both VIPs again, waits a random 0.2–1.2 s, then
+ * h1, waits until it holds both VIPs again, waits a random 1.2–2.2 s (so that h1's last advert is a
+ * steady one, not its start-up's, which the daemons receive while this bench polls with `ip`), then
  *  - MODE=kill (failover): kill -9 h1's VRRP process and its parent: both backups take over at the
  *    same moment, under the same load. Latency = VIP present on the new master − the old master's last
  *    advert on the wire − Master_Down_Interval (3 × advert_int + skew);
  *  - MODE=term (graceful handover): SIGTERM h1: it sends priority 0. Latency = VIP present − the
  *    priority-0 advert − Skew_Time.
- * "VIP present" is the new master's `ip monitor` timestamp of the address (the monitors run at
- * SCHED_FIFO priority MONITOR_RT, default 50, so that they print when the kernel tells them, not when
- * a busy CPU lets them); the first GARP for the VIP on the wire is reported too. Cases: VRRP v2 advert_int 1 s and v3 advert_int 0.05 s.
- * Run: `npx tsx bench/daemon-failover.bench.ts` (REPS 20, MODE kill,term, CASES v2,v3). Prints p50 and
+ * "VIP present" is the moment the new master's kernel added the address: the `fib_inetaddr_event`
+ * notifier run in the daemon's own address request, read from a private tracefs instance
+ * (notifier:notifier_run, TAI clock = the wall clock tcpdump stamps with; filtered to the two backup
+ * daemons' PIDs). Reported beside it: the `ip monitor` observers' print of the address (at SCHED_FIFO
+ * priority MONITOR_RT, default 50) — on this 2-vCPU virtual machine an observer woken on an idle vCPU
+ * prints up to ≈ 7 ms after the kernel added the address (traced), whichever daemon added it — and
+ * the first GARP for the VIP on the wire. Without tracefs the monitor's print is the measure. Cases:
+ * VRRP v2 advert_int 1 s and v3 advert_int 0.05 s.
+ * Run: `npx tsx bench/daemon-failover.bench.ts` (REPS 20, MODE kill,term, CASES v2,v3; VIGIL_NODE_ARGS
+ * adds node options for Vigil, e.g. `--perf-basic-prof` for `perf record`). Prints p50 and
  * p99 per daemon; removes everything it made, also on failure.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { masterDownIntervalUs, skewTimeUs } from "../machines/timers.ts";
 import { vigilBin } from "../test/netns/support/vigil.ts";
@@ -28,6 +35,7 @@ const MODES = (process.env.MODE ?? "kill,term").split(",") as Array<"kill" | "te
 const CASES = (process.env.CASES ?? "v2,v3").split(",");
 /** The `ip monitor` observers' real-time priority (`chrt -f`); `MONITOR_RT=0` runs them as ordinary processes. */
 const MONITOR_RT_PRIORITY = process.env.MONITOR_RT ?? "50";
+const VIGIL_NODE_ARGS = (process.env.VIGIL_NODE_ARGS ?? "").split(/\s+/).filter((a) => a !== "");
 const VRID_K = 51;
 const VRID_V = 52;
 
@@ -70,13 +78,66 @@ interface Sample {
   readonly v: number;
   readonly kGarp: number;
   readonly vGarp: number;
+  readonly kMon: number;
+  readonly vMon: number;
+}
+
+/**
+ * The kernel's own moment of adding an IPv4 address, per process: `fib_inetaddr_event` runs on the
+ * inetaddr notifier chain inside the request that adds it, in the requesting process's context.
+ * A tracefs instance of its own (nothing else's tracing is touched), TAI clock (equal to the wall
+ * clock here: no TAI offset is set), filtered to the watched PIDs. Undefined without tracefs.
+ */
+class AddressAdds {
+  private constructor(readonly dir: string) {}
+  static open(name: string): AddressAdds | undefined {
+    const root = "/sys/kernel/tracing";
+    if (!existsSync(`${root}/events/notifier/notifier_run`)) return undefined;
+    const dir = `${root}/instances/${name}`;
+    try {
+      mkdirSync(dir);
+      writeFileSync(`${dir}/trace_clock`, "tai");
+      return new AddressAdds(dir);
+    } catch {
+      return undefined;
+    }
+  }
+  watch(pids: readonly number[]): void {
+    const ev = `${this.dir}/events/notifier/notifier_run`;
+    writeFileSync(`${ev}/filter`, pids.map((p) => `common_pid == ${p}`).join(" || "));
+    writeFileSync(`${ev}/enable`, "1");
+    this.clear();
+  }
+  clear(): void {
+    writeFileSync(`${this.dir}/trace`, "");
+  }
+  /** The first address add of `pid` since the last `clear`, in µs since the epoch (NaN if none). */
+  firstAddUs(pid: number): number {
+    const text = readFileSync(`${this.dir}/trace`, "utf8");
+    const re = /^\s*.+-(\d+)\s+\[\d+\]\s+\S+\s+(\d+)\.(\d+): notifier_run: fib_inetaddr_event$/gm;
+    for (const m of text.matchAll(re))
+      if (Number(m[1]) === pid) return Number(m[2]) * 1e6 + Number((m[3] ?? "0").padEnd(6, "0").slice(0, 6));
+    return Number.NaN;
+  }
+  close(): void {
+    try {
+      writeFileSync(`${this.dir}/events/notifier/notifier_run/enable`, "0");
+      rmdirSync(this.dir);
+    } catch {
+      /* already gone */
+    }
+  }
 }
 
 const lab = await Lab.create({ prefix: `vg${process.pid % 1000}fo`, hosts: 4 });
+const adds = AddressAdds.open(`vigil-failover-${process.pid}`);
 // An interrupted run still removes its namespaces and stops its processes.
 for (const sig of ["SIGINT", "SIGTERM"] as const)
   process.once(sig, () => {
-    void lab.destroy().finally(() => process.exit(130));
+    void lab.destroy().finally(() => {
+      adds?.close();
+      process.exit(130);
+    });
   });
 const out: string[] = [];
 try {
@@ -112,6 +173,7 @@ try {
         h3.ns,
         process.execPath,
         [
+          ...VIGIL_NODE_ARGS,
           vigilBin,
           "run",
           "-f",
@@ -144,6 +206,10 @@ try {
         30_000,
         50,
       );
+      // The PIDs whose address requests the kernel trace is filtered to: keepalived's VRRP child, Vigil.
+      const kPid = Number(readFileSync(join(backupK.dir, "v.pid"), "utf8").trim());
+      const vPid = backupV.pid ?? Number.NaN;
+      adds?.watch([kPid, vPid]);
       for (let rep = 0; rep < REPS; rep++) {
         const master = lab.keepalived(h1, masterConf, `keepalived master ${rep}`);
         await waitFor(
@@ -160,11 +226,15 @@ try {
           30_000,
           50,
         );
-        await sleepMs(200 + Math.random() * 1000);
+        // Past h1's start-up: its first adverts (the preemption) were received while this bench was
+        // still polling the namespaces with `ip` (a burst of process starts on both CPUs), which delayed
+        // the daemons' wake-ups by up to ≈ 20 ms. The last advert before the kill is a steady one.
+        await sleepMs(1200 + Math.random() * 1000);
         const wireAt = wire.stdout.length;
         const monKAt = monK.stdout.length;
         const monVAt = monV.stdout.length;
         const vrrpPid = Number(readFileSync(join(master.dir, "v.pid"), "utf8").trim());
+        adds?.clear();
         if (mode === "kill") {
           process.kill(vrrpPid, "SIGKILL");
           if (master.proc.pid !== undefined) process.kill(master.proc.pid, "SIGKILL");
@@ -203,7 +273,7 @@ try {
           l.includes(
             `IP ${h1.ipv4} > 224.0.0.18: VRRPv${c.version}, Advertisement, vrid ${vrid}, prio ${mode === "kill" ? 150 : 0},`,
           );
-        const measure = (vrid: number, vip: string, mon: LabProcess, monAt: number) => {
+        const measure = (vrid: number, vip: string, mon: LabProcess, monAt: number, pid: number) => {
           const garpLine = fresh.find((l) => garpRe(vip).test(l)) ?? "";
           const garpUs = tcpdumpTimeUs(garpLine);
           const before = lines.filter((l) => tcpdumpTimeUs(l) <= garpUs);
@@ -214,15 +284,21 @@ try {
             .slice(monAt)
             .split("\n")
             .find((l) => l.includes(`inet ${vip}/`) && !l.includes("Deleted"));
-          const addUs = addLine === undefined ? Number.NaN : (monitorTimeUs(addLine) ?? Number.NaN);
-          return { vip: (addUs - refUs - expectUs) / 1000, garp: (garpUs - refUs - expectUs) / 1000 };
+          const monUs = addLine === undefined ? Number.NaN : (monitorTimeUs(addLine) ?? Number.NaN);
+          const addUs = adds === undefined ? monUs : adds.firstAddUs(pid);
+          if (process.env.VERBOSE !== undefined)
+            console.log(
+              `  vrid ${vrid}: reference ${refUs / 1e6}, VIP added ${addUs / 1e6}, monitor ${monUs / 1e6}, GARP ${garpUs / 1e6}`,
+            );
+          const after = (us: number) => (us - refUs - expectUs) / 1000;
+          return { vip: after(addUs), mon: after(monUs), garp: after(garpUs) };
         };
-        const k = measure(VRID_K, vipK, monK, monKAt);
-        const v = measure(VRID_V, vipV, monV, monVAt);
-        samples.push({ k: k.vip, v: v.vip, kGarp: k.garp, vGarp: v.garp });
-        console.log(
-          `${c.name} ${mode} rep ${rep + 1}: keepalived ${k.vip.toFixed(2)} ms (GARP ${k.garp.toFixed(2)}), vigil ${v.vip.toFixed(2)} ms (GARP ${v.garp.toFixed(2)})`,
-        );
+        const k = measure(VRID_K, vipK, monK, monKAt, kPid);
+        const v = measure(VRID_V, vipV, monV, monVAt, vPid);
+        samples.push({ k: k.vip, v: v.vip, kGarp: k.garp, vGarp: v.garp, kMon: k.mon, vMon: v.mon });
+        const one = (m: typeof k) =>
+          `${m.vip.toFixed(2)} ms (monitor ${m.mon.toFixed(2)}, GARP ${m.garp.toFixed(2)})`;
+        console.log(`${c.name} ${mode} rep ${rep + 1}: keepalived ${one(k)}, vigil ${one(v)}`);
         if (mode === "kill") {
           for (const vip of [vipK, vipV])
             await lab.nsRun(h1.ns, "ip", ["addr", "del", `${vip}/24`, "dev", "eth0"]).catch(() => "");
@@ -249,14 +325,16 @@ try {
           : `graceful handover (SIGTERM, priority 0), minus Skew_Time ${skewUs} µs`;
       out.push(
         `${c.name}, ${what}; ${valid.length}/${samples.length} repetitions measured`,
-        `  keepalived → keepalived: VIP present ${stat(valid.map((s) => s.k))}; first GARP ${stat(valid.map((s) => s.kGarp))}`,
-        `  keepalived → vigil:      VIP present ${stat(valid.map((s) => s.v))}; first GARP ${stat(valid.map((s) => s.vGarp))}`,
+        `  VIP present: ${adds === undefined ? "the monitor's print (no tracefs)" : "the kernel's address add (tracefs)"}`,
+        `  keepalived → keepalived: VIP present ${stat(valid.map((s) => s.k))}; monitor ${stat(valid.map((s) => s.kMon))}; first GARP ${stat(valid.map((s) => s.kGarp))}`,
+        `  keepalived → vigil:      VIP present ${stat(valid.map((s) => s.v))}; monitor ${stat(valid.map((s) => s.vMon))}; first GARP ${stat(valid.map((s) => s.vGarp))}`,
         `  load average during: ${loads[0]} … ${loads.at(-1)}`,
       );
-      console.log(out.slice(-4).join("\n"));
+      console.log(out.slice(-5).join("\n"));
     }
   }
 } finally {
+  adds?.close();
   await lab.destroy();
 }
 console.log(`\n${out.join("\n")}`);
