@@ -89,6 +89,8 @@ export class Node {
   #specInCheckpoint = false;
   #configHash: string;
   readonly #queue: Input[] = [];
+  /** When each queued input happened, if before its turn (NaN: at its turn). */
+  readonly #queueAt: number[] = [];
   readonly #deferred: Array<() => void> = [];
   readonly #hash: Hash = createHash("sha256");
   readonly #effects: EffectActors;
@@ -144,7 +146,7 @@ export class Node {
       restoreState(this.#parts(), from.state);
       this.#seq = from.seq;
     }
-    if (opts.transport) this.#rx = opts.transport.inbound$.subscribe((d) => this.input(rxInput(d)));
+    if (opts.transport) this.#rx = opts.transport.inbound$.subscribe((d) => this.input(rxInput(d), d.rxAtUs));
   }
 
   /**
@@ -269,15 +271,24 @@ export class Node {
     return this.#effects.whenIdle();
   }
 
-  /** Enqueues one live input; the queue drains synchronously in arrival order. */
-  input(input: Input): void {
+  /**
+   * Enqueues one live input; the queue drains synchronously in arrival order. An input that happened
+   * before its turn (`happenedAtUs`: a datagram's receive time, taken at the socket read) is stamped
+   * with that time — never before the previous event — so the timers it restarts count from the
+   * read, as keepalived's count from its loop's wake-up, not from after the receive path ran.
+   */
+  input(input: Input, happenedAtUs?: number): void {
     this.#queue.push(input);
+    this.#queueAt.push(happenedAtUs ?? Number.NaN);
     if (this.#draining) return;
     this.#draining = true;
     try {
       for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
+        const happened = this.#queueAt.shift() ?? Number.NaN;
+        const nowUs = this.#clock.nowUs();
+        const atUs = happened < nowUs ? Math.max(happened, this.#atUs) : nowUs;
         // Live inputs are typed values: checked structurally (checkInput ≡ the Input schema).
-        this.#applyEvent({ seq: this.#seq + 1, atUs: this.#clock.nowUs(), input: checkInput(next) });
+        this.#applyEvent({ seq: this.#seq + 1, atUs, input: checkInput(next) });
       }
     } finally {
       this.#draining = false;

@@ -4,15 +4,20 @@
  * sleep takes milliseconds); keepalived counts its timers from the time its loop woke for the event.
  * Here the host's time moves 700 µs on every read (a slow step), and each down timer a BACKUP arms or
  * restarts must still be due exactly Master_Down_Interval after the event that armed it — the value a
- * replay of the journal, on a clock that stands still during a step, computes.
+ * replay of the journal, on a clock that stands still during a step, computes. And a received datagram
+ * is stamped with its receive time (the socket read), not the time the receive path handed it to the
+ * node, so the down timer it restarts counts from the read.
  */
+import { Subject } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { masterDownIntervalUs, skewTimeUs } from "../../machines/timers.ts";
+import { VirtualClock } from "../../src/runtime/clock.ts";
 import type { Event } from "../../src/runtime/input.ts";
 import { Node } from "../../src/runtime/node.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";
 import { RealClock, type TimerHost } from "../../src/runtime/real-clock.ts";
 import { instanceDefaults, type NodeSpec } from "../../src/runtime/spec.ts";
+import type { Datagram } from "../../transports/transport.ts";
 import { peerAdvert } from "../support/adverts.ts";
 
 /** Time moves `perReadUs` on every read; process timers are recorded, never fired (the test reads due times). */
@@ -75,5 +80,49 @@ describe("timers armed in a step", () => {
     expect(due()).toBe(lastAt("rx") + skew);
     // the clock has moved on meanwhile: counting from "now" would have been later
     expect(host.us).toBeGreaterThan(lastAt("rx") + 700);
+  });
+});
+
+describe("a received datagram", () => {
+  it("is stamped with its receive time, never before the previous event, and its down timer counts from it", () => {
+    const clock = new VirtualClock();
+    const inbound = new Subject<Datagram>();
+    const applied: Event[] = [];
+    const node = new Node(spec, {
+      clock,
+      ports: nullPorts(),
+      transport: { inbound$: inbound, send: () => {}, close: () => {} },
+      onApplied: (ev) => applied.push(ev),
+    });
+    node.start();
+    const mdi = masterDownIntervalUs({ version: 2, priority: 100, masterAdverIntervalCs: 100 });
+    const datagram = (rxAtUs: number): Datagram => {
+      const rx = advert(150);
+      if (rx.kind !== "rx") throw new Error("not rx");
+      return {
+        bytes: Buffer.from(rx.hex, "hex"),
+        family: 4,
+        src: rx.src,
+        dst: rx.dst,
+        ttl: rx.ttl,
+        ifname: rx.ifname,
+        rxAtUs,
+      };
+    };
+    // read at 1.000 s, handed to the node 0.8 ms later (the receive path's own run time)
+    clock.advanceTo(1_000_800);
+    inbound.next(datagram(1_000_000));
+    const rx = applied.findLast((e) => e.input.kind === "rx");
+    expect(rx?.atUs).toBe(1_000_000);
+    expect(node.pendingTimer("instance:VI_1", "masterDown")?.dueUs).toBe(1_000_000 + mdi);
+    // a receive time before the previous event's time: stamped at that time (the journal never goes back)
+    node.input({ kind: "link", ifname: "eth1", up: true });
+    const before = applied.at(-1)?.atUs ?? Number.NaN;
+    clock.advanceTo(1_002_000);
+    inbound.next(datagram(before - 500));
+    expect(applied.findLast((e) => e.input.kind === "rx")?.atUs).toBe(before);
+    // a receive time that is not earlier than now: now
+    inbound.next(datagram(5_000_000));
+    expect(applied.findLast((e) => e.input.kind === "rx")?.atUs).toBe(1_002_000);
   });
 });
