@@ -39,6 +39,16 @@ export interface Actor {
   // biome-ignore lint/suspicious/noExplicitAny: snapshots of three machine kinds
   snapshot: any;
   fixpoint: Fixpoint | undefined;
+  /** A rehearsed step (`rehearse`), taken by the next step if that is the same event on the same snapshot. */
+  rehearsal: Rehearsal | undefined;
+}
+
+/** A step computed ahead (machines are pure: the same snapshot and event give the same step). */
+interface Rehearsal {
+  readonly snapshot: unknown;
+  readonly event: { readonly type: string };
+  readonly next: unknown;
+  readonly actions: readonly StepAction[];
 }
 
 export interface StateChange {
@@ -80,6 +90,7 @@ export class ActorRegistry {
         driver,
         snapshot,
         fixpoint: undefined,
+        rehearsal: undefined,
       };
       this.byId.set(actor.id, actor);
       initial(actor, actions);
@@ -127,13 +138,18 @@ export class ActorRegistry {
         `livelock: more than ${MAX_STEPS_PER_INPUT} machine steps for one input (last: ${actor.id})`,
       );
     const prev = actor.snapshot;
+    const rehearsed = actor.rehearsal;
+    actor.rehearsal = undefined;
     const fp = actor.fixpoint;
     // The codec hands out the same (frozen) event for a repeated advert: identity first.
     if (fp !== undefined && fp.snapshot === prev && (fp.event === event || sameFields(fp.event, event))) {
       this.#fixpointHits++;
       return fp.actions;
     }
-    const [next, actions] = actor.driver.step(prev, event as never);
+    const [next, actions] =
+      rehearsed !== undefined && rehearsed.snapshot === prev && rehearsed.event === event
+        ? [rehearsed.next, rehearsed.actions]
+        : actor.driver.step(prev, event as never);
     if (this.#memoize && sameSnapshot(prev, next)) {
       // Keep `prev` (equal to `next`) so the next identical event on it can reuse this step.
       actor.fixpoint = { snapshot: prev, event, actions };
@@ -147,6 +163,16 @@ export class ActorRegistry {
       }
     }
     return actions;
+  }
+
+  /**
+   * Computes `actor`'s step for `event` ahead and keeps it, changing nothing else: the next step, if it
+   * is that event (the same object) on the same snapshot, takes it instead of running XState again
+   * (the real clock rehearses a down timer this way shortly before it fires).
+   */
+  rehearse(actor: Actor, event: { readonly type: string }): void {
+    const [next, actions] = actor.driver.step(actor.snapshot, event as never);
+    actor.rehearsal = { snapshot: actor.snapshot, event, next, actions };
   }
 
   /** Every actor's persisted snapshot, by id, without the static `context.p`. */

@@ -204,13 +204,14 @@ export class Node {
   }
 
   /**
-   * A precise timer's rehearsal (real clock): the machine step its firing will take, computed and
-   * discarded — nothing journaled, emitted or kept; it warms caches for the real step 1–3 ms later.
+   * A precise timer's rehearsal (real clock): the machine step its firing will take, computed ahead
+   * (actor-registry.ts `rehearse`) — nothing journaled or emitted; the firing 1–3 ms later takes it
+   * if nothing changed the actor meanwhile, and meets warm caches either way.
    */
   #rehearse(actor: string, id: string): void {
     const a = this.#p.actors.get(actor);
     const t = this.#p.timers.get(actor, id);
-    if (!this.#applying && a !== undefined && t !== undefined) a.driver.step(a.snapshot, t.event);
+    if (!this.#applying && a !== undefined && t !== undefined) this.#p.actors.rehearse(a, t.event);
   }
 
   /** A reload's new parts, holding the state carried over (reload.ts); same node, queue and journal. */

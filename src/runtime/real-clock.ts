@@ -76,8 +76,8 @@ export const SLEEP_MARGIN_US = 300;
  * and finishes its last `FINISH_WINDOW_US` mostly asleep on a kernel timer when the host can sleep
  * (the daemon: a spin would use up the process's scheduler slice right before the takeover, and the
  * kernel then preempts it for the work its own address change wakes): it first runs the timer's
- * rehearsal (`TimerOptions.prepare`: the down timer's machine step, computed and discarded, so the
- * real one 1–3 ms later meets warm caches instead of a second's sleep), sleeps until
+ * rehearsal (`TimerOptions.prepare`: the down timer's machine step, computed ahead, which the firing
+ * 1–3 ms later takes if nothing changed meanwhile, and meets warm caches either way), sleeps until
  * `SLEEP_MARGIN_US` before due, and waits the rest on loop turns (pending I/O served between them);
  * without a sleeping host, all on loop turns (`setImmediate`), checking hrtime each turn. Either way it
  * fires within one loop turn of its due time. Other timers (adverts, GARP pacing)

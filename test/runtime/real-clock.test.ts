@@ -605,7 +605,7 @@ describe("TimerTable on the real clock", () => {
 });
 
 describe("a Node's down timer on the real clock", () => {
-  it("is rehearsed once in its last stretch, and the rehearsal changes nothing: the journal replays exactly", () => {
+  it("is rehearsed once in its last stretch, the firing takes the rehearsed step, and the journal replays exactly", () => {
     const host = new ScriptedHost().sleeps(50);
     host.msLoop = true;
     const journal = new MemoryJournal();
@@ -628,10 +628,9 @@ describe("a Node's down timer on the real clock", () => {
       node.start();
       host.advance(5_000_000);
       const downType = "MASTER_DOWN";
-      // the rehearsal and the firing: the same step on the same snapshot, twice
+      // XState ran the down timer's step once, in the rehearsal; the firing took that step
       const downSteps = steps.mock.calls.filter(([, e]) => e.type === downType);
-      expect(downSteps).toHaveLength(2);
-      expect(downSteps[0]?.[0]).toBe(downSteps[1]?.[0]);
+      expect(downSteps).toHaveLength(1);
       expect(journal.text()).toContain("Entering MASTER STATE");
     } finally {
       steps.mockRestore();
