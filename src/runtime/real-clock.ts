@@ -52,6 +52,15 @@ export const FINISH_WINDOW_US = 3_000;
 export const KERNEL_SLACK_US_PER_MS = 5;
 
 /**
+ * libuv counts a poll timeout from the start of the loop turn that armed it, so the work the turn
+ * still does after arming delays the wake-up by as much. A cold step — the priority-0 advert that sets
+ * a handover's 30 ms Skew_Time, a first MASTER → BACKUP — took up to 3.5 ms after arming here. A
+ * precise timer more than twice this far from due wakes up this much earlier still (and waits the
+ * rest on a short timeout).
+ */
+export const TURN_WORK_US = 5_000;
+
+/**
  * A sleep on a kernel timer ends late: by the timer's slack (50 µs) and by the time an idle CPU takes
  * to run the sleeper again — 150–600 µs measured on this project's 2-vCPU virtual machine. The last
  * stretch's sleep therefore ends this much before due, and the rest is waited for on loop turns.
@@ -70,9 +79,10 @@ export const SLEEP_MARGIN_US = 300;
  * lags hrtime by up to a millisecond or more, so a `setTimeout` of the rounded-up rest can wake early,
  * and a second whole-millisecond timeout then makes the timer 1–2 ms late; and libuv counts the poll
  * timeout from the loop time of the turn that armed it, so work done after arming in that turn makes
- * the wake-up late by as much; and the kernel ends a long poll up to 0.1–0.5 % of it late
- * (`KERNEL_SLACK_US_PER_MS`). A `precise` timer (the down timer, whose lateness is failover latency)
- * is therefore armed to wake 1–2 ms EARLY plus that slack (a long wait ends in a second, short one)
+ * the wake-up late by as much (`TURN_WORK_US`); and the kernel ends a long poll up to 0.1–0.5 % of it
+ * late (`KERNEL_SLACK_US_PER_MS`). A `precise` timer (the down timer, whose lateness is failover
+ * latency) is therefore armed to wake 1–2 ms EARLY plus that slack and that work (a wait ends in a
+ * second, short one)
  * and finishes its last `FINISH_WINDOW_US` mostly asleep on a kernel timer when the host can sleep
  * (the daemon: a spin would use up the process's scheduler slice right before the takeover, and the
  * kernel then preempts it for the work its own address change wakes): it first runs the timer's
@@ -176,12 +186,15 @@ export class RealClock extends ClockBase {
       return;
     }
     this.#armedImmediate = false;
-    // precise: wake 1–2 ms early plus the kernel's slack on this wait (at least 2 ms from now, as
-    // leftUs > FINISH_WINDOW_US); a long wait thus ends in a second, short one. Else rounded up.
+    // precise: wake 1–2 ms early plus the kernel's slack on this wait plus the rest of this turn's
+    // work (at least 2 ms from now, as leftUs > FINISH_WINDOW_US); a wait thus ends in a second,
+    // short one. Else rounded up.
     const delayMs = t.precise
       ? Math.max(
           2,
-          Math.floor(leftUs / 1000) - 1 - Math.ceil((leftUs / 1000) * (KERNEL_SLACK_US_PER_MS / 1000)),
+          Math.floor((leftUs - (leftUs > 2 * TURN_WORK_US ? TURN_WORK_US : 0)) / 1000) -
+            1 -
+            Math.ceil((leftUs / 1000) * (KERNEL_SLACK_US_PER_MS / 1000)),
         )
       : Math.ceil(leftUs / 1000);
     this.#armed = this.#host.setTimeout(this.#wake, delayMs);
