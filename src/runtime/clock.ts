@@ -22,8 +22,9 @@ export interface TimerOptions {
   readonly precise?: boolean;
   /**
    * A precise timer's rehearsal: run once by the real clock at the start of the timer's last stretch
-   * (≤ `FINISH_WINDOW_US` before due), to bring into the CPU's caches (and V8's compiled code) what
-   * the firing will run. It must change nothing; what it throws is ignored. Virtual clocks never call it.
+   * (≤ `FINISH_WINDOW_US` before due), to compute ahead, or bring into the CPU's caches, what the
+   * firing will run. It must change nothing the firing could observe; what it throws is ignored.
+   * Virtual clocks never call it.
    */
   readonly prepare?: () => void;
 }
