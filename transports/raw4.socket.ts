@@ -68,8 +68,10 @@ export function rawSocketFd(libc: Libc, before: ReadonlySet<number>): number | u
   return ok ? fd : undefined;
 }
 
-/** IPv4 shared socket through `raw-socket` with IP_HDRINCL. */
-/** `batch`: where sends wait for the end of the current callback (shared by the pool's sockets). */
+/**
+ * IPv4 shared socket through `raw-socket` with IP_HDRINCL. `batch`: where sends wait for the end of
+ * the current callback (shared by the pool's sockets).
+ */
 export function openIpv4Socket(
   libc: Libc,
   ifname: string,

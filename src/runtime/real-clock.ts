@@ -109,9 +109,8 @@ export class RealClock extends ClockBase {
    * until `SLEEP_MARGIN_US` before due, then loop turns until due (I/O served between them).
    */
   readonly #finish = (): void => {
-    let leftUs = Math.min(FINISH_WINDOW_US, this.#armedForUs - this.#host.nowUs());
     // due already: this turn's I/O has been served (immediates run after the poll phase)
-    if (leftUs <= 0) {
+    if (this.#armedForUs <= this.#host.nowUs()) {
       this.#fireDue();
       return;
     }
@@ -123,8 +122,8 @@ export class RealClock extends ClockBase {
       } catch {
         // a rehearsal changes nothing: its failure is the firing's to report
       }
-      leftUs = this.#armedForUs - this.#host.nowUs();
     }
+    const leftUs = Math.min(FINISH_WINDOW_US, this.#armedForUs - this.#host.nowUs());
     if (leftUs > SLEEP_MARGIN_US) this.#host.sleepUs?.(leftUs - SLEEP_MARGIN_US);
     // I/O that came meanwhile (an advert that re-arms this timer) is served before it fires
     this.#armed = this.#host.setImmediate(this.#wake);
