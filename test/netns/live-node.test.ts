@@ -146,9 +146,10 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true, keepalived: t
       ].join("\n"),
     );
     await vigil.waitForOutput(/\(VI_1\) Entering BACKUP STATE(?! \(init\))/, 15_000);
+    // Each address is its own netlink request (keepalived's too): wait for all of them, not the first.
     await waitFor("VIPs removed", async () => {
       const a = await lab.nsRun(h1.ns, "ip", ["addr", "show", "dev", "eth0"]);
-      return a.includes(`${net}.100/`) ? undefined : a;
+      return [`${net}.100/`, `${net}.101/`, vip6].some((v) => a.includes(v)) ? undefined : a;
     });
     addrAfterTakeover = await lab.nsRun(h1.ns, "ip", ["addr", "show", "dev", "eth0"]);
     await vigil.stop("SIGTERM", 10_000);
