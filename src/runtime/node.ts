@@ -197,7 +197,7 @@ export class Node {
       live: o.timerSource !== "journal",
       memoize: o.memoizeFixpoints ?? true,
       hasTransport: o.transport !== undefined,
-      fire: (actor, id) => this.input({ kind: "timer", actor, id }),
+      fire: (actor, id, atUs) => this.input({ kind: "timer", actor, id }, atUs),
       stepNowUs: () => (this.#applying ? this.#atUs : this.#clock.nowUs()),
       rehearse: (actor, id) => this.#rehearse(actor, id),
     };
@@ -274,9 +274,12 @@ export class Node {
 
   /**
    * Enqueues one live input; the queue drains synchronously in arrival order. An input that happened
-   * before its turn (`happenedAtUs`: a datagram's receive time, taken at the socket read) is stamped
-   * with that time — never before the previous event — so the timers it restarts count from the
-   * read, as keepalived's count from its loop's wake-up, not from after the receive path ran.
+   * before its turn (`happenedAtUs`: a datagram's receive time, taken at the socket read; a timer's
+   * due time) is stamped with that time — never before the previous event — so the timers it
+   * restarts count from the read, as keepalived's count from its loop's wake-up, not from after the
+   * receive path ran; and a repeating timer (the MASTER's advert) keeps its period on the real clock
+   * as on the virtual one, instead of adding each wake-up's lateness (the millisecond process timer's
+   * rounding, a burst's earlier steps) to the next.
    */
   input(input: Input, happenedAtUs?: number): void {
     this.#queue.push(input);

@@ -15,7 +15,10 @@
  * keepalived's count from the time its loop woke for the event — not from when the step reached the
  * arming, which on a real clock is later by the step's own run time (a cold step after a second's
  * sleep takes milliseconds: a down timer counted from there fired that much late). A virtual clock
- * (simulation, replay) does not move during a step, so both are the same there.
+ * (simulation, replay) does not move during a step, so both are the same there. Likewise a timer's
+ * own event counts from its due time when the real clock woke for it within the process timers'
+ * resolution (`happenedAtUs`): a MASTER's adverts keep their period instead of drifting by the
+ * millisecond timer's rounding every time.
  * Not pure (holds clock handles).
  */
 import type { Clock, TimerHandle, TimerOptions } from "./clock.ts";
@@ -34,6 +37,8 @@ export interface SavedTimer {
 interface Entry {
   event: { readonly type: string };
   dueUs: number;
+  /** How long after its arming base it was due (its period, for a repeating timer). */
+  delayUs: number;
   armSeq: number;
   handle: TimerHandle | undefined;
   /** Calls the table's `fire` for this (actor, id) once due; made once, reused on every re-arm. */
@@ -55,6 +60,24 @@ const PRECISE_TIMER_IDS: ReadonlySet<string> = new Set(["masterDown"]);
 const PRECISE = { precise: true } as const;
 const COARSE = { precise: false } as const;
 
+/**
+ * How late a process timer wakes for its own reasons, not the process's: the millisecond rounding,
+ * the loop's cached time, the kernel's slack on a second-long poll (≈ 1 ms). Lateness up to this is
+ * not carried into the schedule; lateness beyond it (the process was busy: a burst of a thousand
+ * instances' steps, a stall) is.
+ */
+export const TIMER_RESOLUTION_US = 2_000;
+
+/**
+ * When a timer's event happened, fired at `nowUs`: its due time, or at most `TIMER_RESOLUTION_US`
+ * (and at most half its own delay) before now. So a timer woken within the resolution keeps its period
+ * exactly; one woken later than that moves on — timers that fell due together but could not all be
+ * served at once spread out instead of falling due together again, and a timer re-armed from a stall
+ * is never overdue at once (no burst of catch-up adverts).
+ */
+export const happenedAtUs = (dueUs: number, delayUs: number, nowUs: number): number =>
+  Math.max(dueUs, nowUs - Math.min(TIMER_RESOLUTION_US, Math.floor(delayUs / 2)));
+
 const byArmSeq = (a: [string, Entry], b: [string, Entry]): number => a[1].armSeq - b[1].armSeq;
 
 export class TimerTable {
@@ -68,7 +91,7 @@ export class TimerTable {
   constructor(
     private readonly clock: Clock,
     private readonly live: boolean,
-    private readonly fire: (actor: string, id: string) => void,
+    private readonly fire: (actor: string, id: string, atUs: number) => void,
     private readonly opts: TimerTableOptions = {},
   ) {}
 
@@ -82,10 +105,17 @@ export class TimerTable {
 
   /** Arms (or re-arms, replacing) timer `id` of `actor` to deliver `event` `delayUs` after `armBaseUs()`. */
   schedule(actor: string, id: string, event: { readonly type: string }, delayUs: number): void {
-    this.#arm(actor, id, event, this.#armBaseUs() + delayUs, ++this.#armSeq);
+    this.#arm(actor, id, event, this.#armBaseUs() + delayUs, delayUs, ++this.#armSeq);
   }
 
-  #arm(actor: string, id: string, event: { readonly type: string }, dueUs: number, armSeq: number): void {
+  #arm(
+    actor: string,
+    id: string,
+    event: { readonly type: string },
+    dueUs: number,
+    delayUs: number,
+    armSeq: number,
+  ): void {
     const timers = this.#table(actor);
     let e = timers.get(id);
     if (e === undefined) {
@@ -93,6 +123,7 @@ export class TimerTable {
       const entry: Entry = {
         event,
         dueUs,
+        delayUs,
         armSeq,
         handle: undefined,
         fire: () => this.#wake(actor, id, entry),
@@ -107,6 +138,7 @@ export class TimerTable {
     } else {
       e.event = event;
       e.dueUs = dueUs;
+      e.delayUs = delayUs;
       e.armSeq = armSeq;
       // The same (due, seq) place as a cancel and a new timer, without either (the real clock).
       if (e.handle !== undefined && this.clock.moveTimerUs?.(e.handle, dueUs - this.clock.nowUs()) === true)
@@ -117,15 +149,20 @@ export class TimerTable {
     if (this.live) e.handle = this.clock.setTimerUs(e.fire, Math.max(0, dueUs - this.clock.nowUs()), e.opts);
   }
 
-  /** A clock timer of `e` fired: it is due (clocks never fire early), else — defensively — re-armed for the rest. */
+  /**
+   * A clock timer of `e` fired: it is due (clocks never fire early), else — defensively — re-armed for
+   * the rest. Its event happened at its due time, or — woken later than the process timers'
+   * resolution — a little before now (`happenedAtUs`).
+   */
   #wake(actor: string, id: string, e: Entry): void {
-    const leftUs = e.dueUs - this.clock.nowUs();
+    const nowUs = this.clock.nowUs();
+    const leftUs = e.dueUs - nowUs;
     if (leftUs > 0) {
       e.handle = this.clock.setTimerUs(e.fire, leftUs, e.opts);
       return;
     }
     e.handle = undefined;
-    this.fire(actor, id);
+    this.fire(actor, id, happenedAtUs(e.dueUs, e.delayUs, nowUs));
   }
 
   /** The pending timer `id` of `actor`: its event and due time (undefined when none is pending). */
@@ -191,7 +228,7 @@ export class TimerTable {
     const byFiring = [...saved.timers].sort((a, b) => a.dueUs - b.dueUs || a.armSeq - b.armSeq);
     for (const t of byFiring) {
       if (!this.#byActor.has(t.actor)) throw new Error(`checkpoint timer for unknown actor ${t.actor}`);
-      this.#arm(t.actor, t.id, t.event, t.dueUs, t.armSeq);
+      this.#arm(t.actor, t.id, t.event, t.dueUs, Math.max(0, t.dueUs - this.clock.nowUs()), t.armSeq);
     }
     this.#armSeq = saved.armSeq;
   }
