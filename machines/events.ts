@@ -7,9 +7,12 @@
 /**
  * Version of the machines' behaviour and snapshot layout, recorded in journal headers: bump it when a
  * machine change makes old journals replay differently. `vigil replay` refuses a journal recorded with
- * another value unless `--force`.
+ * another value unless `--force`. 4: the LVS checkers' failure lines come from the checker machine,
+ * in keepalived's words and at keepalived's moments (a version 3 journal with checker failures logs
+ * other lines at other events when replayed); a notify script's exec failure is logged with
+ * `severity: "error"`.
  */
-export const MACHINE_VERSION = 3;
+export const MACHINE_VERSION = 4;
 
 export type VrrpState = "INIT" | "BACKUP" | "MASTER" | "FAULT" | "STOP";
 export type NotifyState =
@@ -141,7 +144,16 @@ export type Command =
       readonly priority: number;
     }
   | { readonly type: "fifo"; readonly line: string }
-  | { readonly type: "log"; readonly line: string; readonly detail?: true };
+  | {
+      readonly type: "log";
+      readonly line: string;
+      readonly detail?: true;
+      /** Given only where keepalived logs the line above LOG_INFO. */
+      readonly severity?: LogSeverity;
+    };
+
+/** A log line's severity beyond info: keepalived's LOG_WARNING, or LOG_ERR and above. */
+export type LogSeverity = "warn" | "error";
 
 /**
  * Host-internal routing messages: not effects, but messages from one machine to another that the

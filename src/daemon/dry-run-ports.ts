@@ -12,7 +12,7 @@ import type { Config } from "../config/types.ts";
 import type { HostPorts } from "../effects/host-ports.ts";
 import { notifyRuns } from "../effects/notify.effect.ts";
 import type { ProcessRunner } from "../effects/process-runner.ts";
-import { SETTLED, type VipAddress } from "../runtime/ports.ts";
+import { type LogPort, SETTLED, type VipAddress } from "../runtime/ports.ts";
 
 /** One address as an `ip addr` argument list: `198.18.0.10/24 dev eth0 label eth0:vip`. */
 export function formatVip(a: VipAddress): string {
@@ -33,8 +33,8 @@ export function formatVip(a: VipAddress): string {
 export interface DryRunOptions {
   /** Which notify scripts and FIFOs the configuration has (only those are logged). */
   readonly config: Pick<Config, "instances" | "syncGroups" | "global">;
-  /** Where the `[dry-run] …` lines go (the daemon's log). */
-  readonly log: (line: string, detail: boolean) => void;
+  /** Where the `[dry-run] …` lines go (the daemon's log), and the node's own log lines. */
+  readonly log: LogPort["log"];
   /** The runner vrrp_script probes use (the production one); no notify script is ever started. */
   readonly runner: ProcessRunner;
   /** Called by `close()` (the production ports' own close: it stops the probes' processes). */

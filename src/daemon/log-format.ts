@@ -16,8 +16,10 @@ export type LogFormat = "text" | "json";
 
 export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 
+import type { LogSeverity } from "../../machines/events.ts";
+
 /** What a caller may say about a line beyond `detail`: a warning or an error (default: neither). */
-export type LogSeverity = "warn" | "error";
+export type { LogSeverity };
 
 /**
  * The daemon's log sink: `detail` marks the lines keepalived prints only with -D; `severity` is

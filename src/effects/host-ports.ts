@@ -7,9 +7,11 @@
  * IPVS is not here: the LVS checkers' own port programs it (src/lvs/lvs.service.ts). Not pure: this
  * is the edge to the host.
  */
+
+import type { LogSeverity } from "../../machines/events.ts";
 import type { Config } from "../config/types.ts";
 import type { Clock } from "../runtime/clock.ts";
-import type { EffectPorts } from "../runtime/ports.ts";
+import type { EffectPorts, LogPort } from "../runtime/ports.ts";
 import { createArpPort } from "./arp.effect.ts";
 import { createNotifyPort } from "./notify.effect.ts";
 import { createProcessRunner, type ProcessRunner } from "./process-runner.ts";
@@ -20,7 +22,7 @@ export interface HostPortsOptions {
   readonly config: Config;
   readonly clock: Clock;
   /** Where log lines go (keepalived's wording); `detail` marks lines keepalived logs only with -D. */
-  readonly log: (line: string, detail: boolean) => void;
+  readonly log: LogPort["log"];
 }
 
 export interface HostPorts extends EffectPorts {
@@ -38,23 +40,23 @@ export interface HostPorts extends EffectPorts {
  * reads it, perhaps onto this CPU — comes after them. Lines keep their order; `flush` writes what
  * is pending at once (at close).
  */
-export function logAfterTheStep(write: (line: string, detail: boolean) => void): {
-  log: (line: string, detail: boolean) => void;
+export function logAfterTheStep(write: LogPort["log"]): {
+  log: LogPort["log"];
   flush: () => void;
 } {
-  const pending: Array<readonly [string, boolean]> = [];
+  const pending: Array<readonly [string, boolean, LogSeverity | undefined]> = [];
   const flush = (): void => {
-    for (const [line, detail] of pending.splice(0)) {
+    for (const [line, detail, severity] of pending.splice(0)) {
       try {
-        write(line, detail);
+        write(line, detail, severity);
       } catch {
         /* a sink that cannot write (stderr closed) has nowhere to say so */
       }
     }
   };
   return {
-    log: (line, detail) => {
-      if (pending.push([line, detail]) === 1) queueMicrotask(flush);
+    log: (line, detail, severity) => {
+      if (pending.push([line, detail, severity]) === 1) queueMicrotask(flush);
     },
     flush,
   };
@@ -70,7 +72,7 @@ export function createHostPorts(opts: HostPortsOptions): HostPorts {
     runner,
     env: nodeScriptEnv(),
     // through the same queue: its lines stay in order with the step's own
-    log: (line) => log.log(line, false),
+    log: (line, severity) => log.log(line, false, severity),
   });
   return {
     vip,

@@ -23,7 +23,7 @@ import {
 } from "node:fs";
 import { constants as osConstants } from "node:os";
 import koffi from "koffi";
-import type { NotifyState } from "../../machines/events.ts";
+import type { LogSeverity, NotifyState } from "../../machines/events.ts";
 import { runsGenericNotify } from "../../machines/events.ts";
 import type { Command, Config, Notify } from "../config/types.ts";
 import { errnoName, type NotifyPort, type NotifyRequest } from "../runtime/ports.ts";
@@ -106,7 +106,7 @@ export interface NotifyPortOptions {
   readonly runner: ProcessRunner;
   readonly env: ScriptEnv;
   /** Log lines (keepalived's wording); synchronous, never throws. */
-  readonly log: (line: string) => void;
+  readonly log: (line: string, severity?: LogSeverity) => void;
   readonly fifoOps?: FifoOps;
   /** Timeout for non-STOP notify scripts; null (keepalived) = none. */
   readonly notifyTimeoutMs?: number | null;
@@ -178,7 +178,8 @@ export function createNotifyPort(opts: NotifyPortOptions): ProductionNotifyPort 
       return handle;
     } catch (e) {
       const err = e instanceof EffectError ? e : new EffectError("INTERNAL", String(e));
-      log(`Error exec-ing command '${argv[0]}', error ${err.code}: ${err.message}`);
+      // keepalived's child logs it at LOG_ALERT (lib/notify.c)
+      log(`Error exec-ing command '${argv[0]}', error ${err.code}: ${err.message}`, "error");
       throw err;
     }
   };

@@ -23,6 +23,7 @@
  * In replay (`live: false`) commands are counted but never run and nothing is reported: the recorded
  * `effect` inputs are applied instead. Not pure: this is where the host touches its ports.
  */
+import type { LogSeverity } from "../../machines/events.ts";
 import type { Outbound, Transport } from "../../transports/transport.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 import type { EffectInput } from "./input.ts";
@@ -344,7 +345,7 @@ export class EffectActors {
     });
   }
 
-  log(line: string, detail: boolean): void {
+  log(line: string, detail: boolean, severity?: LogSeverity): void {
     const port = this.#host.ports.log;
     this.#box("log").post({
       op: "log",
@@ -353,7 +354,7 @@ export class EffectActors {
       journalOk: false,
       extraUs: 0,
       run: () => {
-        port.log(line, detail);
+        port.log(line, detail, severity);
       },
     });
   }

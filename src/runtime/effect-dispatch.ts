@@ -55,7 +55,7 @@ export class EffectDispatch {
         this.actors.fifo(c.line);
         return;
       case "log":
-        this.actors.log(c.line, c.detail === true);
+        this.actors.log(c.line, c.detail === true, c.severity);
         return;
     }
   }

@@ -63,6 +63,8 @@ export interface ReactionContext {
 }
 
 const line = (text: string): Command => ({ type: "log", line: text });
+/** keepalived logs an exec failure of a script at LOG_ALERT (lib/notify.c). */
+const errorLine = (text: string): Command => ({ type: "log", line: text, severity: "error" });
 
 /** The log lines (as `log` commands) keepalived writes for this effect outcome; [] for a success. */
 export const effectReaction = (i: EffectInput, ctx: ReactionContext | undefined): Command[] => {
@@ -104,11 +106,9 @@ export const effectReaction = (i: EffectInput, ctx: ReactionContext | undefined)
     }
     case "notify":
       return [
-        line(
-          errno === undefined
-            ? `Notify script for ${i.target ?? "?"} not run: ${why}`
-            : `Error exec-ing command for ${i.target ?? "?"}, error ${errno[0]}: ${why}`,
-        ),
+        errno === undefined
+          ? line(`Notify script for ${i.target ?? "?"} not run: ${why}`)
+          : errorLine(`Error exec-ing command for ${i.target ?? "?"}, error ${errno[0]}: ${why}`),
       ];
     case "fifo":
       return [line(`Unable to write notify fifo: ${why}`)];

@@ -7,7 +7,7 @@
  * microtask later, which keeps virtual-time runs exact. Not pure (the fake holds its record).
  */
 import { getSystemErrorName } from "node:util";
-import type { NotifyState } from "../../machines/events.ts";
+import type { LogSeverity, NotifyState } from "../../machines/events.ts";
 
 /** One virtual_ipaddress / virtual_ipaddress_excluded entry with its options (config Vip minus line/useVmac). */
 export interface VipAddress {
@@ -76,7 +76,7 @@ export interface NotifyPort {
 }
 export interface LogPort {
   /** Synchronous, never throws (an actor still catches it if it does). */
-  log(line: string, detail: boolean): void;
+  log(line: string, detail: boolean, severity?: LogSeverity): void;
 }
 
 export interface EffectPorts {
@@ -118,8 +118,8 @@ export class RecordingPorts implements EffectPorts {
     fifo: (line) => this.#rec("fifo", { line }),
   };
   readonly log: LogPort = {
-    log: (line, detail) => {
-      this.#rec("log", { line, detail });
+    log: (line, detail, severity) => {
+      this.#rec("log", severity === undefined ? { line, detail } : { line, detail, severity });
     },
   };
 }
@@ -176,8 +176,8 @@ export class FaultyPorts implements EffectPorts {
     fifo: (l) => this.#wrap("fifo", this.recording.notify.fifo(l)),
   };
   readonly log: LogPort = {
-    log: (line, detail) => {
-      this.recording.log.log(line, detail);
+    log: (line, detail, severity) => {
+      this.recording.log.log(line, detail, severity);
       if (this.faults.log !== undefined) throw new EffectError(this.code, "log failed (test fault)");
     },
   };

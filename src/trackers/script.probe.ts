@@ -14,12 +14,13 @@
  */
 import { constants as osConstants } from "node:os";
 import { exhaustMap, filter, Observable, timer } from "rxjs";
+import type { LogSeverity } from "../../machines/events.ts";
 import type { ProcessRunner, RunExit, RunHandle } from "../effects/process-runner.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Input } from "../runtime/input.ts";
 
 export type ProbeInput = Extract<Input, { kind: "probe" }>;
-export type ProbeLog = (line: string, detail: boolean) => void;
+export type ProbeLog = (line: string, detail: boolean, severity?: LogSeverity) => void;
 
 export interface ScriptProbeSpec {
   /** The vrrp_script name (the tracker name). */
@@ -122,6 +123,7 @@ export function scriptProbe$(
               log(
                 `Error exec-ing command '${spec.argv[0] ?? ""}', error ${errnoNumber(name)}: ${msg}`,
                 false,
+                "error", // keepalived's child logs it at LOG_ALERT (lib/notify.c)
               );
               // keepalived's script child exits 0 when execve fails: the run counts as a success.
               finish({ kind: "probe", tracker: spec.name, ok: true, exitStatus: 0 });

@@ -8,16 +8,20 @@ import { logAfterTheStep } from "../../src/effects/host-ports.ts";
 describe("log lines after the step", () => {
   it("writes nothing during the synchronous step, then every line in order", async () => {
     const written: string[] = [];
-    const log = logAfterTheStep((line, detail) => written.push(`${line}${detail ? " (detail)" : ""}`));
+    const log = logAfterTheStep((line, detail, severity) =>
+      written.push(`${line}${detail ? " (detail)" : ""}${severity === undefined ? "" : ` (${severity})`}`),
+    );
     log.log("(VI_1) Entering MASTER STATE", false);
     written.push("VIP request sent");
     log.log("(VI_1) setting VIPs.", true);
+    log.log("Error exec-ing command '/x', error ENOENT: gone", false, "error");
     expect(written).toEqual(["VIP request sent"]);
     await Promise.resolve();
     expect(written).toEqual([
       "VIP request sent",
       "(VI_1) Entering MASTER STATE",
       "(VI_1) setting VIPs. (detail)",
+      "Error exec-ing command '/x', error ENOENT: gone (error)",
     ]);
     // a later step's lines come after, again once its synchronous part is over
     log.log("(VI_1) Entering BACKUP STATE", false);

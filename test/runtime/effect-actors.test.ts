@@ -154,6 +154,35 @@ describe("issue 8: a vip.add that throws EPERM", () => {
   });
 });
 
+describe("the severity of a failed effect's line, as keepalived logs it", () => {
+  test("a notify script that cannot be executed is an error (LOG_ALERT); a refused VIP is info (LOG_INFO)", async () => {
+    const clock0 = new VirtualClock();
+    const ports = new FaultyPorts(() => clock0.nowUs(), { notify: "reject", "vip.add": "reject" }, "ENOENT");
+    const n = build(
+      { instances: [instance("VI_1", 1, "eth0", ["198.18.0.100"])], groups: [], trackers: [] },
+      ports,
+    );
+    n.node.start();
+    await n.run(5 * S);
+    const logs = n.outs.flatMap(({ out }) => (out.type === "log" ? [out] : []));
+    const exec = logs.filter((l) => l.line.startsWith("Error exec-ing command for"));
+    expect(exec.length).toBeGreaterThan(0);
+    for (const l of exec) expect(l.severity).toBe("error");
+    const netlink = logs.filter((l) => l.line.startsWith("Netlink: error:"));
+    expect(netlink.length).toBe(1);
+    expect(netlink[0]?.severity).toBeUndefined();
+    // the log port is given the severity with the line
+    const told = ports.records
+      .filter((r) => r.port === "log")
+      .map((r) => r.what as { line: string; severity?: string });
+    expect(told.filter((r) => r.line.startsWith("Error exec-ing")).every((r) => r.severity === "error")).toBe(
+      true,
+    );
+    expect(told.some((r) => r.line.startsWith("Error exec-ing"))).toBe(true);
+    expect(verify(n.journal.text())).toEqual({ mismatches: [], same: true });
+  });
+});
+
 /** VI_1 (VRID 1) on eth0 and VI_2 (VRID 2) on eth1, one VIP each. */
 const twoInterfaces = (): NodeSpec => ({
   instances: [instance("VI_1", 1, "eth0", ["198.18.0.100"]), instance("VI_2", 2, "eth1", ["198.18.1.100"])],

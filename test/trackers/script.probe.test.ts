@@ -60,16 +60,24 @@ function setup(over: { timeoutMs?: number; failStart?: string } = {}) {
   const clock = new VirtualClock();
   const { runner, runs } = fakeRunner(over.failStart === undefined ? {} : { failStart: over.failStart });
   const logs: string[] = [];
+  const severities: Array<string | undefined> = [];
   const results: ProbeInput[] = [];
   const sub = scriptProbe$(
     { name: "chk", argv: ["/bin/chk"], uid: 0, gid: 0, intervalMs: 1000, timeoutMs: over.timeoutMs ?? 1000 },
-    { clock, runner, log: (l) => logs.push(l) },
+    {
+      clock,
+      runner,
+      log: (l, _detail, severity) => {
+        logs.push(l);
+        severities.push(severity);
+      },
+    },
   ).subscribe((r) => results.push(r));
   const at = async (ms: number): Promise<void> => {
     clock.advanceTo(ms * 1000);
     await flush();
   };
-  return { clock, runs, logs, results, sub, at };
+  return { clock, runs, logs, severities, results, sub, at };
 }
 
 describe("vrrp_script probe", () => {
@@ -183,6 +191,7 @@ describe("vrrp_script probe", () => {
     await t.at(0);
     expect(t.results).toEqual([{ kind: "probe", tracker: "chk", ok: true, exitStatus: 0 }]);
     expect(t.logs[0]).toMatch(/^Error exec-ing command '\/bin\/chk', error 2: /);
+    expect(t.severities[0]).toBe("error"); // keepalived: LOG_ALERT
     t.sub.unsubscribe();
   });
 
