@@ -306,9 +306,16 @@ try {
         loads.push(loadAverage());
       }
       await backupV.stop("SIGTERM", 10_000);
-      // KEEP_JOURNAL=DIR keeps Vigil's journals (timer and rx times) for inspection.
-      if (process.env.KEEP_JOURNAL !== undefined)
-        (await import("node:fs")).cpSync(dir, process.env.KEEP_JOURNAL, { recursive: true });
+      // KEEP_JOURNAL=DIR keeps Vigil's journals (timer and rx times) and its output (its log, and
+      // what VIGIL_NODE_ARGS such as --trace-gc print) for inspection.
+      if (process.env.KEEP_JOURNAL !== undefined) {
+        const fs = await import("node:fs");
+        fs.cpSync(dir, process.env.KEEP_JOURNAL, { recursive: true });
+        fs.writeFileSync(
+          join(process.env.KEEP_JOURNAL, `vigil-${c.name.split(",")[0]}-${mode}.log`),
+          backupV.output,
+        );
+      }
       await backupK.proc.stop();
       await Promise.all([wire.stop(), monK.stop(), monV.stop()]);
       for (const [ns, vip] of [
