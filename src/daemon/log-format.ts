@@ -10,13 +10,12 @@
  * names and addresses in log lines come from configuration files and the network. Pure: the time
  * is given.
  */
+import type { LogSeverity } from "../../machines/events.ts";
 import { escapeText, terminalSafeJson } from "../cli/escape.ts";
 
 export type LogFormat = "text" | "json";
 
 export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
-
-import type { LogSeverity } from "../../machines/events.ts";
 
 /** What a caller may say about a line beyond `detail`: a warning or an error (default: neither). */
 export type { LogSeverity };

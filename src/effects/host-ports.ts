@@ -7,7 +7,6 @@
  * IPVS is not here: the LVS checkers' own port programs it (src/lvs/lvs.service.ts). Not pure: this
  * is the edge to the host.
  */
-
 import type { LogSeverity } from "../../machines/events.ts";
 import type { Config } from "../config/types.ts";
 import type { Clock } from "../runtime/clock.ts";
