@@ -59,11 +59,20 @@ try {
   for (const [i, m] of marks.entries())
     writeFileSync(join(OUT_DIR, `scale-pair-${i}.marked.log`), m.join(""));
 } finally {
-  for (const [i, d] of running.entries()) {
-    await d.proc.stop("SIGTERM", 15_000);
-    writeFileSync(join(OUT_DIR, `scale-pair-${i === 0 ? "master" : "backup"}.log`), d.proc.output);
+  // Every daemon stopped and both namespaces removed, whatever fails on the way (an OUT_DIR that
+  // cannot be written must not leave them behind).
+  try {
+    for (const [i, d] of running.entries()) {
+      await d.proc.stop("SIGTERM", 15_000);
+      try {
+        writeFileSync(join(OUT_DIR, `scale-pair-${i === 0 ? "master" : "backup"}.log`), d.proc.output);
+      } catch (e) {
+        console.error(`cannot write the daemon's output to ${OUT_DIR}: ${String(e)}`);
+      }
+    }
+  } finally {
+    for (const ns of [a, b]) await removeNs(ns);
+    if (process.env.KEEP_DIR === undefined) rmSync(dir, { recursive: true, force: true });
+    else console.log(`kept ${dir} (configurations, journals)`);
   }
-  for (const ns of [a, b]) await removeNs(ns);
-  if (process.env.KEEP_DIR === undefined) rmSync(dir, { recursive: true, force: true });
-  else console.log(`kept ${dir} (configurations, journals)`);
 }
