@@ -82,16 +82,15 @@ export const SLEEP_MARGIN_US = 300;
  * the wake-up late by as much (`TURN_WORK_US`); and the kernel ends a long poll up to 0.1–0.5 % of it
  * late (`KERNEL_SLACK_US_PER_MS`). A `precise` timer (the down timer, whose lateness is failover
  * latency) is therefore armed to wake 1–2 ms EARLY plus that slack and that work (a wait ends in a
- * second, short one)
- * and finishes its last `FINISH_WINDOW_US` mostly asleep on a kernel timer when the host can sleep
- * (the daemon: a spin would use up the process's scheduler slice right before the takeover, and the
- * kernel then preempts it for the work its own address change wakes): it first runs the timer's
- * rehearsal (`TimerOptions.prepare`: the down timer's machine step, computed ahead, which the firing
- * 1–3 ms later takes if nothing changed meanwhile, and meets warm caches either way), sleeps until
- * `SLEEP_MARGIN_US` before due, and waits the rest on loop turns (pending I/O served between them);
- * without a sleeping host, all on loop turns (`setImmediate`), checking hrtime each turn. Either way it
- * fires within one loop turn of its due time. Other timers (adverts, GARP pacing)
- * wake on the rounded-up millisecond and re-arm if early, as spinning for each of a thousand
+ * second, short one) and finishes its last `FINISH_WINDOW_US` mostly asleep on a kernel timer when
+ * the host can sleep (the daemon: a spin would use up the process's scheduler slice right before the
+ * takeover, and the kernel then preempts it for the work its own address change wakes): it first
+ * runs the timer's rehearsal (`TimerOptions.prepare`: the down timer's machine step, computed ahead,
+ * which the firing 1–3 ms later takes if nothing changed meanwhile, and meets warm caches either
+ * way), sleeps until `SLEEP_MARGIN_US` before due, and waits the rest on loop turns (pending I/O
+ * served between them); without a sleeping host, all on loop turns (`setImmediate`), checking hrtime
+ * each turn. Either way it fires within one loop turn of its due time. Other timers (adverts, GARP
+ * pacing) wake on the rounded-up millisecond and re-arm if early, as spinning for each of a thousand
  * instances' adverts would cost CPU for nothing a peer can see.
  */
 export class RealClock extends ClockBase {
