@@ -25,11 +25,15 @@ export const SEAL_CHARS = 7;
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-export const hashText = (h: number): string => {
-  let out = "";
-  for (let shift = 30; shift >= 0; shift -= 6) out += B64.charAt((h >>> shift) & 63);
-  return out;
-};
+/** Every pair of base64url characters, by its 12 bits: a hash's text is three of them. */
+const B64_PAIRS: readonly string[] = Array.from(
+  { length: 4096 },
+  (_, bits) => B64.charAt(bits >>> 6) + B64.charAt(bits & 63),
+);
+const pairOf = (h: number, shift: number): string => B64_PAIRS[(h >>> shift) & 4095] as string;
+
+/** HASH: the 32-bit chain value as 6 base64url characters, most significant first (2 bits, then 6 each). */
+export const hashText = (h: number): string => pairOf(h, 24) + pairOf(h, 12) + pairOf(h, 0);
 
 const IN_HEAD = '{"t":"in","ev":{"seq":';
 const OUT_HEAD = '{"t":"out","seq":';
@@ -173,7 +177,10 @@ export class SegmentEncoder {
   }
 }
 
-/** Appends sealed physical lines for `payloads` to `parts`; the last one ends a write batch. */
+/**
+ * Appends sealed physical lines for `payloads` to `parts` (as pieces, for the caller to join: no
+ * string is built per line); the last one ends a write batch.
+ */
 export const seal = (
   chain: number,
   payloads: readonly string[],
@@ -183,9 +190,10 @@ export const seal = (
   let h = chain;
   const n = payloads.length;
   for (let k = 0; k < n; k++) {
-    const text = payloads[k] + (endBatch && k === n - 1 ? ";" : " ");
-    h = fnv1a(h, text);
-    parts.push(`${text}${hashText(h)}\n`);
+    const text = payloads[k] as string;
+    const sep = endBatch && k === n - 1 ? ";" : " ";
+    h = fnv1a(fnv1a(h, text), sep);
+    parts.push(text, sep, pairOf(h, 24), pairOf(h, 12), pairOf(h, 0), "\n");
   }
   return h;
 };

@@ -6,11 +6,13 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { VirtualClock } from "../../src/runtime/clock.ts";
 import { type Input, inLine } from "../../src/runtime/input.ts";
 import { endsAtWriteBoundary, FileJournal, readJournal, segmentPath } from "../../src/runtime/journal.ts";
 import { listSegments } from "../../src/runtime/segment-file.ts";
+import { CHAIN_SEED, hashText, seal } from "../../src/runtime/segment-format.ts";
 import { tempDirForTest } from "../support/temp.ts";
 
 const header = JSON.stringify({ t: "header", vigil: "test", configHash: "c0ffee", spec: { instances: [] } });
@@ -33,6 +35,46 @@ const stateOut = (seq: number) =>
     out: [{ type: "state", actor: "instance:VI_1", from: "BACKUP", to: "MASTER" }],
   });
 const fresh = () => tempDirForTest("vigil-seg-");
+
+describe("the seal, as the format states it", () => {
+  // Straight from segment-format.ts's header: h_i = fnv1a(h_{i-1}, PAYLOAD SEP), HASH = 6 base64url
+  // characters of h_i, most significant first; SEP ";" on a batch's last line, " " elsewhere.
+  const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const reference = (chain: number, payloads: readonly string[]): { lines: string; chain: number } => {
+    let h = chain;
+    let lines = "";
+    payloads.forEach((p, k) => {
+      const text = p + (k === payloads.length - 1 ? ";" : " ");
+      for (const unit of text.split("").map((c) => c.charCodeAt(0))) h = Math.imul(h ^ unit, 16777619) >>> 0;
+      let hash = "";
+      for (let shift = 30; shift >= 0; shift -= 6) hash += B64[(h >>> shift) & 63];
+      lines += `${text}${hash}\n`;
+    });
+    return { lines, chain: h };
+  };
+
+  test("physical lines and chain equal the reference for any payloads and seed", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        fc.array(fc.string({ unit: "binary" })),
+        (seed, payloads) => {
+          const parts: string[] = [];
+          const chain = seal(seed, payloads, parts, true);
+          const want = reference(seed, payloads);
+          expect(parts.join("")).toBe(want.lines);
+          expect(chain).toBe(want.chain);
+          if (payloads.length > 0) expect(hashText(chain)).toBe(want.lines.slice(-7, -1));
+        },
+      ),
+    );
+    expect(hashText(0)).toBe("AAAAAA");
+    expect(hashText(0xffffffff)).toBe("D_____");
+    expect(reference(CHAIN_SEED, ["x"]).lines.slice(-7, -1)).toBe(
+      hashText(seal(CHAIN_SEED, ["x"], [], true)),
+    );
+  });
+});
 
 describe("compact steady repeats", () => {
   test("a steady backup's adverts and a steady master's adverts cost ≤ 16 bytes each", () => {
