@@ -56,6 +56,12 @@ export class HeapTimer implements TimerHandle {
   live = true;
   /** Position in its heap's array (-1 once taken off): a move re-sorts it from there. */
   index = -1;
+  /**
+   * Where the heap orders it: (keyDueUs, keySeq) ≤ (dueUs, seq) always. A move to later leaves the
+   * key behind (O(1)); the entry is re-sorted only if it reaches the top so (`TimerHeap.top`).
+   */
+  keyDueUs: number;
+  keySeq: number;
   constructor(
     public dueUs: number,
     public seq: number,
@@ -63,7 +69,10 @@ export class HeapTimer implements TimerHandle {
     readonly sink: CancelSink,
     readonly precise = false,
     readonly prepare?: () => void,
-  ) {}
+  ) {
+    this.keyDueUs = dueUs;
+    this.keySeq = seq;
+  }
   /** The due time `prepare` last ran for (a moved timer is rehearsed again for its new due time). */
   preparedForUs = Number.NaN;
 
@@ -75,11 +84,15 @@ export class HeapTimer implements TimerHandle {
 }
 
 const before = (a: HeapTimer, b: HeapTimer): boolean =>
-  a.dueUs < b.dueUs || (a.dueUs === b.dueUs && a.seq < b.seq);
+  a.keyDueUs < b.keyDueUs || (a.keyDueUs === b.keyDueUs && a.keySeq < b.keySeq);
 
 /**
  * Pending timers as a binary heap ordered by (due, seq): O(log n) push and pop, O(1) lazy cancel
- * (a cancelled entry stays until it reaches the top or the dead outnumber the live, then compaction).
+ * (a cancelled entry stays until it reaches the top or the dead outnumber the live, then compaction)
+ * and O(1) lazy move to later (a BACKUP's down timer, re-armed by every advert: the entry keeps its
+ * place until it reaches the top, and only then sinks to where its due time is — once per down
+ * interval instead of once per advert). The top is always exact: every other entry's time is at
+ * least its key, and the top's key is its time.
  */
 export class TimerHeap {
   readonly #heap: HeapTimer[] = [];
@@ -108,13 +121,23 @@ export class TimerHeap {
     return entry;
   }
 
-  /** The earliest live timer (dead ones on top are dropped), or undefined when idle. */
+  /**
+   * The earliest live timer, or undefined when idle: dead entries on top are dropped, and a moved one
+   * whose key is behind its time is sunk to its place.
+   */
   top(): HeapTimer | undefined {
-    while (this.#heap.length > 0 && this.#heap[0]?.live === false) {
-      this.#pop();
-      this.#dead--;
+    const h = this.#heap;
+    for (let t = h[0]; t !== undefined; t = h[0]) {
+      if (!t.live) {
+        this.#pop();
+        this.#dead--;
+      } else if (t.keyDueUs !== t.dueUs || t.keySeq !== t.seq) {
+        t.keyDueUs = t.dueUs;
+        t.keySeq = t.seq;
+        this.#siftDown(0, t);
+      } else return t;
     }
-    return this.#heap[0];
+    return undefined;
   }
 
   /** Removes the top entry (call after `top()` returned it) and marks it fired. */
@@ -125,15 +148,17 @@ export class TimerHeap {
 
   /**
    * Moves a live entry of this heap to `dueUs` with a fresh seq — the (due, seq) place a cancel and a
-   * new `add` would give it — in O(log n). False when it is not a live entry of this heap.
+   * new `add` would give it: to later in O(1) (its key stays), to earlier in O(log n). False when it
+   * is not a live entry of this heap.
    */
   move(t: HeapTimer, dueUs: number): boolean {
     if (!t.live || t.sink !== this.sink || this.#heap[t.index] !== t) return false;
-    const later = dueUs >= t.dueUs;
     t.dueUs = dueUs;
     t.seq = this.#seq++;
-    if (later) this.#siftDown(t.index, t);
-    else this.#siftUp(t.index, t);
+    if (dueUs >= t.keyDueUs) return true;
+    t.keyDueUs = dueUs;
+    t.keySeq = t.seq;
+    this.#siftUp(t.index, t);
     return true;
   }
 
@@ -187,7 +212,11 @@ export class TimerHeap {
     const live = this.#heap.filter((e) => e.live);
     this.#heap.length = 0;
     this.#dead = 0;
-    for (const e of live) this.#push(e);
+    for (const e of live) {
+      e.keyDueUs = e.dueUs;
+      e.keySeq = e.seq;
+      this.#push(e);
+    }
   }
 }
 
