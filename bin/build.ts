@@ -27,6 +27,21 @@ export const distDir = join(repoRoot, "dist");
 /** Packages with native code: loaded from node_modules at run time, never bundled. */
 export const NATIVE_PACKAGES = ["koffi", "raw-socket", "netlink"] as const;
 
+/**
+ * RxJS's ES2015 build, bundled instead of the CommonJS one its `node` export condition names: the
+ * CommonJS build is ES5, whose `for…of` (tslib's `__values`) allocates an iterator and a result per
+ * observer on every `Subject.next` — per received advert, on each subject between socket and node.
+ * Same code otherwise (one TypeScript source, two compilations).
+ */
+const rxjsEs2015 = {
+  name: "rxjs-es2015",
+  setup(b: import("esbuild").PluginBuild): void {
+    b.onResolve({ filter: /^rxjs$/ }, () => ({
+      path: join(repoRoot, "node_modules/rxjs/dist/esm/index.js"),
+    }));
+  },
+};
+
 /** How old an unreferenced chunk must be before a build removes it (a CLI may still load it). */
 const STALE_CHUNK_AGE_MS = 60 * 60 * 1000;
 
@@ -112,6 +127,7 @@ export async function buildDist(outDir: string = distDir): Promise<BuildReport> 
     platform: "node",
     target: "node20",
     external: [...NATIVE_PACKAGES],
+    plugins: [rxjsEs2015],
     sourcemap: "linked",
     // Bundled CommonJS dependencies call require(); ESM output has none, so give each chunk one.
     banner: {

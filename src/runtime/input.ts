@@ -173,6 +173,19 @@ export const checkInput = (x: unknown): Input => {
       if (i.ttlObserved !== undefined && !isBool(i.ttlObserved)) return bad("rx.ttlObserved");
       if (i.ifindex !== undefined && !isInt(i.ifindex)) return bad("rx.ifindex");
       if (i.ipPayloadLength !== undefined && !isInt(i.ipPayloadLength)) return bad("rx.ipPayloadLength");
+      // The raw IPv4 socket's shape (rxInput's): one literal, no spread temporaries per datagram.
+      if (i.ttlObserved === undefined && i.ifindex !== undefined && i.ipPayloadLength !== undefined)
+        return {
+          kind: "rx",
+          family: i.family,
+          src: i.src,
+          dst: i.dst,
+          ttl: i.ttl,
+          ifname: i.ifname,
+          ifindex: i.ifindex,
+          ipPayloadLength: i.ipPayloadLength,
+          hex: i.hex,
+        };
       if (i.ttlObserved === undefined && i.ifindex === undefined && i.ipPayloadLength === undefined)
         return {
           kind: "rx",

@@ -5,8 +5,8 @@
  * the module it loads. Start-up loads only what is needed (traced with an ESM loader hook, mapped
  * to sources through dist/inputs.json): `--version` and `--help` no command, a command's `--help`
  * no dependency package, `vigil check` none of the runtime's (xstate, rxjs, native addons).
- * Without dist/, bin/vigil.js says to build and exits 70; a command whose chunk is missing fails
- * with one line and 70.
+ * The bundle takes RxJS's ES2015 build (bin/build.ts). Without dist/, bin/vigil.js says to build
+ * and exits 70; a command whose chunk is missing fails with one line and 70.
  */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -109,6 +109,19 @@ describe("start-up loads only what is needed", () => {
       /^(machines|transports)\/|^src\/(daemon|protocol)\//.test(s) && s !== "src/protocol/address.ts";
     expect(r.sources.filter(runtime)).toEqual([]);
     expect(r.sources).toContain("src/cli/check.ts");
+  });
+});
+
+describe("the bundle", () => {
+  it("holds RxJS's ES2015 build, not its ES5 CommonJS one (no iterator per observer per next)", () => {
+    const { contents } = JSON.parse(readFileSync(join(repoRoot, "dist", "inputs.json"), "utf8")) as {
+      contents: Record<string, string[]>;
+    };
+    const rxjs = Object.values(contents)
+      .flat()
+      .filter((i) => i.startsWith("node_modules/rxjs/"));
+    expect(rxjs).toContain("node_modules/rxjs/dist/esm/internal/Subject.js");
+    expect(rxjs.filter((i) => !i.startsWith("node_modules/rxjs/dist/esm/"))).toEqual([]);
   });
 });
 
