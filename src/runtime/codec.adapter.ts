@@ -161,7 +161,7 @@ export class AdvertCodec {
    */
   readonly #boundTo = new Map<string, string>();
   /** Advert templates by instance name, made on an instance's first send. */
-  readonly #templates = new Map<string, AdvertTemplate>();
+  readonly #templates = new Map<string, TemplateEntry>();
   readonly dropped: RouterDrops = { unknownRoute: 0, notPeer: 0, ttlOutOfRange: 0 };
   /** Accepted datagrams by their hex text (see the module comment). */
   readonly #accepted = new Map<string, Accepted>();
@@ -317,42 +317,71 @@ export class AdvertCodec {
    * `vrrp_update_pkt` does, and copied out per destination (v3: the checksum covers src and dst).
    * The same bytes as `encodeAdvert` from scratch (test/runtime/advert-template.test.ts).
    */
-  outbound(spec: InstanceSpec, priority: number): Outbound[] {
+  outbound(spec: InstanceSpec, priority: number): readonly Outbound[] {
+    const template = this.#template(spec, priority);
+    if (template === undefined) return this.#render(spec, priority, undefined);
+    // A MASTER sends the same advert every advert_int: the same (frozen, read-only) datagrams again.
+    if (template.lastPriority !== priority || template.spec !== spec) {
+      template.last = this.#render(spec, priority, template.template);
+      template.lastPriority = priority;
+      template.spec = spec;
+    }
+    return template.last;
+  }
+
+  #render(spec: InstanceSpec, priority: number, template: AdvertTemplate | undefined): readonly Outbound[] {
     const p = spec.params;
     const unicast = spec.unicastPeers.length > 0;
     const dsts = unicast
       ? spec.unicastPeers
       : [spec.mcastGroup ?? (p.family === 4 ? VRRP_MCAST_GROUP4 : VRRP_MCAST_GROUP6)];
     const ttl = unicast ? (spec.unicastTtl ?? VRRP_TTL) : VRRP_TTL;
-    const template = this.#template(spec, priority);
-    return dsts.map((dst) => ({
-      bytes:
-        template === undefined
-          ? encodeAdvert(advertFields(spec, priority), p.family, { src: p.ownIp, dst })
-          : template.render(priority, { src: p.ownIp, dst }).slice(),
-      family: p.family,
-      src: p.ownIp,
-      dst,
-      ttl,
-      ifname: p.ifname,
-      vrid: p.vrid,
-    }));
+    return Object.freeze(
+      dsts.map((dst) =>
+        Object.freeze({
+          bytes:
+            template === undefined
+              ? encodeAdvert(advertFields(spec, priority), p.family, { src: p.ownIp, dst })
+              : template.render(priority, { src: p.ownIp, dst }).slice(),
+          family: p.family,
+          src: p.ownIp,
+          dst,
+          ttl,
+          ifname: p.ifname,
+          vrid: p.vrid,
+        }),
+      ),
+    );
   }
 
   /**
-   * The advert template of `spec` (made on first use, with the same field checks as `encodeAdvert`);
-   * undefined for a priority outside 0..255, which `encodeAdvert` then rejects with its own error.
+   * The advert template of `spec` (made on first use, with the same field checks as `encodeAdvert`)
+   * and its last datagrams; undefined for a priority outside 0..255, which `encodeAdvert` then
+   * rejects with its own error.
    */
-  #template(spec: InstanceSpec, priority: number): AdvertTemplate | undefined {
+  #template(spec: InstanceSpec, priority: number): TemplateEntry | undefined {
     if (!Number.isInteger(priority) || priority < 0 || priority > 255) return undefined;
     const name = spec.params.name;
     let t = this.#templates.get(name);
     if (t === undefined) {
-      t = new AdvertTemplate(advertFields(spec, priority), spec.params.family);
+      t = {
+        template: new AdvertTemplate(advertFields(spec, priority), spec.params.family),
+        spec,
+        lastPriority: -1,
+        last: [],
+      };
       this.#templates.set(name, t);
     }
     return t;
   }
+}
+
+/** An instance's advert template and the datagrams it last rendered (for `lastPriority`, from `spec`). */
+interface TemplateEntry {
+  readonly template: AdvertTemplate;
+  spec: InstanceSpec;
+  lastPriority: number;
+  last: readonly Outbound[];
 }
 
 /** The advert fields of `spec` at `priority`. */

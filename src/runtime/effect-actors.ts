@@ -153,7 +153,8 @@ class Mailbox {
 export class EffectActors {
   readonly #host: EffectHost;
   readonly #mailboxes = new Map<string, Mailbox>();
-  readonly #advertCount = new Map<string, number>();
+  /** Adverts given per interface (actor `advert:IFNAME`), keyed by the interface name: no id text per advert. */
+  readonly #advertCount = new Map<string, { n: number }>();
   readonly #idleWaiters: Array<() => void> = [];
   /** Per interface: settles when the last VIP command posted on it has its outcome (absent: none pending). */
   readonly #vipSettled = new Map<string, Promise<void>>();
@@ -178,14 +179,14 @@ export class EffectActors {
   counters(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [id, b] of this.#mailboxes) out[id] = b.count;
-    for (const [id, n] of this.#advertCount) out[id] = n;
+    for (const [ifname, c] of this.#advertCount) out[`advert:${ifname}`] = c.n;
     return out;
   }
 
   /** Sets the command counters from a checkpoint, so `cmd` numbers continue where they were. */
   restoreCounters(counters: Readonly<Record<string, number>>): void {
     for (const [id, n] of Object.entries(counters)) {
-      if (id.startsWith("advert:")) this.#advertCount.set(id, n);
+      if (id.startsWith("advert:")) this.#advertCount.set(id.slice("advert:".length), { n });
       else this.#box(id).count = n;
     }
   }
@@ -246,16 +247,19 @@ export class EffectActors {
 
   /** One advert to one destination, sent at once (see the module note). */
   advert(instance: string, out: Outbound): void {
-    const id = `advert:${out.ifname}`;
-    const cmd = (this.#advertCount.get(id) ?? 0) + 1;
-    this.#advertCount.set(id, cmd);
+    let count = this.#advertCount.get(out.ifname);
+    if (count === undefined) {
+      count = { n: 0 };
+      this.#advertCount.set(out.ifname, count);
+    }
+    const cmd = ++count.n;
     const t = this.#host.transport;
     if (!this.#host.live || t === undefined || this.closed) return;
     try {
       t.send(out);
     } catch (e) {
       this.outcome(
-        id,
+        `advert:${out.ifname}`,
         { op: "sendAdvert", instance, target: out.dst, journalOk: false, extraUs: 0, run: () => {} },
         cmd,
         failure(e),

@@ -384,7 +384,8 @@ export const inLine = (ev: Event): string => inLineOf(ev.seq, ev.atUs, inputText
 const INPUT_TEXTS_MAX = 8192;
 
 /**
- * `inputText` with a memo for rx inputs keyed by their datagram (`hex`): a steady state repeats the
+ * `inputText` with a memo for timer inputs (by actor and timer id) and for rx inputs keyed by their
+ * datagram (`hex`): a steady state repeats the
  * same datagram with the same facts, so the text — a flat string whose hash V8 has already computed —
  * is reused, and a dictionary lookup on it (segment-format.ts) finds its hash already computed. Every fact is
  * compared, so the text is always exactly `inputText(i)`. Not pure (holds the memo).
@@ -392,7 +393,11 @@ const INPUT_TEXTS_MAX = 8192;
 export class InputTexts {
   readonly #rx = new Map<string, { readonly i: Extract<Input, { kind: "rx" }>; readonly text: string }>();
 
+  /** Timer input texts by actor, then timer id. */
+  readonly #timers = new Map<string, Map<string, string>>();
+
   text(i: Input): string {
+    if (i.kind === "timer") return this.#timerText(i);
     if (i.kind !== "rx") return inputText(i);
     const m = this.#rx.get(i.hex);
     if (
@@ -410,6 +415,25 @@ export class InputTexts {
     if (this.#rx.size >= INPUT_TEXTS_MAX) this.#rx.clear();
     const text = inputText(i);
     this.#rx.set(i.hex, { i, text });
+    return text;
+  }
+
+  /**
+   * The same text object for every firing of a timer: nothing built per firing, and the journal's
+   * dictionary finds it by a hash V8 has already computed.
+   */
+  #timerText(i: Extract<Input, { kind: "timer" }>): string {
+    let byId = this.#timers.get(i.actor);
+    if (byId === undefined) {
+      if (this.#timers.size >= INPUT_TEXTS_MAX) this.#timers.clear();
+      byId = new Map();
+      this.#timers.set(i.actor, byId);
+    }
+    let text = byId.get(i.id);
+    if (text === undefined) {
+      text = inputText(i);
+      byId.set(i.id, text);
+    }
     return text;
   }
 }

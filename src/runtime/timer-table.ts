@@ -33,8 +33,14 @@ export interface SavedTimer {
   readonly armSeq: number;
 }
 
-/** A pending timer; re-arming updates it in place (one object and one clock callback per timer name). */
+/**
+ * A timer of one actor; re-arming updates it in place (one object and one clock callback per timer
+ * name, kept once it has fired or been cancelled: a MASTER's advert timer, fired and armed again every
+ * advert_int, allocates nothing and does not shrink and regrow its actor's map).
+ */
 interface Entry {
+  /** Armed: false once it has fired (taken) or been cancelled, until it is armed again. */
+  pending: boolean;
   event: { readonly type: string };
   dueUs: number;
   /** How long after its arming base it was due (its period, for a repeating timer). */
@@ -121,6 +127,7 @@ export class TimerTable {
     if (e === undefined) {
       const rehearse = this.opts.rehearse;
       const entry: Entry = {
+        pending: true,
         event,
         dueUs,
         delayUs,
@@ -136,12 +143,18 @@ export class TimerTable {
       e = entry;
       timers.set(id, e);
     } else {
+      const wasPending = e.pending;
+      e.pending = true;
       e.event = event;
       e.dueUs = dueUs;
       e.delayUs = delayUs;
       e.armSeq = armSeq;
       // The same (due, seq) place as a cancel and a new timer, without either (the real clock).
-      if (e.handle !== undefined && this.clock.moveTimerUs?.(e.handle, dueUs - this.clock.nowUs()) === true)
+      if (
+        wasPending &&
+        e.handle !== undefined &&
+        this.clock.moveTimerUs?.(e.handle, dueUs - this.clock.nowUs()) === true
+      )
         return;
       e.handle?.cancel();
       e.handle = undefined;
@@ -171,35 +184,38 @@ export class TimerTable {
     id: string,
   ): { readonly event: { readonly type: string }; readonly dueUs: number } | undefined {
     const t = this.#byActor.get(actor)?.get(id);
-    return t === undefined ? undefined : { event: t.event, dueUs: t.dueUs };
+    return t?.pending === true ? { event: t.event, dueUs: t.dueUs } : undefined;
   }
 
   /** One actor's pending timers in arming order. */
   #ordered(timers: Map<string, Entry>): Array<[string, Entry]> {
-    return [...timers].sort(byArmSeq);
+    return [...timers].filter(([, t]) => t.pending).sort(byArmSeq);
+  }
+
+  /** Stops a pending timer (its clock timer too); nothing when it is not pending. */
+  #stop(t: Entry): void {
+    t.pending = false;
+    t.handle?.cancel();
+    t.handle = undefined;
   }
 
   cancel(actor: string, id: string): void {
-    const timers = this.#byActor.get(actor);
-    const t = timers?.get(id);
-    if (t === undefined) return;
-    t.handle?.cancel();
-    timers?.delete(id);
+    const t = this.#byActor.get(actor)?.get(id);
+    if (t?.pending === true) this.#stop(t);
   }
 
-  /** Removes a due timer and returns its event (undefined when it is not pending: cancelled, unknown). */
+  /** Takes a due timer off the table and returns its event (undefined when it is not pending: cancelled, unknown). */
   take(actor: string, id: string): { readonly type: string } | undefined {
-    const timers = this.#byActor.get(actor);
-    const t = timers?.get(id);
-    if (t === undefined) return undefined;
-    timers?.delete(id);
+    const t = this.#byActor.get(actor)?.get(id);
+    if (t?.pending !== true) return undefined;
+    this.#stop(t);
     return t.event;
   }
 
   /** Moves a pending timer by `deltaUs` (never before `armBaseUs()`); false when no such timer is pending. */
   shift(actor: string, id: string, deltaUs: number): boolean {
     const t = this.#byActor.get(actor)?.get(id);
-    if (t === undefined) return false;
+    if (t?.pending !== true) return false;
     this.schedule(actor, id, t.event, Math.max(0, t.dueUs + deltaUs - this.#armBaseUs()));
     return true;
   }

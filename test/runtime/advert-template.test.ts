@@ -2,8 +2,9 @@
  * The runtime sends through a per-instance advert template (codec.adapter.ts `outbound`: patched
  * with priority and checksum, as keepalived's `vrrp_update_pkt`): every datagram it produces is the
  * same bytes as `encodeAdvert` from scratch — v2 and v3, IPv4 and IPv6, multicast and unicast (v3:
- * a checksum per destination), with and without auth, for any sequence of priorities on one codec —
- * and a priority outside 0..255 is still refused with the encoder's error.
+ * a checksum per destination), with and without auth, for any sequence of priorities on one codec;
+ * the same advert again is the same frozen datagrams, and a later one never changes an earlier
+ * one's bytes — and a priority outside 0..255 is still refused with the encoder's error.
  */
 import fc from "fast-check";
 import { expect, test } from "vitest";
@@ -72,8 +73,12 @@ test("template sends are byte-identical to encoding from scratch (fast-check)", 
             // Each datagram owns its bytes: later sends do not change it.
             if (o !== first) expect(o.bytes).not.toBe(first?.bytes);
           }
+          // The same advert again is the same (frozen) datagrams: nothing rendered or copied.
+          expect(codec.outbound(spec, priority)).toBe(out);
+          expect(Object.isFrozen(out) && out.every((o) => Object.isFrozen(o))).toBe(true);
           const snapshot = out.map((o) => Buffer.from(o.bytes).toString("hex"));
-          codec.outbound(spec, (priority + 1) % 256);
+          const other = codec.outbound(spec, (priority + 1) % 256);
+          expect(other).not.toBe(out);
           expect(out.map((o) => Buffer.from(o.bytes).toString("hex"))).toEqual(snapshot);
         }
       },

@@ -1,7 +1,8 @@
 /**
  * The journal's hot-path shortcuts write exactly what the plain path writes:
- * - `InputTexts` (the node's memo of rx input texts, keyed by the datagram) returns `inputText(i)`
- *   for every input, also when the same datagram comes back with other facts (src, TTL, interface…);
+ * - `InputTexts` (the node's memo of rx input texts, keyed by the datagram, and of timer input texts)
+ *   returns `inputText(i)` for every input, also when the same datagram comes back with other facts
+ *   (src, TTL, interface…);
  * - `FileJournal.appendIn(seq, atUs, text)` writes the same segment bytes as
  *   `append(inLineOf(seq, atUs, text))`, for random sequences of repeated and new inputs with and
  *   without `out` lines;
@@ -53,8 +54,8 @@ const rxArb: fc.Arbitrary<Rx> = fc
   });
 const timerArb: fc.Arbitrary<Input> = fc.record({
   kind: fc.constant("timer" as const),
-  actor: fc.constantFrom("instance:VI_1", "instance:VI_2"),
-  id: fc.constantFrom("advert", "masterDown"),
+  actor: fc.oneof(fc.constantFrom("instance:VI_1", "instance:VI_2"), fc.string()),
+  id: fc.oneof(fc.constantFrom("advert", "masterDown"), fc.string()),
 });
 const adminArb: fc.Arbitrary<Input> = fc.constant({ kind: "admin", command: "start" } as const);
 
