@@ -1,0 +1,117 @@
+/**
+ * The daemon's MASTER send path in one process, without sockets: N instances in a `Node` on a real
+ * clock with the daemon's file journal (16 MiB segments) and a transport that drops what it is given;
+ * no peer, so every instance becomes MASTER one Master_Down_Interval after start and then sends an
+ * advert per advert_int (1 s). After WARM_S seconds, over WINDOW_S seconds: CPU µs per advert sent
+ * (process user + system) and, with ALLOC=1, the bytes allocated per advert by function (V8's
+ * sampling heap profiler, collected objects included; top 15). For before/after comparisons of the
+ * send path; bench/daemon-scale.bench.ts is the real measure.
+ * Run: `npx tsx bench/lab/master-path.bench.ts` (N 1000, WARM_S 8, WINDOW_S 10, ALLOC).
+ * Not pure (files, real clock).
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FileJournal } from "../../src/runtime/journal.ts";
+import { Node } from "../../src/runtime/node.ts";
+import { nullPorts } from "../../src/runtime/ports.ts";
+import { RealClock } from "../../src/runtime/real-clock.ts";
+import { fleetSpec } from "../fleet.ts";
+
+const N = Number(process.env.N ?? 1000);
+const WARM_S = Number(process.env.WARM_S ?? 8);
+const WINDOW_S = Number(process.env.WINDOW_S ?? 10);
+const ALLOC = process.env.ALLOC === "1";
+
+interface SampleNode {
+  readonly callFrame: { functionName: string; url: string; lineNumber: number };
+  readonly selfSize: number;
+  readonly children: readonly SampleNode[];
+}
+
+const dir = mkdtempSync(join(tmpdir(), "vigil-masterpath-"));
+const clock = new RealClock();
+let sent = 0;
+const journal = new FileJournal(join(dir, "j.jsonl"), {
+  clock,
+  maxSegmentBytes: 16 * 1024 * 1024,
+  maxSegments: 8,
+});
+const node = new Node(fleetSpec(N), {
+  clock,
+  ports: nullPorts(),
+  journal,
+  transport: {
+    inbound$: { subscribe: () => ({ unsubscribe: () => {} }) } as never,
+    send: () => {
+      sent++;
+    },
+    close: () => {},
+  },
+});
+/** CPU ticks (user + system) of each thread of this process, by thread name and id. */
+const threadTicks = (): Map<string, number> => {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync("/proc/self/task")) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(`${name} ${tid}`, Number(f[11]) + Number(f[12]));
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+};
+const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+const session = new Session();
+try {
+  node.start();
+  await sleep(WARM_S);
+  if (ALLOC) {
+    session.connect();
+    await session.post("HeapProfiler.startSampling", {
+      samplingInterval: 256,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    } as never);
+  }
+  const sent0 = sent;
+  const t0 = threadTicks();
+  const u0 = process.cpuUsage();
+  await sleep(WINDOW_S);
+  const u = process.cpuUsage(u0);
+  const n = sent - sent0;
+  const t1 = threadTicks();
+  const threads = [...t1]
+    .map(([k, v]) => [k, v - (t0.get(k) ?? 0)] as const)
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k} ${v * 10} ms`);
+  console.log(
+    `${n} adverts sent in ${WINDOW_S} s: ${((u.user + u.system) / n).toFixed(1)} µs CPU per advert (user ${(u.user / n).toFixed(1)}, system ${(u.system / n).toFixed(1)}); threads: ${threads.join(", ")}`,
+  );
+  if (ALLOC) {
+    const { profile } = (await session.post("HeapProfiler.stopSampling")) as {
+      profile: { head: SampleNode };
+    };
+    const by = new Map<string, number>();
+    let total = 0;
+    const walk = (s: SampleNode): void => {
+      const f = s.callFrame;
+      const key = `${f.functionName || "(anonymous)"} ${f.url.split("/").slice(-2).join("/")}:${f.lineNumber + 1}`;
+      total += s.selfSize;
+      if (s.selfSize > 0) by.set(key, (by.get(key) ?? 0) + s.selfSize);
+      for (const c of s.children) walk(c);
+    };
+    walk(profile.head);
+    console.log(`allocated ≈ ${(total / n).toFixed(0)} bytes per advert; by function:`);
+    for (const [k, v] of [...by].sort((a, b) => b[1] - a[1]).slice(0, 15))
+      console.log(`  ${(v / n).toFixed(0).padStart(6)} B  ${k}`);
+  }
+} finally {
+  session.disconnect();
+  node.close();
+  rmSync(dir, { recursive: true, force: true });
+}
