@@ -6,10 +6,11 @@
  * number, so a table saved in a checkpoint is re-armed in the order the clock would have fired it
  * (due time, then arming order) and a restored node fires its timers exactly as the original would.
  * On a clock that can move a timer (`moveTimerUs`: the real one) a re-arm moves the armed clock
- * timer in place. So a BACKUP's down timer, restarted by every advert, costs a heap move per advert
- * and no process wake-up until it is due, not a cancel and a new clock timer per advert (nor, as a
- * lazily kept earlier wake-up would, a wake-up per instance per down interval: up to ≈ 75 a second
- * at 250 instances whose timers are spread, test/runtime/real-clock.test.ts).
+ * timer in place. So a BACKUP's down timer, restarted by every advert, costs an O(1) move per
+ * advert (clock.ts `TimerHeap.move`) and no process wake-up until it is due, not a cancel and a new
+ * clock timer per advert (nor, as a lazily kept earlier wake-up would, a wake-up per instance per
+ * down interval: up to ≈ 75 a second at 250 instances whose timers are spread,
+ * test/runtime/real-clock.test.ts).
  * The down timer (`masterDown`) is armed `precise` (real-clock.ts): its lateness is failover and handover
  * latency. A timer armed in a step counts from the time of the event being applied (`stepNowUs`), as
  * keepalived's count from the time its loop woke for the event — not from when the step reached the
