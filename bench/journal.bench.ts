@@ -13,7 +13,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VirtualClock } from "../src/runtime/clock.ts";
-import { type Input, InputTexts, inLine } from "../src/runtime/input.ts";
+import type { Input } from "../src/runtime/input.ts";
+import { InputTexts, inLine } from "../src/runtime/input-text.ts";
 import { FileJournal, readJournal } from "../src/runtime/journal.ts";
 import { Node } from "../src/runtime/node.ts";
 import { RecordingPorts } from "../src/runtime/ports.ts";

@@ -4,7 +4,7 @@
  * check that every transition was journaled with its cause (invariants.ts `transition-cause`). Not
  * pure (it holds the last input's changes).
  */
-import { inLineOf } from "../src/runtime/input.ts";
+import { inLineOf } from "../src/runtime/input-text.ts";
 import type { Journal } from "../src/runtime/journal.ts";
 
 /**

@@ -3,7 +3,7 @@
  * address change, admin command, configuration reload, effect result and LVS checker result becomes an `Event {seq, atUs, input}` before it is applied. These
  * are effect Schemas, so journal lines are decoded (checked) at the edge; live inputs are checked
  * before they are journaled by `checkInput`, a hand-written check with the same meaning (cheap enough
- * for the hot path), and written by `inLine`. Pure, except `InputTexts` (a memo the node holds).
+ * for the hot path), and written by `inLine` (input-text.ts). Pure.
  */
 import { Schema } from "effect";
 
@@ -306,8 +306,6 @@ const checkCheck = (i: Record<string, unknown>): Input => {
   };
 };
 
-const q = JSON.stringify;
-
 const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 
 /** What a transport says about one received datagram (structurally `transports/transport.ts` `Datagram`). */
@@ -357,83 +355,3 @@ export const rxInput = (d: RxFacts): Extract<Input, { kind: "rx" }> => {
     hex,
   };
 };
-
-/** The JSON text of a checked input: byte-identical to `JSON.stringify(input)`, by hand for rx and timer. */
-export const inputText = (i: Input): string => {
-  if (i.kind === "rx") {
-    const seen = i.ttlObserved === undefined ? "" : `,"ttlObserved":${i.ttlObserved}`;
-    const index = i.ifindex === undefined ? "" : `,"ifindex":${i.ifindex}`;
-    const len = i.ipPayloadLength === undefined ? "" : `,"ipPayloadLength":${i.ipPayloadLength}`;
-    return `{"kind":"rx","family":${i.family},"src":${q(i.src)},"dst":${q(i.dst)},"ttl":${i.ttl}${seen},"ifname":${q(i.ifname)}${index}${len},"hex":${q(i.hex)}}`;
-  }
-  if (i.kind === "timer") return `{"kind":"timer","actor":${q(i.actor)},"id":${q(i.id)}}`;
-  return q(i);
-};
-
-/** The `in` line of event (seq, atUs) whose input's JSON text is `text`. */
-export const inLineOf = (seq: number, atUs: number, text: string): string =>
-  `{"t":"in","ev":{"seq":${seq},"atUs":${atUs},"input":${text}}}`;
-
-/**
- * The journal `in` line of a checked event: byte-identical to `JSON.stringify({ t: "in", ev })`,
- * written by hand for the two hot kinds (rx, timer) to skip the generic serialiser.
- */
-export const inLine = (ev: Event): string => inLineOf(ev.seq, ev.atUs, inputText(ev.input));
-
-/** Entries an `InputTexts` keeps before it starts over (a cache: any bound gives the same texts). */
-const INPUT_TEXTS_MAX = 8192;
-
-/**
- * `inputText` with a memo for timer inputs (by actor and timer id) and for rx inputs keyed by their
- * datagram (`hex`): a steady state repeats the
- * same datagram with the same facts, so the text — a flat string whose hash V8 has already computed —
- * is reused, and a dictionary lookup on it (segment-format.ts) finds its hash already computed. Every fact is
- * compared, so the text is always exactly `inputText(i)`. Not pure (holds the memo).
- */
-export class InputTexts {
-  readonly #rx = new Map<string, { readonly i: Extract<Input, { kind: "rx" }>; readonly text: string }>();
-
-  /** Timer input texts by actor, then timer id. */
-  readonly #timers = new Map<string, Map<string, string>>();
-
-  text(i: Input): string {
-    if (i.kind === "timer") return this.#timerText(i);
-    if (i.kind !== "rx") return inputText(i);
-    const m = this.#rx.get(i.hex);
-    if (
-      m !== undefined &&
-      m.i.src === i.src &&
-      m.i.dst === i.dst &&
-      m.i.ifname === i.ifname &&
-      m.i.ttl === i.ttl &&
-      m.i.family === i.family &&
-      m.i.ttlObserved === i.ttlObserved &&
-      m.i.ifindex === i.ifindex &&
-      m.i.ipPayloadLength === i.ipPayloadLength
-    )
-      return m.text;
-    if (this.#rx.size >= INPUT_TEXTS_MAX) this.#rx.clear();
-    const text = inputText(i);
-    this.#rx.set(i.hex, { i, text });
-    return text;
-  }
-
-  /**
-   * The same text object for every firing of a timer: nothing built per firing, and the journal's
-   * dictionary finds it by a hash V8 has already computed.
-   */
-  #timerText(i: Extract<Input, { kind: "timer" }>): string {
-    let byId = this.#timers.get(i.actor);
-    if (byId === undefined) {
-      if (this.#timers.size >= INPUT_TEXTS_MAX) this.#timers.clear();
-      byId = new Map();
-      this.#timers.set(i.actor, byId);
-    }
-    let text = byId.get(i.id);
-    if (text === undefined) {
-      text = inputText(i);
-      byId.set(i.id, text);
-    }
-    return text;
-  }
-}

@@ -40,7 +40,8 @@ import {
 } from "./checkpoint.ts";
 import type { Clock } from "./clock.ts";
 import { EffectActors } from "./effect-actors.ts";
-import { checkInput, type Event, type Input, InputTexts, inLineOf, rxInput } from "./input.ts";
+import { checkInput, type Event, type Input, rxInput } from "./input.ts";
+import { InputTexts, inLineOf } from "./input-text.ts";
 import { headerLine, type Journal } from "./journal.ts";
 import { type StepAction, topState } from "./machine-driver.ts";
 import { type ApplyHost, applyInput } from "./node-apply.ts";

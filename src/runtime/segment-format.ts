@@ -16,6 +16,7 @@
  * cuts; someone who recomputes it can forge a segment.
  */
 
+import { inLineOf } from "./input-text.ts";
 import { FNV1A_SEED, fnv1a } from "./prng.ts";
 
 export const CHAIN_SEED = FNV1A_SEED;
@@ -60,10 +61,6 @@ export const splitOutLine = (line: string): { seq: number; out: string } | undef
 };
 
 export const outLineText = (seq: number, out: string): string => `${OUT_HEAD}${seq},"out":${out}}`;
-
-/** The `in` line of event (seq, atUs) with input JSON `input` (input.ts `inLineOf`, the same bytes). */
-const inLineOf = (seq: number, atUs: number, input: string): string =>
-  `${IN_HEAD}${seq},"atUs":${atUs},"input":${input}}}`;
 
 /** Inputs worth a dictionary entry: the ones a steady state repeats. */
 export const isRepeatable = (inputText: string): boolean =>

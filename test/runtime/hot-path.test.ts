@@ -20,12 +20,12 @@ import {
   type Event,
   type Input,
   InvalidInputError,
-  inLine,
   LinkInput,
   ProbeInput,
   RxInput,
   TimerInput,
 } from "../../src/runtime/input.ts";
+import { inLine } from "../../src/runtime/input-text.ts";
 import { MemoryJournal, parseJournal } from "../../src/runtime/journal.ts";
 import { Node } from "../../src/runtime/node.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";

@@ -28,7 +28,8 @@ import {
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../src/runtime/clock.ts";
-import { type Input, inLine } from "../../src/runtime/input.ts";
+import type { Input } from "../../src/runtime/input.ts";
+import { inLine } from "../../src/runtime/input-text.ts";
 import { endsAtWriteBoundary, FileJournal, readJournal, segmentPath } from "../../src/runtime/journal.ts";
 import { listSegments } from "../../src/runtime/segment-file.ts";
 import { parseTcpdumpVrrp } from "../netns/support/differential.ts";

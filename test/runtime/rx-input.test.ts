@@ -8,7 +8,8 @@
 import { Schema } from "effect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Input, inputText, type RxFacts, rxInput } from "../../src/runtime/input.ts";
+import { Input, type RxFacts, rxInput } from "../../src/runtime/input.ts";
+import { inputText } from "../../src/runtime/input-text.ts";
 
 const facts = fc.record(
   {
