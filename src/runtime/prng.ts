@@ -28,7 +28,7 @@ const FNV1A_PRIME = 16777619;
  * on every later call that entered that code — 240 times in a daemon's first 10 s.
  */
 export const fnv1a = (h: number, text: string): number => {
-  let x = h;
+  let x = h >>> 0;
   for (let i = 0; i < text.length; i++) x = Math.imul(x ^ text.charCodeAt(i), FNV1A_PRIME) >>> 0;
   return x;
 };
