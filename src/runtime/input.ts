@@ -173,41 +173,17 @@ export const checkInput = (x: unknown): Input => {
       if (i.ttlObserved !== undefined && !isBool(i.ttlObserved)) return bad("rx.ttlObserved");
       if (i.ifindex !== undefined && !isInt(i.ifindex)) return bad("rx.ifindex");
       if (i.ipPayloadLength !== undefined && !isInt(i.ipPayloadLength)) return bad("rx.ipPayloadLength");
-      // The raw IPv4 socket's shape (rxInput's): one literal, no spread temporaries per datagram.
-      if (i.ttlObserved === undefined && i.ifindex !== undefined && i.ipPayloadLength !== undefined)
-        return {
-          kind: "rx",
-          family: i.family,
-          src: i.src,
-          dst: i.dst,
-          ttl: i.ttl,
-          ifname: i.ifname,
-          ifindex: i.ifindex,
-          ipPayloadLength: i.ipPayloadLength,
-          hex: i.hex,
-        };
-      if (i.ttlObserved === undefined && i.ifindex === undefined && i.ipPayloadLength === undefined)
-        return {
-          kind: "rx",
-          family: i.family,
-          src: i.src,
-          dst: i.dst,
-          ttl: i.ttl,
-          ifname: i.ifname,
-          hex: i.hex,
-        };
-      return {
-        kind: "rx",
-        family: i.family,
-        src: i.src,
-        dst: i.dst,
-        ttl: i.ttl,
-        ...(i.ttlObserved === undefined ? {} : { ttlObserved: i.ttlObserved }),
-        ifname: i.ifname,
-        ...(i.ifindex === undefined ? {} : { ifindex: i.ifindex }),
-        ...(i.ipPayloadLength === undefined ? {} : { ipPayloadLength: i.ipPayloadLength }),
-        hex: i.hex,
-      };
+      return rxOf(
+        i.family,
+        i.src,
+        i.dst,
+        i.ttl,
+        i.ttlObserved,
+        i.ifname,
+        i.ifindex as number | undefined,
+        i.ipPayloadLength as number | undefined,
+        i.hex,
+      );
     case "timer":
       if (!isStr(i.actor) || !isStr(i.id)) return bad("timer fields");
       return { kind: "timer", actor: i.actor, id: i.id };
@@ -327,31 +303,51 @@ export interface RxFacts {
  * A received datagram as a journalable input, keeping every fact a receive check needs (TTL seen or
  * not, interface index, IPv4 payload length from the IP header), so live and replayed runs check alike.
  */
-export const rxInput = (d: RxFacts): Extract<Input, { kind: "rx" }> => {
-  const hex = d.hex ?? hexOf(d.bytes);
-  // The raw IPv4 socket's datagram (TTL seen, index and payload length known): one literal, no spreads.
-  if (d.ttlObserved !== false && d.ifindex !== undefined && d.ipPayloadLength !== undefined)
-    return {
-      kind: "rx",
-      family: d.family,
-      src: d.src,
-      dst: d.dst,
-      ttl: d.ttl,
-      ifname: d.ifname,
-      ifindex: d.ifindex,
-      ipPayloadLength: d.ipPayloadLength,
-      hex,
-    };
+export const rxInput = (d: RxFacts): RxIn =>
+  rxOf(
+    d.family,
+    d.src,
+    d.dst,
+    d.ttl,
+    d.ttlObserved === false ? false : undefined,
+    d.ifname,
+    d.ifindex,
+    d.ipPayloadLength,
+    d.hex ?? hexOf(d.bytes),
+  );
+
+type RxIn = Extract<Input, { kind: "rx" }>;
+
+/**
+ * The rx input of these facts, keys in the schema's order (the journal text's); one literal for the
+ * two common shapes — the raw IPv4 socket's (index and payload length known) and the bare one — so
+ * no spread temporaries are made per datagram.
+ */
+const rxOf = (
+  family: 4 | 6,
+  src: string,
+  dst: string,
+  ttl: number,
+  ttlObserved: boolean | undefined,
+  ifname: string,
+  ifindex: number | undefined,
+  ipPayloadLength: number | undefined,
+  hex: string,
+): RxIn => {
+  if (ttlObserved === undefined && ifindex !== undefined && ipPayloadLength !== undefined)
+    return { kind: "rx", family, src, dst, ttl, ifname, ifindex, ipPayloadLength, hex };
+  if (ttlObserved === undefined && ifindex === undefined && ipPayloadLength === undefined)
+    return { kind: "rx", family, src, dst, ttl, ifname, hex };
   return {
     kind: "rx",
-    family: d.family,
-    src: d.src,
-    dst: d.dst,
-    ttl: d.ttl,
-    ...(d.ttlObserved === false ? { ttlObserved: false } : {}),
-    ifname: d.ifname,
-    ...(d.ifindex === undefined ? {} : { ifindex: d.ifindex }),
-    ...(d.ipPayloadLength === undefined ? {} : { ipPayloadLength: d.ipPayloadLength }),
+    family,
+    src,
+    dst,
+    ttl,
+    ...(ttlObserved === undefined ? {} : { ttlObserved }),
+    ifname,
+    ...(ifindex === undefined ? {} : { ifindex }),
+    ...(ipPayloadLength === undefined ? {} : { ipPayloadLength }),
     hex,
   };
 };
