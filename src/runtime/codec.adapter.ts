@@ -315,7 +315,8 @@ export class AdvertCodec {
    * The datagrams of one advert from `spec` at `priority`: the instance's advert template (built on
    * its first send, kept per instance) patched with the priority and checksum, as keepalived's
    * `vrrp_update_pkt` does, and copied out per destination (v3: the checksum covers src and dst).
-   * The same bytes as `encodeAdvert` from scratch (test/runtime/advert-template.test.ts).
+   * The same bytes as `encodeAdvert` from scratch (test/runtime/advert-template.test.ts). The same
+   * frozen datagrams again until the priority changes: read-only bytes (every transport copies or reads).
    */
   outbound(spec: InstanceSpec, priority: number): readonly Outbound[] {
     const template = this.#template(spec, priority);
