@@ -13,6 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { NEVER } from "rxjs";
 import { FileJournal } from "../../src/runtime/journal.ts";
 import { Node } from "../../src/runtime/node.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";
@@ -43,7 +44,7 @@ const node = new Node(fleetSpec(N), {
   ports: nullPorts(),
   journal,
   transport: {
-    inbound$: { subscribe: () => ({ unsubscribe: () => {} }) } as never,
+    inbound$: NEVER,
     send: () => {
       sent++;
     },

@@ -14,7 +14,8 @@
  * pure: pino reads the pid and host name.
  */
 import { pino } from "pino";
-import { type LogSeverity, logLevel, terminalSafeRecord } from "./log-format.ts";
+import type { LogSeverity } from "../../machines/events.ts";
+import { logLevel, terminalSafeRecord } from "./log-format.ts";
 
 /** Writes one line as a pino record stamped `at`. */
 export type JsonLog = (at: Date, line: string, detail: boolean, severity?: LogSeverity) => void;

@@ -12,19 +12,18 @@
  */
 import type { LogSeverity } from "../../machines/events.ts";
 import { escapeText, terminalSafeJson } from "../cli/escape.ts";
+import type { LogPort } from "../runtime/ports.ts";
 
 export type LogFormat = "text" | "json";
 
 export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 
-/** What a caller may say about a line beyond `detail`: a warning or an error (default: neither). */
-export type { LogSeverity };
-
 /**
- * The daemon's log sink: `detail` marks the lines keepalived prints only with -D; `severity` is
- * given only where the line's origin knows it is a warning or an error.
+ * The daemon's log sink, the node's log port (runtime/ports.ts): `detail` marks the lines keepalived
+ * prints only with -D; `severity` is given only where the line's origin knows it is a warning or an
+ * error.
  */
-export type LogSink = (line: string, detail: boolean, severity?: LogSeverity) => void;
+export type LogSink = LogPort["log"];
 
 /** pino's level names, as the json format uses them. */
 export type LogLevel = "debug" | "info" | "warn" | "error";

@@ -322,10 +322,9 @@ export class AdvertCodec {
     const template = this.#template(spec, priority);
     if (template === undefined) return this.#render(spec, priority, undefined);
     // A MASTER sends the same advert every advert_int: the same (frozen, read-only) datagrams again.
-    if (template.lastPriority !== priority || template.spec !== spec) {
+    if (template.lastPriority !== priority) {
       template.last = this.#render(spec, priority, template.template);
       template.lastPriority = priority;
-      template.spec = spec;
     }
     return template.last;
   }
@@ -367,7 +366,6 @@ export class AdvertCodec {
     if (t === undefined) {
       t = {
         template: new AdvertTemplate(advertFields(spec, priority), spec.params.family),
-        spec,
         lastPriority: -1,
         last: [],
       };
@@ -377,10 +375,12 @@ export class AdvertCodec {
   }
 }
 
-/** An instance's advert template and the datagrams it last rendered (for `lastPriority`, from `spec`). */
+/**
+ * An instance's advert template and the datagrams it last rendered, for `lastPriority` (a codec's
+ * instances are those of one spec: a reload makes a new codec).
+ */
 interface TemplateEntry {
   readonly template: AdvertTemplate;
-  spec: InstanceSpec;
   lastPriority: number;
   last: readonly Outbound[];
 }

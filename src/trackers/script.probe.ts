@@ -14,13 +14,14 @@
  */
 import { constants as osConstants } from "node:os";
 import { exhaustMap, filter, Observable, timer } from "rxjs";
-import type { LogSeverity } from "../../machines/events.ts";
 import type { ProcessRunner, RunExit, RunHandle } from "../effects/process-runner.ts";
 import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import type { Input } from "../runtime/input.ts";
+import type { LogPort } from "../runtime/ports.ts";
 
 export type ProbeInput = Extract<Input, { kind: "probe" }>;
-export type ProbeLog = (line: string, detail: boolean, severity?: LogSeverity) => void;
+/** Where a probe's log lines go: the node's log port. */
+export type ProbeLog = LogPort["log"];
 
 export interface ScriptProbeSpec {
   /** The vrrp_script name (the tracker name). */
