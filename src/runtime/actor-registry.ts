@@ -38,6 +38,8 @@ export interface Actor {
   readonly driver: MachineDriver<any>;
   // biome-ignore lint/suspicious/noExplicitAny: snapshots of three machine kinds
   snapshot: any;
+  /** `topState(snapshot.value)`, kept with the snapshot (the receive path asks it per datagram). */
+  top: string;
   fixpoint: Fixpoint | undefined;
   /** A rehearsed step (`rehearse`), taken by the next step if that is the same event on the same snapshot. */
   rehearsal: Rehearsal | undefined;
@@ -89,6 +91,7 @@ export class ActorRegistry {
         input,
         driver,
         snapshot,
+        top: topState((snapshot as { value: unknown }).value),
         fixpoint: undefined,
         rehearsal: undefined,
       };
@@ -157,8 +160,9 @@ export class ActorRegistry {
       actor.fixpoint = undefined;
       actor.snapshot = next;
       if (!sameValue(prev.value, next.value)) {
-        const from = topState(prev.value);
+        const from = actor.top;
         const to = topState(next.value);
+        actor.top = to;
         if (to !== from) changes.push({ type: "state", actor: actor.id, from, to });
       }
     }
@@ -200,6 +204,7 @@ export class ActorRegistry {
         throw new Error(`checkpoint has no snapshot for ${a.id}`);
       const context = a.kind === "group" ? s.context : { p: a.input, ...s.context };
       a.snapshot = a.driver.restore({ ...s, context });
+      a.top = topState(a.snapshot.value);
       a.fixpoint = undefined;
     }
   }

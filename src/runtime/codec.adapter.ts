@@ -44,6 +44,7 @@ import {
   validateAdvert,
 } from "../protocol/codec.ts";
 import type { Input } from "./input.ts";
+import type { RxMemo } from "./input-text.ts";
 import type { InstanceSpec, NodeSpec } from "./spec.ts";
 import type { StatsCounter } from "./stats.ts";
 
@@ -209,23 +210,30 @@ export class AdvertCodec {
   /**
    * Routes and checks one received datagram. `masterOf` reports a BACKUP instance's current master,
    * for `skip_check_adv_addr` (without it the address checks always run); an instance not
-   * `listening` gets `{ instance }` alone (without it every instance listens).
+   * `listening` gets `{ instance }` alone (without it every instance listens). `memo`, the node's memo
+   * of this datagram (input-text.ts), gets the remembered result, or none.
    */
-  receive(input: RxInput, masterOf?: MasterOf, listening?: Listening): Received {
+  receive(input: RxInput, masterOf?: MasterOf, listening?: Listening, memo?: RxMemo): Received {
     const known = this.#accepted.get(input.hex);
     if (known !== undefined && sameFacts(known, input)) {
       const instance = known.result.instance as string;
       if (listening !== undefined && !listening(instance)) return { instance };
       this.memoHits++;
+      if (memo !== undefined) memo.accepted = known.result;
       return known.result;
     }
-    return this.#check(input, masterOf, listening);
+    if (memo !== undefined) memo.accepted = undefined;
+    return this.#check(input, masterOf, listening, memo);
   }
 
-  /** Remembers an accepted datagram's result (frozen: it is handed out again as is). */
-  #remember(input: RxInput, result: Received): Received {
+  /**
+   * Remembers an accepted datagram's result (frozen: it is handed out again as is), here and in the
+   * node's memo of the datagram.
+   */
+  #remember(input: RxInput, result: Received, memo: RxMemo | undefined): Received {
     Object.freeze(result.event);
     Object.freeze(result);
+    if (memo !== undefined) memo.accepted = result;
     if (this.#accepted.size >= ACCEPTED_MEMO_MAX) this.#accepted.clear();
     this.#accepted.set(input.hex, {
       family: input.family,
@@ -240,7 +248,12 @@ export class AdvertCodec {
     return result;
   }
 
-  #check(input: RxInput, masterOf: MasterOf | undefined, listening: Listening | undefined): Received {
+  #check(
+    input: RxInput,
+    masterOf: MasterOf | undefined,
+    listening: Listening | undefined,
+    memo: RxMemo | undefined,
+  ): Received {
     const bytes: Uint8Array = Buffer.from(input.hex, "hex");
     // keepalived's vrrp_dispatcher_read looks for an instance only in a whole VRRP header.
     const spec =
@@ -308,7 +321,7 @@ export class AdvertCodec {
         advertIntervalCs: decoded.advert.advertIntervalCs,
       },
     };
-    return spec.skipCheckAdvAddr === true ? accepted : this.#remember(input, accepted);
+    return spec.skipCheckAdvAddr === true ? accepted : this.#remember(input, accepted, memo);
   }
 
   /**

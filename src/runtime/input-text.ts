@@ -1,10 +1,14 @@
 /**
  * The journal text of inputs: an input's JSON text and its `in` line, byte-identical to
  * `JSON.stringify` but written by hand for the two hot kinds (rx, timer), and `InputTexts`, the memo
- * a node keeps of them. Pure, except `InputTexts` (a memo the node holds); imports no runtime code
- * (the segment format shares `inLineOf` without loading the input schemas).
+ * a node keeps of them, with `RxMemo`, its entry for a received datagram. Pure, except `InputTexts` (a
+ * memo the node holds); imports no runtime code, only types (the segment format shares `inLineOf`
+ * without loading the input schemas).
  */
+import type { Received } from "./codec.adapter.ts";
 import type { Event, Input } from "./input.ts";
+import type { Routed } from "./node-parts.ts";
+import type { InstanceStats } from "./stats.ts";
 
 const q = JSON.stringify;
 
@@ -30,18 +34,45 @@ export const inLineOf = (seq: number, atUs: number, text: string): string =>
  */
 export const inLine = (ev: Event): string => inLineOf(ev.seq, ev.atUs, inputText(ev.input));
 
+type RxInput = Extract<Input, { kind: "rx" }>;
+
+/**
+ * What a node remembers of one distinct received datagram (its bytes and every fact of its input), so
+ * that a repeated advert costs one lookup instead of one per cache (on a busy BACKUP these lookups,
+ * each on data a thousand other instances' adverts have pushed out of the caches since, were the
+ * largest single cost). Each part is filled and checked by its owner; a part that does not check out
+ * is recomputed the ordinary way, so the memo never changes a result.
+ */
+export class RxMemo {
+  /** segment-format.ts: the dictionary entry the journal last gave `text` (-1: none); checked before use. */
+  dict = -1;
+  /** codec.adapter.ts: the codec's remembered (frozen) result for this datagram and these facts. */
+  accepted: Received | undefined = undefined;
+  /**
+   * node-parts.ts: the parts that routed it last, with the instance's stats and (actor, event):
+   * valid while they are the node's parts (a reload makes new ones).
+   */
+  parts: object | undefined = undefined;
+  stats: InstanceStats | undefined = undefined;
+  routed: Routed | undefined = undefined;
+  constructor(
+    readonly i: RxInput,
+    /** The input's journal text: `inputText(i)`. */
+    readonly text: string,
+  ) {}
+}
+
 /** Entries an `InputTexts` keeps before it starts over (a cache: any bound gives the same texts). */
 const INPUT_TEXTS_MAX = 8192;
 
 /**
  * `inputText` with a memo for timer inputs (by actor and timer id) and for rx inputs keyed by their
- * datagram (`hex`): a steady state repeats the
- * same datagram with the same facts, so the text — a flat string whose hash V8 has already computed —
- * is reused, and a dictionary lookup on it (segment-format.ts) finds its hash already computed. Every fact is
- * compared, so the text is always exactly `inputText(i)`. Not pure (holds the memo).
+ * datagram (`hex`; `RxMemo`): a steady state repeats the same datagram with the same facts, so the
+ * text — a flat string whose hash V8 has already computed — is reused. Every fact is compared, so the
+ * text is always exactly `inputText(i)`. Not pure (holds the memo).
  */
 export class InputTexts {
-  readonly #rx = new Map<string, { readonly i: Extract<Input, { kind: "rx" }>; readonly text: string }>();
+  readonly #rx = new Map<string, RxMemo>();
 
   /** Timer input texts by actor, then timer id. */
   readonly #timers = new Map<string, Map<string, string>>();
@@ -49,6 +80,11 @@ export class InputTexts {
   text(i: Input): string {
     if (i.kind === "timer") return this.#timerText(i);
     if (i.kind !== "rx") return inputText(i);
+    return this.rx(i).text;
+  }
+
+  /** The memo of a received datagram with exactly these facts (a new one when they differ). */
+  rx(i: RxInput): RxMemo {
     const m = this.#rx.get(i.hex);
     if (
       m !== undefined &&
@@ -61,11 +97,11 @@ export class InputTexts {
       m.i.ifindex === i.ifindex &&
       m.i.ipPayloadLength === i.ipPayloadLength
     )
-      return m.text;
+      return m;
     if (this.#rx.size >= INPUT_TEXTS_MAX) this.#rx.clear();
-    const text = inputText(i);
-    this.#rx.set(i.hex, { i, text });
-    return text;
+    const memo = new RxMemo(i, inputText(i));
+    this.#rx.set(i.hex, memo);
+    return memo;
   }
 
   /**

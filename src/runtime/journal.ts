@@ -103,9 +103,10 @@ export interface Journal {
   append(line: string): void;
   /**
    * Optional fast path: the `in` line of event (seq, atUs) whose input's JSON text is `input`
-   * (exactly `append(inLineOf(seq, atUs, input))`, input.ts), for a journal that need not build it.
+   * (exactly `append(inLineOf(seq, atUs, input))`, input.ts), for a journal that need not build it;
+   * `hint` is the caller's memo of the segment dictionary's entry for `input` (segment-format.ts).
    */
-  appendIn?(seq: number, atUs: number, input: string): void;
+  appendIn?(seq: number, atUs: number, input: string, hint?: { dict: number }): void;
   close(): void;
   /** True once the current segment is over its size bound (the node then calls `startSegment`). */
   shouldRotate?(): boolean;

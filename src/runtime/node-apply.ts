@@ -13,6 +13,7 @@ import type { Actor } from "./actor-registry.ts";
 import { isCheckerActor, probeResult } from "./checkers.ts";
 import { effectReaction } from "./effect-reaction.ts";
 import type { CheckInput, Input } from "./input.ts";
+import type { RxMemo } from "./input-text.ts";
 import type { NodeParts } from "./node-parts.ts";
 import { applyReload, type ReloadHost } from "./reload-apply.ts";
 import type { NodeSpec } from "./spec.ts";
@@ -32,11 +33,11 @@ export interface ApplyHost {
 }
 
 /** Applies one input. */
-export function applyInput(h: ApplyHost, input: Input): void {
+export function applyInput(h: ApplyHost, input: Input, memo?: RxMemo): void {
   const p = h.parts;
   switch (input.kind) {
     case "rx": {
-      const r = p.receive(input);
+      const r = p.receive(input, memo);
       if (r !== undefined) h.send(r.actor, r.event);
       return;
     }

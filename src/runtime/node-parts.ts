@@ -13,16 +13,27 @@ import { type Actor, ActorRegistry, type StateChange } from "./actor-registry.ts
 import { Checkers, checkerActorId } from "./checkers.ts";
 import type { NodeState } from "./checkpoint.ts";
 import type { Clock } from "./clock.ts";
-import { AdvertCodec } from "./codec.adapter.ts";
+import { AdvertCodec, type Received } from "./codec.adapter.ts";
 import type { EffectActors } from "./effect-actors.ts";
 import { EffectDispatch, ownerOfDeletedAddress } from "./effect-dispatch.ts";
 import type { Input } from "./input.ts";
+import type { RxMemo } from "./input-text.ts";
 import { type StepAction, topState } from "./machine-driver.ts";
 import type { StateParts } from "./node-state.ts";
 import type { InstanceSpec, NodeSpec } from "./spec.ts";
 import { countStateChange, type InstanceStats, newStats } from "./stats.ts";
 import { TimerTable } from "./timer-table.ts";
 import { Tracking } from "./tracking.ts";
+
+/** A received advert's instance and the event it steps with. */
+export interface Routed {
+  readonly actor: Actor;
+  readonly event: AdvertEvent;
+}
+
+/** Whether an instance reads datagrams: not in FAULT or INIT (keepalived), nor once stopped. */
+const listens = (a: Actor | undefined): boolean =>
+  a !== undefined && (a.top === "BACKUP" || a.top === "MASTER");
 
 /** What the parts need from their node. */
 export interface PartsDeps {
@@ -109,24 +120,37 @@ export class NodeParts {
   };
 
   /** Whether an instance reads datagrams: not in FAULT or INIT (keepalived), nor once stopped. */
-  readonly #listening = (name: string): boolean => {
-    const a = this.actors.instance(name);
-    const state = a && topState(a.snapshot.value);
-    return state === "BACKUP" || state === "MASTER";
-  };
+  readonly #listening = (name: string): boolean => listens(this.actors.instance(name));
 
   /**
    * A received datagram routed and checked (codec.adapter.ts), counted in its instance's stats as
    * keepalived counts it; the instance and its ADVERT event, or undefined when no instance is to step
    * (a datagram a check dropped never reaches the machine).
    */
-  receive(input: Extract<Input, { kind: "rx" }>): { actor: Actor; event: AdvertEvent } | undefined {
-    const r = this.codec.receive(input, this.#masterOf, this.#listening);
+  receive(input: Extract<Input, { kind: "rx" }>, memo?: RxMemo): Routed | undefined {
+    // Routed before by these parts: what the codec's memo and the lookups below would give again.
+    if (memo !== undefined && memo.parts === this) {
+      const routed = memo.routed as Routed;
+      if (!listens(routed.actor)) return undefined;
+      this.codec.memoHits++;
+      const counters = (memo.accepted as Received).counters;
+      const stats = memo.stats as InstanceStats;
+      if (counters !== undefined) for (const c of counters) stats[c]++;
+      return routed;
+    }
+    const r = this.codec.receive(input, this.#masterOf, this.#listening, memo);
     if (r.instance === undefined) return undefined;
     const stats = this.stats.get(r.instance);
     if (stats !== undefined && r.counters !== undefined) for (const c of r.counters) stats[c]++;
     const actor = r.event && this.actors.instance(r.instance);
-    return actor ? { actor, event: r.event as AdvertEvent } : undefined;
+    if (actor === undefined) return undefined;
+    const routed: Routed = { actor, event: r.event as AdvertEvent };
+    if (memo !== undefined && memo.accepted === r && stats !== undefined) {
+      memo.parts = this;
+      memo.stats = stats;
+      memo.routed = routed;
+    }
+    return routed;
   }
 
   /** Counts an instance's change of state (stats.ts `countStateChange`: become / release master). */

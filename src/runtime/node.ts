@@ -312,16 +312,19 @@ export class Node {
     if (j?.shouldRotate?.() === true) j.startSegment?.(this.checkpoint(ev.atUs));
     this.#seq = ev.seq;
     this.#atUs = ev.atUs;
+    const input = ev.input;
+    // A received datagram's memo: its text and what the journal and the receive path remember of it.
+    const memo = input.kind === "rx" ? this.#texts.rx(input) : undefined;
     if (j !== undefined) {
-      const text = this.#texts.text(ev.input);
-      if (j.appendIn !== undefined) j.appendIn(ev.seq, ev.atUs, text);
+      const text = memo !== undefined ? memo.text : this.#texts.text(input);
+      if (j.appendIn !== undefined) j.appendIn(ev.seq, ev.atUs, text, memo);
       else j.append(inLineOf(ev.seq, ev.atUs, text));
     }
     this.#outputs = [];
     this.#p.actors.newInput();
     this.#applying = true;
     try {
-      applyInput(this.#applyHost, ev.input);
+      applyInput(this.#applyHost, input, memo);
       for (let f = this.#deferred.shift(); f !== undefined; f = this.#deferred.shift()) f();
     } finally {
       this.#applying = false;

@@ -225,7 +225,7 @@ export class FileJournal implements Journal {
   };
 
   /** `append(inLineOf(seq, atUs, input))`, without writing the line out first (the hot path). */
-  appendIn(seq: number, atUs: number, input: string): void {
+  appendIn(seq: number, atUs: number, input: string, hint?: { dict: number }): void {
     if (this.#degraded !== undefined) {
       this.#lost++;
       return;
@@ -233,7 +233,7 @@ export class FileJournal implements Journal {
     if (this.#fd === undefined) return;
     const buf = this.#buf;
     const before = buf.length;
-    this.#enc.encodeIn(seq, atUs, input, buf);
+    this.#enc.encodeIn(seq, atUs, input, buf, undefined, hint);
     this.#added(before);
   }
 

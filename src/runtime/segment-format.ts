@@ -69,6 +69,8 @@ export const isRepeatable = (inputText: string): boolean =>
 interface Entry {
   text: string;
   lastOut: string | undefined;
+  /** The encoder's `#byText` maps `text` to this entry (a hint naming it is good); the reader ignores it. */
+  live: boolean;
 }
 
 /** `id` in base 36 for the dictionary's ids (made once per id: compact references repeat them). */
@@ -136,13 +138,25 @@ export class SegmentEncoder {
   /**
    * The payloads for the `in` line of event (seq, atUs) whose input's JSON text is `input` — the same
    * as `encode(inLineOf(seq, atUs, input))`, without writing and re-splitting the line (`line`: that
-   * text when the caller has it).
+   * text when the caller has it). `hint`: the caller's memo of the dictionary entry it last saw for
+   * this text (node.ts keeps one per distinct datagram, `RxMemo.dict`); it is checked and updated,
+   * and changes nothing written.
    */
-  encodeIn(seq: number, atUs: number, input: string, out: string[], line?: string): void {
+  encodeIn(
+    seq: number,
+    atUs: number,
+    input: string,
+    out: string[],
+    line?: string,
+    hint?: { dict: number },
+  ): void {
     this.drain(out);
     this.#fullId = undefined;
     const expectedSeq = this.#lastSeq === undefined ? seq : this.#lastSeq + 1;
-    const id = this.#byText.get(input);
+    // The caller's hint, if it names this text's live entry, saves the lookup (the same answer).
+    const h = hint === undefined ? -1 : hint.dict;
+    const e = h >= 0 ? this.#entries[h] : undefined;
+    const id = e?.live === true && e.text === input ? h : this.#byText.get(input);
     if (id !== undefined && seq === expectedSeq && atUs >= this.#lastAtUs) {
       const p = this.#pendingSlot;
       p.id = id;
@@ -154,9 +168,15 @@ export class SegmentEncoder {
       if (isRepeatable(input)) {
         const slot = this.#defined++ % DICT_SIZE;
         const old = this.#entries[slot];
-        if (old !== undefined) this.#byText.delete(old.text);
-        this.#entries[slot] = { text: input, lastOut: undefined };
+        if (old !== undefined) {
+          const cur = this.#byText.get(old.text);
+          if (cur !== undefined) (this.#entries[cur] as Entry).live = false;
+          this.#byText.delete(old.text);
+        }
+        if (id !== undefined) (this.#entries[id] as Entry).live = false;
+        this.#entries[slot] = { text: input, lastOut: undefined, live: true };
         this.#byText.set(input, slot);
+        if (hint !== undefined) hint.dict = slot;
         this.#fullId = { id: slot, seq };
       }
     }
@@ -252,7 +272,7 @@ export class SegmentExpander {
     if (i !== undefined) {
       if (isRepeatable(i.input)) {
         const slot = this.#defined++ % DICT_SIZE;
-        this.#entries[slot] = { text: i.input, lastOut: undefined };
+        this.#entries[slot] = { text: i.input, lastOut: undefined, live: false };
         this.#outFor = { id: slot, seq: i.seq };
       }
       this.#lastSeq = i.seq;

@@ -4,13 +4,20 @@
  * seen or not, IPv4 payload length, interface and family, one long-lived AdvertCodec gives the same
  * result and the same drop counters as a fresh codec (no memory) for every datagram — across plain,
  * check_unicast_src with TTL ranges, password auth, v3 and skip_check_adv_addr instances — and a
- * steady advert is answered from the memo.
+ * steady advert is answered from the memo. And the node's memo of a datagram (input-text.ts `RxMemo`)
+ * changes nothing: node parts given it route, gate and count every datagram as parts without it,
+ * while instances start, stop, fault, change master, and while the parts are replaced (a reload).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { InstanceEvent } from "../../machines/events.ts";
 import { encodeAdvert, passwordAuthData } from "../../src/protocol/codec.ts";
+import { VirtualClock } from "../../src/runtime/clock.ts";
 import { AdvertCodec } from "../../src/runtime/codec.adapter.ts";
 import type { Input } from "../../src/runtime/input.ts";
+import { InputTexts } from "../../src/runtime/input-text.ts";
+import { topState } from "../../src/runtime/machine-driver.ts";
+import { NodeParts } from "../../src/runtime/node-parts.ts";
 import { instanceDefaults, type NodeSpec } from "../../src/runtime/spec.ts";
 
 type Rx = Extract<Input, { kind: "rx" }>;
@@ -172,5 +179,107 @@ describe("AdvertCodec memo of accepted datagrams", () => {
     expect(codec.receive({ ...d, ttl: 254 }).event).toBeUndefined();
     expect(codec.receive({ ...d, ifname: "eth1" })).toEqual({});
     expect(codec.memoHits).toBe(99);
+  });
+});
+
+/** Parts of `spec` on a virtual clock, their timers only tracked (what is tested is routing), started. */
+const parts = (): NodeParts => {
+  const p = newParts();
+  for (const a of p.actors.instances) p.actors.step(a, { type: "START" }, []);
+  return p;
+};
+const newParts = (): NodeParts =>
+  new NodeParts(
+    spec,
+    {
+      clock: new VirtualClock(),
+      effects: {} as never,
+      live: false,
+      memoize: true,
+      hasTransport: true,
+      fire: () => {},
+      stepNowUs: () => 0,
+      rehearse: () => {},
+    },
+    () => {},
+  );
+
+const NAMES = spec.instances.map((i) => i.params.name);
+type Op =
+  | { readonly op: "rx"; readonly d: Rx }
+  | { readonly op: "step"; readonly name: string; readonly event: InstanceEvent }
+  | { readonly op: "reload" };
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { arbitrary: datagram.map((d) => ({ op: "rx" as const, d })), weight: 12 },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("step" as const),
+      name: fc.constantFrom(...NAMES),
+      event: fc.constantFrom<InstanceEvent>(
+        { type: "START" },
+        { type: "START" },
+        { type: "SHUTDOWN" },
+        { type: "MASTER_DOWN" },
+        { type: "TRACKING", faulted: true, pending: false, deltaSum: 0 },
+        { type: "TRACKING", faulted: false, pending: false, deltaSum: 0 },
+      ),
+    }),
+    weight: 3,
+  },
+  { arbitrary: fc.constant({ op: "reload" as const }), weight: 1 },
+);
+
+describe("a node's memo of a received datagram (RxMemo)", () => {
+  it("routes, gates and counts every datagram as parts without it do (fast-check)", () => {
+    let routed = 0;
+    let fromMemo = 0;
+    fc.assert(
+      // a pattern repeated: a steady state repeats its datagrams
+      fc.property(
+        fc.array(opArb, { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 1, max: 4 }),
+        (pattern, times) => {
+          const ops = Array.from({ length: times }, () => pattern).flat();
+          const texts = new InputTexts();
+          let withMemo = parts();
+          let without = parts();
+          for (const o of ops) {
+            if (o.op === "reload") {
+              fromMemo += withMemo.codec.memoHits;
+              withMemo = parts();
+              without = parts();
+            } else if (o.op === "step") {
+              for (const p of [withMemo, without]) {
+                const a = p.actors.instance(o.name);
+                if (a !== undefined) p.actors.step(a, o.event, []);
+              }
+            } else {
+              const memo = texts.rx(o.d);
+              if (memo.parts === withMemo) fromMemo++;
+              const a = withMemo.receive(o.d, memo);
+              const b = without.receive(o.d);
+              expect(a?.actor.id).toBe(b?.actor.id);
+              expect(a?.event).toEqual(b?.event);
+              // an accepted advert steps its instance in both (the state the next datagram meets)
+              if (a !== undefined && b !== undefined) {
+                routed++;
+                withMemo.actors.step(a.actor, a.event, []);
+                without.actors.step(b.actor, b.event, []);
+              }
+            }
+            expect(Object.fromEntries(withMemo.stats)).toEqual(Object.fromEntries(without.stats));
+            expect(withMemo.codec.dropped).toEqual(without.codec.dropped);
+            expect(withMemo.codec.memoHits).toBe(without.codec.memoHits);
+            // the state kept beside each snapshot is its top state
+            for (const a of [...withMemo.actors.instances, ...without.actors.instances])
+              expect(a.top).toBe(topState(a.snapshot.value));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // The streams take the memo's own path often (≈ 450 times in 300 runs), not only the ordinary one.
+    expect(routed).toBeGreaterThan(1000);
+    expect(fromMemo).toBeGreaterThan(200);
   });
 });

@@ -5,7 +5,10 @@
  *   (src, TTL, interface…);
  * - `FileJournal.appendIn(seq, atUs, text)` writes the same segment bytes as
  *   `append(inLineOf(seq, atUs, text))`, for random sequences of repeated and new inputs with and
- *   without `out` lines;
+ *   without `out` lines, also given the node's dictionary hint (`RxMemo.dict`);
+ * - the segment encoder's hint, right, stale or wrong, never changes a byte it writes: over long
+ *   streams that fill and recycle the dictionary, with seq gaps and time going back (which define a
+ *   text again while an older entry still holds it);
  * - `Node.pendingTimer(actor, id)` agrees with the full `timers()` listing.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -20,6 +23,8 @@ import { InputTexts, inLineOf, inputText } from "../../src/runtime/input-text.ts
 import { FileJournal } from "../../src/runtime/journal.ts";
 import { Node } from "../../src/runtime/node.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";
+import { Prng } from "../../src/runtime/prng.ts";
+import { DICT_SIZE, SegmentEncoder } from "../../src/runtime/segment-format.ts";
 import { instanceDefaults, type NodeSpec } from "../../src/runtime/spec.ts";
 
 type Rx = Extract<Input, { kind: "rx" }>;
@@ -90,17 +95,19 @@ describe("FileJournal.appendIn ≡ append(inLineOf(…))", () => {
       fc.assert(
         fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
           run++;
-          const files = ["plain", "fast"].map((kind) => {
+          const files = ["plain", "fast", "hinted"].map((kind) => {
             const path = join(dir, `${kind}-${run}.jsonl`);
             const j = new FileJournal(path, { sync: false, flushLines: 16 });
             j.append(header);
+            const texts = new InputTexts();
             let seq = 0;
             let atUs = 0;
             for (const s of steps) {
               seq++;
               atUs += s.dtUs;
               const text = inputText(s.input);
-              if (kind === "fast") j.appendIn(seq, atUs, text);
+              if (kind === "hinted" && s.input.kind === "rx") j.appendIn(seq, atUs, text, texts.rx(s.input));
+              else if (kind !== "plain") j.appendIn(seq, atUs, text);
               else j.append(inLineOf(seq, atUs, text));
               if (s.out !== undefined) j.append(`{"t":"out","seq":${seq},"out":${s.out}}`);
               if (s.flush) j.flush();
@@ -109,12 +116,68 @@ describe("FileJournal.appendIn ≡ append(inLineOf(…))", () => {
             return readFileSync(path, "utf8");
           });
           expect(files[1]).toBe(files[0]);
+          expect(files[2]).toBe(files[0]);
         }),
         { numRuns: 200 },
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("SegmentEncoder: the dictionary hint", () => {
+  test("right, stale or wrong, it never changes a payload (fast-check; long streams recycle the dictionary)", () => {
+    let recycled = 0;
+    let hinted = 0;
+    fc.assert(
+      fc.property(
+        fc.record({
+          seed: fc.integer(),
+          pool: fc.constantFrom(3, 40, DICT_SIZE + 700),
+          steps: fc.constantFrom(200, 3 * DICT_SIZE),
+          gapPct: fc.constantFrom(0, 2, 20),
+          wrongPct: fc.constantFrom(0, 5, 50),
+        }),
+        ({ seed, pool, steps, gapPct, wrongPct }) => {
+          const rnd = new Prng(seed);
+          const pick = (n: number): number => rnd.int(0, n - 1);
+          const texts = Array.from({ length: pool }, (_, k) => `{"kind":"rx","hex":"${k.toString(16)}"}`);
+          const hints = texts.map(() => ({ dict: -1 }));
+          const plain = new SegmentEncoder();
+          const withHint = new SegmentEncoder();
+          plain.reset(0, 0);
+          withHint.reset(0, 0);
+          const a: string[] = [];
+          const b: string[] = [];
+          let seq = 0;
+          let atUs = 0;
+          for (let k = 0; k < steps; k++) {
+            const gap = pick(100) < gapPct;
+            seq += gap ? 2 : 1;
+            atUs += gap && pick(2) === 0 ? -5 : pick(3) * 1000;
+            const t = pick(pool);
+            const hint = hints[t] as { dict: number };
+            if (pick(100) < wrongPct) hint.dict = pick(DICT_SIZE + 2) - 1;
+            if (hint.dict >= 0) hinted++;
+            plain.encodeIn(seq, atUs, texts[t] as string, a);
+            withHint.encodeIn(seq, atUs, texts[t] as string, b, undefined, hint);
+            if (pick(4) === 0) {
+              const out = `{"t":"out","seq":${seq},"out":[${pick(3)}]}`;
+              plain.encode(out, a);
+              withHint.encode(out, b);
+            }
+          }
+          plain.drain(a);
+          withHint.drain(b);
+          expect(b).toEqual(a);
+          if (steps > DICT_SIZE && pool > DICT_SIZE) recycled++;
+        },
+      ),
+      { numRuns: 60 },
+    );
+    expect(recycled).toBeGreaterThan(0);
+    expect(hinted).toBeGreaterThan(10_000);
   });
 });
 
