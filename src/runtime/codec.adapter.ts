@@ -7,7 +7,7 @@
  * TTL was observed, within that peer's `min_ttl`..`max_ttl`, counted in `ip_ttl_err`) — keepalived
  * 2.2.7's `vrrp_check_packet` order; a BACKUP with `skip_check_adv_addr` skips the address and peer
  * checks for its current master's adverts. It also turns a `sendAdvert` command into one `Outbound`
- * per destination (the configured multicast group, or each unicast peer at `unicast_ttl`). A v2
+ * per destination (advert-out.ts). A v2
  * interval mismatch is passed on to the machine, which logs keepalived's line and drops it; a datagram
  * another check drops never reaches the machine (so it never touches an instance's timers — a
  * deliberate difference from keepalived, docs/keepalived-reference.md §3.2). `counters` are the
@@ -28,13 +28,10 @@ import type { AdvertEvent } from "../../machines/events.ts";
 import type { Outbound } from "../../transports/transport.ts";
 import { canonicalAddress, isMulticastAddress } from "../protocol/address.ts";
 import {
-  type AdvertFields,
-  AdvertTemplate,
   advertLength,
   countersFor,
   decodeAdvert,
   type Expectations,
-  encodeAdvert,
   passwordAuthData,
   prepareExpectations,
   VRRP_HEADER_LENGTH,
@@ -43,12 +40,11 @@ import {
   VRRP_TTL,
   validateAdvert,
 } from "../protocol/codec.ts";
+import { AdvertOut, bareVip } from "./advert-out.ts";
 import type { Input } from "./input.ts";
 import type { RxMemo } from "./input-text.ts";
 import type { InstanceSpec, NodeSpec } from "./spec.ts";
 import type { StatsCounter } from "./stats.ts";
-
-const bare = (vip: string): string => vip.split("/")[0] ?? vip;
 
 export interface Received {
   readonly instance?: string;
@@ -161,8 +157,8 @@ export class AdvertCodec {
    * a unicast instance's own address. None for an instance without an address (it stays in FAULT).
    */
   readonly #boundTo = new Map<string, string>();
-  /** Advert templates by instance name, made on an instance's first send. */
-  readonly #templates = new Map<string, TemplateEntry>();
+  /** The send side: advert templates by instance name, made on an instance's first send. */
+  readonly #out = new AdvertOut();
   readonly dropped: RouterDrops = { unknownRoute: 0, notPeer: 0, ttlOutOfRange: 0 };
   /** Accepted datagrams by their hex text (see the module comment). */
   readonly #accepted = new Map<string, Accepted>();
@@ -197,7 +193,7 @@ export class AdvertCodec {
           version: p.version,
           vrid: p.vrid,
           advertIntervalCs: p.advertIntervalCs,
-          vips: p.vips.map(bare),
+          vips: p.vips.map(bareVip),
           unicastPeers: s.unicastPeers,
           ...(s.authPass === undefined
             ? {}
@@ -325,90 +321,10 @@ export class AdvertCodec {
   }
 
   /**
-   * The datagrams of one advert from `spec` at `priority`: the instance's advert template (built on
-   * its first send, kept per instance) patched with the priority and checksum, as keepalived's
-   * `vrrp_update_pkt` does, and copied out per destination (v3: the checksum covers src and dst).
-   * The same bytes as `encodeAdvert` from scratch (test/runtime/advert-template.test.ts). The same
-   * frozen datagrams again until the priority changes: read-only bytes (every transport copies or reads).
+   * The datagrams of one advert from `spec` at `priority` (advert-out.ts): the same frozen datagrams
+   * again until the priority changes.
    */
   outbound(spec: InstanceSpec, priority: number): readonly Outbound[] {
-    const template = this.#template(spec, priority);
-    if (template === undefined) return this.#render(spec, priority, undefined);
-    // A MASTER sends the same advert every advert_int: the same (frozen, read-only) datagrams again.
-    if (template.lastPriority !== priority) {
-      template.last = this.#render(spec, priority, template.template);
-      template.lastPriority = priority;
-    }
-    return template.last;
-  }
-
-  #render(spec: InstanceSpec, priority: number, template: AdvertTemplate | undefined): readonly Outbound[] {
-    const p = spec.params;
-    const unicast = spec.unicastPeers.length > 0;
-    const dsts = unicast
-      ? spec.unicastPeers
-      : [spec.mcastGroup ?? (p.family === 4 ? VRRP_MCAST_GROUP4 : VRRP_MCAST_GROUP6)];
-    const ttl = unicast ? (spec.unicastTtl ?? VRRP_TTL) : VRRP_TTL;
-    return Object.freeze(
-      dsts.map((dst) =>
-        Object.freeze({
-          bytes:
-            template === undefined
-              ? encodeAdvert(advertFields(spec, priority), p.family, { src: p.ownIp, dst })
-              : template.render(priority, { src: p.ownIp, dst }).slice(),
-          family: p.family,
-          src: p.ownIp,
-          dst,
-          ttl,
-          ifname: p.ifname,
-          vrid: p.vrid,
-        }),
-      ),
-    );
-  }
-
-  /**
-   * The advert template of `spec` (made on first use, with the same field checks as `encodeAdvert`)
-   * and its last datagrams; undefined for a priority outside 0..255, which `encodeAdvert` then
-   * rejects with its own error.
-   */
-  #template(spec: InstanceSpec, priority: number): TemplateEntry | undefined {
-    if (!Number.isInteger(priority) || priority < 0 || priority > 255) return undefined;
-    const name = spec.params.name;
-    let t = this.#templates.get(name);
-    if (t === undefined) {
-      t = {
-        template: new AdvertTemplate(advertFields(spec, priority), spec.params.family),
-        lastPriority: -1,
-        last: [],
-      };
-      this.#templates.set(name, t);
-    }
-    return t;
+    return this.#out.outbound(spec, priority);
   }
 }
-
-/**
- * An instance's advert template and the datagrams it last rendered, for `lastPriority` (a codec's
- * instances are those of one spec: a reload makes a new codec).
- */
-interface TemplateEntry {
-  readonly template: AdvertTemplate;
-  lastPriority: number;
-  last: readonly Outbound[];
-}
-
-/** The advert fields of `spec` at `priority`. */
-const advertFields = (spec: InstanceSpec, priority: number): AdvertFields => {
-  const p = spec.params;
-  return {
-    version: p.version,
-    vrid: p.vrid,
-    priority,
-    advertIntervalCs: p.advertIntervalCs,
-    addresses: p.vips.map(bare),
-    ...(spec.authPass === undefined
-      ? {}
-      : { authType: 1 as const, authData: passwordAuthData(spec.authPass) }),
-  };
-};
