@@ -16,7 +16,7 @@ import { vrrpInstanceMachine } from "../machines/vrrp-instance.machine.ts";
 import { VirtualClock } from "../src/runtime/clock.ts";
 import { AdvertCodec } from "../src/runtime/codec.adapter.ts";
 import { checkInput, type Event, type Input } from "../src/runtime/input.ts";
-import { inLine } from "../src/runtime/input-text.ts";
+import { InputTexts, inLine } from "../src/runtime/input-text.ts";
 import { FileJournal } from "../src/runtime/journal.ts";
 import { MachineDriver } from "../src/runtime/machine-driver.ts";
 import { Node } from "../src/runtime/node.ts";
@@ -146,7 +146,12 @@ const stages = (): void => {
   const check = perCall(n, (i) => checkInput(steady[i % N]));
   const line = perCall(n, (i) => inLine(events[i % N] as Event));
   const stringify = perCall(n, (i) => JSON.stringify({ t: "in", ev: events[i % N] }));
-  const receive = perCall(n, (i) => codec.receive(steady[i % N] as Extract<Input, { kind: "rx" }>));
+  // as a node calls it: with its memo of each datagram (looked up before, as the node does once per input)
+  const texts = new InputTexts();
+  const memos = steady.map((d) => texts.rx(d as Extract<Input, { kind: "rx" }>));
+  const receive = perCall(n, (i) =>
+    codec.receive(steady[i % N] as Extract<Input, { kind: "rx" }>, undefined, undefined, memos[i % N]),
+  );
   const p0 = spec.instances[0]?.params;
   const driver = new MachineDriver(vrrpInstanceMachine, p0);
   let [snap] = driver.initial(p0);

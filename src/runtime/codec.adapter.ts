@@ -19,10 +19,10 @@
  * unicast instance's own address, unicast_src_ip or the interface's), any while the instance is not
  * `listening` (FAULT, INIT).
  * Deterministic: the same inputs give the same results live and on replay. An accepted datagram's
- * result is remembered by its bytes (hex) with every fact it was checked against, so the steady
- * stream of identical adverts from a master is routed, decoded and validated once (the result is a
- * pure function of those facts and the fixed configuration; instances with `skip_check_adv_addr`,
- * whose checks depend on the current master, are always checked afresh).
+ * result is remembered in the caller's memo of that datagram (input-text.ts `RxMemo`: one per bytes
+ * and facts), so the steady stream of identical adverts from a master is routed, decoded and validated
+ * once (the result is a pure function of those facts and the fixed configuration; instances with
+ * `skip_check_adv_addr`, whose checks depend on the current master, are always checked afresh).
  */
 import type { AdvertEvent } from "../../machines/events.ts";
 import type { Outbound } from "../../transports/transport.ts";
@@ -122,31 +122,7 @@ interface PeerRange {
   readonly maxTtl: number;
 }
 
-/** How many accepted datagrams `AdvertCodec` remembers before it starts over (bounds its memory). */
-export const ACCEPTED_MEMO_MAX = 4096;
-
-/** One remembered acceptance: the facts it was checked against and its (frozen) result. */
-interface Accepted {
-  readonly family: 4 | 6;
-  readonly src: string;
-  readonly dst: string;
-  readonly ttl: number;
-  readonly ttlObserved: boolean | undefined;
-  readonly ipPayloadLength: number | undefined;
-  readonly ifname: string;
-  readonly result: Received;
-}
-
 type RxInput = Extract<Input, { kind: "rx" }>;
-
-const sameFacts = (a: Accepted, i: RxInput): boolean =>
-  a.src === i.src &&
-  a.dst === i.dst &&
-  a.ifname === i.ifname &&
-  a.ttl === i.ttl &&
-  a.family === i.family &&
-  a.ttlObserved === i.ttlObserved &&
-  a.ipPayloadLength === i.ipPayloadLength;
 
 export class AdvertCodec {
   readonly #route = new Map<string, InstanceSpec>();
@@ -160,9 +136,7 @@ export class AdvertCodec {
   /** The send side: advert templates by instance name, made on an instance's first send. */
   readonly #out = new AdvertOut();
   readonly dropped: RouterDrops = { unknownRoute: 0, notPeer: 0, ttlOutOfRange: 0 };
-  /** Accepted datagrams by their hex text (see the module comment). */
-  readonly #accepted = new Map<string, Accepted>();
-  /** Datagrams answered from `#accepted` without routing, decoding or validating again. */
+  /** Datagrams answered from a memo's remembered result without routing, decoding or validating again. */
   memoHits = 0;
 
   constructor(spec: NodeSpec) {
@@ -206,41 +180,30 @@ export class AdvertCodec {
   /**
    * Routes and checks one received datagram. `masterOf` reports a BACKUP instance's current master,
    * for `skip_check_adv_addr` (without it the address checks always run); an instance not
-   * `listening` gets `{ instance }` alone (without it every instance listens). `memo`, the node's memo
-   * of this datagram (input-text.ts), gets the remembered result, or none.
+   * `listening` gets `{ instance }` alone (without it every instance listens). `memo`, the caller's
+   * memo of this datagram with exactly these facts (input-text.ts `RxMemo`), keeps an accepted result
+   * for the next time; without one, every datagram is checked afresh.
    */
   receive(input: RxInput, masterOf?: MasterOf, listening?: Listening, memo?: RxMemo): Received {
-    const known = this.#accepted.get(input.hex);
-    if (known !== undefined && sameFacts(known, input)) {
-      const instance = known.result.instance as string;
+    if (memo !== undefined && memo.codec === this && memo.accepted !== undefined) {
+      const known = memo.accepted;
+      const instance = known.instance as string;
       if (listening !== undefined && !listening(instance)) return { instance };
       this.memoHits++;
-      if (memo !== undefined) memo.accepted = known.result;
-      return known.result;
+      return known;
     }
-    if (memo !== undefined) memo.accepted = undefined;
+    if (memo !== undefined) {
+      memo.codec = this;
+      memo.accepted = undefined;
+    }
     return this.#check(input, masterOf, listening, memo);
   }
 
-  /**
-   * Remembers an accepted datagram's result (frozen: it is handed out again as is), here and in the
-   * node's memo of the datagram.
-   */
-  #remember(input: RxInput, result: Received, memo: RxMemo | undefined): Received {
+  /** Remembers an accepted datagram's result in its memo (frozen: it is handed out again as is). */
+  #remember(result: Received, memo: RxMemo | undefined): Received {
     Object.freeze(result.event);
     Object.freeze(result);
     if (memo !== undefined) memo.accepted = result;
-    if (this.#accepted.size >= ACCEPTED_MEMO_MAX) this.#accepted.clear();
-    this.#accepted.set(input.hex, {
-      family: input.family,
-      src: input.src,
-      dst: input.dst,
-      ttl: input.ttl,
-      ttlObserved: input.ttlObserved,
-      ipPayloadLength: input.ipPayloadLength,
-      ifname: input.ifname,
-      result,
-    });
     return result;
   }
 
@@ -317,7 +280,7 @@ export class AdvertCodec {
         advertIntervalCs: decoded.advert.advertIntervalCs,
       },
     };
-    return spec.skipCheckAdvAddr === true ? accepted : this.#remember(input, accepted, memo);
+    return spec.skipCheckAdvAddr === true ? accepted : this.#remember(accepted, memo);
   }
 
   /**

@@ -46,7 +46,8 @@ type RxInput = Extract<Input, { kind: "rx" }>;
 export class RxMemo {
   /** segment-format.ts: the dictionary entry the journal last gave `text` (-1: none); checked before use. */
   dict = -1;
-  /** codec.adapter.ts: the codec's remembered (frozen) result for this datagram and these facts. */
+  /** codec.adapter.ts: the codec that checked this datagram, and its result if it accepted it (frozen). */
+  codec: object | undefined = undefined;
   accepted: Received | undefined = undefined;
   /**
    * node-parts.ts: the parts that routed it last, with the instance's stats and (actor, event):
