@@ -80,6 +80,7 @@ try {
     } as never);
   }
   const sent0 = sent;
+  const hits0 = node.fixpointHits;
   const t0 = threadTicks();
   const u0 = process.cpuUsage();
   await sleep(WINDOW_S);
@@ -91,7 +92,7 @@ try {
     .filter(([, v]) => v > 0)
     .map(([k, v]) => `${k} ${v * 10} ms`);
   console.log(
-    `${n} adverts sent in ${WINDOW_S} s: ${((u.user + u.system) / n).toFixed(1)} µs CPU per advert (user ${(u.user / n).toFixed(1)}, system ${(u.system / n).toFixed(1)}); threads: ${threads.join(", ")}`,
+    `${n} adverts sent in ${WINDOW_S} s: ${((u.user + u.system) / n).toFixed(1)} µs CPU per advert (user ${(u.user / n).toFixed(1)}, system ${(u.system / n).toFixed(1)}); fixpoint hits ${node.fixpointHits - hits0}; threads: ${threads.join(", ")}`,
   );
   if (ALLOC) {
     const { profile } = (await session.post("HeapProfiler.stopSampling")) as {

@@ -10,6 +10,7 @@
 import { type SyncGroupParams, syncGroupMachine } from "../../machines/sync-group.machine.ts";
 import { type TrackerParams, trackerMachine } from "../../machines/tracker.machine.ts";
 import { vrrpInstanceMachine } from "../../machines/vrrp-instance.machine.ts";
+import type { TemplateSlot } from "./advert-out.ts";
 import {
   type Fixpoint,
   MachineDriver,
@@ -20,14 +21,15 @@ import {
   sameValue,
   topState,
 } from "./machine-driver.ts";
-import type { NodeSpec } from "./spec.ts";
+import type { InstanceSpec, NodeSpec } from "./spec.ts";
+import type { InstanceStats } from "./stats.ts";
 
 /** Bound on the machine steps one input may cause (sync-group fan-out is O(members²)). */
 export const MAX_STEPS_PER_INPUT = 100_000;
 
 export type ActorKind = "instance" | "group" | "tracker";
 
-export interface Actor {
+export interface Actor extends TemplateSlot {
   /** `instance:VI_1`, `group:G1`, `tracker:chk`. */
   readonly id: string;
   readonly kind: ActorKind;
@@ -43,6 +45,11 @@ export interface Actor {
   fixpoint: Fixpoint | undefined;
   /** A rehearsed step (`rehearse`), taken by the next step if that is the same event on the same snapshot. */
   rehearsal: Rehearsal | undefined;
+  /** An instance's spec (undefined for groups and trackers). */
+  readonly spec: InstanceSpec | undefined;
+  /** An instance's stats, set by the parts that own them (node-parts.ts), so its commands count without a lookup. */
+  stats: InstanceStats | undefined;
+  // (TemplateSlot) its advert template, kept by the codec that made it (advert-out.ts)
 }
 
 /** A step computed ahead (machines are pure: the same snapshot and event give the same step). */
@@ -72,6 +79,8 @@ export class ActorRegistry {
   readonly #memoize: boolean;
   #steps = 0;
   #fixpointHits = 0;
+  /** The fixpoint the current input's last reused step came from (`outText`). */
+  #lastHit: Fixpoint | undefined;
 
   /** Builds every actor of `spec`; `initial` receives each actor's initial actions, in build order. */
   constructor(spec: NodeSpec, memoize: boolean, initial: (a: Actor, actions: readonly StepAction[]) => void) {
@@ -82,7 +91,13 @@ export class ActorRegistry {
       trackerMachine,
       spec.trackers[0] ?? { name: "", kind: "script", rise: 1, fall: 1, initFail: false },
     );
-    const add = (kind: ActorKind, name: string, driver: MachineDriver<never>, input: unknown): Actor => {
+    const add = (
+      kind: ActorKind,
+      name: string,
+      driver: MachineDriver<never>,
+      input: unknown,
+      spec?: InstanceSpec,
+    ): Actor => {
       const [snapshot, actions] = driver.initial(input);
       const actor: Actor = {
         id: `${kind}:${name}`,
@@ -94,6 +109,10 @@ export class ActorRegistry {
         top: topState((snapshot as { value: unknown }).value),
         fixpoint: undefined,
         rehearsal: undefined,
+        spec,
+        stats: undefined,
+        templateOf: undefined,
+        template: undefined,
       };
       this.byId.set(actor.id, actor);
       initial(actor, actions);
@@ -102,7 +121,7 @@ export class ActorRegistry {
     for (const t of spec.trackers as readonly TrackerParams[])
       this.trackers.push(add("tracker", t.name, trackerDriver as never, t));
     for (const s of spec.instances) {
-      const a = add("instance", s.params.name, instanceDriver as never, s.params);
+      const a = add("instance", s.params.name, instanceDriver as never, s.params, s);
       this.instances.push(a);
       this.#byName.set(a.name, a);
     }
@@ -132,6 +151,29 @@ export class ActorRegistry {
   /** Starts the step budget of a new input. */
   newInput(): void {
     this.#steps = 0;
+    this.#lastHit = undefined;
+  }
+
+  /**
+   * `JSON.stringify(outputs)` — the journal's `out` line of an input — remembered on the fixpoint the
+   * input's last reused step came from: a repeated step (a MASTER's advert timer) emits the same
+   * message objects again (machines' messages are immutable values), so when every output is, by
+   * identity and in order, the one remembered, the text is too. Anything else is serialised afresh.
+   */
+  outText(outputs: readonly unknown[]): string {
+    const fp = this.#lastHit;
+    const outs = fp?.outs;
+    if (fp !== undefined && outs !== undefined && outs.length === outputs.length) {
+      let i = 0;
+      while (i < outs.length && outs[i] === outputs[i]) i++;
+      if (i === outs.length) return fp.outText;
+    }
+    const text = JSON.stringify(outputs);
+    if (fp !== undefined) {
+      fp.outs = outputs.slice();
+      fp.outText = text;
+    }
+    return text;
   }
 
   /** One machine step; a state change is pushed to `changes`. Returns the step's actions. */
@@ -147,6 +189,7 @@ export class ActorRegistry {
     // The codec hands out the same (frozen) event for a repeated advert: identity first.
     if (fp !== undefined && fp.snapshot === prev && (fp.event === event || sameFields(fp.event, event))) {
       this.#fixpointHits++;
+      this.#lastHit = fp;
       return fp.actions;
     }
     const [next, actions] =
@@ -155,7 +198,7 @@ export class ActorRegistry {
         : actor.driver.step(prev, event as never);
     if (this.#memoize && sameSnapshot(prev, next)) {
       // Keep `prev` (equal to `next`) so the next identical event on it can reuse this step.
-      actor.fixpoint = { snapshot: prev, event, actions };
+      actor.fixpoint = { snapshot: prev, event, actions, outs: undefined, outText: "" };
     } else {
       actor.fixpoint = undefined;
       actor.snapshot = next;

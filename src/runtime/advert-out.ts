@@ -31,8 +31,8 @@ export class AdvertOut {
    * The same bytes as `encodeAdvert` from scratch (test/runtime/advert-template.test.ts). The same
    * frozen datagrams again until the priority changes: read-only bytes (every transport copies or reads).
    */
-  outbound(spec: InstanceSpec, priority: number): readonly Outbound[] {
-    const template = this.#template(spec, priority);
+  outbound(spec: InstanceSpec, priority: number, slot?: TemplateSlot): readonly Outbound[] {
+    const template = this.#template(spec, priority, slot);
     if (template === undefined) return this.#render(spec, priority, undefined);
     // A MASTER sends the same advert every advert_int: the same (frozen, read-only) datagrams again.
     if (template.lastPriority !== priority) {
@@ -72,8 +72,9 @@ export class AdvertOut {
    * and its last datagrams; undefined for a priority outside 0..255, which `encodeAdvert` then
    * rejects with its own error.
    */
-  #template(spec: InstanceSpec, priority: number): TemplateEntry | undefined {
+  #template(spec: InstanceSpec, priority: number, slot: TemplateSlot | undefined): TemplateEntry | undefined {
     if (!Number.isInteger(priority) || priority < 0 || priority > 255) return undefined;
+    if (slot !== undefined && slot.templateOf === this) return slot.template;
     const name = spec.params.name;
     let t = this.#templates.get(name);
     if (t === undefined) {
@@ -84,15 +85,29 @@ export class AdvertOut {
       };
       this.#templates.set(name, t);
     }
+    if (slot !== undefined) {
+      slot.templateOf = this;
+      slot.template = t;
+    }
     return t;
   }
+}
+
+/**
+ * Where a caller keeps an instance's template entry for the next send (node.ts: on the instance's
+ * actor), so that a MASTER's advert needs no lookup by name; valid only for the `AdvertOut` that
+ * filled it (`templateOf`), and only ever given with that instance's spec.
+ */
+export interface TemplateSlot {
+  templateOf: object | undefined;
+  template: TemplateEntry | undefined;
 }
 
 /**
  * An instance's advert template and the datagrams it last rendered, for `lastPriority` (a codec's
  * instances are those of one spec: a reload makes a new codec).
  */
-interface TemplateEntry {
+export interface TemplateEntry {
   readonly template: AdvertTemplate;
   lastPriority: number;
   last: readonly Outbound[];

@@ -40,7 +40,7 @@ import {
   VRRP_TTL,
   validateAdvert,
 } from "../protocol/codec.ts";
-import { AdvertOut, bareVip } from "./advert-out.ts";
+import { AdvertOut, bareVip, type TemplateSlot } from "./advert-out.ts";
 import type { Input } from "./input.ts";
 import type { RxMemo } from "./input-text.ts";
 import type { InstanceSpec, NodeSpec } from "./spec.ts";
@@ -287,7 +287,7 @@ export class AdvertCodec {
    * The datagrams of one advert from `spec` at `priority` (advert-out.ts): the same frozen datagrams
    * again until the priority changes.
    */
-  outbound(spec: InstanceSpec, priority: number): readonly Outbound[] {
-    return this.#out.outbound(spec, priority);
+  outbound(spec: InstanceSpec, priority: number, slot?: TemplateSlot): readonly Outbound[] {
+    return this.#out.outbound(spec, priority, slot);
   }
 }

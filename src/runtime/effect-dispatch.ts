@@ -9,6 +9,7 @@
 
 import type { Command } from "../../machines/events.ts";
 import { canonicalAddress } from "../protocol/address.ts";
+import type { Actor } from "./actor-registry.ts";
 import type { AdvertCodec } from "./codec.adapter.ts";
 import type { EffectActors } from "./effect-actors.ts";
 import type { Input } from "./input.ts";
@@ -23,13 +24,17 @@ export class EffectDispatch {
     private readonly hasTransport: boolean,
   ) {}
 
-  /** Sends an effect command to its actors (routing messages never come here: tracking.ts). */
-  dispatch(c: Command): void {
+  /**
+   * Sends an effect command to its actors (routing messages never come here: tracking.ts). `own`: the
+   * actor of the instance the command names, when the caller has it — its spec, and the slot for its
+   * advert template (else both are looked up by name).
+   */
+  dispatch(c: Command, own?: Actor): void {
     switch (c.type) {
       case "sendAdvert": {
-        const spec = this.specs.get(c.instance);
+        const spec = own?.spec ?? this.specs.get(c.instance);
         if (spec === undefined || !this.hasTransport) return;
-        for (const out of this.codec.outbound(spec, c.priority)) this.actors.advert(c.instance, out);
+        for (const out of this.codec.outbound(spec, c.priority, own)) this.actors.advert(c.instance, out);
         return;
       }
       case "addVips":

@@ -66,6 +66,9 @@ export interface Fixpoint {
   readonly snapshot: unknown;
   readonly event: { readonly type: string };
   readonly actions: readonly StepAction[];
+  /** The host's memo of the outputs of an input this step served, and their JSON text (actor-registry.ts `outText`). */
+  outs: readonly unknown[] | undefined;
+  outText: string;
 }
 
 /** Same own keys with `Object.is`-equal values (a false "different" only costs a cache miss). */

@@ -17,6 +17,10 @@ import type { RxMemo } from "./input-text.ts";
 import type { NodeParts } from "./node-parts.ts";
 import { applyReload, type ReloadHost } from "./reload-apply.ts";
 import type { NodeSpec } from "./spec.ts";
+import type { TimerMemo } from "./timer-table.ts";
+
+type TimerInput = Extract<Input, { kind: "timer" }>;
+
 import { trackerResult } from "./tracking.ts";
 
 /** What a step reaches of its node. */
@@ -32,12 +36,12 @@ export interface ApplyHost {
   reloadHost(): ReloadHost;
 }
 
-/** Applies one input. */
-export function applyInput(h: ApplyHost, input: Input, memo?: RxMemo): void {
+/** Applies one input; `rx` / `timer`: the node's memo of a received datagram / of a fired timer. */
+export function applyInput(h: ApplyHost, input: Input, rx?: RxMemo, timer?: TimerMemo): void {
   const p = h.parts;
   switch (input.kind) {
     case "rx": {
-      const r = p.receive(input, memo);
+      const r = p.receive(input, rx);
       if (r !== undefined) h.send(r.actor, r.event);
       return;
     }
@@ -58,12 +62,12 @@ export function applyInput(h: ApplyHost, input: Input, memo?: RxMemo): void {
       return;
     case "timer": {
       if (isCheckerActor(input.actor)) {
-        if (p.timers.take(input.actor, input.id) === undefined) return;
+        if (takeTimer(p, input, timer) === undefined) return;
         h.check(input.actor.slice(3), { type: "TIMER", atUs: h.atUs, id: input.id });
         return;
       }
-      const actor = p.actors.get(input.actor);
-      const event = p.timers.take(input.actor, input.id);
+      const actor = timerActor(p, input.actor, timer);
+      const event = takeTimer(p, input, timer);
       if (event === undefined || actor === undefined) return;
       h.send(actor, event);
       return;
@@ -90,6 +94,20 @@ export function applyInput(h: ApplyHost, input: Input, memo?: RxMemo): void {
       checkInput(h, input);
       return;
   }
+}
+
+/** Takes the fired timer off the table: by its memo's entry, else by name. */
+const takeTimer = (p: NodeParts, input: TimerInput, memo: TimerMemo | undefined) =>
+  memo !== undefined ? p.timers.takeFired(memo) : p.timers.take(input.actor, input.id);
+
+/**
+ * The actor a timer fires for: remembered on its memo, whose table is these parts' (the parts' actors
+ * are fixed for their life), else looked up.
+ */
+function timerActor(p: NodeParts, id: string, memo: TimerMemo | undefined): Actor | undefined {
+  if (memo === undefined || memo.owner !== p.timers) return p.actors.get(id);
+  if (memo.actor === undefined) memo.actor = p.actors.get(id);
+  return memo.actor;
 }
 
 function checkInput(h: ApplyHost, input: CheckInput): void {

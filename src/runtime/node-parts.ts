@@ -22,7 +22,7 @@ import { type StepAction, topState } from "./machine-driver.ts";
 import type { StateParts } from "./node-state.ts";
 import type { InstanceSpec, NodeSpec } from "./spec.ts";
 import { countStateChange, type InstanceStats, newStats } from "./stats.ts";
-import { TimerTable } from "./timer-table.ts";
+import { type TimerMemo, TimerTable } from "./timer-table.ts";
 import { Tracking } from "./tracking.ts";
 
 /** A received advert's instance and the event it steps with. */
@@ -44,7 +44,7 @@ export interface PartsDeps {
   readonly memoize: boolean;
   readonly hasTransport: boolean;
   /** A timer fired: the node journals and applies it as having happened at `atUs` (timer-table.ts). */
-  readonly fire: (actor: string, id: string, atUs: number) => void;
+  readonly fire: (actor: string, id: string, atUs: number, memo: TimerMemo) => void;
   /** The time a timer armed now counts from: the applied event's time inside a step (timer-table.ts). */
   readonly stepNowUs: () => number;
   /** A precise timer's rehearsal shortly before it fires (timer-table.ts). */
@@ -81,6 +81,8 @@ export class NodeParts {
       this.timers.register(a.id);
       initial(a, actions);
     });
+    // each instance actor carries its stats (node.ts counts its commands without a lookup)
+    for (const a of this.actors.instances) a.stats = this.stats.get(a.name);
     this.tracking = new Tracking(spec, this.actors);
     this.checkers = new Checkers(spec.virtualServers ?? []);
     for (const vs of this.checkers.names) this.timers.register(checkerActorId(vs));
@@ -180,7 +182,9 @@ export class NodeParts {
     };
   }
 
+  /** Closed parts' actors count nothing of their own: a step on one after a reload counts by name, in the parts then in force. */
   close(): void {
     this.timers.close();
+    for (const a of this.actors.instances) a.stats = undefined;
   }
 }

@@ -51,6 +51,7 @@ import type { EffectPorts } from "./ports.ts";
 import type { ReloadHost } from "./reload-apply.ts";
 import type { NodeSpec } from "./spec.ts";
 import { countCommand, type InstanceStats } from "./stats.ts";
+import type { TimerMemo } from "./timer-table.ts";
 import type { RoutingHost } from "./tracking.ts";
 
 /**
@@ -92,6 +93,8 @@ export class Node {
   readonly #queue: Input[] = [];
   /** When each queued input happened, if before its turn (NaN: at its turn). */
   readonly #queueAt: number[] = [];
+  /** A queued timer input's memo (timer-table.ts), else undefined. */
+  readonly #queueMemo: Array<TimerMemo | undefined> = [];
   readonly #deferred: Array<() => void> = [];
   readonly #hash: Hash = createHash("sha256");
   readonly #effects: EffectActors;
@@ -198,7 +201,7 @@ export class Node {
       live: o.timerSource !== "journal",
       memoize: o.memoizeFixpoints ?? true,
       hasTransport: o.transport !== undefined,
-      fire: (actor, id, atUs) => this.input({ kind: "timer", actor, id }, atUs),
+      fire: (_actor, _id, atUs, memo) => this.#enqueue(memo.input, atUs, memo),
       stepNowUs: () => (this.#applying ? this.#atUs : this.#clock.nowUs()),
       rehearse: (actor, id) => this.#rehearse(actor, id),
     };
@@ -283,17 +286,25 @@ export class Node {
    * adding the millisecond process timer's rounding to every period.
    */
   input(input: Input, happenedAtUs?: number): void {
+    this.#enqueue(input, happenedAtUs, undefined);
+  }
+
+  /** `input`, with a fired timer's memo (its input is `memo.input`, checked when the memo was made). */
+  #enqueue(input: Input, happenedAtUs: number | undefined, memo: TimerMemo | undefined): void {
     this.#queue.push(input);
     this.#queueAt.push(happenedAtUs ?? Number.NaN);
+    this.#queueMemo.push(memo);
     if (this.#draining) return;
     this.#draining = true;
     try {
       for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
         const happened = this.#queueAt.shift() ?? Number.NaN;
+        const memo = this.#queueMemo.shift();
         const nowUs = this.#clock.nowUs();
         const atUs = happened < nowUs ? Math.max(happened, this.#atUs) : nowUs;
         // Live inputs are typed values: checked structurally (checkInput ≡ the Input schema).
-        this.#applyEvent({ seq: this.#seq + 1, atUs, input: checkInput(next) });
+        const checked = memo !== undefined ? memo.input : checkInput(next);
+        this.#applyEvent({ seq: this.#seq + 1, atUs, input: checked }, memo);
       }
     } finally {
       this.#draining = false;
@@ -305,7 +316,7 @@ export class Node {
     return this.#applyEvent(ev);
   }
 
-  #applyEvent(ev: Event): readonly Output[] {
+  #applyEvent(ev: Event, timerMemo?: TimerMemo): readonly Output[] {
     const j = this.#opts.journal;
     // A new segment starts with the state before this event (the journal's segment hooks), taken
     // at the event's time: a real clock has moved on since the event was stamped.
@@ -313,8 +324,9 @@ export class Node {
     this.#seq = ev.seq;
     this.#atUs = ev.atUs;
     const input = ev.input;
-    // A received datagram's memo: its text and what the journal and the receive path remember of it.
-    const memo = input.kind === "rx" ? this.#texts.rx(input) : undefined;
+    // A received datagram's or fired timer's memo: its text and what the journal and the step remember of it.
+    const rx = input.kind === "rx" ? this.#texts.rx(input) : undefined;
+    const memo = rx ?? timerMemo;
     if (j !== undefined) {
       const text = memo !== undefined ? memo.text : this.#texts.text(input);
       if (j.appendIn !== undefined) j.appendIn(ev.seq, ev.atUs, text, memo);
@@ -324,14 +336,16 @@ export class Node {
     this.#p.actors.newInput();
     this.#applying = true;
     try {
-      applyInput(this.#applyHost, input, memo);
+      applyInput(this.#applyHost, input, rx, timerMemo);
       for (let f = this.#deferred.shift(); f !== undefined; f = this.#deferred.shift()) f();
     } finally {
       this.#applying = false;
     }
     const outputs = this.#outputs;
     if (outputs.length > 0) {
-      const line = JSON.stringify({ t: "out", seq: ev.seq, out: outputs });
+      const line = Number.isFinite(ev.seq)
+        ? `{"t":"out","seq":${ev.seq},"out":${this.#p.actors.outText(outputs)}}`
+        : JSON.stringify({ t: "out", seq: ev.seq, out: outputs });
       this.#hash.update(line);
       j?.append(line);
     }
@@ -381,24 +395,26 @@ export class Node {
         // A named message action: its params are the messages of that type (machines/named-actions.ts).
         for (const m of a.params as readonly Message[]) {
           if (m.type !== a.type) throw new Error(`${actor.id}: a ${m.type} message in a ${a.type} action`);
-          this.#emit(m);
+          this.#emit(m, actor);
         }
       }
     }
   }
 
-  /** Records one message; routing is delivered (tracking.ts), effects are dispatched. */
-  #emit(m: Message): void {
+  /** Records one message; routing is delivered (tracking.ts), effects are dispatched. `from`: the actor whose step emitted it. */
+  #emit(m: Message, from?: Actor): void {
     this.#outputs.push(m);
     if (isRouting(m)) this.#p.tracking.route(m, this.#routing);
-    else this.#perform(m);
+    else this.#perform(m, from);
   }
 
-  #perform(c: Command): void {
+  #perform(c: Command, from: Actor | undefined): void {
     const name = "instance" in c ? c.instance : "";
-    const stats = this.#p.stats.get(name);
+    // An instance's own command: its stats and spec from the actor, not looked up by name.
+    const own = from !== undefined && from.stats !== undefined && from.name === name;
+    const stats = own ? from.stats : this.#p.stats.get(name);
     if (stats !== undefined) countCommand(stats, c);
-    this.#p.dispatch.dispatch(c);
+    this.#p.dispatch.dispatch(c, own ? from : undefined);
   }
 
   // ---- views --------------------------------------------------------------------------------

@@ -22,7 +22,10 @@
  * millisecond timer's rounding every time.
  * Not pure (holds clock handles).
  */
+import type { Actor } from "./actor-registry.ts";
 import type { Clock, TimerHandle, TimerOptions } from "./clock.ts";
+import type { Input } from "./input.ts";
+import { inputText } from "./input-text.ts";
 
 /** One pending timer as a checkpoint holds it. */
 export interface SavedTimer {
@@ -52,6 +55,37 @@ interface Entry {
   readonly fire: () => void;
   /** How the clock wakes it (a precise one with its rehearsal); made once. */
   readonly opts: TimerOptions;
+  /** What its firings hand to the node; made once. */
+  readonly memo: TimerMemo;
+}
+
+type TimerInput = Extract<Input, { kind: "timer" }>;
+
+/**
+ * What a node keeps of one timer's firing (one per timer entry, made with it and handed over with
+ * every firing), so that a MASTER's advert timer, firing every advert_int, costs no lookup by name:
+ * the input (checked once), its journal text, the journal dictionary entry it last had (`dict`,
+ * checked before use: segment-format.ts), the entry itself (`TimerTable.takeFired`) and the actor it
+ * fires for (node-apply.ts), both valid for its owner table's parts only (a reload makes new ones).
+ */
+export class TimerMemo {
+  readonly input: TimerInput;
+  /** The input's journal text: `inputText(input)`. */
+  readonly text: string;
+  dict = -1;
+  /** node-apply.ts: the actor of the owner's parts it fires for, once looked up. */
+  actor: Actor | undefined = undefined;
+  constructor(
+    /** The table whose entry this is. */
+    readonly owner: TimerTable,
+    /** That entry (set once it exists). */
+    public entry: Entry | undefined,
+    actor: string,
+    id: string,
+  ) {
+    this.input = Object.freeze({ kind: "timer", actor, id } as const);
+    this.text = inputText(this.input);
+  }
 }
 
 /** What a table needs besides its clock. */
@@ -93,12 +127,18 @@ export class TimerTable {
    * updates in place, so listings sort by `armSeq` (arming order) instead.
    */
   readonly #byActor = new Map<string, Map<string, Entry>>();
+  #lastActor: string | undefined;
+  #lastId: string | undefined;
+  #lastEntry: Entry | undefined;
+  /** Closed: its entries are gone from its maps (a memo's entry is then no longer the lookup's). */
+  #closed = false;
   #armSeq = 0;
 
   constructor(
     private readonly clock: Clock,
     private readonly live: boolean,
-    private readonly fire: (actor: string, id: string, atUs: number) => void,
+    /** A timer is due: its event happened at `atUs`; `memo` is the entry's (`TimerMemo`). */
+    private readonly fire: (actor: string, id: string, atUs: number, memo: TimerMemo) => void,
     private readonly opts: TimerTableOptions = {},
   ) {}
 
@@ -123,10 +163,10 @@ export class TimerTable {
     delayUs: number,
     armSeq: number,
   ): void {
-    const timers = this.#table(actor);
-    let e = timers.get(id);
+    let e = this.#entry(actor, id);
     if (e === undefined) {
       const rehearse = this.opts.rehearse;
+      const memo = new TimerMemo(this, undefined, actor, id);
       const entry: Entry = {
         pending: true,
         event,
@@ -140,9 +180,11 @@ export class TimerTable {
           : rehearse === undefined
             ? PRECISE
             : { precise: true, prepare: () => rehearse(actor, id) },
+        memo,
       };
+      memo.entry = entry;
       e = entry;
-      timers.set(id, e);
+      this.#table(actor).set(id, e);
     } else {
       const wasPending = e.pending;
       e.pending = true;
@@ -176,7 +218,7 @@ export class TimerTable {
       return;
     }
     e.handle = undefined;
-    this.fire(actor, id, happenedAtUs(e.dueUs, e.delayUs, nowUs));
+    this.fire(actor, id, happenedAtUs(e.dueUs, e.delayUs, nowUs), e.memo);
   }
 
   /** The pending timer `id` of `actor`: its event and due time (undefined when none is pending). */
@@ -184,7 +226,7 @@ export class TimerTable {
     actor: string,
     id: string,
   ): { readonly event: { readonly type: string }; readonly dueUs: number } | undefined {
-    const t = this.#byActor.get(actor)?.get(id);
+    const t = this.#entry(actor, id);
     return t?.pending === true ? { event: t.event, dueUs: t.dueUs } : undefined;
   }
 
@@ -201,21 +243,34 @@ export class TimerTable {
   }
 
   cancel(actor: string, id: string): void {
-    const t = this.#byActor.get(actor)?.get(id);
+    const t = this.#entry(actor, id);
     if (t?.pending === true) this.#stop(t);
   }
 
   /** Takes a due timer off the table and returns its event (undefined when it is not pending: cancelled, unknown). */
   take(actor: string, id: string): { readonly type: string } | undefined {
-    const t = this.#byActor.get(actor)?.get(id);
+    const t = this.#entry(actor, id);
     if (t?.pending !== true) return undefined;
+    this.#stop(t);
+    return t.event;
+  }
+
+  /**
+   * `take` of the timer `memo` names, by its entry when the memo is this table's (no lookup): the
+   * same entry the lookup finds, as an entry, once made, stays its (actor, id)'s for the table's life.
+   */
+  takeFired(memo: TimerMemo): { readonly type: string } | undefined {
+    const t = memo.owner === this && !this.#closed ? memo.entry : undefined;
+    if (t === undefined) return this.take(memo.input.actor, memo.input.id);
+    this.#remember(t);
+    if (!t.pending) return undefined;
     this.#stop(t);
     return t.event;
   }
 
   /** Moves a pending timer by `deltaUs` (never before `armBaseUs()`); false when no such timer is pending. */
   shift(actor: string, id: string, deltaUs: number): boolean {
-    const t = this.#byActor.get(actor)?.get(id);
+    const t = this.#entry(actor, id);
     if (t?.pending !== true) return false;
     this.schedule(actor, id, t.event, Math.max(0, t.dueUs + deltaUs - this.#armBaseUs()));
     return true;
@@ -252,9 +307,30 @@ export class TimerTable {
 
   close(): void {
     for (const table of this.#byActor.values()) {
-      for (const t of table.values()) t.handle?.cancel();
+      for (const t of table.values()) this.#stop(t);
       table.clear();
     }
+    this.#lastEntry = undefined;
+    this.#lastActor = undefined;
+    this.#lastId = undefined;
+    this.#closed = true;
+  }
+
+  /**
+   * Timer `id` of `actor`. One entry of memory: a fired timer's take, then its step's cancel and
+   * re-arm, are of one timer (an entry, once made, stays its (actor, id)'s until `close`).
+   */
+  #entry(actor: string, id: string): Entry | undefined {
+    if (id === this.#lastId && actor === this.#lastActor) return this.#lastEntry;
+    const e = this.#byActor.get(actor)?.get(id);
+    if (e !== undefined) this.#remember(e);
+    return e;
+  }
+
+  #remember(e: Entry): void {
+    this.#lastActor = e.memo.input.actor;
+    this.#lastId = e.memo.input.id;
+    this.#lastEntry = e;
   }
 
   #table(actor: string): Map<string, Entry> {
