@@ -60,6 +60,9 @@ import type { RoutingHost } from "./tracking.ts";
  */
 export type Output = Message | StateChange | LvsOutput;
 
+/** `out` lines are hashed in batches of about this many characters (`outputHash` takes the rest). */
+const HASH_BATCH_CHARS = 16_384;
+
 export interface NodeOptions {
   readonly clock: Clock;
   readonly ports: EffectPorts;
@@ -97,6 +100,13 @@ export class Node {
   readonly #queueMemo: Array<TimerMemo | undefined> = [];
   readonly #deferred: Array<() => void> = [];
   readonly #hash: Hash = createHash("sha256");
+  /**
+   * `out` lines not yet hashed: fed to `#hash` joined, a batch at a time (the digest of the
+   * concatenation is the digest of the lines one by one; they are whole JSON texts, so joining them
+   * pairs no surrogates), instead of one native call and one UTF-8 conversion per line.
+   */
+  readonly #unhashed: string[] = [];
+  #unhashedChars = 0;
   readonly #effects: EffectActors;
   readonly #routing: RoutingHost;
   readonly #texts = new InputTexts();
@@ -346,7 +356,9 @@ export class Node {
       const line = Number.isFinite(ev.seq)
         ? `{"t":"out","seq":${ev.seq},"out":${this.#p.actors.outText(outputs)}}`
         : JSON.stringify({ t: "out", seq: ev.seq, out: outputs });
-      this.#hash.update(line);
+      this.#unhashed.push(line);
+      this.#unhashedChars += line.length;
+      if (this.#unhashedChars >= HASH_BATCH_CHARS) this.#feedHash();
       j?.append(line);
     }
     this.#opts.onApplied?.(ev, outputs);
@@ -417,6 +429,13 @@ export class Node {
     this.#p.dispatch.dispatch(c, own ? from : undefined);
   }
 
+  #feedHash(): void {
+    if (this.#unhashed.length === 0) return;
+    this.#hash.update(this.#unhashed.join(""));
+    this.#unhashed.length = 0;
+    this.#unhashedChars = 0;
+  }
+
   // ---- views --------------------------------------------------------------------------------
 
   /** Top-level state of an instance (`BACKUP`, `MASTER`, …) or group (`group:G1`). */
@@ -445,6 +464,7 @@ export class Node {
   }
   /** sha256 over every `out` journal line so far (since the checkpoint, for a restored node). */
   outputHash(): string {
+    this.#feedHash();
     return this.#hash.copy().digest("hex");
   }
   get seq(): number {

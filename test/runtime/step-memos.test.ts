@@ -9,8 +9,10 @@
  * memo) reproduces every line. And a timer table answers `takeFired` exactly as `take` over random
  * arm / cancel / shift / fire / close sequences.
  */
+import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import { fleetSpec } from "../../bench/fleet.ts";
 import { ActorRegistry } from "../../src/runtime/actor-registry.ts";
 import { AdvertOut, type TemplateSlot } from "../../src/runtime/advert-out.ts";
 import { VirtualClock } from "../../src/runtime/clock.ts";
@@ -20,6 +22,13 @@ import { replayJournal } from "../../src/runtime/replay.ts";
 import { instanceDefaults, type NodeSpec } from "../../src/runtime/spec.ts";
 import { type TimerMemo, TimerTable } from "../../src/runtime/timer-table.ts";
 import { make, play, S, type Step, specArb, stepArb } from "../support/node-runs.ts";
+
+/** sha256 over a journal's `out` lines one by one, as `Node.outputHash` defines it. */
+const outHash = (lines: readonly string[]): string => {
+  const h = createHash("sha256");
+  for (const l of lines) if (l.startsWith('{"t":"out"')) h.update(l);
+  return h.digest("hex");
+};
 
 /** A reload of `spec` changed one way: VI_1's priority, an instance added, or the last one removed. */
 const reloadArb = (spec: NodeSpec): fc.Arbitrary<Step> =>
@@ -76,6 +85,7 @@ describe("the node's step memos", () => {
         expect(a.journal.lines).toEqual(b.journal.lines);
         expect(a.sent).toEqual(b.sent);
         expect(a.node.outputHash()).toBe(b.node.outputHash());
+        expect(a.node.outputHash()).toBe(outHash(a.journal.lines));
         const text = a.journal.text();
         timers += text.split('"kind":"timer"').length - 1;
         reloads += text.split('"kind":"reload"').length - 1;
@@ -132,6 +142,23 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.constant({ op: "close" as const }) },
 );
+
+describe("the output hash", () => {
+  test("hashes out lines in batches to the digest of the lines one by one, also when asked midway", () => {
+    const spec = fleetSpec(40);
+    const r = make(spec, new VirtualClock());
+    r.node.start();
+    const seen: string[] = [];
+    for (let t = 1; t <= 60; t++) {
+      r.clock.advanceBy(S);
+      if (t % 7 === 0) seen.push(r.node.outputHash()); // part of a batch, then more lines
+      if (t % 7 === 0) expect(seen.at(-1)).toBe(outHash(r.journal.lines));
+    }
+    const outChars = r.journal.lines.filter((l) => l.startsWith('{"t":"out"')).join("").length;
+    expect(outChars).toBeGreaterThan(100_000); // several batches
+    expect(r.node.outputHash()).toBe(outHash(r.journal.lines));
+  });
+});
 
 describe("TimerTable.takeFired", () => {
   test("answers as take by name, for its own memos and for another table's", () => {
