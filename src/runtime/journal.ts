@@ -107,6 +107,11 @@ export interface Journal {
    * `hint` is the caller's memo of the segment dictionary's entry for `input` (segment-format.ts).
    */
   appendIn?(seq: number, atUs: number, input: string, hint?: { dict: number }): void;
+  /**
+   * Optional: `append(line)` of `line`, the `out` line of event `seq` (a safe integer) whose outputs'
+   * JSON text is `outputs` (the line is `{"t":"out","seq":SEQ,"out":OUTPUTS}`).
+   */
+  appendOut?(seq: number, outputs: string, line: string): void;
   close(): void;
   /** True once the current segment is over its size bound (the node then calls `startSegment`). */
   shouldRotate?(): boolean;

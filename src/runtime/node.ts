@@ -353,13 +353,19 @@ export class Node {
     }
     const outputs = this.#outputs;
     if (outputs.length > 0) {
-      const line = Number.isFinite(ev.seq)
-        ? `{"t":"out","seq":${ev.seq},"out":${this.#p.actors.outText(outputs)}}`
-        : JSON.stringify({ t: "out", seq: ev.seq, out: outputs });
+      // The line as JSON.stringify({ t: "out", seq, out: outputs }) writes it, from the outputs' text.
+      const text = Number.isSafeInteger(ev.seq) ? this.#p.actors.outText(outputs) : undefined;
+      const line =
+        text !== undefined
+          ? `{"t":"out","seq":${ev.seq},"out":${text}}`
+          : JSON.stringify({ t: "out", seq: ev.seq, out: outputs });
       this.#unhashed.push(line);
       this.#unhashedChars += line.length;
       if (this.#unhashedChars >= HASH_BATCH_CHARS) this.#feedHash();
-      j?.append(line);
+      if (j !== undefined) {
+        if (text !== undefined && j.appendOut !== undefined) j.appendOut(ev.seq, text, line);
+        else j.append(line);
+      }
     }
     this.#opts.onApplied?.(ev, outputs);
     return outputs;

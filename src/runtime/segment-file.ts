@@ -118,6 +118,9 @@ export const parseSegmentPath = (file: string): { path: string; seg: number } | 
   return m === null ? undefined : { path: join(dirname(file), `${m[1]}.jsonl`), seg: Number(m[2]) };
 };
 
+/** What an `out` line holds when an instance changed state (such a line is written and synced at once). */
+const STATE_CHANGE = '"type":"state"';
+
 export class FileJournal implements Journal {
   readonly #path: string;
   readonly #opts: FileJournalOptions;
@@ -190,18 +193,38 @@ export class FileJournal implements Journal {
       this.#enc.encode(line, buf);
     }
     const c = line.charCodeAt(6);
-    if (c === 111 /* {"t":"o… */ && line.includes('"type":"state"')) {
-      this.#count(before);
-      this.#flush(false);
-      if (this.#fd !== undefined && this.#degraded === undefined && this.#opts.sync !== false) {
-        // The segment still open when the sync fails (not a later one that reused the fd number).
-        const seg = this.#seg;
-        this.#bgSync.request(this.#fd, (e) => {
-          if (seg === this.#seg && this.#fd !== undefined && this.#degraded === undefined)
-            this.#degrade(reasonOf(e), 0);
-        });
-      }
-    } else this.#added(before);
+    if (c === 111 /* {"t":"o… */ && line.includes(STATE_CHANGE)) this.#stateWritten(before);
+    else this.#added(before);
+  }
+
+  /**
+   * `append(line)` of `line`, the `out` line of event `seq` (a safe integer) whose outputs' JSON text
+   * is `outputs` — without re-splitting the line (the node's hot path).
+   */
+  appendOut(seq: number, outputs: string, line: string): void {
+    if (this.#degraded !== undefined) {
+      this.#lost++;
+      return;
+    }
+    if (this.#fd === undefined) return;
+    const before = this.#buf.length;
+    this.#enc.encodeOut(seq, outputs, line, this.#buf);
+    if (outputs.includes(STATE_CHANGE)) this.#stateWritten(before);
+    else this.#added(before);
+  }
+
+  /** A state change was written: the batch goes out now, and the segment is synced in the background. */
+  #stateWritten(before: number): void {
+    this.#count(before);
+    this.#flush(false);
+    if (this.#fd !== undefined && this.#degraded === undefined && this.#opts.sync !== false) {
+      // The segment still open when the sync fails (not a later one that reused the fd number).
+      const seg = this.#seg;
+      this.#bgSync.request(this.#fd, (e) => {
+        if (seg === this.#seg && this.#fd !== undefined && this.#degraded === undefined)
+          this.#degrade(reasonOf(e), 0);
+      });
+    }
   }
 
   /** Counts the payloads from `before` on and starts a batch's write (size) or its time bound. */

@@ -108,21 +108,7 @@ export class SegmentEncoder {
   encode(line: string, out: string[]): void {
     const o = line.startsWith(OUT_HEAD) ? splitOutLine(line) : undefined;
     if (o !== undefined) {
-      const p = this.#pending;
-      if (p !== undefined && p.seq === o.seq) {
-        this.#pending = undefined;
-        const e = this.#entries[p.id] as Entry;
-        const ref = `${id36(p.id)}.${p.dt.toString(36)}`;
-        if (e.lastOut === o.out) out.push(`R${ref}`);
-        else out.push(`r${ref}`, line);
-        e.lastOut = o.out;
-        return;
-      }
-      this.drain(out);
-      const f = this.#fullId;
-      if (f !== undefined && f.seq === o.seq) (this.#entries[f.id] as Entry).lastOut = o.out;
-      this.#fullId = undefined;
-      out.push(line);
+      this.encodeOut(o.seq, o.out, line, out);
       return;
     }
     const i = splitInLine(line);
@@ -133,6 +119,30 @@ export class SegmentEncoder {
       return;
     }
     this.encodeIn(i.seq, i.atUs, i.input, out, line);
+  }
+
+  /**
+   * The payloads for `line`, the `out` line of event `seq` (a safe integer) whose outputs' JSON text is
+   * `outputs` (`outLineText(seq, outputs)`): the same as `encode(line)`, without splitting the line.
+   * A repeated step's outputs come as the same string object (node.ts), so comparing them with the
+   * entry's last ones is a pointer comparison.
+   */
+  encodeOut(seq: number, outputs: string, line: string, out: string[]): void {
+    const p = this.#pending;
+    if (p !== undefined && p.seq === seq) {
+      this.#pending = undefined;
+      const e = this.#entries[p.id] as Entry;
+      const ref = `${id36(p.id)}.${p.dt.toString(36)}`;
+      if (e.lastOut === outputs) out.push(`R${ref}`);
+      else out.push(`r${ref}`, line);
+      e.lastOut = outputs;
+      return;
+    }
+    this.drain(out);
+    const f = this.#fullId;
+    if (f !== undefined && f.seq === seq) (this.#entries[f.id] as Entry).lastOut = outputs;
+    this.#fullId = undefined;
+    out.push(line);
   }
 
   /**

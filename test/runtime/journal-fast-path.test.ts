@@ -4,8 +4,9 @@
  *   returns `inputText(i)` for every input, also when the same datagram comes back with other facts
  *   (src, TTL, interface…);
  * - `FileJournal.appendIn(seq, atUs, text)` writes the same segment bytes as
- *   `append(inLineOf(seq, atUs, text))`, for random sequences of repeated and new inputs with and
- *   without `out` lines, also given the node's dictionary hint (`RxMemo.dict`);
+ *   `append(inLineOf(seq, atUs, text))`, and `appendOut(seq, outputs, line)` as `append(line)`, for
+ *   random sequences of repeated and new inputs with and without `out` lines (state changes among
+ *   them), also given the node's dictionary hint (`RxMemo.dict`);
  * - the segment encoder's hint, right, stale or wrong, never changes a byte it writes: over long
  *   streams that fill and recycle the dictionary, with seq gaps and time going back (which define a
  *   text again while an older entry still holds it);
@@ -80,7 +81,7 @@ describe("InputTexts ≡ inputText", () => {
   });
 });
 
-describe("FileJournal.appendIn ≡ append(inLineOf(…))", () => {
+describe("FileJournal.appendIn ≡ append(inLineOf(…)), appendOut ≡ append(out line)", () => {
   test("identical segment bytes for random input/output sequences (fast-check)", () => {
     const dir = mkdtempSync(join(tmpdir(), "vigil-fast-"));
     const header = JSON.stringify({ t: "header", vigil: "t", configHash: "", spec: { instances: [] } });
@@ -109,7 +110,11 @@ describe("FileJournal.appendIn ≡ append(inLineOf(…))", () => {
               if (kind === "hinted" && s.input.kind === "rx") j.appendIn(seq, atUs, text, texts.rx(s.input));
               else if (kind !== "plain") j.appendIn(seq, atUs, text);
               else j.append(inLineOf(seq, atUs, text));
-              if (s.out !== undefined) j.append(`{"t":"out","seq":${seq},"out":${s.out}}`);
+              if (s.out !== undefined) {
+                const line = `{"t":"out","seq":${seq},"out":${s.out}}`;
+                if (kind === "plain") j.append(line);
+                else j.appendOut(seq, s.out, line);
+              }
               if (s.flush) j.flush();
             }
             j.close();
