@@ -127,9 +127,12 @@ export class TimerTable {
    * updates in place, so listings sort by `armSeq` (arming order) instead.
    */
   readonly #byActor = new Map<string, Map<string, Entry>>();
-  #lastActor: string | undefined;
-  #lastId: string | undefined;
-  #lastEntry: Entry | undefined;
+  /**
+   * The entry `takeFired` last took, until a lookup of another timer: a fired timer's step cancels and
+   * re-arms that same timer (a MASTER's advert), and finds it here instead of by name. Forgotten at the
+   * first miss, so other steps (a BACKUP's re-armed down timer, per advert) pay no comparison.
+   */
+  #fired: Entry | undefined;
   /** Closed: its entries are gone from its maps (a memo's entry is then no longer the lookup's). */
   #closed = false;
   #armSeq = 0;
@@ -262,7 +265,7 @@ export class TimerTable {
   takeFired(memo: TimerMemo): { readonly type: string } | undefined {
     const t = memo.owner === this && !this.#closed ? memo.entry : undefined;
     if (t === undefined) return this.take(memo.input.actor, memo.input.id);
-    this.#remember(t);
+    this.#fired = t;
     if (!t.pending) return undefined;
     this.#stop(t);
     return t.event;
@@ -310,27 +313,18 @@ export class TimerTable {
       for (const t of table.values()) this.#stop(t);
       table.clear();
     }
-    this.#lastEntry = undefined;
-    this.#lastActor = undefined;
-    this.#lastId = undefined;
+    this.#fired = undefined;
     this.#closed = true;
   }
 
-  /**
-   * Timer `id` of `actor`. One entry of memory: a fired timer's take, then its step's cancel and
-   * re-arm, are of one timer (an entry, once made, stays its (actor, id)'s until `close`).
-   */
+  /** Timer `id` of `actor`: the fired one (`#fired`: an entry, once made, stays its (actor, id)'s until `close`), else by name. */
   #entry(actor: string, id: string): Entry | undefined {
-    if (id === this.#lastId && actor === this.#lastActor) return this.#lastEntry;
-    const e = this.#byActor.get(actor)?.get(id);
-    if (e !== undefined) this.#remember(e);
-    return e;
-  }
-
-  #remember(e: Entry): void {
-    this.#lastActor = e.memo.input.actor;
-    this.#lastId = e.memo.input.id;
-    this.#lastEntry = e;
+    const f = this.#fired;
+    if (f !== undefined) {
+      if (id === f.memo.input.id && actor === f.memo.input.actor) return f;
+      this.#fired = undefined;
+    }
+    return this.#byActor.get(actor)?.get(id);
   }
 
   #table(actor: string): Map<string, Entry> {
