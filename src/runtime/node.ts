@@ -2,8 +2,9 @@
  * A `Node`: one Vigil daemon's core, and its event loop. Built from a `NodeSpec` (derived from a
  * validated Config) and ports (Clock, Transport, effect ports, Journal). Every input — datagram bytes,
  * timer fired, probe result, link change, address change, admin command, effect result — goes through
- * ONE ordered queue, becomes a schema-checked `Event {seq, atUs, input}`, is appended to the journal,
- * and only then is applied to the pure machines (actor-registry.ts). What a step emits is interpreted
+ * ONE ordered queue, becomes a schema-checked `Event {seq, atUs, input}`, is appended to the journal
+ * (event-record.ts: its `in` line, then its outputs' `out` line and the output hash), and only then is
+ * applied to the pure machines (actor-registry.ts). What a step emits is interpreted
  * here: delayed raises and cancels go to the timer table (timer-table.ts, timers named by the machines),
  * routing messages to tracking.ts (before and apart from effects), effect commands to the effect
  * actors through effect-dispatch.ts, whose outcomes come back through the same queue as `effect` inputs
@@ -16,7 +17,6 @@
  * in the timer table, and their probes, IPVS batches and notify scripts go to the host's `checks`
  * port (live only; replay applies the recorded results). Not pure: this is the host.
  */
-import { createHash, type Hash } from "node:crypto";
 import type { Subscription } from "rxjs";
 import type { CheckerEvent } from "../../machines/checker.machine.ts";
 import { type Command, isRouting, type Message } from "../../machines/events.ts";
@@ -40,8 +40,8 @@ import {
 } from "./checkpoint.ts";
 import type { Clock } from "./clock.ts";
 import { EffectActors } from "./effect-actors.ts";
+import { EventRecord } from "./event-record.ts";
 import { checkInput, type Event, type Input, rxInput } from "./input.ts";
-import { InputTexts, inLineOf } from "./input-text.ts";
 import { headerLine, type Journal } from "./journal.ts";
 import { type StepAction, topState } from "./machine-driver.ts";
 import { type ApplyHost, applyInput } from "./node-apply.ts";
@@ -59,9 +59,6 @@ import type { RoutingHost } from "./tracking.ts";
  * what an LVS checker step hands to the host (checkers.ts).
  */
 export type Output = Message | StateChange | LvsOutput;
-
-/** `out` lines are hashed in batches of about this many characters (`outputHash` takes the rest). */
-const HASH_BATCH_CHARS = 16_384;
 
 export interface NodeOptions {
   readonly clock: Clock;
@@ -99,17 +96,10 @@ export class Node {
   /** A queued timer input's memo (timer-table.ts), else undefined. */
   readonly #queueMemo: Array<TimerMemo | undefined> = [];
   readonly #deferred: Array<() => void> = [];
-  readonly #hash: Hash = createHash("sha256");
-  /**
-   * `out` lines not yet hashed: fed to `#hash` joined, a batch at a time (the digest of the
-   * concatenation is the digest of the lines one by one; they are whole JSON texts, so joining them
-   * pairs no surrogates), instead of one native call and one UTF-8 conversion per line.
-   */
-  readonly #unhashed: string[] = [];
-  #unhashedChars = 0;
+  /** The `in` and `out` lines of each event, and the output hash (event-record.ts). */
+  readonly #record: EventRecord;
   readonly #effects: EffectActors;
   readonly #routing: RoutingHost;
-  readonly #texts = new InputTexts();
   #seq = 0;
   #draining = false;
   /** Inside an event's application (a checkpoint then would be half a step). */
@@ -129,6 +119,7 @@ export class Node {
     this.#opts = opts;
     this.#clock = opts.clock;
     this.#configHash = opts.configHash ?? "";
+    this.#record = new EventRecord(opts.journal);
     this.#effects = new EffectActors({
       clock: opts.clock,
       ports: opts.ports,
@@ -335,13 +326,8 @@ export class Node {
     this.#atUs = ev.atUs;
     const input = ev.input;
     // A received datagram's or fired timer's memo: its text and what the journal and the step remember of it.
-    const rx = input.kind === "rx" ? this.#texts.rx(input) : undefined;
-    const memo = rx ?? timerMemo;
-    if (j !== undefined) {
-      const text = memo !== undefined ? memo.text : this.#texts.text(input);
-      if (j.appendIn !== undefined) j.appendIn(ev.seq, ev.atUs, text, memo);
-      else j.append(inLineOf(ev.seq, ev.atUs, text));
-    }
+    const rx = input.kind === "rx" ? this.#record.rx(input) : undefined;
+    this.#record.in(ev, rx ?? timerMemo);
     this.#outputs = [];
     this.#p.actors.newInput();
     this.#applying = true;
@@ -352,21 +338,12 @@ export class Node {
       this.#applying = false;
     }
     const outputs = this.#outputs;
-    if (outputs.length > 0) {
-      // The line as JSON.stringify({ t: "out", seq, out: outputs }) writes it, from the outputs' text.
-      const text = Number.isSafeInteger(ev.seq) ? this.#p.actors.outText(outputs) : undefined;
-      const line =
-        text !== undefined
-          ? `{"t":"out","seq":${ev.seq},"out":${text}}`
-          : JSON.stringify({ t: "out", seq: ev.seq, out: outputs });
-      this.#unhashed.push(line);
-      this.#unhashedChars += line.length;
-      if (this.#unhashedChars >= HASH_BATCH_CHARS) this.#feedHash();
-      if (j !== undefined) {
-        if (text !== undefined && j.appendOut !== undefined) j.appendOut(ev.seq, text, line);
-        else j.append(line);
-      }
-    }
+    if (outputs.length > 0)
+      this.#record.out(
+        ev.seq,
+        outputs,
+        Number.isSafeInteger(ev.seq) ? this.#p.actors.outText(outputs) : undefined,
+      );
     this.#opts.onApplied?.(ev, outputs);
     return outputs;
   }
@@ -435,13 +412,6 @@ export class Node {
     this.#p.dispatch.dispatch(c, own ? from : undefined);
   }
 
-  #feedHash(): void {
-    if (this.#unhashed.length === 0) return;
-    this.#hash.update(this.#unhashed.join(""));
-    this.#unhashed.length = 0;
-    this.#unhashedChars = 0;
-  }
-
   // ---- views --------------------------------------------------------------------------------
 
   /** Top-level state of an instance (`BACKUP`, `MASTER`, …) or group (`group:G1`). */
@@ -470,8 +440,7 @@ export class Node {
   }
   /** sha256 over every `out` journal line so far (since the checkpoint, for a restored node). */
   outputHash(): string {
-    this.#feedHash();
-    return this.#hash.copy().digest("hex");
+    return this.#record.outputHash();
   }
   get seq(): number {
     return this.#seq;
