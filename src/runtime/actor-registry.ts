@@ -29,6 +29,7 @@ export const MAX_STEPS_PER_INPUT = 100_000;
 
 export type ActorKind = "instance" | "group" | "tracker";
 
+/** A machine actor; an instance's also keeps its advert template, for the codec that made it (`TemplateSlot`). */
 export interface Actor extends TemplateSlot {
   /** `instance:VI_1`, `group:G1`, `tracker:chk`. */
   readonly id: string;
@@ -49,7 +50,6 @@ export interface Actor extends TemplateSlot {
   readonly spec: InstanceSpec | undefined;
   /** An instance's stats, set by the parts that own them (node-parts.ts), so its commands count without a lookup. */
   stats: InstanceStats | undefined;
-  // (TemplateSlot) its advert template, kept by the codec that made it (advert-out.ts)
 }
 
 /** A step computed ahead (machines are pure: the same snapshot and event give the same step). */
