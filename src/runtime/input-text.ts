@@ -8,7 +8,6 @@
 import type { Received } from "./codec.adapter.ts";
 import type { Event, Input } from "./input.ts";
 import type { Routed } from "./node-parts.ts";
-import type { InstanceStats } from "./stats.ts";
 
 const q = JSON.stringify;
 
@@ -50,11 +49,10 @@ export class RxMemo {
   codec: object | undefined = undefined;
   accepted: Received | undefined = undefined;
   /**
-   * node-parts.ts: the parts that routed it last, with the instance's stats and (actor, event):
-   * valid while they are the node's parts (a reload makes new ones).
+   * node-parts.ts: the parts that routed it last, with its (actor, event) — the actor carries the
+   * instance's stats: valid while they are the node's parts (a reload makes new ones).
    */
   parts: object | undefined = undefined;
-  stats: InstanceStats | undefined = undefined;
   routed: Routed | undefined = undefined;
   constructor(
     readonly i: RxInput,

@@ -136,7 +136,7 @@ export class NodeParts {
       if (!listens(routed.actor)) return undefined;
       this.codec.memoHits++;
       const counters = (memo.accepted as Received).counters;
-      const stats = memo.stats as InstanceStats;
+      const stats = routed.actor.stats as InstanceStats; // these parts' (set in the constructor)
       if (counters !== undefined) for (const c of counters) stats[c]++;
       return routed;
     }
@@ -147,9 +147,8 @@ export class NodeParts {
     const actor = r.event && this.actors.instance(r.instance);
     if (actor === undefined) return undefined;
     const routed: Routed = { actor, event: r.event as AdvertEvent };
-    if (memo !== undefined && memo.accepted === r && stats !== undefined) {
+    if (memo !== undefined && memo.accepted === r && actor.stats !== undefined) {
       memo.parts = this;
-      memo.stats = stats;
       memo.routed = routed;
     }
     return routed;
