@@ -18,10 +18,9 @@ import type { NodeParts } from "./node-parts.ts";
 import { applyReload, type ReloadHost } from "./reload-apply.ts";
 import type { NodeSpec } from "./spec.ts";
 import type { TimerMemo } from "./timer-table.ts";
+import { trackerResult } from "./tracking.ts";
 
 type TimerInput = Extract<Input, { kind: "timer" }>;
-
-import { trackerResult } from "./tracking.ts";
 
 /** What a step reaches of its node. */
 export interface ApplyHost {

@@ -44,7 +44,7 @@ export interface PartsDeps {
   readonly memoize: boolean;
   readonly hasTransport: boolean;
   /** A timer fired: the node journals and applies it as having happened at `atUs` (timer-table.ts). */
-  readonly fire: (actor: string, id: string, atUs: number, memo: TimerMemo) => void;
+  readonly fire: (atUs: number, memo: TimerMemo) => void;
   /** The time a timer armed now counts from: the applied event's time inside a step (timer-table.ts). */
   readonly stepNowUs: () => number;
   /** A precise timer's rehearsal shortly before it fires (timer-table.ts). */

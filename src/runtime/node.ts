@@ -202,7 +202,7 @@ export class Node {
       live: o.timerSource !== "journal",
       memoize: o.memoizeFixpoints ?? true,
       hasTransport: o.transport !== undefined,
-      fire: (_actor, _id, atUs, memo) => this.#enqueue(memo.input, atUs, memo),
+      fire: (atUs, memo) => this.#enqueue(memo.input, atUs, memo),
       stepNowUs: () => (this.#applying ? this.#atUs : this.#clock.nowUs()),
       rehearse: (actor, id) => this.#rehearse(actor, id),
     };

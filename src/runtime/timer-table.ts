@@ -75,11 +75,11 @@ export class TimerMemo {
   dict = -1;
   /** node-apply.ts: the actor of the owner's parts it fires for, once looked up. */
   actor: Actor | undefined = undefined;
+  /** Its entry in `owner` (set as the entry is made). */
+  entry: Entry | undefined = undefined;
   constructor(
     /** The table whose entry this is. */
     readonly owner: TimerTable,
-    /** That entry (set once it exists). */
-    public entry: Entry | undefined,
     actor: string,
     id: string,
   ) {
@@ -140,8 +140,8 @@ export class TimerTable {
   constructor(
     private readonly clock: Clock,
     private readonly live: boolean,
-    /** A timer is due: its event happened at `atUs`; `memo` is the entry's (`TimerMemo`). */
-    private readonly fire: (actor: string, id: string, atUs: number, memo: TimerMemo) => void,
+    /** A timer is due: its event happened at `atUs`; `memo` is the entry's (`TimerMemo`: `memo.input` names it). */
+    private readonly fire: (atUs: number, memo: TimerMemo) => void,
     private readonly opts: TimerTableOptions = {},
   ) {}
 
@@ -169,7 +169,7 @@ export class TimerTable {
     let e = this.#entry(actor, id);
     if (e === undefined) {
       const rehearse = this.opts.rehearse;
-      const memo = new TimerMemo(this, undefined, actor, id);
+      const memo = new TimerMemo(this, actor, id);
       const entry: Entry = {
         pending: true,
         event,
@@ -177,7 +177,7 @@ export class TimerTable {
         delayUs,
         armSeq,
         handle: undefined,
-        fire: () => this.#wake(actor, id, entry),
+        fire: () => this.#wake(entry),
         opts: !PRECISE_TIMER_IDS.has(id)
           ? COARSE
           : rehearse === undefined
@@ -213,7 +213,7 @@ export class TimerTable {
    * the rest. Its event happened at its due time, or — woken later than the process timers'
    * resolution — a little before now (`happenedAtUs`).
    */
-  #wake(actor: string, id: string, e: Entry): void {
+  #wake(e: Entry): void {
     const nowUs = this.clock.nowUs();
     const leftUs = e.dueUs - nowUs;
     if (leftUs > 0) {
@@ -221,7 +221,7 @@ export class TimerTable {
       return;
     }
     e.handle = undefined;
-    this.fire(actor, id, happenedAtUs(e.dueUs, e.delayUs, nowUs), e.memo);
+    this.fire(happenedAtUs(e.dueUs, e.delayUs, nowUs), e.memo);
   }
 
   /** The pending timer `id` of `actor`: its event and due time (undefined when none is pending). */

@@ -432,7 +432,7 @@ describe("RealClock precision on a millisecond loop (Node's timers)", () => {
     host.msLoop = true;
     const clock = new RealClock(host);
     const fired: number[] = [];
-    const table = new TimerTable(clock, true, (actor, id) => {
+    const table = new TimerTable(clock, true, (_atUs, { input: { actor, id } }) => {
       fired.push(host.nowUs());
       table.take(actor, id);
     });
@@ -469,7 +469,7 @@ describe("TimerTable on the real clock", () => {
     const host = new ScriptedHost();
     const clock = new CountingRealClock(host);
     const fired: Array<[string, number]> = [];
-    const table = new TimerTable(clock, true, (actor, id) => {
+    const table = new TimerTable(clock, true, (_atUs, { input: { actor, id } }) => {
       fired.push([`${actor} ${id}`, host.nowUs()]);
       table.take(actor, id);
     });
@@ -497,7 +497,7 @@ describe("TimerTable on the real clock", () => {
     const host = new ScriptedHost();
     const clock = new RealClock(host);
     const fired: number[] = [];
-    const table = new TimerTable(clock, true, (actor, id) => {
+    const table = new TimerTable(clock, true, (_atUs, { input: { actor, id } }) => {
       fired.push(host.nowUs());
       table.take(actor, id);
     });
@@ -518,7 +518,7 @@ describe("TimerTable on the real clock", () => {
     host.msLoop = true;
     const clock = new RealClock(host);
     const fired: Array<[string, number]> = [];
-    const table = new TimerTable(clock, true, (actor, id) => {
+    const table = new TimerTable(clock, true, (_atUs, { input: { actor, id } }) => {
       fired.push([actor, host.nowUs()]);
       table.take(actor, id);
     });
@@ -611,7 +611,7 @@ describe("TimerTable on the real clock", () => {
   it("on the virtual clock every re-arm is a fresh (due, seq) arming", () => {
     const clock = new VirtualClock();
     const order: string[] = [];
-    const table = new TimerTable(clock, true, (actor, id) => {
+    const table = new TimerTable(clock, true, (_atUs, { input: { actor, id } }) => {
       order.push(`${actor}/${id}`);
       table.take(actor, id);
     });

@@ -171,7 +171,8 @@ describe("TimerTable.takeFired", () => {
         const pool: TimerMemo[] = [];
         const tables = [0, 1].map((k) => {
           const clock = new VirtualClock();
-          const table: TimerTable = new TimerTable(clock, true, (actor, id, atUs, memo) => {
+          const table: TimerTable = new TimerTable(clock, true, (atUs, memo) => {
+            const { actor, id } = memo.input;
             const n = (fired[k] ?? 0) + 1;
             fired[k] = n;
             pool.push(memo);
