@@ -5,6 +5,7 @@
  * Pure (types and constructors only).
  */
 import type { Position } from "./diagnostics.ts";
+import type { Token } from "./lexer.ts";
 import type {
   Checker,
   Command,
@@ -35,10 +36,10 @@ export type VipDraft = Mutable<Omit<Vip, "dev" | "address" | "peer">> & {
   at: Position;
 };
 
+/** A line of a track_* block: the tracked name and the words after it, read by `resolveRefs`. */
 export interface TrackRefDraft {
   readonly name: string;
-  readonly weight: number | undefined;
-  readonly reverse: boolean | undefined;
+  readonly args: readonly Token[];
   readonly at: Position;
 }
 

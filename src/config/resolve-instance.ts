@@ -35,10 +35,140 @@ export interface TrackerDefaults {
   readonly files: ReadonlyMap<string, { weight: number; reverse: boolean }>;
 }
 
+export type TrackKind = "interface" | "script" | "process" | "file";
+
+/**
+ * keepalived 2.2.7's words for a track line's options (vrrp_track.c `alloc_track_if`,
+ * `alloc_track_script`, `alloc_track_process`; track_file.c `vrrp_alloc_track_file`), which differ by
+ * kind. `badWeight` also says what the weight becomes; `clamp254`: ±254 becomes ±253 with a warning
+ * (the others take ±254); `dropOnBadOption`: an unknown word after the weight drops the line
+ * (track_file) rather than being ignored.
+ */
+const TRACK_WORDS: Readonly<
+  Record<
+    TrackKind,
+    {
+      readonly unknown: (owner: string, name: string, word: string) => string;
+      readonly noun: string;
+      readonly badWeight: (owner: string, name: string, text: string) => string;
+      readonly badWeightIsZero: boolean;
+      readonly clamp254: boolean;
+      readonly noreverse: boolean;
+      readonly unknownAfterWeight: (owner: string, name: string, word: string) => string;
+      readonly dropOnBadOption: boolean;
+    }
+  >
+> = {
+  interface: {
+    unknown: (o, n, w) => `(${o}) unknown track_interface ${n} option ${w} - ignoring`,
+    noun: "track_interface",
+    badWeight: (o, n, t) => `(${o}) weight ${t} for ${n} must be between [-253..253] inclusive. Ignoring...`,
+    badWeightIsZero: true,
+    clamp254: true,
+    noreverse: false,
+    // "interace": keepalived's own spelling of this message, kept so logs match.
+    unknownAfterWeight: (o, n, w) => `(${o}) unknown track_interace ${n} weight option ${w} - ignoring`,
+    dropOnBadOption: false,
+  },
+  script: {
+    unknown: (o, _n, w) => `(${o}) unknown track script option ${w} - ignoring`,
+    noun: "track script",
+    badWeight: (o, n) =>
+      `(${o}) track script ${n}: weight must be between [-253..253] inclusive, ignoring...`,
+    badWeightIsZero: false,
+    clamp254: true,
+    noreverse: true,
+    unknownAfterWeight: (o, n, w) => `(${o}) unknown track_script ${n} weight option ${w} - ignoring`,
+    dropOnBadOption: false,
+  },
+  process: {
+    unknown: (o, _n, w) => `(${o}) unknown track process option ${w} - ignoring`,
+    noun: "track process",
+    badWeight: (o, n) => `(${o}) weight for track process ${n} must be in [-254..254] inclusive. Ignoring...`,
+    badWeightIsZero: false,
+    clamp254: false,
+    noreverse: true,
+    unknownAfterWeight: (o, n, w) => `(${o}) unknown track_process ${n} weight option ${w} - ignoring`,
+    dropOnBadOption: false,
+  },
+  file: {
+    unknown: (o, _n, w) => `(${o}) unknown track file option ${w} - ignoring`,
+    noun: "track file",
+    badWeight: (o, n) => `(${o}) weight for track file ${n} must be in [-254..254] inclusive. Ignoring...`,
+    badWeightIsZero: false,
+    clamp254: false,
+    noreverse: true,
+    unknownAfterWeight: (o, n, w) => `(${o}) unknown track file ${n} weight option ${w} - ignoring`,
+    dropOnBadOption: true,
+  },
+};
+
+const WEIGHT_RE = /^[-+]?\d+$/;
+
+/**
+ * The weight and direction of one track line, read as keepalived reads it: the tracker's own
+ * weight and `reverse` (none for an interface: 0, not reversed) unless `weight W` follows the name;
+ * after W, `reverse` (or `noreverse`, not for interfaces) sets the direction and other words are
+ * reported; anything after that is not read. Undefined when keepalived drops the line.
+ */
+function trackOptions(
+  diags: Diagnostics,
+  owner: string,
+  kind: TrackKind,
+  r: TrackRefDraft,
+  def: { weight: number; reverse: boolean } | undefined,
+): { weight: number; reverse: boolean } | undefined {
+  const words = TRACK_WORDS[kind];
+  let weight = def?.weight ?? 0;
+  let reverse = def?.reverse ?? false;
+  const [first, w, option] = r.args;
+  if (first === undefined) return { weight, reverse };
+  if (first.text !== "weight") {
+    diags.warn(
+      first,
+      "unknown-keyword",
+      words.unknown(owner, r.name, first.text),
+      "expected: weight W [reverse]",
+    );
+    return undefined;
+  }
+  if (w === undefined) {
+    diags.error(
+      first,
+      "value",
+      `(${owner}) weight without value specified for ${words.noun} ${r.name} - ignoring`,
+    );
+    return undefined;
+  }
+  const n = Number(w.text);
+  if (!WEIGHT_RE.test(w.text) || !Number.isSafeInteger(n) || n < -254 || n > 254) {
+    if (!WEIGHT_RE.test(w.text)) diags.error(w, "value", `invalid number '${w.text}'`);
+    else diags.error(w, "range", `number '${w.text}' outside range [-254, 254]`);
+    diags.error(w, "range", words.badWeight(owner, r.name, w.text));
+    if (words.badWeightIsZero) weight = 0;
+  } else if (words.clamp254 && Math.abs(n) === 254) {
+    diags.warn(w, "range", `(${owner}) weight for ${r.name} cannot be +/-254. Setting to +/-253`);
+    weight = n < 0 ? -253 : 253;
+  } else weight = n;
+  if (option === undefined) return { weight, reverse };
+  if (option.text === "reverse") reverse = true;
+  else if (option.text === "noreverse" && words.noreverse) reverse = false;
+  else {
+    diags.warn(option, "unknown-keyword", words.unknownAfterWeight(owner, r.name, option.text));
+    if (words.dropOnBadOption) return undefined;
+  }
+  return { weight, reverse };
+}
+
+/**
+ * An instance's or sync group's track lines of one kind, in order: a name not defined (scripts,
+ * processes, files: `defs`) or already tracked is reported and skipped, then its options are read
+ * (`trackOptions`), all with keepalived's texts.
+ */
 export function resolveRefs(
   diags: Diagnostics,
   owner: string,
-  kind: string,
+  kind: TrackKind,
   refs: readonly TrackRefDraft[],
   defs: ReadonlyMap<string, { weight: number; reverse: boolean }> | undefined,
 ): TrackRefIn[] {
@@ -58,13 +188,8 @@ export function resolveRefs(
       );
       continue;
     }
-    // A weight written on the track line comes with its own `reverse` (default off); otherwise
-    // both come from the tracker's definition.
-    out.push(
-      r.weight !== undefined
-        ? { name: r.name, weight: r.weight, reverse: r.reverse ?? false }
-        : { name: r.name, weight: def?.weight ?? 0, reverse: r.reverse ?? def?.reverse ?? false },
-    );
+    const options = trackOptions(diags, owner, kind, r, def);
+    if (options !== undefined) out.push({ name: r.name, weight: options.weight, reverse: options.reverse });
   }
   return out;
 }

@@ -101,11 +101,12 @@ const secs = (us: number): number => Math.floor(us / 1_000_000);
 const dontTrackPrimary = (s: InstanceSpec): boolean =>
   !s.tracking.some((t) => t.tracker === s.params.ifname && t.weight === 0 && !t.reverse);
 
-const TRACKED: ReadonlyArray<readonly [string, string]> = [
-  ["link", "interfaces"],
-  ["script", "scripts"],
-  ["process", "processes"],
-  ["file", "files"],
+/** An instance's tracker sections in keepalived's order (vrrp_data.c `dump_vrrp`), and each entry's separator. */
+const TRACKED: ReadonlyArray<readonly [kind: string, title: string, sep: string]> = [
+  ["link", "interfaces", " "],
+  ["script", "scripts", " "],
+  ["file", "files", ", "],
+  ["process", "processes", ", "],
 ];
 
 /** `/tmp/keepalived.data`: keepalived's VRRP Topology and Sync groups sections. */
@@ -179,7 +180,7 @@ export function formatData(view: DumpView): string {
       w("   Unicast Peer :");
       for (const peer of d.spec.unicastPeers) w(`     ${peer}`);
     }
-    for (const [kind, title] of TRACKED) {
+    for (const [kind, title, sep] of TRACKED) {
       const tracked = d.spec.tracking.filter(
         (t) =>
           view.trackers.get(t.tracker) === kind &&
@@ -188,7 +189,7 @@ export function formatData(view: DumpView): string {
       );
       if (tracked.length === 0) continue;
       w(`   Tracked ${title} :`);
-      for (const t of tracked) w(`     ${t.tracker} weight ${t.weight}${t.reverse ? " reverse" : ""}`);
+      for (const t of tracked) w(`     ${t.tracker}${sep}weight ${t.weight}${t.reverse ? " reverse" : ""}`);
     }
   }
   if (view.syncGroups.length > 0) out.push("------< VRRP Sync groups >------");

@@ -145,6 +145,59 @@ describe("dump formats", () => {
     );
   });
 
+  it("keepalived.data: tracked interfaces, scripts, files and processes in keepalived's order and words", () => {
+    const r = rig(`
+global_defs {
+  enable_script_security
+  script_user root
+}
+vrrp_script chk {
+  script "/bin/true"
+  weight -20 reverse
+}
+vrrp_track_process tp {
+  process sshd
+  weight 7 reverse
+}
+track_file tf {
+  file /run/vigil-test-tf
+  weight 3
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  virtual_ipaddress {
+    198.18.0.100/24
+  }
+  track_process {
+    tp weight 4
+  }
+  track_file {
+    tf weight 2 reverse
+  }
+  track_script {
+    chk weight -10
+  }
+  track_interface {
+    eth1 weight 10
+  }
+}
+`);
+    const lines = formatData(dumpView(r.node, r.model)).split("\n");
+    const at = lines.indexOf("   Tracked interfaces :");
+    // As keepalived 2.2.7 dumps the same configuration (its `-d`; the weights: track-options.test.ts).
+    expect(lines.slice(at, at + 8)).toEqual([
+      "   Tracked interfaces :",
+      "     eth1 weight 10",
+      "   Tracked scripts :",
+      "     chk weight -10 reverse",
+      "   Tracked files :",
+      "     tf, weight 2 reverse",
+      "   Tracked processes :",
+      "     tp, weight 4 reverse",
+    ]);
+  });
+
   it("VIPs as keepalived's format_ipaddress writes them", () => {
     const base = {
       address: "2001:db8::10",

@@ -22,53 +22,25 @@ import {
   valueBlock,
 } from "../values.ts";
 
-/** `NAME [weight W [reverse]]` lines of a track_* block (2.2.7 has no `no_reverse` here). */
-export function readTrackRefs(
-  ctx: Ctx,
-  owner: string,
-  st: Statement,
-  maxWeight: number,
-  into: TrackRefDraft[],
-): void {
+/**
+ * The `NAME [weight W [reverse|noreverse]]` lines of a track_* block, kept as written: their options
+ * are read in resolve-instance.ts (`resolveRefs`) after the name is known to be defined and not a
+ * duplicate, in the order keepalived reads them.
+ */
+export function readTrackRefs(ctx: Ctx, st: Statement, into: TrackRefDraft[]): void {
   valueBlock(ctx, st);
-  for (const item of st.block ?? []) {
-    const toks = item.args;
-    let weight: number | undefined;
-    let reverse: boolean | undefined;
-    for (let i = 0; i < toks.length; i++) {
-      const t = toks[i];
-      if (t === undefined) break;
-      if (t.text === "weight") {
-        const w = toks[i + 1];
-        if (w === undefined) ctx.diags.error(t, "value", `(${item.keyword.text}) weight without a value`);
-        else if (/^[-+]?\d+$/.test(w.text) && Math.abs(Number(w.text)) > maxWeight)
-          ctx.diags.error(
-            w,
-            "range",
-            `(${owner}) weight ${w.text} for ${item.keyword.text} must be between [-${maxWeight}..${maxWeight}] inclusive. Ignoring...`,
-          );
-        else weight = readInt(ctx, w, -maxWeight, maxWeight);
-        i++;
-      } else if (t.text === "reverse") reverse = true;
-      else
-        ctx.diags.warn(
-          t,
-          "unknown-keyword",
-          `(${owner}) unknown ${st.keyword.text} ${item.keyword.text} weight option ${t.text} - ignoring`,
-        );
-    }
-    into.push({ name: item.keyword.text, weight, reverse, at: item.keyword });
-  }
+  for (const item of st.block ?? [])
+    into.push({ name: item.keyword.text, args: item.args, at: item.keyword });
 }
 
 export const trackKeywords = <S extends { name: string; track: TrackDrafts }>(): KeywordTable<S> => ({
   track_interface: {
     block: true,
-    handle: (c, st, s) => readTrackRefs(c, s.name, st, 253, s.track.interfaces),
+    handle: (c, st, s) => readTrackRefs(c, st, s.track.interfaces),
   },
-  track_script: { block: true, handle: (c, st, s) => readTrackRefs(c, s.name, st, 253, s.track.scripts) },
-  track_process: { block: true, handle: (c, st, s) => readTrackRefs(c, s.name, st, 254, s.track.processes) },
-  track_file: { block: true, handle: (c, st, s) => readTrackRefs(c, s.name, st, 254, s.track.files) },
+  track_script: { block: true, handle: (c, st, s) => readTrackRefs(c, st, s.track.scripts) },
+  track_process: { block: true, handle: (c, st, s) => readTrackRefs(c, st, s.track.processes) },
+  track_file: { block: true, handle: (c, st, s) => readTrackRefs(c, st, s.track.files) },
   track_bfd: unsupportedValueBlock("BFD is not implemented"),
 });
 

@@ -7,6 +7,7 @@ import type { FileDraft, ProcessDraft, ScriptDraft, SyncGroupDraft } from "../dr
 import type { Statement } from "../parser.ts";
 import {
   arg,
+  argOrSkip,
   type Ctx,
   type KeywordTable,
   partlyUnsupported,
@@ -19,16 +20,56 @@ import {
 } from "../values.ts";
 import { flag, flagOn, notifyKeywords, trackKeywords } from "./shared.ts";
 
-/** `weight W [reverse]` for a tracker definition. */
-function readWeight(ctx: Ctx, st: Statement, max: number): { weight: number; reverse: boolean } | undefined {
-  const t = arg(ctx, st, 0, "weight");
-  if (t === undefined) return undefined;
+/**
+ * `weight W [reverse]` in a tracker's definition, with keepalived 2.2.7's texts and outcomes
+ * (vrrp_parser.c `vrrp_vscript_weight_handler`, `vrrp_tprocess_weight_handler`; track_file.c
+ * `track_file_weight_handler`). A bad W: a script keeps the number its text starts with (keepalived
+ * stores what `strtol` read, in range or not: here only when it is in range), a process ignores the
+ * line, a file's weight goes back to 1 and its `reverse` is still read. Only `reverse` is a word
+ * after W (`no_reverse` is reported, as any other); a later `weight` line does not clear it.
+ */
+function readWeight(ctx: Ctx, st: Statement, kind: "script" | "process" | "file", s: WeightDraft): void {
+  const t =
+    kind === "script"
+      ? arg(ctx, st, 0, "weight")
+      : argOrSkip(ctx, st, `No weight specified for track ${kind} ${s.name} - ignoring`);
+  if (t === undefined) return;
+  const max = kind === "script" ? 253 : 254;
+  const label = DEFINITION_BLOCK[kind];
   const w = readInt(ctx, t, -max, max);
-  if (w === undefined) return undefined;
+  if (w !== undefined) s.weight = w;
+  else if (kind === "script") {
+    ctx.diags.error(t, "range", `${label} ${s.name} weight ${t.text} must be in [-253, 253]`);
+    const read = /^[-+]?\d*/.exec(t.text)?.[0] ?? "";
+    const n = /\d/.test(read) ? Number(read) : 0;
+    if (Math.abs(n) <= 253) s.weight = n;
+  } else {
+    ctx.diags.error(
+      t,
+      "range",
+      `Weight (${t.text}) for ${label} ${s.name} must be between [-254..254] inclusive. Ignoring...`,
+    );
+    if (kind === "process") return;
+    s.weight = 1;
+  }
   const r = st.args[1];
-  if (r !== undefined && r.text !== "reverse" && r.text !== "no_reverse")
-    ctx.diags.warn(r, "unknown-keyword", `Unknown weight option '${r.text}'`);
-  return { weight: w, reverse: r?.text === "reverse" };
+  if (r === undefined) return;
+  if (r.text === "reverse") s.reverse = true;
+  else ctx.diags.warn(r, "unknown-keyword", `${label} ${s.name} unknown weight option ${r.text}`);
+}
+
+/** How keepalived names each tracker's block in these messages. */
+const DEFINITION_BLOCK = {
+  script: "vrrp_script",
+  process: "vrrp_track_process",
+  file: "track_file",
+} as const;
+
+/** The part of a tracker's draft its `weight` line sets. */
+interface WeightDraft {
+  readonly name: string;
+  weight: number;
+  reverse: boolean;
 }
 
 export const scriptKeywords: KeywordTable<ScriptDraft> = {
@@ -60,12 +101,7 @@ export const scriptKeywords: KeywordTable<ScriptDraft> = {
       }
     },
   },
-  weight: {
-    handle: (c, st, s) => {
-      const w = readWeight(c, st, 253);
-      if (w !== undefined) Object.assign(s, w);
-    },
-  },
+  weight: { handle: (c, st, s) => readWeight(c, st, "script", s) },
   rise: {
     handle: (c, st, s) => {
       const t = arg(c, st);
@@ -143,8 +179,7 @@ export const processKeywords: KeywordTable<ProcessDraft> = {
           "semantic",
           `Weight already set for track process ${s.name} - ignoring ${st.args[0].text}`,
         );
-      const w = readWeight(c, st, 254);
-      if (w !== undefined) Object.assign(s, w);
+      readWeight(c, st, "process", s);
     },
   },
   quorum: {
@@ -197,8 +232,7 @@ export const fileKeywords: KeywordTable<FileDraft> = {
           "semantic",
           `Weight already set for track file ${s.name} - ignoring ${st.args[0].text}`,
         );
-      const w = readWeight(c, st, 254);
-      if (w !== undefined) Object.assign(s, w);
+      readWeight(c, st, "file", s);
     },
   },
   init_file: {
