@@ -145,7 +145,9 @@ export function resolveConfig(
       diags.warn(
         gd.at,
         "semantic",
-        `Sync group ${gd.name}, no matching virtual router found in group declaration - removing`,
+        gd.members.length === 0
+          ? `Sync group ${gd.name} has no virtual router(s). removing`
+          : `Sync group ${gd.name}, no matching virtual router found in group declaration - removing`,
       );
       continue;
     }

@@ -288,6 +288,8 @@ export const syncGroupKeywords: KeywordTable<SyncGroupDraft> = {
       valueBlock(c, st);
       for (const item of st.block ?? [])
         for (const t of [item.keyword, ...item.args]) s.members.push({ value: t.text, at: t });
+      if (s.members.length === 0)
+        c.diags.warn(st.keyword, "semantic", `Warning - sync group ${s.name} has empty group block`);
     },
   },
   sync_group_tracking_weight: flagOn("trackingWeight"),
