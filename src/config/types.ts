@@ -147,7 +147,7 @@ export const VrrpInstance = Schema.Struct({
   auth: Auth,
   unicastSrcIp: Schema.NullOr(IpAddress),
   unicastPeers: Schema.Array(UnicastPeer),
-  unicastTtl: IntBetween(1, 255),
+  unicastTtl: IntBetween(0, 255),
   unicastFaultNoPeer: Schema.Boolean,
   mcastSrcIp: Schema.NullOr(IpAddress),
   /** Advert destination in multicast mode: `mcast_dst_ip` or the global group of the family. */

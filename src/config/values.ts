@@ -140,25 +140,87 @@ export function argOrSkip(ctx: Ctx, st: Statement, message: string): Token | und
   return t;
 }
 
-const INT_RE = /^[-+]?\d+$/;
+/** C's isspace: what strtol / strtoul skip before a number. */
+const C_SPACE = /^[ \t\n\v\f\r]*/;
 
-/** An integer in [min, max]; keepalived's `number 'X' outside range [min, max]` otherwise. */
+/**
+ * strtol / strtoul over a whole word, base 10: leading white space and one sign, then digits. `value`
+ * is what the C call returns (0 when no digit was read) and `rest` what it left unread (the whole
+ * word when no digit was read; empty for a valid number, and for an empty word).
+ */
+function cNumber(text: string): { value: bigint; negative: boolean; rest: string } {
+  const ws = C_SPACE.exec(text)?.[0].length ?? 0;
+  const m = /^([-+]?)(\d+)/.exec(text.slice(ws));
+  if (m === null) return { value: 0n, negative: false, rest: text };
+  const value = BigInt(m[2] as string);
+  return { value: m[1] === "-" ? -value : value, negative: m[1] === "-", rest: text.slice(ws + m[0].length) };
+}
+
+const INT32_MIN = -2_147_483_648n;
+const INT32_MAX = 2_147_483_647n;
+export const UINT32_MAX = 4_294_967_295;
+
+/**
+ * keepalived's `read_int` (lib/parser.c read_int_func): an integer in [min, max], with its messages —
+ * `invalid number 'X'` (anything after the digits), `number 'X' outside integer range` (beyond 32
+ * bits), `number 'X' outside range [min, max]`. Undefined when it would fail under `keepalived -t`.
+ */
 export function readInt(ctx: Ctx, t: Token, min: number, max: number): number | undefined {
-  if (!INT_RE.test(t.text)) {
+  const { value, rest } = cNumber(t.text);
+  if (rest !== "") {
     ctx.diags.error(t, "value", `invalid number '${t.text}'`, `expected an integer in [${min}, ${max}]`);
     return undefined;
   }
-  const n = Number(t.text);
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
+  if (value < INT32_MIN || value > INT32_MAX) {
+    ctx.diags.error(t, "range", `number '${t.text}' outside integer range`);
+    return undefined;
+  }
+  const n = Number(value);
+  if (n < min || n > max) {
     ctx.diags.error(t, "range", `number '${t.text}' outside range [${min}, ${max}]`);
     return undefined;
   }
   return n;
 }
 
-const DEC_RE = /^\+?(\d+)(?:\.(\d*))?$|^\+?\.(\d+)$/;
+/**
+ * keepalived's `read_unsigned` (read_unsigned_func): `negative number 'X'` for a leading minus, then
+ * `invalid number`, `number 'X' outside unsigned integer range` (beyond 32 bits), `number 'X' outside
+ * range [min, max]`. Undefined when it would fail under `keepalived -t`.
+ */
+export function readUnsigned(ctx: Ctx, t: Token, min: number, max: number): number | undefined {
+  const { value, rest } = cNumber(t.text);
+  if (t.text.slice(C_SPACE.exec(t.text)?.[0].length ?? 0).startsWith("-")) {
+    ctx.diags.error(t, "range", `negative number '${t.text}'`);
+    return undefined;
+  }
+  if (rest !== "") {
+    ctx.diags.error(t, "value", `invalid number '${t.text}'`, `expected an integer in [${min}, ${max}]`);
+    return undefined;
+  }
+  if (value > BigInt(UINT32_MAX)) {
+    ctx.diags.error(t, "range", `number '${t.text}' outside unsigned integer range`);
+    return undefined;
+  }
+  const n = Number(value);
+  if (n < min || n > max) {
+    ctx.diags.error(t, "range", `number '${t.text}' outside range [${min}, ${max}]`);
+    return undefined;
+  }
+  return n;
+}
 
-/** Decimal seconds (µs resolution) → integer microseconds in [minUs, maxUs]. */
+/** Micro-seconds as keepalived prints a decimal bound: whole seconds, a point, six digits. */
+const secondsText = (us: number): string => `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, "0")}`;
+
+/**
+ * Decimal seconds to integer microseconds in [minUs, maxUs], as keepalived reads them
+ * (read_decimal_unsigned_long_func with six decimal places): `negative number 'X'`; more than six
+ * decimals are reported (`has too many decimal places`) and rounded at the sixth, the value still
+ * used; `invalid number 'X'` (what was read before the junk still used when in range);
+ * `outside unsigned decimal range` past 64 bits; `number 'X' outside range [a.bbbbbb, c.dddddd]`.
+ * Undefined when the value is not used: the caller then gives the keyword's own message.
+ */
 export function readSecondsUs(
   ctx: Ctx,
   t: Token,
@@ -167,25 +229,42 @@ export function readSecondsUs(
   /** How keepalived prints the maximum when it is beyond what Vigil represents exactly. */
   maxText?: string,
 ): number | undefined {
-  const m = DEC_RE.exec(t.text);
-  const fmt = (us: number): string =>
-    us === maxUs && maxText !== undefined ? maxText : (us / 1e6).toFixed(6);
-  if (m === null) {
-    ctx.diags.error(t, "value", `invalid decimal number '${t.text}'`, "expected seconds, e.g. 1 or 0.5");
+  const text = t.text;
+  const fmt = (us: number): string => (us === maxUs && maxText !== undefined ? maxText : secondsText(us));
+  if (text.startsWith("-")) {
+    ctx.diags.error(t, "range", `negative number '${text}'`);
     return undefined;
   }
-  const whole = m[1] ?? "0";
-  const frac = (m[2] ?? m[3] ?? "").padEnd(6, "0");
-  if (whole.length > 12 || /[1-9]/.test(frac.slice(6))) {
-    ctx.diags.error(t, "range", `number '${t.text}' outside range [${fmt(minUs)}, ${fmt(maxUs)}]`);
+  const dot = text.indexOf(".");
+  const whole = dot < 0 ? text : text.slice(0, dot);
+  let frac = dot < 0 ? "" : text.slice(dot + 1);
+  let roundUp = false;
+  if (frac.length > 6) {
+    ctx.diags.error(t, "range", `number '${text}' has too many decimal places`);
+    roundUp = (frac[6] ?? "0") >= "5";
+    frac = frac.slice(0, 6);
+  }
+  // strtoull over the digits with the point taken out and the decimals padded to six.
+  const { value, negative, rest } = cNumber(`${whole}${frac.padEnd(6, "0")}`);
+  // strtoull takes a minus after white space and wraps the value round 2^64.
+  const us = (negative ? 18_446_744_073_709_551_616n + value : value) + (roundUp ? 1n : 0n);
+  const inRange = us >= BigInt(minUs) && us <= BigInt(maxUs);
+  if (rest !== "") {
+    // keepalived reads every decimal keyword with ignore_error, which for decimals holds under -t too:
+    // what strtoull read before the junk is used when it is in range ("1x" is 1 µs, after the
+    // padding), without the keyword's own message.
+    ctx.diags.error(t, "value", `invalid number '${text}'`, "expected seconds, e.g. 1 or 0.5");
+    return inRange ? Number(us) : undefined;
+  }
+  if (us > 18_446_744_073_709_551_615n) {
+    ctx.diags.error(t, "range", `number '${text}' outside unsigned decimal range`);
     return undefined;
   }
-  const us = Number(whole) * 1_000_000 + Number(frac.slice(0, 6));
-  if (us < minUs || us > maxUs) {
-    ctx.diags.error(t, "range", `number '${t.text}' outside range [${fmt(minUs)}, ${fmt(maxUs)}]`);
+  if (!inRange) {
+    ctx.diags.error(t, "range", `number '${text}' outside range [${fmt(minUs)}, ${fmt(maxUs)}]`);
     return undefined;
   }
-  return us;
+  return Number(us);
 }
 
 /** parser.c check_true_false: exactly true|on|yes or false|off|no (case as written), else undefined. */
@@ -248,6 +327,20 @@ export function familyOf(address: string): Family | undefined {
   return v === 4 ? "ipv4" : v === 6 ? "ipv6" : undefined;
 }
 
+/** The first 16 bits of an IPv6 address written in text (0 for `::…`). */
+const firstHextet = (a: string): number =>
+  a.startsWith("::") ? 0 : Number.parseInt(a.split(":")[0] ?? "0", 16);
+
+/** IN_MULTICAST / IN6_IS_ADDR_MULTICAST of an address known to parse. */
+export const isMulticast = (a: string): boolean =>
+  familyOf(a) === "ipv4" ? (Number(a.split(".")[0]) & 0xf0) === 0xe0 : firstHextet(a) >> 8 === 0xff;
+
+/** IN6_IS_ADDR_MC_LINKLOCAL: ff02::/16 and the other flag values of scope 2. */
+export const isLinkLocalMulticast6 = (a: string): boolean => {
+  const h = firstHextet(a);
+  return h >> 8 === 0xff && (h & 0x0f) === 0x2;
+};
+
 /** `ADDR[/LEN]` → parts, or an error message. */
 export function parsePrefix(
   text: string,
@@ -265,9 +358,9 @@ export function parsePrefix(
 }
 
 /** A plain IP address (no prefix). */
-export function readAddress(ctx: Ctx, t: Token, what: string): string | undefined {
+export function readAddress(ctx: Ctx, t: Token, what: string, message?: string): string | undefined {
   if (familyOf(t.text) === undefined) {
-    ctx.diags.error(t, "value", `${what}: invalid IP address '${t.text}'`);
+    ctx.diags.error(t, "value", message ?? `${what}: invalid IP address '${t.text}'`);
     return undefined;
   }
   return t.text;

@@ -68,6 +68,8 @@ export interface ArpPortOptions {
 }
 
 const ARPHRD_LOOPBACK = 772;
+/** Unpaced announcements sent between two turns of the event loop. */
+const YIELD_EVERY = 256;
 
 const effectErrorOf = (error: unknown): EffectError => {
   if (error instanceof EffectError) return error;
@@ -182,51 +184,59 @@ export function createArpPort(clock: Clock, options: ArpPortOptions = {}): ArpEf
   const run = async (
     ifname: string,
     i: Iface,
-    packets: readonly { address: string; family: 4 | 6 }[],
+    round: readonly { address: string; family: 4 | 6 }[],
+    repeat: number,
     intervalUs: number,
   ): Promise<void> => {
     let router: boolean | undefined;
     let firstError: EffectError | undefined;
     let failed = 0;
-    for (const p of packets) {
-      const last = i.lastSentUs[p.family];
-      if (intervalUs > 0 && last !== undefined) await waitUntil(last + intervalUs);
-      if (closed) throw cancelled();
-      const socket = socketOf(i);
-      let info: InterfaceLink;
-      try {
-        info = socket.lookup(ifname);
-      } catch (error) {
-        const e = effectErrorOf(error);
-        if (e.code === "ENODEV") {
-          socket.close(); // reopened if the interface comes back; no fd is held for a gone name
-          i.socket = undefined;
-        }
-        throw new EffectError(e.code, `${ifname}: ${e.message}`);
-      }
-      if ((info.flags & IFF_NOARP) !== 0) return;
-      if (info.hwType !== ARPHRD_ETHER && info.hwType !== ARPHRD_LOOPBACK) return;
-      if (p.family === 6 && router === undefined) {
-        router = await (link as FrameLink).ipv6Forwarding(ifname);
+    let sent = 0;
+    // Rounds are not materialised: keepalived takes repeat counts up to 2^32 - 1.
+    for (let r = 0; r < repeat; r++)
+      for (const p of round) {
+        // Unpaced, a long burst still lets the daemon's other work run now and again.
+        if (intervalUs === 0 && ++sent % YIELD_EVERY === 0)
+          await new Promise((resolve) => setImmediate(resolve));
+        const last = i.lastSentUs[p.family];
+        if (intervalUs > 0 && last !== undefined) await waitUntil(last + intervalUs);
         if (closed) throw cancelled();
+        const socket = socketOf(i);
+        let info: InterfaceLink;
+        try {
+          info = socket.lookup(ifname);
+        } catch (error) {
+          const e = effectErrorOf(error);
+          if (e.code === "ENODEV") {
+            socket.close(); // reopened if the interface comes back; no fd is held for a gone name
+            i.socket = undefined;
+          }
+          throw new EffectError(e.code, `${ifname}: ${e.message}`);
+        }
+        if ((info.flags & IFF_NOARP) !== 0) return;
+        if (info.hwType !== ARPHRD_ETHER && info.hwType !== ARPHRD_LOOPBACK) return;
+        if (p.family === 6 && router === undefined) {
+          router = await (link as FrameLink).ipv6Forwarding(ifname);
+          if (closed) throw cancelled();
+        }
+        const frame =
+          p.family === 4
+            ? gratuitousArpFrame(info.mac, p.address)
+            : unsolicitedNaFrame(info.mac, p.address, router === true);
+        if (frame === undefined)
+          throw new EffectError("EINVAL", `not an IPv${p.family} address: ${p.address}`);
+        try {
+          socket.send(frame, info.ifindex, p.family === 4 ? ETHERTYPE_ARP : ETHERTYPE_IPV6);
+        } catch (error) {
+          failed++;
+          firstError ??= effectErrorOf(error);
+        }
+        i.lastSentUs[p.family] = clock.nowUs();
       }
-      const frame =
-        p.family === 4
-          ? gratuitousArpFrame(info.mac, p.address)
-          : unsolicitedNaFrame(info.mac, p.address, router === true);
-      if (frame === undefined) throw new EffectError("EINVAL", `not an IPv${p.family} address: ${p.address}`);
-      try {
-        socket.send(frame, info.ifindex, p.family === 4 ? ETHERTYPE_ARP : ETHERTYPE_IPV6);
-      } catch (error) {
-        failed++;
-        firstError ??= effectErrorOf(error);
-      }
-      i.lastSentUs[p.family] = clock.nowUs();
-    }
     if (firstError !== undefined)
       throw new EffectError(
         firstError.code,
-        `${ifname}: ${failed} of ${packets.length} announcements not sent: ${firstError.message}`,
+        `${ifname}: ${failed} of ${repeat * round.length} announcements not sent: ${firstError.message}`,
       );
   };
 
@@ -244,12 +254,11 @@ export function createArpPort(clock: Clock, options: ArpPortOptions = {}): ArpEf
           return Promise.reject(new EffectError("EINVAL", `not an IP address: ${JSON.stringify(address)}`));
         round.push({ address, family });
       }
-      const packets = Array.from({ length: repeat }, () => round).flat();
-      if (packets.length === 0) return Promise.resolve();
+      if (repeat === 0 || round.length === 0) return Promise.resolve();
       const i = iface(ifname);
       const families = [...new Set(round.map((p) => p.family))];
       const result = Promise.all(families.map((f) => i.tail[f])).then(() =>
-        run(ifname, i, packets, Math.round(intervalUs)).catch((error: unknown) => {
+        run(ifname, i, round, repeat, Math.round(intervalUs)).catch((error: unknown) => {
           throw effectErrorOf(error);
         }),
       );

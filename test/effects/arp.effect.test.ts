@@ -346,6 +346,32 @@ describe("createArpPort", () => {
     expect(link.closed).toBe(2);
   });
 
+  it("takes keepalived's largest repeat count: rounds sent as they go, the loop yielded, close stops it", async () => {
+    const { link, port } = setup();
+    // 2^32 - 1 rounds (garp_master_repeat's maximum): materialised, this would not fit in memory.
+    const burst = port
+      .burst("eth0", ["198.18.0.10", "198.18.0.11"], 4_294_967_295, 0)
+      .catch((e: unknown) => e);
+    await flush();
+    const afterOneTurn = link.sent.length;
+    await flush();
+    await flush();
+    expect(afterOneTurn).toBeGreaterThan(0);
+    expect(link.sent.length).toBeGreaterThan(afterOneTurn);
+    expect(link.sent.length).toBeLessThan(10_000);
+    port.close();
+    expect(await burst).toMatchObject({ code: "ECANCELED" });
+    const stopped = link.sent.length;
+    await flush();
+    expect(link.sent.length).toBe(stopped);
+    expect(targets(link.sent.slice(0, 4))).toEqual([
+      "198.18.0.10",
+      "198.18.0.11",
+      "198.18.0.10",
+      "198.18.0.11",
+    ]);
+  });
+
   it("names errnos", () => {
     expect(errnoName(19)).toBe("ENODEV");
     expect(errnoName(1)).toBe("EPERM");

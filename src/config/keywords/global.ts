@@ -11,6 +11,8 @@ import {
   argOrSkip,
   atToken,
   type Ctx,
+  isLinkLocalMulticast6,
+  isMulticast,
   type KeywordSpec,
   type KeywordTable,
   partlyUnsupported,
@@ -18,7 +20,9 @@ import {
   readCommand,
   readInt,
   readSecondsUs,
+  readUnsigned,
   trueFalseKeyword,
+  UINT32_MAX,
   unsupported,
   unsupportedBlock,
   unsupportedTrueFalse,
@@ -74,11 +78,17 @@ const fifoScript = (key: "notifyFifo" | "vrrpNotifyFifo"): KeywordSpec<GlobalDra
 const mcastGroup = (key: "mcastGroup4" | "mcastGroup6", family: string): KeywordSpec<GlobalDraft> => ({
   handle: (c, st, s) => {
     const t = arg(c, st, 0, "address");
-    const a = t && readAddress(c, t, st.keyword.text);
+    const a = t && readAddress(c, t, st.keyword.text, `Can't parse ${st.keyword.text} [${t.text}]. Skipping`);
     if (t === undefined || a === undefined) return;
+    const kw = st.keyword.text;
     if ((family === "4") !== !a.includes(":"))
-      c.diags.error(t, "value", `${st.keyword.text} [${a}] is not IPv${family}. Skipping`);
-    else s[key] = a;
+      c.diags.error(t, "value", `${kw} [${a}] is not IPv${family}. Skipping`);
+    else if (!isMulticast(a)) c.diags.error(t, "value", `${kw} [${a}] is not multicast. Skipping`);
+    else {
+      if (family === "6" && !isLinkLocalMulticast6(a))
+        c.diags.warn(t, "value", `${kw} [${a}] should be link-local multicast.`);
+      s[key] = a;
+    }
   },
 });
 
@@ -110,7 +120,6 @@ const UNSUPPORTED_GLOBALS: Readonly<Record<string, string>> = {
   smtp_helo_name: "SMTP alerts are not sent",
   smtp_connect_timeout: "SMTP alerts are not sent",
   no_email_faults: "SMTP alerts are not sent",
-  vrrp_garp_extra_if: "GARPs on extra interfaces are not sent",
   fifo_write_vrrp_states_on_reload: "states are not rewritten to the FIFO on reload",
   max_auto_priority: "process scheduling is left to the OS",
   min_auto_priority_delay: "process scheduling is left to the OS",
@@ -182,19 +191,25 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
   enable_script_security: flagOn("enableScriptSecurity"),
   vrrp_mcast_group4: mcastGroup("mcastGroup4", "4"),
   vrrp_mcast_group6: mcastGroup("mcastGroup6", "6"),
-  ...garpKeywords<GlobalDraft>("vrrp_"),
+  ...garpKeywords<GlobalDraft>("vrrp_", () => ""),
+  // global_parser.c: 1 µs to 2^32 - 1 µs.
   vrrp_garp_interval: {
     handle: (c, st, s) => {
       const t = arg(c, st);
-      const v = t && readSecondsUs(c, t, 0, 1_000_000);
-      if (v !== undefined) s.garp.intervalUs = v;
+      if (t === undefined) return;
+      const v = readSecondsUs(c, t, 1, UINT32_MAX);
+      if (v === undefined) c.diags.error(t, "range", `vrrp_garp_interval '${t.text}' is invalid`);
+      else s.garp.intervalUs = v;
     },
   },
+  // global_parser.c: 1 µs to 2^32 - 1 µs.
   vrrp_gna_interval: {
     handle: (c, st, s) => {
       const t = arg(c, st);
-      const v = t && readSecondsUs(c, t, 0, 1_000_000);
-      if (v !== undefined) s.garp.gnaIntervalUs = v;
+      if (t === undefined) return;
+      const v = readSecondsUs(c, t, 1, UINT32_MAX);
+      if (v === undefined) c.diags.error(t, "range", `vrrp_gna_interval '${t.text}' is invalid`);
+      else s.garp.gnaIntervalUs = v;
     },
   },
   // global_parser.c vrrp_min_garp_handler: `off` changes nothing (an earlier `vrrp_min_garp` stays).
@@ -210,8 +225,10 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
   vrrp_down_timer_adverts: {
     handle: (c, st, s) => {
       const t = arg(c, st);
-      const v = t && readInt(c, t, 1, 100);
-      if (v !== undefined) s.downTimerAdverts = v;
+      if (t === undefined) return;
+      const v = readUnsigned(c, t, 1, 100);
+      if (v === undefined) c.diags.error(t, "range", `Invalid vrrp_down_timer_adverts [1:100] '${t.text}'`);
+      else s.downTimerAdverts = v;
     },
   },
   vrrp_lower_prio_no_advert: flag(
@@ -225,8 +242,10 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
   vrrp_version: {
     handle: (c, st, s) => {
       const t = arg(c, st, 0, "version");
-      const v = t && readInt(c, t, 2, 3);
-      if (v !== undefined) s.version = v as 2 | 3;
+      if (t === undefined) return;
+      const v = readInt(c, t, 2, 3);
+      if (v === undefined) c.diags.error(t, "range", "VRRP Error: Version must be either 2 or 3");
+      else s.version = v as 2 | 3;
     },
   },
   vrrp_check_unicast_src: flagOn("checkUnicastSrc"),
@@ -247,8 +266,10 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
     {
       handle: (c, st, s) => {
         const t = arg(c, st);
-        const v = t && readSecondsUs(c, t, 0, 3600_000_000);
-        if (v !== undefined) s.startupDelayUs = v;
+        if (t === undefined) return;
+        const v = readSecondsUs(c, t, 1000, UINT32_MAX);
+        if (v === undefined) c.diags.error(t, "range", `vrrp_startup_delay '${t.text}' is invalid`);
+        else s.startupDelayUs = v;
       },
     },
     "the node starts at once",
@@ -273,8 +294,10 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
   random_seed: {
     handle: (c, st, s) => {
       const t = arg(c, st);
-      const v = t && readInt(c, t, 0, 0xffffffff);
-      if (v !== undefined) s.randomSeed = v;
+      if (t === undefined) return;
+      const v = readUnsigned(c, t, 0, UINT32_MAX);
+      if (v === undefined) c.diags.error(t, "range", `random_seed ${t.text} invalid`);
+      else s.randomSeed = v;
     },
   },
   startup_script: partlyUnsupported<GlobalDraft>(

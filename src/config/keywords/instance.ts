@@ -13,13 +13,17 @@ import {
   type Ctx,
   familyOf,
   ignoredWord,
+  isLinkLocalMulticast6,
+  isMulticast,
   type KeywordTable,
   parsePrefix,
   partlyUnsupported,
   readAddress,
   readInt,
   readSecondsUs,
+  readUnsigned,
   trueFalseKeyword,
+  UINT32_MAX,
   unsupported,
   unsupportedValueBlock,
   valueBlock,
@@ -180,7 +184,7 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
     handle: (c, st, s) => {
       const t = arg(c, st, 0, "VRID");
       if (t === undefined) return;
-      const v = readInt(c, t, 1, 255);
+      const v = readUnsigned(c, t, 1, 255);
       if (v === undefined)
         c.diags.error(t, "range", `(${s.name}): VRID '${t.text}' not valid - must be between 1 & 255`);
       else s.vrid = located(v, t);
@@ -190,7 +194,7 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
     handle: (c, st, s) => {
       const t = arg(c, st, 0, "priority");
       if (t === undefined) return;
-      const v = readInt(c, t, 1, 255);
+      const v = readUnsigned(c, t, 1, 255);
       if (v === undefined)
         c.diags.error(
           t,
@@ -219,7 +223,8 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
       const t = arg(c, st, 0, "version");
       if (t === undefined) return;
       const v = readInt(c, t, 2, 3);
-      if (v === undefined) return;
+      if (v === undefined)
+        return void c.diags.error(t, "range", `(${s.name}): Version must be either 2 or 3`);
       // keepalived keeps the first version and one deduced from an earlier IPv6 address (as 0)
       const deduced = s.version?.value ?? (s.vips[0]?.family === "ipv6" && v === 2 ? 0 : undefined);
       if (deduced !== undefined && deduced !== v)
@@ -294,22 +299,51 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
   unicast_src_ip: {
     handle: (c, st, s) => {
       const t = arg(c, st, 0, "address");
-      const a = t && readAddress(c, t, `(${s.name}) unicast_src_ip`);
+      const a =
+        t &&
+        readAddress(
+          c,
+          t,
+          `(${s.name}) unicast_src_ip`,
+          `Configuration error: VRRP instance[${s.name}] malformed src address[${t.text}]. Skipping...`,
+        );
       if (t !== undefined && a !== undefined) s.unicastSrcIp = located(a, t);
     },
   },
   mcast_src_ip: {
     handle: (c, st, s) => {
       const t = arg(c, st, 0, "address");
-      const a = t && readAddress(c, t, `(${s.name}) mcast_src_ip`);
+      const a =
+        t &&
+        readAddress(
+          c,
+          t,
+          `(${s.name}) mcast_src_ip`,
+          `Configuration error: VRRP instance[${s.name}] malformed src address[${t.text}]. Skipping...`,
+        );
       if (t !== undefined && a !== undefined) s.mcastSrcIp = located(a, t);
     },
   },
   mcast_dst_ip: {
     handle: (c, st, s) => {
       const t = arg(c, st, 0, "address");
-      const a = t && readAddress(c, t, `(${s.name}) mcast_dst_ip`);
-      if (t !== undefined && a !== undefined) s.mcastDstIp = located(a, t);
+      const a =
+        t &&
+        readAddress(
+          c,
+          t,
+          `(${s.name}) mcast_dst_ip`,
+          `(${s.name}) malformed mcast dest address ${t.text}. Skipping...`,
+        );
+      if (t === undefined || a === undefined) return;
+      const v6 = familyOf(a) === "ipv6";
+      if (v6 ? !isLinkLocalMulticast6(a) : !isMulticast(a))
+        c.diags.error(
+          t,
+          "value",
+          `(${s.name}) mcast_dst_ip ${a} not${v6 ? " link-local" : ""} multicast. Skipping...`,
+        );
+      else s.mcastDstIp = located(a, t);
     },
   },
   unicast_peer: {
@@ -343,8 +377,11 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
   unicast_ttl: {
     handle: (c, st, s) => {
       const t = arg(c, st);
-      const v = t && readInt(c, t, 1, 255);
-      if (v !== undefined) s.unicastTtl = v;
+      if (t === undefined) return;
+      const v = readUnsigned(c, t, 0, 255);
+      if (v === undefined)
+        c.diags.error(t, "range", `(${s.name}): TTL '${t.text}' not valid - must be between 0 & 255`);
+      else s.unicastTtl = v;
     },
   },
   unicast_fault_no_peer: flagOn("unicastFaultNoPeer"),
@@ -396,8 +433,11 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
   down_timer_adverts: {
     handle: (c, st, s) => {
       const t = arg(c, st);
-      const v = t && readInt(c, t, 1, 100);
-      if (t !== undefined && v !== undefined) s.downTimerAdverts = located(v, t);
+      if (t === undefined) return;
+      const v = readUnsigned(c, t, 1, 100);
+      if (v === undefined)
+        c.diags.error(t, "range", `(${s.name}): Invalid down_timer_adverts [1:100] '${t.text}'`);
+      else s.downTimerAdverts = located(v, t);
     },
   },
   vigil_transport: {
@@ -406,7 +446,7 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
       if (t !== undefined) s.transport = t;
     },
   },
-  ...garpKeywords<InstanceDraft>(""),
+  ...garpKeywords<InstanceDraft>("", (s) => `(${s.name}): `),
   ...trackKeywords<InstanceDraft>(),
   ...notifyKeywords<InstanceDraft>(),
   use_vmac: unsupported("no VMAC interfaces are created"),
@@ -418,14 +458,38 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
   old_unicast_checksum: {
     handle: (c, st, s) => {
       s.unicastConfigured = true;
+      const mode = st.args[0];
+      if (mode !== undefined && mode.text !== "never")
+        c.diags.error(mode, "value", `(${s.name}) Unknown old_unicast_chksum mode ${mode.text} - ignoring`);
       unsupported<InstanceDraft>("legacy v3 unicast checksums are not generated").handle(c, st, s);
     },
   },
   virtual_routes: unsupportedValueBlock("virtual routes are not installed"),
   virtual_rules: unsupportedValueBlock("virtual rules are not installed"),
   native_ipv6: unsupported("the family is taken from the addresses"),
-  debug: unsupported("keepalived ignores it too"),
-  kernel_rx_buf_size: unsupported("socket buffer sizes are left to the kernel"),
+  // Not acted on, but their values are checked as keepalived checks them (vrrp_debug_handler,
+  // kernel_rx_buf_size_handler), so `vigil check` fails where `keepalived -t` does.
+  debug: partlyUnsupported<InstanceDraft>(
+    {
+      handle: (c, st, s) => {
+        const t = arg(c, st);
+        if (t !== undefined && readUnsigned(c, t, 0, 4) === undefined)
+          c.diags.error(t, "range", `(${s.name}) Debug value '${t.text}' not valid; must be between 0-4`);
+      },
+    },
+    "keepalived ignores it too",
+  ),
+  kernel_rx_buf_size: partlyUnsupported<InstanceDraft>(
+    {
+      handle: (c, st, s) => {
+        const t = arg(c, st);
+        if (t === undefined) return;
+        if (st.args.length !== 1 || readUnsigned(c, t, 0, UINT32_MAX) === undefined)
+          c.diags.error(t, "range", `(${s.name}) invalid kernel_rx_buf_size specified`);
+      },
+    },
+    "socket buffer sizes are left to the kernel",
+  ),
   linkbeat_use_polling: unsupported("deprecated; link state comes from netlink"),
   lvs_sync_daemon_interface: unsupported("IPVS sync daemon is not run"),
 };

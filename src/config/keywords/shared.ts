@@ -10,13 +10,15 @@ import type { Garp } from "../types.ts";
 import { DEFAULT_UDP_PORT, type Transport } from "../types.ts";
 import type { KeywordSpec, KeywordTable } from "../values.ts";
 import {
+  arg,
   type Ctx,
   onWhateverFollows,
+  partlyUnsupported,
   readCommand,
   readInt,
-  readSecondsUs,
+  readUnsigned,
   trueFalseKeyword,
-  unsupported,
+  UINT32_MAX,
   unsupportedTrueFalse,
   unsupportedValueBlock,
   valueBlock,
@@ -104,38 +106,98 @@ export const notifyKeywords = <S extends { name: string; notify: NotifyDraft; no
 });
 
 type GarpKey = keyof Garp;
-const garpUs = <S extends { garp: Partial<Mutable<Garp>> }>(
-  key: GarpKey,
-  maxUs: number,
-  whole = false,
-): KeywordSpec<S> => ({
+type GarpState = { garp: Partial<Mutable<Garp>> };
+/** Whose GARP setting a message names: `(VI_1): ` in an instance, nothing in global_defs. */
+type GarpOwner<S> = (s: S) => string;
+
+const garpValue = <S extends GarpState>(s: S, key: GarpKey, v: number): void => {
+  (s.garp as Record<string, number>)[key] = v;
+};
+
+/** A GARP delay in whole seconds (keepalived: unsigned, up to 2^32 / 10^6). */
+const garpDelay = <S extends GarpState>(key: GarpKey, owner: GarpOwner<S>): KeywordSpec<S> => ({
   handle: (c, st, s) => {
-    const t = st.args[0];
-    if (t === undefined) return void c.diags.fatal(st.keyword, "value", `${st.keyword.text}: missing value`);
-    const v = whole ? readInt(c, t, 0, maxUs / 1e6) : readSecondsUs(c, t, 0, maxUs);
-    if (v !== undefined) (s.garp as Record<string, number>)[key] = whole ? v * 1e6 : v;
-  },
-});
-const garpCount = <S extends { garp: Partial<Mutable<Garp>> }>(key: GarpKey): KeywordSpec<S> => ({
-  handle: (c, st, s) => {
-    const t = st.args[0];
-    if (t === undefined) return void c.diags.fatal(st.keyword, "value", `${st.keyword.text}: missing value`);
-    const v = readInt(c, t, 0, 255);
-    if (v !== undefined) (s.garp as Record<string, number>)[key] = v;
+    const t = arg(c, st);
+    if (t === undefined) return;
+    const v = readUnsigned(c, t, 0, Math.floor(UINT32_MAX / 1e6));
+    if (v === undefined)
+      c.diags.error(t, "range", `${owner(s)}${st.keyword.text} '${t.text}' invalid - ignoring`);
+    else garpValue(s, key, v * 1e6);
   },
 });
 
-/** GARP keywords; `prefix` is `vrrp_` in global_defs and empty in an instance. */
-export const garpKeywords = <S extends { garp: Partial<Mutable<Garp>> }>(
-  prefix: string,
-): KeywordTable<S> => ({
-  [`${prefix}garp_master_delay`]: garpUs<S>("masterDelayUs", 255e6, true),
-  [`${prefix}garp_master_repeat`]: garpCount<S>("masterRepeat"),
-  [`${prefix}garp_master_refresh`]: garpUs<S>("masterRefreshUs", 86400e6, true),
-  [`${prefix}garp_master_refresh_repeat`]: garpCount<S>("masterRefreshRepeat"),
-  [`${prefix}garp_lower_prio_delay`]: garpUs<S>("lowerPrioDelayUs", 255e6, true),
-  [`${prefix}garp_lower_prio_repeat`]: garpCount<S>("lowerPrioRepeat"),
-  [`${prefix}garp_extra_if`]: unsupported("GARPs on extra interfaces are not sent"),
+/** A GARP repeat count: 0 is reported and taken as 1 (`repeat`), or kept (`lower_prio_repeat`). */
+const garpCount = <S extends GarpState>(
+  key: GarpKey,
+  owner: GarpOwner<S>,
+  lowerPrio = false,
+): KeywordSpec<S> => ({
+  handle: (c, st, s) => {
+    const t = arg(c, st);
+    if (t === undefined) return;
+    const kw = st.keyword.text;
+    const v = readUnsigned(c, t, 0, lowerPrio ? 2_147_483_647 : UINT32_MAX);
+    if (v === undefined)
+      return void c.diags.error(
+        t,
+        "range",
+        lowerPrio
+          ? `${owner(s)}Invalid ${kw} '${t.text}'`
+          : `${owner(s)}${kw} '${t.text}' invalid - ignoring`,
+      );
+    if (v === 0 && !lowerPrio)
+      c.diags.warn(t, "value", `${owner(s)}${kw} must be greater than 0, setting to 1`);
+    garpValue(s, key, v === 0 && !lowerPrio ? 1 : v);
+  },
+});
+
+/** `garp_master_refresh`: an invalid value turns the refresh off (0), as keepalived does. */
+const garpRefresh = <S extends GarpState>(owner: GarpOwner<S>): KeywordSpec<S> => ({
+  handle: (c, st, s) => {
+    const t = arg(c, st);
+    if (t === undefined) return;
+    const v = readUnsigned(c, t, 0, UINT32_MAX);
+    if (v === undefined)
+      c.diags.error(t, "range", `${owner(s)}Invalid ${st.keyword.text} '${t.text}' - ignoring`);
+    garpValue(s, "masterRefreshUs", (v ?? 0) * 1e6);
+  },
+});
+
+/**
+ * `garp_extra_if [all] SECONDS`, checked as keepalived checks it (vrrp_garp_extra_if_handler; in
+ * global_defs vrrp_vmac_garp_extra_if_handler, from 1 s): words `all` or seconds up to 86400, and a
+ * time is needed. Not acted on.
+ */
+const garpExtraIf = <S extends GarpState>(owner: GarpOwner<S>, min: number): KeywordSpec<S> => ({
+  handle: (c, st, s) => {
+    const kw = st.keyword.text;
+    let time = false;
+    for (const w of st.args) {
+      if (w.text === "all") continue;
+      if (readUnsigned(c, w, min, 86400) === undefined)
+        return void c.diags.error(w, "range", `${owner(s)}${kw} '${w.text}' invalid - ignoring`);
+      time = true;
+    }
+    if (!time) c.diags.error(st.keyword, "value", `${owner(s)}${kw} specified without time - ignoring`);
+  },
+});
+
+/**
+ * GARP keywords; `prefix` is `vrrp_` in global_defs and empty in an instance, `owner` how keepalived's
+ * messages name the instance (vrrp_parser.c / global_parser.c `vrrp_garp_*_handler`: ranges,
+ * texts and what an invalid value leaves).
+ */
+export const garpKeywords = <S extends GarpState>(prefix: string, owner: GarpOwner<S>): KeywordTable<S> => ({
+  [`${prefix}garp_master_delay`]: garpDelay<S>("masterDelayUs", owner),
+  [`${prefix}garp_master_repeat`]: garpCount<S>("masterRepeat", owner),
+  [`${prefix}garp_master_refresh`]: garpRefresh<S>(owner),
+  [`${prefix}garp_master_refresh_repeat`]: garpCount<S>("masterRefreshRepeat", owner),
+  [`${prefix}garp_lower_prio_delay`]: garpDelay<S>("lowerPrioDelayUs", owner),
+  [`${prefix}garp_lower_prio_repeat`]: garpCount<S>("lowerPrioRepeat", owner, true),
+  [`${prefix}garp_extra_if`]: partlyUnsupported<S>(
+    garpExtraIf(owner, prefix === "" ? 0 : 1),
+    "GARPs on extra interfaces are not sent",
+  ),
 });
 
 /** Vigil extension: `vigil_transport raw` | `vigil_transport udp [port N]`. */

@@ -9,11 +9,14 @@ import {
   arg,
   argOrSkip,
   type Ctx,
+  type KeywordSpec,
   type KeywordTable,
   partlyUnsupported,
   readCommand,
   readInt,
   readSecondsUs,
+  readUnsigned,
+  UINT32_MAX,
   unsupportedTrueFalse,
   valueBlock,
   walk,
@@ -72,6 +75,21 @@ interface WeightDraft {
   reverse: boolean;
 }
 
+/** What keepalived reads a script's interval and timeout into: seconds that fit 2^32 µs. */
+const SCRIPT_SECONDS_MAX = Math.floor(UINT32_MAX / 1e6);
+
+/** `rise` / `fall`: 1 to 2^31 - 1; anything else is reported and taken as 1. */
+const riseFall = (key: "rise" | "fall"): KeywordSpec<ScriptDraft> => ({
+  handle: (c, st, s) => {
+    const t = arg(c, st);
+    if (t === undefined) return;
+    const v = readUnsigned(c, t, 1, 2_147_483_647);
+    if (v === undefined)
+      c.diags.error(t, "range", `(${s.name}): vrrp script ${key} value '${t.text}' invalid, defaulting to 1`);
+    s[key] = v ?? 1;
+  },
+});
+
 export const scriptKeywords: KeywordTable<ScriptDraft> = {
   script: {
     handle: (c, st, s) => {
@@ -82,40 +100,44 @@ export const scriptKeywords: KeywordTable<ScriptDraft> = {
       }
     },
   },
+  // vrrp_parser.c vrrp_vscript_interval_handler / _timeout_handler: whole seconds up to 2^32 / 10^6;
+  // 0 is reported and taken as 1.
   interval: {
     handle: (c, st, s) => {
       const t = arg(c, st);
-      const v = t && readInt(c, t, 0, 86400 * 365);
-      if (t !== undefined && v === 0)
+      if (t === undefined) return;
+      const v = readUnsigned(c, t, 0, SCRIPT_SECONDS_MAX);
+      if (v === undefined)
+        return void c.diags.error(
+          t,
+          "range",
+          `(${s.name}): vrrp script interval '${t.text}' must be between 1 and ${SCRIPT_SECONDS_MAX} - ignoring`,
+        );
+      if (v === 0)
         c.diags.warn(t, "value", `(${s.name}): vrrp script interval must be greater than 0, setting to 1`);
-      if (v !== undefined) s.intervalUs = Math.max(1, v) * 1_000_000;
+      s.intervalUs = Math.max(1, v) * 1_000_000;
     },
   },
   timeout: {
     handle: (c, st, s) => {
       const t = arg(c, st);
-      const v = t && readInt(c, t, 1, 86400 * 365);
-      if (v !== undefined) {
-        s.timeoutUs = v * 1_000_000;
-        s.timeoutSet = true;
-      }
+      if (t === undefined) return;
+      const v = readUnsigned(c, t, 0, SCRIPT_SECONDS_MAX);
+      if (v === undefined)
+        return void c.diags.error(
+          t,
+          "range",
+          `(${s.name}): vrrp script timeout '${t.text}' invalid - ignoring`,
+        );
+      if (v === 0)
+        c.diags.warn(t, "value", `(${s.name}): vrrp script timeout must be greater than 0, setting to 1`);
+      s.timeoutUs = Math.max(1, v) * 1_000_000;
+      s.timeoutSet = true;
     },
   },
   weight: { handle: (c, st, s) => readWeight(c, st, "script", s) },
-  rise: {
-    handle: (c, st, s) => {
-      const t = arg(c, st);
-      const v = t && readInt(c, t, 1, 1_000_000);
-      if (v !== undefined) s.rise = v;
-    },
-  },
-  fall: {
-    handle: (c, st, s) => {
-      const t = arg(c, st);
-      const v = t && readInt(c, t, 1, 1_000_000);
-      if (v !== undefined) s.fall = v;
-    },
-  },
+  rise: riseFall("rise"),
+  fall: riseFall("fall"),
   user: {
     handle: (c, st, s) => {
       const t = arg(c, st, 0, "user");
@@ -132,11 +154,19 @@ export function readScript(ctx: Ctx, st: Statement, s: ScriptDraft): void {
   if (!s.timeoutSet) s.timeoutUs = s.intervalUs;
 }
 
-const secondsKw = (key: "delayUs" | "forkDelayUs" | "terminateDelayUs") => ({
+/** `delay`, `fork_delay`, `terminate_delay`: 1 µs to 3600 s (vrrp_tprocess_delay_general). */
+const secondsKw = (key: "delayUs" | "forkDelayUs" | "terminateDelayUs", prefix: string) => ({
   handle: (c: Ctx, st: Statement, s: ProcessDraft) => {
     const t = arg(c, st);
-    const v = t && readSecondsUs(c, t, 0, 3600_000_000);
-    if (v !== undefined) s[key] = v;
+    if (t === undefined) return;
+    const v = readSecondsUs(c, t, 1, 3600_000_000);
+    if (v === undefined)
+      c.diags.error(
+        t,
+        "range",
+        `${prefix}delay (${t.text}) for vrrp_track_process ${s.name} must be between [0.000001..3600] inclusive. Ignoring...`,
+      );
+    else s[key] = v;
   },
 });
 
@@ -166,7 +196,13 @@ export const processKeywords: KeywordTable<ProcessDraft> = {
       const t = arg(c, st);
       if (t === undefined) return;
       if (t.text === "initial" || t.text === "partial") s.paramMatch = t.text;
-      else c.diags.error(t, "value", `param_match: expected 'initial' or 'partial', got '${t.text}'`);
+      else
+        c.diags.error(
+          t,
+          "value",
+          `Invalid param_match type ${t.text} - ignoring`,
+          "expected initial or partial",
+        );
     },
   },
   full_command: flagOn("fullCommand"),
@@ -182,31 +218,53 @@ export const processKeywords: KeywordTable<ProcessDraft> = {
       readWeight(c, st, "process", s);
     },
   },
+  // vrrp_parser.c vrrp_tprocess_quorum_handler / _quorum_max_handler: each checked against the other
+  // as it is read; quorum_max 0 makes the quorum 0 (the process must not run).
   quorum: {
     handle: (c, st, s) => {
       const t = arg(c, st);
-      const v = t && readInt(c, t, 0, 65535);
-      if (v !== undefined) s.quorum = v;
+      if (t === undefined) return;
+      const v = readUnsigned(c, t, 1, 65535);
+      if (v === undefined)
+        c.diags.error(
+          t,
+          "range",
+          `Quorum (${t.text}) for vrrp_track_process ${s.name} must be between [1..65535] inclusive. Ignoring...`,
+        );
+      else if (s.quorumMax !== null && v > s.quorumMax)
+        c.diags.error(t, "semantic", "Quorum is greater than quorum_max - ignoring");
+      else s.quorum = v;
     },
   },
   quorum_max: {
     handle: (c, st, s) => {
       const t = arg(c, st);
-      const v = t && readInt(c, t, 0, 65535);
-      if (v !== undefined) s.quorumMax = v;
+      if (t === undefined) return;
+      const v = readUnsigned(c, t, 0, 65535);
+      if (v === undefined)
+        c.diags.error(
+          t,
+          "range",
+          `quorum_max (${t.text}) for vrrp_track_process ${s.name} must be between [0..65535] inclusive. Ignoring...`,
+        );
+      else if ((v > 0 || s.quorum > 1) && v < s.quorum)
+        c.diags.error(t, "semantic", "quorum_max is less than quorum - ignoring");
+      else {
+        s.quorumMax = v;
+        if (v === 0) s.quorum = 0;
+        else if (s.quorum === 0) s.quorum = 1;
+      }
     },
   },
-  delay: secondsKw("delayUs"),
-  fork_delay: secondsKw("forkDelayUs"),
-  terminate_delay: secondsKw("terminateDelayUs"),
+  delay: secondsKw("delayUs", ""),
+  fork_delay: secondsKw("forkDelayUs", "fork_"),
+  terminate_delay: secondsKw("terminateDelayUs", "terminate_"),
 };
 
 export function readProcess(ctx: Ctx, st: Statement, s: ProcessDraft): void {
   walk(ctx, st.block ?? [], processKeywords, s);
   if (s.process === "")
     ctx.diags.error(st.keyword, "semantic", `vrrp_track_process ${s.name}: no process specified`);
-  if (s.quorumMax !== null && s.quorumMax < s.quorum)
-    ctx.diags.error(st.keyword, "semantic", `vrrp_track_process ${s.name}: quorum_max is less than quorum`);
 }
 
 export const fileKeywords: KeywordTable<FileDraft> = {

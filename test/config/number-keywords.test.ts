@@ -1,0 +1,166 @@
+/**
+ * Keywords taking a number or an address, against the real `keepalived -t` (2.2.7): each keyword ×
+ * each word of WORDS on its own line of a configuration keepalived otherwise reads cleanly (BASE of
+ * bool-keywords.ts), and the messages keepalived prints for that line are the ones `vigil check`
+ * reports there — the number reader's (`invalid number`, `negative number`, `outside unsigned
+ * integer range`, `has too many decimal places`, ranges) and the keyword's own, in keepalived's
+ * words. Vigil-only notes ("parsed but not acted on") are left out. Lab: root, netns, keepalived.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/load.ts";
+import { skipUnlessLab } from "../support/env.ts";
+import { configWith, type Slot } from "./bool-keywords.ts";
+import { inPool, keepalivedTest, makeKeepalivedNs, runQuiet } from "./keepalived-t.ts";
+
+const KEYWORDS: Readonly<Partial<Record<Slot, readonly string[]>>> = {
+  instance: [
+    "virtual_router_id",
+    "priority",
+    "advert_int",
+    "version",
+    "preempt_delay",
+    "unicast_ttl",
+    "down_timer_adverts",
+    "garp_master_delay",
+    "garp_master_repeat",
+    "garp_master_refresh",
+    "garp_master_refresh_repeat",
+    "garp_lower_prio_delay",
+    "garp_lower_prio_repeat",
+    "garp_extra_if",
+    "debug",
+    "kernel_rx_buf_size",
+    "mcast_src_ip",
+    "unicast_src_ip",
+    "mcast_dst_ip",
+    "old_unicast_checksum",
+  ],
+  global: [
+    "vrrp_garp_master_delay",
+    "vrrp_garp_master_repeat",
+    "vrrp_garp_master_refresh",
+    "vrrp_garp_master_refresh_repeat",
+    "vrrp_garp_lower_prio_delay",
+    "vrrp_garp_lower_prio_repeat",
+    "vrrp_garp_extra_if",
+    "vrrp_garp_interval",
+    "vrrp_gna_interval",
+    "vrrp_startup_delay",
+    "vrrp_down_timer_adverts",
+    "vrrp_version",
+    "random_seed",
+    "vrrp_mcast_group4",
+    "vrrp_mcast_group6",
+  ],
+  script: ["interval", "timeout", "rise", "fall", "weight"],
+  process: ["quorum", "quorum_max", "delay", "fork_delay", "terminate_delay", "weight"],
+};
+
+/** Words for every keyword: junk, signs, zero, bounds of 32 bits, decimals, addresses, quoting. */
+const WORDS = [
+  "abc",
+  "-1",
+  "-0",
+  "0",
+  "1",
+  "+7",
+  "300",
+  "1x",
+  "1.5",
+  "2.1234567",
+  "0.0000005",
+  "99999999999",
+  "2147483648",
+  "4294967296",
+  "never",
+  "all 5",
+  "198.18.0.1",
+  "224.0.0.20",
+  "ff02::20",
+  "ff05::20",
+  '"  5"',
+];
+
+/**
+ * Where keepalived's message has no line to compare: the family of an instance comes from the
+ * first address it reads (here a source address before the VIPs, so the VIP is the one refused,
+ * on its own line), and the VRRPv2 rounding of a fractional advert_int is reported after parsing.
+ */
+const SKIP: ReadonlyArray<readonly [string, string]> = [
+  ["instance mcast_src_ip", "ff02::20"],
+  ["instance mcast_src_ip", "ff05::20"],
+  ["instance unicast_src_ip", "ff02::20"],
+  ["instance unicast_src_ip", "ff05::20"],
+];
+const UNLOCATED_IN_KEEPALIVED = /VRRPv2 advertisement interval .* must be an integer. rounding$/;
+
+const cases = Object.entries(KEYWORDS).flatMap(([slot, kws]) =>
+  (kws ?? []).flatMap((kw) =>
+    WORDS.filter((w) => !SKIP.some(([k, sw]) => k === `${slot} ${kw}` && sw === w)).map((w) => ({
+      slot: slot as Slot,
+      kw,
+      w,
+    })),
+  ),
+);
+
+const suite = "number and address keywords: keepalived -t's messages per line are vigil check's";
+
+describe.skipIf(skipUnlessLab(suite, { keepalived: true, netns: true }))(suite, () => {
+  const ns = `vg${process.pid % 10000}c-nk`;
+  const root = mkdtempSync(join(tmpdir(), "vigil-nk-"));
+  beforeAll(() => makeKeepalivedNs(ns));
+  afterAll(async () => {
+    await runQuiet("ip", ["netns", "del", ns]);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it(`${cases.length} keyword × word lines`, { timeout: 300_000 }, async () => {
+    const files = cases.map((c, i) => {
+      const { text, lineNos } = configWith({ [c.slot]: [`${c.kw} ${c.w}`] });
+      const dir = join(root, `c${i}`);
+      mkdirSync(dir);
+      const file = join(dir, "keepalived.conf");
+      writeFileSync(file, text);
+      return { file, line: lineNos[c.slot]?.[0] ?? 0 };
+    });
+    const runs = await inPool(files, 3, (f, slot) => {
+      const pidDir = join(root, `pid${slot}`);
+      mkdirSync(pidDir, { recursive: true });
+      return keepalivedTest(ns, f.file, pidDir);
+    });
+    // Lines are compared, not runs: BASE's MISC_CHECK makes every run print a line about this host.
+    const differ: string[] = [];
+    let complained = 0;
+    cases.forEach((c, i) => {
+      const { file, line } = files[i] as { file: string; line: number };
+      const k = [
+        ...new Set(
+          (runs[i]?.located ?? [])
+            .filter((l) => Number(l.split(" ")[0]) === line)
+            .map((l) => l.replace(/^\d+ /, "")),
+        ),
+      ].sort();
+      if (k.length > 0) complained++;
+      const v = [
+        ...new Set(
+          loadConfig(file, { configId: "lb1" })
+            .diagnostics.filter(
+              (d) => d.line === line && d.kind !== "unsupported" && !UNLOCATED_IN_KEEPALIVED.test(d.message),
+            )
+            .map((d) => d.message),
+        ),
+      ].sort();
+      if (JSON.stringify(k) !== JSON.stringify(v))
+        differ.push(
+          `${c.slot} ${c.kw} ${c.w}\n  keepalived: ${k.join(" | ")}\n  vigil:      ${v.join(" | ")}`,
+        );
+    });
+    // keepalived was run and read: most of these lines draw a message from it.
+    expect(complained).toBeGreaterThan(cases.length / 2);
+    expect(differ).toEqual([]);
+  });
+});
