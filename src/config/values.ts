@@ -226,7 +226,10 @@ export function readSecondsUs(
   t: Token,
   minUs: number,
   maxUs: number,
-  /** How keepalived prints the maximum when it is beyond what Vigil represents exactly. */
+  /**
+   * keepalived's TIMER_MAXIMUM (2^64 - 2 µs), printed like this, when `maxUs` is Vigil's own ceiling
+   * (2^53 µs): a value between the two is kept at the ceiling, with a note.
+   */
   maxText?: string,
 ): number | undefined {
   const text = t.text;
@@ -248,13 +251,14 @@ export function readSecondsUs(
   const { value, negative, rest } = cNumber(`${whole}${frac.padEnd(6, "0")}`);
   // strtoull takes a minus after white space and wraps the value round 2^64.
   const us = (negative ? 18_446_744_073_709_551_616n + value : value) + (roundUp ? 1n : 0n);
-  const inRange = us >= BigInt(minUs) && us <= BigInt(maxUs);
+  const limit = maxText !== undefined ? 18_446_744_073_709_551_614n : BigInt(maxUs);
+  const inRange = us >= BigInt(minUs) && us <= limit;
   if (rest !== "") {
     // keepalived reads every decimal keyword with ignore_error, which for decimals holds under -t too:
     // what strtoull read before the junk is used when it is in range ("1x" is 1 µs, after the
     // padding), without the keyword's own message.
     ctx.diags.error(t, "value", `invalid number '${text}'`, "expected seconds, e.g. 1 or 0.5");
-    return inRange ? Number(us) : undefined;
+    return inRange ? ceiled(ctx, t, us, maxUs) : undefined;
   }
   if (us > 18_446_744_073_709_551_615n) {
     ctx.diags.error(t, "range", `number '${text}' outside unsigned decimal range`);
@@ -264,7 +268,18 @@ export function readSecondsUs(
     ctx.diags.error(t, "range", `number '${text}' outside range [${fmt(minUs)}, ${fmt(maxUs)}]`);
     return undefined;
   }
-  return Number(us);
+  return ceiled(ctx, t, us, maxUs);
+}
+
+/** `us` as a number, or Vigil's ceiling with a note when keepalived's range goes past it. */
+function ceiled(ctx: Ctx, t: Token, us: bigint, maxUs: number): number {
+  if (us <= BigInt(maxUs)) return Number(us);
+  ctx.diags.warn(
+    t,
+    "unsupported",
+    `number '${t.text}' is parsed but not acted on by Vigil yet beyond ${secondsText(maxUs)} s (2^53 µs, about 285 years), which it is taken as`,
+  );
+  return maxUs;
 }
 
 /** parser.c check_true_false: exactly true|on|yes or false|off|no (case as written), else undefined. */

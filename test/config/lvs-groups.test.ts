@@ -267,6 +267,7 @@ describe("service options and inherited settings", () => {
       "21 Invalid alpha parameter maybe",
       "41 invalid number 'x'",
       "41 Invalid real_server lthreshold 'x' - ignoring",
+      "44 number '4294967296' outside unsigned integer range",
       "44 Invalid real_server uthreshold '4294967296' - ignoring",
     ]);
     const [fw, zero, udp, th] = config.virtualServers as [

@@ -1,5 +1,5 @@
 /**
- * Keywords taking a number or an address, against the real `keepalived -t` (2.2.7): each keyword ×
+ * Keywords taking a number or an address (VRRP and LVS), against the real `keepalived -t` (2.2.7): each keyword ×
  * each word of WORDS on its own line of a configuration keepalived otherwise reads cleanly (BASE of
  * bool-keywords.ts), and the messages keepalived prints for that line are the ones `vigil check`
  * reports there — the number reader's (`invalid number`, `negative number`, `outside unsigned
@@ -57,6 +57,35 @@ const KEYWORDS: Readonly<Partial<Record<Slot, readonly string[]>>> = {
   ],
   script: ["interval", "timeout", "rise", "fall", "weight"],
   process: ["quorum", "quorum_max", "delay", "fork_delay", "terminate_delay", "weight"],
+  vs: [
+    "retry",
+    "nb_get_retry",
+    "delay_before_retry",
+    "warmup",
+    "delay_loop",
+    "connect_timeout",
+    "persistence_timeout",
+    "quorum",
+    "hysteresis",
+    "protocol",
+    "lvs_method",
+    "lb_kind",
+    "sorry_server",
+  ],
+  rs: [
+    "weight",
+    "retry",
+    "uthreshold",
+    "lthreshold",
+    "delay_loop",
+    "warmup",
+    "delay_before_retry",
+    "connect_timeout",
+    "lvs_method",
+  ],
+  tcp: ["connect_port", "bind_port", "retry", "delay_before_retry", "warmup", "fwmark", "connect_timeout"],
+  http: ["nb_get_retry"],
+  misc: ["misc_timeout"],
 };
 
 /** Words for every keyword: junk, signs, zero, bounds of 32 bits, decimals, addresses, quoting. */
@@ -97,13 +126,35 @@ const SKIP: ReadonlyArray<readonly [string, string]> = [
 ];
 const UNLOCATED_IN_KEEPALIVED = /VRRPv2 advertisement interval .* must be an integer. rounding$/;
 
+/** The forwarding method's tunnel options (svr_forwarding_handler), for the method keywords only. */
+const METHOD_WORDS = [
+  "NAT weight",
+  "DR port 1",
+  "NAT csum",
+  "TUN type",
+  "TUN port",
+  "TUN type foo",
+  "TUN type gue",
+  "TUN port 99999",
+  "TUN type gre",
+  "TUN type gue port 5000 csum",
+  "TUN type gue port 5000 remcsum",
+  "TUN type ipip csum",
+  "TUN type gre remcsum",
+  "TUN nocsum",
+];
+const wordsOf = (kw: string): readonly string[] =>
+  kw === "lvs_method" || kw === "lb_kind" ? [...WORDS, ...METHOD_WORDS] : WORDS;
+
 const cases = Object.entries(KEYWORDS).flatMap(([slot, kws]) =>
   (kws ?? []).flatMap((kw) =>
-    WORDS.filter((w) => !SKIP.some(([k, sw]) => k === `${slot} ${kw}` && sw === w)).map((w) => ({
-      slot: slot as Slot,
-      kw,
-      w,
-    })),
+    wordsOf(kw)
+      .filter((w) => !SKIP.some(([k, sw]) => k === `${slot} ${kw}` && sw === w))
+      .map((w) => ({
+        slot: slot as Slot,
+        kw,
+        w,
+      })),
   ),
 );
 

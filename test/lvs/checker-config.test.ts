@@ -194,7 +194,9 @@ describe("connection keywords", () => {
     expect(messages).toEqual([
       "Invalid connect_ip address www.example.com - ignoring",
       "Invalid bindto address localhost - ignoring",
+      "number '0' outside range [1, 65535]",
       "Invalid checker bind_port '0'",
+      "number '70000' outside range [1, 65535]",
       "Invalid checker bind_port '70000'",
     ]);
     const [a, b] = config.virtualServers[0]?.realServers[0]?.checkers ?? [];

@@ -15,6 +15,7 @@ import {
   familyOf,
   type KeywordSpec,
   type KeywordTable,
+  readUnsigned,
   trueFalseKeyword,
   unsupportedTrueFalse,
 } from "../values.ts";
@@ -56,8 +57,8 @@ export const checkerPort = (key: "connectPort" | "bindPort", what: string): Keyw
   handle: (c, st, s) => {
     const t = lvsArg(c, st);
     if (t === undefined) return;
-    const v = /^\+?\d{1,5}$/.test(t.text) ? Number(t.text) : 0;
-    if (v < 1 || v > 65535) c.diags.warn(t, "value", `Invalid checker ${what} '${t.text}'`);
+    const v = readUnsigned(c, t, 1, 65535);
+    if (v === undefined) c.diags.warn(t, "value", `Invalid checker ${what} '${t.text}'`);
     else s[key] = v;
   },
 });

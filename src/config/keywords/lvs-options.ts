@@ -18,7 +18,9 @@ import {
   type KeywordTable,
   readInt,
   readSecondsUs,
+  readUnsigned,
   trueFalseKeyword,
+  UINT32_MAX,
 } from "../values.ts";
 
 const TIMER_MAX_US = Number.MAX_SAFE_INTEGER;
@@ -85,7 +87,7 @@ export const realServerTimingKeywords: KeywordTable<RealServerDraft> = {
     handle: (c, st, s) => {
       const t = st.args[0];
       if (t === undefined) return void c.diags.error(st.keyword, "value", "retry: missing value");
-      const v = readInt(c, t, 1, 4_294_967_295);
+      const v = readUnsigned(c, t, 1, UINT32_MAX);
       if (v === undefined) c.diags.warn(t, "value", `retry value invalid - ${t.text}`);
       else s.retry = v;
     },
@@ -100,9 +102,8 @@ export const realServerThresholdKeywords: KeywordTable<RealServerDraft> = Object
     {
       handle: (c, st, s) => {
         const t = st.args[0];
-        const v = t !== undefined && /^\d+$/.test(t.text) ? Number(t.text) : Number.NaN;
-        if (t !== undefined && !/^\d+$/.test(t.text)) c.diags.error(t, "value", `invalid number '${t.text}'`);
-        if (!(v <= 4_294_967_295))
+        const v = t === undefined ? undefined : readUnsigned(c, t, 0, UINT32_MAX);
+        if (v === undefined)
           return void c.diags.warn(
             t ?? st.keyword,
             "value",

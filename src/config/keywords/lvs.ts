@@ -16,10 +16,13 @@ import {
   type KeywordSpec,
   type KeywordTable,
   onWhateverFollows,
+  partlyUnsupported,
   readAddress,
   readCommand,
   readInt,
   readSecondsUs,
+  readUnsigned,
+  UINT32_MAX,
   unsupported,
   unsupportedTrueFalse,
   walk,
@@ -60,11 +63,22 @@ const secs = <S>(
     else if (invalid !== undefined) c.diags.warn(t, "value", invalid(t.text));
   },
 });
-const int = <S>(key: string, min: number, max: number): KeywordSpec<S> => ({
+/**
+ * An unsigned keyword (read_unsigned_strvec) setting `key` (none: only checked); `invalid` is
+ * keepalived's line when it is refused.
+ */
+const unsignedKw = <S>(
+  key: string | undefined,
+  min: number,
+  max: number,
+  invalid: (text: string) => string,
+): KeywordSpec<S> => ({
   handle: (c, st, s) => {
     const t = lvsArg(c, st);
-    const v = t && readInt(c, t, min, max);
-    if (v !== undefined) (s as Record<string, unknown>)[key] = v;
+    if (t === undefined) return;
+    const v = readUnsigned(c, t, min, max);
+    if (v === undefined) c.diags.warn(t, "value", invalid(t.text));
+    else if (key !== undefined) (s as Record<string, unknown>)[key] = v;
   },
 });
 const str = <S>(key: string): KeywordSpec<S> => ({
@@ -101,10 +115,7 @@ const onceCmd = (key: "notifyUp" | "notifyDown", kw: string): KeywordSpec<RealSe
 /** `where`: "" in a checker, "virtual server " in a virtual_server (keepalived's wording). */
 const timing = <S>(
   where: "" | "virtual server ",
-): Record<
-  "delay_loop" | "connect_timeout" | "retry" | "nb_get_retry" | "delay_before_retry",
-  KeywordSpec<S>
-> => ({
+): Record<"delay_loop" | "connect_timeout" | "retry" | "delay_before_retry", KeywordSpec<S>> => ({
   delay_loop: secs("delayLoopUs", 1, TIMER_MAX_US, (v) =>
     where === ""
       ? `delay_loop '${v}' is invalid - ignoring`
@@ -116,37 +127,87 @@ const timing = <S>(
     4_294_967_295,
     (v) => `${where}connect_timeout ${v} invalid - ignoring`,
   ),
-  retry: int("retry", 0, 65535),
-  nb_get_retry: {
-    handle: (c, st, s) => {
-      c.diags.warn(st.keyword, "semantic", "nb_get_retry is deprecated - please use 'retry'");
-      int<S>("retry", 0, 65535).handle(c, st, s);
-    },
-  },
-  delay_before_retry: secs("delayBeforeRetryUs"),
+  // check_api.c retry_handler (0..2^32 - 1) / check_parser.c vs_retry_handler (1..2^32 - 1).
+  retry:
+    where === ""
+      ? unsignedKw("retry", 0, UINT32_MAX, (v) => `Invalid retry connection value '${v}'`)
+      : unsignedKw("retry", 1, UINT32_MAX, (v) => `retry value invalid - ${v}`),
+  delay_before_retry: secs("delayBeforeRetryUs", 0, TIMER_MAX_US, (v) =>
+    where === ""
+      ? `Invalid delay_before_retry connection value '${v}'`
+      : `virtual server delay before retry '${v}' invalid - ignoring`,
+  ),
 });
 
-function readMethod(ctx: Ctx, st: Statement): "NAT" | "DR" | "TUN" | undefined {
+function readMethod(
+  ctx: Ctx,
+  st: Statement,
+  server: "virtual" | "real" | "sorry",
+): "NAT" | "DR" | "TUN" | undefined {
   const t = lvsArg(ctx, st, 0, "method");
   if (t === undefined) return undefined;
-  const extra = st.args[1];
-  if (t.text === "TUN" && extra !== undefined)
-    ctx.diags.warn(
-      extra,
-      "unsupported",
-      "TUN tunnel options (type ipip|gue|gre, port) are parsed but not acted on by Vigil yet",
+  if (t.text !== "NAT" && t.text !== "DR" && t.text !== "TUN") {
+    ctx.diags.error(
+      t,
+      "value",
+      `PARSER : unknown [${t.text}] routing method for ${server} server.`,
+      "expected NAT, DR or TUN",
     );
-  else if (extra !== undefined)
-    ctx.diags.warn(extra, "value", `lvs_method ${t.text} takes no options - ignoring '${extra.text}'`);
-  if (t.text === "NAT" || t.text === "DR" || t.text === "TUN") return t.text;
-  ctx.diags.error(t, "value", `Unknown lvs_method '${t.text}', expected NAT, DR or TUN`);
-  return undefined;
+    return undefined;
+  }
+  readTunnelOptions(ctx, st.args.slice(1), server);
+  return t.text;
+}
+
+/**
+ * The words after the method (check_parser.c svr_forwarding_handler, for any method): `type
+ * ipip|gue|gre`, `port N` (gue), `nocsum|csum|remcsum`, with keepalived's checks and lines; the
+ * first problem ends the reading (the method stays). Not acted on: Vigil drives no IPVS tunnels.
+ */
+function readTunnelOptions(ctx: Ctx, words: readonly Token[], server: string): void {
+  const bad = (at: Token, message: string): void => ctx.diags.warn(at, "value", message);
+  let type = "ipip";
+  let port = 0;
+  let csum = "nocsum";
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] as Token;
+    const v = words[i + 1];
+    if (w.text === "type") {
+      if (v === undefined) return void bad(w, `Missing tunnel type for ${server} server.`);
+      if (v.text !== "ipip" && v.text !== "gue" && v.text !== "gre")
+        return void bad(v, `Unknown tunnel type ${v.text} for ${server} server.`);
+      type = v.text;
+      i++;
+    } else if (w.text === "port") {
+      if (v === undefined) return void bad(w, `Missing port for ${server} server gue tunnel.`);
+      const n = readUnsigned(ctx, v, 1, 65535);
+      if (n === undefined) return void bad(v, `Invalid gue tunnel port ${v.text} for ${server} server.`);
+      port = n;
+      i++;
+    } else if (w.text === "nocsum" || w.text === "csum" || w.text === "remcsum") csum = w.text;
+    else return void bad(w, `Invalid tunnel option ${w.text} for ${server} server.`);
+  }
+  const first = words[0];
+  if (first === undefined) return;
+  if ((type === "gue") !== (port !== 0))
+    return void bad(first, "gue tunnels require port, otherwise cannot have port.");
+  if (type === "ipip" && csum !== "nocsum")
+    return void bad(first, "ipip tunnels do not support checksum option.");
+  if (type === "gre" && csum === "remcsum")
+    return void bad(first, "gre tunnels do not support remote checksum option.");
+  ctx.diags.warn(
+    first,
+    "unsupported",
+    "TUN tunnel options (type ipip|gue|gre, port, checksums) are parsed but not acted on by Vigil yet",
+  );
 }
 
 /** `lvs_method` (in a virtual or a real server) / `lb_kind` (its older name, virtual servers only): the forwarding method. */
-const methodKeyword = <S extends { method: "NAT" | "DR" | "TUN" | null }>(): KeywordSpec<S> => ({
+const methodKeyword = <S extends { method: "NAT" | "DR" | "TUN" | null }>(
+  server: "virtual" | "real",
+): KeywordSpec<S> => ({
   handle: (c, st, s) => {
-    s.method = readMethod(c, st) ?? s.method;
+    s.method = readMethod(c, st, server) ?? s.method;
   },
 });
 
@@ -160,7 +221,11 @@ const connectionKeywords: KeywordTable<CheckerDraft> = {
   bindto: checkerAddress("bindTo", "bindto"),
   bind_port: checkerPort("bindPort", "bind_port"),
   bind_if: unsupported("checker interfaces are not set: SO_BINDTODEVICE cannot be set on Node's net sockets"),
-  fwmark: unsupported("checker fwmarks are not set: SO_MARK cannot be set on Node's net sockets"),
+  // Checked as co_fwmark_handler checks it (0..2^32 - 1), though not acted on.
+  fwmark: partlyUnsupported<CheckerDraft>(
+    unsignedKw(undefined, 0, UINT32_MAX, (v) => `Invalid fwmark connection value '${v}'`),
+    "checker fwmarks are not set: SO_MARK cannot be set on Node's net sockets",
+  ),
 };
 
 /** Every checker (install_checker_common_keywords). */
@@ -168,25 +233,38 @@ const commonCheckerKeywords: KeywordTable<CheckerDraft> = {
   delay_loop: checkerTiming.delay_loop,
   retry: checkerTiming.retry,
   delay_before_retry: checkerTiming.delay_before_retry,
-  warmup: secs("warmupUs"),
+  warmup: secs("warmupUs", 0, TIMER_MAX_US, (v) => `Invalid warmup connection value '${v}'`),
   alpha: checkerAlpha,
   log_all_failures: checkerLogAllFailures,
 };
 
 /** HTTP_GET and SSL_GET (check_http.c). */
 const httpGetKeywords: KeywordTable<CheckerDraft> = {
-  nb_get_retry: checkerTiming.nb_get_retry,
+  // check_http.c http_get_retry_handler: HTTP_GET / SSL_GET only, not in a virtual server.
+  nb_get_retry: {
+    handle: (c, st, s) => {
+      c.diags.warn(st.keyword, "semantic", "nb_get_retry is deprecated - please use 'retry'");
+      unsignedKw<CheckerDraft>("retry", 0, UINT32_MAX, (v) => `Invalid nb_get_retry value '${v}'`).handle(
+        c,
+        st,
+        s,
+      );
+    },
+  },
   ...httpKeywords,
 };
 
 /** MISC_CHECK (check_misc.c): no connection options. */
 const miscKeywords: KeywordTable<CheckerDraft> = {
   misc_path: cmd("miscPath"),
+  // check_misc.c misc_timeout_handler: whole seconds that fit 2^32 µs.
   misc_timeout: {
     handle: (c, st, s) => {
       const t = lvsArg(c, st);
-      const v = t && readInt(c, t, 0, 86400);
-      if (v !== undefined) s.miscTimeoutUs = v * 1_000_000;
+      if (t === undefined) return;
+      const v = readUnsigned(c, t, 0, Math.floor(UINT32_MAX / 1e6));
+      if (v === undefined) c.diags.warn(t, "value", `Invalid misc_timeout value '${t.text}'`);
+      else s.miscTimeoutUs = v * 1_000_000;
     },
   },
   misc_dynamic: bool("miscDynamic"),
@@ -267,9 +345,15 @@ const newChecker = (kind: Checker["kind"], line: number): CheckerDraft => ({
 });
 
 export const realServerKeywords: KeywordTable<RealServerDraft> = {
-  weight: int("weight", 0, 65535),
+  // IPVS_WEIGHT_LIMIT is INT_MAX.
+  weight: unsignedKw(
+    "weight",
+    0,
+    2_147_483_647,
+    (v) => `Real server weight ${v} is outside range 0-2147483647`,
+  ),
   // keepalived 2.2.7 takes `lvs_method` in a real_server, not its older name `lb_kind`.
-  lvs_method: methodKeyword(),
+  lvs_method: methodKeyword("real"),
   inhibit_on_failure: realServerInhibit,
   notify_up: onceCmd("notifyUp", "notify_up"),
   notify_down: onceCmd("notifyDown", "notify_down"),
@@ -315,11 +399,12 @@ function readHostPort(
   ctx: Ctx,
   toks: readonly Token[],
   what: string,
+  invalidAddress?: string,
 ): { address: string; port: number | null } | undefined {
   const [a, p] = toks;
   if (a === undefined)
     return void ctx.diags.error({ file: "", line: 0, column: 0 }, "value", `${what}: missing address`);
-  const address = readAddress(ctx, a, what);
+  const address = readAddress(ctx, a, what, invalidAddress);
   if (address === undefined) return undefined;
   const port = p === undefined ? null : readInt(ctx, p, 0, 65535);
   if (port === undefined) return undefined;
@@ -360,29 +445,52 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
   ...timing<VirtualServerDraft>("virtual server "),
   lvs_sched: { handle: (c, st, s) => readScheduler(c, st, s) },
   lb_algo: { handle: (c, st, s) => readScheduler(c, st, s) },
-  lvs_method: methodKeyword(),
-  lb_kind: methodKeyword(),
+  lvs_method: methodKeyword("virtual"),
+  lb_kind: methodKeyword("virtual"),
   protocol: {
     handle: (c, st, s) => {
       const t = lvsArg(c, st);
       if (t === undefined) return;
       if (t.text === "TCP" || t.text === "UDP" || t.text === "SCTP") s.protocol = t.text;
-      else c.diags.error(t, "value", `Unknown protocol '${t.text}', expected TCP, UDP or SCTP`);
+      else c.diags.error(t, "value", `Unknown protocol ${t.text} - ignoring`, "expected TCP, UDP or SCTP");
     },
   },
   persistence_timeout: {
     handle: (c, st, s) => {
+      // check_parser.c pto_handler: bare is IPVS's 360 s; an invalid value is reported and changes nothing.
       const t = st.args[0];
-      s.persistenceTimeoutS = t === undefined ? 360 : (readInt(c, t, 1, 2678400) ?? 360);
+      const v = t === undefined ? 360 : readUnsigned(c, t, 1, 2678400);
+      if (v !== undefined) s.persistenceTimeoutS = v;
+      else if (t !== undefined) c.diags.warn(t, "value", "persistence_timeout invalid");
     },
   },
-  quorum: int("quorum", 0, 1_000_000),
-  hysteresis: int("hysteresis", 0, 1_000_000),
+  // check_parser.c quorum_handler (an invalid quorum is 1) and hysteresis_handler.
+  quorum: {
+    handle: (c, st, s) => {
+      const t = lvsArg(c, st);
+      if (t === undefined) return;
+      const v = readUnsigned(c, t, 1, UINT32_MAX);
+      if (v === undefined)
+        c.diags.warn(t, "value", `Quorum ${t.text} must be in [1, ${UINT32_MAX}]. Setting to 1.`);
+      s.quorum = v ?? 1;
+    },
+  },
+  hysteresis: unsignedKw(
+    "hysteresis",
+    0,
+    UINT32_MAX,
+    (v) => `Hysteresis ${v} must be in [0, ${UINT32_MAX}] - ignoring`,
+  ),
   quorum_up: cmd("quorumUp"),
   quorum_down: cmd("quorumDown"),
   sorry_server: {
     handle: (c, st, s) => {
-      const hp = readHostPort(c, st.args, "sorry_server");
+      const hp = readHostPort(
+        c,
+        st.args,
+        "sorry_server",
+        st.args[0] && `Invalid sorry server IP address ${st.args[0].text} - skipping`,
+      );
       if (hp !== undefined) s.sorryServer = hp as VirtualServerDraft["sorryServer"];
     },
   },
@@ -429,8 +537,30 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
     },
   },
   ...virtualServerOptionKeywords,
-  sorry_server_inhibit: unsupported("Vigil does not pass it to IPVS yet"),
-  sorry_server_lvs_method: unsupported("Vigil does not pass it to IPVS yet"),
+  // check_parser.c ssvri_handler / ss_forwarding_handler: they apply to a sorry_server written before.
+  sorry_server_inhibit: partlyUnsupported<VirtualServerDraft>(
+    {
+      handle: (c, st, s) => {
+        if (s.sorryServer == null)
+          c.diags.warn(
+            st.keyword,
+            "semantic",
+            "Ignoring sorry_server inhibit used before or without sorry_server",
+          );
+      },
+    },
+    "Vigil does not pass it to IPVS yet",
+  ),
+  sorry_server_lvs_method: partlyUnsupported<VirtualServerDraft>(
+    {
+      handle: (c, st, s) => {
+        if (s.sorryServer == null)
+          c.diags.warn(st.keyword, "semantic", "sorry_server forwarding used without sorry_server");
+        else if (lvsArg(c, st) !== undefined) readMethod(c, st, "sorry");
+      },
+    },
+    "Vigil does not pass it to IPVS yet",
+  ),
   ha_suspend: unsupported("Vigil does not pass it to IPVS yet"),
   virtualhost: vhostKeyword("virtual server"),
   smtp_alert: unsupportedTrueFalse(
