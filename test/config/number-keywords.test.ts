@@ -37,6 +37,8 @@ const KEYWORDS: Readonly<Partial<Record<Slot, readonly string[]>>> = {
     "unicast_src_ip",
     "mcast_dst_ip",
     "old_unicast_checksum",
+    "linkbeat_use_polling",
+    "lvs_sync_daemon_interface",
   ],
   global: [
     "vrrp_garp_master_delay",

@@ -130,8 +130,6 @@ const UNSUPPORTED_GLOBALS: Readonly<Record<string, string>> = {
   vrrp_rlimit_rttime: "process scheduling is left to the OS",
   checker_priority: "process scheduling is left to the OS",
   checker_no_swap: "process scheduling is left to the OS",
-  vrrp_iptables: "no firewall rules are installed",
-  vrrp_ipsets: "no firewall rules are installed",
   nftables: "no firewall rules are installed",
   nftables_priority: "no firewall rules are installed",
   nftables_counters: "no firewall rules are installed",
@@ -141,10 +139,6 @@ const UNSUPPORTED_GLOBALS: Readonly<Record<string, string>> = {
   process_monitor_rcv_bufs: "socket buffer sizes are left to the kernel",
   vrrp_rx_bufs_policy: "socket buffer sizes are left to the kernel",
   vrrp_rx_bufs_multiplier: "socket buffer sizes are left to the kernel",
-  instance: "one process per configuration",
-  net_namespace: "run Vigil inside the namespace instead",
-  use_pid_dir: "pid files are not written",
-  child_wait_time: "Vigil runs as one process",
   umask: "the process umask is used",
   vmac_prefix: "no VMAC interfaces are created",
   vmac_addr_prefix: "no VMAC interfaces are created",
@@ -330,6 +324,19 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
       if (t !== undefined) s.transport = t;
     },
   },
+  // keepalived built with nftables and without iptables (Debian's 2.2.7) takes vrrp_iptables as
+  // nftables with a complaint, and does not know vrrp_ipsets at all.
+  vrrp_iptables: partlyUnsupported<GlobalDraft>(
+    {
+      handle: (c, st) =>
+        c.diags.error(
+          st.keyword,
+          "semantic",
+          "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option",
+        ),
+    },
+    "no firewall rules are installed",
+  ),
   ...Object.fromEntries(
     Object.entries(UNSUPPORTED_GLOBALS).map(([k, why]) => [
       k,
@@ -368,6 +375,42 @@ const singleName = (ctx: Ctx, st: Statement, what: string, skipping: string): st
 };
 
 /** Every top-level keyword. Handlers append to the `ConfigDraft`. */
+/**
+ * A top-level keyword keepalived reads before the rest (global_parser.c init_global_keywords, root
+ * keywords), checked as its handler checks it — a name where one is needed (`instance`,
+ * `net_namespace`), the first one kept, `child_wait_time`'s number — and not acted on.
+ */
+/** The root keywords each configuration has already read (keepalived keeps the first). */
+const rootSeen = new WeakMap<ConfigDraft, Set<string>>();
+
+const rootKeyword = (keyword: string, what: string): KeywordSpec<ConfigDraft> =>
+  partlyUnsupported<ConfigDraft>(
+    {
+      handle: (c, st, s) => {
+        const t = st.args[0];
+        if (keyword === "child_wait_time") {
+          const v = t === undefined ? undefined : readUnsigned(c, t, 0, UINT32_MAX);
+          if (v === undefined)
+            c.diags.error(t ?? st.keyword, "range", `Invalid child_wait_time ${t?.text ?? ""}`);
+          return;
+        }
+        if (keyword !== "instance" && keyword !== "net_namespace" && keyword !== "net_namespace_ipvs") return;
+        if (t === undefined && keyword !== "net_namespace_ipvs")
+          return void c.diags.error(st.keyword, "value", `${keyword} name missing - ignoring`);
+        const seen = rootSeen.get(s) ?? new Set<string>();
+        rootSeen.set(s, seen);
+        if (seen.has(keyword))
+          return void c.diags.error(
+            t ?? st.keyword,
+            "semantic",
+            `Duplicate ${keyword} definition ${t?.text ?? ""} - ignoring`,
+          );
+        seen.add(keyword);
+      },
+    },
+    what,
+  );
+
 export const topKeywords: KeywordTable<ConfigDraft> = {
   global_defs: { block: true, handle: (c, st, s) => walk(c, st.block ?? [], globalKeywords, s.global) },
   vrrp_instance: {
@@ -496,6 +539,18 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
     },
   },
   linkbeat_interfaces: unsupportedValueBlock("link state comes from netlink"),
+  // keepalived reads these at the top level only (install_keyword_root); inside global_defs they are
+  // unknown keywords.
+  net_namespace: rootKeyword(
+    "net_namespace",
+    "Vigil runs in the namespace it is started in (ip netns exec NAME)",
+  ),
+  net_namespace_ipvs: rootKeyword("net_namespace_ipvs", "IPVS is not driven"),
+  namespace_with_ipsets: rootKeyword("namespace_with_ipsets", "no firewall rules are installed"),
+  instance: rootKeyword("instance", "the pid file is the one --pid-file names"),
+  use_pid_dir: rootKeyword("use_pid_dir", "the pid file is the one --pid-file names"),
+  child_wait_time: rootKeyword("child_wait_time", "Vigil runs as one process"),
+  linkbeat_use_polling: rootKeyword("linkbeat_use_polling", "link state comes from netlink"),
   track_group: unsupportedBlock("track groups are not implemented"),
   static_ipaddress: unsupportedValueBlock("static addresses are not installed"),
   static_routes: unsupportedValueBlock("static routes are not installed"),

@@ -490,8 +490,29 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
     },
     "socket buffer sizes are left to the kernel",
   ),
-  linkbeat_use_polling: unsupported("deprecated; link state comes from netlink"),
-  lvs_sync_daemon_interface: unsupported("IPVS sync daemon is not run"),
+  linkbeat_use_polling: partlyUnsupported<InstanceDraft>(
+    {
+      handle: (c, st, s) =>
+        c.diags.warn(
+          st.keyword,
+          "semantic",
+          `(${s.name}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block`,
+        ),
+    },
+    "link state comes from netlink",
+  ),
+  // vrrp_lvs_syncd_handler: two lines, the second indented under the first's text.
+  lvs_sync_daemon_interface: partlyUnsupported<InstanceDraft>(
+    {
+      handle: (c, st, s) => {
+        const msg = `(${s.name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.`;
+        c.diags.warn(st.keyword, "semantic", msg);
+        const indent = " ".repeat(6 + Math.abs(s.name.length - 2));
+        c.diags.warn(st.keyword, "semantic", `${indent}Please use global lvs_sync_daemon`);
+      },
+    },
+    "IPVS sync daemon is not run",
+  ),
 };
 
 export function readInstance(ctx: Ctx, st: Statement, s: InstanceDraft): void {
