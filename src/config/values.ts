@@ -123,13 +123,21 @@ export const atToken = (t: Token): Position => ({ file: t.file, line: t.line, co
  */
 export function arg(ctx: Ctx, st: Statement, index = 0, what = "value", fatal = true): Token | undefined {
   const t = st.args[index];
-  if (t === undefined)
+  if (t === undefined) {
+    // lib/parser.c null_strvec's words: the previous word and the (1-based) position of the missing one.
+    const after = index === 0 ? st.keyword : st.args[index - 1];
+    const message =
+      after === undefined
+        ? `*** Configuration line starting \`${st.keyword.text}\` is missing a parameter at word position ${index + 2}`
+        : `*** Configuration line starting \`${st.keyword.text}\` is missing a parameter after keyword \`${after.text}\` at word position ${index + 2}`;
     (fatal ? ctx.diags.fatal : ctx.diags.error).call(
       ctx.diags,
       st.keyword,
       "value",
-      `${st.keyword.text}: missing ${what}`,
+      message,
+      `missing ${what}`,
     );
+  }
   return t;
 }
 
@@ -382,7 +390,20 @@ export function readAddress(ctx: Ctx, t: Token, what: string, message?: string):
 }
 
 /** `CMD [USER [GROUP]]`: the first token is the command line, split as keepalived splits scripts. */
-export function readCommand(ctx: Ctx, st: Statement, first = 0): Command | undefined {
+export function readCommand(
+  ctx: Ctx,
+  st: Statement,
+  first = 0,
+  /**
+   * When the keyword's handler checks for the command itself: its (tolerated) message, or null when
+   * it says nothing. Otherwise a missing command is keepalived's fatal "missing a parameter".
+   */
+  missing?: string | null,
+): Command | undefined {
+  if (st.args[first] === undefined && missing !== undefined) {
+    if (missing !== null) ctx.diags.error(st.keyword, "value", missing);
+    return undefined;
+  }
   const t = arg(ctx, st, first, "command");
   if (t === undefined) return undefined;
   const argv = splitCommand(t.text);

@@ -115,7 +115,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
       pidFile,
     ]);
     expect(await run.waitExit(20_000)).toBe(1);
-    expect(run.output).toContain("priority: missing priority");
+    expect(run.output).toContain("is missing a parameter after keyword `priority` at word position 2");
     expect(run.output).toMatch(/error\(s\) in the configuration - not starting/);
     expect(run.output).not.toContain("Starting Vigil");
     expect(existsSync(pidFile)).toBe(false);

@@ -46,8 +46,10 @@ const str = (key: "routerId" | "defaultInterface", missing: string): KeywordSpec
 
 const fifo = (key: "notifyFifo" | "vrrpNotifyFifo"): KeywordSpec<GlobalDraft> => ({
   handle: (c, st, s) => {
-    const t = arg(c, st, 0, "FIFO path");
-    if (t === undefined) return;
+    const t = st.args[0];
+    // global_parser.c fifo_handler: a missing name is reported, not fatal.
+    if (t === undefined)
+      return void c.diags.error(st.keyword, "value", `No ${st.keyword.text} name specified`);
     const prev = s[key];
     if (prev !== undefined && prev.path !== "")
       return void c.diags.warn(t, "semantic", `${st.keyword.text} already specified - ignoring ${t.text}`);
@@ -67,7 +69,7 @@ const fifoScript = (key: "notifyFifo" | "vrrpNotifyFifo"): KeywordSpec<GlobalDra
         "semantic",
         `${st.keyword.text} already specified - ignoring ${st.args[0].text}`,
       );
-    const cmd = readCommand(c, st);
+    const cmd = readCommand(c, st, 0, `No ${st.keyword.text} specified`);
     if (cmd === undefined) return;
     s.scriptAt ??= atToken(st.keyword);
     const prev: FifoDraft = s[key] ?? { path: "", user: null, group: null, script: null };
@@ -111,6 +113,192 @@ const UNSUPPORTED_TRUE_FALSE_GLOBALS: Readonly<Record<string, readonly [string, 
   rs_init_notifies: ["real servers' initial states are not notified", "rs_init_notifies"],
   // keepalived 2.2.7's message misspells it
   data_use_instance: ["no data files are written", "date_use_instance"],
+};
+
+/** A keyword whose handler reports a missing value with `message` (and does nothing else checked here). */
+const bare =
+  (message: string) =>
+  (c: Ctx, st: Statement): void => {
+    if (st.args.length === 0) c.diags.error(st.keyword, "value", message);
+  };
+
+/** sched_get_priority_max(SCHED_RR) on Linux; the minimum is 1. */
+const RT_PRIORITY_MAX = 99;
+
+/** keepalived's process priority (get_priority): a nice value, -20..19. */
+const nicePriority = (c: Ctx, st: Statement): void => {
+  const process = st.keyword.text.split("_")[0] ?? "";
+  const t = st.args[0];
+  if (t === undefined)
+    return void c.diags.error(st.keyword, "value", `No ${process} process priority specified`);
+  if (readInt(c, t, -20, 19) === undefined)
+    c.diags.error(t, "range", `Invalid ${process} process priority specified`);
+};
+
+/** `*_rcv_bufs` (get_netlink_rcv_bufs_size): an unsigned size. */
+const rcvBufs = (c: Ctx, st: Statement): void => {
+  const type = st.keyword.text.replace(/_rcv_bufs$/, "");
+  const t = st.args[0];
+  if (t === undefined) return void c.diags.error(st.keyword, "value", `${type}_rcv_bufs size missing`);
+  if (readUnsigned(c, t, 0, UINT32_MAX) === undefined)
+    c.diags.error(t, "range", `${type}_rcv_bufs size (${t.text}) invalid`);
+};
+
+/** startup_ / shutdown_script_timeout: 1..1000 s. */
+const scriptTimeout = (c: Ctx, st: Statement): void => {
+  const type = st.keyword.text.replace(/_script_timeout$/, "");
+  const t = st.args[0];
+  if (t === undefined)
+    return void c.diags.error(st.keyword, "value", `${type}_script_timeout requires value`);
+  if (readUnsigned(c, t, 1, 1000) === undefined)
+    c.diags.error(t, "range", `${type}_script_timeout '${t.text}' must be in [1, 1000] - ignoring`);
+};
+
+const UMASK_BITS = ["IRUSR", "IWUSR", "IXUSR", "IRGRP", "IWGRP", "IXGRP", "IROTH", "IWOTH", "IXOTH"];
+
+/** umask_handler: a number (strtol, base from its prefix) of permission bits, or `IRUSR|IWGRP…`. */
+const umaskCheck = (c: Ctx, st: Statement): void => {
+  const t = arg(c, st);
+  if (t === undefined) return;
+  if (/^\d/.test(t.text)) {
+    if (st.args.length !== 1) return void c.diags.error(t, "value", "Extra parameter(s) to umask option");
+    const text = t.text;
+    const n = /^0[xX][0-9a-fA-F]+$/.test(text)
+      ? Number.parseInt(text.slice(2), 16)
+      : /^0[0-7]*$/.test(text)
+        ? Number.parseInt(text, 8)
+        : /^[1-9]\d*$/.test(text)
+          ? Number(text)
+          : Number.NaN;
+    if (!(n >= 0 && n <= 0o777)) c.diags.error(t, "value", `invalid umask value ${text}`);
+    return;
+  }
+  let needOr = false;
+  for (const w of st.args) {
+    for (let p = 0; p < w.text.length; ) {
+      if (needOr) {
+        if (w.text[p] !== "|") return void c.diags.error(w, "value", `Invalid umask syntax ${w.text}`);
+        needOr = false;
+        p++;
+        continue;
+      }
+      if (!UMASK_BITS.includes(w.text.slice(p, p + 5)))
+        return void c.diags.error(w, "value", `Unknown umask bit ${w.text.slice(p)}`);
+      p += 5;
+      needOr = true;
+    }
+  }
+  if (!needOr) c.diags.error(t, "value", "umask missing bit value");
+};
+
+/**
+ * Globals Vigil does not act on whose values are still checked as keepalived checks them
+ * (global_parser.c), so `vigil check` complains where `keepalived -t` does. Not here: the CPU
+ * affinities (they depend on this host's CPU count) and smtp_server (a name is resolved).
+ */
+const GLOBAL_CHECKS: Readonly<Record<string, (c: Ctx, st: Statement) => void>> = {
+  vrrp_priority: nicePriority,
+  checker_priority: nicePriority,
+  max_auto_priority: (c, st) => {
+    const t = st.args[0];
+    if (t !== undefined && readInt(c, t, -1, RT_PRIORITY_MAX) === undefined)
+      c.diags.error(
+        t,
+        "range",
+        `max_auto_priority '${t.text}' must be in [0, ${RT_PRIORITY_MAX}] (or -1 to disable) - ignoring`,
+      );
+  },
+  min_auto_priority_delay: (c, st) => {
+    const t = st.args[0];
+    if (t === undefined)
+      return void c.diags.error(st.keyword, "value", "min_auto_priority_delay requires delay time");
+    if (readInt(c, t, 1, 10_000_000) === undefined)
+      c.diags.error(t, "range", `min_auto_priority_delay '${t.text}' must be in [1, 10000000] - ignoring`);
+  },
+  vrrp_rt_priority: (c, st) => {
+    const t = st.args[0];
+    if (t === undefined)
+      return void c.diags.error(st.keyword, "value", "No vrrp process real-time priority specified");
+    const v = readInt(c, t, -2_147_483_648, 2_147_483_647);
+    if (v === undefined) c.diags.error(t, "range", `vrrp process real-time priority '${t.text}' invalid`);
+    else if (v < 1)
+      c.diags.error(
+        t,
+        "range",
+        `vrrp process real-time priority ${v} less than minimum 1 - setting to minimum`,
+      );
+    else if (v > RT_PRIORITY_MAX)
+      c.diags.error(
+        t,
+        "range",
+        `vrrp process real-time priority ${v} greater than maximum ${RT_PRIORITY_MAX} - setting to maximum`,
+      );
+  },
+  vrrp_rlimit_rttime: (c, st) => {
+    const t = arg(c, st);
+    if (t !== undefined && readUnsigned(c, t, 1, UINT32_MAX) === undefined)
+      c.diags.error(t, "range", `Invalid vrrp real-time limit - ${t.text}`);
+  },
+  nftables_priority: (c, st) => {
+    const t = arg(c, st);
+    if (t !== undefined && readInt(c, t, -2_147_483_648, 2_147_483_647) === undefined)
+      c.diags.error(t, "range", `invalid nftables chain priority '${t.text}'`);
+  },
+  vrrp_netlink_cmd_rcv_bufs: rcvBufs,
+  vrrp_netlink_monitor_rcv_bufs: rcvBufs,
+  process_monitor_rcv_bufs: rcvBufs,
+  vrrp_rx_bufs_multiplier: (c, st) => {
+    const t = st.args[0];
+    if (t === undefined || st.args.length !== 1)
+      return void c.diags.error(t ?? st.keyword, "value", "Invalid vrrp_rx_bufs_multiplier");
+    if (readUnsigned(c, t, 1, UINT32_MAX) === undefined)
+      c.diags.error(t, "range", `Invalid vrrp_rx_bufs_multiplier ${t.text}`);
+  },
+  // vrrp_rx_bufs_policy_handler: MTU / ADVERT (any case), or a size — always read from the first word.
+  vrrp_rx_bufs_policy: (c, st) => {
+    const [first] = st.args;
+    if (first === undefined) return void c.diags.error(st.keyword, "value", "vrrp_rx_bufs_policy missing");
+    let size = false;
+    let mtu = false;
+    let advert = false;
+    for (const w of st.args) {
+      const word = w.text.toUpperCase();
+      if (word === "MTU") mtu = true;
+      else if (word === "ADVERT") advert = true;
+      else if (readUnsigned(c, first, 0, UINT32_MAX) === undefined)
+        c.diags.error(w, "range", `Invalid vrrp_rx_bufs_policy ${w.text}`);
+      else size = true;
+    }
+    if (size && (mtu || advert))
+      c.diags.error(first, "semantic", "Cannot set vrrp_rx_bufs_policy size and policy, ignoring policy");
+    else if (mtu && advert)
+      c.diags.error(first, "semantic", "Cannot set both vrrp_rx_bufs_policy MTU and ADVERT, ignoring ADVERT");
+  },
+  smtp_connect_timeout: (c, st) => {
+    const t = arg(c, st);
+    if (t === undefined) return;
+    const v = readUnsigned(c, t, 0, Math.floor(UINT32_MAX / 1e6));
+    if (v === undefined)
+      c.diags.error(t, "range", `smtp_connect_timeout '${t.text}' must be in [0, 4294] - ignoring`);
+    // keepalived's own spelling ("conect").
+    else if (v === 0) c.diags.warn(t, "value", "smtp_conect_timeout must be greater than 0, setting to 1");
+  },
+  startup_script_timeout: scriptTimeout,
+  shutdown_script_timeout: scriptTimeout,
+  umask: umaskCheck,
+  // A missing value: keepalived's parser stops (null_strvec) for these…
+  smtp_server: (c, st) => void arg(c, st),
+  vmac_prefix: (c, st) => void arg(c, st),
+  vmac_addr_prefix: (c, st) => void arg(c, st),
+  config_save_dir: (c, st) => void arg(c, st),
+  // …and their handlers say so and go on for these.
+  notification_email_from: bare("emailfrom missing - ignoring"),
+  vrrp_cpu_affinity: bare("No vrrp cpu_id set specified"),
+  dbus_service_name: bare("dbus_service_name missing - ignoring"),
+  snmp_socket: bare("SNMP error : snmp socket name missing"),
+  lvs_sync_daemon: bare("lvs_sync_daemon requires interface"),
+  lvs_timeouts: bare("lvs_timeouts requires at least one option"),
+  reload_time_file: bare("reload_time_file invalid"),
 };
 
 const UNSUPPORTED_GLOBALS: Readonly<Record<string, string>> = {
@@ -299,8 +487,9 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
       handle: (c, st, s) => {
         if (s.startupScript !== undefined)
           return void c.diags.warn(st.keyword, "semantic", "startup script already specified");
-        const v = readCommand(c, st);
-        if (v !== undefined) s.startupScript = v;
+        const v = readCommand(c, st, 0, "startup script missing");
+        if (v === undefined) return;
+        s.startupScript = v;
         s.scriptAt ??= atToken(st.keyword);
       },
     },
@@ -311,8 +500,9 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
       handle: (c, st, s) => {
         if (s.shutdownScript !== undefined)
           return void c.diags.warn(st.keyword, "semantic", "shutdown script already specified");
-        const v = readCommand(c, st);
-        if (v !== undefined) s.shutdownScript = v;
+        const v = readCommand(c, st, 0, "shutdown script missing");
+        if (v === undefined) return;
+        s.shutdownScript = v;
         s.scriptAt ??= atToken(st.keyword);
       },
     },
@@ -338,10 +528,15 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
     "no firewall rules are installed",
   ),
   ...Object.fromEntries(
-    Object.entries(UNSUPPORTED_GLOBALS).map(([k, why]) => [
-      k,
-      unsupported<GlobalDraft>(why, k === "notification_email"),
-    ]),
+    Object.entries(UNSUPPORTED_GLOBALS).map(([k, why]) => {
+      const check = GLOBAL_CHECKS[k];
+      return [
+        k,
+        check === undefined
+          ? unsupported<GlobalDraft>(why, k === "notification_email")
+          : partlyUnsupported<GlobalDraft>({ handle: (c, st) => check(c, st) }, why),
+      ];
+    }),
   ),
   ...Object.fromEntries(
     Object.entries(UNSUPPORTED_TRUE_FALSE_GLOBALS).map(([k, [why, name]]) => [

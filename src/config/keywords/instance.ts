@@ -453,7 +453,7 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
   vmac_xmit_base: unsupported("no VMAC interfaces are created"),
   use_vmac_addr: unsupported("no VMAC interfaces are created"),
   use_ipvlan: unsupported("no ipvlan interfaces are created"),
-  vrf: unsupported("VRFs are not supported"),
+  vrf: partlyUnsupported<InstanceDraft>({ handle: (c, st) => void arg(c, st) }, "VRFs are not supported"),
   track_src_ip: unsupported("the source address is not tracked"),
   old_unicast_checksum: {
     handle: (c, st, s) => {
@@ -482,10 +482,9 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
   kernel_rx_buf_size: partlyUnsupported<InstanceDraft>(
     {
       handle: (c, st, s) => {
-        const t = arg(c, st);
-        if (t === undefined) return;
-        if (st.args.length !== 1 || readUnsigned(c, t, 0, UINT32_MAX) === undefined)
-          c.diags.error(t, "range", `(${s.name}) invalid kernel_rx_buf_size specified`);
+        const t = st.args[0];
+        if (t === undefined || st.args.length !== 1 || readUnsigned(c, t, 0, UINT32_MAX) === undefined)
+          c.diags.error(t ?? st.keyword, "range", `(${s.name}) invalid kernel_rx_buf_size specified`);
       },
     },
     "socket buffer sizes are left to the kernel",
@@ -509,6 +508,7 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
         c.diags.warn(st.keyword, "semantic", msg);
         const indent = " ".repeat(6 + Math.abs(s.name.length - 2));
         c.diags.warn(st.keyword, "semantic", `${indent}Please use global lvs_sync_daemon`);
+        arg(c, st);
       },
     },
     "IPVS sync daemon is not run",

@@ -12,6 +12,7 @@ import type { CheckerDraft, RealServerDraft, VirtualServerDraft } from "../draft
 import type { Statement } from "../parser.ts";
 import type { Family } from "../types.ts";
 import {
+  arg,
   type Ctx,
   familyOf,
   type KeywordSpec,
@@ -31,9 +32,8 @@ const UINT_MAX_US = 4_294_967_295;
 function timer<S>(key: string, minUs: number, maxUs: number, invalid: (v: string) => string): KeywordSpec<S> {
   return {
     handle: (c, st, s) => {
-      const t = st.args[0];
-      if (t === undefined)
-        return void c.diags.error(st.keyword, "value", `${st.keyword.text}: missing value`);
+      const t = arg(c, st, 0, "value", false);
+      if (t === undefined) return;
       const v = readSecondsUs(c, t, minUs, maxUs, maxUs === TIMER_MAX_US ? TIMER_MAX_TEXT : undefined);
       if (v === undefined) c.diags.warn(t, "value", invalid(t.text));
       else (s as Record<string, unknown>)[key] = v;
@@ -85,8 +85,8 @@ export const realServerTimingKeywords: KeywordTable<RealServerDraft> = {
   warmup: timer("warmupUs", 0, TIMER_MAX_US, (v) => `real server warmup '${v}' invalid - ignoring`),
   retry: {
     handle: (c, st, s) => {
-      const t = st.args[0];
-      if (t === undefined) return void c.diags.error(st.keyword, "value", "retry: missing value");
+      const t = arg(c, st, 0, "value", false);
+      if (t === undefined) return;
       const v = readUnsigned(c, t, 1, UINT32_MAX);
       if (v === undefined) c.diags.warn(t, "value", `retry value invalid - ${t.text}`);
       else s.retry = v;
@@ -101,14 +101,11 @@ export const realServerThresholdKeywords: KeywordTable<RealServerDraft> = Object
     kw,
     {
       handle: (c, st, s) => {
-        const t = st.args[0];
-        const v = t === undefined ? undefined : readUnsigned(c, t, 0, UINT32_MAX);
+        const t = arg(c, st, 0, "value", false);
+        if (t === undefined) return;
+        const v = readUnsigned(c, t, 0, UINT32_MAX);
         if (v === undefined)
-          return void c.diags.warn(
-            t ?? st.keyword,
-            "value",
-            `Invalid real_server ${kw} '${t?.text ?? ""}' - ignoring`,
-          );
+          return void c.diags.warn(t, "value", `Invalid real_server ${kw} '${t.text}' - ignoring`);
         s[kw === "uthreshold" ? "upperThreshold" : "lowerThreshold"] = v;
       },
     } satisfies KeywordSpec<RealServerDraft>,
@@ -142,9 +139,8 @@ const dotted = (v: number): string => [24, 16, 8, 0].map((s) => Math.floor(v / 2
 
 /** pgr_handler: the family is the virtual server's so far, else a `.` means IPv4. */
 function readGranularity(c: Ctx, st: Statement, s: VirtualServerDraft): void {
-  const t = st.args[0];
-  if (t === undefined)
-    return void c.diags.error(st.keyword, "value", "persistence_granularity: missing value");
+  const t = arg(c, st, 0, "value", false);
+  if (t === undefined) return;
   const family: Family = s.family ?? (t.text.includes(".") ? "ipv4" : "ipv6");
   if (family === "ipv6") {
     const v = readInt(c, t, 1, 128);
@@ -181,9 +177,8 @@ export const virtualServerOptionKeywords: KeywordTable<VirtualServerDraft> = {
   persistence_granularity: { handle: readGranularity },
   persistence_engine: {
     handle: (c, st, s) => {
-      const t = st.args[0];
-      if (t === undefined)
-        return void c.diags.error(st.keyword, "value", "persistence_engine: missing value");
+      const t = arg(c, st, 0, "value", false);
+      if (t === undefined) return;
       if (t.text.length > 15) c.diags.warn(t, "value", `persistence_name too long, truncating - ${t.text}`);
       s.persistenceEngine = t.text.slice(0, 15);
     },
@@ -195,8 +190,8 @@ export const virtualServerOptionKeywords: KeywordTable<VirtualServerDraft> = {
   ),
   ip_family: {
     handle: (c, st, s) => {
-      const t = st.args[0];
-      if (t === undefined) return void c.diags.error(st.keyword, "value", "ip_family: missing value");
+      const t = arg(c, st, 0, "value", false);
+      if (t === undefined) return;
       const f: Family | undefined = t.text === "inet" ? "ipv4" : t.text === "inet6" ? "ipv6" : undefined;
       if (f === undefined) return void c.diags.warn(t, "value", `unknown address family ${t.text}`);
       if (s.family !== null && s.family !== f)

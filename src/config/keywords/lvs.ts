@@ -213,6 +213,18 @@ const methodKeyword = <S extends { method: "NAT" | "DR" | "TUN" | null }>(
 
 const checkerTiming = timing<CheckerDraft>("");
 
+/** `snmp_name NAME` (vs_snmp_name_handler / rs_snmp_name_handler): exactly one word. Not acted on. */
+const snmpName = <S>(server: "virtual" | "real"): KeywordSpec<S> =>
+  partlyUnsupported<S>(
+    {
+      handle: (c, st) => {
+        if (st.args.length !== 1)
+          c.diags.warn(st.keyword, "value", `${server} server snmp_name missing or extra parameters`);
+      },
+    },
+    "SNMP is not served",
+  );
+
 /** Connection options (install_checker_common_keywords with connection keywords). */
 const connectionKeywords: KeywordTable<CheckerDraft> = {
   connect_timeout: checkerTiming.connect_timeout,
@@ -220,7 +232,10 @@ const connectionKeywords: KeywordTable<CheckerDraft> = {
   connect_port: checkerPort("connectPort", "connect_port"),
   bindto: checkerAddress("bindTo", "bindto"),
   bind_port: checkerPort("bindPort", "bind_port"),
-  bind_if: unsupported("checker interfaces are not set: SO_BINDTODEVICE cannot be set on Node's net sockets"),
+  bind_if: partlyUnsupported<CheckerDraft>(
+    { handle: (c, st) => void lvsArg(c, st) },
+    "checker interfaces are not set: SO_BINDTODEVICE cannot be set on Node's net sockets",
+  ),
   // Checked as co_fwmark_handler checks it (0..2^32 - 1), though not acted on.
   fwmark: partlyUnsupported<CheckerDraft>(
     unsignedKw(undefined, 0, UINT32_MAX, (v) => `Invalid fwmark connection value '${v}'`),
@@ -256,7 +271,13 @@ const httpGetKeywords: KeywordTable<CheckerDraft> = {
 
 /** MISC_CHECK (check_misc.c): no connection options. */
 const miscKeywords: KeywordTable<CheckerDraft> = {
-  misc_path: cmd("miscPath"),
+  // misc_path_handler says nothing of a missing command ("MISC_CHECK without misc_path" follows).
+  misc_path: {
+    handle: (c, st, s) => {
+      const v = readCommand(c, st, 0, null);
+      if (v !== undefined) s.miscPath = v;
+    },
+  },
   // check_misc.c misc_timeout_handler: whole seconds that fit 2^32 µs.
   misc_timeout: {
     handle: (c, st, s) => {
@@ -268,7 +289,19 @@ const miscKeywords: KeywordTable<CheckerDraft> = {
     },
   },
   misc_dynamic: bool("miscDynamic"),
-  user: unsupported("Vigil's checkers do not use it yet"),
+  user: partlyUnsupported<CheckerDraft>(
+    {
+      handle: (c, st, s) => {
+        if (st.args.length === 0)
+          c.diags.warn(
+            st.keyword,
+            "value",
+            `No user specified for misc checker script '${s.miscPath?.argv.join(" ") ?? ""}'`,
+          );
+      },
+    },
+    "Vigil's checkers do not use it yet",
+  ),
 };
 
 /** DNS_CHECK (check_dns.c). */
@@ -391,7 +424,7 @@ export const realServerKeywords: KeywordTable<RealServerDraft> = {
     (w) => `Invalid real_server smtp_alert parameter ${w}`,
   ),
   virtualhost: vhostKeyword("real server"),
-  snmp_name: unsupported("SNMP is not served"),
+  snmp_name: snmpName("real"),
 };
 
 /** `IP [PORT]` as written after `virtual_server`, `real_server`, `sorry_server`. */
@@ -485,6 +518,7 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
   quorum_down: cmd("quorumDown"),
   sorry_server: {
     handle: (c, st, s) => {
+      if (lvsArg(c, st) === undefined) return;
       const hp = readHostPort(
         c,
         st.args,
@@ -567,7 +601,7 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
     "SMTP alerts are not sent",
     (w) => `Invalid virtual_server smtp_alert parameter ${w}`,
   ),
-  snmp_name: unsupported("SNMP is not served"),
+  snmp_name: snmpName("virtual"),
 };
 
 export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft | undefined {

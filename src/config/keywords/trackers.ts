@@ -93,7 +93,8 @@ const riseFall = (key: "rise" | "fall"): KeywordSpec<ScriptDraft> => ({
 export const scriptKeywords: KeywordTable<ScriptDraft> = {
   script: {
     handle: (c, st, s) => {
-      const cmd = readCommand(c, st);
+      // vrrp_vscript_script_handler says nothing of a missing command ("No script set" follows).
+      const cmd = readCommand(c, st, 0, null);
       if (cmd !== undefined) {
         s.command = cmd;
         s.hasScript = true;
@@ -191,12 +192,21 @@ export const processKeywords: KeywordTable<ProcessDraft> = {
           : null;
     },
   },
+  // vrrp_tprocess_match_handler: bare is exact matching; each accepted form matches the full command.
   param_match: {
     handle: (c, st, s) => {
-      const t = arg(c, st);
-      if (t === undefined) return;
-      if (t.text === "initial" || t.text === "partial") s.paramMatch = t.text;
-      else
+      const t = st.args[0];
+      if (t === undefined) {
+        s.fullCommand = true;
+        c.diags.warn(
+          st.keyword,
+          "unsupported",
+          "'param_match' without a type is parsed but not acted on by Vigil yet (keepalived then requires a process without arguments when none are given; Vigil matches any)",
+        );
+      } else if (t.text === "initial" || t.text === "partial") {
+        s.paramMatch = t.text;
+        s.fullCommand = true;
+      } else
         c.diags.error(
           t,
           "value",
