@@ -169,6 +169,34 @@ function checkPorts(v: VirtualServerDraft, warnAt: (line: number, m: string) => 
           );
     }
   }
+  // The sorry server, as keepalived checks it after the real servers. It forwards as the virtual
+  // server does (Vigil does not act on sorry_server_lvs_method).
+  const sorry = v.sorryServer;
+  if (sorry === null || v.method === "NAT") return;
+  const warn = (m: string): void => warnAt(v.at.line, m);
+  const port = sorry.port ?? 0;
+  if (k.kind === "fwmark") {
+    if (port !== 0) {
+      warn(`WARNING - virtual server ${fmtVs(v, proto)}, sorry server has port specified - clearing`);
+      v.sorryServer = { ...sorry, port: null };
+    }
+  } else if (k.kind === "address") {
+    if (port === 0) v.sorryServer = { ...sorry, port: k.port };
+    else if (port !== (k.port ?? 0)) {
+      warn(`WARNING - virtual server ${fmtVs(v, proto)} and sorry server ports don't match - resetting`);
+      v.sorryServer = { ...sorry, port: k.port };
+    }
+  } else if (port !== 0) {
+    if (k.entries.some((e) => e.kind === "fwmark"))
+      warn(
+        `WARNING - fwmark virtual server ${fmtVs(v, proto)}, sorry server has port specified - port will be ignored`,
+      );
+    for (const e of k.entries)
+      if (e.kind === "range" && e.port !== port)
+        warn(
+          `WARNING - virtual server ${fmtVs(v, proto)}, sorry server has port specified - port will be ignored`,
+        );
+  }
 }
 
 /** The checkers' defaults when neither they nor their real server set one (check_*.c). */
