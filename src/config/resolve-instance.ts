@@ -511,7 +511,13 @@ export function resolveInstance(
   }
   // trackers
   const track = {
-    trackInterfaces: resolveRefs(diags, name, "interface", d.track.interfaces, undefined),
+    // vrrp.c vrrp_complete_instance: the instance's own interface is not tracked again.
+    trackInterfaces: resolveRefs(diags, name, "interface", d.track.interfaces, undefined).filter((r) => {
+      if (r.name !== iface) return true;
+      const at = d.track.interfaces.find((x) => x.name === r.name)?.at ?? d.at;
+      diags.error(at, "semantic", `(${name}) Ignoring track_interface ${r.name} since own interface`);
+      return false;
+    }),
     trackScripts: resolveRefs(diags, name, "script", d.track.scripts, trackers.scripts),
     trackProcesses: resolveRefs(diags, name, "process", d.track.processes, trackers.processes),
     trackFiles: resolveRefs(diags, name, "file", d.track.files, trackers.files),
