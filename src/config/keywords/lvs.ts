@@ -401,14 +401,21 @@ export const realServerKeywords: KeywordTable<RealServerDraft> = {
           if (k === "MISC_CHECK" && ch.miscPath === null)
             c.diags.error(st.keyword, "semantic", "MISC_CHECK without misc_path");
           if (k !== "MISC_CHECK") checkFamilies(c, st.block ?? [], s.address, ch);
-          // http_get_check_end: a checker without urls is dropped.
-          if ((k === "HTTP_GET" || k === "SSL_GET") && ch.urls.length === 0)
-            return void c.diags.warn(
-              st.keyword,
-              "semantic",
-              "HTTP/SSL_GET checker has no urls specified - ignoring",
-            );
-          s.checkers.push(ch);
+          // At the checker's end (http_get_check_end and the others): an HTTP/SSL_GET without urls
+          // is dropped, then (check_api.c check_conn_opts) one whose destination is IPv6 link-local
+          // without bind_if; each is reported.
+          let keep = true;
+          if ((k === "HTTP_GET" || k === "SSL_GET") && ch.urls.length === 0) {
+            c.diags.warn(st.keyword, "semantic", "HTTP/SSL_GET checker has no urls specified - ignoring");
+            keep = false;
+          }
+          const dst = ch.connectIp ?? s.address;
+          const bindIf = (st.block ?? []).some((i) => i.keyword.text === "bind_if" && i.args.length > 0);
+          if (k !== "MISC_CHECK" && /^fe[89ab][0-9a-f]:/i.test(dst) && !bindIf) {
+            c.diags.warn(st.keyword, "semantic", `Checker link local address ${dst} requires a bind_if`);
+            keep = false;
+          }
+          if (keep) s.checkers.push(ch);
         },
       },
     ]),
