@@ -399,6 +399,11 @@ export function readCommand(
    * it says nothing. Otherwise a missing command is keepalived's fatal "missing a parameter".
    */
   missing?: string | null,
+  /**
+   * The words after the command are a user and group (notify scripts), or are not read at all
+   * (`script`, `misc_path`: set_script_params_array reads the first word only).
+   */
+  owner: "user-group" | "none" = "user-group",
 ): Command | undefined {
   if (st.args[first] === undefined && missing !== undefined) {
     if (missing !== null) ctx.diags.error(st.keyword, "value", missing);
@@ -411,6 +416,7 @@ export function readCommand(
     ctx.diags.error(t, "value", `${st.keyword.text}: empty command`);
     return undefined;
   }
+  if (owner === "none") return { argv, user: null, group: null };
   return { argv, user: st.args[first + 1]?.text ?? null, group: st.args[first + 2]?.text ?? null };
 }
 

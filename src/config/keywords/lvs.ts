@@ -274,7 +274,7 @@ const miscKeywords: KeywordTable<CheckerDraft> = {
   // misc_path_handler says nothing of a missing command ("MISC_CHECK without misc_path" follows).
   misc_path: {
     handle: (c, st, s) => {
-      const v = readCommand(c, st, 0, null);
+      const v = readCommand(c, st, 0, null, "none");
       if (v !== undefined) s.miscPath = v;
     },
   },

@@ -94,9 +94,10 @@ export const scriptKeywords: KeywordTable<ScriptDraft> = {
   script: {
     handle: (c, st, s) => {
       // vrrp_vscript_script_handler says nothing of a missing command ("No script set" follows).
-      const cmd = readCommand(c, st, 0, null);
+      const cmd = readCommand(c, st, 0, null, "none");
       if (cmd !== undefined) {
-        s.command = cmd;
+        // The script's user comes from its own `user` keyword (or script_user), not from this line.
+        s.command = { ...cmd, user: s.command.user, group: s.command.group };
         s.hasScript = true;
       }
     },
