@@ -102,11 +102,28 @@ export function readVip(ctx: Ctx, inst: string, toks: readonly Token[]): VipDraf
       break;
     }
     switch (t.text) {
+      // vrrp_ipaddress.c alloc_ipaddress: a broadcast is IPv4 (inet_pton), `+` or `-`, on an IPv4
+      // address; anything else drops the whole VIP.
       case "brd":
       case "broadcast":
-        if (v.text !== "+" && v.text !== "-" && familyOf(v.text) === undefined)
-          ctx.diags.error(v, "value", `(${inst}): invalid broadcast address '${v.text}'`);
-        else vip.broadcast = v.text;
+        if (vip.family === "ipv6") {
+          ctx.diags.error(
+            v,
+            "value",
+            // keepalived names the keyword here, not its value (strvec_slot(strvec, i) before i++).
+            `VRRP is trying to assign a broadcast ${t.text} to the IPv6 address ${first.text} !!?? WTF... skipping VIP...`,
+          );
+          return undefined;
+        }
+        if (v.text !== "+" && v.text !== "-" && familyOf(v.text) !== "ipv4") {
+          ctx.diags.error(
+            v,
+            "value",
+            `VRRP is trying to assign invalid broadcast ${v.text}. skipping VIP...`,
+          );
+          return undefined;
+        }
+        vip.broadcast = v.text;
         break;
       case "dev":
         vip.dev = v.text;
