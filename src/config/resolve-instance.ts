@@ -352,30 +352,20 @@ export function resolveInstance(
   let wantState = d.state?.value ?? (basePriority === 255 ? "MASTER" : "BACKUP");
   let nopreempt = d.nopreempt?.value ?? false;
   let preemptDelayUs = d.preemptDelayUs?.value ?? 0;
-  if (strict && explicitMaster !== (basePriority === 255))
+  // An explicit state that disagrees with ownership: keepalived reports it and takes the state
+  // ownership gives (a state left out is derived from it without a word).
+  if (strict && d.state !== undefined && explicitMaster !== (basePriority === 255)) {
     diags.error(
-      d.state?.at ?? d.priority?.at ?? d.at,
+      d.state.at,
       "semantic",
       `(${name}) State MASTER must match being address owner`,
       "vrrp_strict: state MASTER if and only if priority 255",
     );
-  if (strict && preemptDelayUs > 0) {
-    diags.error(
-      d.preemptDelayUs?.at ?? d.at,
-      "semantic",
-      `(${name}) preempt_delay is incompatible with strict mode - resetting`,
-    );
-    preemptDelayUs = 0;
+    wantState = basePriority === 255 ? "MASTER" : "BACKUP";
   }
-  if (nopreempt && explicitMaster) {
-    diags.warn(
-      d.nopreempt?.at ?? d.at,
-      "semantic",
-      `(${name}) Warning - nopreempt will not work with initial state MASTER - clearing`,
-      "nopreempt needs state BACKUP on every node",
-    );
-    nopreempt = false;
-  } else if (nopreempt && basePriority === 255) {
+  // vrrp.c vrrp_complete_instance, in its order: an owner cannot be nopreempt; an initial MASTER
+  // clears nopreempt and preempt_delay; then preempt_delay goes with strict mode or nopreempt.
+  if (nopreempt && basePriority === 255) {
     diags.warn(
       d.nopreempt?.at ?? d.at,
       "semantic",
@@ -383,13 +373,32 @@ export function resolveInstance(
     );
     nopreempt = false;
   }
-  if (preemptDelayUs > 0 && wantState === "MASTER") {
-    diags.warn(
-      d.preemptDelayUs?.at ?? d.at,
-      "semantic",
-      `(${name}) Warning - preempt delay will not work with initial state MASTER - clearing`,
-    );
-    preemptDelayUs = 0;
+  if (wantState === "MASTER") {
+    if (nopreempt) {
+      diags.warn(
+        d.nopreempt?.at ?? d.at,
+        "semantic",
+        `(${name}) Warning - nopreempt will not work with initial state MASTER - clearing`,
+        "nopreempt needs state BACKUP on every node",
+      );
+      nopreempt = false;
+    }
+    if (preemptDelayUs > 0) {
+      diags.warn(
+        d.preemptDelayUs?.at ?? d.at,
+        "semantic",
+        `(${name}) Warning - preempt delay will not work with initial state MASTER - clearing`,
+      );
+      preemptDelayUs = 0;
+    }
+  }
+  if (preemptDelayUs > 0) {
+    const at = d.preemptDelayUs?.at ?? d.at;
+    if (strict)
+      diags.error(at, "semantic", `(${name}) preempt_delay is incompatible with strict mode - resetting`);
+    if (nopreempt)
+      diags.error(at, "semantic", `(${name}) preempt_delay is incompatible with nopreempt mode - resetting`);
+    if (strict || nopreempt) preemptDelayUs = 0;
   }
   // interface and addresses
   const iface = d.interface?.value ?? null;
