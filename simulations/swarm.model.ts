@@ -4,10 +4,11 @@
  * link flaps, script flips and fault changes — each fault kind on or off per seed, so calm and
  * harsh seeds both occur) and a random cluster of 2–5 nodes from a family of keepalived
  * configurations: VRRP v2 or v3 per group, priorities (equal ones, one address owner at 255),
- * nopreempt, preempt_delay, vrrp_script trackers (weighted or faulting), unicast peers, PASS
- * authentication, and sync groups across two LANs. Then a timeline: a safety phase with those
- * faults, and at `healAtUs` a liveness phase where everything is repaired (network healed and
- * fault-free, links up, scripts passing, crashed nodes restarted).
+ * nopreempt, preempt_delay (not with nopreempt: keepalived resets it), vrrp_script trackers
+ * (weighted or faulting), unicast peers, PASS authentication, and sync groups across two LANs.
+ * Then a timeline: a safety phase with those faults, and at `healAtUs` a liveness phase where
+ * everything is repaired (network healed and fault-free, links up, scripts passing, crashed nodes
+ * restarted).
  *
  * Excluded from the family, because two MASTERs (or none) would then be legitimate: different
  * authentication, VRRP versions or v2 advert intervals within one group, two owners (255) in one
@@ -171,12 +172,16 @@ export function generateCase(seed: number, durationUs: number = DEFAULT_DURATION
     groups.forEach((_g, gi) => {
       const owner = owners[gi] === n;
       const tracked = !owner && scripts.length > 0 && p.chance(2, 3);
+      const priority = owner ? 255 : p.chance(1, 2) ? pick(p, basePriorities) : p.int(1, 254);
+      const nopreempt = !owner && p.chance(1, 4);
+      const preemptDelayS = !owner && p.chance(1, 4) ? p.int(1, 10) : 0;
       const own: SwarmInstance = {
         name: `VI_${gi + 1}`,
         group: gi,
-        priority: owner ? 255 : p.chance(1, 2) ? pick(p, basePriorities) : p.int(1, 254),
-        nopreempt: !owner && p.chance(1, 4),
-        preemptDelayS: !owner && p.chance(1, 4) ? p.int(1, 10) : 0,
+        priority,
+        nopreempt,
+        // keepalived resets preempt_delay under nopreempt (and reports it): not drawn together.
+        preemptDelayS: nopreempt ? 0 : preemptDelayS,
         ...(tracked
           ? {
               track: {

@@ -173,32 +173,19 @@ export const UINT32_MAX = 4_294_967_295;
  * `invalid number 'X'` (anything after the digits), `number 'X' outside integer range` (beyond 32
  * bits), `number 'X' outside range [min, max]`. Undefined when it would fail under `keepalived -t`.
  */
-export function readInt(ctx: Ctx, t: Token, min: number, max: number): number | undefined {
-  const { value, rest } = cNumber(t.text);
-  if (rest !== "") {
-    ctx.diags.error(t, "value", `invalid number '${t.text}'`, `expected an integer in [${min}, ${max}]`);
-    return undefined;
-  }
-  if (value < INT32_MIN || value > INT32_MAX) {
-    ctx.diags.error(t, "range", `number '${t.text}' outside integer range`);
-    return undefined;
-  }
-  const n = Number(value);
-  if (n < min || n > max) {
-    ctx.diags.error(t, "range", `number '${t.text}' outside range [${min}, ${max}]`);
-    return undefined;
-  }
-  return n;
-}
+export const readInt = (ctx: Ctx, t: Token, min: number, max: number): number | undefined =>
+  readCInteger(ctx, t, min, max, false);
 
 /**
  * keepalived's `read_unsigned` (read_unsigned_func): `negative number 'X'` for a leading minus, then
- * `invalid number`, `number 'X' outside unsigned integer range` (beyond 32 bits), `number 'X' outside
- * range [min, max]`. Undefined when it would fail under `keepalived -t`.
+ * as `readInt`, with `outside unsigned integer range` beyond 32 bits.
  */
-export function readUnsigned(ctx: Ctx, t: Token, min: number, max: number): number | undefined {
+export const readUnsigned = (ctx: Ctx, t: Token, min: number, max: number): number | undefined =>
+  readCInteger(ctx, t, min, max, true);
+
+function readCInteger(ctx: Ctx, t: Token, min: number, max: number, unsigned: boolean): number | undefined {
   const { value, rest } = cNumber(t.text);
-  if (t.text.slice(C_SPACE.exec(t.text)?.[0].length ?? 0).startsWith("-")) {
+  if (unsigned && t.text.slice(C_SPACE.exec(t.text)?.[0].length ?? 0).startsWith("-")) {
     ctx.diags.error(t, "range", `negative number '${t.text}'`);
     return undefined;
   }
@@ -206,8 +193,8 @@ export function readUnsigned(ctx: Ctx, t: Token, min: number, max: number): numb
     ctx.diags.error(t, "value", `invalid number '${t.text}'`, `expected an integer in [${min}, ${max}]`);
     return undefined;
   }
-  if (value > BigInt(UINT32_MAX)) {
-    ctx.diags.error(t, "range", `number '${t.text}' outside unsigned integer range`);
+  if (unsigned ? value > BigInt(UINT32_MAX) : value < INT32_MIN || value > INT32_MAX) {
+    ctx.diags.error(t, "range", `number '${t.text}' outside ${unsigned ? "unsigned " : ""}integer range`);
     return undefined;
   }
   const n = Number(value);
