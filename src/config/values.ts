@@ -437,7 +437,7 @@ export const unsupportedValueBlock = <S>(what: string): KeywordSpec<S> => {
   const inner = unsupported<S>(what, true);
   return {
     handle: (ctx, st, s) => {
-      if (st.block !== null) valueBlock(ctx, st);
+      valueBlock(ctx, st);
       inner.handle(ctx, st, s);
     },
   };
