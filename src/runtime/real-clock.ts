@@ -42,6 +42,8 @@ export const processTimerHost = (sleepUs?: (us: number) => void): TimerHost => {
  * I/O still served between them) rather than on a millisecond process timer.
  */
 export const FINISH_WINDOW_US = 3_000;
+/** The longest timeout Node's setTimeout keeps (2^31 − 1 ms, about 24.8 days). */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
 
 /**
  * The kernel's slack on a poll timeout, in µs per millisecond waited: Linux lets an `epoll_wait` of
@@ -195,7 +197,9 @@ export class RealClock extends ClockBase {
             Math.ceil((leftUs / 1000) * (KERNEL_SLACK_US_PER_MS / 1000)),
         )
       : Math.ceil(leftUs / 1000);
-    this.#armed = this.#host.setTimeout(this.#wake, delayMs);
+    // Node fires a longer timeout after 1 ms (TimeoutOverflowWarning): a timer further out (a
+    // keepalived interval may be years) wakes at the limit, finds nothing due and re-arms.
+    this.#armed = this.#host.setTimeout(this.#wake, Math.min(delayMs, MAX_TIMEOUT_MS));
   }
 
   /** Fires every timer due by now, in order (a throwing callback does not lose the others), then re-arms. */

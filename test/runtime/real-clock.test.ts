@@ -18,6 +18,7 @@ import { Node } from "../../src/runtime/node.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";
 import {
   FINISH_WINDOW_US,
+  MAX_TIMEOUT_MS,
   RealClock,
   SLEEP_MARGIN_US,
   type TimerHost,
@@ -144,6 +145,23 @@ function precisePastDue(host: ScriptedHost, delayUs: number, runUs = 10_000): nu
 }
 
 describe("RealClock", () => {
+  it("arms a timer further out than Node's longest timeout at that limit, and fires it at its due time", () => {
+    const host = new ScriptedHost();
+    const clock = new RealClock(host);
+    const fired: number[] = [];
+    const dueUs = 100 * 86_400 * 1_000_000; // 100 days: a garp_master_refresh keepalived accepts
+    clock.setTimerUs(() => fired.push(host.nowUs()), dueUs);
+    const delays = (): number[] => [...host.armed.values()].map((t) => (t.atUs - host.nowUs()) / 1000);
+    expect(Math.max(...delays())).toBeLessThanOrEqual(MAX_TIMEOUT_MS);
+    host.advance(dueUs - 1);
+    expect(fired).toEqual([]);
+    // woke at each limit (about 24.8 days), found nothing due and re-armed: four wake-ups, not 1 ms spins
+    expect(host.timerWakeups).toBeLessThanOrEqual(5);
+    host.advance(dueUs + 2_000);
+    expect(fired).toHaveLength(1);
+    expect((fired[0] ?? 0) - dueUs).toBeLessThan(2_000);
+  });
+
   it("keeps one process timer for 1,000 pending timers re-armed on every 'advert'", () => {
     const host = new ScriptedHost();
     const clock = new RealClock(host);
