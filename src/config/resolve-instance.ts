@@ -8,7 +8,7 @@
 import type { Diagnostics, Position } from "./diagnostics.ts";
 import type { InstanceDraft, NotifyDraft, TrackRefDraft, VipDraft } from "./draft.ts";
 import type { ConfigInput } from "./types.ts";
-import { familyOf } from "./values.ts";
+import { familyOf, readInt } from "./values.ts";
 
 /** Brands are applied by the Schema decode in `load.ts`; here values are the encoded (plain) shape. */
 export type GlobalIn = ConfigInput["global"];
@@ -103,8 +103,6 @@ const TRACK_WORDS: Readonly<
   },
 };
 
-const WEIGHT_RE = /^[-+]?\d+$/;
-
 /**
  * The weight and direction of one track line, read as keepalived reads it: the tracker's own
  * weight and `reverse` (none for an interface: 0, not reversed) unless `weight W` follows the name;
@@ -140,10 +138,8 @@ function trackOptions(
     );
     return undefined;
   }
-  const n = Number(w.text);
-  if (!WEIGHT_RE.test(w.text) || !Number.isSafeInteger(n) || n < -254 || n > 254) {
-    if (!WEIGHT_RE.test(w.text)) diags.error(w, "value", `invalid number '${w.text}'`);
-    else diags.error(w, "range", `number '${w.text}' outside range [-254, 254]`);
+  const n = readInt({ diags }, w, -254, 254);
+  if (n === undefined) {
     diags.error(w, "range", words.badWeight(owner, r.name, w.text));
     if (words.badWeightIsZero) weight = 0;
   } else if (words.clamp254 && Math.abs(n) === 254) {

@@ -164,6 +164,14 @@ function cNumber(text: string): { value: bigint; negative: boolean; rest: string
   return { value: m[1] === "-" ? -value : value, negative: m[1] === "-", rest: text.slice(ws + m[0].length) };
 }
 
+/** What strtol returns for `text` (0 when it starts with no number), clamped to JS's safe range. */
+export const strtolValue = (text: string): number => {
+  const v = cNumber(text).value;
+  return v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)
+    ? Math.sign(Number(v)) * Number.MAX_SAFE_INTEGER
+    : Number(v);
+};
+
 const INT32_MIN = -2_147_483_648n;
 const INT32_MAX = 2_147_483_647n;
 export const UINT32_MAX = 4_294_967_295;

@@ -570,41 +570,46 @@ const singleName = (ctx: Ctx, st: Statement, what: string, skipping: string): st
 };
 
 /** Every top-level keyword. Handlers append to the `ConfigDraft`. */
-/**
- * A top-level keyword keepalived reads before the rest (global_parser.c init_global_keywords, root
- * keywords), checked as its handler checks it — a name where one is needed (`instance`,
- * `net_namespace`), the first one kept, `child_wait_time`'s number — and not acted on.
- */
 /** The root keywords each configuration has already read (keepalived keeps the first). */
 const rootSeen = new WeakMap<ConfigDraft, Set<string>>();
 
-const rootKeyword = (keyword: string, what: string): KeywordSpec<ConfigDraft> =>
-  partlyUnsupported<ConfigDraft>(
-    {
-      handle: (c, st, s) => {
-        const t = st.args[0];
-        if (keyword === "child_wait_time") {
-          const v = t === undefined ? undefined : readUnsigned(c, t, 0, UINT32_MAX);
-          if (v === undefined)
-            c.diags.error(t ?? st.keyword, "range", `Invalid child_wait_time ${t?.text ?? ""}`);
-          return;
-        }
-        if (keyword !== "instance" && keyword !== "net_namespace" && keyword !== "net_namespace_ipvs") return;
-        if (t === undefined && keyword !== "net_namespace_ipvs")
-          return void c.diags.error(st.keyword, "value", `${keyword} name missing - ignoring`);
-        const seen = rootSeen.get(s) ?? new Set<string>();
-        rootSeen.set(s, seen);
-        if (seen.has(keyword))
-          return void c.diags.error(
-            t ?? st.keyword,
-            "semantic",
-            `Duplicate ${keyword} definition ${t?.text ?? ""} - ignoring`,
-          );
-        seen.add(keyword);
-      },
-    },
-    what,
-  );
+/**
+ * A top-level keyword keepalived reads before the rest (global_parser.c init_global_keywords, root
+ * keywords), checked as its handler checks it (`check`), and not acted on.
+ */
+const rootKeyword = (what: string, check?: (c: Ctx, st: Statement, s: ConfigDraft) => void) =>
+  check === undefined
+    ? unsupported<ConfigDraft>(what)
+    : partlyUnsupported<ConfigDraft>({ handle: check }, what);
+
+/**
+ * `instance NAME` / `net_namespace NAME` / `net_namespace_ipvs [NAME]`: the first one is kept, a
+ * later one reported; a missing name is reported where the handler needs one.
+ */
+const firstNamed =
+  (nameNeeded: boolean) =>
+  (c: Ctx, st: Statement, s: ConfigDraft): void => {
+    const kw = st.keyword.text;
+    const t = st.args[0];
+    if (t === undefined && nameNeeded)
+      return void c.diags.error(st.keyword, "value", `${kw} name missing - ignoring`);
+    const seen = rootSeen.get(s) ?? new Set<string>();
+    rootSeen.set(s, seen);
+    if (seen.has(kw))
+      return void c.diags.error(
+        t ?? st.keyword,
+        "semantic",
+        `Duplicate ${kw} definition ${t?.text ?? ""} - ignoring`,
+      );
+    seen.add(kw);
+  };
+
+/** child_wait_handler: an unsigned number of seconds (its parser stops on a missing one). */
+const childWaitTime = (c: Ctx, st: Statement): void => {
+  const t = arg(c, st);
+  if (t !== undefined && readUnsigned(c, t, 0, UINT32_MAX) === undefined)
+    c.diags.error(t, "range", `Invalid child_wait_time ${t.text}`);
+};
 
 export const topKeywords: KeywordTable<ConfigDraft> = {
   global_defs: { block: true, handle: (c, st, s) => walk(c, st.block ?? [], globalKeywords, s.global) },
@@ -737,15 +742,15 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
   // keepalived reads these at the top level only (install_keyword_root); inside global_defs they are
   // unknown keywords.
   net_namespace: rootKeyword(
-    "net_namespace",
     "Vigil runs in the namespace it is started in (ip netns exec NAME)",
+    firstNamed(true),
   ),
-  net_namespace_ipvs: rootKeyword("net_namespace_ipvs", "IPVS is not driven"),
-  namespace_with_ipsets: rootKeyword("namespace_with_ipsets", "no firewall rules are installed"),
-  instance: rootKeyword("instance", "the pid file is the one --pid-file names"),
-  use_pid_dir: rootKeyword("use_pid_dir", "the pid file is the one --pid-file names"),
-  child_wait_time: rootKeyword("child_wait_time", "Vigil runs as one process"),
-  linkbeat_use_polling: rootKeyword("linkbeat_use_polling", "link state comes from netlink"),
+  net_namespace_ipvs: rootKeyword("IPVS is not driven", firstNamed(false)),
+  namespace_with_ipsets: rootKeyword("no firewall rules are installed"),
+  instance: rootKeyword("the pid file is the one --pid-file names", firstNamed(true)),
+  use_pid_dir: rootKeyword("the pid file is the one --pid-file names"),
+  child_wait_time: rootKeyword("Vigil runs as one process", childWaitTime),
+  linkbeat_use_polling: rootKeyword("link state comes from netlink"),
   track_group: unsupportedBlock("track groups are not implemented"),
   static_ipaddress: unsupportedValueBlock("static addresses are not installed"),
   static_routes: unsupportedValueBlock("static routes are not installed"),

@@ -16,6 +16,7 @@ import {
   readInt,
   readSecondsUs,
   readUnsigned,
+  strtolValue,
   UINT32_MAX,
   unsupportedTrueFalse,
   valueBlock,
@@ -43,8 +44,7 @@ function readWeight(ctx: Ctx, st: Statement, kind: "script" | "process" | "file"
   if (w !== undefined) s.weight = w;
   else if (kind === "script") {
     ctx.diags.error(t, "range", `${label} ${s.name} weight ${t.text} must be in [-253, 253]`);
-    const read = /^[-+]?\d*/.exec(t.text)?.[0] ?? "";
-    const n = /\d/.test(read) ? Number(read) : 0;
+    const n = strtolValue(t.text);
     if (Math.abs(n) <= 253) s.weight = n;
   } else {
     ctx.diags.error(
