@@ -92,6 +92,8 @@ export interface SharedSocketIo {
   join(group: string): void;
   /** Sends one VRRP message (`ipId` is used by IPv4 only). */
   send(out: Outbound, src: string | undefined, ipId: number, onError: (e: Error) => void): void;
+  /** Reads what is waiting now, up to READ_PENDING_MAX datagrams (`Transport.readPending`). */
+  readPending(): void;
   close(): void;
 }
 
@@ -292,6 +294,9 @@ export class RawTransportPool {
           shared.stats.sendErrors++;
         });
       },
+      readPending: () => {
+        if (!closed) shared.io.readPending();
+      },
       close: () => {
         closed = true;
       },
@@ -334,6 +339,11 @@ export class RawTransportPool {
         }
       },
     };
+  }
+
+  /** Reads what is waiting on every shared socket now (`Transport.readPending`). */
+  readPending(): void {
+    for (const s of this.sockets.values()) s.io.readPending();
   }
 
   /** Closes every shared socket. */

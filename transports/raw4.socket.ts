@@ -28,6 +28,7 @@ import {
 import { interfaceAddress, type SharedSocketIo, type SocketEvent } from "./raw.transport.ts";
 import { DirectSender, type SendBatch } from "./raw4.send.ts";
 import { RxInterner } from "./rx-intern.ts";
+import { READ_PENDING_MAX } from "./transport.ts";
 
 const RECV_BUFFER_BYTES = 4096;
 /** An IPv4 datagram's largest total length. */
@@ -40,6 +41,8 @@ const DIRECT_READ = { kind: "directReads", loop: true } as const;
 const DIRECT_SEND = { kind: "directSends", loop: true } as const;
 /** A wake-up this soon after the previous one ended means datagrams are queueing (see openIpv4Socket). */
 const BURST_GAP_MS = 0.05;
+/** One single-read wake-up in this many tries to drain, to find a backlog a busy loop hid (see openIpv4Socket). */
+const PROBE_EVERY = 8;
 
 /** The part of raw-socket's native wrapper the receive loop uses (`Socket.wrap`, an EventEmitter). */
 interface RawSocketWrap {
@@ -94,6 +97,7 @@ export function openIpv4Socket(
   sock.setOption(IP, 33 /* IP_MULTICAST_TTL */, 255);
   sock.setOption(IP, 34 /* IP_MULTICAST_LOOP */, 0);
   const joined = new Set<string>();
+  let closed = false;
   // Reads. raw-socket's own `recv` formats the source address (sprintf) and calls back into JS per
   // datagram, and reports an empty socket by throwing (≈ 6 µs); so the socket's descriptor is found
   // (`rawSocketFd`) and read with a non-blocking recvfrom through koffi (≈ 1 µs less per datagram,
@@ -104,7 +108,10 @@ export function openIpv4Socket(
   // socket on each wake-up instead costs a recvfrom that finds it empty: a loss when adverts arrive
   // one at a time. So: one datagram per wake-up, until a wake-up follows the end
   // of the previous one within BURST_GAP_MS (datagrams are queueing: level-triggered poll woke us at
-  // once); then drain up to RECV_BATCH per wake-up, until a drain finds a single datagram.
+  // once); then drain up to RECV_BATCH per wake-up, until a drain finds a single datagram. A loop
+  // busy with other callbacks (a start-up's effect outcomes) wakes the socket late whatever its
+  // backlog, so every PROBE_EVERY-th single-read wake-up also tries to drain: a backlog found there
+  // starts the drain mode (one empty read per PROBE_EVERY wake-ups when there is none).
   const wrap = (sock as unknown as { wrap: RawSocketWrap }).wrap;
   const buffer = Buffer.alloc(RECV_BUFFER_BYTES);
   const names = new Ipv4Names();
@@ -142,10 +149,8 @@ export function openIpv4Socket(
   wrap.removeAllListeners("recvReady");
   let draining = false;
   let lastEndMs = Number.NEGATIVE_INFINITY;
-  const onRecvReady = (): void => {
-    emit(WAKEUP);
-    if (performance.now() - lastEndMs < BURST_GAP_MS) draining = true;
-    const limit = draining ? RECV_BATCH : 1;
+  /** Reads up to `limit` datagrams, fewer when the socket runs empty; returns how many it read. */
+  const readUpTo = (limit: number): number => {
     let read = 0;
     for (; read < limit; read++) {
       if (fd !== undefined) {
@@ -165,7 +170,15 @@ export function openIpv4Socket(
         break;
       }
     }
-    if (draining && read < 2) draining = false;
+    return read;
+  };
+  let singleReads = 0;
+  const onRecvReady = (): void => {
+    emit(WAKEUP);
+    if (performance.now() - lastEndMs < BURST_GAP_MS) draining = true;
+    const drains = draining || ++singleReads % PROBE_EVERY === 0;
+    const read = readUpTo(drains ? RECV_BATCH : 1);
+    if (drains) draining = read >= 2;
     lastEndMs = performance.now();
   };
   // Readiness straight to the handler: an own `emit` in front of EventEmitter's (which raw-socket's
@@ -223,8 +236,12 @@ export function openIpv4Socket(
       packet.set(out.bytes, IPV4_HEADER_LENGTH);
       batch.commit(sender, n, out.dst, onError, onDirectSend);
     },
+    readPending() {
+      if (!closed) readUpTo(READ_PENDING_MAX);
+    },
     close() {
       batch.flush(); // what was sent before the close leaves first
+      closed = true;
       sock.close();
     },
   };

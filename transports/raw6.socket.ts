@@ -40,6 +40,7 @@ import {
   setIntOption,
 } from "./libc.ffi.ts";
 import type { SharedSocketIo, SocketEvent } from "./raw.transport.ts";
+import { READ_PENDING_MAX } from "./transport.ts";
 
 const RECV_BYTES = 4096;
 const SEND_BYTES = 65_535;
@@ -82,8 +83,9 @@ export function openIpv6Socket(libc: Libc, ifname: string, emit: (e: SocketEvent
   const joined = new Set<string>();
   let open = true;
 
-  const drain = (): void => {
-    while (open) {
+  /** Reads until the socket is empty, or `limit` datagrams. */
+  const drain = (limit = Number.POSITIVE_INFINITY): void => {
+    for (let read = 0; open && read < limit; read++) {
       const msg = rx.prepare(RECV_BYTES, 28, rx.control.length);
       const n = libc.recvmsg(fd, msg, MSG_DONTWAIT);
       if (n < 0) {
@@ -116,9 +118,10 @@ export function openIpv6Socket(libc: Libc, ifname: string, emit: (e: SocketEvent
       });
     }
   };
-  poller.add(fd, drain);
+  poller.add(fd, () => drain());
 
   return {
+    readPending: () => drain(READ_PENDING_MAX),
     join(group) {
       if (joined.has(group)) return;
       const mreq = new Uint8Array(20);

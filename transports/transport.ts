@@ -46,4 +46,14 @@ export interface Transport {
   readonly inbound$: Observable<Datagram>;
   send(out: Outbound): void;
   close(): void;
+  /**
+   * Reads the datagrams already waiting in its sockets now, delivering them on `inbound$` before
+   * it returns (each socket at most `READ_PENDING_MAX`). The daemon calls it before a down timer
+   * fires, so that an advert which arrived while the process was busy is heard first. Optional: a
+   * transport whose reads the event loop alone drives (UDP through node:dgram) has none.
+   */
+  readPending?(): void;
 }
+
+/** Datagrams one `readPending` takes from one socket at most (a flood cannot hold the process there). */
+export const READ_PENDING_MAX = 1024;

@@ -148,6 +148,9 @@ class SwitchedTransport implements Transport {
     if (this.#current.routes(out) || this.#retired === undefined) this.#current.send(out);
     else this.#retired.send(out);
   }
+  readPending(): void {
+    this.#current.readPending?.();
+  }
   /** Takes `next`'s datagrams from now on; the previous sockets are retired. */
   swap(next: RoutedTransport): void {
     this.#retire();
@@ -254,6 +257,7 @@ async function openTransports(
     inbound$: merge(...all.map((t) => t.inbound$)),
     send: (out) => byRoute.get(routeKey(out.ifname, out.family, out.vrid))?.send(out),
     routes: (out) => byRoute.has(routeKey(out.ifname, out.family, out.vrid)),
+    readPending: () => pool.readPending(),
     close: () => {
       for (const t of all) t.close();
       pool.close();
@@ -334,6 +338,8 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
     },
     { primaryAddress: source, removedTrackers, lvs: lvs !== undefined },
   );
+  // A down timer fires only after the adverts already waiting in the sockets are heard (real-clock.ts).
+  clock.readInputFirst(() => transport.readPending());
   // Configuration faults (no address to send from, unicast_fault_no_peer without peers): keepalived's lines.
   for (const i of node.spec.instances) for (const why of i.configFaults ?? []) opts.log(why, false);
   let watcher: Subscription | undefined;

@@ -104,6 +104,8 @@ export class RealClock extends ClockBase {
   #armedImmediate = false;
   #armedForUs = Number.POSITIVE_INFINITY;
   #firing = false;
+  /** Reads the input waiting in the sockets (`readInputFirst`). */
+  #readInput: (() => void) | undefined;
   readonly #wake = (): void => this.#fireDue();
   /**
    * A precise timer's last stretch with a host that sleeps: its rehearsal (once per due time), asleep
@@ -137,6 +139,18 @@ export class RealClock extends ClockBase {
 
   nowUs(): number {
     return this.#host.nowUs();
+  }
+
+  /**
+   * `read` delivers the input already waiting in the host's sockets (the transport's `readPending`).
+   * It is called once per wake-up, before the first due `precise` timer fires, so that a down timer
+   * never fires ahead of an advert that arrived while the process was busy (a start-up step, a
+   * burst of effect outcomes: the event loop runs due timers before it polls the sockets, and
+   * reads a busy socket a datagram or a batch per turn); the advert restarts the timer instead.
+   * Inputs read here are journaled before the timer's, so replay follows the same order.
+   */
+  readInputFirst(read: (() => void) | undefined): void {
+    this.#readInput = read;
   }
 
   /** Number of live pending timers. */
@@ -207,9 +221,16 @@ export class RealClock extends ClockBase {
     this.#armed = undefined;
     this.#armedForUs = Number.POSITIVE_INFINITY;
     this.#firing = true;
+    let readInput = this.#readInput;
     try {
       for (let top = this.#timers.top(); top !== undefined; top = this.#timers.top()) {
         if (top.dueUs > this.#host.nowUs()) break;
+        if (top.precise && readInput !== undefined) {
+          // what the input moves (a down timer restarted by its advert) is found again by `top()`
+          readInput();
+          readInput = undefined;
+          continue;
+        }
         this.#timers.take(top);
         top.fn();
       }

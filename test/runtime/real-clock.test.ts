@@ -434,6 +434,51 @@ describe("RealClock precision on a millisecond loop (Node's timers)", () => {
     expect(log).toEqual(["advert", "down again"]);
   });
 
+  it("a down timer due while its advert waits unread (a busy process) reads the input first and does not fire", () => {
+    for (const reads of [true, false]) {
+      const host = new ScriptedHost().sleeps(50);
+      host.msLoop = true;
+      const clock = new RealClock(host);
+      const log: string[] = [];
+      // the socket: an advert that arrived 1 ms before due, unread because the loop was busy
+      const socket: Array<() => void> = [];
+      const dueUs = 3_609_375;
+      const down = clock.setTimerUs(() => log.push("down"), dueUs, { precise: true });
+      if (reads)
+        clock.readInputFirst(() => {
+          log.push("read");
+          for (const advert of socket.splice(0)) advert();
+        });
+      host.advance(dueUs - 1_000);
+      socket.push(() => {
+        log.push("advert");
+        clock.moveTimerUs(down, dueUs);
+      });
+      host.advance(dueUs + 20_000);
+      expect(log).toEqual(reads ? ["read", "advert"] : ["down"]);
+      if (!reads) continue;
+      // the restarted timer fires at its new due time, after a read that finds nothing
+      host.advance(2 * dueUs + 40_000);
+      expect(log).toEqual(["read", "advert", "read", "down"]);
+    }
+  });
+
+  it("reads the input once per wake-up, and never for coarse timers alone", () => {
+    const host = new ScriptedHost();
+    const clock = new RealClock(host);
+    let reads = 0;
+    clock.readInputFirst(() => reads++);
+    const fired: string[] = [];
+    clock.setTimerUs(() => fired.push("advert"), 1_000_000);
+    host.advance(1_000_000);
+    expect([fired, reads]).toEqual([["advert"], 0]);
+    for (let i = 0; i < 5; i++) clock.setTimerUs(() => fired.push(`down ${i}`), 500_000, { precise: true });
+    clock.setTimerUs(() => fired.push("advert 2"), 500_000);
+    host.advance(1_600_000);
+    expect(fired).toEqual(["advert", "down 0", "down 1", "down 2", "down 3", "down 4", "advert 2"]);
+    expect(reads).toBe(1);
+  });
+
   it("a coarse timer never spins on loop turns (advert timers of a thousand instances cost no CPU)", () => {
     const host = new ScriptedHost();
     host.msLoop = true;

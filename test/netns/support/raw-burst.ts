@@ -4,7 +4,9 @@
  * NET.VRID each) to 224.0.0.18, all at once or GAP_MS apart, then prints `{"sent":N}`.
  * `receive IFNAME BLOCK_MS`: opens the raw transport's shared IPv4 multicast socket, prints `ready`,
  * then blocks its event loop for BLOCK_MS (so a burst queues in the socket); 1 s later and 4 s later
- * it prints the socket's counters and the VRIDs delivered so far as JSON, then exits. Not pure.
+ * it prints the socket's counters and the VRIDs delivered so far as JSON, then exits.
+ * `receive IFNAME BLOCK_MS pending`: the same, but right after the block, before the event loop runs
+ * again, calls the transport's `readPending` and prints `{"pending":[VRIDs delivered by it]}`. Not pure.
  */
 import raw from "raw-socket";
 import { encodeAdvert } from "../../../src/protocol/codec.ts";
@@ -56,6 +58,10 @@ if (mode === "send") {
   const until = Date.now() + blockMs;
   while (Date.now() < until) {
     // Busy: the event loop cannot read the socket, so the burst queues in the kernel.
+  }
+  if (process.argv[5] === "pending") {
+    t.readPending?.();
+    console.log(JSON.stringify({ pending: vrids.slice() }));
   }
   const report = () => console.log(JSON.stringify({ stats: pool.stats(ifname, 4, "multicast"), vrids }));
   setTimeout(report, 1000);
