@@ -92,7 +92,8 @@ export type Auth = typeof Auth.Type;
 /** A tracker reference from an instance or sync group, with its effective weight. */
 export const TrackRef = Schema.Struct({
   name: Schema.String,
-  weight: IntBetween(-254, 254),
+  /** ±254 on a track line; a script tracked by name carries its own weight, which may be any int. */
+  weight: IntBetween(-2_147_483_648, 2_147_483_647),
   reverse: Schema.Boolean,
 });
 export type TrackRef = typeof TrackRef.Type;
@@ -179,7 +180,8 @@ export const VrrpScript = Schema.Struct({
   command: Command,
   intervalUs: DurationUs,
   timeoutUs: DurationUs,
-  weight: IntBetween(-253, 253),
+  /** ±253 when valid; keepalived keeps any 32-bit `(int)strtol` of a bad one (trackers.ts readWeight). */
+  weight: IntBetween(-2_147_483_648, 2_147_483_647),
   reverse: Schema.Boolean,
   rise: Schema.Int,
   fall: Schema.Int,

@@ -164,12 +164,16 @@ function cNumber(text: string): { value: bigint; negative: boolean; rest: string
   return { value: m[1] === "-" ? -value : value, negative: m[1] === "-", rest: text.slice(ws + m[0].length) };
 }
 
-/** What strtol returns for `text` (0 when it starts with no number), clamped to JS's safe range. */
-export const strtolValue = (text: string): number => {
+const LONG_MIN = -(2n ** 63n);
+const LONG_MAX = 2n ** 63n - 1n;
+
+/**
+ * `(int)strtol(text)`, what keepalived's read_int leaves in its result whatever it reports: strtol's
+ * value (0 when the text starts with no number; saturated at the 64-bit limits) cut to 32 bits.
+ */
+export const strtolInt = (text: string): number => {
   const v = cNumber(text).value;
-  return v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)
-    ? Math.sign(Number(v)) * Number.MAX_SAFE_INTEGER
-    : Number(v);
+  return Number(BigInt.asIntN(32, v < LONG_MIN ? LONG_MIN : v > LONG_MAX ? LONG_MAX : v));
 };
 
 const INT32_MIN = -2_147_483_648n;

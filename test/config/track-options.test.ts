@@ -62,8 +62,8 @@ const CASES: ReadonlyArray<readonly [Kind, string]> = [
 /**
  * Trackers whose own `weight` lines are odd, each tracked plainly by an instance of its own (so the
  * dump shows the weight and direction the definition gave). Not here: a bad W where keepalived's
- * daemon reads more than `keepalived -t` does (`strtol`'s prefix: a script's 300, a file's `x`),
- * which Vigil reads as `-t` does.
+ * daemon reads more than `keepalived -t` does (`strtol`'s prefix: a file's `x`), which Vigil reads as
+ * `-t` does. A script keeps `(int)strtol` of any W in both: 300, and -99999999999 cut to 32 bits.
  */
 const DEFS: ReadonlyArray<readonly [Exclude<Kind, "interface">, string, readonly string[]]> = [
   ["script", "s_noreverse", ["weight 5 no_reverse"]],
@@ -71,6 +71,8 @@ const DEFS: ReadonlyArray<readonly [Exclude<Kind, "interface">, string, readonly
   ["script", "s_abc", ["weight abc"]],
   ["script", "s_prefix", ["weight 12x reverse"]],
   ["script", "s_twice", ["weight 7 reverse", "weight 3"]],
+  ["script", "s_range", ["weight 300 reverse"]],
+  ["script", "s_wide", ["weight -99999999999"]],
   ["process", "p_range", ["weight 300 reverse"]],
   ["process", "p_noreverse", ["weight 5 no_reverse"]],
   ["process", "p_bare", ["weight"]],

@@ -16,7 +16,7 @@ import {
   readInt,
   readSecondsUs,
   readUnsigned,
-  strtolValue,
+  strtolInt,
   UINT32_MAX,
   unsupportedTrueFalse,
   valueBlock,
@@ -27,8 +27,8 @@ import { flag, flagOn, notifyKeywords, trackKeywords } from "./shared.ts";
 /**
  * `weight W [reverse]` in a tracker's definition, with keepalived 2.2.7's texts and outcomes
  * (vrrp_parser.c `vrrp_vscript_weight_handler`, `vrrp_tprocess_weight_handler`; track_file.c
- * `track_file_weight_handler`). A bad W: a script keeps the number its text starts with (keepalived
- * stores what `strtol` read, in range or not: here only when it is in range), a process ignores the
+ * `track_file_weight_handler`). A bad W: a script keeps the number its text starts with, in range
+ * or not (keepalived stores `(int)strtol`: 300 stays 300, 0 for no number), a process ignores the
  * line, a file's weight goes back to 1 and its `reverse` is still read. Only `reverse` is a word
  * after W (`no_reverse` is reported, as any other); a later `weight` line does not clear it.
  */
@@ -44,8 +44,7 @@ function readWeight(ctx: Ctx, st: Statement, kind: "script" | "process" | "file"
   if (w !== undefined) s.weight = w;
   else if (kind === "script") {
     ctx.diags.error(t, "range", `${label} ${s.name} weight ${t.text} must be in [-253, 253]`);
-    const n = strtolValue(t.text);
-    if (Math.abs(n) <= 253) s.weight = n;
+    s.weight = strtolInt(t.text);
   } else {
     ctx.diags.error(
       t,
