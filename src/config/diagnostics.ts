@@ -76,6 +76,14 @@ interface Summary {
  * diagnostics are counted and shown as one "… and N more like this" line each.
  */
 export class Diagnostics {
+  /**
+   * @param daemon The file is read as keepalived's daemon reads it (`vigil run`), not as
+   * `keepalived -t` does (`vigil check`, `vigil dump`): the numbers keepalived reads with
+   * `ignore_error` are then reported with its `WARNING - ` prefix, and a valid leading number is
+   * used (values.ts `readInt`).
+   */
+  constructor(readonly daemon = false) {}
+
   private readonly kept: Diagnostic[] = [];
   private readonly seen = new Map<string, number>();
   private readonly summaries = new Map<string, Summary>();

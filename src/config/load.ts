@@ -33,6 +33,8 @@ export interface LoadOptions {
    * the rest move to the excluded VIPs, as keepalived does). Unknown → 1500, keepalived's default.
    */
   readonly interfaceMtu?: (ifname: string) => number | undefined;
+  /** Read as keepalived's daemon reads the file, not as `keepalived -t` does (`Diagnostics.daemon`). */
+  readonly daemon?: boolean;
 }
 
 export interface LoadResult {
@@ -153,9 +155,10 @@ function frontPass(
   path: string,
   configId: string,
   limits: PreprocessorLimits,
+  daemon: boolean,
   randomSeed?: number,
 ): FrontPass {
-  const diags = new Diagnostics();
+  const diags = new Diagnostics(daemon);
   const pre = new Preprocessor(fs, diags, configId, "", randomSeed, limits);
   const draft = newConfigDraft();
   const read = pre.readFile(path);
@@ -176,11 +179,12 @@ export function loadConfig(path: string, options: LoadOptions = {}): LoadResult 
   const fs = options.fs ?? nodeConfigFs;
   const configId = options.configId ?? defaultConfigId();
   const limits = options.limits ?? DEFAULT_LIMITS;
-  let pass = frontPass(fs, path, configId, limits);
+  const daemon = options.daemon ?? false;
+  let pass = frontPass(fs, path, configId, limits, daemon);
   if (!pass.read) return { config: undefined, runnable: undefined, diagnostics: pass.diags.list };
   const seed = pass.draft.global.randomSeed;
   if (pass.usedRandom && seed !== undefined) {
-    pass = frontPass(fs, path, configId, limits, seed);
+    pass = frontPass(fs, path, configId, limits, daemon, seed);
     const again = pass.draft.global.randomSeed;
     if (again !== seed)
       pass.diags.warn(

@@ -138,7 +138,7 @@ function trackOptions(
     );
     return undefined;
   }
-  const n = readInt({ diags }, w, -254, 254);
+  const n = readInt({ diags }, w, -254, 254, true);
   if (n === undefined) {
     diags.error(w, "range", words.badWeight(owner, r.name, w.text));
     if (words.badWeightIsZero) weight = 0;

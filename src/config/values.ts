@@ -184,34 +184,68 @@ export const UINT32_MAX = 4_294_967_295;
  * keepalived's `read_int` (lib/parser.c read_int_func): an integer in [min, max], with its messages —
  * `invalid number 'X'` (anything after the digits), `number 'X' outside integer range` (beyond 32
  * bits), `number 'X' outside range [min, max]`. Undefined when it would fail under `keepalived -t`.
+ * `ignoreError`: the handler reads with keepalived's `ignore_error`; in a file read for the daemon
+ * (`Diagnostics.daemon`), the messages then start `WARNING - ` (not `outside range`'s, as in C) and
+ * an invalid number whose leading digits are in range is used, as keepalived's daemon uses it
+ * (`garp_master_repeat 10x` is 10; `abc` is 0 where 0 is allowed).
  */
-export const readInt = (ctx: Ctx, t: Token, min: number, max: number): number | undefined =>
-  readCInteger(ctx, t, min, max, false);
+export const readInt = (
+  ctx: Ctx,
+  t: Token,
+  min: number,
+  max: number,
+  ignoreError = false,
+): number | undefined => readCInteger(ctx, t, min, max, false, ignoreError);
 
 /**
  * keepalived's `read_unsigned` (read_unsigned_func): `negative number 'X'` for a leading minus, then
- * as `readInt`, with `outside unsigned integer range` beyond 32 bits.
+ * as `readInt`, with `outside unsigned integer range` beyond 32 bits (and `WARNING - ` on every message
+ * of the daemon's `ignoreError` reads).
  */
-export const readUnsigned = (ctx: Ctx, t: Token, min: number, max: number): number | undefined =>
-  readCInteger(ctx, t, min, max, true);
+export const readUnsigned = (
+  ctx: Ctx,
+  t: Token,
+  min: number,
+  max: number,
+  ignoreError = false,
+): number | undefined => readCInteger(ctx, t, min, max, true, ignoreError);
 
-function readCInteger(ctx: Ctx, t: Token, min: number, max: number, unsigned: boolean): number | undefined {
+function readCInteger(
+  ctx: Ctx,
+  t: Token,
+  min: number,
+  max: number,
+  unsigned: boolean,
+  ignoreError: boolean,
+): number | undefined {
+  const lenient = ignoreError && ctx.diags.daemon;
+  const warn = lenient ? "WARNING - " : "";
   const { value, rest } = cNumber(t.text);
   if (unsigned && t.text.slice(C_SPACE.exec(t.text)?.[0].length ?? 0).startsWith("-")) {
-    ctx.diags.error(t, "range", `negative number '${t.text}'`);
+    ctx.diags.error(t, "range", `${warn}negative number '${t.text}'`);
     return undefined;
   }
   if (rest !== "") {
-    ctx.diags.error(t, "value", `invalid number '${t.text}'`, `expected an integer in [${min}, ${max}]`);
-    return undefined;
+    ctx.diags.error(
+      t,
+      "value",
+      `${warn}invalid number '${t.text}'`,
+      `expected an integer in [${min}, ${max}]`,
+    );
+    // the daemon keeps what strtol / strtoul read when it is in range (C compares the long value)
+    return lenient && value >= BigInt(min) && value <= BigInt(max) ? Number(value) : undefined;
   }
   if (unsigned ? value > BigInt(UINT32_MAX) : value < INT32_MIN || value > INT32_MAX) {
-    ctx.diags.error(t, "range", `number '${t.text}' outside ${unsigned ? "unsigned " : ""}integer range`);
+    ctx.diags.error(
+      t,
+      "range",
+      `${warn}number '${t.text}' outside ${unsigned ? "unsigned " : ""}integer range`,
+    );
     return undefined;
   }
   const n = Number(value);
   if (n < min || n > max) {
-    ctx.diags.error(t, "range", `number '${t.text}' outside range [${min}, ${max}]`);
+    ctx.diags.error(t, "range", `${unsigned ? warn : ""}number '${t.text}' outside range [${min}, ${max}]`);
     return undefined;
   }
   return n;
@@ -241,8 +275,10 @@ export function readSecondsUs(
 ): number | undefined {
   const text = t.text;
   const fmt = (us: number): string => (us === maxUs && maxText !== undefined ? maxText : secondsText(us));
+  // every decimal keyword is read with ignore_error: the daemon's messages start `WARNING - `
+  const warn = ctx.diags.daemon ? "WARNING - " : "";
   if (text.startsWith("-")) {
-    ctx.diags.error(t, "range", `negative number '${text}'`);
+    ctx.diags.error(t, "range", `${warn}negative number '${text}'`);
     return undefined;
   }
   const dot = text.indexOf(".");
@@ -250,7 +286,7 @@ export function readSecondsUs(
   let frac = dot < 0 ? "" : text.slice(dot + 1);
   let roundUp = false;
   if (frac.length > 6) {
-    ctx.diags.error(t, "range", `number '${text}' has too many decimal places`);
+    ctx.diags.error(t, "range", `${warn}number '${text}' has too many decimal places`);
     roundUp = (frac[6] ?? "0") >= "5";
     frac = frac.slice(0, 6);
   }
@@ -264,15 +300,15 @@ export function readSecondsUs(
     // keepalived reads every decimal keyword with ignore_error, which for decimals holds under -t too:
     // what strtoull read before the junk is used when it is in range ("1x" is 1 µs, after the
     // padding), without the keyword's own message.
-    ctx.diags.error(t, "value", `invalid number '${text}'`, "expected seconds, e.g. 1 or 0.5");
+    ctx.diags.error(t, "value", `${warn}invalid number '${text}'`, "expected seconds, e.g. 1 or 0.5");
     return inRange ? ceiled(ctx, t, us, maxUs) : undefined;
   }
   if (us > 18_446_744_073_709_551_615n) {
-    ctx.diags.error(t, "range", `number '${text}' outside unsigned decimal range`);
+    ctx.diags.error(t, "range", `${warn}number '${text}' outside unsigned decimal range`);
     return undefined;
   }
   if (!inRange) {
-    ctx.diags.error(t, "range", `number '${text}' outside range [${fmt(minUs)}, ${fmt(maxUs)}]`);
+    ctx.diags.error(t, "range", `${warn}number '${text}' outside range [${fmt(minUs)}, ${fmt(maxUs)}]`);
     return undefined;
   }
   return ceiled(ctx, t, us, maxUs);

@@ -71,6 +71,7 @@ function loadChecked(
   const { runnable, diagnostics } = loadConfig(opts.configFile, {
     ...(opts.configId === undefined ? {} : { configId: opts.configId }),
     interfaceMtu: (ifname) => readInterfaceMtu(ifname),
+    daemon: true,
   });
   const all: Diagnostic[] =
     runnable === undefined ? [...diagnostics] : [...diagnostics, ...hostChecks(runnable, opts.host)];

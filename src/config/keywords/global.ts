@@ -131,7 +131,7 @@ const nicePriority = (c: Ctx, st: Statement): void => {
   const t = st.args[0];
   if (t === undefined)
     return void c.diags.error(st.keyword, "value", `No ${process} process priority specified`);
-  if (readInt(c, t, -20, 19) === undefined)
+  if (readInt(c, t, -20, 19, true) === undefined)
     c.diags.error(t, "range", `Invalid ${process} process priority specified`);
 };
 
@@ -150,7 +150,7 @@ const scriptTimeout = (c: Ctx, st: Statement): void => {
   const t = st.args[0];
   if (t === undefined)
     return void c.diags.error(st.keyword, "value", `${type}_script_timeout requires value`);
-  if (readUnsigned(c, t, 1, 1000) === undefined)
+  if (readUnsigned(c, t, 1, 1000, true) === undefined)
     c.diags.error(t, "range", `${type}_script_timeout '${t.text}' must be in [1, 1000] - ignoring`);
 };
 
@@ -201,7 +201,7 @@ const GLOBAL_CHECKS: Readonly<Record<string, (c: Ctx, st: Statement) => void>> =
   checker_priority: nicePriority,
   max_auto_priority: (c, st) => {
     const t = st.args[0];
-    if (t !== undefined && readInt(c, t, -1, RT_PRIORITY_MAX) === undefined)
+    if (t !== undefined && readInt(c, t, -1, RT_PRIORITY_MAX, true) === undefined)
       c.diags.error(
         t,
         "range",
@@ -212,14 +212,14 @@ const GLOBAL_CHECKS: Readonly<Record<string, (c: Ctx, st: Statement) => void>> =
     const t = st.args[0];
     if (t === undefined)
       return void c.diags.error(st.keyword, "value", "min_auto_priority_delay requires delay time");
-    if (readInt(c, t, 1, 10_000_000) === undefined)
+    if (readInt(c, t, 1, 10_000_000, true) === undefined)
       c.diags.error(t, "range", `min_auto_priority_delay '${t.text}' must be in [1, 10000000] - ignoring`);
   },
   vrrp_rt_priority: (c, st) => {
     const t = st.args[0];
     if (t === undefined)
       return void c.diags.error(st.keyword, "value", "No vrrp process real-time priority specified");
-    const v = readInt(c, t, -2_147_483_648, 2_147_483_647);
+    const v = readInt(c, t, -2_147_483_648, 2_147_483_647, true);
     if (v === undefined) c.diags.error(t, "range", `vrrp process real-time priority '${t.text}' invalid`);
     else if (v < 1)
       c.diags.error(
@@ -236,7 +236,7 @@ const GLOBAL_CHECKS: Readonly<Record<string, (c: Ctx, st: Statement) => void>> =
   },
   vrrp_rlimit_rttime: (c, st) => {
     const t = arg(c, st);
-    if (t !== undefined && readUnsigned(c, t, 1, UINT32_MAX) === undefined)
+    if (t !== undefined && readUnsigned(c, t, 1, UINT32_MAX, true) === undefined)
       c.diags.error(t, "range", `Invalid vrrp real-time limit - ${t.text}`);
   },
   nftables_priority: (c, st) => {
@@ -277,7 +277,7 @@ const GLOBAL_CHECKS: Readonly<Record<string, (c: Ctx, st: Statement) => void>> =
   smtp_connect_timeout: (c, st) => {
     const t = arg(c, st);
     if (t === undefined) return;
-    const v = readUnsigned(c, t, 0, Math.floor(UINT32_MAX / 1e6));
+    const v = readUnsigned(c, t, 0, Math.floor(UINT32_MAX / 1e6), true);
     if (v === undefined)
       c.diags.error(t, "range", `smtp_connect_timeout '${t.text}' must be in [0, 4294] - ignoring`);
     // keepalived's own spelling ("conect").
@@ -408,7 +408,7 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
     handle: (c, st, s) => {
       const t = arg(c, st);
       if (t === undefined) return;
-      const v = readUnsigned(c, t, 1, 100);
+      const v = readUnsigned(c, t, 1, 100, true);
       if (v === undefined) c.diags.error(t, "range", `Invalid vrrp_down_timer_adverts [1:100] '${t.text}'`);
       else s.downTimerAdverts = v;
     },
@@ -425,7 +425,7 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
     handle: (c, st, s) => {
       const t = arg(c, st, 0, "version");
       if (t === undefined) return;
-      const v = readInt(c, t, 2, 3);
+      const v = readInt(c, t, 2, 3, true);
       if (v === undefined) c.diags.error(t, "range", "VRRP Error: Version must be either 2 or 3");
       else s.version = v as 2 | 3;
     },

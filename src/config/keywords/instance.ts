@@ -150,7 +150,7 @@ export function readVip(ctx: Ctx, inst: string, toks: readonly Token[]): VipDraf
       case "preferred_lft":
         if (v.text === "forever") vip.preferredLft = "forever";
         else {
-          const n = readInt(ctx, v, 0, 0xffffffff);
+          const n = readInt(ctx, v, 0, 0xffffffff, true);
           if (n !== undefined) vip.preferredLft = n;
         }
         break;
@@ -239,7 +239,7 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
     handle: (c, st, s) => {
       const t = arg(c, st, 0, "version");
       if (t === undefined) return;
-      const v = readInt(c, t, 2, 3);
+      const v = readInt(c, t, 2, 3, true);
       if (v === undefined)
         return void c.diags.error(t, "range", `(${s.name}): Version must be either 2 or 3`);
       // keepalived keeps the first version and one deduced from an earlier IPv6 address (as 0)
@@ -451,7 +451,7 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
     handle: (c, st, s) => {
       const t = arg(c, st);
       if (t === undefined) return;
-      const v = readUnsigned(c, t, 1, 100);
+      const v = readUnsigned(c, t, 1, 100, true);
       if (v === undefined)
         c.diags.error(t, "range", `(${s.name}): Invalid down_timer_adverts [1:100] '${t.text}'`);
       else s.downTimerAdverts = located(v, t);
@@ -490,7 +490,7 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
     {
       handle: (c, st, s) => {
         const t = arg(c, st);
-        if (t !== undefined && readUnsigned(c, t, 0, 4) === undefined)
+        if (t !== undefined && readUnsigned(c, t, 0, 4, true) === undefined)
           c.diags.error(t, "range", `(${s.name}) Debug value '${t.text}' not valid; must be between 0-4`);
       },
     },

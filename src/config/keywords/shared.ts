@@ -119,7 +119,7 @@ const garpDelay = <S extends GarpState>(key: GarpKey, owner: GarpOwner<S>): Keyw
   handle: (c, st, s) => {
     const t = arg(c, st);
     if (t === undefined) return;
-    const v = readUnsigned(c, t, 0, Math.floor(UINT32_MAX / 1e6));
+    const v = readUnsigned(c, t, 0, Math.floor(UINT32_MAX / 1e6), true);
     if (v === undefined)
       c.diags.error(t, "range", `${owner(s)}${st.keyword.text} '${t.text}' invalid - ignoring`);
     else garpValue(s, key, v * 1e6);
@@ -136,7 +136,7 @@ const garpCount = <S extends GarpState>(
     const t = arg(c, st);
     if (t === undefined) return;
     const kw = st.keyword.text;
-    const v = readUnsigned(c, t, 0, lowerPrio ? 2_147_483_647 : UINT32_MAX);
+    const v = readUnsigned(c, t, 0, lowerPrio ? 2_147_483_647 : UINT32_MAX, true);
     if (v === undefined)
       return void c.diags.error(
         t,
@@ -156,7 +156,7 @@ const garpRefresh = <S extends GarpState>(owner: GarpOwner<S>): KeywordSpec<S> =
   handle: (c, st, s) => {
     const t = arg(c, st);
     if (t === undefined) return;
-    const v = readUnsigned(c, t, 0, UINT32_MAX);
+    const v = readUnsigned(c, t, 0, UINT32_MAX, true);
     if (v === undefined)
       c.diags.error(t, "range", `${owner(s)}Invalid ${st.keyword.text} '${t.text}' - ignoring`);
     garpValue(s, "masterRefreshUs", (v ?? 0) * 1e6);
@@ -174,7 +174,7 @@ const garpExtraIf = <S extends GarpState>(owner: GarpOwner<S>, min: number): Key
     let time = false;
     for (const w of st.args) {
       if (w.text === "all") continue;
-      if (readUnsigned(c, w, min, 86400) === undefined)
+      if (readUnsigned(c, w, min, 86400, true) === undefined)
         return void c.diags.error(w, "range", `${owner(s)}${kw} '${w.text}' invalid - ignoring`);
       time = true;
     }

@@ -40,7 +40,7 @@ function readWeight(ctx: Ctx, st: Statement, kind: "script" | "process" | "file"
   if (t === undefined) return;
   const max = kind === "script" ? 253 : 254;
   const label = DEFINITION_BLOCK[kind];
-  const w = readInt(ctx, t, -max, max);
+  const w = readInt(ctx, t, -max, max, true);
   if (w !== undefined) s.weight = w;
   else if (kind === "script") {
     ctx.diags.error(t, "range", `${label} ${s.name} weight ${t.text} must be in [-253, 253]`);
@@ -82,7 +82,7 @@ const riseFall = (key: "rise" | "fall"): KeywordSpec<ScriptDraft> => ({
   handle: (c, st, s) => {
     const t = arg(c, st);
     if (t === undefined) return;
-    const v = readUnsigned(c, t, 1, 2_147_483_647);
+    const v = readUnsigned(c, t, 1, 2_147_483_647, true);
     if (v === undefined)
       c.diags.error(t, "range", `(${s.name}): vrrp script ${key} value '${t.text}' invalid, defaulting to 1`);
     s[key] = v ?? 1;
@@ -107,7 +107,7 @@ export const scriptKeywords: KeywordTable<ScriptDraft> = {
     handle: (c, st, s) => {
       const t = arg(c, st);
       if (t === undefined) return;
-      const v = readUnsigned(c, t, 0, SCRIPT_SECONDS_MAX);
+      const v = readUnsigned(c, t, 0, SCRIPT_SECONDS_MAX, true);
       if (v === undefined)
         return void c.diags.error(
           t,
@@ -123,7 +123,7 @@ export const scriptKeywords: KeywordTable<ScriptDraft> = {
     handle: (c, st, s) => {
       const t = arg(c, st);
       if (t === undefined) return;
-      const v = readUnsigned(c, t, 0, SCRIPT_SECONDS_MAX);
+      const v = readUnsigned(c, t, 0, SCRIPT_SECONDS_MAX, true);
       if (v === undefined)
         return void c.diags.error(
           t,
@@ -234,7 +234,7 @@ export const processKeywords: KeywordTable<ProcessDraft> = {
     handle: (c, st, s) => {
       const t = arg(c, st);
       if (t === undefined) return;
-      const v = readUnsigned(c, t, 1, 65535);
+      const v = readUnsigned(c, t, 1, 65535, true);
       if (v === undefined)
         c.diags.error(
           t,
@@ -250,7 +250,7 @@ export const processKeywords: KeywordTable<ProcessDraft> = {
     handle: (c, st, s) => {
       const t = arg(c, st);
       if (t === undefined) return;
-      const v = readUnsigned(c, t, 0, 65535);
+      const v = readUnsigned(c, t, 0, 65535, true);
       if (v === undefined)
         c.diags.error(
           t,
