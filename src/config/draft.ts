@@ -176,7 +176,14 @@ export type CheckerDraft = Mutable<
   delayBeforeRetryUs: number | null;
 };
 /** Real-server timing and alpha as written (null: inherited from the virtual server). */
-type RsInherited = "delayLoopUs" | "connectTimeoutUs" | "retry" | "delayBeforeRetryUs" | "warmupUs" | "alpha";
+type RsInherited =
+  | "delayLoopUs"
+  | "connectTimeoutUs"
+  | "retry"
+  | "delayBeforeRetryUs"
+  | "warmupUs"
+  | "alpha"
+  | "weight";
 export type RealServerDraft = Mutable<
   Omit<RealServer, "checkers" | "method" | "inhibitOnFailure" | RsInherited>
 > & {
@@ -188,6 +195,8 @@ export type RealServerDraft = Mutable<
   delayBeforeRetryUs: number | null;
   warmupUs: number | null;
   alpha: boolean | null;
+  /** null: the virtual server's `weight` (check_data.c: an unset effective weight takes it). */
+  weight: number | null;
   checkers: CheckerDraft[];
 };
 /** `virtual_server group NAME`: the entries and the member number come from the resolved groups. */
@@ -198,6 +207,8 @@ export type VirtualServerDraft = Mutable<Omit<VirtualServer, "realServers" | "ke
   key: VsKeyDraft;
   schedulerFlags: Array<VirtualServer["schedulerFlags"][number]>;
   realServers: RealServerDraft[];
+  /** `weight` in the virtual server: the weight of its real servers that set none (default 1). */
+  defaultWeight: number;
   at: Position;
   /** Whether these were written (keepalived reports the defaults it applies after linking groups). */
   written: { protocol: boolean; method: boolean; scheduler: boolean };

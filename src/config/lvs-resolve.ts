@@ -112,7 +112,7 @@ function validate(diags: Diagnostics, v: VirtualServerDraft): void {
     warn(`Virtual server ${fmtVs(v, proto)}: no forwarding method set, setting default NAT`);
   // A quorum the real servers can never reach is lowered to their total weight, and the
   // hysteresis is kept below the quorum (an unsigned subtraction in keepalived).
-  const weightSum = v.realServers.reduce((sum, r) => sum + r.weight, 0);
+  const weightSum = v.realServers.reduce((sum, r) => sum + (r.weight ?? v.defaultWeight), 0);
   if (v.quorum > weightSum) {
     warn(
       `Warning - quorum ${v.quorum} for ${fmtVs(v, proto)} exceeds total weight of real servers ${weightSum}, reducing quorum to ${weightSum}`,
@@ -217,7 +217,7 @@ export function resolveVirtualServers(diags: Diagnostics, draft: ConfigDraft): V
   });
   return linked.map((v) => {
     validate(diags, v);
-    const { at: _at, written: _w, ...rest } = v;
+    const { at: _at, written: _w, defaultWeight: _dw, ...rest } = v;
     return {
       ...rest,
       realServers: v.realServers.map((r) => {
@@ -231,6 +231,7 @@ export function resolveVirtualServers(diags: Diagnostics, draft: ConfigDraft): V
           retry: r.retry ?? v.retry,
           delayBeforeRetryUs: r.delayBeforeRetryUs ?? v.delayBeforeRetryUs,
           warmupUs: r.warmupUs ?? v.warmupUs,
+          weight: r.weight ?? v.defaultWeight,
         };
         return {
           ...rs,

@@ -137,6 +137,33 @@ virtual_server 198.18.9.3 80 {
     lthreshold 10
   }
 }
+virtual_server 198.18.9.4 80 {
+  protocol TCP
+  lvs_method NAT
+  lvs_sched rr
+  weight 0
+  quorum 7
+  real_server 198.18.5.1 80 {
+  }
+  real_server 198.18.5.2 80 {
+    weight 3
+  }
+}
+virtual_server 198.18.9.5 80 {
+  protocol TCP
+  lvs_method NAT
+  lvs_sched rr
+  quorum 20
+  real_server 198.18.5.1 80 {
+    weight x
+  }
+  real_server 198.18.5.2 80 {
+    weight 2
+  }
+  weight 5
+  real_server 198.18.5.3 80 {
+  }
+}
 `;
 
 describe("virtual_server_group", () => {
@@ -269,6 +296,12 @@ describe("service options and inherited settings", () => {
       "41 Invalid real_server lthreshold 'x' - ignoring",
       "44 number '4294967296' outside unsigned integer range",
       "44 Invalid real_server uthreshold '4294967296' - ignoring",
+      "48 Warning - quorum 7 for [198.18.9.4]:tcp:80 exceeds total weight of real servers 4, reducing quorum to 4",
+      "52 number '0' outside range [1, 2147483647]",
+      "52 Virtual server weight 0 is outside range 1-2147483647",
+      "60 Warning - quorum 20 for [198.18.9.5]:tcp:80 exceeds total weight of real servers 12, reducing quorum to 12",
+      "66 invalid number 'x'",
+      "66 Real server weight x is outside range 0-2147483647",
     ]);
     const [fw, zero, udp, th] = config.virtualServers as [
       VirtualServer,
@@ -327,6 +360,21 @@ virtual_server fwmark 10 {
       [null, "ipv6"],
       ["0.0.255.255", "ipv4"],
     ]);
+  });
+
+  it("a virtual server's weight is its real servers' where they set none, also for the quorum check", () => {
+    const { config, messages } = load(OPTIONS);
+    const weights = (address: string): number[] =>
+      config.virtualServers
+        .find((v) => v.key.kind === "address" && v.key.address === address)
+        ?.realServers.map((r) => r.weight) ?? [];
+    // `weight 5` after the first real server still applies to it; `weight x` is no weight
+    expect(weights("198.18.9.5")).toEqual([5, 2, 5]);
+    expect(weights("198.18.9.4")).toEqual([1, 3]);
+    expect(messages).toContain("52 Virtual server weight 0 is outside range 1-2147483647");
+    expect(
+      messages.some((m) => m.endsWith("exceeds total weight of real servers 12, reducing quorum to 12")),
+    ).toBe(true);
   });
 
   it("checkers inherit from their real server, which inherits from its virtual server (check_data.c)", () => {

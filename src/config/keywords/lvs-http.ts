@@ -57,7 +57,7 @@ export const checkerPort = (key: "connectPort" | "bindPort", what: string): Keyw
   handle: (c, st, s) => {
     const t = lvsArg(c, st);
     if (t === undefined) return;
-    const v = readUnsigned(c, t, 1, 65535);
+    const v = readUnsigned(c, t, 1, 65535, true);
     if (v === undefined) c.diags.warn(t, "value", `Invalid checker ${what} '${t.text}'`);
     else s[key] = v;
   },

@@ -103,7 +103,7 @@ export const realServerThresholdKeywords: KeywordTable<RealServerDraft> = Object
       handle: (c, st, s) => {
         const t = arg(c, st, 0, "value", false);
         if (t === undefined) return;
-        const v = readUnsigned(c, t, 0, UINT32_MAX);
+        const v = readUnsigned(c, t, 0, UINT32_MAX, true);
         if (v === undefined)
           return void c.diags.warn(t, "value", `Invalid real_server ${kw} '${t.text}' - ignoring`);
         s[kw === "uthreshold" ? "upperThreshold" : "lowerThreshold"] = v;

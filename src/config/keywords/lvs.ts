@@ -65,18 +65,19 @@ const secs = <S>(
 });
 /**
  * An unsigned keyword (read_unsigned_strvec) setting `key` (none: only checked); `invalid` is
- * keepalived's line when it is refused.
+ * keepalived's line when it is refused; `ignoreError` as keepalived's handler reads (values.ts).
  */
 const unsignedKw = <S>(
   key: string | undefined,
   min: number,
   max: number,
   invalid: (text: string) => string,
+  ignoreError = false,
 ): KeywordSpec<S> => ({
   handle: (c, st, s) => {
     const t = lvsArg(c, st);
     if (t === undefined) return;
-    const v = readUnsigned(c, t, min, max);
+    const v = readUnsigned(c, t, min, max, ignoreError);
     if (v === undefined) c.diags.warn(t, "value", invalid(t.text));
     else if (key !== undefined) (s as Record<string, unknown>)[key] = v;
   },
@@ -130,7 +131,7 @@ const timing = <S>(
   // check_api.c retry_handler (0..2^32 - 1) / check_parser.c vs_retry_handler (1..2^32 - 1).
   retry:
     where === ""
-      ? unsignedKw("retry", 0, UINT32_MAX, (v) => `Invalid retry connection value '${v}'`)
+      ? unsignedKw("retry", 0, UINT32_MAX, (v) => `Invalid retry connection value '${v}'`, true)
       : unsignedKw("retry", 1, UINT32_MAX, (v) => `retry value invalid - ${v}`),
   delay_before_retry: secs("delayBeforeRetryUs", 0, TIMER_MAX_US, (v) =>
     where === ""
@@ -238,7 +239,7 @@ const connectionKeywords: KeywordTable<CheckerDraft> = {
   ),
   // Checked as co_fwmark_handler checks it (0..2^32 - 1), though not acted on.
   fwmark: partlyUnsupported<CheckerDraft>(
-    unsignedKw(undefined, 0, UINT32_MAX, (v) => `Invalid fwmark connection value '${v}'`),
+    unsignedKw(undefined, 0, UINT32_MAX, (v) => `Invalid fwmark connection value '${v}'`, true),
     "checker fwmarks are not set: SO_MARK cannot be set on Node's net sockets",
   ),
 };
@@ -259,11 +260,13 @@ const httpGetKeywords: KeywordTable<CheckerDraft> = {
   nb_get_retry: {
     handle: (c, st, s) => {
       c.diags.warn(st.keyword, "semantic", "nb_get_retry is deprecated - please use 'retry'");
-      unsignedKw<CheckerDraft>("retry", 0, UINT32_MAX, (v) => `Invalid nb_get_retry value '${v}'`).handle(
-        c,
-        st,
-        s,
-      );
+      unsignedKw<CheckerDraft>(
+        "retry",
+        0,
+        UINT32_MAX,
+        (v) => `Invalid nb_get_retry value '${v}'`,
+        true,
+      ).handle(c, st, s);
     },
   },
   ...httpKeywords,
@@ -283,7 +286,7 @@ const miscKeywords: KeywordTable<CheckerDraft> = {
     handle: (c, st, s) => {
       const t = lvsArg(c, st);
       if (t === undefined) return;
-      const v = readUnsigned(c, t, 0, Math.floor(UINT32_MAX / 1e6));
+      const v = readUnsigned(c, t, 0, Math.floor(UINT32_MAX / 1e6), true);
       if (v === undefined) c.diags.warn(t, "value", `Invalid misc_timeout value '${t.text}'`);
       else s.miscTimeoutUs = v * 1_000_000;
     },
@@ -384,6 +387,7 @@ export const realServerKeywords: KeywordTable<RealServerDraft> = {
     0,
     2_147_483_647,
     (v) => `Real server weight ${v} is outside range 0-2147483647`,
+    true,
   ),
   // keepalived 2.2.7 takes `lvs_method` in a real_server, not its older name `lb_kind`.
   lvs_method: methodKeyword("real"),
@@ -509,17 +513,26 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
     handle: (c, st, s) => {
       const t = lvsArg(c, st);
       if (t === undefined) return;
-      const v = readUnsigned(c, t, 1, UINT32_MAX);
+      const v = readUnsigned(c, t, 1, UINT32_MAX, true);
       if (v === undefined)
         c.diags.warn(t, "value", `Quorum ${t.text} must be in [1, ${UINT32_MAX}]. Setting to 1.`);
       s.quorum = v ?? 1;
     },
   },
+  // check_parser.c vs_weight_handler: the weight of the real servers that set none.
+  weight: unsignedKw(
+    "defaultWeight",
+    1,
+    2_147_483_647,
+    (v) => `Virtual server weight ${v} is outside range 1-2147483647`,
+    true,
+  ),
   hysteresis: unsignedKw(
     "hysteresis",
     0,
     UINT32_MAX,
     (v) => `Hysteresis ${v} must be in [0, ${UINT32_MAX}] - ignoring`,
+    true,
   ),
   quorum_up: cmd("quorumUp"),
   quorum_down: cmd("quorumDown"),
@@ -557,7 +570,7 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
         address: hp.address as RealServerDraft["address"],
         port: hp.port,
         line: st.keyword.line,
-        weight: 1,
+        weight: null,
         method: null,
         inhibitOnFailure: null,
         notifyUp: null,
@@ -666,6 +679,7 @@ export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft |
     omega: false,
     virtualhost: null,
     realServers: [],
+    defaultWeight: 1,
     written: { protocol: false, method: false, scheduler: false },
   };
   walk(ctx, st.block ?? [], virtualServerKeywords, vs);
