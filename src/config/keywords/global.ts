@@ -5,6 +5,7 @@
  */
 import type { ConfigDraft, FifoDraft, GlobalDraft } from "../draft.ts";
 import { newInstance } from "../draft.ts";
+import type { Token } from "../lexer.ts";
 import type { Statement } from "../parser.ts";
 import {
   arg,
@@ -121,6 +122,46 @@ const bare =
   (c: Ctx, st: Statement): void => {
     if (st.args.length === 0) c.diags.error(st.keyword, "value", message);
   };
+
+/** keepalived's LVS_MAX_TIMEOUT: 31 days, in seconds. */
+const LVS_MAX_TIMEOUT_S = 86_400 * 31;
+
+/** global_parser.c lvs_timeouts: `tcp|tcpfin|udp SECONDS` pairs, each checked on its own. */
+const lvsTimeouts = (c: Ctx, st: Statement): void => {
+  if (st.args.length < 2)
+    return void c.diags.error(st.args[0] ?? st.keyword, "value", "lvs_timeouts requires at least one option");
+  for (let i = 0; i < st.args.length; i++) {
+    const w = st.args[i] as Token;
+    if (w.text !== "tcp" && w.text !== "tcpfin" && w.text !== "udp") {
+      c.diags.error(w, "value", `Unknown option ${w.text} specified for lvs_timeouts`);
+      continue;
+    }
+    const v = st.args[i + 1];
+    if (v === undefined) {
+      c.diags.error(w, "value", `No value specified for lvs_timeout ${w.text} - ignoring`);
+      continue;
+    }
+    if (readUnsigned(c, v, 0, LVS_MAX_TIMEOUT_S) === undefined)
+      c.diags.error(v, "range", `Invalid lvs_timeout ${w.text} (${v.text}) - ignoring`);
+    i++;
+  }
+};
+
+/**
+ * lib/parser.c include_check_set: words `read`, `match`, `wildcard_match`, `brace_match`, each may
+ * be `+`/`-` prefixed; an unprefixed one after the first is a duplicate. Checked only: Vigil's
+ * preprocessor has its own include checks.
+ */
+const includeCheck = (c: Ctx, st: Statement): void => {
+  st.args.forEach((w, i) => {
+    const signed = w.text.startsWith("-") || w.text.startsWith("+");
+    if (!signed && i > 0)
+      return void c.diags.error(w, "value", `Duplicate include_check '${w.text}' specified - ignoring`);
+    const type = signed ? w.text.slice(1) : w.text;
+    if (!["read", "match", "wildcard_match", "brace_match"].includes(type))
+      c.diags.error(w, "value", `Unknown include_check type '${type}' - ignoring`);
+  });
+};
 
 /** sched_get_priority_max(SCHED_RR) on Linux; the minimum is 1. */
 const RT_PRIORITY_MAX = 99;
@@ -297,7 +338,14 @@ const GLOBAL_CHECKS: Readonly<Record<string, (c: Ctx, st: Statement) => void>> =
   dbus_service_name: bare("dbus_service_name missing - ignoring"),
   snmp_socket: bare("SNMP error : snmp socket name missing"),
   lvs_sync_daemon: bare("lvs_sync_daemon requires interface"),
-  lvs_timeouts: bare("lvs_timeouts requires at least one option"),
+  lvs_timeouts: lvsTimeouts,
+  // lvs_flush_on_stop_handler: bare (a full flush) or VS.
+  lvs_flush_on_stop: (c, st) => {
+    const t = st.args[0];
+    if (t !== undefined && t.text !== "VS")
+      c.diags.error(t, "value", `Unknown lvs_flush_on_stop type ${t.text}`);
+  },
+  include_check: includeCheck,
   reload_time_file: bare("reload_time_file invalid"),
 };
 
@@ -458,8 +506,12 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
   ),
   dynamic_interfaces: partlyUnsupported<GlobalDraft>(
     {
-      handle: (_c, _st, s) => {
+      // dynamic_interfaces_handler: one option, allow_if_changes; words after it are not read
+      handle: (c, st, s) => {
         s.dynamicInterfaces = true;
+        const t = st.args[0];
+        if (t !== undefined && t.text !== "allow_if_changes")
+          c.diags.error(t, "value", `Unknown dynamic_interfaces option '${t.text}'`);
       },
     },
     "only vigil check reads it; the live node needs its interfaces at start",
