@@ -123,6 +123,27 @@ export interface SecurityReport {
   readonly scripts: ReadonlyArray<ScriptUse & { readonly checked: CheckedScript }>;
 }
 
+/** lib/notify.c cmd_str: each word single-quoted (not a first word starting `<` or `>`), space-separated. */
+export const cmdStr = (argv: readonly string[]): string =>
+  argv.map((a, i) => (i === 0 && (a.startsWith("<") || a.startsWith(">")) ? a : `'${a}'`)).join(" ");
+
+/**
+ * keepalived's line for a script whose user cannot be set: the default user's (get_default_script_user)
+ * or the script's own `user` line (vrrp_vscript_user_handler: `Unable to set uid/gid for script`;
+ * notify and FIFO scripts: `Invalid user/group for … script`).
+ */
+export function userFailure(use: ScriptUse, usesDefault: boolean): string {
+  const name = use.command.argv[0] ?? "";
+  const kind = use.kind === "fifo" ? use.where.replace(/_script$/, "") : "notify";
+  if (use.kind === "vrrp_script")
+    return usesDefault
+      ? `Unable to set default user for vrrp script ${name} - removing`
+      : `Unable to set uid/gid for script ${cmdStr(use.command.argv)}`;
+  return usesDefault
+    ? `Failed to set default user for ${kind} script ${name} - ignoring`
+    : `Invalid user/group for ${kind} script ${name} - ignoring`;
+}
+
 /** The startup check of every VRRP script, as `keepalived -t` and the VRRP child do it; for `vigil check`. */
 export function checkScriptSecurity(
   config: Pick<Config, "global" | "instances" | "syncGroups" | "scripts">,
@@ -142,13 +163,20 @@ export function checkScriptSecurity(
       for (const m of id.messages) diagnostics.push({ severity: "info", kind: "user", message: m });
     if (usesDefault) defaultUserReported = true;
     if ("error" in id) {
-      const name = use.command.argv[0] ?? "";
-      const message = usesDefault
-        ? use.kind === "vrrp_script"
-          ? `Unable to set default user for vrrp script ${name} - removing`
-          : `Failed to set default user for ${use.kind === "fifo" ? use.where.replace(/_script$/, "") : "notify"} script ${name} - ignoring`
-        : `Invalid user/group for ${use.kind === "fifo" ? use.where.replace(/_script$/, "") : "notify"} script ${name} - ignoring`;
+      const message = userFailure(use, usesDefault);
       diagnostics.push({ severity: "error", kind: "user", message });
+      // a vrrp_script whose own user or group does not resolve is removed while the file is read,
+      // so the instances and sync groups that track it do not find it
+      if (use.kind === "vrrp_script" && !usesDefault) {
+        const script = use.where.replace(/ vrrp_script$/, "");
+        for (const owner of [...config.instances, ...config.syncGroups])
+          if (owner.trackScripts.some((r) => r.name === script))
+            diagnostics.push({
+              severity: "error",
+              kind: "user",
+              message: `(${owner.name}) track script ${script} not found, ignoring...`,
+            });
+      }
       scripts.push({
         ...use,
         checked: {

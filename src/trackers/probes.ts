@@ -13,7 +13,7 @@
 import { catchError, EMPTY, merge, type Observable, type Subscription } from "rxjs";
 import type { Config } from "../config/types.ts";
 import type { ProcessRunner } from "../effects/process-runner.ts";
-import { checkScript, type ScriptEnv, scriptIdentity } from "../effects/script-security.ts";
+import { checkScript, type ScriptEnv, scriptIdentity, userFailure } from "../effects/script-security.ts";
 import type { Clock } from "../runtime/clock.ts";
 import { specFromConfig } from "../runtime/config.adapter.ts";
 import type { Input } from "../runtime/input.ts";
@@ -84,7 +84,10 @@ export function scriptProbeSpecs(
         name: s.name,
         messages: [
           ...id.messages,
-          `Unable to set default user for vrrp script ${s.command.argv[0] ?? ""} - removing`,
+          userFailure(
+            { where: `${s.name} vrrp_script`, kind: "vrrp_script", command: s.command },
+            s.command.user === null && config.global.scriptUser === null,
+          ),
         ],
       });
       continue;

@@ -38,6 +38,7 @@ const HOST_FACTS = [
   /Cannot find script/,
   /^WARNING - script .* resolved by path search/,
   /Unknown (user|group)/,
+  /Unable to set uid\/gid for script/,
   // counted only for check scripts that exist here (vigil check's host checks report it)
   /^SECURITY VIOLATION - check scripts are being executed/,
 ];

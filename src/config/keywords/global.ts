@@ -153,14 +153,16 @@ const lvsTimeouts = (c: Ctx, st: Statement): void => {
  * preprocessor has its own include checks.
  */
 const includeCheck = (c: Ctx, st: Statement): void => {
-  st.args.forEach((w, i) => {
+  for (const [i, w] of st.args.entries()) {
     const signed = w.text.startsWith("-") || w.text.startsWith("+");
-    if (!signed && i > 0)
-      return void c.diags.error(w, "value", `Duplicate include_check '${w.text}' specified - ignoring`);
+    if (!signed && i > 0) {
+      c.diags.error(w, "value", `Duplicate include_check '${w.text}' specified - ignoring`);
+      continue;
+    }
     const type = signed ? w.text.slice(1) : w.text;
     if (!["read", "match", "wildcard_match", "brace_match"].includes(type))
       c.diags.error(w, "value", `Unknown include_check type '${type}' - ignoring`);
-  });
+  }
 };
 
 /** sched_get_priority_max(SCHED_RR) on Linux; the minimum is 1. */

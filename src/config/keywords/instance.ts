@@ -377,16 +377,30 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
           maxTtl: null as number | null,
           at: atToken(item.keyword),
         };
+        // vrrp_data.c alloc_unicast_peer: OPTION VALUE pairs; a value is read before its option's
+        // name is looked at (a bad number skips the pair whatever its name); an unknown name or a
+        // missing value ends the line.
         for (let i = 0; i < item.args.length; i += 2) {
           const k = item.args[i] as Token;
           const v = item.args[i + 1];
-          if ((k.text !== "min_ttl" && k.text !== "max_ttl") || v === undefined) {
-            c.diags.warn(k, "unknown-keyword", `Unknown unicast_peer option '${k.text}' - ignoring`);
-            continue;
+          if (v === undefined) {
+            c.diags.error(k, "value", `(${s.name}) ${k.text} is missing a value`);
+            break;
           }
-          const n = readInt(c, v, 0, 255);
-          if (n !== undefined) peer[k.text === "min_ttl" ? "minTtl" : "maxTtl"] = n;
+          const n = readUnsigned(c, v, 0, 255);
+          if (n === undefined) continue;
+          if (k.text !== "min_ttl" && k.text !== "max_ttl") {
+            c.diags.error(k, "unknown-keyword", `(${s.name}) unknown unicast_peer option ${k.text}`);
+            break;
+          }
+          peer[k.text === "min_ttl" ? "minTtl" : "maxTtl"] = n;
         }
+        if ((peer.minTtl ?? 0) > (peer.maxTtl ?? 255))
+          c.diags.error(
+            item.keyword,
+            "semantic",
+            `(${s.name}) min_ttl ${peer.minTtl ?? 0} > max_ttl ${peer.maxTtl ?? 255} - all packets will be discarded`,
+          );
         s.unicastPeers.push(peer);
       }
     },
