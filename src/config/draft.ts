@@ -146,6 +146,8 @@ export interface GlobalDraft {
   notifyPriorityChanges: boolean;
   notifyFifo?: FifoDraft;
   vrrpNotifyFifo?: FifoDraft;
+  /** `lvs_notify_fifo` / `lvs_notify_fifo_script`: read and checked only (the checkers write no FIFO). */
+  lvsNotifyFifo?: FifoDraft;
   startupDelayUs: number;
   dynamicInterfaces: boolean;
   logUnknownVrids: boolean;

@@ -7,7 +7,7 @@
  * Pure apart from the default `nodeConfigFs` and the host name used as the default config id.
  */
 import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
-import { hostname } from "node:os";
+import { cpus, hostname } from "node:os";
 import { Schema } from "effect";
 import { DEFAULT_LIMITS, type PreprocessorLimits } from "./budget.ts";
 import { type Diagnostic, Diagnostics } from "./diagnostics.ts";
@@ -35,6 +35,8 @@ export interface LoadOptions {
   readonly interfaceMtu?: (ifname: string) => number | undefined;
   /** Read as keepalived's daemon reads the file, not as `keepalived -t` does (`Diagnostics.daemon`). */
   readonly daemon?: boolean;
+  /** The online CPUs `*_cpu_affinity` is checked against (`Ctx.onlineCpus`); defaults to this host's. */
+  readonly onlineCpus?: number;
 }
 
 export interface LoadResult {
@@ -156,13 +158,14 @@ function frontPass(
   configId: string,
   limits: PreprocessorLimits,
   daemon: boolean,
+  onlineCpus: number,
   randomSeed?: number,
 ): FrontPass {
   const diags = new Diagnostics(daemon);
   const pre = new Preprocessor(fs, diags, configId, "", randomSeed, limits);
   const draft = newConfigDraft();
   const read = pre.readFile(path);
-  if (read) walk({ diags }, parseStatements(pre.lines, diags), topKeywords, draft);
+  if (read) walk({ diags, onlineCpus }, parseStatements(pre.lines, diags), topKeywords, draft);
   return { diags, draft, usedRandom: pre.usedRandom, read };
 }
 
@@ -180,11 +183,12 @@ export function loadConfig(path: string, options: LoadOptions = {}): LoadResult 
   const configId = options.configId ?? defaultConfigId();
   const limits = options.limits ?? DEFAULT_LIMITS;
   const daemon = options.daemon ?? false;
-  let pass = frontPass(fs, path, configId, limits, daemon);
+  const onlineCpus = options.onlineCpus ?? cpus().length;
+  let pass = frontPass(fs, path, configId, limits, daemon, onlineCpus);
   if (!pass.read) return { config: undefined, runnable: undefined, diagnostics: pass.diags.list };
   const seed = pass.draft.global.randomSeed;
   if (pass.usedRandom && seed !== undefined) {
-    pass = frontPass(fs, path, configId, limits, daemon, seed);
+    pass = frontPass(fs, path, configId, limits, daemon, onlineCpus, seed);
     const again = pass.draft.global.randomSeed;
     if (again !== seed)
       pass.diags.warn(

@@ -12,6 +12,11 @@ import type { Command, Family } from "./types.ts";
 
 export interface Ctx {
   readonly diags: Diagnostics;
+  /**
+   * The host's online CPUs (`sysconf(_SC_NPROCESSORS_ONLN)`): keepalived checks `*_cpu_affinity`
+   * against them, so `keepalived -t` and `vigil check` answer for the host they run on. Unset: not checked.
+   */
+  readonly onlineCpus?: number;
 }
 
 export interface KeywordSpec<S> {

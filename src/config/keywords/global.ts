@@ -22,6 +22,7 @@ import {
   readInt,
   readSecondsUs,
   readUnsigned,
+  strtolInt,
   trueFalseKeyword,
   UINT32_MAX,
   unsupported,
@@ -45,7 +46,8 @@ const str = (key: "routerId" | "defaultInterface", missing: string): KeywordSpec
   },
 });
 
-const fifo = (key: "notifyFifo" | "vrrpNotifyFifo"): KeywordSpec<GlobalDraft> => ({
+type FifoKey = "notifyFifo" | "vrrpNotifyFifo" | "lvsNotifyFifo";
+const fifo = (key: FifoKey): KeywordSpec<GlobalDraft> => ({
   handle: (c, st, s) => {
     const t = st.args[0];
     // global_parser.c fifo_handler: a missing name is reported, not fatal.
@@ -62,7 +64,7 @@ const fifo = (key: "notifyFifo" | "vrrpNotifyFifo"): KeywordSpec<GlobalDraft> =>
     };
   },
 });
-const fifoScript = (key: "notifyFifo" | "vrrpNotifyFifo"): KeywordSpec<GlobalDraft> => ({
+const fifoScript = (key: FifoKey): KeywordSpec<GlobalDraft> => ({
   handle: (c, st, s) => {
     if (s[key]?.script != null && st.args[0] !== undefined)
       return void c.diags.warn(
@@ -72,7 +74,8 @@ const fifoScript = (key: "notifyFifo" | "vrrpNotifyFifo"): KeywordSpec<GlobalDra
       );
     const cmd = readCommand(c, st, 0, `No ${st.keyword.text} specified`);
     if (cmd === undefined) return;
-    s.scriptAt ??= atToken(st.keyword);
+    // the VRRP side's scripts (the checkers' FIFO script is not one of them)
+    if (key !== "lvsNotifyFifo") s.scriptAt ??= atToken(st.keyword);
     const prev: FifoDraft = s[key] ?? { path: "", user: null, group: null, script: null };
     s[key] = { ...prev, script: cmd };
   },
@@ -122,6 +125,57 @@ const bare =
   (c: Ctx, st: Statement): void => {
     if (st.args.length === 0) c.diags.error(st.keyword, "value", message);
   };
+
+/** get_realtime_priority: `vrrp_rt_priority` and its checker / bfd twins, 1..RT_PRIORITY_MAX. */
+const rtPriority = (c: Ctx, st: Statement): void => {
+  const process = st.keyword.text.split("_")[0] ?? "";
+  const t = st.args[0];
+  if (t === undefined)
+    return void c.diags.error(st.keyword, "value", `No ${process} process real-time priority specified`);
+  const v = readInt(c, t, -2_147_483_648, 2_147_483_647, true);
+  if (v === undefined) c.diags.error(t, "range", `${process} process real-time priority '${t.text}' invalid`);
+  else if (v < 1)
+    c.diags.error(
+      t,
+      "range",
+      `${process} process real-time priority ${v} less than minimum 1 - setting to minimum`,
+    );
+  else if (v > RT_PRIORITY_MAX)
+    c.diags.error(
+      t,
+      "range",
+      `${process} process real-time priority ${v} greater than maximum ${RT_PRIORITY_MAX} - setting to maximum`,
+    );
+};
+
+/** get_rt_rlimit: `*_rlimit_rttime` (and the deprecated `*_rlimit_rtime`), 1..2^32 - 1. */
+const rtRlimit = (c: Ctx, st: Statement): void => {
+  const process = st.keyword.text.split("_")[0] ?? "";
+  const t = arg(c, st);
+  if (t !== undefined && readUnsigned(c, t, 1, UINT32_MAX, true) === undefined)
+    c.diags.error(t, "range", `Invalid ${process} real-time limit - ${t.text}`);
+};
+
+/** get_cpu_affinity: CPU numbers below the host's online CPU count; the first bad one ends the line. */
+const cpuAffinity = (c: Ctx, st: Statement): void => {
+  const process = st.keyword.text.split("_")[0] ?? "";
+  if (st.args.length === 0)
+    return void c.diags.error(st.keyword, "value", `No ${process} cpu_id set specified`);
+  if (c.onlineCpus === undefined) return;
+  for (const w of st.args)
+    if (readInt(c, w, 0, c.onlineCpus - 1, true) === undefined)
+      return void c.diags.error(
+        w,
+        "range",
+        `Invalid cpu_id:${strtolInt(w.text)} specified for ${process} process`,
+      );
+};
+
+const lvsFlushOnStop = (c: Ctx, st: Statement): void => {
+  const t = st.args[0];
+  if (t !== undefined && t.text !== "VS")
+    c.diags.error(t, "value", `Unknown lvs_flush_on_stop type ${t.text}`);
+};
 
 /** keepalived's LVS_MAX_TIMEOUT: 31 days, in seconds. */
 const LVS_MAX_TIMEOUT_S = 86_400 * 31;
@@ -236,8 +290,8 @@ const umaskCheck = (c: Ctx, st: Statement): void => {
 
 /**
  * Globals Vigil does not act on whose values are still checked as keepalived checks them
- * (global_parser.c), so `vigil check` complains where `keepalived -t` does. Not here: the CPU
- * affinities (they depend on this host's CPU count) and smtp_server (a name is resolved).
+ * (global_parser.c), so `vigil check` complains where `keepalived -t` does; the CPU affinities
+ * against this host's online CPUs, as keepalived does. Not here: smtp_server (a name is resolved).
  */
 const GLOBAL_CHECKS: Readonly<Record<string, (c: Ctx, st: Statement) => void>> = {
   vrrp_priority: nicePriority,
@@ -258,29 +312,40 @@ const GLOBAL_CHECKS: Readonly<Record<string, (c: Ctx, st: Statement) => void>> =
     if (readInt(c, t, 1, 10_000_000, true) === undefined)
       c.diags.error(t, "range", `min_auto_priority_delay '${t.text}' must be in [1, 10000000] - ignoring`);
   },
-  vrrp_rt_priority: (c, st) => {
+  vrrp_rt_priority: rtPriority,
+  checker_rt_priority: rtPriority,
+  bfd_rt_priority: rtPriority,
+  ...Object.fromEntries(
+    ["vrrp", "checker", "bfd"].flatMap((p) => [
+      [`${p}_rlimit_rttime`, rtRlimit],
+      // deprecated spelling, the same handler (keepalived logs the deprecation as information only)
+      [`${p}_rlimit_rtime`, rtRlimit],
+    ]),
+  ),
+  bfd_priority: nicePriority,
+  // save_process_name reads the name before it looks at it: a missing one stops the parser
+  ...Object.fromEntries(
+    ["process_name", "vrrp_process_name", "checker_process_name", "lvs_process_name", "bfd_process_name"].map(
+      (k) => [k, (c: Ctx, st: Statement) => void arg(c, st)],
+    ),
+  ),
+  lvs_netlink_cmd_rcv_bufs: rcvBufs,
+  lvs_netlink_monitor_rcv_bufs: rcvBufs,
+  // ipvs_nftables_handler: an optional table name, shorter than NFT_TABLE_MAXNAMELEN (32)
+  nftables_ipvs: (c, st) => {
     const t = st.args[0];
-    if (t === undefined)
-      return void c.diags.error(st.keyword, "value", "No vrrp process real-time priority specified");
-    const v = readInt(c, t, -2_147_483_648, 2_147_483_647, true);
-    if (v === undefined) c.diags.error(t, "range", `vrrp process real-time priority '${t.text}' invalid`);
-    else if (v < 1)
-      c.diags.error(
-        t,
-        "range",
-        `vrrp process real-time priority ${v} less than minimum 1 - setting to minimum`,
-      );
-    else if (v > RT_PRIORITY_MAX)
-      c.diags.error(
-        t,
-        "range",
-        `vrrp process real-time priority ${v} greater than maximum ${RT_PRIORITY_MAX} - setting to maximum`,
-      );
+    if (t !== undefined && Buffer.byteLength(t.text) >= 32)
+      c.diags.error(t, "value", "ipvs nftables table name too long - ignoring");
   },
-  vrrp_rlimit_rttime: (c, st) => {
+  nftables_ipvs_priority: (c, st) => {
     const t = arg(c, st);
-    if (t !== undefined && readUnsigned(c, t, 1, UINT32_MAX, true) === undefined)
-      c.diags.error(t, "range", `Invalid vrrp real-time limit - ${t.text}`);
+    if (t !== undefined && readInt(c, t, -2_147_483_648, 2_147_483_647) === undefined)
+      c.diags.error(t, "range", `invalid ipvs nftables chain priority '${t.text}'`);
+  },
+  nftables_ipvs_start_fwmark: (c, st) => {
+    const t = arg(c, st);
+    if (t !== undefined && readUnsigned(c, t, 1, UINT32_MAX) === undefined)
+      c.diags.error(t, "range", `invalid ipvs nftables start_fwmark priority '${t.text}'`);
   },
   nftables_priority: (c, st) => {
     const t = arg(c, st);
@@ -336,17 +401,17 @@ const GLOBAL_CHECKS: Readonly<Record<string, (c: Ctx, st: Statement) => void>> =
   config_save_dir: (c, st) => void arg(c, st),
   // …and their handlers say so and go on for these.
   notification_email_from: bare("emailfrom missing - ignoring"),
-  vrrp_cpu_affinity: bare("No vrrp cpu_id set specified"),
+  vrrp_cpu_affinity: cpuAffinity,
+  checker_cpu_affinity: cpuAffinity,
+  bfd_cpu_affinity: cpuAffinity,
+  tmp_config_directory: bare("tmp_config_directory missing directory name"),
   dbus_service_name: bare("dbus_service_name missing - ignoring"),
   snmp_socket: bare("SNMP error : snmp socket name missing"),
   lvs_sync_daemon: bare("lvs_sync_daemon requires interface"),
   lvs_timeouts: lvsTimeouts,
-  // lvs_flush_on_stop_handler: bare (a full flush) or VS.
-  lvs_flush_on_stop: (c, st) => {
-    const t = st.args[0];
-    if (t !== undefined && t.text !== "VS")
-      c.diags.error(t, "value", `Unknown lvs_flush_on_stop type ${t.text}`);
-  },
+  // lvs_flush_on_stop_handler (also under its older name): bare (a full flush) or VS.
+  lvs_flush_on_stop: lvsFlushOnStop,
+  lvs_flush_onstop: lvsFlushOnStop,
   include_check: includeCheck,
   reload_time_file: bare("reload_time_file invalid"),
 };
@@ -393,6 +458,32 @@ const UNSUPPORTED_GLOBALS: Readonly<Record<string, string>> = {
   lvs_timeouts: "IPVS connection timeouts are not set",
   lvs_flush: "the IPVS table is not flushed at start",
   lvs_flush_on_stop: "the IPVS table is not flushed at stop (Vigil removes only what it added)",
+  lvs_flush_onstop: "the IPVS table is not flushed at stop (Vigil removes only what it added)",
+  lvs_netlink_cmd_rcv_bufs: "socket buffer sizes are left to the kernel",
+  lvs_netlink_monitor_rcv_bufs: "socket buffer sizes are left to the kernel",
+  nftables_ipvs: "no firewall rules are installed",
+  nftables_ipvs_priority: "no firewall rules are installed",
+  nftables_ipvs_start_fwmark: "no firewall rules are installed",
+  process_names: "process names are not set",
+  process_name: "process names are not set",
+  vrrp_process_name: "process names are not set",
+  checker_process_name: "process names are not set",
+  lvs_process_name: "process names are not set",
+  bfd_process_name: "process names are not set",
+  vrrp_rlimit_rtime: "process scheduling is left to the OS",
+  checker_rt_priority: "process scheduling is left to the OS",
+  checker_cpu_affinity: "process scheduling is left to the OS",
+  checker_rlimit_rttime: "process scheduling is left to the OS",
+  checker_rlimit_rtime: "process scheduling is left to the OS",
+  bfd_priority: "process scheduling is left to the OS",
+  bfd_no_swap: "process scheduling is left to the OS",
+  bfd_rt_priority: "process scheduling is left to the OS",
+  bfd_cpu_affinity: "process scheduling is left to the OS",
+  bfd_rlimit_rttime: "process scheduling is left to the OS",
+  bfd_rlimit_rtime: "process scheduling is left to the OS",
+  disable_local_igmp: "IGMP link-local reports are left as the kernel has them",
+  enable_snmp_rfc: "SNMP is not served",
+  tmp_config_directory: "configurations are not copied to a temporary directory",
   reload_check_config: "a reload is always checked before it is applied; no check log file is written",
   reload_time_file: "scheduled reloads are not supported; send SIGHUP",
   reload_repeat: "scheduled reloads are not supported; send SIGHUP",
@@ -424,6 +515,17 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
   vrrp_mcast_group4: mcastGroup("mcastGroup4", "4"),
   vrrp_mcast_group6: mcastGroup("mcastGroup6", "6"),
   ...garpKeywords<GlobalDraft>("vrrp_", () => ""),
+  // its name before keepalived 2.2.3: the same handler, which reports it deprecated first
+  vrrp_vmac_garp_intvl: {
+    handle: (c, st, s) => {
+      c.diags.warn(
+        st.keyword,
+        "semantic",
+        'Keyword "vrrp_vmac_garp_intvl" is deprecated - please use "vrrp_garp_extra_if"',
+      );
+      garpKeywords<GlobalDraft>("vrrp_", () => "").vrrp_garp_extra_if?.handle(c, st, s);
+    },
+  },
   // global_parser.c: 1 µs to 2^32 - 1 µs.
   vrrp_garp_interval: {
     handle: (c, st, s) => {
@@ -493,6 +595,11 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
   notify_fifo: fifo("notifyFifo"),
   notify_fifo_script: fifoScript("notifyFifo"),
   vrrp_notify_fifo: fifo("vrrpNotifyFifo"),
+  lvs_notify_fifo: partlyUnsupported<GlobalDraft>(fifo("lvsNotifyFifo"), "the checkers write no notify FIFO"),
+  lvs_notify_fifo_script: partlyUnsupported<GlobalDraft>(
+    fifoScript("lvsNotifyFifo"),
+    "the checkers write no notify FIFO",
+  ),
   vrrp_notify_fifo_script: fifoScript("vrrpNotifyFifo"),
   vrrp_startup_delay: partlyUnsupported<GlobalDraft>(
     {
