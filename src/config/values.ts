@@ -404,20 +404,39 @@ export const isLinkLocalMulticast6 = (a: string): boolean => {
   return h >> 8 === 0xff && (h & 0x0f) === 0x2;
 };
 
-/** `ADDR[/LEN]` → parts, or an error message. */
-export function parsePrefix(
-  text: string,
-): { address: string; family: Family; prefixLength: number } | { error: string } {
+/**
+ * A VIP's `ADDRESS[/PREFIX]`, read as vrrp_ipaddress.c parse_ipaddress reads it: the family from a
+ * `:` anywhere in the word; the prefix with read_unsigned (`/24x`, `/-1`, `/33`: its message, then
+ * `Invalid address prefix len … - using 32`, and the address is kept at /32 or /128; an empty
+ * prefix is strtoul's 0, `+8` is 8); then the address itself, whose failure drops the VIP.
+ */
+export function readIpPrefix(
+  ctx: Ctx,
+  t: Token,
+): { address: string; family: Family; prefixLength: number } | undefined {
+  const text = t.text;
+  const family: Family = text.includes(":") ? "ipv6" : "ipv4";
+  const max = family === "ipv4" ? 32 : 128;
   const slash = text.indexOf("/");
   const address = slash < 0 ? text : text.slice(0, slash);
-  const family = familyOf(address);
-  if (family === undefined) return { error: `VRRP parsed invalid IP ${text}. skipping IP...` };
-  const max = family === "ipv4" ? 32 : 128;
-  if (slash < 0) return { address, family, prefixLength: max };
-  const len = text.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(len) || Number(len) > max)
-    return { error: `Invalid address prefix len ${len} for address ${text} - must be 0..${max}` };
-  return { address, family, prefixLength: Number(len) };
+  let prefixLength = max;
+  if (slash >= 0) {
+    const len = text.slice(slash + 1);
+    const n = readUnsigned(ctx, { ...t, text: len }, 0, max, true);
+    if (n === undefined)
+      ctx.diags.error(t, "value", `Invalid address prefix len ${len} for address ${text} - using ${max}`);
+    else prefixLength = n;
+  }
+  if (familyOf(address) !== family) {
+    ctx.diags.error(
+      t,
+      "value",
+      `VRRP parsed invalid IP ${text}. skipping IP...`,
+      "expected ADDRESS[/PREFIX]",
+    );
+    return undefined;
+  }
+  return { address, family, prefixLength };
 }
 
 /** A plain IP address (no prefix). */

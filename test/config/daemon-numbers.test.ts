@@ -49,11 +49,13 @@ const LINES = [
   "    }",
   "    virtual_ipaddress {",
   "        198.18.7.1/32",
+  "        198.18.7.2/24x",
+  "        198.18.7.3/x",
   "    }",
   "}",
 ];
-/** The lines with a number on them (1-based). */
-const NUMBER_LINES = LINES.flatMap((l, i) => (/ -?\w*\dx?$| abc$/.test(l) ? [i + 1] : []));
+/** The lines with a number on them, a VIP's prefix included (1-based). */
+const NUMBER_LINES = LINES.flatMap((l, i) => (/ -?\w*\dx?$| abc$|\/\w*$/.test(l) ? [i + 1] : []));
 
 /** keepalived's dump, as `field = value` per section (`global`, `VI_0`, `chk`). */
 function parseDump(out: string): Map<string, string> {
@@ -66,6 +68,9 @@ function parseDump(out: string): Map<string, string> {
     const kv = /^ +([A-Za-z][A-Za-z ]*?) = (.*)$/.exec(line);
     if (kv !== null && !fields.has(`${section}: ${kv[1]}`))
       fields.set(`${section}: ${kv[1]}`, kv[2] as string);
+    const vip = /^ {5}(198\.18\.7\.\d+(?:\/\d+)?) dev /.exec(line);
+    if (vip !== null && section === "VI_0")
+      fields.set("VI_0: VIPs", [fields.get("VI_0: VIPs"), vip[1]].filter((x) => x !== undefined).join(" "));
     const tracked = /^ {5}chk weight (-?\d+)/.exec(line);
     if (tracked !== null && section === "VI_0") fields.set("VI_0: chk weight", tracked[1] as string);
   }
@@ -135,6 +140,10 @@ describe.skipIf(skipUnlessLab(suite, { keepalived: true, netns: true }))(suite, 
         "VI_0: Gratuitous ARP lower priority repeat": `${i?.garp.lowerPrioRepeat}`,
         "VI_0: Down timer adverts": `${i?.downTimerAdverts}`,
         "VI_0: chk weight": `${i?.trackScripts.find((r) => r.name === "chk")?.weight}`,
+        // keepalived's dump leaves out a /32
+        "VI_0: VIPs": (i?.vips ?? [])
+          .map((v) => (v.prefixLength === 32 ? v.address : `${v.address}/${v.prefixLength}`))
+          .join(" "),
         "chk: Interval": `${seconds(s?.intervalUs)} sec`,
         "chk: Timeout": `${seconds(s?.timeoutUs)} sec`,
         "chk: Weight": `${s?.weight}`,
