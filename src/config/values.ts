@@ -20,8 +20,8 @@ export interface Ctx {
 }
 
 export interface KeywordSpec<S> {
-  /** The keyword needs a `{ … }` block. */
-  readonly block?: boolean;
+  /** The keyword needs a `{ … }` block (`optional`: takes one, and says itself what a missing one means). */
+  readonly block?: boolean | "optional";
   readonly handle: (ctx: Ctx, st: Statement, state: S) => void;
 }
 export type KeywordTable<S> = Readonly<Record<string, KeywordSpec<S>>>;
@@ -80,7 +80,7 @@ export function walk<S>(ctx: Ctx, statements: readonly Statement[], table: Keywo
       ctx.diags.error(st.keyword, "syntax", "Missing '{' at beginning of configuration block");
       continue;
     }
-    if (spec.block !== true && st.block !== null) {
+    if (spec.block !== true && spec.block !== "optional" && st.block !== null) {
       ctx.diags.warn(st.keyword, "syntax", `'${st.keyword.text}' does not take a block - ignoring the block`);
     }
     spec.handle(ctx, st, state);
@@ -508,6 +508,8 @@ export function valueBlock(ctx: Ctx, st: Statement): void {
 export const unsupportedValueBlock = <S>(what: string): KeywordSpec<S> => {
   const inner = unsupported<S>(what, true);
   return {
+    // its block is its values; without one only the words on its line are reported (valueBlock)
+    block: "optional",
     handle: (ctx, st, s) => {
       valueBlock(ctx, st);
       inner.handle(ctx, st, s);

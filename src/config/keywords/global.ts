@@ -30,7 +30,7 @@ import {
   walk,
 } from "../values.ts";
 import { unactedGlobalKeywords } from "./global-unacted.ts";
-import { readInstance } from "./instance.ts";
+import { readInstance, readVip } from "./instance.ts";
 import { readVirtualServer } from "./lvs.ts";
 import { readVirtualServerGroup } from "./lvs-group.ts";
 import { flag, flagOn, garpKeywords, readTransport } from "./shared.ts";
@@ -500,7 +500,14 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
   child_wait_time: rootKeyword("Vigil runs as one process", childWaitTime),
   linkbeat_use_polling: rootKeyword("link state comes from netlink"),
   track_group: unsupportedBlock("track groups are not implemented"),
-  static_ipaddress: unsupportedValueBlock("static addresses are not installed"),
+  // vrrp_ipaddress.c alloc_ipaddress reads each line as a VIP's: checked as one, not installed
+  static_ipaddress: {
+    block: "optional",
+    handle: (c, st, s) => {
+      unsupportedValueBlock<ConfigDraft>("static addresses are not installed").handle(c, st, s);
+      for (const item of st.block ?? []) readVip(c, "static_ipaddress", [item.keyword, ...item.args]);
+    },
+  },
   static_routes: unsupportedValueBlock("static routes are not installed"),
   static_rules: unsupportedValueBlock("static rules are not installed"),
   garp_group: unsupportedBlock("GARP groups are not implemented"),
