@@ -154,6 +154,10 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true, keepalived: t
     addrAfterTakeover = await lab.nsRun(h1.ns, "ip", ["addr", "show", "dev", "eth0"]);
     await vigil.stop("SIGTERM", 10_000);
     exitCode = vigil.code;
+    // The STOP notify is fire and forget (as keepalived's): its script may write after the daemon
+    // exited. Give it the second keepalived gives it before the log is read.
+    for (let t = 0; t < 40 && !notifyLog().some((l) => l.includes(" STOP ")); t++)
+      await new Promise((r) => setTimeout(r, 25));
   }, 90_000);
 
   afterAll(async () => {
