@@ -36,7 +36,7 @@ export interface LoadOptions {
   /** Read as keepalived's daemon reads the file, not as `keepalived -t` does (`Diagnostics.daemon`). */
   readonly daemon?: boolean;
   /** The online CPUs `*_cpu_affinity` is checked against (`Ctx.onlineCpus`); defaults to this host's. */
-  readonly onlineCpus?: number;
+  readonly onlineCpus?: () => number;
 }
 
 export interface LoadResult {
@@ -158,7 +158,7 @@ function frontPass(
   configId: string,
   limits: PreprocessorLimits,
   daemon: boolean,
-  onlineCpus: number,
+  onlineCpus: () => number,
   randomSeed?: number,
 ): FrontPass {
   const diags = new Diagnostics(daemon);
@@ -183,7 +183,7 @@ export function loadConfig(path: string, options: LoadOptions = {}): LoadResult 
   const configId = options.configId ?? defaultConfigId();
   const limits = options.limits ?? DEFAULT_LIMITS;
   const daemon = options.daemon ?? false;
-  const onlineCpus = options.onlineCpus ?? cpus().length;
+  const onlineCpus = options.onlineCpus ?? (() => cpus().length);
   let pass = frontPass(fs, path, configId, limits, daemon, onlineCpus);
   if (!pass.read) return { config: undefined, runnable: undefined, diagnostics: pass.diags.list };
   const seed = pass.draft.global.randomSeed;

@@ -14,9 +14,10 @@ export interface Ctx {
   readonly diags: Diagnostics;
   /**
    * The host's online CPUs (`sysconf(_SC_NPROCESSORS_ONLN)`): keepalived checks `*_cpu_affinity`
-   * against them, so `keepalived -t` and `vigil check` answer for the host they run on. Unset: not checked.
+   * against them, so `keepalived -t` and `vigil check` answer for the host they run on; asked only
+   * when a file has one. Unset: not checked.
    */
-  readonly onlineCpus?: number;
+  readonly onlineCpus?: () => number;
 }
 
 export interface KeywordSpec<S> {

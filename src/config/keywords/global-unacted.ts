@@ -84,8 +84,9 @@ const cpuAffinity = (c: Ctx, st: Statement): void => {
   if (st.args.length === 0)
     return void c.diags.error(st.keyword, "value", `No ${process} cpu_id set specified`);
   if (c.onlineCpus === undefined) return;
+  const cpus = c.onlineCpus();
   for (const w of st.args)
-    if (readInt(c, w, 0, c.onlineCpus - 1, true) === undefined)
+    if (readInt(c, w, 0, cpus - 1, true) === undefined)
       return void c.diags.error(
         w,
         "range",

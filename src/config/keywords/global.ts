@@ -117,17 +117,6 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
   vrrp_mcast_group4: mcastGroup("mcastGroup4", "4"),
   vrrp_mcast_group6: mcastGroup("mcastGroup6", "6"),
   ...garpKeywords<GlobalDraft>("vrrp_", () => ""),
-  // its name before keepalived 2.2.3: the same handler, which reports it deprecated first
-  vrrp_vmac_garp_intvl: {
-    handle: (c, st, s) => {
-      c.diags.warn(
-        st.keyword,
-        "semantic",
-        'Keyword "vrrp_vmac_garp_intvl" is deprecated - please use "vrrp_garp_extra_if"',
-      );
-      garpKeywords<GlobalDraft>("vrrp_", () => "").vrrp_garp_extra_if?.handle(c, st, s);
-    },
-  },
   // global_parser.c: 1 µs to 2^32 - 1 µs.
   vrrp_garp_interval: {
     handle: (c, st, s) => {
@@ -317,6 +306,8 @@ const singleName = (ctx: Ctx, st: Statement, what: string, skipping: string): st
   return undefined;
 };
 
+const staticAddresses = unsupportedValueBlock<ConfigDraft>("static addresses are not installed");
+
 /** Every top-level keyword. Handlers append to the `ConfigDraft`. */
 /** The root keywords each configuration has already read (keepalived keeps the first). */
 const rootSeen = new WeakMap<ConfigDraft, Set<string>>();
@@ -504,7 +495,7 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
   static_ipaddress: {
     block: "optional",
     handle: (c, st, s) => {
-      unsupportedValueBlock<ConfigDraft>("static addresses are not installed").handle(c, st, s);
+      staticAddresses.handle(c, st, s);
       for (const item of st.block ?? []) readVip(c, "static_ipaddress", [item.keyword, ...item.args]);
     },
   },

@@ -478,17 +478,6 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
     },
   },
   ...garpKeywords<InstanceDraft>("", (s) => `(${s.name}): `),
-  // garp_extra_if's name before keepalived 2.2.3: the same handler, which reports it deprecated first
-  vmac_garp_intvl: {
-    handle: (c, st, s) => {
-      c.diags.warn(
-        st.keyword,
-        "semantic",
-        'Keyword "vmac_garp_intvl" is deprecated - please use "garp_extra_if"',
-      );
-      garpKeywords<InstanceDraft>("", (d) => `(${d.name}): `).garp_extra_if?.handle(c, st, s);
-    },
-  },
   ...trackKeywords<InstanceDraft>(),
   ...notifyKeywords<InstanceDraft>(),
   use_vmac: unsupported("no VMAC interfaces are created"),

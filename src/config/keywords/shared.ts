@@ -187,18 +187,32 @@ const garpExtraIf = <S extends GarpState>(owner: GarpOwner<S>, min: number): Key
  * messages name the instance (vrrp_parser.c / global_parser.c `vrrp_garp_*_handler`: ranges,
  * texts and what an invalid value leaves).
  */
-export const garpKeywords = <S extends GarpState>(prefix: string, owner: GarpOwner<S>): KeywordTable<S> => ({
-  [`${prefix}garp_master_delay`]: garpDelay<S>("masterDelayUs", owner),
-  [`${prefix}garp_master_repeat`]: garpCount<S>("masterRepeat", owner),
-  [`${prefix}garp_master_refresh`]: garpRefresh<S>(owner),
-  [`${prefix}garp_master_refresh_repeat`]: garpCount<S>("masterRefreshRepeat", owner),
-  [`${prefix}garp_lower_prio_delay`]: garpDelay<S>("lowerPrioDelayUs", owner),
-  [`${prefix}garp_lower_prio_repeat`]: garpCount<S>("lowerPrioRepeat", owner, true),
-  [`${prefix}garp_extra_if`]: partlyUnsupported<S>(
+export const garpKeywords = <S extends GarpState>(prefix: string, owner: GarpOwner<S>): KeywordTable<S> => {
+  const extraIf = partlyUnsupported<S>(
     garpExtraIf(owner, prefix === "" ? 0 : 1),
     "GARPs on extra interfaces are not sent",
-  ),
-});
+  );
+  return {
+    [`${prefix}garp_master_delay`]: garpDelay<S>("masterDelayUs", owner),
+    [`${prefix}garp_master_repeat`]: garpCount<S>("masterRepeat", owner),
+    [`${prefix}garp_master_refresh`]: garpRefresh<S>(owner),
+    [`${prefix}garp_master_refresh_repeat`]: garpCount<S>("masterRefreshRepeat", owner),
+    [`${prefix}garp_lower_prio_delay`]: garpDelay<S>("lowerPrioDelayUs", owner),
+    [`${prefix}garp_lower_prio_repeat`]: garpCount<S>("lowerPrioRepeat", owner, true),
+    [`${prefix}garp_extra_if`]: extraIf,
+    // its name before keepalived 2.2.3: the same handler, which reports it deprecated first
+    [`${prefix}vmac_garp_intvl`]: {
+      handle: (c, st, s) => {
+        c.diags.warn(
+          st.keyword,
+          "semantic",
+          `Keyword "${prefix}vmac_garp_intvl" is deprecated - please use "${prefix}garp_extra_if"`,
+        );
+        extraIf.handle(c, st, s);
+      },
+    },
+  };
+};
 
 /** Vigil extension: `vigil_transport raw` | `vigil_transport udp [port N]`. */
 export function readTransport(ctx: Ctx, st: Statement): Transport | undefined {
