@@ -19,6 +19,7 @@ import { MACHINE_VERSION } from "../../machines/events.ts";
 import { Event } from "./input.ts";
 import { fnv1a } from "./prng.ts";
 import { CHAIN_SEED, hashText, SEAL_CHARS, SegmentExpander } from "./segment-format.ts";
+import { decodeNodeSpec } from "./spec-schema.ts";
 
 export const JOURNAL_FORMAT = "vigil-journal";
 /**
@@ -46,7 +47,7 @@ export const JournalHeader = Schema.Struct({
   configHash: Schema.String,
   /** Segment number (1, 2, …) of a chained on-disk segment; absent in a plain journal. */
   seg: Schema.optional(Schema.Int),
-  /** The node spec the machines were built from, so replay needs only the journal. */
+  /** The node spec the machines were built from, so replay needs only the journal (`readJournal` checks it). */
   spec: Schema.Unknown,
 });
 export type JournalHeader = typeof JournalHeader.Type;
@@ -200,9 +201,10 @@ const fail = (line: number, message: string): { ok: false; error: JournalDiagnos
 });
 
 /**
- * Reads a journal (plain or one chained segment). Checks: schema of every line, header first,
- * checkpoint only right after it, seq consecutive, atUs non-decreasing, each `out` right after its
- * `in`; for a segment also the checksum chain, compact references and the trailer. Never throws.
+ * Reads a journal (plain or one chained segment). Checks: schema of every line, every node spec it
+ * carries (header, checkpoint, reload input: spec-schema.ts), header first, checkpoint only right
+ * after it, seq consecutive, atUs non-decreasing, each `out` right after its `in`; for a segment also
+ * the checksum chain, compact references and the trailer. Never throws.
  */
 export const readJournal = (text: string): ReadResult => {
   try {
@@ -256,9 +258,18 @@ const readUnsafe = (text: string): ReadResult => {
       return { kind: "journal-invalid", line: n, message: String(e).split("\n")[0] ?? "" };
     }
     const bad = (message: string): JournalDiagnostic => ({ kind: "journal-invalid", line: n, message });
+    /** A spec the journal carries (header, checkpoint, reload input) must be one a node can be built from. */
+    const badSpec = (spec: unknown): JournalDiagnostic | undefined => {
+      const d = decodeNodeSpec(spec);
+      return d.ok ? undefined : bad(d.message);
+    };
     switch (v.t) {
       case "header":
         if (header !== undefined) return bad("a second header line");
+        {
+          const b = badSpec(v.spec);
+          if (b !== undefined) return b;
+        }
         if (chained !== (v.seg !== undefined))
           return bad(
             chained
@@ -272,6 +283,10 @@ const readUnsafe = (text: string): ReadResult => {
       case "checkpoint":
         if (!chained || lines.length !== 1 || checkpoint !== undefined)
           return bad("a checkpoint line is only valid right after a segment header");
+        if (v.cp.spec !== undefined) {
+          const b = badSpec(v.cp.spec);
+          if (b !== undefined) return b;
+        }
         checkpoint = v.cp;
         gap = v.gap;
         lastSeq = v.cp.seq;
@@ -290,6 +305,10 @@ const readUnsafe = (text: string): ReadResult => {
               : `seq ${seq} after seq ${lastSeq}: input(s) missing`,
           );
         if (atUs < lastAtUs) return bad(`time goes backwards: atUs ${atUs} after ${lastAtUs}`);
+        if (v.ev.input.kind === "reload") {
+          const b = badSpec(v.ev.input.spec);
+          if (b !== undefined) return b;
+        }
         lastSeq = seq;
         lastAtUs = atUs;
         outAllowed = seq;

@@ -11,7 +11,12 @@ import { VirtualClock } from "../../src/runtime/clock.ts";
 import { FileJournal } from "../../src/runtime/journal.ts";
 import { tempDirForTest } from "../support/temp.ts";
 
-const header = JSON.stringify({ t: "header", vigil: "test", configHash: "c0ffee", spec: { instances: [] } });
+const header = JSON.stringify({
+  t: "header",
+  vigil: "test",
+  configHash: "c0ffee",
+  spec: { instances: [], groups: [], trackers: [] },
+});
 const stateOut = (seq: number, to: string) =>
   JSON.stringify({ t: "out", seq, out: [{ type: "state", actor: "instance:VI_1", from: "BACKUP", to }] });
 

@@ -84,7 +84,12 @@ describe("InputTexts ≡ inputText", () => {
 describe("FileJournal.appendIn ≡ append(inLineOf(…)), appendOut ≡ append(out line)", () => {
   test("identical segment bytes for random input/output sequences (fast-check)", () => {
     const dir = mkdtempSync(join(tmpdir(), "vigil-fast-"));
-    const header = JSON.stringify({ t: "header", vigil: "t", configHash: "", spec: { instances: [] } });
+    const header = JSON.stringify({
+      t: "header",
+      vigil: "t",
+      configHash: "",
+      spec: { instances: [], groups: [], trackers: [] },
+    });
     const step = fc.record({
       input: fc.oneof(rxArb, timerArb, adminArb),
       dtUs: fc.constantFrom(0, 1, 1000, 1_000_000),

@@ -38,7 +38,12 @@ import { skipUnlessLab } from "../support/env.ts";
 import { dumpForInspection, Lab, mustRun, run, waitFor } from "../support/lab.ts";
 import { tempDirForTest } from "../support/temp.ts";
 
-const header = JSON.stringify({ t: "header", vigil: "test", configHash: "c0ffee", spec: { instances: [] } });
+const header = JSON.stringify({
+  t: "header",
+  vigil: "test",
+  configHash: "c0ffee",
+  spec: { instances: [], groups: [], trackers: [] },
+});
 const advert = (k: number): Input => ({
   kind: "rx",
   family: 4,

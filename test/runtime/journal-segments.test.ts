@@ -16,7 +16,12 @@ import { listSegments } from "../../src/runtime/segment-file.ts";
 import { CHAIN_SEED, hashText, seal } from "../../src/runtime/segment-format.ts";
 import { tempDirForTest } from "../support/temp.ts";
 
-const header = JSON.stringify({ t: "header", vigil: "test", configHash: "c0ffee", spec: { instances: [] } });
+const header = JSON.stringify({
+  t: "header",
+  vigil: "test",
+  configHash: "c0ffee",
+  spec: { instances: [], groups: [], trackers: [] },
+});
 const advert = (k: number): Input => ({
   kind: "rx",
   family: 4,
