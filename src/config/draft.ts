@@ -34,6 +34,8 @@ export type VipDraft = Mutable<Omit<Vip, "dev" | "address" | "peer">> & {
   peer: string | null;
   dev: string | null;
   at: Position;
+  /** The address as written (`198.18.0.1`, `198.18.0.1/24`): keepalived's messages quote it. */
+  written: string;
 };
 
 /** A line of a track_* block: the tracked name and the words after it, read by `resolveRefs`. */

@@ -291,7 +291,7 @@ export function resolveInstance(
     diags.error(
       v.at,
       "semantic",
-      `(${name}): address family must match VRRP instance [${v.address}/${v.prefixLength}] - ignoring`,
+      `(${name}): address family must match VRRP instance [${v.written}] - ignoring`,
       "put the other family in its own vrrp_instance",
     );
     return false;
@@ -401,24 +401,25 @@ export function resolveInstance(
   // keepalived 2.2.7 checks for an interface before it looks at unicast peers (chk_min_cfg), so
   // every instance needs one, unicast or not
   if (iface === null) diags.fatal(d.at, "semantic", `(${name}) Unknown interface!`, "set 'interface IF'");
-  if (d.unicastSrcIp !== undefined && familyOf(d.unicastSrcIp.value) !== family)
+  // vrrp_srcip_handler: a source address of the other family is reported and not used
+  const srcIp = (src: { value: string; at: Position } | undefined): string | null => {
+    if (src === undefined) return null;
+    if (familyOf(src.value) === family) return src.value;
     diags.error(
-      d.unicastSrcIp.at,
+      src.at,
       "semantic",
-      `(${name}) unicast_src_ip ${d.unicastSrcIp.value} is not the same address family as the instance (${family})`,
+      `Configuration error: VRRP instance[${name}] and src address[${src.value}] MUST be of the same family !!! Skipping...`,
     );
-  if (d.mcastSrcIp !== undefined && familyOf(d.mcastSrcIp.value) !== family)
-    diags.error(
-      d.mcastSrcIp.at,
-      "semantic",
-      `(${name}) mcast_src_ip ${d.mcastSrcIp.value} is not the same address family as the instance (${family})`,
-    );
+    return null;
+  };
+  const unicastSrcIp = srcIp(d.unicastSrcIp);
+  const mcastSrcIp = srcIp(d.mcastSrcIp);
   const peers = d.unicastPeers.filter((p) => {
     if (familyOf(p.address) === family) return true;
     diags.error(
       p.at,
       "semantic",
-      `(${name}) unicast_peer ${p.address} is not the same address family as the instance - ignoring`,
+      `Configuration error: VRRP instance[${name}] and unicast peer address[${p.address}] MUST be of the same family !!! Skipping...`,
     );
     return false;
   });
@@ -543,11 +544,11 @@ export function resolveInstance(
     vips: vips.map((v) => vipOf(v, iface ?? g.defaultInterface)),
     excludedVips: [...d.excludedVips, ...excessVips].map((v) => vipOf(v, iface ?? g.defaultInterface)),
     auth,
-    unicastSrcIp: d.unicastSrcIp?.value ?? null,
+    unicastSrcIp,
     unicastPeers: peers.map((p) => ({ address: p.address, minTtl: p.minTtl, maxTtl: p.maxTtl })),
     unicastTtl,
     unicastFaultNoPeer: d.unicastFaultNoPeer,
-    mcastSrcIp: d.mcastSrcIp?.value ?? null,
+    mcastSrcIp,
     mcastGroup,
     checkUnicastSrc:
       d.checkUnicastSrc ?? (g.checkUnicastSrc || peers.some((p) => p.minTtl !== null || p.maxTtl !== null)),

@@ -496,7 +496,7 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
     block: "optional",
     handle: (c, st, s) => {
       staticAddresses.handle(c, st, s);
-      for (const item of st.block ?? []) readVip(c, "static_ipaddress", [item.keyword, ...item.args]);
+      for (const item of st.block ?? []) readVip(c, [item.keyword, ...item.args]);
     },
   },
   static_routes: unsupportedValueBlock("static routes are not installed"),

@@ -46,7 +46,7 @@ const SCOPES = new Set(["global", "site", "link", "host", "nowhere"]);
 const VIP_VALUE_OPTS = new Set(["brd", "broadcast", "dev", "scope", "label", "peer", "preferred_lft"]);
 
 /** One line of `virtual_ipaddress { … }`. */
-export function readVip(ctx: Ctx, inst: string, toks: readonly Token[]): VipDraft | undefined {
+export function readVip(ctx: Ctx, toks: readonly Token[]): VipDraft | undefined {
   const first = toks[0] as Token;
   const p = readIpPrefix(ctx, first);
   if (p === undefined) return undefined;
@@ -70,7 +70,10 @@ export function readVip(ctx: Ctx, inst: string, toks: readonly Token[]): VipDraf
     preferredLft: null,
     line: first.line,
     at: atToken(first),
+    written: first.text,
   };
+  let devSet = false;
+  let havePeer = false;
   for (let i = 1; i < toks.length; i++) {
     const t = toks[i] as Token;
     const flagKey = VIP_FLAGS[t.text];
@@ -124,6 +127,11 @@ export function readVip(ctx: Ctx, inst: string, toks: readonly Token[]): VipDraf
         vip.broadcast = v.text;
         break;
       case "dev":
+        if (devSet) {
+          ctx.diags.error(t, "value", `Cannot specify ipaddress device more than once for ${first.text}`);
+          return undefined;
+        }
+        devSet = true;
         vip.dev = v.text;
         break;
       case "scope":
@@ -138,11 +146,45 @@ export function readVip(ctx: Ctx, inst: string, toks: readonly Token[]): VipDraf
           );
         break;
       case "label":
+        // IFNAMSIZ - 1
+        if (v.text.length >= 16) {
+          ctx.diags.error(
+            v,
+            "value",
+            `Address label ${v.text} is longer than maximum length 15 - removing address`,
+          );
+          return undefined;
+        }
         vip.label = v.text;
         break;
       case "peer": {
-        const a = readAddress(ctx, v, `(${inst}) peer`);
-        if (a !== undefined) vip.peer = a;
+        if (havePeer) {
+          // alloc_ipaddress `continue`s past its `i++`: the value is read again as an option word
+          ctx.diags.error(v, "value", `Peer ${v.text} - another peer has already been specified`);
+          i--;
+          break;
+        }
+        if (familyOf(v.text) === undefined) {
+          // parse_ipaddress (no prefix allowed), then alloc_ipaddress's own line; the VIP stays
+          ctx.diags.error(v, "value", `VRRP parsed invalid IP ${v.text}. skipping IP...`);
+          ctx.diags.error(v, "value", `Invalid peer address ${v.text}`);
+          break;
+        }
+        if (familyOf(v.text) !== vip.family) {
+          ctx.diags.error(v, "value", `Peer address ${v.text} does not match address family`);
+          break;
+        }
+        const full = vip.family === "ipv4" ? 32 : 128;
+        if (vip.prefixLength !== full)
+          ctx.diags.error(
+            v,
+            "value",
+            "Cannot specify address prefix when specifying peer address - ignoring",
+          );
+        // the address takes the peer's prefix length, which is the full one
+        vip.prefixLength = full;
+        vip.peer = v.text;
+        havePeer = true;
         break;
       }
       case "preferred_lft":
@@ -156,6 +198,36 @@ export function readVip(ctx: Ctx, inst: string, toks: readonly Token[]): VipDraf
         break;
     }
   }
+  // alloc_ipaddress, after its options
+  if (vip.broadcast !== null && havePeer) {
+    ctx.diags.error(
+      first,
+      "value",
+      "Cannot specify broadcast and peer addresses - ignoring broadcast address",
+    );
+    vip.broadcast = null;
+  } else if ((vip.broadcast === "+" || vip.broadcast === "-") && vip.prefixLength > 30) {
+    ctx.diags.error(first, "value", `Address prefix length ${vip.prefixLength} too long for broadcast`);
+    vip.broadcast = null;
+  }
+  if (vip.family === "ipv6") {
+    if (vip.scope !== "global" && vip.scope !== "0") {
+      ctx.diags.error(
+        first,
+        "value",
+        `Cannot specify scope for IPv6 addresses (${first.text}) - ignoring scope`,
+      );
+      vip.scope = "global";
+    }
+    if (vip.label !== null) {
+      ctx.diags.error(
+        first,
+        "value",
+        `Cannot specify label for IPv6 addresses (${first.text}) - ignoring label`,
+      );
+      vip.label = null;
+    }
+  }
   return vip;
 }
 
@@ -163,7 +235,7 @@ function readVips(ctx: Ctx, st: Statement, s: InstanceDraft, into: VipDraft[]): 
   valueBlock(ctx, st);
   s.vipsAt ??= atToken(st.keyword);
   for (const item of st.block ?? []) {
-    const vip = readVip(ctx, s.name, [item.keyword, ...item.args]);
+    const vip = readVip(ctx, [item.keyword, ...item.args]);
     if (vip !== undefined) into.push(vip);
   }
 }
@@ -193,7 +265,7 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
       const t = arg(c, st, 0, "interface name");
       if (t === undefined) return;
       if (t.text === "lo")
-        c.diags.error(t, "value", `(${s.name}) cannot use a loopback interface (lo) for vrrp`);
+        c.diags.error(t, "value", `(${s.name}) cannot use a loopback interface (lo) for vrrp - ignoring`);
       else s.interface = located(t.text, t);
     },
   },
@@ -369,7 +441,12 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
       valueBlock(c, st);
       s.unicastConfigured = true;
       for (const item of st.block ?? []) {
-        const a = readAddress(c, item.keyword, `(${s.name}) unicast_peer`);
+        const a = readAddress(
+          c,
+          item.keyword,
+          `(${s.name}) unicast_peer`,
+          `Configuration error: VRRP instance[${s.name}] malformed unicast peer address[${item.keyword.text}]. Skipping...`,
+        );
         if (a === undefined) continue;
         const peer = {
           address: a,
