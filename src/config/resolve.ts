@@ -5,7 +5,7 @@
  * fractional v2 intervals, mixed families, sync-group membership, vrrp_strict rules), reporting
  * with keepalived's message texts where it has one. Pure.
  */
-import type { Diagnostics } from "./diagnostics.ts";
+import type { Diagnostics, Position } from "./diagnostics.ts";
 import type { ConfigDraft, GlobalDraft, NotifyDraft } from "./draft.ts";
 import { resolveVirtualServers } from "./lvs-resolve.ts";
 import {
@@ -164,51 +164,61 @@ export function resolveConfig(
       notifyPriorityChanges: gd.notifyPriorityChanges,
     });
   }
-  // without sync_group_tracking_weight, weighted trackers of members are dropped, as keepalived does
-  for (const gd of draft.syncGroups) {
-    if (gd.trackingWeight) continue;
-    for (const member of gd.members) {
-      const inst = instanceByName.get(member.value);
-      const d = draft.instanceByName.get(member.value);
-      if (inst === undefined || d === undefined || inst.syncGroup !== gd.name) continue;
-      for (const [key, kind, refs] of [
-        ["trackInterfaces", "interface", d.track.interfaces],
-        ["trackScripts", "script", d.track.scripts],
-        ["trackProcesses", "process", d.track.processes],
-        ["trackFiles", "file", d.track.files],
-      ] as const) {
-        inst[key] = inst[key].filter((r) => {
-          if (r.weight === 0) return true;
-          const at = refs.find((x) => x.name === r.name)?.at ?? d.at;
-          diags.warn(
-            at,
-            "semantic",
-            `(${inst.name}) ignoring tracked ${kind} ${r.name} with weights due to SYNC group`,
-            "add sync_group_tracking_weight to the vrrp_sync_group to keep the weights",
-          );
-          return false;
-        });
-      }
-    }
-  }
-  // weighted trackers on an address owner (255) are rejected, as keepalived does
-  for (const i of instances) {
-    if (i.basePriority !== 255) continue;
-    for (const key of ["trackInterfaces", "trackScripts", "trackProcesses", "trackFiles"] as const) {
-      const weighted = i[key].filter((r) => r.weight !== 0);
-      if (weighted.length === 0) continue;
-      const at = draft.instanceByName.get(i.name)?.priority?.at ?? {
-        file: source,
-        line: i.line,
-        column: 0,
-      };
+  // vrrp.c vrrp_complete_instance: a member of a sync group without sync_group_tracking_weight, or
+  // an address owner (255), cannot have its priority moved by a tracker. A weighted interface keeps
+  // being tracked with weight 0 in a sync group (it still means FAULT when down) and is dropped for
+  // an owner; a weighted script is dropped; a tracked file of weight 1 (its default) becomes weight
+  // 0, of any other weight is dropped; tracked processes are left as they are.
+  const syncNoWeight = new Set(
+    draft.syncGroups.filter((g) => !g.trackingWeight).flatMap((g) => g.members.map((m) => m.value)),
+  );
+  for (const inst of instances) {
+    const d = draft.instanceByName.get(inst.name);
+    const sync = inst.syncGroup !== null && syncNoWeight.has(inst.name);
+    if (d === undefined || (!sync && inst.basePriority !== 255)) continue;
+    const why = sync ? "SYNC group" : "address_owner";
+    const report = (refs: readonly { name: string; at: Position }[], name: string, message: string) =>
       diags.warn(
-        at,
+        refs.find((x) => x.name === name)?.at ?? d.at,
         "semantic",
-        `(${i.name}) tracker weights are ignored for an address owner (priority 255) - setting weight 0`,
+        message,
+        sync ? "add sync_group_tracking_weight to the vrrp_sync_group to keep the weights" : undefined,
       );
-      i[key] = i[key].map((r) => ({ ...r, weight: 0 }));
-    }
+    inst.trackInterfaces = inst.trackInterfaces.flatMap((r) => {
+      if (r.weight === 0) return [r];
+      report(
+        d.track.interfaces,
+        r.name,
+        `(${inst.name}) ignoring ${r.name} tracked interface ${sync ? "weight " : ""}due to ${sync ? "SYNC group" : "address owner"}`,
+      );
+      return sync ? [{ ...r, weight: 0 }] : [];
+    });
+    inst.trackScripts = inst.trackScripts.filter((r) => {
+      if (r.weight === 0) return true;
+      report(
+        d.track.scripts,
+        r.name,
+        `(${inst.name}) ignoring tracked script ${r.name} with weights due to ${why}`,
+      );
+      return false;
+    });
+    inst.trackFiles = inst.trackFiles.flatMap((r) => {
+      if (r.weight === 0) return [r];
+      if (r.weight === 1) {
+        report(
+          d.track.files,
+          r.name,
+          `(${inst.name}) ignoring weight from tracked file ${r.name} due to ${why}. specify weight 0`,
+        );
+        return [{ ...r, weight: 0 }];
+      }
+      report(
+        d.track.files,
+        r.name,
+        `(${inst.name}) ignoring tracked file ${r.name} with weight ${r.weight} due to ${why}`,
+      );
+      return [];
+    });
   }
   const userless = (n: NotifyDraft): boolean =>
     Object.values(n).some((c) => c !== undefined && c.user === null);

@@ -1,7 +1,7 @@
 /**
  * Derives a `NodeSpec` from a validated `Config`: instance parameters (centiseconds, µs, keepalived
  * defaults already resolved by the config front end), tracker bindings (scripts, interfaces, the
- * instance's own interface unless `dont_track_primary`, sync-group trackers with weights forced to 0
+ * instance's own interface unless `dont_track_primary`, a sync group's own trackers with weight 0
  * unless `sync_group_tracking_weight`; trackers the host removed — refused scripts, missing
  * interfaces — are dropped from every instance as keepalived does), sync groups and the trackers that something tracks — scripts,
  * `vrrp_track_process` (quorum, quorum_max) and `track_file` (init_file value), and each instance's
@@ -71,15 +71,16 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
     const family = i.family === "ipv4" ? 4 : 6;
     const ifname = i.interface ?? config.global.defaultInterface;
     const group = config.syncGroups.find((g) => g.name === i.syncGroup || g.members.includes(i.name));
-    const forceZero = group !== undefined && !group.trackingWeight;
     const removed = opts.removedTrackers;
     const tracking: TrackBinding[] = [];
     const kept = (r: TrackRef): boolean => removed === undefined || !removed.has(r.name);
+    // the instance's own trackers as the resolver left them (resolve.ts: a sync group member's
+    // weighted interfaces and files are already at 0 or gone, its tracked processes keep theirs)
     for (const r of [...i.trackScripts, ...i.trackProcesses, ...i.trackFiles].filter(kept))
-      tracking.push(bind(r, forceZero));
+      tracking.push(bind(r, false));
     for (const r of i.trackInterfaces.filter(kept)) {
       link(r.name);
-      tracking.push(bind(r, forceZero));
+      tracking.push(bind(r, false));
     }
     if (group) {
       for (const r of [...group.trackScripts, ...group.trackProcesses, ...group.trackFiles].filter(kept))

@@ -248,3 +248,25 @@ describe.skipIf(skipUnlessLab(suite, { keepalived: true, netns: true }))(suite, 
     expect(rows.filter((r) => r.keepalived.length === 1).length).toBeGreaterThanOrEqual(30);
   });
 });
+
+describe("trackers of sync group members and address owners, as keepalived -d shows them", () => {
+  // keepalived 2.2.7 -d on this fixture: VI_1 "eth1 weight 0, eth2 weight 0, eth3 weight 0",
+  // "tf, weight 0", "proc, weight 10" (tg gone); VI_2 "tf, weight 0", tg kept at 0; VI_3 (owner)
+  // without eth1, tf at 0, tg gone, proc at 10.
+  const file = "test/config/fixtures/invalid/95-sync-and-owner-tracker-weights.conf";
+  it("reaches the NodeSpec: weighted interfaces stay tracked at 0 in a sync group, processes keep their weight", async () => {
+    const { specFromConfig } = await import("../../src/runtime/config.adapter.ts");
+    const runnable = loadConfig(file).runnable;
+    if (runnable === undefined) throw new Error("fixture 95 does not run");
+    const spec = specFromConfig(runnable);
+    const bindings = (name: string) =>
+      Object.fromEntries(
+        (spec.instances.find((i) => i.params.name === name)?.tracking ?? [])
+          .filter((t) => !t.tracker.startsWith("!"))
+          .map((t) => [t.tracker, t.weight]),
+      );
+    expect(bindings("VI_1")).toEqual({ eth0: 0, eth1: 0, eth2: 0, eth3: 0, tf: 0, proc: 10 });
+    expect(bindings("VI_2")).toEqual({ eth0: 0, tf: 0, tg: 0 });
+    expect(bindings("VI_3")).toEqual({ eth0: 0, eth2: 0, tf: 0, proc: 10 });
+  });
+});
