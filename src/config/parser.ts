@@ -13,7 +13,14 @@ export interface Statement {
   readonly args: Token[];
   /** The statement's block, or null when it was written without `{`. */
   block: Statement[] | null;
+  /** The braces of the block: `close` is absent when the file ended inside it. */
+  open?: Token;
+  close?: Token;
 }
+
+const closes = new WeakMap<readonly Statement[], Token>();
+/** The `}` that closes a block of the parse tree (absent: the file ended inside it). */
+export const closeOf = (block: readonly Statement[]): Token | undefined => closes.get(block);
 
 interface Frame {
   readonly children: Statement[];
@@ -32,14 +39,20 @@ export function parseStatements(lines: readonly SourceLine[], diags: Diagnostics
         const target = current ?? candidate;
         if (target !== null && target.block === null) {
           target.block = [];
+          target.open = token;
           stack.push({ children: target.block, owner: target });
         } else diags.warn(token, "syntax", "Unexpected '{' - ignoring");
         current = null;
         candidate = null;
       } else if (isBrace(token, "}")) {
-        if (stack.length > 1) stack.pop();
-        else {
+        if (stack.length > 1) {
+          const owner = (stack.pop() as Frame).owner as Statement;
+          owner.close = token;
+          closes.set(owner.block as Statement[], token);
+        } else {
+          // keepalived counts the braces first, then its parser meets the `}` as a keyword
           diags.error(token, "syntax", "Extra '}' found", "remove it, or look for a missing '{' above");
+          diags.warn(token, "unknown-keyword", "Unknown keyword '}'");
         }
         current = null;
         candidate = null;
@@ -50,13 +63,14 @@ export function parseStatements(lines: readonly SourceLine[], diags: Diagnostics
       } else current.args.push(token);
     }
   }
-  for (let i = stack.length - 1; i > 0; i--) {
-    const owner = (stack[i] as Frame).owner as Statement;
+  if (stack.length > 1) {
+    // keepalived says it once, at the end of the file; the hint names the blocks left open
+    const open = stack.slice(1).map((f) => f.owner as Statement);
     diags.error(
-      owner.keyword,
+      (open[0] as Statement).keyword,
       "syntax",
-      `Missing '}' at end of '${owner.keyword.text}' block (There are ${stack.length - 1} missing '}'s or extra '{'s)`,
-      "every '{' needs a matching '}'",
+      `There are ${open.length} missing '}'s or extra '{'s`,
+      `not closed: ${open.map((o) => `'${o.keyword.text}' (line ${o.keyword.line})`).join(", ")}`,
     );
   }
   return root.children;

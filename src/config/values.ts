@@ -7,7 +7,7 @@
 import { isIP } from "node:net";
 import type { Diagnostics, Position } from "./diagnostics.ts";
 import { type Token, tokenize } from "./lexer.ts";
-import type { Statement } from "./parser.ts";
+import { closeOf, type Statement } from "./parser.ts";
 import type { Command, Family } from "./types.ts";
 
 export interface Ctx {
@@ -60,10 +60,67 @@ export function suggest(word: string, options: Iterable<string>): string | undef
 }
 
 /** Walks one block's statements through a keyword table. Unknown keywords warn and are skipped. */
+/** A `}` the parse tree gave to a block that keepalived had already left (see `walk`). */
+interface SurplusClose {
+  readonly close: Token;
+}
+type WalkItem = Statement | SurplusClose;
+/** Per configuration read: how deep the walk is, and what a block that ended early left over. */
+const walks = new WeakMap<Ctx, { depth: number; lifted: WalkItem[] | null }>();
+
+/**
+ * Applies each statement to its keyword's handler, as keepalived's `process_stream` reads a block.
+ * keepalived does not skip the block of an unknown keyword, or of one that takes none: it reports
+ * "Unexpected '{' - ignoring" and reads the block's lines as lines of the current block, so the
+ * block's `}` ends the current block, and everything after it in the file belongs one level up
+ * (`vrrp_instance { foo { … } virtual_ipaddress { … } }` loses its VIPs to the top level, where
+ * they are unknown keywords). `walk` does the same on the parse tree: a block it has to flatten is
+ * read here, and what follows it is handed to the walk one level up (`lifted`), followed by this
+ * block's own `}` as a surplus brace; at the top level such a brace is "Unknown keyword '}'".
+ */
 export function walk<S>(ctx: Ctx, statements: readonly Statement[], table: KeywordTable<S>, state: S): void {
+  let w = walks.get(ctx);
+  if (w === undefined) {
+    w = { depth: 0, lifted: null };
+    walks.set(ctx, w);
+  }
+  w.depth++;
+  try {
+    walkItems(ctx, w, [...statements], statements, table, state);
+  } finally {
+    w.depth--;
+  }
+}
+
+function walkItems<S>(
+  ctx: Ctx,
+  w: { depth: number; lifted: WalkItem[] | null },
+  q: WalkItem[],
+  block: readonly Statement[],
+  table: KeywordTable<S>,
+  state: S,
+): void {
   // Suggestions cost an edit distance per keyword: computed once per unknown word in this block.
   const suggestions = new Map<string, string | undefined>();
-  for (const st of statements) {
+  /** The block's statements are read up to q[i]; the rest belongs to the level above. */
+  const endHere = (i: number): void => {
+    const close = closeOf(block);
+    w.lifted = [...q.slice(i + 1), ...(close === undefined ? [] : [{ close }])];
+  };
+  /** keepalived reads the block's lines here, and its `}` ends this level. */
+  const flatten = (st: Statement, i: number): void => {
+    ctx.diags.warn(st.open ?? st.keyword, "syntax", "Unexpected '{' - ignoring");
+    const inner = st.block ?? [];
+    q.splice(i + 1, 0, ...inner, ...(st.close === undefined ? [] : [{ close: st.close }]));
+  };
+  for (let i = 0; i < q.length; i++) {
+    const item = q[i] as WalkItem;
+    if (!("keyword" in item)) {
+      if (w.depth > 1) return endHere(i);
+      ctx.diags.warn(item.close, "unknown-keyword", "Unknown keyword '}'");
+      continue;
+    }
+    const st = item;
     const spec = Object.hasOwn(table, st.keyword.text) ? table[st.keyword.text] : undefined;
     if (spec === undefined) {
       const word = st.keyword.text;
@@ -75,6 +132,7 @@ export function walk<S>(ctx: Ctx, statements: readonly Statement[], table: Keywo
         `Unknown keyword '${st.keyword.text}'`,
         near === undefined ? "the line is skipped" : `did you mean '${near}'?`,
       );
+      if (st.block !== null) flatten(st, i);
       continue;
     }
     if (spec.block === true && st.block === null) {
@@ -82,9 +140,17 @@ export function walk<S>(ctx: Ctx, statements: readonly Statement[], table: Keywo
       continue;
     }
     if (spec.block !== true && spec.block !== "optional" && st.block !== null) {
-      ctx.diags.warn(st.keyword, "syntax", `'${st.keyword.text}' does not take a block - ignoring the block`);
+      spec.handle(ctx, { keyword: st.keyword, args: st.args, block: null }, state);
+      flatten(st, i);
+      continue;
     }
     spec.handle(ctx, st, state);
+    // the handler's block ended early: what followed it in that block is read at this level
+    const lifted = w.lifted;
+    if (lifted !== null) {
+      w.lifted = null;
+      q.splice(i + 1, 0, ...lifted);
+    }
   }
 }
 

@@ -252,3 +252,34 @@ describe("vigil check", () => {
     expect(await checkCommand.run(["--bogus"], io())).toBe(64);
   });
 });
+
+describe("a block keepalived does not expect", () => {
+  // keepalived 2.2.7 -d on fixture 96: VI_1 BACKUP, priority 120, advert 2 s, no VIP, GARP delay 7
+  it("is read as lines of the current block, and its '}' ends that block (fixture 96, as keepalived -d shows)", () => {
+    const r = loadConfig("test/config/fixtures/invalid/96-block-of-unknown-keyword.conf");
+    const i = r.runnable?.instances[0];
+    expect(i?.vips).toEqual([]);
+    expect(i?.wantState).toBe("BACKUP");
+    expect(i?.basePriority).toBe(120);
+    expect(i?.advertIntervalCs).toBe(200);
+    expect(r.runnable?.global.garp.masterDelayUs).toBe(7_000_000);
+  });
+
+  it("nested unknown blocks each move what follows one level up", () => {
+    const fs = memFs({
+      "/k.conf": "global_defs {\n a {\n  b {\n   vrrp_version 3\n  }\n  c\n }\n d\n}\n",
+    });
+    const r = loadConfig("/k.conf", { fs });
+    expect(r.diagnostics.map((d) => `${d.line} ${d.message}`)).toEqual([
+      "2 Unknown keyword 'a'",
+      "2 Unexpected '{' - ignoring",
+      "3 Unknown keyword 'b'",
+      "3 Unexpected '{' - ignoring",
+      "6 Unknown keyword 'c'",
+      "7 Unknown keyword '}'",
+      "8 Unknown keyword 'd'",
+      "9 Unknown keyword '}'",
+    ]);
+    expect(r.runnable?.global.version).toBe(3);
+  });
+});
