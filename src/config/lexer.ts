@@ -137,13 +137,6 @@ export function tokenize(
         run = i;
         continue;
       }
-      if (ch === "$" && text[i + 1] === "{") {
-        const end = text.indexOf("}", i);
-        if (end > 0) {
-          i = end + 1;
-          continue;
-        }
-      }
       if (ch === "\\") {
         const [esc, next] = readEscape(text, i + 1);
         word += text.slice(run, i) + esc;
