@@ -1,10 +1,16 @@
 /**
- * The keepalived.conf lexer: turns one logical line of text into tokens with file, line and
- * column, following keepalived's `decomment` and `alloc_strvec_quoted_escaped` (lib/parser.c):
- * `#` and `!` start a comment outside double quotes (`\#`, `\!` are literal), `{` and `}` are
- * tokens of their own, `"…"` and `'…'` group words with spaces, and the C-like escapes
- * `\a \b \E \f \n \r \t \v \nnn \xHH… \cC` (and `\C` → C) are resolved, byte for byte (text is a
- * byte string, one char per byte). Words split at C whitespace (space, \t \n \v \f \r). Pure.
+ * The keepalived.conf lexer, in keepalived's two levels (lib/parser.c):
+ * - `tokenizeLine`: a configuration line as every keyword handler sees it (`decomment`, then
+ *   `alloc_strvec`): words split at C whitespace; a `"` starts a word of its own that runs to the
+ *   next `"` (quotes removed, spaces kept; `ab"c d"e` is three words); single quotes and
+ *   backslashes are ordinary characters, except `\#` and `\!` outside quotes, which give `#` and
+ *   `!`; a `"` without its closing one drops the rest of the line. `{` and `}` outside quotes are
+ *   words of their own (the block parser's).
+ * - `tokenize`: the same text as script keywords and `regex` read it again
+ *   (`alloc_strvec_quoted_escaped`): `"…"` and `'…'` group words with spaces, and the C-like
+ *   escapes `\a \b \E \f \n \r \t \v \nnn \xHH… \cC` (and `\C` → C) are resolved, byte for byte.
+ * `#` and `!` start a comment outside double quotes (`decomment`). Text is a byte string, one char
+ * per byte. Pure.
  */
 import type { Position } from "./diagnostics.ts";
 
@@ -16,12 +22,19 @@ export interface Token extends Position {
 
 export const isBrace = (t: Token, brace: "{" | "}"): boolean => !t.quoted && t.text === brace;
 
-/** Removes a trailing comment; keeps escaped `\#`/`\!` and anything inside double quotes. */
+/**
+ * Removes a trailing comment (`#` or `!` outside double quotes). `\#` and `\!` escape it only
+ * once: keepalived's parent process decomments a line and writes it to the configuration copy its
+ * children read, and the children decomment it again, so outside double quotes an escaped `\#` ends
+ * the line there after all (`a\#b` and `a${_HASH}b` are `a`, as keepalived -t shows). Inside double
+ * quotes nothing is changed (a script line reads `"a\#b"` as `a#b`).
+ */
 export function decomment(text: string): string {
   let inDouble = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === "\\") {
+      if (!inDouble && (text[i + 1] === "#" || text[i + 1] === "!")) return text.slice(0, i).trimEnd();
       i++;
       continue;
     }
@@ -75,9 +88,86 @@ export interface LexProblem {
   readonly message: string;
 }
 
+const isCWhite = (c: string): boolean =>
+  c === " " || c === "\t" || c === "\r" || c === "\n" || c === "\v" || c === "\f";
+
 /**
- * Splits a comment-free line into tokens. `column0` is the 1-based column of `text[0]` in the
- * source line. Problems (unterminated quotes) are reported through `problem` and lexing goes on.
+ * Splits a comment-free configuration line into the words keyword handlers get (keepalived's
+ * `alloc_strvec`, see above). `column0` is the 1-based column of `text[0]`. An unclosed `"` is
+ * reported as keepalived reports it (`decomment`'s and `alloc_strvec`'s lines) and ends the words.
+ */
+export function tokenizeLine(
+  text: string,
+  file: string,
+  line: number,
+  column0: number,
+  problem?: (p: LexProblem) => void,
+): Token[] {
+  const tokens: Token[] = [];
+  const n = text.length;
+  // decomment's own account of the quotes (a backslash hides the next character from it)
+  if (unclosedForDecomment(text))
+    problem?.({ column: column0 + text.indexOf('"'), message: `Unterminated quote '${text}'` });
+  let i = 0;
+  while (i < n) {
+    const c = text[i] as string;
+    if (isCWhite(c)) {
+      i++;
+      continue;
+    }
+    const column = column0 + i;
+    if (c === "{" || c === "}") {
+      tokens.push({ text: c, file, line, column, quoted: false });
+      i++;
+      continue;
+    }
+    if (c === '"') {
+      const end = text.indexOf('"', i + 1);
+      if (end < 0) {
+        // alloc_strvec drops what follows
+        problem?.({ column, message: `Unmatched quote: '${text}'` });
+        break;
+      }
+      tokens.push({ text: copyOf(text.slice(i + 1, end)), file, line, column, quoted: true });
+      i = end + 1;
+      continue;
+    }
+    let word = "";
+    let run = i;
+    while (i < n) {
+      const ch = text[i] as string;
+      if (isCWhite(ch) || ch === '"' || ch === "{" || ch === "}") break;
+      if (ch === "\\" && (text[i + 1] === "#" || text[i + 1] === "!")) {
+        word += text.slice(run, i);
+        run = i + 1;
+        i += 2;
+        continue;
+      }
+      i++;
+    }
+    word += text.slice(run, i);
+    tokens.push({ text: copyOf(word), file, line, column, quoted: false });
+  }
+  return tokens;
+}
+
+/** decomment's quote state at the end of the line (a backslash skips the next character). */
+const unclosedForDecomment = (text: string): boolean => {
+  let open = false;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "\\") i++;
+    else if (text[i] === '"') open = !open;
+  }
+  return open;
+};
+
+/** A copy of its own, so a kept word does not hold on to the (possibly large) text it came from. */
+const copyOf = (word: string): string => (word.length >= 13 ? ` ${word}`.slice(1) : word);
+
+/**
+ * Splits text as keepalived's `alloc_strvec_quoted_escaped` does (script command lines, `regex`,
+ * include words). `column0` is the 1-based column of `text[0]` in the source line. An
+ * unterminated quote is reported through `problem` and lexing goes on.
  */
 export function tokenize(
   text: string,

@@ -16,6 +16,8 @@ export interface Statement {
   /** The braces of the block: `close` is absent when the file ended inside it. */
   open?: Token;
   close?: Token;
+  /** The line the statement was written on (script keywords read it again, values.ts `rawArgs`). */
+  readonly source?: SourceLine;
 }
 
 const closes = new WeakMap<readonly Statement[], Token>();
@@ -57,7 +59,7 @@ export function parseStatements(lines: readonly SourceLine[], diags: Diagnostics
         current = null;
         candidate = null;
       } else if (current === null) {
-        current = { keyword: token, args: [], block: null };
+        current = { keyword: token, args: [], block: null, source: line };
         frame.children.push(current);
         candidate = current;
       } else current.args.push(token);

@@ -484,6 +484,7 @@ export function resolveInstance(
     garp.lowerPrioRepeat = 0;
   }
   // strict mode
+  let downTimerAdverts = d.downTimerAdverts?.value ?? g.downTimerAdverts;
   let lowerPrioNoAdvert = d.lowerPrioNoAdvert ?? (strict || g.lowerPrioNoAdvert);
   let higherPrioSendAdvert = d.higherPrioSendAdvert ?? g.higherPrioSendAdvert;
   if (strict) {
@@ -493,12 +494,15 @@ export function resolveInstance(
         "semantic",
         `(${name}) vrrp_strict does not allow unicast peers on an interface that supports multicast`,
       );
-    if (d.downTimerAdverts !== undefined && d.downTimerAdverts.value !== 3)
+    // the instance's value, or the global one it started with (alloc_vrrp)
+    if (downTimerAdverts !== 3) {
       diags.error(
-        d.downTimerAdverts.at,
+        d.downTimerAdverts?.at ?? d.at,
         "semantic",
         `(${name}) down_timer_adverts is incompatible with strict mode - resetting`,
       );
+      downTimerAdverts = 3;
+    }
     if (!lowerPrioNoAdvert) {
       diags.error(d.at, "semantic", `(${name}) Strict mode requires no lower priority advert. resetting`);
       lowerPrioNoAdvert = true;
@@ -554,7 +558,7 @@ export function resolveInstance(
       d.checkUnicastSrc ?? (g.checkUnicastSrc || peers.some((p) => p.minTtl !== null || p.maxTtl !== null)),
     skipCheckAdvAddr: d.skipCheckAdvAddr ?? g.skipCheckAdvAddr,
     garp,
-    downTimerAdverts: d.downTimerAdverts?.value ?? g.downTimerAdverts,
+    downTimerAdverts,
     lowerPrioNoAdvert,
     higherPrioSendAdvert,
     dontTrackPrimary: d.dontTrackPrimary,

@@ -16,7 +16,7 @@ import { Budget, DEFAULT_LIMITS, type PreprocessorLimits } from "./budget.ts";
 import { byteLines, isCSpace, leadingBlanks, trimBlanks, UTF8_BOM } from "./bytes.ts";
 import type { Diagnostics, Position } from "./diagnostics.ts";
 import { expandBraces, globPaths, hasGlob } from "./glob.ts";
-import { decomment, type Token, tokenize } from "./lexer.ts";
+import { decomment, type Token, tokenize, tokenizeLine } from "./lexer.ts";
 import { findClose, parseRepeat } from "./repeat.ts";
 
 /** Why a file could not be read: "not found", "is a directory", "permission denied", … */
@@ -45,6 +45,9 @@ export interface SourceLine {
   readonly tokens: readonly Token[];
   readonly file: string;
   readonly line: number;
+  /** The comment-free text the tokens came from, and the column of its first character. */
+  readonly text: string;
+  readonly column0: number;
 }
 
 interface Frame {
@@ -310,7 +313,7 @@ export class Preprocessor {
       this.include(inc, trimBlanks(rest), frame, col + inc.length + 1 + leadingBlanks(rest));
       return;
     }
-    const tokens = tokenize(clean, frame.file, frame.line, col, (p) =>
+    const tokens = tokenizeLine(clean, frame.file, frame.line, col, (p) =>
       this.diags.warn({ file: frame.file, line: frame.line, column: p.column }, "syntax", p.message),
     );
     if (tokens.length === 0) return;
@@ -321,7 +324,7 @@ export class Preprocessor {
       this.full = true;
       return;
     }
-    this.lines.push({ tokens, file: frame.file, line: frame.line });
+    this.lines.push({ tokens, file: frame.file, line: frame.line, text: clean, column0: col });
   }
 
   /** Expands `$NAME` / `${NAME args}` once; undefined (with an error) if it would be too long. */
@@ -357,9 +360,9 @@ export class Preprocessor {
       case "_INSTANCE":
         return this.instanceName;
       case "_HASH":
-        return "\\#";
+        return "#";
       case "_BANG":
-        return "\\!";
+        return "!";
       case "_RANDOM": {
         const [lo, hi] = args
           .split(/[ \t]+/)

@@ -531,11 +531,14 @@ export function readCommand(
    */
   owner: "user-group" | "none" = "user-group",
 ): Command | undefined {
-  if (st.args[first] === undefined && missing !== undefined) {
+  // keepalived reads a script keyword's line again with quotes and escapes (notify_script_init,
+  // set_script_params_array): the words here are that reading's, not the handler's
+  const words = rawArgs(st);
+  if (words[first] === undefined && missing !== undefined) {
     if (missing !== null) ctx.diags.error(st.keyword, "value", missing);
     return undefined;
   }
-  const t = arg(ctx, st, first, "command");
+  const t = arg(ctx, { ...st, args: words }, first, "command");
   if (t === undefined) return undefined;
   const argv = splitCommand(t.text);
   if (argv.length === 0) {
@@ -543,7 +546,29 @@ export function readCommand(
     return undefined;
   }
   if (owner === "none") return { argv, user: null, group: null };
-  return { argv, user: st.args[first + 1]?.text ?? null, group: st.args[first + 2]?.text ?? null };
+  return { argv, user: words[first + 1]?.text ?? null, group: words[first + 2]?.text ?? null };
+}
+
+const rawArgsMemo = new WeakMap<Statement, Token[]>();
+/**
+ * A statement's words after its keyword as keepalived's `alloc_strvec_quoted_escaped` reads the
+ * raw line (`"…"` and `'…'` grouped, escapes resolved): what script keywords and `regex` get. A
+ * statement without its source line (built by hand) has its own words.
+ */
+export function rawArgs(st: Statement): Token[] {
+  const src = st.source;
+  if (src === undefined) return st.args;
+  let words = rawArgsMemo.get(st);
+  if (words === undefined) {
+    words = [];
+    for (const t of tokenize(src.text, src.file, src.line, src.column0)) {
+      if (t.column <= st.keyword.column) continue;
+      if (!t.quoted && (t.text === "{" || t.text === "}")) break;
+      words.push(t);
+    }
+    rawArgsMemo.set(st, words);
+  }
+  return words;
 }
 
 /**

@@ -9,7 +9,7 @@ import { checkCommand } from "../../src/cli/check.ts";
 import { dumpCommand } from "../../src/cli/dump.ts";
 import { Diagnostics, formatDiagnostic } from "../../src/config/diagnostics.ts";
 import { expandBraces } from "../../src/config/glob.ts";
-import { decomment, tokenize } from "../../src/config/lexer.ts";
+import { decomment, tokenize, tokenizeLine } from "../../src/config/lexer.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { Preprocessor } from "../../src/config/source.ts";
 import { splitCommand } from "../../src/config/values.ts";
@@ -29,10 +29,11 @@ const vip = (n: number): string =>
   `vrrp_instance V${n} {\n interface eth0\n virtual_router_id ${n}\n virtual_ipaddress {\n 198.18.0.${n}\n }\n}\n`;
 
 describe("lexer", () => {
-  it("strips # and ! comments outside double quotes, keeps escaped ones", () => {
+  it("strips # and ! comments outside double quotes; an escaped one too, as keepalived's second pass does", () => {
     expect(decomment("router_id a # c")).toBe("router_id a");
     expect(decomment('x "a # b" ! c')).toBe('x "a # b"');
-    expect(decomment("x a\\#b")).toBe("x a\\#b");
+    expect(decomment("x a\\#b")).toBe("x a");
+    expect(decomment('x "a\\#b"')).toBe('x "a\\#b"');
     expect(decomment("x 'a # b'")).toBe("x 'a");
   });
   it("splits braces, groups quotes, resolves escapes", () => {
@@ -40,6 +41,17 @@ describe("lexer", () => {
     expect(words('ab"c d"e')).toEqual(["abc de"]);
     expect(words("'{' \"}\"")).toEqual(["{", "}"]);
     expect(words("a\\tb \\x41 \\101 \\q \\cA")).toEqual(["a\tb", "A", "A", "q", "\x01"]);
+  });
+  it("splits a keyword's line as keepalived's alloc_strvec: double quotes only, no escapes", () => {
+    const lineWords = (t: string) => tokenizeLine(t, "f", 1, 1).map((x) => x.text);
+    expect(lineWords('ab"c d"e')).toEqual(["ab", "c d", "e"]);
+    expect(lineWords("'x y' \\x41 \"\"")).toEqual(["'x", "y'", "\\x41", ""]);
+    expect(lineWords('X {a} "{"')).toEqual(["X", "{", "a", "}", "{"]);
+    const problems: string[] = [];
+    expect(
+      tokenizeLine('router_id "lb1', "f", 1, 1, (p) => problems.push(p.message)).map((x) => x.text),
+    ).toEqual(["router_id"]);
+    expect(problems).toEqual(["Unterminated quote 'router_id \"lb1'", "Unmatched quote: 'router_id \"lb1'"]);
   });
   it("keeps 1-based columns", () => {
     expect(tokenize("  foo  bar", "f", 3, 5).map((t) => [t.line, t.column])).toEqual([
@@ -126,8 +138,9 @@ describe("preprocessor", () => {
       ["y2"],
     ]);
   });
-  it("gives ${_HASH} and ${_BANG} as literal characters", () => {
-    expect(lines({ "main.conf": "v a${_HASH}b${_BANG}c" })).toEqual([["v", "a#b!c"]]);
+  it("gives ${_HASH} and ${_BANG} as the bare characters: a comment outside double quotes, literal inside", () => {
+    expect(lines({ "main.conf": "v a${_HASH}b${_BANG}c" })).toEqual([["v", "a"]]);
+    expect(lines({ "main.conf": 'v "a${_HASH}b${_BANG}c"' })).toEqual([["v", "a#b!c"]]);
   });
 });
 

@@ -15,6 +15,7 @@ import {
   familyOf,
   type KeywordSpec,
   type KeywordTable,
+  rawArgs,
   readUnsigned,
   trueFalseKeyword,
   unsupportedTrueFalse,
@@ -168,9 +169,11 @@ interface RegexDraft {
 function readRegexItem(c: Ctx, item: Statement, r: RegexDraft): boolean {
   const kw = item.keyword.text;
   if (kw === "regex") {
-    if (item.args.length !== 1 || item.args[0] === undefined)
+    // check_http.c regex_handler reads the raw line again, with quotes and escapes
+    const words = rawArgs(item);
+    if (words.length !== 1 || words[0] === undefined)
       c.diags.warn(item.keyword, "value", "regex missing or too many fields");
-    else r.pattern = item.args[0].text;
+    else r.pattern = words[0].text;
   } else if (kw === "regex_no_match") r.noMatch = true;
   else if (kw === "regex_options")
     for (const t of item.args) {
