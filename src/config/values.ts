@@ -116,7 +116,10 @@ function walkItems<S>(
   for (let i = 0; i < q.length; i++) {
     const item = q[i] as WalkItem;
     if (!("keyword" in item)) {
-      if (w.depth > 1) return endHere(i);
+      if (w.depth > 1) {
+        endHere(i);
+        return;
+      }
       ctx.diags.warn(item.close, "unknown-keyword", "Unknown keyword '}'");
       continue;
     }

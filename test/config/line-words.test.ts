@@ -7,6 +7,7 @@
  * messages `keepalived -t` prints for that line must be the ones `vigil check` gives. keepalived runs
  * in a private namespace (keepalived-t.ts). skipUnlessLab. Not pure.
  */
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: keepalived macros are literally written ${NAME}
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
