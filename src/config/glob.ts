@@ -91,3 +91,20 @@ export function globPaths(pattern: string, fs: GlobFs): string[] {
   }
   return paths.filter((p) => fs.readFile(p) !== undefined || fs.listDir(p) === undefined);
 }
+
+/** The directory a pattern's first wildcard is looked for in (glob opens it): `d/x*` → `d`. */
+export function globBase(pattern: string): string {
+  const segments = pattern.split("/");
+  const first = segments.findIndex((s) => hasGlob(s));
+  const base = segments.slice(0, first < 0 ? segments.length - 1 : first).join("/");
+  return base === "" ? (pattern.startsWith("/") ? "/" : ".") : base;
+}
+
+/** keepalived's have_brace: an unescaped `{` in the pattern. */
+export function hasBrace(pattern: string): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] === "\\") i++;
+    else if (pattern[i] === "{") return true;
+  }
+  return false;
+}

@@ -15,7 +15,7 @@ import { FNV1A_SEED, fnv1a, Prng } from "../runtime/prng.ts";
 import { Budget, DEFAULT_LIMITS, type PreprocessorLimits } from "./budget.ts";
 import { byteLines, isCSpace, leadingBlanks, trimBlanks, UTF8_BOM } from "./bytes.ts";
 import type { Diagnostics, Position } from "./diagnostics.ts";
-import { expandBraces, globPaths, hasGlob } from "./glob.ts";
+import { expandBraces, globBase, globPaths, hasBrace, hasGlob } from "./glob.ts";
 import { decomment, type Token, tokenize, tokenizeLine } from "./lexer.ts";
 import { findClose, parseRepeat } from "./repeat.ts";
 
@@ -232,21 +232,47 @@ export class Preprocessor {
       this.diags.error(at, "syntax", `No file specified for ${keyword}`);
       return;
     }
-    const strict = keyword.length > "include".length;
+    // keepalived's include_t: includer/m/w/b make read errors, missing files, wildcards that match
+    // nothing, and brace patterns with some names missing errors; includea all four; include none
+    const variant = keyword.slice("include".length);
+    const fails = (flag: "r" | "m" | "w" | "b"): boolean => variant === "a" || variant === flag;
     for (const word of words) {
-      const pattern = joinPath(frame.dir, word.text);
+      const report = (error: boolean, message: string): void =>
+        error ? this.diags.error(word, "io", message) : this.diags.warn(word, "io", message);
+      // open_and_check_glob: glob(GLOB_BRACE) with lstat / opendir hooks counting the names and
+      // the directories that are not there
       const files: string[] = [];
-      for (const candidate of expandBraces(pattern)) {
-        if (hasGlob(candidate)) files.push(...globPaths(candidate, this.fs));
-        else files.push(candidate);
+      let missing = 0;
+      let wildcards = false;
+      for (const candidate of expandBraces(joinPath(frame.dir, word.text))) {
+        if (!hasGlob(candidate)) {
+          if (this.exists(candidate)) files.push(candidate);
+          else missing++;
+          continue;
+        }
+        wildcards = true;
+        const found = globPaths(candidate, this.fs);
+        if (found.length === 0 && this.fs.listDir(globBase(candidate)) === undefined) missing++;
+        files.push(...found);
       }
       if (files.length === 0) {
-        if (strict) this.diags.error(word, "io", `No config files matched '${word.text}'`);
-        else this.diags.warn(word, "io", `No config files matched '${word.text}'`);
+        if (missing > 0)
+          report(fails(hasBrace(word.text) ? "b" : "m"), `Config files missing '${word.text}'.`);
+        else if (wildcards && fails("w")) report(true, `No config files matched '${word.text}'.`);
         continue;
       }
-      for (const f of files) this.readFile(f, word, strict);
+      if (missing > 0) {
+        report(fails("b"), `Some config files missing: "${word.text}".`);
+        if (fails("b")) continue;
+      }
+      for (const f of files) this.readFile(f, word, fails("r"));
     }
+  }
+
+  /** The name is there (lstat would find it), whether or not it can be read. */
+  private exists(path: string): boolean {
+    const r = this.fs.readFile(path);
+    return r !== undefined && !(typeof r !== "string" && "error" in r && r.error === "not found");
   }
 
   /** Charges `lines` generated lines of `bytes` bytes; false (with an error) if over budget. */
