@@ -43,7 +43,13 @@ export function parseStatements(lines: readonly SourceLine[], diags: Diagnostics
           target.block = [];
           target.open = token;
           stack.push({ children: target.block, owner: target });
-        } else diags.warn(token, "syntax", "Unexpected '{' - ignoring");
+        } else {
+          // a `{` on its own: keepalived counts it and reads what follows as lines of the block it
+          // is in (walk says "Unexpected '{' - ignoring"); here a statement of its own with a block
+          const stray: Statement = { keyword: token, args: [], block: [], open: token, source: line };
+          frame.children.push(stray);
+          stack.push({ children: stray.block as Statement[], owner: stray });
+        }
         current = null;
         candidate = null;
       } else if (isBrace(token, "}")) {
@@ -52,9 +58,11 @@ export function parseStatements(lines: readonly SourceLine[], diags: Diagnostics
           owner.close = token;
           closes.set(owner.block as Statement[], token);
         } else {
-          // keepalived counts the braces first, then its parser meets the `}` as a keyword
+          // keepalived counts the braces first ("Extra"), then its parser meets the `}`: kept as a
+          // statement of its own, which the walk reads as a `}` (it may close a block keyword
+          // written without `{`, else it is "Unknown keyword '}'")
           diags.error(token, "syntax", "Extra '}' found", "remove it, or look for a missing '{' above");
-          diags.warn(token, "unknown-keyword", "Unknown keyword '}'");
+          frame.children.push({ keyword: token, args: [], block: null, source: line });
         }
         current = null;
         candidate = null;

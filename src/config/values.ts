@@ -6,7 +6,7 @@
  */
 import { isIP } from "node:net";
 import type { Diagnostics, Position } from "./diagnostics.ts";
-import { type Token, tokenize } from "./lexer.ts";
+import { isBrace, type Token, tokenize } from "./lexer.ts";
 import { closeOf, type Statement } from "./parser.ts";
 import type { Command, Family } from "./types.ts";
 
@@ -59,14 +59,41 @@ export function suggest(word: string, options: Iterable<string>): string | undef
   return best;
 }
 
-/** Walks one block's statements through a keyword table. Unknown keywords warn and are skipped. */
 /** A `}` the parse tree gave to a block that keepalived had already left (see `walk`). */
 interface SurplusClose {
   readonly close: Token;
 }
 type WalkItem = Statement | SurplusClose;
-/** Per configuration read: how deep the walk is, and what a block that ended early left over. */
-const walks = new WeakMap<Ctx, { depth: number; lifted: WalkItem[] | null }>();
+/**
+ * One block being walked: its items, the index being handled, and whether its own `}` was taken
+ * by a block keyword written without `{` (then what follows it in the file is still its own).
+ */
+interface Level {
+  readonly q: WalkItem[];
+  i: number;
+  /** This block's `}` closed a block keyword's lines (so it is not a surplus brace later). */
+  ownCloseTaken: boolean;
+  /** ...and what follows this block in the file is still this block's: take it from above. */
+  needsMore: boolean;
+}
+/** Per configuration read: the blocks being walked, and what a block that ended early left over. */
+const walks = new WeakMap<Ctx, { levels: Level[]; lifted: WalkItem[] | null }>();
+
+/** A statement, not a `}`: the parser keeps a `}` at the top level with no block to close as one. */
+const isStatement = (x: WalkItem | undefined): x is Statement =>
+  x !== undefined && "keyword" in x && !isBrace(x.keyword, "}");
+const closeToken = (x: WalkItem): Token =>
+  "close" in x && x.close !== undefined ? x.close : (x as Statement).keyword;
+
+/** Takes `q`'s statements after `from` up to its next surplus `}`, which is taken too (`closed`). */
+const takeUntilClose = (q: WalkItem[], from: number): { taken: Statement[]; closed: boolean } => {
+  let j = from;
+  while (j < q.length && isStatement(q[j])) j++;
+  const taken = q.slice(from, j) as Statement[];
+  const closed = j < q.length;
+  q.splice(from, j - from + (closed ? 1 : 0));
+  return { taken, closed };
+};
 
 /**
  * Applies each statement to its keyword's handler, as keepalived's `process_stream` reads a block.
@@ -74,37 +101,43 @@ const walks = new WeakMap<Ctx, { depth: number; lifted: WalkItem[] | null }>();
  * "Unexpected '{' - ignoring" and reads the block's lines as lines of the current block, so the
  * block's `}` ends the current block, and everything after it in the file belongs one level up
  * (`vrrp_instance { foo { … } virtual_ipaddress { … } }` loses its VIPs to the top level, where
- * they are unknown keywords). `walk` does the same on the parse tree: a block it has to flatten is
- * read here, and what follows it is handed to the walk one level up (`lifted`), followed by this
- * block's own `}` as a surplus brace; at the top level such a brace is "Unknown keyword '}'".
+ * they are unknown keywords). A block keyword written without `{` is the other way round: "Missing
+ * '{'…", and the lines after it are its block up to the next `}`, which is then no longer the
+ * current block's. `walk` does the same on the parse tree: a block it has to flatten is read here
+ * and what follows it is handed to the walk one level up (`lifted`), followed by this block's own
+ * `}` as a surplus brace (at the top level "Unknown keyword '}'"); a block that lost its `}` takes
+ * what follows it from the level above.
  */
 export function walk<S>(ctx: Ctx, statements: readonly Statement[], table: KeywordTable<S>, state: S): void {
   let w = walks.get(ctx);
   if (w === undefined) {
-    w = { depth: 0, lifted: null };
+    w = { levels: [], lifted: null };
     walks.set(ctx, w);
   }
-  w.depth++;
+  const level: Level = { q: [...statements], i: 0, ownCloseTaken: false, needsMore: false };
+  w.levels.push(level);
   try {
-    walkItems(ctx, w, [...statements], statements, table, state);
+    walkItems(ctx, w, level, statements, table, state);
   } finally {
-    w.depth--;
+    w.levels.pop();
   }
 }
 
 function walkItems<S>(
   ctx: Ctx,
-  w: { depth: number; lifted: WalkItem[] | null },
-  q: WalkItem[],
+  w: { levels: Level[]; lifted: WalkItem[] | null },
+  level: Level,
   block: readonly Statement[],
   table: KeywordTable<S>,
   state: S,
 ): void {
+  const q = level.q;
+  const depth = w.levels.length;
   // Suggestions cost an edit distance per keyword: computed once per unknown word in this block.
   const suggestions = new Map<string, string | undefined>();
   /** The block's statements are read up to q[i]; the rest belongs to the level above. */
   const endHere = (i: number): void => {
-    const close = closeOf(block);
+    const close = level.ownCloseTaken ? undefined : closeOf(block);
     w.lifted = [...q.slice(i + 1), ...(close === undefined ? [] : [{ close }])];
   };
   /** keepalived reads the block's lines here, and its `}` ends this level. */
@@ -113,17 +146,36 @@ function walkItems<S>(
     const inner = st.block ?? [];
     q.splice(i + 1, 0, ...inner, ...(st.close === undefined ? [] : [{ close: st.close }]));
   };
-  for (let i = 0; i < q.length; i++) {
+  for (let i = 0; ; i++) {
+    if (i >= q.length) {
+      // this block's `}` closed a block keyword's lines: the level above's next lines are still ours
+      const parent = w.levels[depth - 2];
+      if (!level.needsMore || parent === undefined) return;
+      // up to the level above's next surplus `}`, which closes this block; else its own `}` does
+      const { taken, closed } = takeUntilClose(parent.q, parent.i + 1);
+      level.needsMore = false;
+      if (!closed) {
+        parent.ownCloseTaken = true;
+        parent.needsMore = true;
+      }
+      if (taken.length === 0) return;
+      q.push(...taken);
+    }
+    level.i = i;
     const item = q[i] as WalkItem;
-    if (!("keyword" in item)) {
-      if (w.depth > 1) {
+    if (!isStatement(item)) {
+      if (depth > 1) {
         endHere(i);
         return;
       }
-      ctx.diags.warn(item.close, "unknown-keyword", "Unknown keyword '}'");
+      ctx.diags.warn(closeToken(item), "unknown-keyword", "Unknown keyword '}'");
       continue;
     }
     const st = item;
+    if (isBrace(st.keyword, "{")) {
+      flatten(st, i);
+      continue;
+    }
     const spec = Object.hasOwn(table, st.keyword.text) ? table[st.keyword.text] : undefined;
     if (spec === undefined) {
       const word = st.keyword.text;
@@ -138,16 +190,29 @@ function walkItems<S>(
       if (st.block !== null) flatten(st, i);
       continue;
     }
-    if (spec.block === true && st.block === null) {
-      ctx.diags.error(st.keyword, "syntax", "Missing '{' at beginning of configuration block");
-      continue;
-    }
     if (spec.block !== true && spec.block !== "optional" && st.block !== null) {
       spec.handle(ctx, { keyword: st.keyword, args: st.args, block: null }, state);
       flatten(st, i);
       continue;
     }
-    spec.handle(ctx, st, state);
+    let handled = st;
+    if (spec.block === true && st.block === null) {
+      // keepalived says so when it reads the next line, and reads the lines up to the next `}` as
+      // the keyword's block; without one here, this block's own `}` ends them
+      const next = q[i + 1];
+      ctx.diags.error(
+        isStatement(next) ? next.keyword : st.keyword,
+        "syntax",
+        "Missing '{' at beginning of configuration block",
+      );
+      const { taken, closed } = takeUntilClose(q, i + 1);
+      if (!closed) {
+        level.ownCloseTaken = true;
+        level.needsMore = true;
+      }
+      handled = { ...st, block: taken };
+    }
+    spec.handle(ctx, handled, state);
     // the handler's block ended early: what followed it in that block is read at this level
     const lifted = w.lifted;
     if (lifted !== null) {
@@ -585,9 +650,10 @@ export function splitCommand(text: string): string[] {
 
 /**
  * A block of values (`virtual_ipaddress`, `track_script`, `unicast_peer`, …): keepalived's
- * `alloc_value_block` reports words between the keyword and its `{`, and nested blocks.
+ * `alloc_value_block` reports words between the keyword and its `{`; the block's lines are the
+ * values (`blockLines`).
  */
-export function valueBlock(ctx: Ctx, st: Statement): void {
+export function valueBlock(ctx: Ctx, st: Statement): Statement[] {
   const extra = st.args[0];
   if (extra !== undefined)
     ctx.diags.warn(
@@ -596,7 +662,39 @@ export function valueBlock(ctx: Ctx, st: Statement): void {
       `Block ${st.keyword.text} has extra parameters ${extra.text} ...`,
       "the words are ignored",
     );
-  noNestedBlocks(ctx, st);
+  return blockLines(ctx, st, "values");
+}
+
+/**
+ * The lines of a block a handler reads itself (values, or keywords without a table walk), with
+ * nested blocks as keepalived reads them: a nested `{` is a line of this block — a value `{` of its
+ * own (`alloc_value_block` hands it to the value reader) or "Unexpected '{' - ignoring" — its lines
+ * are this block's, and its `}` ends this block, so what follows goes to the walk one level up
+ * with this block's own `}` as a surplus brace (see `walk`).
+ */
+export function blockLines(ctx: Ctx, st: Statement, kind: "values" | "keywords"): Statement[] {
+  const out: Statement[] = [];
+  const q: WalkItem[] = [...(st.block ?? [])];
+  for (let i = 0; i < q.length; i++) {
+    const item = q[i] as WalkItem;
+    if (!isStatement(item)) {
+      const w = walks.get(ctx);
+      const close = st.block === null ? undefined : closeOf(st.block);
+      if (w !== undefined) w.lifted = [...q.slice(i + 1), ...(close === undefined ? [] : [{ close }])];
+      break;
+    }
+    if (item.block === null) {
+      out.push(item);
+      continue;
+    }
+    if (!isBrace(item.keyword, "{")) out.push({ keyword: item.keyword, args: item.args, block: null });
+    const open = item.open ?? item.keyword;
+    if (kind === "values")
+      out.push({ keyword: { ...open, text: "{", quoted: false }, args: [], block: null });
+    else ctx.diags.warn(open, "syntax", "Unexpected '{' - ignoring");
+    q.splice(i + 1, 0, ...item.block, ...(item.close === undefined ? [] : [{ close: item.close }]));
+  }
+  return out;
 }
 
 /** `unsupported` for a block of values: also reports extra words as keepalived does. */
@@ -611,12 +709,6 @@ export const unsupportedValueBlock = <S>(what: string): KeywordSpec<S> => {
     },
   };
 };
-
-/** Nested blocks inside item lists are not allowed: reports them. */
-export function noNestedBlocks(ctx: Ctx, st: Statement): void {
-  for (const s of st.block ?? [])
-    if (s.block !== null) ctx.diags.warn(s.keyword, "syntax", "Unexpected '{' - ignoring");
-}
 
 /**
  * A keyword Vigil does not act on whose keepalived handler reads check_true_false: a word that is

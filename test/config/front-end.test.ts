@@ -283,6 +283,18 @@ describe("a block keepalived does not expect", () => {
     expect(r.runnable?.global.garp.masterDelayUs).toBe(7_000_000);
   });
 
+  it("a brace inside a value block ends it (fixture 98), a block keyword without '{' takes the lines up to the next '}' (fixture 99), as keepalived -d shows", () => {
+    const vips = (f: string) =>
+      loadConfig(`test/config/fixtures/invalid/${f}.conf`).runnable?.instances.map((i) => [
+        i.name,
+        i.vrid,
+        i.basePriority,
+        i.vips.map((v) => v.address),
+      ]);
+    expect(vips("98-brace-inside-value-block")).toEqual([["VI_1", 1, 100, ["198.18.0.1", "198.18.0.3"]]]);
+    expect(vips("99-block-keyword-without-brace")).toEqual([["VI_1", 2, 100, ["198.18.0.2"]]]);
+  });
+
   it("nested unknown blocks each move what follows one level up", () => {
     const fs = memFs({
       "/k.conf": "global_defs {\n a {\n  b {\n   vrrp_version 3\n  }\n  c\n }\n d\n}\n",

@@ -306,7 +306,7 @@ const singleName = (ctx: Ctx, st: Statement, what: string, skipping: string): st
   return undefined;
 };
 
-const staticAddresses = unsupportedValueBlock<ConfigDraft>("static addresses are not installed");
+const staticAddresses = unsupported<ConfigDraft>("static addresses are not installed", true);
 
 /** Every top-level keyword. Handlers append to the `ConfigDraft`. */
 /** The root keywords each configuration has already read (keepalived keeps the first). */
@@ -445,8 +445,7 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
   interface_up_down_delays: {
     block: true,
     handle: (c, st, s) => {
-      valueBlock(c, st);
-      for (const item of st.block ?? []) {
+      for (const item of valueBlock(c, st)) {
         const [down, up] = item.args;
         if (down === undefined) {
           c.diags.error(
@@ -495,8 +494,9 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
   static_ipaddress: {
     block: "optional",
     handle: (c, st, s) => {
+      const lines = valueBlock(c, st);
       staticAddresses.handle(c, st, s);
-      for (const item of st.block ?? []) readVip(c, [item.keyword, ...item.args]);
+      for (const item of lines) readVip(c, [item.keyword, ...item.args]);
     },
   },
   static_routes: unsupportedValueBlock("static routes are not installed"),

@@ -10,6 +10,7 @@ import type { Statement } from "../parser.ts";
 import {
   arg,
   atToken,
+  blockLines,
   type Ctx,
   familyOf,
   ignoredWord,
@@ -232,9 +233,9 @@ export function readVip(ctx: Ctx, toks: readonly Token[]): VipDraft | undefined 
 }
 
 function readVips(ctx: Ctx, st: Statement, s: InstanceDraft, into: VipDraft[]): void {
-  valueBlock(ctx, st);
+  const lines = valueBlock(ctx, st);
   s.vipsAt ??= atToken(st.keyword);
-  for (const item of st.block ?? []) {
+  for (const item of lines) {
     const vip = readVip(ctx, [item.keyword, ...item.args]);
     if (vip !== undefined) into.push(vip);
   }
@@ -352,7 +353,7 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
     handle: (c, st, s) => {
       let type: "PASS" | "AH" | undefined;
       let pass: string | undefined;
-      for (const item of st.block ?? []) {
+      for (const item of blockLines(c, st, "keywords")) {
         const v = item.args[0];
         if (item.keyword.text === "auth_type") {
           if (v?.text === "PASS" || v?.text === "AH") type = v.text;
@@ -438,9 +439,9 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
   unicast_peer: {
     block: true,
     handle: (c, st, s) => {
-      valueBlock(c, st);
+      const lines = valueBlock(c, st);
       s.unicastConfigured = true;
-      for (const item of st.block ?? []) {
+      for (const item of lines) {
         const a = readAddress(
           c,
           item.keyword,

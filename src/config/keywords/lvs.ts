@@ -441,13 +441,12 @@ export const realServerKeywords: KeywordTable<RealServerDraft> = {
 /** `IP [PORT]` as written after `virtual_server`, `real_server`, `sorry_server`. */
 function readHostPort(
   ctx: Ctx,
-  toks: readonly Token[],
+  st: Statement,
   what: string,
   invalidAddress?: string,
 ): { address: string; port: number | null } | undefined {
-  const [a, p] = toks;
-  if (a === undefined)
-    return void ctx.diags.error({ file: "", line: 0, column: 0 }, "value", `${what}: missing address`);
+  const [a, p] = st.args;
+  if (a === undefined) return void ctx.diags.error(st.keyword, "value", `${what}: missing address`);
   const address = readAddress(ctx, a, what, invalidAddress);
   if (address === undefined) return undefined;
   const port = p === undefined ? null : readInt(ctx, p, 0, 65535);
@@ -541,7 +540,7 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
       if (lvsArg(c, st) === undefined) return;
       const hp = readHostPort(
         c,
-        st.args,
+        st,
         "sorry_server",
         st.args[0] && `Invalid sorry server IP address ${st.args[0].text} - skipping`,
       );
@@ -563,8 +562,7 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
           "value",
           `Invalid real server ip address/port ${a0.text}/${st.args[1]?.text ?? "(null)"} - skipping`,
         );
-      const hp = readHostPort(c, st.args, "real_server");
-      if (st.args.length === 0) c.diags.error(st.keyword, "value", "real_server: missing address");
+      const hp = readHostPort(c, st, "real_server");
       if (hp === undefined) return;
       const rs: RealServerDraft = {
         address: hp.address as RealServerDraft["address"],
@@ -647,7 +645,7 @@ export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft |
       ctx.diags.error(first, "value", `virtual_server: invalid address '${first.text}'`);
       return undefined;
     }
-    const hp = readHostPort(ctx, st.args, "virtual_server");
+    const hp = readHostPort(ctx, st, "virtual_server");
     if (hp === undefined) return undefined;
     key = { kind: "address", address: hp.address as never, port: hp.port };
   }

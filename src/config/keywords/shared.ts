@@ -30,8 +30,7 @@ import {
  * duplicate, in the order keepalived reads them.
  */
 export function readTrackRefs(ctx: Ctx, st: Statement, into: TrackRefDraft[]): void {
-  valueBlock(ctx, st);
-  for (const item of st.block ?? [])
+  for (const item of valueBlock(ctx, st))
     into.push({ name: item.keyword.text, args: item.args, at: item.keyword });
 }
 

@@ -353,8 +353,7 @@ export const syncGroupKeywords: KeywordTable<SyncGroupDraft> = {
           `Group list already specified for sync group ${s.name}`,
           "the second list is skipped",
         );
-      valueBlock(c, st);
-      for (const item of st.block ?? [])
+      for (const item of valueBlock(c, st))
         for (const t of [item.keyword, ...item.args]) s.members.push({ value: t.text, at: t });
       if (s.members.length === 0)
         c.diags.warn(st.keyword, "semantic", `Warning - sync group ${s.name} has empty group block`);
