@@ -16,7 +16,7 @@ import { Budget, DEFAULT_LIMITS, type PreprocessorLimits } from "./budget.ts";
 import { byteLines, isCSpace, leadingBlanks, trimBlanks, UTF8_BOM } from "./bytes.ts";
 import type { Diagnostics, Position } from "./diagnostics.ts";
 import { expandBraces, globBase, globPaths, hasBrace, hasGlob } from "./glob.ts";
-import { decomment, type Token, tokenize, tokenizeLine } from "./lexer.ts";
+import { decomment, type Token, tokenizeLine } from "./lexer.ts";
 import { findClose, parseRepeat } from "./repeat.ts";
 
 /** Why a file could not be read: "not found", "is a directory", "permission denied", … */
@@ -220,53 +220,53 @@ export class Preprocessor {
 
   private include(keyword: string, rest: string, frame: Frame, column0: number): void {
     const at = { file: frame.file, line: frame.line, column: column0 };
-    const words = tokenize(
-      decomment(rest),
-      frame.file,
-      frame.line,
-      column0 + keyword.length + 1,
-      undefined,
-      false,
-    );
-    if (words.length === 0) {
+    // check_include: the rest of the line is one glob pattern, spaces and all
+    const pattern = trimBlanks(decomment(rest));
+    if (pattern === "") {
       this.diags.error(at, "syntax", `No file specified for ${keyword}`);
       return;
     }
-    // keepalived's include_t: includer/m/w/b make read errors, missing files, wildcards that match
-    // nothing, and brace patterns with some names missing errors; includea all four; include none
-    const variant = keyword.slice("include".length);
-    const fails = (flag: "r" | "m" | "w" | "b"): boolean => variant === "a" || variant === flag;
-    for (const word of words) {
-      const report = (error: boolean, message: string): void =>
-        error ? this.diags.error(word, "io", message) : this.diags.warn(word, "io", message);
-      // open_and_check_glob: glob(GLOB_BRACE) with lstat / opendir hooks counting the names and
-      // the directories that are not there
-      const files: string[] = [];
-      let missing = 0;
-      let wildcards = false;
-      for (const candidate of expandBraces(joinPath(frame.dir, word.text))) {
-        if (!hasGlob(candidate)) {
-          if (this.exists(candidate)) files.push(candidate);
-          else missing++;
-          continue;
-        }
-        wildcards = true;
-        const found = globPaths(candidate, this.fs);
-        if (found.length === 0 && this.fs.listDir(globBase(candidate)) === undefined) missing++;
-        files.push(...found);
-      }
-      if (files.length === 0) {
-        if (missing > 0)
-          report(fails(hasBrace(word.text) ? "b" : "m"), `Config files missing '${word.text}'.`);
-        else if (wildcards && fails("w")) report(true, `No config files matched '${word.text}'.`);
+    const word: Token = {
+      text: pattern,
+      file: frame.file,
+      line: frame.line,
+      column: column0 + keyword.length + 1,
+      quoted: false,
+    };
+    // keepalived's include_t: r read errors, m missing names, w wildcards matching nothing,
+    // b brace patterns with names missing are errors; includem is r+m, includew r+m+w, includeb
+    // r+b, includea all four, includer r, include none
+    const flags =
+      { "": "", r: "r", m: "rm", w: "rmw", b: "rb", a: "rmwb" }[keyword.slice("include".length)] ?? "";
+    const fails = (flag: "r" | "m" | "w" | "b"): boolean => flags.includes(flag);
+    const report = (error: boolean, message: string): void =>
+      error ? this.diags.error(word, "io", message) : this.diags.warn(word, "io", message);
+    // open_and_check_glob: glob(GLOB_BRACE) with lstat / opendir hooks counting the names and the
+    // directories that are not there
+    const files: string[] = [];
+    let missing = 0;
+    let wildcards = false;
+    for (const candidate of expandBraces(joinPath(frame.dir, pattern))) {
+      if (!hasGlob(candidate)) {
+        if (this.exists(candidate)) files.push(candidate);
+        else missing++;
         continue;
       }
-      if (missing > 0) {
-        report(fails("b"), `Some config files missing: "${word.text}".`);
-        if (fails("b")) continue;
-      }
-      for (const f of files) this.readFile(f, word, fails("r"));
+      wildcards = true;
+      const found = globPaths(candidate, this.fs);
+      if (found.length === 0 && this.fs.listDir(globBase(candidate)) === undefined) missing++;
+      files.push(...found);
     }
+    if (files.length === 0) {
+      if (missing > 0) report(fails(hasBrace(pattern) ? "b" : "m"), `Config files missing '${pattern}'.`);
+      else if (wildcards && fails("w")) report(true, `No config files matched '${pattern}'.`);
+      return;
+    }
+    if (missing > 0) {
+      report(fails("b"), `Some config files missing: "${pattern}".`);
+      if (fails("b")) return;
+    }
+    for (const f of files) this.readFile(f, word, fails("r"));
   }
 
   /** The name is there (lstat would find it), whether or not it can be read. */

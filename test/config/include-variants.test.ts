@@ -27,6 +27,11 @@ const LINES = [
   "includem d/{x,y}.conf",
   "includeb d/{x,y}.conf",
   "include d/*.conf",
+  "includew missing.conf",
+  "includeb missing.conf",
+  "includea d/{a,missing}.conf",
+  "include d/a.conf d/a.conf",
+  "include include d/a.conf",
 ];
 
 const conf = (line: string) =>

@@ -274,7 +274,7 @@ const httpGetKeywords: KeywordTable<CheckerDraft> = {
 
 /** MISC_CHECK (check_misc.c): no connection options. */
 const miscKeywords: KeywordTable<CheckerDraft> = {
-  // misc_path_handler says nothing of a missing command ("MISC_CHECK without misc_path" follows).
+  // misc_path_handler says nothing of a missing command (misc_end_handler's "No script path has been specified for MISC_CHECKER" follows).
   misc_path: {
     handle: (c, st, s) => {
       const v = readCommand(c, st, 0, null, "none");
@@ -402,13 +402,20 @@ export const realServerKeywords: KeywordTable<RealServerDraft> = {
         handle: (c: Ctx, st: Statement, s: RealServerDraft) => {
           const ch = newChecker(k, st.keyword.line);
           walk(c, st.block ?? [], checkerKeywords[k], ch);
-          if (k === "MISC_CHECK" && ch.miscPath === null)
-            c.diags.error(st.keyword, "semantic", "MISC_CHECK without misc_path");
+          let keep = true;
+          if (k === "MISC_CHECK" && ch.miscPath === null) {
+            // misc_end_handler dequeues the checker
+            c.diags.error(
+              st.keyword,
+              "semantic",
+              "No script path has been specified for MISC_CHECKER - skipping",
+            );
+            keep = false;
+          }
           if (k !== "MISC_CHECK") checkFamilies(c, st.block ?? [], s.address, ch);
           // At the checker's end (http_get_check_end and the others): an HTTP/SSL_GET without urls
           // is dropped, then (check_api.c check_conn_opts) one whose destination is IPv6 link-local
           // without bind_if; each is reported.
-          let keep = true;
           if ((k === "HTTP_GET" || k === "SSL_GET") && ch.urls.length === 0) {
             c.diags.warn(st.keyword, "semantic", "HTTP/SSL_GET checker has no urls specified - ignoring");
             keep = false;
