@@ -285,13 +285,15 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
       const t = arg(c, st, 0, "priority");
       if (t === undefined) return;
       const v = readUnsigned(c, t, 1, 255);
-      if (v === undefined)
+      if (v === undefined) {
         c.diags.error(
           t,
           "range",
           `(${s.name}) Priority not valid! must be between 1 & 255. Using default 100`,
         );
-      else s.priority = located(v, t);
+        // vrrp_prio_handler sets 100 itself: `state MASTER` no longer makes it the owner (255)
+        s.priority = located(100, t);
+      } else s.priority = located(v, t);
     },
   },
   advert_int: {

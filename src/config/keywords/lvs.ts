@@ -643,18 +643,34 @@ export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft |
     }
     if (first.text === "group") key = { kind: "group", name: second.text, member: 0, entries: [] };
     else {
-      const m = readInt(ctx, second, 1, 0xffffffff);
-      if (m === undefined) return undefined;
+      // check_data.c alloc_vs
+      const m = readUnsigned(ctx, second, 0, UINT32_MAX, true);
+      if (m === undefined) {
+        ctx.diags.error(
+          second,
+          "value",
+          `virtual server fwmark '${second.text}' must be in [0, ${UINT32_MAX}] - ignoring`,
+        );
+        return undefined;
+      }
       key = { kind: "fwmark", mark: m };
     }
   } else {
-    if (familyOf(first.text) === undefined) {
-      ctx.diags.error(first, "value", `virtual_server: invalid address '${first.text}'`);
+    // alloc_vs / inet_stosockaddr: a port of zeros is no port; the port is read first (1..65535),
+    // then the address without a '-range' or '/mask' part
+    const port = second !== undefined && /[^0]/.test(second.text) ? second : undefined;
+    const portNum = port === undefined ? undefined : readUnsigned(ctx, port, 1, 65535, true);
+    const address = first.text.replace(first.text.includes("-") ? /-.*$/ : /\/.*$/, "");
+    const family = address.includes(":") ? "ipv6" : "ipv4";
+    if ((port !== undefined && portNum === undefined) || familyOf(address) !== family) {
+      ctx.diags.error(
+        first,
+        "value",
+        `Invalid virtual server IP address${port ? "/port" : ""} ${first.text}${port ? `/${port.text}` : ""} - skipping`,
+      );
       return undefined;
     }
-    const hp = readHostPort(ctx, st, "virtual_server");
-    if (hp === undefined) return undefined;
-    key = { kind: "address", address: hp.address as never, port: hp.port };
+    key = { kind: "address", address: address as never, port: portNum ?? (second === undefined ? null : 0) };
   }
   const vs: VirtualServerDraft = {
     key,
