@@ -188,7 +188,7 @@ describe("virtual_server_group", () => {
       "37 virtual server [G1]:0:[198.18.0.1-198.18.0.10,80] and real server [198.18.5.1]:tcp:8080 ports don't match",
       "37 virtual server [G1]:0:[198.18.0.20,0] and real server [198.18.5.1]:tcp:8080 ports don't match",
       "37 virtual server [G1]:0:[198.18.2.0-198.18.2.3,443] and real server [198.18.5.1]:tcp:8080 ports don't match",
-      "53 Address family of virtual server and real server 198.18.0.99 don't match - skipping real server.",
+      "54 Address family of virtual server and real server 198.18.0.99 don't match - skipping real server.",
     ]);
   });
 

@@ -216,7 +216,7 @@ export function keepRealServer(c: Ctx, st: Statement, vs: VirtualServerDraft, rs
   if (vs.family === null) vs.family = f;
   else if (vs.family !== f) {
     c.diags.error(
-      st.keyword,
+      st.close ?? st.keyword, // rs_end_handler: at the block's end
       "semantic",
       `Address family of virtual server and real server ${rs.address} don't match - skipping real server.`,
     );

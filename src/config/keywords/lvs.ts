@@ -445,7 +445,26 @@ export const realServerKeywords: KeywordTable<RealServerDraft> = {
   snmp_name: snmpName("real"),
 };
 
-/** `IP [PORT]` as written after `virtual_server`, `real_server`, `sorry_server`. */
+/**
+ * `IP [PORT]` of a virtual or real server as alloc_vs / alloc_rs read it (inet_stosockaddr): a port
+ * of zeros is no port (0); otherwise the port is read first (1..65535, its own messages), then the
+ * address without a `-range` or `/mask` part, as an address of the family a `:` says. Undefined
+ * when either is invalid (the caller says so in keepalived's words).
+ */
+function stoSockaddr(
+  ctx: Ctx,
+  ip: Token,
+  port: Token | undefined,
+): { address: string; port: number | null } | undefined {
+  const given = port !== undefined && /[^0]/.test(port.text) ? port : undefined;
+  const portNum = given === undefined ? undefined : readUnsigned(ctx, given, 1, 65535, true);
+  if (given !== undefined && portNum === undefined) return undefined;
+  const address = ip.text.replace(ip.text.includes("-") ? /-.*$/ : /\/.*$/, "");
+  if (familyOf(address) !== (address.includes(":") ? "ipv6" : "ipv4")) return undefined;
+  return { address, port: portNum ?? (port === undefined ? null : 0) };
+}
+
+/** `IP [PORT]` as written after `sorry_server`. */
 function readHostPort(
   ctx: Ctx,
   st: Statement,
@@ -562,15 +581,15 @@ export const virtualServerKeywords: KeywordTable<VirtualServerDraft> = {
     block: true,
     handle: (c, st, s) => {
       // check_data.c alloc_rs: a name where the address belongs skips the real server (a warning).
-      const a0 = st.args[0];
-      if (a0 !== undefined && familyOf(a0.text) === undefined)
+      const [a0, p0] = st.args;
+      if (a0 === undefined) return void c.diags.error(st.keyword, "value", "real_server: missing address");
+      const hp = stoSockaddr(c, a0, p0);
+      if (hp === undefined)
         return void c.diags.warn(
           a0,
           "value",
-          `Invalid real server ip address/port ${a0.text}/${st.args[1]?.text ?? "(null)"} - skipping`,
+          `Invalid real server ip address/port ${a0.text}/${p0?.text ?? "(null)"} - skipping`,
         );
-      const hp = readHostPort(c, st, "real_server");
-      if (hp === undefined) return;
       const rs: RealServerDraft = {
         address: hp.address as RealServerDraft["address"],
         port: hp.port,
@@ -656,13 +675,9 @@ export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft |
       key = { kind: "fwmark", mark: m };
     }
   } else {
-    // alloc_vs / inet_stosockaddr: a port of zeros is no port; the port is read first (1..65535),
-    // then the address without a '-range' or '/mask' part
-    const port = second !== undefined && /[^0]/.test(second.text) ? second : undefined;
-    const portNum = port === undefined ? undefined : readUnsigned(ctx, port, 1, 65535, true);
-    const address = first.text.replace(first.text.includes("-") ? /-.*$/ : /\/.*$/, "");
-    const family = address.includes(":") ? "ipv6" : "ipv4";
-    if ((port !== undefined && portNum === undefined) || familyOf(address) !== family) {
+    const hp = stoSockaddr(ctx, first, second);
+    if (hp === undefined) {
+      const port = second !== undefined && /[^0]/.test(second.text) ? second : undefined;
       ctx.diags.error(
         first,
         "value",
@@ -670,7 +685,7 @@ export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft |
       );
       return undefined;
     }
-    key = { kind: "address", address: address as never, port: portNum ?? (second === undefined ? null : 0) };
+    key = { kind: "address", address: hp.address as never, port: hp.port };
   }
   const vs: VirtualServerDraft = {
     key,
