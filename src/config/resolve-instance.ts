@@ -443,11 +443,15 @@ export function resolveInstance(
     if (strict)
       diags.error(d.auth.at, "semantic", `(${name}) Strict mode does not support authentication. Ignoring.`);
     else if (version === 3)
-      diags.warn(d.auth.at, "semantic", `(${name}) authentication is not used with VRRPv3 - ignoring`);
+      diags.warn(
+        d.auth.at,
+        "semantic",
+        `(${name}) VRRP version 3 does not support authentication. Ignoring.`,
+      );
     else if (d.auth.value.pass === "")
       diags.warn(d.auth.at, "semantic", `(${name}) Authentication specified but no password given. Ignoring`);
     else if (d.auth.value.type === "AH" && family === "ipv6")
-      diags.error(d.auth.at, "semantic", `(${name}) AH authentication is IPv4 only`);
+      diags.error(d.auth.at, "semantic", `(${name}) Cannot use AH authentication with IPv6. ignoring`);
     else auth = d.auth.value;
   }
   if (auth.type === "AH" && wantState === "MASTER" && basePriority !== 255) {

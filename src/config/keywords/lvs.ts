@@ -723,7 +723,12 @@ export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft |
   const has = (...keys: string[]): boolean => (st.block ?? []).some((s) => keys.includes(s.keyword.text));
   vs.written = {
     protocol: has("protocol"),
-    method: has("lvs_method", "lb_kind"),
+    // likewise vs->forwarding_method: an unknown method leaves it unset (the NAT default is said)
+    method: (st.block ?? []).some(
+      (x) =>
+        (x.keyword.text === "lvs_method" || x.keyword.text === "lb_kind") &&
+        ["NAT", "DR", "TUN"].includes(x.args[0]?.text ?? ""),
+    ),
     // keepalived's vs->sched stays empty unless a valid name is given.
     scheduler: (st.block ?? []).some(
       (x) =>
