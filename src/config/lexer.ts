@@ -223,7 +223,7 @@ export function tokenize(
         }
         word += text.slice(run, i);
         if (closed) i++;
-        else problem?.({ column: column0 + start, message: `Unterminated quoted string` });
+        else problem?.({ column: column0 + start, message: `missing terminating ${ch}` });
         run = i;
         continue;
       }

@@ -600,8 +600,13 @@ export function readCommand(
   owner: "user-group" | "none" = "user-group",
 ): Command | undefined {
   // keepalived reads a script keyword's line again with quotes and escapes (notify_script_init,
-  // set_script_params_array): the words here are that reading's, not the handler's
-  const words = rawArgs(st);
+  // set_script_params_array): the words here are that reading's, not the handler's; a quote that
+  // reading leaves open makes it fail, and there is no script
+  const { words, problem } = rawReading(st);
+  if (problem !== undefined) {
+    ctx.diags.error(st.keyword, "syntax", problem);
+    return undefined;
+  }
   if (words[first] === undefined && missing !== undefined) {
     if (missing !== null) ctx.diags.error(st.keyword, "value", missing);
     return undefined;
@@ -617,26 +622,36 @@ export function readCommand(
   return { argv, user: words[first + 1]?.text ?? null, group: words[first + 2]?.text ?? null };
 }
 
-const rawArgsMemo = new WeakMap<Statement, Token[]>();
+const rawArgsMemo = new WeakMap<Statement, { words: Token[]; problem: string | undefined }>();
 /**
  * A statement's words after its keyword as keepalived's `alloc_strvec_quoted_escaped` reads the
- * raw line (`"…"` and `'…'` grouped, escapes resolved): what script keywords and `regex` get. A
+ * raw line (`"…"` and `'…'` grouped, escapes resolved): what script keywords and `regex` get, with
+ * that reading's complaint (`String 'LINE': missing terminating "`) when a quote is left open. A
  * statement without its source line (built by hand) has its own words.
  */
 export function rawArgs(st: Statement): Token[] {
+  return rawReading(st).words;
+}
+
+function rawReading(st: Statement): { words: Token[]; problem: string | undefined } {
   const src = st.source;
-  if (src === undefined) return st.args;
-  let words = rawArgsMemo.get(st);
-  if (words === undefined) {
-    words = [];
-    for (const t of tokenize(src.text, src.file, src.line, src.column0)) {
+  if (src === undefined) return { words: st.args, problem: undefined };
+  let r = rawArgsMemo.get(st);
+  if (r === undefined) {
+    const words: Token[] = [];
+    let problem: string | undefined;
+    const line = src.text.slice(Math.max(0, st.keyword.column - src.column0));
+    for (const t of tokenize(src.text, src.file, src.line, src.column0, (p) => {
+      problem ??= `String '${line}': ${p.message}`;
+    })) {
       if (t.column <= st.keyword.column) continue;
       if (!t.quoted && (t.text === "{" || t.text === "}")) break;
       words.push(t);
     }
-    rawArgsMemo.set(st, words);
+    r = { words, problem };
+    rawArgsMemo.set(st, r);
   }
-  return words;
+  return r;
 }
 
 /**

@@ -295,6 +295,20 @@ describe("a block keepalived does not expect", () => {
     expect(vips("99-block-keyword-without-brace")).toEqual([["VI_1", 2, 100, ["198.18.0.2"]]]);
   });
 
+  it("a script line with an open quote: keepalived's three lines and no script (its second reading fails)", () => {
+    const fs = memFs({
+      "/k.conf": `${vip(1)}vrrp_instance V2 {\n interface eth0\n virtual_router_id 2\n notify_master "/x.sh a\n}\n`,
+    });
+    const r = loadConfig("/k.conf", { fs });
+    expect(r.diagnostics.map((d) => `${d.line} ${d.message}`)).toEqual([
+      "8 (V2) No VIP specified; at least one is sensible",
+      `11 String 'notify_master "/x.sh a': missing terminating "`,
+      `11 Unterminated quote 'notify_master "/x.sh a'`,
+      `11 Unmatched quote: 'notify_master "/x.sh a'`,
+    ]);
+    expect(r.runnable?.instances[1]?.notify.master).toBeNull();
+  });
+
   it("nested unknown blocks each move what follows one level up", () => {
     const fs = memFs({
       "/k.conf": "global_defs {\n a {\n  b {\n   vrrp_version 3\n  }\n  c\n }\n d\n}\n",
