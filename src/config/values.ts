@@ -613,7 +613,22 @@ export function readCommand(
   }
   const t = arg(ctx, { ...st, args: words }, first, "command");
   if (t === undefined) return undefined;
-  const argv = splitCommand(t.text);
+  // set_script_params_array splits the command word once more; a quote left open there fails it
+  let open: string | undefined;
+  const argv = tokenize(
+    t.text,
+    "",
+    0,
+    0,
+    (p) => {
+      open ??= p.message;
+    },
+    false,
+  ).map((w) => w.text);
+  if (open !== undefined) {
+    ctx.diags.error(t, "syntax", `String '${t.text}': ${open}`);
+    return undefined;
+  }
   if (argv.length === 0) {
     ctx.diags.error(t, "value", `${st.keyword.text}: empty command`);
     return undefined;

@@ -436,8 +436,7 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
         forkDelayUs: 0,
         terminateDelayUs: 0,
       };
-      readProcess(c, st, d);
-      s.processes.push(d);
+      if (readProcess(c, st, d)) s.processes.push(d);
     },
   },
   track_file: { block: true, handle: (c, st, s) => trackFile(c, st, s) },

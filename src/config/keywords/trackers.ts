@@ -151,7 +151,8 @@ export const scriptKeywords: KeywordTable<ScriptDraft> = {
 export function readScript(ctx: Ctx, st: Statement, s: ScriptDraft): void {
   walk(ctx, st.block ?? [], scriptKeywords, s);
   if (!s.hasScript)
-    ctx.diags.error(st.keyword, "semantic", `No script set for vrrp_script ${s.name} - removing`);
+    // vrrp_vscript_end_handler, at the block's end
+    ctx.diags.error(st.close ?? st.keyword, "semantic", `No script set for vrrp_script ${s.name} - removing`);
   if (!s.timeoutSet) s.timeoutUs = s.intervalUs;
 }
 
@@ -271,10 +272,13 @@ export const processKeywords: KeywordTable<ProcessDraft> = {
   terminate_delay: secondsKw("terminateDelayUs", "terminate_"),
 };
 
-export function readProcess(ctx: Ctx, st: Statement, s: ProcessDraft): void {
+/** Reads a `vrrp_track_process` block; false when keepalived's end handler drops the tracker. */
+export function readProcess(ctx: Ctx, st: Statement, s: ProcessDraft): boolean {
   walk(ctx, st.block ?? [], processKeywords, s);
-  if (s.process === "")
-    ctx.diags.error(st.keyword, "semantic", `vrrp_track_process ${s.name}: no process specified`);
+  if (s.process !== "") return true;
+  // vrrp_tprocess_end_handler, at the block's end: the tracker is freed, so tracking it is "not found"
+  ctx.diags.error(st.close ?? st.keyword, "semantic", `track process '${s.name}' process name not specified`);
+  return false;
 }
 
 export const fileKeywords: KeywordTable<FileDraft> = {
