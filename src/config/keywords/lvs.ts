@@ -720,9 +720,11 @@ export function readVirtualServer(ctx: Ctx, st: Statement): VirtualServerDraft |
   };
   walk(ctx, st.block ?? [], virtualServerKeywords, vs);
   endVirtualServer(ctx, st, vs);
-  const has = (...keys: string[]): boolean => (st.block ?? []).some((s) => keys.includes(s.keyword.text));
   vs.written = {
-    protocol: has("protocol"),
+    // keepalived's vs->service_type stays unset for a protocol it does not know (the default is said)
+    protocol: (st.block ?? []).some(
+      (x) => x.keyword.text === "protocol" && ["TCP", "UDP", "SCTP"].includes(x.args[0]?.text ?? ""),
+    ),
     // likewise vs->forwarding_method: an unknown method leaves it unset (the NAT default is said)
     method: (st.block ?? []).some(
       (x) =>
