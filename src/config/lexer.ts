@@ -3,9 +3,8 @@
  * - `tokenizeLine`: a configuration line as every keyword handler sees it (`decomment`, then
  *   `alloc_strvec`): words split at C whitespace; a `"` starts a word of its own that runs to the
  *   next `"` (quotes removed, spaces kept; `ab"c d"e` is three words); single quotes and
- *   backslashes are ordinary characters, except `\#` and `\!` outside quotes, which give `#` and
- *   `!`; a `"` without its closing one drops the rest of the line. `{` and `}` outside quotes are
- *   words of their own (the block parser's).
+ *   backslashes are ordinary characters; a `"` without its closing one drops the rest of the line.
+ *   `{` and `}` outside quotes are words of their own (the block parser's).
  * - `tokenize`: the same text as script keywords and `regex` read it again
  *   (`alloc_strvec_quoted_escaped`): `"…"` and `'…'` group words with spaces, and the C-like
  *   escapes `\a \b \E \f \n \r \t \v \nnn \xHH… \cC` (and `\C` → C) are resolved, byte for byte.
@@ -132,21 +131,13 @@ export function tokenizeLine(
       i = end + 1;
       continue;
     }
-    let word = "";
-    let run = i;
+    const run = i;
     while (i < n) {
       const ch = text[i] as string;
       if (isCWhite(ch) || ch === '"' || ch === "{" || ch === "}") break;
-      if (ch === "\\" && (text[i + 1] === "#" || text[i + 1] === "!")) {
-        word += text.slice(run, i);
-        run = i + 1;
-        i += 2;
-        continue;
-      }
       i++;
     }
-    word += text.slice(run, i);
-    tokens.push({ text: copyOf(word), file, line, column, quoted: false });
+    tokens.push({ text: copyOf(text.slice(run, i)), file, line, column, quoted: false });
   }
   return tokens;
 }
@@ -165,8 +156,8 @@ const unclosedForDecomment = (text: string): boolean => {
 const copyOf = (word: string): string => (word.length >= 13 ? ` ${word}`.slice(1) : word);
 
 /**
- * Splits text as keepalived's `alloc_strvec_quoted_escaped` does (script command lines, `regex`,
- * include words). `column0` is the 1-based column of `text[0]` in the source line. An
+ * Splits text as keepalived's `alloc_strvec_quoted_escaped` does (script keyword lines and their
+ * command words, `regex`). `column0` is the 1-based column of `text[0]` in the source line. An
  * unterminated quote is reported through `problem` and lexing goes on.
  */
 export function tokenize(

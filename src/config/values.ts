@@ -614,17 +614,7 @@ export function readCommand(
   const t = arg(ctx, { ...st, args: words }, first, "command");
   if (t === undefined) return undefined;
   // set_script_params_array splits the command word once more; a quote left open there fails it
-  let open: string | undefined;
-  const argv = tokenize(
-    t.text,
-    "",
-    0,
-    0,
-    (p) => {
-      open ??= p.message;
-    },
-    false,
-  ).map((w) => w.text);
+  const { argv, problem: open } = splitCommand(t.text);
   if (open !== undefined) {
     ctx.diags.error(t, "syntax", `String '${t.text}': ${open}`);
     return undefined;
@@ -670,12 +660,24 @@ function rawReading(st: Statement): { words: Token[]; problem: string | undefine
 }
 
 /**
- * Splits a script command line into argv as keepalived does: the token (already unquoted by the
- * lexer) goes through the same quoting, escapes (`\xHH`, `\NNN`, `\cX`, `\n`…) and whitespace
- * splitting again (keepalived's alloc_strvec_quoted_escaped on the script string).
+ * Splits a script command line into argv as keepalived does: the command word (already read once
+ * with quotes and escapes, `rawArgs`) goes through the same quoting, escapes (`\xHH`, `\NNN`,
+ * `\cX`, `\n`…) and whitespace splitting again (keepalived's alloc_strvec_quoted_escaped on the
+ * script string); `problem` is that reading's complaint about a quote it leaves open.
  */
-export function splitCommand(text: string): string[] {
-  return tokenize(text, "", 0, 0, undefined, false).map((t) => t.text);
+export function splitCommand(text: string): { argv: string[]; problem: string | undefined } {
+  let problem: string | undefined;
+  const argv = tokenize(
+    text,
+    "",
+    0,
+    0,
+    (p) => {
+      problem ??= p.message;
+    },
+    false,
+  ).map((t) => t.text);
+  return { argv, problem };
 }
 
 /**

@@ -60,10 +60,10 @@ describe("lexer", () => {
     ]);
   });
   it("splits script command lines like keepalived", () => {
-    expect(splitCommand("/x.sh p1 'quoted arg' \"dq\"")).toEqual(["/x.sh", "p1", "quoted arg", "dq"]);
+    expect(splitCommand("/x.sh p1 'quoted arg' \"dq\"").argv).toEqual(["/x.sh", "p1", "quoted arg", "dq"]);
   });
   it("splits script commands with keepalived's escapes and whitespace", () => {
-    expect(splitCommand("/bin/echo a\\x41 \\101 \\cA\fb\vc")).toEqual([
+    expect(splitCommand("/bin/echo a\\x41 \\101 \\cA\fb\vc").argv).toEqual([
       "/bin/echo",
       "aA",
       "A",

@@ -29,6 +29,7 @@ const WORDS = [
   "a${_HASH}b",
   '"a${_BANG}b"',
   'x\\"y z"',
+  '"a\\"b \\#c"',
   '"a\\#b"',
   "a'b",
   '"a"b',
