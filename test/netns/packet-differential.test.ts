@@ -1,0 +1,266 @@
+/**
+ * Packet differential, keepalived 2.2.7 against Vigil: seeded mutants of valid adverts
+ * (test/netns/support/packet-mutants.ts) sent one at a time to both daemons, and after each the
+ * counters and states of both compared. Lab h1 runs keepalived, h2 `vigil run`, h3 sends (through
+ * test/netns/support/datagram-pipe.ts). Each daemon has three instances, all MASTER at priority 254
+ * with their own VRIDs and VIPs (keepalived's 51 / 71 / 61, Vigil's 52 / 72 / 62): VI_1 VRRPv2
+ * multicast with PASS authentication and two VIPs, VI_2 VRRPv3 multicast, VI_3 VRRPv2 unicast
+ * (`check_unicast_src`, peers h3 and .5 with min_ttl 250). The same mutant (same seed) goes to the
+ * same instance of each, with that daemon's VRID, VIPs and address. After each: keepalived's JSON
+ * dump (SIGRTMIN+2) and Vigil's `GET /status`; every counter's change and every state must be the
+ * same. A mutant that makes an instance leave MASTER is compared, then both are left to take over
+ * again before the next. VIGIL_PKT_COUNT mutants (default 60) from VIGIL_PKT_SEED (default 1).
+ * Vigil's journal replays with `vigil replay --verify`. Needs root, netns, keepalived. Not pure.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { countersWithout } from "../support/counters.ts";
+import { skipUnlessLab } from "../support/env.ts";
+import { dumpForInspection, type KeepalivedRun, Lab, waitFor } from "../support/lab.ts";
+import {
+  configText,
+  instanceBlock,
+  keepalivedJson,
+  keepalivedPrivateTmp,
+  sleepMs,
+  startVigil,
+  type Verified,
+  type VigilRun,
+  verifyJournal,
+} from "./support/mixed-cluster.ts";
+import { type PacketTarget, packetMutant } from "./support/packet-mutants.ts";
+import { repoRoot, tsxBin } from "./support/vigil.ts";
+
+const suite = "netns: packet differential, keepalived 2.2.7 vs Vigil";
+const COUNT = Number(process.env.VIGIL_PKT_COUNT ?? 60);
+const SEED = Number(process.env.VIGIL_PKT_SEED ?? 1);
+const COUNTERS = countersWithout("advert_sent", "pri_zero_sent");
+const NAMES = ["VI_1", "VI_2", "VI_3"] as const;
+type Name = (typeof NAMES)[number];
+/** keepalived's JSON `state` numbers. */
+const KA_STATE: Record<number, string> = { 0: "INIT", 1: "BACKUP", 2: "MASTER", 3: "FAULT" };
+
+interface Snapshot {
+  readonly state: Record<string, string>;
+  readonly stats: Record<string, Record<string, number>>;
+}
+
+interface Difference {
+  readonly i: number;
+  readonly instance: Name;
+  readonly label: string;
+  readonly keepalived: string;
+  readonly vigil: string;
+}
+
+const delta = (a: Snapshot, b: Snapshot, name: string): string => {
+  const parts: string[] = [];
+  for (const k of COUNTERS) {
+    const d = (b.stats[name]?.[k] ?? 0) - (a.stats[name]?.[k] ?? 0);
+    if (d !== 0) parts.push(`${k}+${d}`);
+  }
+  return `${b.state[name]} ${parts.join(" ")}`.trim();
+};
+
+describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, () => {
+  let lab: Lab;
+  let keepalived: KeepalivedRun;
+  let vigil: VigilRun;
+  let sender: ChildProcess | undefined;
+  const differences: Difference[] = [];
+  let compared = 0;
+  /** Each mutant's own instance: its changes in both, for the inspection dump. */
+  const seen: string[] = [];
+  let journals: Verified[] = [];
+
+  beforeAll(
+    async () => {
+      lab = await Lab.create({ prefix: `vg${process.pid % 1000}pd`, hosts: 3 });
+      const [h1, h2, h3] = [lab.host(1), lab.host(2), lab.host(3)];
+      const net = `198.18.${lab.subnet}`;
+      const conf = (base: number, src: string): string =>
+        configText(
+          `pd-${base}`,
+          instanceBlock({
+            name: "VI_1",
+            state: "MASTER",
+            vrid: base,
+            prio: 254,
+            advertInt: "1",
+            version: 2,
+            authPass: "secret",
+            vips: [`${net}.${base}/24`, `${net}.${base + 100}/24`],
+          }),
+          instanceBlock({
+            name: "VI_2",
+            state: "MASTER",
+            vrid: base + 20,
+            prio: 254,
+            advertInt: "1",
+            version: 3,
+            vips: [`${net}.${base + 20}/24`],
+          }),
+          instanceBlock({
+            name: "VI_3",
+            state: "MASTER",
+            vrid: base + 10,
+            prio: 254,
+            advertInt: "1",
+            version: 2,
+            vips: [`${net}.${base + 10}/24`],
+            unicast: { src, peers: [h3.ipv4, `${net}.5 min_ttl 250 max_ttl 255`] },
+            extra: ["check_unicast_src"],
+          }),
+        );
+      keepalived = keepalivedPrivateTmp(lab, h1, conf(51, h1.ipv4), "keepalived");
+      vigil = startVigil(lab, h2, conf(52, h2.ipv4), "vigil");
+      const targets = (base: number, host: string): Record<Name, PacketTarget> => {
+        const common = { unusedVrid: 200, intervalCs: 100, host, others: [`${net}.5`, `${net}.9`] };
+        return {
+          VI_1: {
+            ...common,
+            version: 2,
+            vrid: base,
+            vips: [`${net}.${base}`, `${net}.${base + 100}`],
+            authPass: "secret",
+            source: h3.ipv4,
+            unicast: false,
+          },
+          VI_2: {
+            ...common,
+            version: 3,
+            vrid: base + 20,
+            vips: [`${net}.${base + 20}`],
+            source: h3.ipv4,
+            unicast: false,
+          },
+          VI_3: {
+            ...common,
+            version: 2,
+            vrid: base + 10,
+            vips: [`${net}.${base + 10}`],
+            source: h3.ipv4,
+            unicast: true,
+          },
+        };
+      };
+      const kaTargets = targets(51, h1.ipv4);
+      const vgTargets = targets(52, h2.ipv4);
+
+      const snapKeepalived = async (): Promise<Snapshot> => {
+        const dump = await keepalivedJson(keepalived);
+        const s: Snapshot = { state: {}, stats: {} };
+        for (const i of dump) {
+          const name = String(i.data.iname);
+          s.state[name] = KA_STATE[Number(i.data.state)] ?? String(i.data.state);
+          s.stats[name] = i.stats;
+        }
+        return s;
+      };
+      const snapVigil = async (): Promise<Snapshot> => {
+        const r = await lab.nsExec(h2.ns, "curl", ["-sf", "http://127.0.0.1:9118/status"]);
+        const doc = JSON.parse(r.stdout) as {
+          instances: Array<{ name: string; state: string; stats: Record<string, number> }>;
+        };
+        const s: Snapshot = { state: {}, stats: {} };
+        for (const i of doc.instances) {
+          s.state[i.name] = i.state;
+          s.stats[i.name] = i.stats;
+        }
+        return s;
+      };
+      const allMaster = (s: Snapshot): boolean => NAMES.every((n) => s.state[n] === "MASTER");
+      const bothMaster = async (): Promise<[Snapshot, Snapshot]> =>
+        waitFor(
+          "every instance of both daemons MASTER",
+          async () => {
+            const pair: [Snapshot, Snapshot] = [await snapKeepalived(), await snapVigil()];
+            return pair.every(allMaster) ? pair : undefined;
+          },
+          20_000,
+        );
+
+      try {
+        for (const p of [keepalived.proc, vigil.proc])
+          for (const n of NAMES)
+            await p.waitForOutput(new RegExp(`\\(${n}\\) Entering MASTER STATE`), 30_000);
+        sender = spawn(
+          "ip",
+          ["netns", "exec", h3.ns, tsxBin, `${repoRoot}test/netns/support/datagram-pipe.ts`, h3.ifname],
+          {
+            stdio: ["pipe", "pipe", "inherit"],
+          },
+        );
+        const replies = createInterface({ input: sender.stdout as NodeJS.ReadableStream });
+        const waiting: Array<(line: string) => void> = [];
+        const early: string[] = [];
+        replies.on("line", (line) => {
+          const w = waiting.shift();
+          if (w) w(line);
+          else early.push(line);
+        });
+        const nextLine = (): Promise<string> =>
+          new Promise((resolve, reject) => {
+            const e = early.shift();
+            if (e !== undefined) return resolve(e);
+            const timer = setTimeout(() => reject(new Error("datagram-pipe did not answer")), 15_000);
+            waiting.push((l) => {
+              clearTimeout(timer);
+              resolve(l);
+            });
+          });
+        expect(await nextLine()).toBe("ready");
+        let [ka, vg] = await bothMaster();
+        for (let i = 0; i < COUNT; i++) {
+          const seed = SEED * 100_000 + i;
+          const name = NAMES[i % NAMES.length] as Name;
+          const mk = packetMutant(seed, kaTargets[name]);
+          const mv = packetMutant(seed, vgTargets[name]);
+          for (const m of [mk, mv]) {
+            sender.stdin?.write(`${JSON.stringify({ src: m.src, dst: m.dst, ttl: m.ttl, hex: m.hex })}\n`);
+            expect(await nextLine()).toMatch(/^sent /);
+          }
+          await sleepMs(60);
+          const [ka2, vg2] = [await snapKeepalived(), await snapVigil()];
+          compared++;
+          for (const n of NAMES) {
+            const dk = delta(ka, ka2, n);
+            const dv = delta(vg, vg2, n);
+            if (n === name) seen.push(`${seed} ${n} [${mk.label}] keepalived: ${dk} | vigil: ${dv}`);
+            if (dk !== dv)
+              differences.push({ i: seed, instance: n, label: mk.label, keepalived: dk, vigil: dv });
+          }
+          [ka, vg] = allMaster(ka2) && allMaster(vg2) ? [ka2, vg2] : await bothMaster();
+        }
+        sender.stdin?.end();
+        await vigil.proc.stop("SIGTERM", 10_000);
+        await keepalived.proc.stop("SIGTERM", 10_000);
+      } finally {
+        if (sender?.pid !== undefined && sender.exitCode === null) sender.kill("SIGKILL");
+        dumpForInspection("packet-differential-keepalived.txt", keepalived.proc.output);
+        dumpForInspection("packet-differential-vigil.txt", vigil.proc.output);
+      dumpForInspection("packet-differential-mutants.txt", `${seen.join("\n")}\n`);
+      }
+      journals = await verifyJournal(vigil);
+    },
+    60_000 + COUNT * 2_000,
+  );
+
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  it(`every mutant (${COUNT} from seed ${SEED}) changes the same counters and states in both`, () => {
+    expect(compared).toBe(COUNT);
+    expect(differences).toEqual([]);
+  });
+
+  it("Vigil's journal replays with vigil replay --verify", () => {
+    expect(journals.length).toBeGreaterThanOrEqual(1);
+    for (const j of journals) {
+      expect(j.stderr, j.segment).toContain("verify ok");
+      expect(j.code, j.stderr).toBe(0);
+    }
+  });
+});

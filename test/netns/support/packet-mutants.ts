@@ -1,0 +1,248 @@
+/**
+ * Seeded mutants of a valid VRRP advert for the packet differential (test/netns/packet-differential
+ * .test.ts): each mutant is a valid advert for a target instance, then one to three changes drawn
+ * from a seed — header fields (version, type, VRID, priority, count, interval, auth type and data,
+ * the v3 reserved bits), the address list (an address dropped, added, replaced, repeated, reordered),
+ * the length (cut or padded), a flipped byte, a wrong checksum, and the IPv4 envelope (TTL, source,
+ * destination). The same seed gives the same changes for any target of the same kind, so one mutant
+ * can be sent to keepalived's instance and to Vigil's, each with its own VRID and addresses.
+ * Destinations are only the target's host and 224.0.0.18; sources stay in 198.18.0.0/15 (or are
+ * 0.0.0.0). Pure.
+ */
+import {
+  type AdvertFields,
+  encodeAdvert,
+  passwordAuthData,
+  setAdvertChecksum,
+  VRRP_MCAST_GROUP4,
+} from "../../../src/protocol/codec.ts";
+import { Prng } from "../../../src/runtime/prng.ts";
+
+/** A receiving instance, as the sender sees it. */
+export interface PacketTarget {
+  readonly version: 2 | 3;
+  readonly vrid: number;
+  /** A VRID no instance on the LAN uses. */
+  readonly unusedVrid: number;
+  readonly vips: readonly string[];
+  readonly intervalCs: number;
+  readonly authPass?: string;
+  /** The receiving host's address. */
+  readonly host: string;
+  /** Where a valid advert comes from: the sender's address (multicast) or a configured peer (unicast). */
+  readonly source: string;
+  /** Unicast instances: adverts go to `host`; multicast ones to 224.0.0.18. */
+  readonly unicast: boolean;
+  /** Other addresses of the lab's /24 a source or an address may be: another peer, a stranger. */
+  readonly others: readonly string[];
+}
+
+export interface PacketMutant {
+  /** The changes, for a reader of a difference. */
+  readonly label: string;
+  readonly src: string;
+  readonly dst: string;
+  readonly ttl: number;
+  readonly hex: string;
+}
+
+/** A change of the byte at `at` (if the message reaches it). */
+const setByte =
+  (at: number, value: (old: number) => number) =>
+  (b: Uint8Array): Uint8Array => {
+    if (at < b.length) b[at] = value(b[at] ?? 0) & 0xff;
+    return b;
+  };
+
+const pick = <T>(rng: Prng, xs: readonly T[]): T => xs[rng.int(0, xs.length - 1)] as T;
+
+/** The mutant drawn from `seed` for `target`. */
+export function packetMutant(seed: number, target: PacketTarget): PacketMutant {
+  const rng = new Prng(seed);
+  const labels: string[] = [];
+  let fields: AdvertFields = {
+    version: target.version,
+    vrid: target.vrid,
+    priority: 100,
+    advertIntervalCs: target.intervalCs,
+    addresses: target.vips,
+    ...(target.authPass !== undefined && target.version === 2
+      ? { authType: 1 as const, authData: passwordAuthData(target.authPass) }
+      : {}),
+  };
+  let src = target.source;
+  let dst = target.unicast ? target.host : VRRP_MCAST_GROUP4;
+  let ttl = 255;
+  const byteOps: Array<(b: Uint8Array) => Uint8Array> = [];
+  let checksum: "right" | "wrong" | "left" = "right";
+
+  const ops = rng.int(1, 3);
+  for (let k = 0; k < ops; k++) {
+    const op = rng.int(0, 19);
+    switch (op) {
+      case 0:
+      case 1: {
+        const priority = pick(rng, [0, 1, 99, 100, 101, 199, 200, 254, 255]);
+        fields = { ...fields, priority };
+        labels.push(`priority ${priority}`);
+        break;
+      }
+      case 2: {
+        const v = pick(rng, [0, 1, 2, 3, 4, 15]);
+        byteOps.push(setByte(0, (o) => (v << 4) | (o & 0x0f)));
+        labels.push(`version ${v}`);
+        break;
+      }
+      case 3: {
+        const t = pick(rng, [0, 2, 3, 15]);
+        byteOps.push(setByte(0, (o) => (o & 0xf0) | t));
+        labels.push(`type ${t}`);
+        break;
+      }
+      case 4: {
+        const which = rng.int(0, 2);
+        const vrid = [target.unusedVrid, 0, 255][which] as number;
+        byteOps.push(setByte(1, () => vrid));
+        labels.push(`vrid ${["unused", "0", "255"][which]}`);
+        break;
+      }
+      case 5: {
+        const n = fields.addresses.length;
+        const c = pick(rng, [0, n - 1, n + 1, 255]);
+        byteOps.push(setByte(3, () => c));
+        labels.push(`count byte ${c & 0xff}`);
+        break;
+      }
+      case 6: {
+        const cut = rng.int(1, 12);
+        byteOps.push((b) => b.slice(0, Math.max(0, b.length - cut)));
+        labels.push(`cut ${cut}`);
+        break;
+      }
+      case 7: {
+        const pad = rng.int(1, 12);
+        const fill = rng.int(0, 255);
+        byteOps.push((b) => {
+          const x = new Uint8Array(b.length + pad).fill(fill);
+          x.set(b);
+          return x;
+        });
+        labels.push(`pad ${pad} × ${fill}`);
+        break;
+      }
+      case 8: {
+        const a = [...fields.addresses];
+        const how = rng.int(0, 4);
+        const other = pick(rng, target.others);
+        if (how === 0 && a.length > 0) a.splice(rng.int(0, a.length - 1), 1);
+        else if (how === 1) a.splice(rng.int(0, a.length), 0, other);
+        else if (how === 2 && a.length > 0) a[rng.int(0, a.length - 1)] = other;
+        else if (how === 3 && a.length > 0) a.push(a[0] as string);
+        else a.reverse();
+        fields = { ...fields, addresses: a };
+        labels.push(`addresses ${["drop", "add", "replace", "repeat", "reverse"][how]}`);
+        break;
+      }
+      case 9: {
+        if (fields.version === 2) {
+          const s = pick(rng, [1, 2, 3, 255]);
+          fields = { ...fields, advertIntervalCs: s * 100 };
+          labels.push(`interval ${s} s`);
+        } else {
+          const cs = pick(rng, [1, 50, 99, 101, 200, 4095]);
+          fields = { ...fields, advertIntervalCs: cs };
+          labels.push(`interval ${cs} cs`);
+        }
+        break;
+      }
+      case 10: {
+        const v = pick(rng, [0, 0xf0, 0xff]);
+        byteOps.push(setByte(5, () => v));
+        labels.push(`byte 5 = ${v}`);
+        break;
+      }
+      case 11: {
+        const v = pick(rng, [0, 1, 2, 3, 7, 0x10, 0xf0]);
+        byteOps.push(setByte(4, () => v));
+        labels.push(`byte 4 = ${v}`);
+        break;
+      }
+      case 12: {
+        const pass = pick(rng, ["wrong", "secre", "secret\0x", "SECRET", ""]);
+        if (fields.version === 2) fields = { ...fields, authType: 1, authData: passwordAuthData(pass) };
+        labels.push(`password ${JSON.stringify(pass)}`);
+        break;
+      }
+      case 13: {
+        const t = pick(rng, [0, 1, 2] as const);
+        if (fields.version === 2)
+          fields = {
+            ...fields,
+            authType: t,
+            authData: t === 1 ? passwordAuthData(target.authPass ?? "secret") : new Uint8Array(8),
+          };
+        labels.push(`auth type ${t}`);
+        break;
+      }
+      case 14: {
+        const at = rng.int(0, 40);
+        const mask = rng.int(1, 255);
+        byteOps.push(setByte(at, (o) => o ^ mask));
+        labels.push(`flip byte ${at} ^ ${mask}`);
+        break;
+      }
+      case 15: {
+        checksum = rng.chance(1, 2) ? "wrong" : "left";
+        labels.push(`checksum ${checksum}`);
+        break;
+      }
+      case 16: {
+        ttl = pick(rng, [254, 128, 64, 1, 0]);
+        labels.push(`ttl ${ttl}`);
+        break;
+      }
+      case 17: {
+        const which = rng.int(0, 3);
+        src = [target.host, target.vips[0] ?? target.host, pick(rng, target.others), "0.0.0.0"][
+          which
+        ] as string;
+        labels.push(`src ${["own", "vip", "other", "zero"][which]}`);
+        break;
+      }
+      case 18: {
+        dst = target.unicast ? VRRP_MCAST_GROUP4 : target.host;
+        labels.push(target.unicast ? "dst group" : "dst host");
+        break;
+      }
+      default: {
+        const v = fields.version === 2 ? 3 : 2;
+        fields = {
+          ...fields,
+          version: v,
+          advertIntervalCs:
+            v === 2
+              ? Math.max(100, Math.round(fields.advertIntervalCs / 100) * 100)
+              : fields.advertIntervalCs,
+          ...(v === 3 ? { authType: 0 as const, authData: new Uint8Array(8) } : {}),
+        };
+        labels.push(`as VRRPv${v}`);
+        break;
+      }
+    }
+  }
+  let bytes = encodeAdvert(fields, 4, fields.version === 3 ? { src, dst } : undefined);
+  for (const f of byteOps) bytes = f(bytes);
+  const v = (bytes[0] ?? 0) >> 4;
+  if (checksum === "right" && bytes.length >= 8) {
+    // The checksum a sender of this version would write (v3: with the pseudo-header).
+    if (v === 3) setAdvertChecksum(bytes, 4, { src, dst });
+    else setAdvertChecksum(bytes, 4);
+  } else if (checksum === "wrong" && bytes.length >= 8) bytes[7] = (bytes[7] ?? 0) ^ 0x33;
+  return {
+    label: labels.join(", "),
+    src,
+    dst,
+    ttl,
+    hex: Buffer.from(bytes).toString("hex"),
+  };
+}
