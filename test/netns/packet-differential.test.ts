@@ -5,7 +5,8 @@
  * test/netns/support/datagram-pipe.ts). Each daemon has three instances, all MASTER at priority 254
  * with their own VRIDs and VIPs (keepalived's 51 / 71 / 61, Vigil's 52 / 72 / 62): VI_1 VRRPv2
  * multicast with PASS authentication and two VIPs, VI_2 VRRPv3 multicast, VI_3 VRRPv2 unicast
- * (`check_unicast_src`, peers h3 and .5 with min_ttl 250). The same mutant (same seed) goes to the
+ * (`check_unicast_src`, peers h3 and .5 with min_ttl 250), VI_4 VRRPv3 IPv6 (VIP in 2001:2::/48, the
+ * IPv6 benchmarking range, on the lab bridge only; keepalived's 81, Vigil's 82). The same mutant (same seed) goes to the
  * same instance of each, with that daemon's VRID, VIPs and address. After each: keepalived's JSON
  * dump (SIGRTMIN+2) and Vigil's `GET /status`; every counter's change and every state must be the
  * same. A mutant that makes an instance leave MASTER is compared, then both are left to take over
@@ -36,7 +37,7 @@ const suite = "netns: packet differential, keepalived 2.2.7 vs Vigil";
 const COUNT = Number(process.env.VIGIL_PKT_COUNT ?? 60);
 const SEED = Number(process.env.VIGIL_PKT_SEED ?? 1);
 const COUNTERS = countersWithout("advert_sent", "pri_zero_sent");
-const NAMES = ["VI_1", "VI_2", "VI_3"] as const;
+const NAMES = ["VI_1", "VI_2", "VI_3", "VI_4"] as const;
 type Name = (typeof NAMES)[number];
 /** keepalived's JSON `state` numbers. */
 const KA_STATE: Record<number, string> = { 0: "INIT", 1: "BACKUP", 2: "MASTER", 3: "FAULT" };
@@ -112,12 +113,39 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
             unicast: { src, peers: [h3.ipv4, `${net}.5 min_ttl 250 max_ttl 255`] },
             extra: ["check_unicast_src"],
           }),
+          instanceBlock({
+            name: "VI_4",
+            state: "MASTER",
+            vrid: base + 30,
+            prio: 254,
+            advertInt: "1",
+            version: 3,
+            vips: [`2001:2::${base + 30}/64`],
+          }),
         );
       keepalived = keepalivedPrivateTmp(lab, h1, conf(51, h1.ipv4), "keepalived");
       vigil = startVigil(lab, h2, conf(52, h2.ipv4), "vigil");
-      const targets = (base: number, host: string): Record<Name, PacketTarget> => {
-        const common = { unusedVrid: 200, intervalCs: 100, host, others: [`${net}.5`, `${net}.9`] };
+      const [ll1, ll2, ll3] = [await lab.linkLocal(h1), await lab.linkLocal(h2), await lab.linkLocal(h3)];
+      const targets = (base: number, host: string, host6: string): Record<Name, PacketTarget> => {
+        const common = {
+          family: 4 as const,
+          unusedVrid: 200,
+          intervalCs: 100,
+          host,
+          others: [`${net}.5`, `${net}.9`],
+        };
         return {
+          VI_4: {
+            ...common,
+            family: 6,
+            version: 3,
+            vrid: base + 30,
+            vips: [`2001:2::${base + 30}`],
+            host: host6,
+            source: ll3,
+            unicast: false,
+            others: ["2001:2::9", "fe80::9"],
+          },
           VI_1: {
             ...common,
             version: 2,
@@ -145,8 +173,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
           },
         };
       };
-      const kaTargets = targets(51, h1.ipv4);
-      const vgTargets = targets(52, h2.ipv4);
+      const kaTargets = targets(51, h1.ipv4, ll1);
+      const vgTargets = targets(52, h2.ipv4, ll2);
 
       const snapKeepalived = async (): Promise<Snapshot> => {
         const dump = await keepalivedJson(keepalived);
@@ -240,7 +268,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
         if (sender?.pid !== undefined && sender.exitCode === null) sender.kill("SIGKILL");
         dumpForInspection("packet-differential-keepalived.txt", keepalived.proc.output);
         dumpForInspection("packet-differential-vigil.txt", vigil.proc.output);
-      dumpForInspection("packet-differential-mutants.txt", `${seen.join("\n")}\n`);
+        dumpForInspection("packet-differential-mutants.txt", `${seen.join("\n")}\n`);
       }
       journals = await verifyJournal(vigil);
     },

@@ -4,10 +4,11 @@
  * from a seed — header fields (version, type, VRID, priority, count, interval, auth type and data,
  * the v3 reserved bits), the address list (an address dropped, added, replaced, repeated, reordered),
  * the length (cut or padded), a flipped byte, a wrong checksum, and the IPv4 envelope (TTL, source,
- * destination). The same seed gives the same changes for any target of the same kind, so one mutant
+ * destination; an IPv6 datagram keeps its sender's source and always leaves with a right checksum,
+ * see datagram-pipe.ts). The same seed gives the same changes for any target of the same kind, so one mutant
  * can be sent to keepalived's instance and to Vigil's, each with its own VRID and addresses.
- * Destinations are only the target's host and 224.0.0.18; sources stay in 198.18.0.0/15 (or are
- * 0.0.0.0). Pure.
+ * Destinations are only the target's host and the VRRP group; IPv4 sources stay in 198.18.0.0/15
+ * (or are 0.0.0.0). Pure.
  */
 import {
   type AdvertFields,
@@ -15,11 +16,13 @@ import {
   passwordAuthData,
   setAdvertChecksum,
   VRRP_MCAST_GROUP4,
+  VRRP_MCAST_GROUP6,
 } from "../../../src/protocol/codec.ts";
 import { Prng } from "../../../src/runtime/prng.ts";
 
 /** A receiving instance, as the sender sees it. */
 export interface PacketTarget {
+  readonly family: 4 | 6;
   readonly version: 2 | 3;
   readonly vrid: number;
   /** A VRID no instance on the LAN uses. */
@@ -31,7 +34,7 @@ export interface PacketTarget {
   readonly host: string;
   /** Where a valid advert comes from: the sender's address (multicast) or a configured peer (unicast). */
   readonly source: string;
-  /** Unicast instances: adverts go to `host`; multicast ones to 224.0.0.18. */
+  /** Unicast instances: adverts go to `host`; multicast ones to 224.0.0.18 or ff02::12. */
   readonly unicast: boolean;
   /** Other addresses of the lab's /24 a source or an address may be: another peer, a stranger. */
   readonly others: readonly string[];
@@ -71,7 +74,8 @@ export function packetMutant(seed: number, target: PacketTarget): PacketMutant {
       : {}),
   };
   let src = target.source;
-  let dst = target.unicast ? target.host : VRRP_MCAST_GROUP4;
+  const group = target.family === 4 ? VRRP_MCAST_GROUP4 : VRRP_MCAST_GROUP6;
+  let dst = target.unicast ? target.host : group;
   let ttl = 255;
   const byteOps: Array<(b: Uint8Array) => Uint8Array> = [];
   let checksum: "right" | "wrong" | "left" = "right";
@@ -202,6 +206,12 @@ export function packetMutant(seed: number, target: PacketTarget): PacketMutant {
         break;
       }
       case 17: {
+        if (target.family === 6) {
+          // An IPv6 source must be the sender's own (its socket cannot spoof one): the hop limit instead.
+          ttl = pick(rng, [254, 64, 1]);
+          labels.push(`hop limit ${ttl}`);
+          break;
+        }
         const which = rng.int(0, 3);
         src = [target.host, target.vips[0] ?? target.host, pick(rng, target.others), "0.0.0.0"][
           which
@@ -210,11 +220,17 @@ export function packetMutant(seed: number, target: PacketTarget): PacketMutant {
         break;
       }
       case 18: {
-        dst = target.unicast ? VRRP_MCAST_GROUP4 : target.host;
+        dst = target.unicast ? group : target.host;
         labels.push(target.unicast ? "dst group" : "dst host");
         break;
       }
       default: {
+        if (target.family === 6) {
+          // keepalived has no VRRPv2 over IPv6: the version nibble only.
+          byteOps.push(setByte(0, (o) => (2 << 4) | (o & 0x0f)));
+          labels.push("version 2");
+          break;
+        }
         const v = fields.version === 2 ? 3 : 2;
         fields = {
           ...fields,
@@ -230,13 +246,14 @@ export function packetMutant(seed: number, target: PacketTarget): PacketMutant {
       }
     }
   }
-  let bytes = encodeAdvert(fields, 4, fields.version === 3 ? { src, dst } : undefined);
+  const family = target.family;
+  let bytes = encodeAdvert(fields, family, fields.version === 3 ? { src, dst } : undefined);
   for (const f of byteOps) bytes = f(bytes);
   const v = (bytes[0] ?? 0) >> 4;
   if (checksum === "right" && bytes.length >= 8) {
     // The checksum a sender of this version would write (v3: with the pseudo-header).
-    if (v === 3) setAdvertChecksum(bytes, 4, { src, dst });
-    else setAdvertChecksum(bytes, 4);
+    if (v === 3) setAdvertChecksum(bytes, family, { src, dst });
+    else setAdvertChecksum(bytes, family);
   } else if (checksum === "wrong" && bytes.length >= 8) bytes[7] = (bytes[7] ?? 0) ^ 0x33;
   return {
     label: labels.join(", "),
