@@ -338,8 +338,13 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
     },
     { primaryAddress: source, removedTrackers, lvs: lvs !== undefined },
   );
-  // A down timer fires only after the adverts already waiting in the sockets are heard (real-clock.ts).
-  clock.readInputFirst(() => transport.readPending());
+  // A down timer fires only after the adverts and address notifications already waiting in the
+  // sockets are heard (real-clock.ts): keepalived reads its sockets and netlink reflector first too.
+  const addresses = watchAddresses();
+  clock.readInputFirst(() => {
+    transport.readPending();
+    addresses.readPending();
+  });
   // Configuration faults (no address to send from, unicast_fault_no_peer without peers): keepalived's lines.
   for (const i of node.spec.instances) for (const why of i.configFaults ?? []) opts.log(why, false);
   let watcher: Subscription | undefined;
@@ -349,7 +354,7 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
     // A FIFO that cannot be opened is logged by the notify port; the node still runs.
     opts.log(`notify: ${e instanceof Error ? e.message : String(e)}`, false, "error");
   }
-  watcher = watchAddresses().subscribe({
+  watcher = addresses.subscribe({
     next: (a) =>
       node.input({
         kind: "address",

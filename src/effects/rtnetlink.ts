@@ -9,10 +9,11 @@
  */
 import netlink, { type NetlinkMessage, type RtNetlinkSocket } from "netlink";
 import { Observable } from "rxjs";
+import { loadLibc, MSG_DONTWAIT, socketFds } from "../../transports/libc.ffi.ts";
 import { formatIpv4, formatIpv6 } from "../protocol/address.ts";
 import { EffectError, errnoName } from "../runtime/ports.ts";
 
-const { AttrStream, createRtNetlink, parseError, rt } = netlink;
+const { AttrStream, createRtNetlink, parseError, parseMessages, rt } = netlink;
 
 /** nlmsg_type values and flags used here (linux/netlink.h, linux/rtnetlink.h). */
 export const NLMSG_ERROR = 2;
@@ -277,17 +278,49 @@ const codeOf = (error: unknown): string => {
   return typeof code === "string" ? code : "INTERNAL";
 };
 
+/** The address watch: its events, and a synchronous read of what its socket holds now. */
+export interface AddressWatch extends Observable<AddressEvent> {
+  /**
+   * Reads the notifications already waiting in the event socket (at most `READ_PENDING_MAX`
+   * messages) and delivers their events before it returns. The daemon calls it before a down
+   * timer fires, as keepalived reads its netlink reflector before its timers: the deletion of a VIP
+   * the instance itself removed on leaving MASTER is then heard while it is still BACKUP, not taken
+   * for someone else's deletion once it is MASTER again. Nothing to read (not subscribed, a socket
+   * whose descriptor is not known, e.g. a test's fake): nothing happens.
+   */
+  readPending(): void;
+}
+
+/** Notifications one `readPending` takes at most. */
+const READ_PENDING_MAX = 256;
+/** Large enough for any one notification datagram. */
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * The descriptor `open()` created (the `netlink` package does not expose it): the one socket
+ * descriptor that appeared, or undefined.
+ */
+function openWithFd<T>(open: () => T): { sock: T; fd: number | undefined } {
+  const before = socketFds();
+  const sock = open();
+  const added = [...socketFds()].filter((fd) => !before.has(fd));
+  return { sock, fd: added.length === 1 ? added[0] : undefined };
+}
+
 /**
  * Every IPv4/IPv6 address added or removed on the host (RTNLGRP_IPV4_IFADDR / RTNLGRP_IPV6_IFADDR),
  * in the kernel's order, with the interface name (kept from a link dump and RTNLGRP_LINK). An
  * address whose state changes (e.g. lifetimes) is reported again as present. Both sockets are
  * opened on subscribe and closed on unsubscribe; a socket error (e.g. ENOBUFS: events were lost)
- * ends the stream with an `EffectError`. The sockets do not keep the event loop alive.
+ * ends the stream with an `EffectError`. The sockets do not keep the event loop alive. The event
+ * socket is also read synchronously by `readPending` (non-blocking `recv` on its descriptor through
+ * libc; the package's own reader then finds those messages gone), in the same order.
  */
-export function watchAddresses(options: RtnlOptions = {}): Observable<AddressEvent> {
+export function watchAddresses(options: RtnlOptions = {}): AddressWatch {
   const open = options.open ?? openRtnl;
   const timeoutMs = options.timeoutMs ?? 5000;
-  return new Observable<AddressEvent>((subscriber) => {
+  let readPending: (() => void) | undefined;
+  const watch = new Observable<AddressEvent>((subscriber) => {
     const names = new Map<number, string>();
     let events: RtNetlinkSocket | undefined;
     let lookup: RtNetlinkSocket | undefined;
@@ -318,8 +351,10 @@ export function watchAddresses(options: RtnlOptions = {}): Observable<AddressEve
     };
     const { receive, release } = heldUntilDump(handle);
     try {
-      events = open();
+      const opened = openWithFd(open);
+      events = opened.sock;
       events.socket.on("message", receive);
+      if (opened.fd !== undefined) readPending = pendingReader(opened.fd, (m) => receive(m));
       events.socket.on("error", (e) =>
         subscriber.error(new EffectError(codeOf(e), `rtnetlink address watch: ${e.message}`)),
       );
@@ -343,11 +378,32 @@ export function watchAddresses(options: RtnlOptions = {}): Observable<AddressEve
       release();
     });
     return () => {
+      readPending = undefined;
       closeLookup();
       events?.socket.close();
       events = undefined;
     };
   });
+  return Object.assign(watch, { readPending: () => readPending?.() });
+}
+
+/** `AddressWatch.readPending` on descriptor `fd`: each datagram's messages to `deliver`, in order. */
+function pendingReader(fd: number, deliver: (messages: NetlinkMessage[]) => void): () => void {
+  const libc = loadLibc();
+  const buf = new Uint8Array(READ_BUFFER_BYTES);
+  return () => {
+    for (let read = 0; read < READ_PENDING_MAX; read++) {
+      const n = libc.recvfrom(fd, buf, buf.length, MSG_DONTWAIT, null, null);
+      if (n <= 0) return; // empty (EAGAIN), or an error the package's own reader reports
+      let messages: NetlinkMessage[];
+      try {
+        messages = parseMessages(Buffer.from(buf.subarray(0, n)));
+      } catch {
+        continue; // malformed: skipped, as the package's reader does
+      }
+      deliver(messages);
+    }
+  };
 }
 
 /** What the host needs of an interface: its index, MTU, addresses and advert source candidates. */

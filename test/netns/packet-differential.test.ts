@@ -9,8 +9,12 @@
  * IPv6 benchmarking range, on the lab bridge only; keepalived's 81, Vigil's 82). The same mutant (same seed) goes to the
  * same instance of each, with that daemon's VRID, VIPs and address. After each: keepalived's JSON
  * dump (SIGRTMIN+2) and Vigil's `GET /status`; every counter's change and every state must be the
- * same. A mutant that makes an instance leave MASTER is compared, then both are left to take over
- * again before the next. VIGIL_PKT_COUNT mutants (default 60) from VIGIL_PKT_SEED (default 1).
+ * same. First four edge cases per instance (the interval field at 0 and at its largest from a higher
+ * priority, at 0 from a leaving master, at 1): the first found that Vigil, back to MASTER at once
+ * (VRRPv3 takes the master's interval of 0), took the kernel's report of its own VIP removal for
+ * someone else's and left MASTER again with a priority-0 advert. Then VIGIL_PKT_COUNT mutants
+ * (default 60) from VIGIL_PKT_SEED (default 1). Where a mutant made the sender master, the sender
+ * steps down (priority 0) and both take over again before the next.
  * Vigil's journal replays with `vigil replay --verify`. Needs root, netns, keepalived. Not pure.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -30,7 +34,13 @@ import {
   type VigilRun,
   verifyJournal,
 } from "./support/mixed-cluster.ts";
-import { type PacketTarget, packetMutant } from "./support/packet-mutants.ts";
+import {
+  edgeAdvert,
+  edgeAdverts,
+  type PacketMutant,
+  type PacketTarget,
+  packetMutant,
+} from "./support/packet-mutants.ts";
 import { repoRoot, tsxBin } from "./support/vigil.ts";
 
 const suite = "netns: packet differential, keepalived 2.2.7 vs Vigil";
@@ -48,7 +58,7 @@ interface Snapshot {
 }
 
 interface Difference {
-  readonly i: number;
+  readonly id: string;
   readonly instance: Name;
   readonly label: string;
   readonly keepalived: string;
@@ -239,27 +249,49 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
             });
           });
         expect(await nextLine()).toBe("ready");
+        const send = async (m: PacketMutant): Promise<void> => {
+          sender?.stdin?.write(`${JSON.stringify({ src: m.src, dst: m.dst, ttl: m.ttl, hex: m.hex })}\n`);
+          expect(await nextLine()).toMatch(/^sent /);
+        };
+        const cases = [
+          ...NAMES.flatMap((name) => {
+            const [ke, ve] = [edgeAdverts(kaTargets[name]), edgeAdverts(vgTargets[name])];
+            return ke.map((mk, k) => ({ id: `edge ${k}`, name, mk, mv: ve[k] as PacketMutant }));
+          }),
+          ...Array.from({ length: COUNT }, (_, i) => {
+            const seed = SEED * 100_000 + i;
+            const name = NAMES[i % NAMES.length] as Name;
+            return {
+              id: String(seed),
+              name,
+              mk: packetMutant(seed, kaTargets[name]),
+              mv: packetMutant(seed, vgTargets[name]),
+            };
+          }),
+        ];
         let [ka, vg] = await bothMaster();
-        for (let i = 0; i < COUNT; i++) {
-          const seed = SEED * 100_000 + i;
-          const name = NAMES[i % NAMES.length] as Name;
-          const mk = packetMutant(seed, kaTargets[name]);
-          const mv = packetMutant(seed, vgTargets[name]);
-          for (const m of [mk, mv]) {
-            sender.stdin?.write(`${JSON.stringify({ src: m.src, dst: m.dst, ttl: m.ttl, hex: m.hex })}\n`);
-            expect(await nextLine()).toMatch(/^sent /);
-          }
+        for (const { id, name, mk, mv } of cases) {
+          await send(mk);
+          await send(mv);
           await sleepMs(60);
           const [ka2, vg2] = [await snapKeepalived(), await snapVigil()];
           compared++;
           for (const n of NAMES) {
             const dk = delta(ka, ka2, n);
             const dv = delta(vg, vg2, n);
-            if (n === name) seen.push(`${seed} ${n} [${mk.label}] keepalived: ${dk} | vigil: ${dv}`);
-            if (dk !== dv)
-              differences.push({ i: seed, instance: n, label: mk.label, keepalived: dk, vigil: dv });
+            if (n === name) seen.push(`${id} ${n} [${mk.label}] keepalived: ${dk} | vigil: ${dv}`);
+            if (dk !== dv) differences.push({ id, instance: n, label: mk.label, keepalived: dk, vigil: dv });
           }
-          [ka, vg] = allMaster(ka2) && allMaster(vg2) ? [ka2, vg2] : await bothMaster();
+          if (allMaster(ka2) && allMaster(vg2)) [ka, vg] = [ka2, vg2];
+          else {
+            // The sender steps down (priority 0) where a mutant made it the master, in both.
+            for (const n of NAMES)
+              if (ka2.state[n] !== "MASTER" || vg2.state[n] !== "MASTER") {
+                await send(edgeAdvert(kaTargets[n], 0));
+                await send(edgeAdvert(vgTargets[n], 0));
+              }
+            [ka, vg] = await bothMaster();
+          }
         }
         sender.stdin?.end();
         await vigil.proc.stop("SIGTERM", 10_000);
@@ -279,8 +311,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
     await lab?.destroy();
   });
 
-  it(`every mutant (${COUNT} from seed ${SEED}) changes the same counters and states in both`, () => {
-    expect(compared).toBe(COUNT);
+  it(`every mutant (4 edge cases per instance, ${COUNT} from seed ${SEED}) changes the same counters and states in both`, () => {
+    expect(compared).toBe(COUNT + 4 * NAMES.length);
     expect(differences).toEqual([]);
   });
 

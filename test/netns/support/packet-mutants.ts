@@ -59,6 +59,57 @@ const setByte =
 
 const pick = <T>(rng: Prng, xs: readonly T[]): T => xs[rng.int(0, xs.length - 1)] as T;
 
+/**
+ * A valid advert for `target` at `priority`, with the interval field set to `intervalField` (v2:
+ * seconds, 0–255; v3: centiseconds, 0–4095) when given: the edge cases sent before the drawn
+ * mutants, and the priority-0 advert that hands an instance back to MASTER after a mutant took it.
+ */
+export function edgeAdvert(target: PacketTarget, priority: number, intervalField?: number): PacketMutant {
+  const src = target.source;
+  const dst = target.unicast ? target.host : target.family === 4 ? VRRP_MCAST_GROUP4 : VRRP_MCAST_GROUP6;
+  const bytes = encodeAdvert(
+    {
+      version: target.version,
+      vrid: target.vrid,
+      priority,
+      advertIntervalCs: target.intervalCs,
+      addresses: target.vips,
+      ...(target.authPass !== undefined && target.version === 2
+        ? { authType: 1 as const, authData: passwordAuthData(target.authPass) }
+        : {}),
+    },
+    target.family,
+    target.version === 3 ? { src, dst } : undefined,
+  );
+  if (intervalField !== undefined) {
+    if (target.version === 2) bytes[5] = intervalField;
+    else {
+      bytes[4] = ((bytes[4] ?? 0) & 0xf0) | (intervalField >> 8);
+      bytes[5] = intervalField & 0xff;
+    }
+    setAdvertChecksum(bytes, target.family, target.version === 3 ? { src, dst } : undefined);
+  }
+  const interval = intervalField === undefined ? "" : `, interval field ${intervalField}`;
+  return {
+    label: `edge: priority ${priority}${interval}`,
+    src,
+    dst,
+    ttl: 255,
+    hex: Buffer.from(bytes).toString("hex"),
+  };
+}
+
+/** The edge cases: the interval field at 0 and at its largest, from a higher and a leaving master. */
+export const edgeAdverts = (target: PacketTarget): PacketMutant[] => {
+  const max = target.version === 2 ? 255 : 4095;
+  return [
+    edgeAdvert(target, 255, 0),
+    edgeAdvert(target, 0, 0),
+    edgeAdvert(target, 255, max),
+    edgeAdvert(target, 255, 1),
+  ];
+};
+
 /** The mutant drawn from `seed` for `target`. */
 export function packetMutant(seed: number, target: PacketTarget): PacketMutant {
   const rng = new Prng(seed);
@@ -119,7 +170,9 @@ export function packetMutant(seed: number, target: PacketTarget): PacketMutant {
       }
       case 6: {
         const cut = rng.int(1, 12);
-        byteOps.push((b) => b.slice(0, Math.max(0, b.length - cut)));
+        // An IPv6 socket that has the kernel write the checksum sends nothing shorter than its 8 bytes.
+        const least = target.family === 6 ? 8 : 0;
+        byteOps.push((b) => b.slice(0, Math.max(least, b.length - cut)));
         labels.push(`cut ${cut}`);
         break;
       }
