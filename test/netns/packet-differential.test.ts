@@ -2,20 +2,24 @@
  * Packet differential, keepalived 2.2.7 against Vigil: seeded mutants of valid adverts
  * (test/netns/support/packet-mutants.ts) sent one at a time to both daemons, and after each the
  * counters and states of both compared. Lab h1 runs keepalived, h2 `vigil run`, h3 sends (through
- * test/netns/support/datagram-pipe.ts). Each daemon has three instances, all MASTER at priority 254
- * with their own VRIDs and VIPs (keepalived's 51 / 71 / 61, Vigil's 52 / 72 / 62): VI_1 VRRPv2
+ * test/netns/support/datagram-pipe.ts). Each daemon has four instances at priority 254 with their
+ * own VRIDs and VIPs (keepalived's 51 / 71 / 61 / 81, Vigil's 52 / 72 / 62 / 82): VI_1 VRRPv2
  * multicast with PASS authentication and two VIPs, VI_2 VRRPv3 multicast, VI_3 VRRPv2 unicast
- * (`check_unicast_src`, peers h3 and .5 with min_ttl 250), VI_4 VRRPv3 IPv6 (VIP in 2001:2::/48, the
- * IPv6 benchmarking range, on the lab bridge only; keepalived's 81, Vigil's 82). The same mutant (same seed) goes to the
+ * (`check_unicast_src`, peers h3 and .5 with min_ttl 250), VI_4 VRRPv3 IPv6 (VIP in 2001:2::/48,
+ * the IPv6 benchmarking range, on the lab bridge only). The same mutant (same seed) goes to the
  * same instance of each, with that daemon's VRID, VIPs and address. After each: keepalived's JSON
  * dump (SIGRTMIN+2) and Vigil's `GET /status`; every counter's change and every state must be the
- * same. First four edge cases per instance (the interval field at 0 and at its largest from a higher
- * priority, at 0 from a leaving master, at 1): the first found that Vigil, back to MASTER at once
- * (VRRPv3 takes the master's interval of 0), took the kernel's report of its own VIP removal for
- * someone else's and left MASTER again with a priority-0 advert. Then VIGIL_PKT_COUNT mutants
- * (default 60) from VIGIL_PKT_SEED (default 1). Where a mutant made the sender master, the sender
- * steps down (priority 0) and both take over again before the next.
- * Vigil's journal replays with `vigil replay --verify`. Needs root, netns, keepalived. Not pure.
+ * same.
+ *
+ * Two rounds, each of four edge cases per instance (the interval field at 0 and at its largest
+ * from a higher priority, at 0 from a leaving master, at 1) and VIGIL_PKT_COUNT drawn mutants
+ * (default 60, from VIGIL_PKT_SEED, default 1): first to MASTERs (where a mutant made the sender
+ * master, it steps down with priority 0 and both take over again before the next), then to
+ * BACKUPs (the sender is the master at 255 and says so again after each). The first edge case found
+ * that Vigil, MASTER again at once (VRRPv3 takes the master's interval of 0), took the kernel's
+ * report of its own VIP removal for someone else's and left MASTER a second time with a priority-0
+ * advert. Vigil's journal replays with `vigil replay --verify`. Needs root, netns, keepalived. Not
+ * pure.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -208,17 +212,6 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
         }
         return s;
       };
-      const allMaster = (s: Snapshot): boolean => NAMES.every((n) => s.state[n] === "MASTER");
-      const bothMaster = async (): Promise<[Snapshot, Snapshot]> =>
-        waitFor(
-          "every instance of both daemons MASTER",
-          async () => {
-            const pair: [Snapshot, Snapshot] = [await snapKeepalived(), await snapVigil()];
-            return pair.every(allMaster) ? pair : undefined;
-          },
-          20_000,
-        );
-
       try {
         for (const p of [keepalived.proc, vigil.proc])
           for (const n of NAMES)
@@ -253,13 +246,10 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
           sender?.stdin?.write(`${JSON.stringify({ src: m.src, dst: m.dst, ttl: m.ttl, hex: m.hex })}\n`);
           expect(await nextLine()).toMatch(/^sent /);
         };
-        const cases = [
-          ...NAMES.flatMap((name) => {
-            const [ke, ve] = [edgeAdverts(kaTargets[name]), edgeAdverts(vgTargets[name])];
-            return ke.map((mk, k) => ({ id: `edge ${k}`, name, mk, mv: ve[k] as PacketMutant }));
-          }),
-          ...Array.from({ length: COUNT }, (_, i) => {
-            const seed = SEED * 100_000 + i;
+        type Case = { id: string; name: Name; mk: PacketMutant; mv: PacketMutant };
+        const drawn = (phase: number): Case[] =>
+          Array.from({ length: COUNT }, (_, i) => {
+            const seed = SEED * 100_000 + phase * 10_000 + i;
             const name = NAMES[i % NAMES.length] as Name;
             return {
               id: String(seed),
@@ -267,32 +257,74 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
               mk: packetMutant(seed, kaTargets[name]),
               mv: packetMutant(seed, vgTargets[name]),
             };
-          }),
-        ];
-        let [ka, vg] = await bothMaster();
-        for (const { id, name, mk, mv } of cases) {
-          await send(mk);
-          await send(mv);
-          await sleepMs(60);
-          const [ka2, vg2] = [await snapKeepalived(), await snapVigil()];
-          compared++;
-          for (const n of NAMES) {
-            const dk = delta(ka, ka2, n);
-            const dv = delta(vg, vg2, n);
-            if (n === name) seen.push(`${id} ${n} [${mk.label}] keepalived: ${dk} | vigil: ${dv}`);
-            if (dk !== dv) differences.push({ id, instance: n, label: mk.label, keepalived: dk, vigil: dv });
-          }
-          if (allMaster(ka2) && allMaster(vg2)) [ka, vg] = [ka2, vg2];
-          else {
-            // The sender steps down (priority 0) where a mutant made it the master, in both.
-            for (const n of NAMES)
-              if (ka2.state[n] !== "MASTER" || vg2.state[n] !== "MASTER") {
-                await send(edgeAdvert(kaTargets[n], 0));
-                await send(edgeAdvert(vgTargets[n], 0));
+          });
+        const edges: Case[] = NAMES.flatMap((name) => {
+          const [ke, ve] = [edgeAdverts(kaTargets[name]), edgeAdverts(vgTargets[name])];
+          return ke.map((mk, k) => ({ id: `edge ${k}`, name, mk, mv: ve[k] as PacketMutant }));
+        });
+        const inState = (want: string) => (s: Snapshot) => NAMES.every((n) => s.state[n] === want);
+        const settled = (want: string): Promise<[Snapshot, Snapshot]> =>
+          waitFor(
+            `every instance of both daemons ${want}`,
+            async () => {
+              const pair: [Snapshot, Snapshot] = [await snapKeepalived(), await snapVigil()];
+              return pair.every(inState(want)) ? pair : undefined;
+            },
+            20_000,
+          );
+        /** The sender as the master of every instance (priority 255), or stepping down (0) where it is. */
+        const sendAll = async (priority: number, only?: (n: Name) => boolean): Promise<void> => {
+          for (const n of NAMES)
+            if (only === undefined || only(n)) {
+              await send(edgeAdvert(kaTargets[n], priority));
+              await send(edgeAdvert(vgTargets[n], priority));
+            }
+        };
+        /**
+         * Sends each case to both and compares. `want`: the state every instance is in before each case
+         * (MASTER: the daemons' own; BACKUP: the sender, at 255, is the master, and says so again before
+         * each case, so no down timer runs out between cases).
+         */
+        const run = async (
+          cases: readonly Case[],
+          want: "MASTER" | "BACKUP",
+          phase: string,
+        ): Promise<void> => {
+          let [ka, vg] = await settled(want);
+          for (const { id, name, mk, mv } of cases) {
+            await send(mk);
+            await send(mv);
+            await sleepMs(60);
+            const [ka2, vg2] = [await snapKeepalived(), await snapVigil()];
+            compared++;
+            for (const n of NAMES) {
+              const dk = delta(ka, ka2, n);
+              const dv = delta(vg, vg2, n);
+              if (n === name) seen.push(`${phase} ${id} ${n} [${mk.label}] keepalived: ${dk} | vigil: ${dv}`);
+              if (dk !== dv)
+                differences.push({
+                  id: `${phase} ${id}`,
+                  instance: n,
+                  label: mk.label,
+                  keepalived: dk,
+                  vigil: dv,
+                });
+            }
+            if (want === "MASTER") {
+              if (inState(want)(ka2) && inState(want)(vg2)) [ka, vg] = [ka2, vg2];
+              else {
+                await sendAll(0, (n) => ka2.state[n] !== "MASTER" || vg2.state[n] !== "MASTER");
+                [ka, vg] = await settled(want);
               }
-            [ka, vg] = await bothMaster();
+            } else {
+              await sendAll(255);
+              [ka, vg] = await settled(want);
+            }
           }
-        }
+        };
+        await run([...edges, ...drawn(0)], "MASTER", "master");
+        await sendAll(255);
+        await run([...edges, ...drawn(1)], "BACKUP", "backup");
         sender.stdin?.end();
         await vigil.proc.stop("SIGTERM", 10_000);
         await keepalived.proc.stop("SIGTERM", 10_000);
@@ -311,8 +343,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
     await lab?.destroy();
   });
 
-  it(`every mutant (4 edge cases per instance, ${COUNT} from seed ${SEED}) changes the same counters and states in both`, () => {
-    expect(compared).toBe(COUNT + 4 * NAMES.length);
+  it(`every mutant (4 edge cases per instance and ${COUNT} from seed ${SEED}, to MASTERs and to BACKUPs) changes the same counters and states in both`, () => {
+    expect(compared).toBe(2 * (COUNT + 4 * NAMES.length));
     expect(differences).toEqual([]);
   });
 
