@@ -2,11 +2,12 @@
  * Packet differential, keepalived 2.2.7 against Vigil: seeded mutants of valid adverts
  * (test/netns/support/packet-mutants.ts) sent one at a time to both daemons, and after each the
  * counters and states of both compared. Lab h1 runs keepalived, h2 `vigil run`, h3 sends (through
- * test/netns/support/datagram-pipe.ts). Each daemon has four instances at priority 254 with their
- * own VRIDs and VIPs (keepalived's 51 / 71 / 61 / 81, Vigil's 52 / 72 / 62 / 82): VI_1 VRRPv2
+ * test/netns/support/datagram-pipe.ts). Each daemon has five instances at priority 254 with their
+ * own VRIDs and VIPs (keepalived's 51 / 71 / 61 / 81 / 91, Vigil's 52 / 72 / 62 / 82 / 92): VI_1 VRRPv2
  * multicast with PASS authentication and two VIPs, VI_2 VRRPv3 multicast, VI_3 VRRPv2 unicast
- * (`check_unicast_src`, peers h3 and .5 with min_ttl 250), VI_4 VRRPv3 IPv6 (VIP in 2001:2::/48,
- * the IPv6 benchmarking range, on the lab bridge only). The same mutant (same seed) goes to the
+ * (`check_unicast_src`, peers h3 and .5 with min_ttl 250), VI_4 VRRPv3 IPv6 multicast (VIP in
+ * 2001:2::/48, the IPv6 benchmarking range, on the lab bridge only), VI_5 VRRPv3 IPv6 unicast (peers
+ * h3's link-local address and fe80::5). The same mutant (same seed) goes to the
  * same instance of each, with that daemon's VRID, VIPs and address. After each: keepalived's JSON
  * dump (SIGRTMIN+2) and Vigil's `GET /status`; every counter's change and every state must be the
  * same.
@@ -51,7 +52,7 @@ const suite = "netns: packet differential, keepalived 2.2.7 vs Vigil";
 const COUNT = Number(process.env.VIGIL_PKT_COUNT ?? 60);
 const SEED = Number(process.env.VIGIL_PKT_SEED ?? 1);
 const COUNTERS = countersWithout("advert_sent", "pri_zero_sent");
-const NAMES = ["VI_1", "VI_2", "VI_3", "VI_4"] as const;
+const NAMES = ["VI_1", "VI_2", "VI_3", "VI_4", "VI_5"] as const;
 type Name = (typeof NAMES)[number];
 /** keepalived's JSON `state` numbers. */
 const KA_STATE: Record<number, string> = { 0: "INIT", 1: "BACKUP", 2: "MASTER", 3: "FAULT" };
@@ -94,7 +95,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
       lab = await Lab.create({ prefix: `vg${process.pid % 1000}pd`, hosts: 3 });
       const [h1, h2, h3] = [lab.host(1), lab.host(2), lab.host(3)];
       const net = `198.18.${lab.subnet}`;
-      const conf = (base: number, src: string): string =>
+      const [ll1, ll2, ll3] = [await lab.linkLocal(h1), await lab.linkLocal(h2), await lab.linkLocal(h3)];
+      const conf = (base: number, src: string, src6: string): string =>
         configText(
           `pd-${base}`,
           instanceBlock({
@@ -136,10 +138,20 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
             version: 3,
             vips: [`2001:2::${base + 30}/64`],
           }),
+          instanceBlock({
+            name: "VI_5",
+            state: "MASTER",
+            vrid: base + 40,
+            prio: 254,
+            advertInt: "1",
+            version: 3,
+            vips: [`2001:2::${base + 40}/64`],
+            unicast: { src: src6, peers: [ll3, "fe80::5"] },
+            extra: ["check_unicast_src"],
+          }),
         );
-      keepalived = keepalivedPrivateTmp(lab, h1, conf(51, h1.ipv4), "keepalived");
-      vigil = startVigil(lab, h2, conf(52, h2.ipv4), "vigil");
-      const [ll1, ll2, ll3] = [await lab.linkLocal(h1), await lab.linkLocal(h2), await lab.linkLocal(h3)];
+      keepalived = keepalivedPrivateTmp(lab, h1, conf(51, h1.ipv4, ll1), "keepalived");
+      vigil = startVigil(lab, h2, conf(52, h2.ipv4, ll2), "vigil");
       const targets = (base: number, host: string, host6: string): Record<Name, PacketTarget> => {
         const common = {
           family: 4 as const,
@@ -149,6 +161,17 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
           others: [`${net}.5`, `${net}.9`],
         };
         return {
+          VI_5: {
+            ...common,
+            family: 6,
+            version: 3,
+            vrid: base + 40,
+            vips: [`2001:2::${base + 40}`],
+            host: host6,
+            source: ll3,
+            unicast: true,
+            others: ["fe80::5", "fe80::9"],
+          },
           VI_4: {
             ...common,
             family: 6,
