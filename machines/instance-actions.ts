@@ -49,6 +49,7 @@ export const s = setup({
           masterAdverIntervalCs: c.masterAdverIntervalCs,
           downTimerAdverts: c.p.downTimerAdverts,
           downTimer: c.downTimer,
+          ownAdverIntervalCs: c.p.advertIntervalCs,
         }),
       ),
     advertInterval: ({ context: c }) => usToXstateMs(csToUs(c.p.advertIntervalCs)),

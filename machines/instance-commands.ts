@@ -14,7 +14,7 @@ import type {
 } from "./events.ts";
 import { fifoLine } from "./events.ts";
 import { effectivePriority, FILE_FAULT_STATUS, OWNER_PRIORITY } from "./priority.ts";
-import { skewTimeUs } from "./timers.ts";
+import { type DownTimerKind, skewTimeUs } from "./timers.ts";
 
 export interface InstanceContext {
   readonly p: InstanceParams;
@@ -28,7 +28,7 @@ export interface InstanceContext {
   readonly masterPriority: number;
   readonly masterIp: string;
   /** How the next BACKUP down timer is computed: full interval, skew only (priority 0), or at once (owner). */
-  readonly downTimer: "full" | "skew" | "now";
+  readonly downTimer: DownTimerKind;
   readonly preempt: "idle" | "running" | "expired";
   /** Sync-group member whose down timer expired: wants MASTER, waits for the group. */
   readonly wantMaster: boolean;

@@ -44,15 +44,39 @@ export interface MasterDownInput extends SkewInput {
 export const masterDownIntervalUs = (input: MasterDownInput): number =>
   (input.downTimerAdverts ?? 3) * csToUs(input.masterAdverIntervalCs) + skewTimeUs(input);
 
+/**
+ * How a BACKUP's down timer is armed: the full Master_Down_Interval, Skew_Time only (after a
+ * priority-0 advert), at once (owner start), or `wait` — a sync-group member whose timer ran out
+ * waiting for the other members to want MASTER too (keepalived's `vrrp_sync_can_goto_master`
+ * re-arms it with Master_Down_Interval, "the timer here doesn't really matter").
+ */
+export type DownTimerKind = "full" | "skew" | "now" | "wait";
+
 export interface DownTimerInput extends MasterDownInput {
-  /** Full Master_Down_Interval, Skew_Time only (after a priority-0 advert), or at once (owner start). */
-  readonly downTimer: "full" | "skew" | "now";
+  readonly downTimer: DownTimerKind;
+  /** The instance's own advert_int (centiseconds): `wait`'s period when Master_Down_Interval is 0. */
+  readonly ownAdverIntervalCs?: number;
 }
 
-/** The BACKUP down timer as the instance machine arms it. */
-export const downTimerUs = (input: DownTimerInput): number =>
-  input.downTimer === "now"
-    ? 0
-    : input.downTimer === "skew"
-      ? skewTimeUs(input)
-      : masterDownIntervalUs(input);
+/**
+ * The BACKUP down timer as the instance machine arms it. A VRRPv3 master may advertise an interval
+ * of 0, which a BACKUP adopts, so Master_Down_Interval is 0: once that is keepalived's immediate
+ * timeout, but re-armed at 0 while waiting for the group keepalived spins (thousands of timeouts a
+ * second, each logged) and a virtual clock would never leave that instant. `wait` then re-checks
+ * once per the instance's own advert_int instead; what the group decides is the same, since the
+ * other members' reports decide it.
+ */
+export const downTimerUs = (input: DownTimerInput): number => {
+  switch (input.downTimer) {
+    case "now":
+      return 0;
+    case "skew":
+      return skewTimeUs(input);
+    case "full":
+      return masterDownIntervalUs(input);
+    case "wait": {
+      const full = masterDownIntervalUs(input);
+      return full > 0 ? full : csToUs(Math.max(1, input.ownAdverIntervalCs ?? 100));
+    }
+  }
+};

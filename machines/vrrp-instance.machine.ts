@@ -159,7 +159,7 @@ export const vrrpInstanceMachine = s.createMachine({
             target: "backup",
             reenter: true,
             actions: [
-              s.assign({ wantMaster: true, downTimer: "full" as const }),
+              s.assign({ wantMaster: true, downTimer: "wait" as const }),
               ...emit(REPORT, (c) => report(c, "BACKUP")),
             ],
           },

@@ -270,10 +270,19 @@ export abstract class ClockBase implements Clock {
   }
 }
 
+/**
+ * Timers one instant of a virtual clock may fire: far more than any cluster arms at once, so only a
+ * timer that re-arms itself with no delay reaches it (time would never move on: a hang, not a run).
+ */
+export const MAX_TIMERS_PER_INSTANT = 100_000;
+
 /** Deterministic discrete-event clock for tests and simulations. Time moves only when told. */
 export class VirtualClock extends ClockBase {
   readonly #timers = new TimerHeap();
   #nowUs: number;
+  /** The instant timers last fired at, and how many fired at it. */
+  #instantUs = Number.NaN;
+  #firedAtInstant = 0;
 
   constructor(startUs = 0) {
     super();
@@ -298,13 +307,24 @@ export class VirtualClock extends ClockBase {
     return this.#timers.add(this.#nowUs + Math.max(0, Math.round(delayUs)), fn);
   }
 
-  /** Fires every timer due at or before `targetUs`, each at its own time, then sets now = targetUs. */
+  /**
+   * Fires every timer due at or before `targetUs`, each at its own time, then sets now = targetUs.
+   * Throws when more than `MAX_TIMERS_PER_INSTANT` fire at one instant (a zero-delay timer loop).
+   */
   advanceTo(targetUs: number): void {
     for (;;) {
       const top = this.#timers.top();
       if (top === undefined || top.dueUs > targetUs) break;
       this.#timers.take(top);
       this.#nowUs = Math.max(this.#nowUs, top.dueUs);
+      if (this.#nowUs !== this.#instantUs) {
+        this.#instantUs = this.#nowUs;
+        this.#firedAtInstant = 0;
+      }
+      if (++this.#firedAtInstant > MAX_TIMERS_PER_INSTANT)
+        throw new Error(
+          `virtual clock: more than ${MAX_TIMERS_PER_INSTANT} timers fired at ${this.#nowUs} µs without time moving (a timer re-arming itself with no delay)`,
+        );
       top.fn();
     }
     this.#nowUs = Math.max(this.#nowUs, targetUs);

@@ -4,7 +4,8 @@
  * counters and states of both compared. Lab h1 runs keepalived, h2 `vigil run`, h3 sends (through
  * test/netns/support/datagram-pipe.ts). Each daemon has five instances at priority 254 with their
  * own VRIDs and VIPs (keepalived's 51 / 71 / 61 / 81 / 91, Vigil's 52 / 72 / 62 / 82 / 92): VI_1 VRRPv2
- * multicast with PASS authentication and two VIPs, VI_2 VRRPv3 multicast, VI_3 VRRPv2 unicast
+ * multicast with PASS authentication and two VIPs, VI_2 VRRPv3 multicast (VI_1 and VI_2 in sync group
+ * G1), VI_3 VRRPv2 unicast
  * (`check_unicast_src`, peers h3 and .5 with min_ttl 250), VI_4 VRRPv3 IPv6 multicast (VIP in
  * 2001:2::/48, the IPv6 benchmarking range, on the lab bridge only), VI_5 VRRPv3 IPv6 unicast (peers
  * h3's link-local address and fe80::5). The same mutant (same seed) goes to the
@@ -19,7 +20,8 @@
  * BACKUPs (the sender is the master at 255 and says so again after each). The first edge case found
  * that Vigil, MASTER again at once (VRRPv3 takes the master's interval of 0), took the kernel's
  * report of its own VIP removal for someone else's and left MASTER a second time with a priority-0
- * advert. Vigil's journal replays with `vigil replay --verify`. Needs root, netns, keepalived. Not
+ * advert; with the sync group, that Vigil's waiting member re-armed its down timer at 0 for ever
+ * (keepalived spins there, logging a timeout each time). Vigil's journal replays with `vigil replay --verify`. Needs root, netns, keepalived. Not
  * pure.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -99,6 +101,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
       const conf = (base: number, src: string, src6: string): string =>
         configText(
           `pd-${base}`,
+          "vrrp_sync_group G1 {\n    group {\n        VI_1\n        VI_2\n    }\n}",
           instanceBlock({
             name: "VI_1",
             state: "MASTER",

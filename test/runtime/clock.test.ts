@@ -1,6 +1,6 @@
 import { delay, interval, of, take } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { VirtualClock } from "../../src/runtime/clock.ts";
+import { MAX_TIMERS_PER_INSTANT, VirtualClock } from "../../src/runtime/clock.ts";
 import { Prng } from "../../src/runtime/prng.ts";
 
 describe("VirtualClock", () => {
@@ -15,6 +15,23 @@ describe("VirtualClock", () => {
     clock.advanceTo(10_000);
     expect(log).toEqual(["a@1000", "b@2000", "c@2000"]);
     expect(clock.nowUs()).toBe(10_000);
+  });
+
+  it("a timer re-arming itself with no delay is an error at the instant, not a hang", () => {
+    const clock = new VirtualClock();
+    let fired = 0;
+    const loop = (): void => {
+      fired++;
+      clock.setTimerUs(loop, 0);
+    };
+    clock.setTimerUs(loop, 5);
+    expect(() => clock.advanceTo(10)).toThrow(/timers fired at 5 µs without time moving/);
+    expect(fired).toBe(MAX_TIMERS_PER_INSTANT);
+    // Many timers at one instant that do not re-arm are fine.
+    const busy = new VirtualClock();
+    for (let i = 0; i < 5_000; i++) busy.setTimerUs(() => {}, 7);
+    busy.advanceTo(7);
+    expect(busy.pending).toBe(0);
   });
 
   it("re-arming timers inside callbacks start from the callback's time", () => {

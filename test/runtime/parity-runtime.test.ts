@@ -10,7 +10,7 @@ import { Subject } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/types.ts";
-import { encodeAdvert } from "../../src/protocol/codec.ts";
+import { encodeAdvert, setAdvertChecksum } from "../../src/protocol/codec.ts";
 import { VirtualClock } from "../../src/runtime/clock.ts";
 import { type AdapterOptions, nodeFromConfig } from "../../src/runtime/config.adapter.ts";
 import { checkInput, rxInput } from "../../src/runtime/input.ts";
@@ -32,6 +32,8 @@ interface Rig {
   readonly clock: VirtualClock;
   readonly sent: Outbound[];
   readonly logs: string[];
+  /** Each timer input applied: `actor id atUs`. */
+  readonly timers: string[];
   readonly state: (name: string) => string | undefined;
 }
 
@@ -41,6 +43,7 @@ function rig(text: string, adapter: AdapterOptions = OWN): Rig {
   const clock = new VirtualClock();
   const sent: Outbound[] = [];
   const logs: string[] = [];
+  const timers: string[] = [];
   const states = new Map<string, string>();
   const config = load(text);
   const node = nodeFromConfig(
@@ -49,7 +52,8 @@ function rig(text: string, adapter: AdapterOptions = OWN): Rig {
       clock,
       ports: nullPorts(),
       transport: { inbound$: new Subject<Datagram>(), send: (o) => void sent.push(o), close: () => {} },
-      onApplied: (_ev, outs: readonly Output[]) => {
+      onApplied: (ev, outs: readonly Output[]) => {
+        if (ev.input.kind === "timer") timers.push(`${ev.input.actor} ${ev.input.id} ${ev.atUs}`);
         for (const o of outs) {
           if (o.type === "state") states.set(o.actor.replace(/^instance:/, ""), o.to);
           if (o.type === "log") logs.push(o.line);
@@ -60,7 +64,7 @@ function rig(text: string, adapter: AdapterOptions = OWN): Rig {
   );
   node.start();
   for (const i of config.instances) node.input({ kind: "link", ifname: i.interface ?? "eth0", up: true });
-  return { node, clock, sent, logs, state: (n) => states.get(n) };
+  return { node, clock, sent, logs, timers, state: (n) => states.get(n) };
 }
 
 const advert = (
@@ -236,5 +240,51 @@ describe("receive: routing and checks in one place", () => {
     strict.node.input(rxInput(advert(1, 200, ["198.18.0.101"], "198.18.0.9", "224.0.0.18")));
     strict.node.input(rxInput(advert(1, 200, ["198.18.0.55"], "198.18.0.9", "224.0.0.18")));
     expect(strict.node.stats("VI_1")?.addr_list_err).toBe(1);
+  });
+});
+
+describe("a VRRPv3 master advertising an interval of 0 (the wire allows it; keepalived adopts it)", () => {
+  const v3zero = (vrid: number, priority: number, src: string): Datagram => {
+    const dst = "224.0.0.18";
+    const bytes = encodeAdvert(
+      { version: 3, vrid, priority, advertIntervalCs: 100, addresses: [`198.18.0.${vrid + 100}`] },
+      4,
+      { src, dst },
+    );
+    bytes[4] = (bytes[4] ?? 0) & 0xf0;
+    bytes[5] = 0;
+    setAdvertChecksum(bytes, 4, { src, dst });
+    return { bytes, family: 4, src, dst, ttl: 255, ifname: "eth0", rxAtUs: 0 };
+  };
+
+  it("a sync-group member waits for the group once per its own advert_int, not in a loop at one instant", () => {
+    // keepalived re-arms the waiting member with Master_Down_Interval, 0 here, and spins (thousands of
+    // "Receive advertisement timeout" a second); the group still goes MASTER only when VI_1's own timer
+    // runs out, 3 × 1 s + Skew_Time after the advert.
+    const r = rig(
+      `vrrp_sync_group G1 { group { VI_1 VI_2 } }\n${inst("state MASTER", "VI_1", 1)}${inst("state MASTER\n  version 3", "VI_2", 2)}`,
+    );
+    r.clock.advanceTo(5 * S);
+    expect([r.state("VI_1"), r.state("VI_2")]).toEqual(["MASTER", "MASTER"]);
+    const before = r.timers.length;
+    r.node.input(rxInput(v3zero(2, 255, "198.18.0.9")));
+    expect([r.state("VI_1"), r.state("VI_2")]).toEqual(["BACKUP", "BACKUP"]);
+    r.clock.advanceTo(5 * S + 3_500_000);
+    expect([r.state("VI_1"), r.state("VI_2")]).toEqual(["BACKUP", "BACKUP"]);
+    // VI_2's down timer: once at once (Master_Down_Interval 0), then once per second while it waits.
+    expect(r.timers.slice(before).filter((f) => f.startsWith("instance:VI_2 masterDown"))).toEqual(
+      [5, 6, 7, 8].map((s) => `instance:VI_2 masterDown ${s * S}`),
+    );
+    r.clock.advanceTo(5 * S + 3_700_000);
+    expect([r.state("VI_1"), r.state("VI_2")]).toEqual(["MASTER", "MASTER"]);
+  });
+
+  it("an instance alone takes over at once, as keepalived's immediate timeout does", () => {
+    const r = rig(inst("state MASTER\n  version 3", "VI_2", 2));
+    r.clock.advanceTo(5 * S);
+    r.node.input(rxInput(v3zero(2, 255, "198.18.0.9")));
+    expect(r.state("VI_2")).toBe("BACKUP");
+    r.clock.advanceTo(5 * S + 1);
+    expect(r.state("VI_2")).toBe("MASTER");
   });
 });
