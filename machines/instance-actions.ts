@@ -16,8 +16,10 @@ import {
   type InstanceContext,
   type InstanceTimerId,
   intervalMismatch,
+  intervalUpdate,
   isOwner,
   leaveMaster,
+  log,
   MASTER_DOWN_TIMER_ID,
   releaseVips,
   report,
@@ -115,13 +117,21 @@ export const applyTracking = (state: TrackingState) => [
 export const startTimer = (id: InstanceTimerId, delay: string) =>
   s.raise({ type: INSTANCE_TIMERS[id] } as never, { id, delay: delay as never });
 
-/** Accepting a master's advert: record it, learn its interval (v3), full down timer next. */
+/**
+ * Accepting a master's advert: record it, learn its interval (v3; not from a priority-0 advert, whose
+ * Skew_Time keepalived takes with the interval it had), full down timer next.
+ */
 export const recordMaster = s.assign(({ context: c, event: e }) => {
   const a = advertOf(e);
   return {
     masterPriority: a.priority,
     masterIp: a.srcIp,
-    masterAdverIntervalCs: c.p.version === 3 ? a.advertIntervalCs : c.p.advertIntervalCs,
+    masterAdverIntervalCs:
+      c.p.version !== 3
+        ? c.p.advertIntervalCs
+        : a.priority === 0
+          ? c.masterAdverIntervalCs
+          : a.advertIntervalCs,
     downTimer: a.priority === 0 ? ("skew" as const) : ("full" as const),
     wantMaster: false,
   };
@@ -134,8 +144,12 @@ export const toFullDown = s.assign({
   preempt: "idle" as const,
   wantMaster: false,
 });
+/** Becoming MASTER: its own advert interval again, after `becomeMaster` has said so. */
 export const ownInterval = s.assign(({ context: c }) => ({
   masterAdverIntervalCs: c.p.advertIntervalCs,
+}));
+/** Becoming MASTER: no preempt delay, no longer wanting, itself the master. */
+export const ownMaster = s.assign(({ context: c }) => ({
   preempt: "idle" as const,
   wantMaster: false,
   masterPriority: c.priority,
@@ -154,13 +168,19 @@ export const removeVipsAtStart = emit(["log", "removeVips"], (c) => releaseVips(
  */
 export const restartMasterDown = startTimer(MASTER_DOWN_TIMER_ID, "masterDown");
 export const becomeMasterActions = [
-  ownInterval,
+  ownMaster,
   s.cancel(PREEMPT_DELAY_ID),
   ...emit(BECOME_MASTER, becomeMaster),
+  ownInterval,
 ];
+/** The detail line of a master's new interval, before `recordMaster` learns it. */
+export const logIntervalUpdate = emit(["log"], intervalUpdate);
+/** The detail line of a BACKUP's down timer running out (keepalived's dispatcher timeout). */
+export const logDownTimeout = emit(["log"], (c) => [log(c, "Receive advertisement timeout", true)]);
 
 export const yieldActions = [
   ...emit(["log", "sendAdvert"], yieldToAdvert),
+  ...logIntervalUpdate,
   recordMaster,
   ...emit(LEAVE_MASTER, leaveMaster),
 ];

@@ -125,6 +125,16 @@ export const leaveInit: Emit = (c, e) => [...unicastSelfGarp(c), ...enterBackup(
 /** docs/keepalived-reference.md §3.7: advert, VIPs, GARP burst, notify. */
 export const becomeMaster: Emit = (c) => [
   log(c, "Entering MASTER STATE"),
+  // A VRRPv3 BACKUP that learned its master's interval advertises at its own again (vrrp_state_become_master).
+  ...(c.p.version === 3 && c.masterAdverIntervalCs !== c.p.advertIntervalCs
+    ? [
+        log(
+          c,
+          `changing advert interval from ${c.masterAdverIntervalCs * 10}ms to locally configured ${c.p.advertIntervalCs * 10}ms`,
+          true,
+        ),
+      ]
+    : []),
   advert(c, c.priority),
   log(c, "setting VIPs.", true),
   { type: "addVips", instance: c.p.name, vips: c.p.vips },
@@ -268,6 +278,23 @@ export const yieldToAdvert: Emit = (c, e) => {
     log(c, `Master received advert from ${a.srcIp} ${why}`),
     ...(c.p.higherPrioSendAdvert ? [advert(c, c.priority)] : []),
   ];
+};
+
+/**
+ * A VRRPv3 instance taking a master's advert learns its interval (RFC 5798 Master_Adver_Interval;
+ * keepalived's `update_master_adver_int`): the detail line when it changes. Not for priority 0.
+ */
+export const intervalUpdate: Emit = (c, e) => {
+  const a = advertOf(e);
+  return c.p.version === 3 && a.priority !== 0 && a.advertIntervalCs !== c.masterAdverIntervalCs
+    ? [
+        log(
+          c,
+          `advertisement interval updated from ${c.masterAdverIntervalCs * 10}ms to ${a.advertIntervalCs * 10}ms by master`,
+          true,
+        ),
+      ]
+    : [];
 };
 
 /** Leaving MASTER for BACKUP: VIPs removed, then the BACKUP notify. */

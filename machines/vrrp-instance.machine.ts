@@ -24,7 +24,9 @@ import {
   garpDelayed,
   garpLowerPrioDelayed,
   initialDown,
+  logDownTimeout,
   logIntervalMismatch,
+  logIntervalUpdate,
   onReceipt,
   PREEMPT_DELAY_ID,
   REPORT,
@@ -159,11 +161,12 @@ export const vrrpInstanceMachine = s.createMachine({
             target: "backup",
             reenter: true,
             actions: [
+              ...logDownTimeout,
               s.assign({ wantMaster: true, downTimer: "wait" as const }),
               ...emit(REPORT, (c) => report(c, "BACKUP")),
             ],
           },
-          { target: "master", actions: becomeMasterActions },
+          { target: "master", actions: [...logDownTimeout, ...becomeMasterActions] },
         ],
         ADVERT: [
           { guard: "v2Mismatch", actions: logIntervalMismatch },
@@ -178,13 +181,14 @@ export const vrrpInstanceMachine = s.createMachine({
           },
           {
             guard: "backupAcceptsWanting",
-            actions: [...wantReset, recordMaster, restartMasterDown],
+            actions: [...wantReset, ...logIntervalUpdate, recordMaster, restartMasterDown],
           },
-          { guard: "backupAccepts", actions: [recordMaster, restartMasterDown] },
+          { guard: "backupAccepts", actions: [...logIntervalUpdate, recordMaster, restartMasterDown] },
           {
             guard: "startsPreemptDelay",
             actions: [
               ...wantReset,
+              ...logIntervalUpdate,
               recordMaster,
               s.assign({ preempt: "running" as const }),
               startTimer(PREEMPT_DELAY_ID, "preemptDelay"),

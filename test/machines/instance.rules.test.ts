@@ -255,7 +255,14 @@ describe("MASTER receiving adverts", () => {
       .at(30 * S);
     const m = 3_609_375;
     const seq = h.log.filter((t) => t.atUs === m).map((t) => t.out.type);
-    expect(seq).toEqual(["state", "log", "sendAdvert", "log", "addVips", "garp", "notify", "fifo"]);
+    expect(seq).toEqual(["state", "log", "log", "sendAdvert", "log", "addVips", "garp", "notify", "fifo"]);
+    expect(
+      h.log.filter((t) => t.atUs === m && t.out.type === "log").map((t) => (t.out as { line: string }).line),
+    ).toEqual([
+      "(VI_1) Receive advertisement timeout",
+      "(VI_1) Entering MASTER STATE",
+      "(VI_1) setting VIPs.",
+    ]);
     expect(h.of("garp").map((t) => [t.atUs, t.out.reason])).toEqual([
       [m, "master"],
       [m + 5 * S, "delay"],

@@ -96,8 +96,9 @@ describe("every effect is a named action", () => {
       ((vrrpInstanceMachine.getStateNodeById(id) as any).transitions.get(event)[i].actions as unknown[])
         .map(typeOf)
         .filter((t) => !BUILTINS.has(t));
-    // BACKUP's down timer → MASTER: keepalived's vrrp_state_become_master order.
+    // BACKUP's down timer → MASTER: keepalived's timeout line, then vrrp_state_become_master's order.
     expect(at("vrrp.backup", "MASTER_DOWN", 1)).toEqual([
+      "log",
       "log",
       "sendAdvert",
       "log",
