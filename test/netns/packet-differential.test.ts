@@ -2,16 +2,21 @@
  * Packet differential, keepalived 2.2.7 against Vigil: seeded mutants of valid adverts
  * (test/netns/support/packet-mutants.ts) sent one at a time to both daemons, and after each the
  * counters and states of both compared. Lab h1 runs keepalived, h2 `vigil run`, h3 sends (through
- * test/netns/support/datagram-pipe.ts). Each daemon has five instances at priority 254 with their
- * own VRIDs and VIPs (keepalived's 51 / 71 / 61 / 81 / 91, Vigil's 52 / 72 / 62 / 82 / 92): VI_1 VRRPv2
- * multicast with PASS authentication and two VIPs, VI_2 VRRPv3 multicast (VI_1 and VI_2 in sync group
- * G1), VI_3 VRRPv2 unicast
- * (`check_unicast_src`, peers h3 and .5 with min_ttl 250), VI_4 VRRPv3 IPv6 multicast (VIP in
- * 2001:2::/48, the IPv6 benchmarking range, on the lab bridge only), VI_5 VRRPv3 IPv6 unicast (peers
- * h3's link-local address and fe80::5). The same mutant (same seed) goes to the
- * same instance of each, with that daemon's VRID, VIPs and address. After each: keepalived's JSON
- * dump (SIGRTMIN+2) and Vigil's `GET /status`; every counter's change and every state must be the
- * same.
+ * test/netns/support/datagram-pipe.ts). Each daemon has five instances at priority 254 and
+ * advert_int 3 (a 9 s down timer: a loaded machine's comparisons stay well inside it), with its own
+ * VRIDs and VIPs (keepalived's 51 / 71 / 61 / 81 / 91, Vigil's 52 / 72 / 62 / 82 / 92):
+ * - VI_1 VRRPv2 multicast, PASS authentication, two VIPs; VI_2 VRRPv3 multicast;
+ * - VI_3 VRRPv2 unicast (`check_unicast_src`, peers h3 and .5 with min_ttl 250), in sync group G1
+ *   with VI_1 (VRRPv2 members: a VRRPv3 member taking a master's interval of 0 makes keepalived
+ *   spin until the other members want MASTER, its JSON dump held up that long; Vigil's side of that
+ *   is test/runtime/parity-runtime.test.ts);
+ * - VI_4 VRRPv3 IPv6 multicast, VI_5 VRRPv3 IPv6 unicast (peers h3 and fe80::5); VIPs in
+ *   2001:2::/48, the IPv6 benchmarking range, on the lab bridge only. h3 sends IPv6 from
+ *   fe80::ffff:ffff:ffff:fffe, above both daemons' link-local addresses, so that an equal priority
+ *   is decided alike in both (the sender wins, as its .3 does over .1 and .2 in IPv4).
+ * The same mutant (same seed) goes to the same instance of each, with that daemon's VRID, VIPs and
+ * address. After each: keepalived's JSON dump (SIGRTMIN+2) and Vigil's `GET /status`; every
+ * counter's change and every state must be the same.
  *
  * Two rounds, each of four edge cases per instance (the interval field at 0 and at its largest
  * from a higher priority, at 0 from a leaving master, at 1) and VIGIL_PKT_COUNT drawn mutants
@@ -20,9 +25,9 @@
  * BACKUPs (the sender is the master at 255 and says so again after each). The first edge case found
  * that Vigil, MASTER again at once (VRRPv3 takes the master's interval of 0), took the kernel's
  * report of its own VIP removal for someone else's and left MASTER a second time with a priority-0
- * advert; with the sync group, that Vigil's waiting member re-armed its down timer at 0 for ever
- * (keepalived spins there, logging a timeout each time). Vigil's journal replays with `vigil replay --verify`. Needs root, netns, keepalived. Not
- * pure.
+ * advert; with VI_1 and VI_2 in a sync group, that Vigil's waiting member re-armed its down timer
+ * at 0 for ever (keepalived spins there, logging a timeout each time). Vigil's journal replays with
+ * `vigil replay --verify`. Needs root, netns, keepalived. Not pure.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -97,17 +102,22 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
       lab = await Lab.create({ prefix: `vg${process.pid % 1000}pd`, hosts: 3 });
       const [h1, h2, h3] = [lab.host(1), lab.host(2), lab.host(3)];
       const net = `198.18.${lab.subnet}`;
-      const [ll1, ll2, ll3] = [await lab.linkLocal(h1), await lab.linkLocal(h2), await lab.linkLocal(h3)];
+      // The sender's IPv6 source: a link-local address above any the kernel gives the daemons' interfaces
+      // (from their random MACs), so that an equal priority is decided alike in both: the sender wins,
+      // as h3's .3 does over .1 and .2 in IPv4.
+      const ll3 = "fe80::ffff:ffff:ffff:fffe";
+      await lab.nsRun(h3.ns, "ip", ["-6", "addr", "add", `${ll3}/64`, "dev", h3.ifname]);
+      const [ll1, ll2] = [await lab.linkLocal(h1), await lab.linkLocal(h2)];
       const conf = (base: number, src: string, src6: string): string =>
         configText(
           `pd-${base}`,
-          "vrrp_sync_group G1 {\n    group {\n        VI_1\n        VI_2\n    }\n}",
+          "vrrp_sync_group G1 {\n    group {\n        VI_1\n        VI_3\n    }\n}",
           instanceBlock({
             name: "VI_1",
             state: "MASTER",
             vrid: base,
             prio: 254,
-            advertInt: "1",
+            advertInt: "3",
             version: 2,
             authPass: "secret",
             vips: [`${net}.${base}/24`, `${net}.${base + 100}/24`],
@@ -117,7 +127,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
             state: "MASTER",
             vrid: base + 20,
             prio: 254,
-            advertInt: "1",
+            advertInt: "3",
             version: 3,
             vips: [`${net}.${base + 20}/24`],
           }),
@@ -126,7 +136,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
             state: "MASTER",
             vrid: base + 10,
             prio: 254,
-            advertInt: "1",
+            advertInt: "3",
             version: 2,
             vips: [`${net}.${base + 10}/24`],
             unicast: { src, peers: [h3.ipv4, `${net}.5 min_ttl 250 max_ttl 255`] },
@@ -137,7 +147,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
             state: "MASTER",
             vrid: base + 30,
             prio: 254,
-            advertInt: "1",
+            advertInt: "3",
             version: 3,
             vips: [`2001:2::${base + 30}/64`],
           }),
@@ -146,7 +156,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
             state: "MASTER",
             vrid: base + 40,
             prio: 254,
-            advertInt: "1",
+            advertInt: "3",
             version: 3,
             vips: [`2001:2::${base + 40}/64`],
             unicast: { src: src6, peers: [ll3, "fe80::5"] },
@@ -159,7 +169,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
         const common = {
           family: 4 as const,
           unusedVrid: 200,
-          intervalCs: 100,
+          intervalCs: 300,
           host,
           others: [`${net}.5`, `${net}.9`],
         };
@@ -269,7 +279,9 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
           });
         expect(await nextLine()).toBe("ready");
         const send = async (m: PacketMutant): Promise<void> => {
-          sender?.stdin?.write(`${JSON.stringify({ src: m.src, dst: m.dst, ttl: m.ttl, hex: m.hex })}\n`);
+          sender?.stdin?.write(
+            `${JSON.stringify({ src: m.src, dst: m.dst, ttl: m.ttl, hex: m.hex, ipOptions: m.ipOptions })}\n`,
+          );
           expect(await nextLine()).toMatch(/^sent /);
         };
         type Case = { id: string; name: Name; mk: PacketMutant; mv: PacketMutant };

@@ -1,8 +1,8 @@
 /**
- * Sends hand-made VRRP datagrams read from stdin, one JSON line `{src, dst, ttl, hex}` each, and
+ * Sends hand-made VRRP datagrams read from stdin, one JSON line `{src, dst, ttl, hex, ipOptions?}` each, and
  * answers each line with `sent N` or `error N MESSAGE` on stdout once the send has completed — so a
  * test can send, then look at the receivers. IPv4 (`dst` a dotted quad): the VRRP payload behind an
- * IPv4 header of our own, as datagram-sender.ts. IPv6: through the raw transport's own IPv6 socket
+ * IPv4 header of our own, as datagram-sender.ts, with `ipOptions` (hex) in it when given. IPv6: through the raw transport's own IPv6 socket
  * (transports/raw6.socket.ts), the hop limit per datagram, the source given when it is not the
  * kernel's choice (`src` must be an address of this host); that socket has the kernel write the
  * checksum, as keepalived's does, so an IPv6 datagram always leaves with a right one. Exits when
@@ -25,7 +25,7 @@ const socket6 = openIpv6Socket(loadLibc(), ifname, () => {});
 let n = 0;
 const lines = createInterface({ input: process.stdin });
 lines.on("line", (line) => {
-  const p = JSON.parse(line) as { src?: string; dst: string; ttl: number; hex: string };
+  const p = JSON.parse(line) as { src?: string; dst: string; ttl: number; hex: string; ipOptions?: string };
   const i = n++;
   const payload = Buffer.from(p.hex, "hex");
   if (p.dst.includes(":")) {
@@ -37,7 +37,13 @@ lines.on("line", (line) => {
     process.stdout.write(error ? `error ${i} ${error.message}\n` : `sent ${i}\n`);
     return;
   }
-  const bytes = vrrpIpPacket(payload, p.src ?? "0.0.0.0", p.dst, p.ttl);
+  const bytes = vrrpIpPacket(
+    payload,
+    p.src ?? "0.0.0.0",
+    p.dst,
+    p.ttl,
+    Buffer.from(p.ipOptions ?? "", "hex"),
+  );
   socket.send(bytes, 0, bytes.length, p.dst, (error) => {
     process.stdout.write(error ? `error ${i} ${error.message}\n` : `sent ${i}\n`);
   });

@@ -4,7 +4,7 @@
  * from a seed — header fields (version, type, VRID, priority, count, interval, auth type and data,
  * the v3 reserved bits), the address list (an address dropped, added, replaced, repeated, reordered),
  * the length (cut or padded), a flipped byte, a wrong checksum, and the IPv4 envelope (TTL, source,
- * destination; an IPv6 datagram keeps its sender's source and always leaves with a right checksum,
+ * destination, IP options; an IPv6 datagram keeps its sender's source and always leaves with a right checksum,
  * see datagram-pipe.ts). The same seed gives the same changes for any target of the same kind, so one mutant
  * can be sent to keepalived's instance and to Vigil's, each with its own VRID and addresses.
  * Destinations are only the target's host and the VRRP group; IPv4 sources stay in 198.18.0.0/15
@@ -47,7 +47,12 @@ export interface PacketMutant {
   readonly dst: string;
   readonly ttl: number;
   readonly hex: string;
+  /** IPv4 options in the header (hex), when any. */
+  readonly ipOptions?: string;
 }
+
+/** Valid IPv4 options: four NOPs, Router Alert, NOPs + End of list, a Timestamp with room for one. */
+const IP_OPTIONS = ["01010101", "94040000", "01010000", "440c0500" + "00000000".repeat(2)];
 
 /** A change of the byte at `at` (if the message reaches it). */
 const setByte =
@@ -128,12 +133,13 @@ export function packetMutant(seed: number, target: PacketTarget): PacketMutant {
   const group = target.family === 4 ? VRRP_MCAST_GROUP4 : VRRP_MCAST_GROUP6;
   let dst = target.unicast ? target.host : group;
   let ttl = 255;
+  let ipOptions: string | undefined;
   const byteOps: Array<(b: Uint8Array) => Uint8Array> = [];
   let checksum: "right" | "wrong" | "left" = "right";
 
   const ops = rng.int(1, 3);
   for (let k = 0; k < ops; k++) {
-    const op = rng.int(0, 19);
+    const op = rng.int(0, 20);
     switch (op) {
       case 0:
       case 1: {
@@ -258,6 +264,13 @@ export function packetMutant(seed: number, target: PacketTarget): PacketMutant {
         labels.push(`ttl ${ttl}`);
         break;
       }
+      case 20: {
+        if (target.family === 4) {
+          ipOptions = pick(rng, IP_OPTIONS);
+          labels.push(`ip options ${ipOptions}`);
+        }
+        break;
+      }
       case 17: {
         if (target.family === 6) {
           // An IPv6 source must be the sender's own (its socket cannot spoof one): the hop limit instead.
@@ -277,7 +290,7 @@ export function packetMutant(seed: number, target: PacketTarget): PacketMutant {
         labels.push(target.unicast ? "dst group" : "dst host");
         break;
       }
-      default: {
+      case 19: {
         if (target.family === 6) {
           // keepalived has no VRRPv2 over IPv6: the version nibble only.
           byteOps.push(setByte(0, (o) => (2 << 4) | (o & 0x0f)));
@@ -314,5 +327,6 @@ export function packetMutant(seed: number, target: PacketTarget): PacketMutant {
     dst,
     ttl,
     hex: Buffer.from(bytes).toString("hex"),
+    ...(ipOptions === undefined ? {} : { ipOptions }),
   };
 }
