@@ -52,7 +52,7 @@ export interface PacketMutant {
 }
 
 /** Valid IPv4 options: four NOPs, Router Alert, NOPs + End of list, a Timestamp with room for one. */
-const IP_OPTIONS = ["01010101", "94040000", "01010000", "440c0500" + "00000000".repeat(2)];
+const IP_OPTIONS = ["01010101", "94040000", "01010000", `440c0500${"00000000".repeat(2)}`];
 
 /** A change of the byte at `at` (if the message reaches it). */
 const setByte =
