@@ -70,6 +70,14 @@ export const TURN_WORK_US = 5_000;
 export const SLEEP_MARGIN_US = 300;
 
 /**
+ * Timers one wake-up fires at most; the rest wait for the next turn of the event loop (a
+ * millisecond), so that sockets and signals are served in between. Far more than a daemon's timers
+ * due at once; it bounds a timer that re-arms itself with no delay, which would otherwise hold the
+ * process in one wake-up for ever.
+ */
+export const MAX_TIMERS_PER_WAKE = 10_000;
+
+/**
  * Production clock: the same (due, seq) heap as the virtual clock, driven by ONE process wake-up armed
  * for the earliest deadline. Re-arming a timer (a BACKUP's down timer on every advert) is a move
  * within the heap (`moveTimerUs`), not a `clearTimeout` + `setTimeout` pair per advert; the wake-up
@@ -216,15 +224,19 @@ export class RealClock extends ClockBase {
     this.#armed = this.#host.setTimeout(this.#wake, Math.min(delayMs, MAX_TIMEOUT_MS));
   }
 
-  /** Fires every timer due by now, in order (a throwing callback does not lose the others), then re-arms. */
+  /**
+   * Fires every timer due by now (at most `MAX_TIMERS_PER_WAKE`), in order (a throwing callback does
+   * not lose the others), then re-arms.
+   */
   #fireDue(): void {
     this.#armed = undefined;
     this.#armedForUs = Number.POSITIVE_INFINITY;
     this.#firing = true;
     let readInput = this.#readInput;
+    let fired = 0;
     try {
       for (let top = this.#timers.top(); top !== undefined; top = this.#timers.top()) {
-        if (top.dueUs > this.#host.nowUs()) break;
+        if (top.dueUs > this.#host.nowUs() || fired++ >= MAX_TIMERS_PER_WAKE) break;
         if (top.precise && readInput !== undefined) {
           // what the input moves (a down timer restarted by its advert) is found again by `top()`
           readInput();

@@ -19,6 +19,7 @@ import { nullPorts } from "../../src/runtime/ports.ts";
 import {
   FINISH_WINDOW_US,
   MAX_TIMEOUT_MS,
+  MAX_TIMERS_PER_WAKE,
   RealClock,
   SLEEP_MARGIN_US,
   type TimerHost,
@@ -229,6 +230,27 @@ describe("RealClock", () => {
     expect(() => host.advance(1_500)).toThrow("boom");
     host.advance(3_000);
     expect(log).toEqual(["later"]);
+  });
+
+  it("a timer re-arming itself with no delay fires at most MAX_TIMERS_PER_WAKE times a wake-up; I/O is served between", () => {
+    const host = new ScriptedHost();
+    host.msLoop = true;
+    const clock = new RealClock(host);
+    let fired = 0;
+    const loop = (): void => {
+      fired++;
+      clock.setTimerUs(loop, 0);
+    };
+    clock.setTimerUs(loop, 1_000);
+    let firedAtIo = -1;
+    host.io(2_500, () => {
+      firedAtIo = fired;
+    });
+    host.advance(5_000);
+    expect(fired % MAX_TIMERS_PER_WAKE).toBe(0);
+    expect(fired).toBeGreaterThanOrEqual(2 * MAX_TIMERS_PER_WAKE);
+    expect(firedAtIo).toBeGreaterThan(0);
+    expect(firedAtIo).toBeLessThan(fired);
   });
 
   it("drops its process timer when every pending timer is cancelled (the loop may drain)", () => {
