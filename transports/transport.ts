@@ -49,8 +49,9 @@ export interface Transport {
   /**
    * Reads the datagrams already waiting in its sockets now, delivering them on `inbound$` before
    * it returns (each socket at most `READ_PENDING_MAX`). The daemon calls it before a down timer
-   * fires, so that an advert which arrived while the process was busy is heard first. Optional: a
-   * transport whose reads the event loop alone drives (UDP through node:dgram) has none.
+   * fires, so that an advert which arrived while the process was busy is heard first. Optional: the raw
+   * sockets and the UDP transport have it (the latter through libc on node:dgram's descriptors, when
+   * koffi loads); a simulated transport has nothing waiting.
    */
   readPending?(): void;
 }

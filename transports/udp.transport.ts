@@ -14,7 +14,8 @@
  * dgram cannot show the received TTL: datagrams carry `ttl: 255, ttlObserved: false` and validation
  * skips the TTL check for UDP. The source of sent datagrams is always the bound address (an
  * `Outbound.src` that differs is ignored; the runtime should checksum with the bound address).
- * Socket errors and oversized datagrams are counted in `stats`, never fatal. Not pure (sockets).
+ * Socket errors and oversized datagrams are counted in `stats`, never fatal. `readPending` reads
+ * the sockets synchronously before a down timer fires (see UdpTransport). Not pure (sockets).
  *
  * A receiver from the shell (prints one JSON line per datagram; see `udp.receiver.ts`):
  *   npx tsx transports/udp.receiver.ts --bind 198.18.0.2 --port 5112 --group 224.0.0.18 --count 3
@@ -22,9 +23,11 @@
 import dgram from "node:dgram";
 import { Subject } from "rxjs";
 import { DEFAULT_UDP_PORT } from "../src/config/types.ts";
-import { isMulticastAddress } from "../src/protocol/address.ts";
+import { formatIpv4, formatIpv6, isMulticastAddress } from "../src/protocol/address.ts";
 import type { Clock } from "../src/runtime/clock.ts";
-import type { Datagram, Family, Outbound, Transport } from "./transport.ts";
+import { type Datagram, type Family, type Outbound, READ_PENDING_MAX, type Transport } from "./transport.ts";
+
+type Ffi = typeof import("./libc.ffi.ts");
 
 /** Default UDP port of the Vigil UDP transport: the config's `vigil_transport udp` default (both ends must agree). */
 export const VIGIL_UDP_DEFAULT_PORT = DEFAULT_UDP_PORT;
@@ -58,6 +61,34 @@ export interface UdpTransport extends Transport {
   readonly stats: Readonly<UdpStats>;
   /** The bound port (useful with port 0). */
   readonly port: number;
+  /**
+   * Reads what waits in the sockets now (`Transport.readPending`): a non-blocking `recvfrom` through
+   * libc on each socket's descriptor, which node:dgram does not expose — it is the one datagram
+   * socket of the family that binding the socket created. Without koffi, or with that descriptor
+   * not told apart, nothing is read here and the event loop alone reads, as before.
+   */
+  readPending(): void;
+}
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const SOCK_DGRAM = 2;
+
+/** The one datagram socket of `family` among the descriptors opened since `before`, else undefined. */
+function newDatagramFd(
+  ffi: Ffi,
+  libc: ReturnType<Ffi["loadLibc"]>,
+  before: ReadonlySet<number>,
+  family: Family,
+) {
+  const domain = family === 4 ? AF_INET : AF_INET6;
+  const added = [...ffi.socketFds()].filter(
+    (fd) =>
+      !before.has(fd) &&
+      ffi.intOption(libc, fd, ffi.SOL_SOCKET, ffi.SO_DOMAIN) === domain &&
+      ffi.intOption(libc, fd, ffi.SOL_SOCKET, ffi.SO_TYPE) === SOCK_DGRAM,
+  );
+  return added.length === 1 ? added[0] : undefined;
 }
 
 const bindSocket = (socket: dgram.Socket, port: number, address: string): Promise<void> =>
@@ -80,36 +111,57 @@ export async function openUdpTransport(options: UdpTransportOptions): Promise<Ud
   const inbound = new Subject<Datagram>();
   const sockets: dgram.Socket[] = [];
   let closed = false;
+  // The libc side of `readPending` (optional: the transport works without it).
+  const ffi = await import("./libc.ffi.ts").catch(() => undefined);
+  let libc: ReturnType<Ffi["loadLibc"]> | undefined;
+  try {
+    libc = ffi?.loadLibc();
+  } catch {
+    libc = undefined;
+  }
+  const readers: Array<{ readonly fd: number; readonly dst: string }> = [];
+  const fdsBefore = (): ReadonlySet<number> =>
+    libc === undefined || ffi === undefined ? new Set() : ffi.socketFds();
+  const noteFd = (before: ReadonlySet<number>, dst: string): void => {
+    if (libc === undefined || ffi === undefined) return;
+    const fd = newDatagramFd(ffi, libc, before, family);
+    if (fd !== undefined) readers.push({ fd, dst });
+  };
 
+  let before = fdsBefore();
   const unicast = dgram.createSocket({ type, reuseAddr: true });
   sockets.push(unicast);
   await bindSocket(unicast, options.port ?? VIGIL_UDP_DEFAULT_PORT, bindLocal);
   const port = unicast.address().port;
+  noteFd(before, localAddress);
 
+  const deliver = (msg: Uint8Array, from: string, fromPort: number, dst: string): void => {
+    const src = from.replace(/%.*$/, "");
+    if (src === localAddress && fromPort === port) return; // our own multicast looped back
+    if (msg.length > VRRP_MAX_MESSAGE) {
+      stats.oversized++;
+      return;
+    }
+    stats.received++;
+    inbound.next({
+      bytes: msg.slice(),
+      family,
+      src,
+      dst,
+      ttl: 255,
+      ttlObserved: false,
+      ifname,
+      rxAtUs: clock.nowUs(),
+      ...(options.ifindex !== undefined ? { ifindex: options.ifindex } : {}),
+    });
+  };
   const listen = (socket: dgram.Socket, dst: string): void => {
     socket.on("error", () => {
       stats.socketErrors++;
     });
-    socket.on("message", (msg, rinfo) => {
-      const src = rinfo.address.replace(/%.*$/, "");
-      if (src === localAddress && rinfo.port === port) return; // our own multicast looped back
-      if (msg.length > VRRP_MAX_MESSAGE) {
-        stats.oversized++;
-        return;
-      }
-      stats.received++;
-      inbound.next({
-        bytes: new Uint8Array(msg.buffer, msg.byteOffset, msg.length).slice(),
-        family,
-        src,
-        dst,
-        ttl: 255,
-        ttlObserved: false,
-        ifname,
-        rxAtUs: clock.nowUs(),
-        ...(options.ifindex !== undefined ? { ifindex: options.ifindex } : {}),
-      });
-    });
+    socket.on("message", (msg, rinfo) =>
+      deliver(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), rinfo.address, rinfo.port, dst),
+    );
   };
   listen(unicast, localAddress);
 
@@ -118,9 +170,11 @@ export async function openUdpTransport(options: UdpTransportOptions): Promise<Ud
     unicast.setMulticastLoopback(options.multicastLoopback === true);
     if (options.group !== undefined) {
       unicast.setMulticastInterface(family === 4 ? localAddress : `::%${ifname}`);
+      before = fdsBefore();
       const group = dgram.createSocket({ type, reuseAddr: true });
       sockets.push(group);
       await bindSocket(group, port, family === 4 ? options.group : `${options.group}%${ifname}`);
+      noteFd(before, options.group);
       group.addMembership(options.group, family === 4 ? localAddress : `::%${ifname}`);
       listen(group, options.group);
     }
@@ -147,11 +201,31 @@ export async function openUdpTransport(options: UdpTransportOptions): Promise<Ud
     if (multicast && out.ttl !== 255) unicast.setMulticastTTL(255);
   };
 
+  // struct sockaddr_in6 is the larger; one datagram of any size (the oversized are counted, as above)
+  const rxBuf = new Uint8Array(65_536);
+  const nameBuf = new Uint8Array(28);
+  const nameLen = new Uint8Array(4);
+  const readPending = (): void => {
+    if (closed || libc === undefined || ffi === undefined) return;
+    for (const r of readers) {
+      for (let read = 0; read < READ_PENDING_MAX; read++) {
+        new DataView(nameLen.buffer).setUint32(0, nameBuf.length, true);
+        const n = libc.recvfrom(r.fd, rxBuf, rxBuf.length, ffi.MSG_DONTWAIT, nameBuf, nameLen);
+        if (n < 0) break; // empty (EAGAIN) or an error the socket's own reader reports
+        const view = new DataView(nameBuf.buffer);
+        const fromPort = view.getUint16(2, false);
+        const from = view.getUint16(0, true) === AF_INET ? formatIpv4(nameBuf, 4) : formatIpv6(nameBuf, 8);
+        deliver(rxBuf.subarray(0, n), from, fromPort, r.dst);
+      }
+    }
+  };
+
   return {
     inbound$: inbound.asObservable(),
     send,
     stats,
     port,
+    readPending,
     close: () => {
       if (closed) return;
       closed = true;

@@ -27,7 +27,7 @@ import koffi from "koffi";
 import { merge, type Observable, Subject, type Subscription } from "rxjs";
 import { RawTransportPool } from "../../transports/raw.transport.ts";
 import type { Datagram, Outbound, Transport } from "../../transports/transport.ts";
-import { openUdpTransport } from "../../transports/udp.transport.ts";
+import { openUdpTransport, type UdpTransport } from "../../transports/udp.transport.ts";
 import type { Config } from "../config/types.ts";
 import { createHostPorts, type HostPorts } from "../effects/host-ports.ts";
 import { type InterfaceInfo, interfaceInfo, watchAddresses } from "../effects/rtnetlink.ts";
@@ -205,6 +205,7 @@ async function openTransports(
   log: LiveNodeOptions["log"],
 ): Promise<RoutedTransport> {
   const pool = new RawTransportPool(clock);
+  const udp: UdpTransport[] = [];
   const sockets = new Map<string, Transport>();
   const byRoute = new Map<string, Transport>();
   const groups = new Map<string, Set<string>>();
@@ -223,7 +224,7 @@ async function openTransports(
           const local = i.unicastSrcIp ?? i.mcastSrcIp ?? source(ifname, family);
           if (local === undefined) throw new Error(`no ${family === 4 ? "IPv4" : "IPv6"} address to bind`);
           const ifindex = infos.get(ifname)?.ifindex;
-          t = await openUdpTransport({
+          const u = await openUdpTransport({
             clock,
             family,
             ifname,
@@ -232,6 +233,8 @@ async function openTransports(
             port: i.transport.port,
             ...(mode === "multicast" ? { group: i.mcastGroup } : {}),
           });
+          udp.push(u);
+          t = u;
         } else {
           const joined = new Set<string>();
           groups.set(key, joined);
@@ -257,7 +260,10 @@ async function openTransports(
     inbound$: merge(...all.map((t) => t.inbound$)),
     send: (out) => byRoute.get(routeKey(out.ifname, out.family, out.vrid))?.send(out),
     routes: (out) => byRoute.has(routeKey(out.ifname, out.family, out.vrid)),
-    readPending: () => pool.readPending(),
+    readPending: () => {
+      pool.readPending();
+      for (const u of udp) u.readPending();
+    },
     close: () => {
       for (const t of all) t.close();
       pool.close();

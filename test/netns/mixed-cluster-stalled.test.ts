@@ -5,7 +5,7 @@
  * (it reads its socket's pending adverts before it looks at expired timers). Eight VRIDs at
  * advert_int 0.1 s, VRRPv3, one socket: after the stall, a read of one datagram per wake-up would
  * leave seven down timers overdue. Both directions: Vigil stalled behind keepalived, and keepalived
- * stalled behind Vigil. ~15 s.
+ * stalled behind Vigil; and two Vigil daemons over the UDP transport, the BACKUP stalled. ~15 s.
  */
 
 import { readFileSync } from "node:fs";
@@ -33,8 +33,11 @@ const suite =
 const VRIDS = [61, 62, 63, 64, 65, 66, 67, 68];
 const STALL_MS = 1_000;
 
-/** Eight instances VI_61…VI_68 at `prio`, advert_int 0.1, v3, one VIP each on the lab's network. */
-const conf = (lab: Lab, prio: number): string =>
+/**
+ * Eight instances VI_61…VI_68 at `prio`, advert_int 0.1, v3, one VIP each on the lab's network; over
+ * Vigil's UDP transport when `udp`.
+ */
+const conf = (lab: Lab, prio: number, udp = false): string =>
   configText(
     `stall-${prio}`,
     ...VRIDS.map((vrid) =>
@@ -45,6 +48,7 @@ const conf = (lab: Lab, prio: number): string =>
         advertInt: "0.1",
         version: 3,
         vips: [`198.18.${lab.subnet}.${vrid}/24`],
+        ...(udp ? { extra: ["vigil_transport udp"] } : {}),
       }),
     ),
   );
@@ -107,11 +111,35 @@ async function keepalivedStalled(lab: Lab): Promise<Stalled> {
   }
 }
 
+/** Vigil MASTER on h1, Vigil BACKUP on h2, over the UDP transport; the BACKUP stalled. */
+async function udpStalled(lab: Lab): Promise<Stalled> {
+  const [h1, h2] = [lab.host(1), lab.host(2)];
+  const m = startVigil(lab, h1, conf(lab, 200, true), "vigil-udp-200");
+  let v: VigilRun | undefined;
+  try {
+    await sawLine(m.proc, /Entering MASTER STATE/, 30_000, VRIDS.length);
+    v = startVigil(lab, h2, conf(lab, 100, true), "vigil-udp-100");
+    await sawLine(v.proc, /Entering BACKUP STATE/, 30_000, VRIDS.length);
+    await sleepMs(1_000);
+    if (v.proc.pid === undefined) throw new Error("vigil has no pid");
+    await stall(v.proc.pid);
+    const after = await addressesOn(lab, h2);
+    await v.proc.stop("SIGTERM", 10_000);
+    await m.proc.stop("SIGTERM", 10_000);
+    return { backupLog: v.proc.output, after, journals: await verifyJournal(m, v) };
+  } finally {
+    if (v?.proc.running) await killVigil(v);
+    if (m.proc.running) await killVigil(m);
+    dumpForInspection("stalled-vigil-udp.txt", v?.proc.output ?? "");
+  }
+}
+
 describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, () => {
   let vigil: Stalled | undefined;
   let keepalived: Stalled | undefined;
-  withLabs(["sa", "sb"] as const, async ([a, b]) => {
-    [vigil, keepalived] = await Promise.all([vigilStalled(a), keepalivedStalled(b)]);
+  let udp: Stalled | undefined;
+  withLabs(["sa", "sb", "sc"] as const, async ([a, b, c]) => {
+    [vigil, keepalived, udp] = await Promise.all([vigilStalled(a), keepalivedStalled(b), udpStalled(c)]);
   });
 
   it("keepalived, stalled behind Vigil, stays BACKUP: the reference behaviour", () => {
@@ -128,7 +156,16 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
     expect(vigil?.after.filter((a) => VRIDS.some((vrid) => a.endsWith(`.${vrid}`)))).toEqual([]);
   });
 
-  it("both Vigil journals replay", () => {
-    expectJournalsVerified([...(vigil?.journals ?? []), ...(keepalived?.journals ?? [])], 2);
+  it("Vigil over its UDP transport, stalled behind Vigil, stays BACKUP too (node:dgram's sockets read first)", () => {
+    expect(countLines(udp?.backupLog ?? "", /Entering BACKUP STATE/)).toBeGreaterThanOrEqual(VRIDS.length);
+    expect(udp?.backupLog).not.toMatch(/Entering MASTER STATE/);
+    expect(udp?.after.filter((a) => VRIDS.some((vrid) => a.endsWith(`.${vrid}`)))).toEqual([]);
+  });
+
+  it("every Vigil journal replays", () => {
+    expectJournalsVerified(
+      [...(vigil?.journals ?? []), ...(keepalived?.journals ?? []), ...(udp?.journals ?? [])],
+      4,
+    );
   });
 });

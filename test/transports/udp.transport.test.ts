@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import dgram from "node:dgram";
 import { firstValueFrom, take, toArray } from "rxjs";
 import { afterEach, describe, expect, it } from "vitest";
@@ -89,6 +90,32 @@ describe("UDP transport over loopback", () => {
       expect(decodeAdvert(d.bytes, d)).toMatchObject({ advert: { checksumVariant: "v3-actual" } });
     await new Promise((r) => setTimeout(r, 50));
     expect(selfSeen).toEqual([]);
+  });
+
+  it("readPending delivers what waits in both sockets before it returns (the event loop never ran)", async () => {
+    const clock = new VirtualClock();
+    const b = await make("127.0.0.2", clock, "224.0.0.18");
+    const seen: Datagram[] = [];
+    b.inbound$.subscribe((d) => seen.push(d));
+    b.readPending(); // nothing waiting: nothing delivered
+    expect(seen).toEqual([]);
+    // A sender in another process while this one's event loop is blocked: its datagrams wait unread.
+    const send = (dst: string, priority: number): string =>
+      `s.send(Buffer.from("${Buffer.from(encodeAdvert({ ...fields, priority }, 4, { src: "127.0.0.1", dst })).toString("hex")}", "hex"), ${PORT}, "${dst}", r);`;
+    execFileSync(process.execPath, [
+      "-e",
+      `const s = require("node:dgram").createSocket("udp4"); let n = 0; const r = () => { if (++n === 2) s.close(); };
+       s.bind(${PORT + 1}, "127.0.0.1", () => { s.setMulticastLoopback(true); ${send("224.0.0.18", 10)} ${send("127.0.0.2", 20)} });`,
+    ]);
+    b.readPending();
+    expect(seen.map((d) => [d.src, d.dst, d.bytes[2]]).sort()).toEqual([
+      ["127.0.0.1", "127.0.0.2", 20],
+      ["127.0.0.1", "224.0.0.18", 10],
+    ]);
+    expect(b.stats.received).toBe(2);
+    // The event loop's own reader finds them gone: nothing twice.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen.length).toBe(2);
   });
 
   it("counts oversized datagrams instead of delivering them", async () => {
