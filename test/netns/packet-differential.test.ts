@@ -2,9 +2,9 @@
  * Packet differential, keepalived 2.2.7 against Vigil: seeded mutants of valid adverts
  * (test/netns/support/packet-mutants.ts) sent one at a time to both daemons, and after each the
  * counters and states of both compared. Lab h1 runs keepalived, h2 `vigil run`, h3 sends (through
- * test/netns/support/datagram-pipe.ts). Each daemon has five instances at priority 254 and
+ * test/netns/support/datagram-pipe.ts). Each daemon has six instances, five at priority 254, all at
  * advert_int 3 (a 9 s down timer: a loaded machine's comparisons stay well inside it), with its own
- * VRIDs and VIPs (keepalived's 51 / 71 / 61 / 81 / 91, Vigil's 52 / 72 / 62 / 82 / 92):
+ * VRIDs and VIPs (keepalived's 51 / 71 / 61 / 81 / 91 / 101, Vigil's 52 / 72 / 62 / 82 / 92 / 102):
  * - VI_1 VRRPv2 multicast, PASS authentication, two VIPs; VI_2 VRRPv3 multicast;
  * - VI_3 VRRPv2 unicast (`check_unicast_src`, peers h3 and .5 with min_ttl 250), in sync group G1
  *   with VI_1 (VRRPv2 members: a VRRPv3 member taking a master's interval of 0 makes keepalived
@@ -13,7 +13,10 @@
  * - VI_4 VRRPv3 IPv6 multicast, VI_5 VRRPv3 IPv6 unicast (peers h3 and fe80::5); VIPs in
  *   2001:2::/48, the IPv6 benchmarking range, on the lab bridge only. h3 sends IPv6 from
  *   fe80::ffff:ffff:ffff:fffe, above both daemons' link-local addresses, so that an equal priority
- *   is decided alike in both (the sender wins, as its .3 does over .1 and .2 in IPv4).
+ *   is decided alike in both (the sender wins, as its .3 does over .1 and .2 in IPv4);
+ * - VI_6 VRRPv2 multicast at priority 100 with `nopreempt` (BACKUP takes any master).
+ * Each daemon's five instances at 254 start MASTER; VI_6 starts BACKUP and takes over 3 intervals
+ * later.
  * The same mutant (same seed) goes to the same instance of each, with that daemon's VRID, VIPs and
  * address. After each: keepalived's JSON dump (SIGRTMIN+2) and Vigil's `GET /status`; every
  * counter's change and every state must be the same.
@@ -59,7 +62,7 @@ const suite = "netns: packet differential, keepalived 2.2.7 vs Vigil";
 const COUNT = Number(process.env.VIGIL_PKT_COUNT ?? 60);
 const SEED = Number(process.env.VIGIL_PKT_SEED ?? 1);
 const COUNTERS = countersWithout("advert_sent", "pri_zero_sent");
-const NAMES = ["VI_1", "VI_2", "VI_3", "VI_4", "VI_5"] as const;
+const NAMES = ["VI_1", "VI_2", "VI_3", "VI_4", "VI_5", "VI_6"] as const;
 type Name = (typeof NAMES)[number];
 /** keepalived's JSON `state` numbers. */
 const KA_STATE: Record<number, string> = { 0: "INIT", 1: "BACKUP", 2: "MASTER", 3: "FAULT" };
@@ -162,6 +165,15 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
             unicast: { src: src6, peers: [ll3, "fe80::5"] },
             extra: ["check_unicast_src"],
           }),
+          instanceBlock({
+            name: "VI_6",
+            vrid: base + 50,
+            prio: 100,
+            advertInt: "3",
+            version: 2,
+            nopreempt: true,
+            vips: [`${net}.${base + 50}/24`],
+          }),
         );
       keepalived = keepalivedPrivateTmp(lab, h1, conf(51, h1.ipv4, ll1), "keepalived");
       vigil = startVigil(lab, h2, conf(52, h2.ipv4, ll2), "vigil");
@@ -174,6 +186,14 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
           others: [`${net}.5`, `${net}.9`],
         };
         return {
+          VI_6: {
+            ...common,
+            version: 2,
+            vrid: base + 50,
+            vips: [`${net}.${base + 50}`],
+            source: h3.ipv4,
+            unicast: false,
+          },
           VI_5: {
             ...common,
             family: 6,
