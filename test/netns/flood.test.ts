@@ -1,8 +1,8 @@
 /**
  * A bad-input flood at a Vigil master (issue 11). Lab h1 runs `vigil run` as MASTER of two
  * instances (VI_1: VRRPv2 with PASS authentication, 1 s adverts; VI_2: VRRPv3, 50 ms adverts, so
- * that the flood's window holds over a hundred gaps and their p99 is a p99, not the maximum: with
- * 100 or fewer, the nearest-rank p99 is the largest gap);
+ * that the flood's window holds about 240 gaps and their p99 is a p99, not the maximum: with 100 or
+ * fewer, the nearest-rank p99 is the largest gap);
  * h3, the attacker, sends bogus adverts to the VRRP group for FLOOD_MS at up to RATE_PER_S packets
  * per second (test/netns/support/flood-sender.ts: wrong password, TTL 64, bad checksum, truncated,
  * unknown VRID, all at priority 254); h2 observes with tcpdump, filtered on h1's adverts.
@@ -43,8 +43,11 @@ import { repoRoot, tsxBin, vigilBin, vigilRunArgs } from "./support/vigil.ts";
 
 const suite = "netns: a flood of bogus adverts at a Vigil master";
 const RATE_PER_S = 50_000;
-/** 6 s: with VI_2 at 50 ms the window holds about 120 gaps, so their p99 (nearest rank) is not the maximum. */
-const FLOOD_MS = 6_000;
+/**
+ * 12 s: with VI_2 at 50 ms the window holds about 240 gaps, so their p99 (nearest rank) is the third
+ * largest, not the maximum: one stall of the shared lab host (a test beside it) is not the p99.
+ */
+const FLOOD_MS = 12_000;
 /** Below this the run does not test much: fail rather than pass on a trickle. */
 const MIN_RATE_PER_S = 10_000;
 const P99_JITTER_LIMIT_US = 10_000;
