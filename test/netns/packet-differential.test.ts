@@ -62,6 +62,8 @@ const suite = "netns: packet differential, keepalived 2.2.7 vs Vigil";
 const COUNT = Number(process.env.VIGIL_PKT_COUNT ?? 60);
 const SEED = Number(process.env.VIGIL_PKT_SEED ?? 1);
 const COUNTERS = countersWithout("advert_sent", "pri_zero_sent");
+/** After sending, before looking: both daemons have read what was sent. */
+const SETTLE_MS = 60;
 const NAMES = ["VI_1", "VI_2", "VI_3", "VI_4", "VI_5", "VI_6"] as const;
 type Name = (typeof NAMES)[number];
 /** keepalived's JSON `state` numbers. */
@@ -89,11 +91,45 @@ const delta = (a: Snapshot, b: Snapshot, name: string): string => {
   return `${b.state[name]} ${parts.join(" ")}`.trim();
 };
 
+/** A child answering one line per line written (its stdout read line by line); `next` waits ≤ 15 s. */
+function linePipe(
+  child: ChildProcess,
+  label: string,
+): { write: (line: string) => void; next: () => Promise<string> } {
+  const waiting: Array<(line: string) => void> = [];
+  const early: string[] = [];
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+    const w = waiting.shift();
+    if (w) w(line);
+    else early.push(line);
+  });
+  return {
+    write: (line) => void child.stdin?.write(`${line}\n`),
+    next: () =>
+      new Promise((resolve, reject) => {
+        const e = early.shift();
+        if (e !== undefined) return resolve(e);
+        const timer = setTimeout(() => reject(new Error(`${label} did not answer`)), 15_000);
+        waiting.push((l) => {
+          clearTimeout(timer);
+          resolve(l);
+        });
+      }),
+  };
+}
+
+/** Prints Vigil's `GET /status` as one line for each line it reads (one process for the whole run). */
+const STATUS_READER = `require("node:readline").createInterface({ input: process.stdin }).on("line", async () => {
+  try { const r = await fetch("http://127.0.0.1:9118/status"); process.stdout.write(JSON.stringify(await r.json()) + "\\n"); }
+  catch (e) { process.stdout.write(JSON.stringify({ error: String(e) }) + "\\n"); }
+});`;
+
 describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, () => {
   let lab: Lab;
   let keepalived: KeepalivedRun;
   let vigil: VigilRun;
   let sender: ChildProcess | undefined;
+  let statusReader: ChildProcess | undefined;
   const differences: Difference[] = [];
   let compared = 0;
   /** Each mutant's own instance: its changes in both, for the inspection dump. */
@@ -247,9 +283,15 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
         }
         return s;
       };
+      // Snapshots through long-lived processes, not a process per snapshot: this test runs beside
+      // timing-sensitive ones.
+      statusReader = spawn("ip", ["netns", "exec", h2.ns, process.execPath, "-e", STATUS_READER], {
+        stdio: ["pipe", "pipe", "inherit"],
+      });
+      const status = linePipe(statusReader, "the status reader");
       const snapVigil = async (): Promise<Snapshot> => {
-        const r = await lab.nsExec(h2.ns, "curl", ["-sf", "http://127.0.0.1:9118/status"]);
-        const doc = JSON.parse(r.stdout) as {
+        status.write("get");
+        const doc = JSON.parse(await status.next()) as {
           instances: Array<{ name: string; state: string; stats: Record<string, number> }>;
         };
         const s: Snapshot = { state: {}, stats: {} };
@@ -270,28 +312,12 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
             stdio: ["pipe", "pipe", "inherit"],
           },
         );
-        const replies = createInterface({ input: sender.stdout as NodeJS.ReadableStream });
-        const waiting: Array<(line: string) => void> = [];
-        const early: string[] = [];
-        replies.on("line", (line) => {
-          const w = waiting.shift();
-          if (w) w(line);
-          else early.push(line);
-        });
-        const nextLine = (): Promise<string> =>
-          new Promise((resolve, reject) => {
-            const e = early.shift();
-            if (e !== undefined) return resolve(e);
-            const timer = setTimeout(() => reject(new Error("datagram-pipe did not answer")), 15_000);
-            waiting.push((l) => {
-              clearTimeout(timer);
-              resolve(l);
-            });
-          });
+        const pipe = linePipe(sender, "datagram-pipe");
+        const nextLine = pipe.next;
         expect(await nextLine()).toBe("ready");
         const send = async (m: PacketMutant): Promise<void> => {
-          sender?.stdin?.write(
-            `${JSON.stringify({ src: m.src, dst: m.dst, ttl: m.ttl, hex: m.hex, ipOptions: m.ipOptions })}\n`,
+          pipe.write(
+            JSON.stringify({ src: m.src, dst: m.dst, ttl: m.ttl, hex: m.hex, ipOptions: m.ipOptions }),
           );
           expect(await nextLine()).toMatch(/^sent /);
         };
@@ -328,6 +354,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
               await send(edgeAdvert(kaTargets[n], priority));
               await send(edgeAdvert(vgTargets[n], priority));
             }
+          // as after a case: both have read them before the next baseline is taken
+          await sleepMs(SETTLE_MS);
         };
         /**
          * Sends each case to both and compares. `want`: the state every instance is in before each case
@@ -343,7 +371,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
           for (const { id, name, mk, mv } of cases) {
             await send(mk);
             await send(mv);
-            await sleepMs(60);
+            await sleepMs(SETTLE_MS);
             const [ka2, vg2] = [await snapKeepalived(), await snapVigil()];
             compared++;
             for (const n of NAMES) {
@@ -375,10 +403,12 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
         await sendAll(255);
         await run([...edges, ...drawn(1)], "BACKUP", "backup");
         sender.stdin?.end();
+        statusReader.stdin?.end();
         await vigil.proc.stop("SIGTERM", 10_000);
         await keepalived.proc.stop("SIGTERM", 10_000);
       } finally {
-        if (sender?.pid !== undefined && sender.exitCode === null) sender.kill("SIGKILL");
+        for (const c of [sender, statusReader])
+          if (c?.pid !== undefined && c.exitCode === null) c.kill("SIGKILL");
         dumpForInspection("packet-differential-keepalived.txt", keepalived.proc.output);
         dumpForInspection("packet-differential-vigil.txt", vigil.proc.output);
         dumpForInspection("packet-differential-mutants.txt", `${seen.join("\n")}\n`);

@@ -318,11 +318,15 @@ export function keepalivedPrivateTmp(
   return { proc, dir, configPath };
 }
 
+/** keepalived's JSON signal number (`--signum=JSON`), asked once. */
+let jsonSignum: Promise<number> | undefined;
+
 /** keepalived's JSON dump (SIGRTMIN+2, `--signum=JSON`) of a run started by `keepalivedPrivateTmp`. */
 export async function keepalivedJson(
   ka: KeepalivedRun,
 ): Promise<Array<{ data: Record<string, unknown>; stats: Record<string, number> }>> {
-  const signum = Number((await run(keepalivedPath ?? "keepalived", ["--signum=JSON"])).stdout.trim());
+  jsonSignum ??= run(keepalivedPath ?? "keepalived", ["--signum=JSON"]).then((r) => Number(r.stdout.trim()));
+  const signum = await jsonSignum;
   const file = join(ka.dir, "keepalived.json");
   writeFileSync(file, "");
   if (ka.proc.pid !== undefined) process.kill(ka.proc.pid, signum);
