@@ -304,7 +304,7 @@ export function packetMutant(seed: number, target: PacketTarget): PacketMutant {
           advertIntervalCs:
             v === 2
               ? Math.max(100, Math.round(fields.advertIntervalCs / 100) * 100)
-              : fields.advertIntervalCs,
+              : Math.min(4095, fields.advertIntervalCs),
           ...(v === 3 ? { authType: 0 as const, authData: new Uint8Array(8) } : {}),
         };
         labels.push(`as VRRPv${v}`);
