@@ -147,6 +147,28 @@ export function socketFds(): Set<number> {
   return out;
 }
 
+export const AF_NETLINK = 16;
+
+/**
+ * The descriptor a library (raw-socket, node:dgram, netlink) has just opened and does not expose:
+ * the one socket descriptor not in `before` (`socketFds()` taken before the opening), if its
+ * SO_DOMAIN, SO_TYPE (and SO_PROTOCOL, when given) are these; else undefined.
+ */
+export function newSocketFd(
+  libc: Libc,
+  before: ReadonlySet<number>,
+  want: { readonly domain: number; readonly type: number; readonly protocol?: number },
+): number | undefined {
+  const added = [...socketFds()].filter((fd) => !before.has(fd));
+  if (added.length !== 1) return undefined;
+  const fd = added[0] as number;
+  const ok =
+    intOption(libc, fd, SOL_SOCKET, SO_DOMAIN) === want.domain &&
+    intOption(libc, fd, SOL_SOCKET, SO_TYPE) === want.type &&
+    (want.protocol === undefined || intOption(libc, fd, SOL_SOCKET, SO_PROTOCOL) === want.protocol);
+  return ok ? fd : undefined;
+}
+
 export const int32 = (v: number): Uint8Array => {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setInt32(0, v, true);

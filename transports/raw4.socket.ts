@@ -14,15 +14,11 @@ import {
   AF_INET,
   EAGAIN,
   ifIndex,
-  intOption,
   type Libc,
   lastErrno,
   MSG_DONTWAIT,
-  SO_DOMAIN,
-  SO_PROTOCOL,
-  SO_TYPE,
+  newSocketFd,
   SOCK_RAW,
-  SOL_SOCKET,
   socketFds,
 } from "./libc.ffi.ts";
 import { interfaceAddress, type SharedSocketIo, type SocketEvent } from "./raw.transport.ts";
@@ -60,16 +56,8 @@ const isWouldBlock = (e: unknown): boolean =>
  * The descriptor of the raw-socket socket just opened: the one socket descriptor not in `before`, if
  * it is an AF_INET raw socket of protocol 112 — else undefined (the reads then go through raw-socket).
  */
-export function rawSocketFd(libc: Libc, before: ReadonlySet<number>): number | undefined {
-  const added = [...socketFds()].filter((fd) => !before.has(fd));
-  if (added.length !== 1) return undefined;
-  const fd = added[0] as number;
-  const ok =
-    intOption(libc, fd, SOL_SOCKET, SO_DOMAIN) === AF_INET &&
-    intOption(libc, fd, SOL_SOCKET, SO_TYPE) === SOCK_RAW &&
-    intOption(libc, fd, SOL_SOCKET, SO_PROTOCOL) === VRRP_PROTOCOL;
-  return ok ? fd : undefined;
-}
+export const rawSocketFd = (libc: Libc, before: ReadonlySet<number>): number | undefined =>
+  newSocketFd(libc, before, { domain: AF_INET, type: SOCK_RAW, protocol: VRRP_PROTOCOL });
 
 /**
  * IPv4 shared socket through `raw-socket` with IP_HDRINCL. `batch`: where sends wait for the end of

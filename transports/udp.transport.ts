@@ -70,27 +70,6 @@ export interface UdpTransport extends Transport {
   readPending(): void;
 }
 
-const AF_INET = 2;
-const AF_INET6 = 10;
-const SOCK_DGRAM = 2;
-
-/** The one datagram socket of `family` among the descriptors opened since `before`, else undefined. */
-function newDatagramFd(
-  ffi: Ffi,
-  libc: ReturnType<Ffi["loadLibc"]>,
-  before: ReadonlySet<number>,
-  family: Family,
-) {
-  const domain = family === 4 ? AF_INET : AF_INET6;
-  const added = [...ffi.socketFds()].filter(
-    (fd) =>
-      !before.has(fd) &&
-      ffi.intOption(libc, fd, ffi.SOL_SOCKET, ffi.SO_DOMAIN) === domain &&
-      ffi.intOption(libc, fd, ffi.SOL_SOCKET, ffi.SO_TYPE) === SOCK_DGRAM,
-  );
-  return added.length === 1 ? added[0] : undefined;
-}
-
 const bindSocket = (socket: dgram.Socket, port: number, address: string): Promise<void> =>
   new Promise((resolve, reject) => {
     const onError = (e: Error): void => reject(e);
@@ -124,7 +103,8 @@ export async function openUdpTransport(options: UdpTransportOptions): Promise<Ud
     libc === undefined || ffi === undefined ? new Set() : ffi.socketFds();
   const noteFd = (before: ReadonlySet<number>, dst: string): void => {
     if (libc === undefined || ffi === undefined) return;
-    const fd = newDatagramFd(ffi, libc, before, family);
+    const domain = family === 4 ? ffi.AF_INET : ffi.AF_INET6;
+    const fd = ffi.newSocketFd(libc, before, { domain, type: ffi.SOCK_DGRAM });
     if (fd !== undefined) readers.push({ fd, dst });
   };
 
@@ -214,7 +194,8 @@ export async function openUdpTransport(options: UdpTransportOptions): Promise<Ud
         if (n < 0) break; // empty (EAGAIN) or an error the socket's own reader reports
         const view = new DataView(nameBuf.buffer);
         const fromPort = view.getUint16(2, false);
-        const from = view.getUint16(0, true) === AF_INET ? formatIpv4(nameBuf, 4) : formatIpv6(nameBuf, 8);
+        const from =
+          view.getUint16(0, true) === ffi.AF_INET ? formatIpv4(nameBuf, 4) : formatIpv6(nameBuf, 8);
         deliver(rxBuf.subarray(0, n), from, fromPort, r.dst);
       }
     }

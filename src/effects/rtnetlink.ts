@@ -9,7 +9,15 @@
  */
 import netlink, { type NetlinkMessage, type RtNetlinkSocket } from "netlink";
 import { Observable } from "rxjs";
-import { loadLibc, MSG_DONTWAIT, socketFds } from "../../transports/libc.ffi.ts";
+import {
+  AF_NETLINK,
+  loadLibc,
+  MSG_DONTWAIT,
+  newSocketFd,
+  SOCK_RAW,
+  socketFds,
+} from "../../transports/libc.ffi.ts";
+import { READ_PENDING_MAX } from "../../transports/transport.ts";
 import { formatIpv4, formatIpv6 } from "../protocol/address.ts";
 import { EffectError, errnoName } from "../runtime/ports.ts";
 
@@ -282,7 +290,7 @@ const codeOf = (error: unknown): string => {
 export interface AddressWatch extends Observable<AddressEvent> {
   /**
    * Reads the notifications already waiting in the event socket (at most `READ_PENDING_MAX`
-   * messages) and delivers their events before it returns. The daemon calls it before a down
+   * datagrams) and delivers their events before it returns. The daemon calls it before a down
    * timer fires, as keepalived reads its netlink reflector before its timers: the deletion of a VIP
    * the instance itself removed on leaving MASTER is then heard while it is still BACKUP, not taken
    * for someone else's deletion once it is MASTER again. Nothing to read (not subscribed, a socket
@@ -291,20 +299,14 @@ export interface AddressWatch extends Observable<AddressEvent> {
   readPending(): void;
 }
 
-/** Notifications one `readPending` takes at most. */
-const READ_PENDING_MAX = 256;
 /** Large enough for any one notification datagram. */
 const READ_BUFFER_BYTES = 64 * 1024;
 
-/**
- * The descriptor `open()` created (the `netlink` package does not expose it): the one socket
- * descriptor that appeared, or undefined.
- */
+/** `open()`'s socket and its descriptor (the `netlink` package does not expose it), if told apart. */
 function openWithFd<T>(open: () => T): { sock: T; fd: number | undefined } {
   const before = socketFds();
   const sock = open();
-  const added = [...socketFds()].filter((fd) => !before.has(fd));
-  return { sock, fd: added.length === 1 ? added[0] : undefined };
+  return { sock, fd: newSocketFd(loadLibc(), before, { domain: AF_NETLINK, type: SOCK_RAW }) };
 }
 
 /**
