@@ -20,8 +20,9 @@
  * the first GARP for the VIP on the wire. Without tracefs the monitor's print is the measure. Cases:
  * VRRP v2 advert_int 1 s and v3 advert_int 0.05 s.
  * Run: `npx tsx bench/daemon-failover.bench.ts` (REPS 20, MODE kill,term, CASES v2,v3; VIGIL_NODE_ARGS
- * adds node options for Vigil, e.g. `--perf-basic-prof` for `perf record`). Prints p50 and
- * p99 per daemon; removes everything it made, also on failure.
+ * adds node options for Vigil, e.g. `--perf-basic-prof` for `perf record`; CONTROL=keepalived runs
+ * keepalived in Vigil's place, an A/A control of the comparison). Prints p50 and p99 per daemon;
+ * removes everything it made, also on failure.
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -36,6 +37,12 @@ const CASES = (process.env.CASES ?? "v2,v3").split(",");
 /** The `ip monitor` observers' real-time priority (`chrt -f`); `MONITOR_RT=0` runs them as ordinary processes. */
 const MONITOR_RT_PRIORITY = process.env.MONITOR_RT ?? "50";
 const VIGIL_NODE_ARGS = (process.env.VIGIL_NODE_ARGS ?? "").split(/\s+/).filter((a) => a !== "");
+/**
+ * `CONTROL=keepalived`: an A/A run — keepalived 2.2.7 in Vigil's place on h3 (same configuration,
+ * same VRID), so the two columns show how far two keepalived backups differ on this machine.
+ */
+const CONTROL = process.env.CONTROL === "keepalived";
+const V_NAME = CONTROL ? "keepalived (h3)" : "vigil";
 const VRID_K = 51;
 const VRID_V = 52;
 
@@ -149,8 +156,13 @@ try {
   const dir = lab.tempDir();
   for (const c of CASES.map((n) => ALL_CASES[n]).filter((c): c is Case => c !== undefined)) {
     for (const mode of MODES) {
-      const masterConf =
-        instance("VI_K", VRID_K, 150, "MASTER", c, vipK) + instance("VI_V", VRID_V, 150, "MASTER", c, vipV);
+      // The master sends its two instances' priority-0 adverts (and mostly their adverts) in the
+      // order of its configuration, so one backup's timer fires a fraction of a millisecond first
+      // and the other takes over beside it (its kernel work, its observer at real-time priority).
+      // The order alternates by repetition, so that neither daemon is always second.
+      const masterK = instance("VI_K", VRID_K, 150, "MASTER", c, vipK);
+      const masterV = instance("VI_V", VRID_V, 150, "MASTER", c, vipV);
+      const masterConf = (rep: number) => (rep % 2 === 0 ? masterK + masterV : masterV + masterK);
       const wire = await lab.tcpdump(h4, ["-tt"], "vrrp or arp");
       // The observers run at SCHED_FIFO: a monitor's timestamp is then the kernel's notification of the
       // address, not the time it next got a CPU beside a daemon busy after its takeover.
@@ -169,22 +181,27 @@ try {
       );
       const vConf = join(dir, `vigil-${c.version}-${mode}.conf`);
       (await import("node:fs")).writeFileSync(vConf, instance("VI_V", VRID_V, 100, "BACKUP", c, vipV));
-      const backupV = lab.spawn(
-        h3.ns,
-        process.execPath,
-        [
-          ...VIGIL_NODE_ARGS,
-          vigilBin,
-          "run",
-          "-f",
-          vConf,
-          "--journal",
-          join(dir, `j-${c.version}-${mode}`),
-          "--pid-file",
-          join(dir, `v-${c.version}-${mode}.pid`),
-        ],
-        { label: "vigil backup" },
-      );
+      const controlK = CONTROL
+        ? lab.keepalived(h3, instance("VI_V", VRID_V, 100, "BACKUP", c, vipV), "keepalived control backup")
+        : undefined;
+      const backupV =
+        controlK?.proc ??
+        lab.spawn(
+          h3.ns,
+          process.execPath,
+          [
+            ...VIGIL_NODE_ARGS,
+            vigilBin,
+            "run",
+            "-f",
+            vConf,
+            "--journal",
+            join(dir, `j-${c.version}-${mode}`),
+            "--pid-file",
+            join(dir, `v-${c.version}-${mode}.pid`),
+          ],
+          { label: "vigil backup" },
+        );
       const addrs = async (ns: string): Promise<string> =>
         (await lab.nsRun(ns, "ip", ["-4", "-o", "addr", "show", "dev", "eth0"])) as string;
       const samples: Sample[] = [];
@@ -208,10 +225,13 @@ try {
       );
       // The PIDs whose address requests the kernel trace is filtered to: keepalived's VRRP child, Vigil.
       const kPid = Number(readFileSync(join(backupK.dir, "v.pid"), "utf8").trim());
-      const vPid = backupV.pid ?? Number.NaN;
+      const vPid =
+        controlK === undefined
+          ? (backupV.pid ?? Number.NaN)
+          : Number(readFileSync(join(controlK.dir, "v.pid"), "utf8").trim());
       adds?.watch([kPid, vPid]);
       for (let rep = 0; rep < REPS; rep++) {
-        const master = lab.keepalived(h1, masterConf, `keepalived master ${rep}`);
+        const master = lab.keepalived(h1, masterConf(rep), `keepalived master ${rep}`);
         await waitFor(
           "h1 holding both VIPs, the backups none",
           async () => {
@@ -298,7 +318,7 @@ try {
         samples.push({ k: k.vip, v: v.vip, kGarp: k.garp, vGarp: v.garp, kMon: k.mon, vMon: v.mon });
         const one = (m: typeof k) =>
           `${m.vip.toFixed(2)} ms (monitor ${m.mon.toFixed(2)}, GARP ${m.garp.toFixed(2)})`;
-        console.log(`${c.name} ${mode} rep ${rep + 1}: keepalived ${one(k)}, vigil ${one(v)}`);
+        console.log(`${c.name} ${mode} rep ${rep + 1}: keepalived ${one(k)}, ${V_NAME} ${one(v)}`);
         if (mode === "kill") {
           for (const vip of [vipK, vipV])
             await lab.nsRun(h1.ns, "ip", ["addr", "del", `${vip}/24`, "dev", "eth0"]).catch(() => "");
@@ -334,7 +354,7 @@ try {
         `${c.name}, ${what}; ${valid.length}/${samples.length} repetitions measured`,
         `  VIP present: ${adds === undefined ? "the monitor's print (no tracefs)" : "the kernel's address add (tracefs)"}`,
         `  keepalived → keepalived: VIP present ${stat(valid.map((s) => s.k))}; monitor ${stat(valid.map((s) => s.kMon))}; first GARP ${stat(valid.map((s) => s.kGarp))}`,
-        `  keepalived → vigil:      VIP present ${stat(valid.map((s) => s.v))}; monitor ${stat(valid.map((s) => s.vMon))}; first GARP ${stat(valid.map((s) => s.vGarp))}`,
+        `  keepalived → ${CONTROL ? "keepalived (h3)" : "vigil:     "} VIP present ${stat(valid.map((s) => s.v))}; monitor ${stat(valid.map((s) => s.vMon))}; first GARP ${stat(valid.map((s) => s.vGarp))}`,
         `  load average during: ${loads[0]} … ${loads.at(-1)}`,
       );
       console.log(out.slice(-5).join("\n"));
