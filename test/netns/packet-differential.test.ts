@@ -19,7 +19,10 @@
  * later.
  * The same mutant (same seed) goes to the same instance of each, with that daemon's VRID, VIPs and
  * address. After each: keepalived's JSON dump (SIGRTMIN+2) and Vigil's `GET /status`; every
- * counter's change and every state must be the same.
+ * counter's change and every state must be the same. Both daemons receive every datagram sent to
+ * the group; a pair whose changed VRID byte names one of the other daemon's instances (seed 19 drew
+ * Vigil's VI_2 flipped onto keepalived's VI_6) would feed the two different datagrams, and is left
+ * out and listed.
  *
  * Two rounds, each of four edge cases per instance (the interval field at 0 and at its largest
  * from a higher priority, at 0 from a leaving master, at 1) and VIGIL_PKT_COUNT drawn mutants
@@ -132,6 +135,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
   let statusReader: ChildProcess | undefined;
   const differences: Difference[] = [];
   let compared = 0;
+  /** Pairs left out because one daemon would have received the other's mutant (`crossTalk`). */
+  const crossTalk: string[] = [];
   /** Each mutant's own instance: its changes in both, for the inspection dump. */
   const seen: string[] = [];
   let journals: Verified[] = [];
@@ -322,6 +327,19 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
           expect(await nextLine()).toMatch(/^sent /);
         };
         type Case = { id: string; name: Name; mk: PacketMutant; mv: PacketMutant };
+        // A datagram to the group reaches both daemons, and each ignores the other's: their VRIDs
+        // differ. A mutant whose VRID byte was changed (a flipped byte may land on any VRID) can carry
+        // a VRID of the other daemon's, which then receives a mutant meant for its peer while its own
+        // is different: such a pair feeds the two daemons different datagrams and is not compared.
+        const vrids = (t: Record<Name, PacketTarget>, family: 4 | 6) =>
+          new Set(NAMES.filter((n) => t[n].family === family).map((n) => t[n].vrid));
+        const reachesOther = (m: PacketMutant, family: 4 | 6, other: Record<Name, PacketTarget>) =>
+          (m.dst === "224.0.0.18" || m.dst === "ff02::12") &&
+          m.hex.length >= 4 &&
+          vrids(other, family).has(Number.parseInt(m.hex.slice(2, 4), 16));
+        const isCrossTalk = ({ name, mk, mv }: Case): boolean =>
+          reachesOther(mk, kaTargets[name].family, vgTargets) ||
+          reachesOther(mv, vgTargets[name].family, kaTargets);
         const drawn = (phase: number): Case[] =>
           Array.from({ length: COUNT }, (_, i) => {
             const seed = SEED * 100_000 + phase * 10_000 + i;
@@ -368,7 +386,12 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
           phase: string,
         ): Promise<void> => {
           let [ka, vg] = await settled(want);
-          for (const { id, name, mk, mv } of cases) {
+          for (const c of cases) {
+            const { id, name, mk, mv } = c;
+            if (isCrossTalk(c)) {
+              crossTalk.push(`${phase} ${id} ${name} [${mk.label}]`);
+              continue;
+            }
             await send(mk);
             await send(mv);
             await sleepMs(SETTLE_MS);
@@ -423,7 +446,9 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
   });
 
   it(`every mutant (4 edge cases per instance and ${COUNT} from seed ${SEED}, to MASTERs and to BACKUPs) changes the same counters and states in both`, () => {
-    expect(compared).toBe(2 * (COUNT + 4 * NAMES.length));
+    if (crossTalk.length > 0) console.log(`not compared (cross-talk): ${crossTalk.join("; ")}`);
+    expect(compared + crossTalk.length).toBe(2 * (COUNT + 4 * NAMES.length));
+    expect(crossTalk.length).toBeLessThan(1 + COUNT / 20);
     expect(differences).toEqual([]);
   });
 

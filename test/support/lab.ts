@@ -13,7 +13,7 @@
  * timeouts. Not pure: it is the test suite's edge to the host.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { keepalivedPath } from "./env.ts";
@@ -62,10 +62,20 @@ export async function waitFor<T>(
   }
 }
 
-/** Writes `text` to $VIGIL_LAB_DUMP/<name> when that variable is set (to inspect a lab run). */
+/**
+ * Writes `text` to $VIGIL_LAB_DUMP/<name> when that variable is set (to inspect a lab run), making
+ * the directory if need be. A dump that cannot be written is reported on stderr, never thrown: it is
+ * called in `finally` blocks, where a throw would hide the run's own outcome.
+ */
 export function dumpForInspection(name: string, text: string): void {
   const dir = process.env.VIGIL_LAB_DUMP;
-  if (dir !== undefined && dir !== "") writeFileSync(join(dir, name), text);
+  if (dir === undefined || dir === "") return;
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, name), text);
+  } catch (e) {
+    process.stderr.write(`VIGIL_LAB_DUMP: ${name} not written: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
 }
 
 /** A process started inside a namespace; its stdout and stderr are collected as text. */
