@@ -74,7 +74,9 @@ export function dumpForInspection(name: string, text: string): void {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, name), text);
   } catch (e) {
-    process.stderr.write(`VIGIL_LAB_DUMP: ${name} not written: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(
+      `VIGIL_LAB_DUMP: ${name} not written: ${e instanceof Error ? e.message : String(e)}\n`,
+    );
   }
 }
 
