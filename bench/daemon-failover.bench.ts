@@ -179,14 +179,12 @@ try {
         instance("VI_K", VRID_K, 100, "BACKUP", c, vipK),
         "keepalived backup",
       );
-      const vConf = join(dir, `vigil-${c.version}-${mode}.conf`);
-      (await import("node:fs")).writeFileSync(vConf, instance("VI_V", VRID_V, 100, "BACKUP", c, vipV));
-      const controlK = CONTROL
-        ? lab.keepalived(h3, instance("VI_V", VRID_V, 100, "BACKUP", c, vipV), "keepalived control backup")
-        : undefined;
-      const backupV =
-        controlK?.proc ??
-        lab.spawn(
+      const confV = instance("VI_V", VRID_V, 100, "BACKUP", c, vipV);
+      const controlK = CONTROL ? lab.keepalived(h3, confV, "keepalived control backup") : undefined;
+      const startVigil = (): LabProcess => {
+        const file = join(dir, `vigil-${c.version}-${mode}.conf`);
+        writeFileSync(file, confV);
+        return lab.spawn(
           h3.ns,
           process.execPath,
           [
@@ -194,7 +192,7 @@ try {
             vigilBin,
             "run",
             "-f",
-            vConf,
+            file,
             "--journal",
             join(dir, `j-${c.version}-${mode}`),
             "--pid-file",
@@ -202,6 +200,8 @@ try {
           ],
           { label: "vigil backup" },
         );
+      };
+      const backupV = controlK?.proc ?? startVigil();
       const addrs = async (ns: string): Promise<string> =>
         (await lab.nsRun(ns, "ip", ["-4", "-o", "addr", "show", "dev", "eth0"])) as string;
       const samples: Sample[] = [];
