@@ -12,10 +12,10 @@
  * Run: `npx tsx bench/daemon-scale.bench.ts` (CASES 250x1,250x0.1,1000x1,1000x0.1; WINDOW_S 10;
  * VIGIL_NODE_ARGS extra node options for Vigil; SETTLE_S seconds from the backups' start to the window,
  * default 8; HOLD_S keeps the daemons up after each window, PIDs
- * printed, for strace / perf). Removes everything it made, also on failure or interruption.
+ * printed, for strace / perf; CAPTURE_DIR writes each master's capture there, per case and daemon). Removes everything it made, also on failure or interruption.
  */
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LabProcess } from "../test/support/lab.ts";
@@ -52,6 +52,7 @@ const VIGIL_NODE_ARGS = (process.env.VIGIL_NODE_ARGS ?? "").split(/\s+/).filter(
 const SETTLE_S = Number(process.env.SETTLE_S ?? 8);
 /** After each window, keep the daemons running this long (their PIDs printed) for strace / perf. */
 const HOLD_S = Number(process.env.HOLD_S ?? 0);
+const CAPTURE_DIR = process.env.CAPTURE_DIR;
 const CASES = (process.env.CASES ?? "250x1,250x0.1,1000x1,1000x0.1").split(",").map((c) => {
   const [n = "250", s = "1"] = c.split("x");
   return { instances: Number(n), advertIntS: Number(s) };
@@ -159,6 +160,12 @@ try {
     for (const cap of caps) await cap.stop("SIGINT");
     const cpu = (k: keyof typeof ds) => (100 * ((u1[k] ?? 0) - (u0[k] ?? 0))) / (WINDOW_S * 1e9);
     const rss = (k: keyof typeof ds) => `${((rssKb[k] ?? 0) / 1024).toFixed(0)} MB`;
+    if (CAPTURE_DIR !== undefined)
+      for (const [i, cap] of caps.entries())
+        writeFileSync(
+          join(CAPTURE_DIR, `${label.split(" ")[0]}x${c.advertIntS}-${["keepalived", "vigil"][i]}.txt`),
+          cap.stdout,
+        );
     const [kj, vj] = caps.map((cap) => jitterMs(cap.stdout, c.advertIntS * 1000));
     const j = (xs: number[] = []) =>
       `p50 ${percentile(xs, 50).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms (${xs.length} gaps)`;

@@ -19,11 +19,16 @@ export class CountingJournal implements Journal {
   close(): void {}
 }
 
-/** `n` BACKUP-by-default instances, 250 per interface (`eth0`, `eth1`, …), one VIP each. */
-export const fleetSpec = (n: number): NodeSpec => ({
+/**
+ * `n` BACKUP-by-default instances, 250 per interface (`eth0`, `eth1`, …), one VIP each, advert_int
+ * `advertIntervalCs` (VRRPv3 when it is not whole seconds).
+ */
+export const fleetSpec = (n: number, advertIntervalCs = 100): NodeSpec => ({
   instances: Array.from({ length: n }, (_, i) => ({
     params: instanceDefaults({
       name: `VI_${i}`,
+      advertIntervalCs,
+      ...(advertIntervalCs % 100 === 0 ? {} : { version: 3 as const }),
       vrid: (i % 250) + 1,
       ifname: `eth${Math.floor(i / 250)}`,
       ownIp: "198.18.0.1",

@@ -282,6 +282,9 @@ export class RawTransportPool {
     if (mode === "multicast") for (const g of groups) shared.io.join(g);
     const ipIds = new Map<number, number>();
     let closed = false;
+    const onError = (): void => {
+      shared.stats.sendErrors++;
+    };
     return {
       inbound$: shared.all.asObservable(),
       send: (out) => {
@@ -290,9 +293,7 @@ export class RawTransportPool {
         const ipId = prev >= 0xffff ? 1 : prev + 1;
         ipIds.set(out.vrid, ipId);
         shared.stats.sent++;
-        shared.io.send(out, out.src, ipId, () => {
-          shared.stats.sendErrors++;
-        });
+        shared.io.send(out, out.src, ipId, onError);
       },
       readPending: () => {
         if (!closed) shared.io.readPending();
@@ -317,15 +318,16 @@ export class RawTransportPool {
     shared.views.set(spec.vrid, view);
     let ipId = 0;
     let closed = false;
+    const onError = (): void => {
+      shared.stats.sendErrors++;
+    };
     return {
       inbound$: view.out.asObservable(),
       send: (out) => {
         if (closed) return;
         ipId = ipId >= 0xffff ? 1 : ipId + 1;
         shared.stats.sent++;
-        shared.io.send(out, out.src ?? spec.src, ipId, () => {
-          shared.stats.sendErrors++;
-        });
+        shared.io.send(out, out.src ?? spec.src, ipId, onError);
       },
       close: () => {
         if (closed) return;

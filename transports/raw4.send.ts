@@ -99,16 +99,6 @@ export class DirectSender {
   }
 }
 
-/** One datagram waiting in a `SendBatch`: where its bytes are in the arena, and how to send it. */
-interface Pending {
-  readonly sender: DirectSender;
-  readonly offset: number;
-  readonly length: number;
-  readonly dst: string;
-  readonly onError: (e: Error) => void;
-  readonly onDirect: () => void;
-}
-
 /**
  * The datagrams sent during one callback of the event loop, sent together when it ends (a
  * microtask), in the order they were sent, through their sockets' `DirectSender`s. A MASTER's
@@ -117,13 +107,23 @@ interface Pending {
  * adverts sent one by one between the steps (≈ 50 µs apart) wake it once each; and each step is
  * not made longer by the kernel's delivery of the advert on a veth (a MASTER's next advert is
  * timed from its step). Each datagram is written into a reused arena by the caller (`reserve`, then
- * `commit`), so nothing is allocated per datagram but its record. `flush()` sends what waits now
+ * `commit`) and recorded in reused slots, so nothing is allocated per datagram that outlives its
+ * send: records held until the callback ends would be caught by the scavenges of a busy callback
+ * and promoted, and a MASTER of a thousand instances at 0.1 s then ran a full GC every few seconds,
+ * whose pauses delayed whole bursts of adverts. `flush()` sends what waits now
  * (a socket's `close` does, so nothing sent before it is lost). Not pure (holds the arena).
  */
 export class SendBatch {
   readonly #arena: Uint8Array;
   #used = 0;
-  readonly #pending: Pending[] = [];
+  /** The waiting datagrams, slot by slot: where their bytes are in the arena, and how to send them. */
+  #count = 0;
+  readonly #senders: DirectSender[] = [];
+  readonly #offsets: number[] = [];
+  readonly #lengths: number[] = [];
+  readonly #dsts: string[] = [];
+  readonly #onErrors: Array<(e: Error) => void> = [];
+  readonly #onDirects: Array<() => void> = [];
   #scheduled = false;
   readonly #scheduledFlush = (): void => {
     this.#scheduled = false;
@@ -139,7 +139,7 @@ export class SendBatch {
 
   /** Datagrams waiting. */
   get waiting(): number {
-    return this.#pending.length;
+    return this.#count;
   }
 
   /** Where to write a datagram of `length` bytes (then `commit` it); sends what waits first if full. */
@@ -156,7 +156,13 @@ export class SendBatch {
     onError: (e: Error) => void,
     onDirect: () => void,
   ): void {
-    this.#pending.push({ sender, offset: this.#used, length, dst, onError, onDirect });
+    const i = this.#count++;
+    this.#senders[i] = sender;
+    this.#offsets[i] = this.#used;
+    this.#lengths[i] = length;
+    this.#dsts[i] = dst;
+    this.#onErrors[i] = onError;
+    this.#onDirects[i] = onDirect;
     this.#used += length;
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -166,14 +172,15 @@ export class SendBatch {
 
   /** Sends every waiting datagram now, in order. */
   flush(): void {
-    const pending = this.#pending;
     // (an error callback that sends again appends here, and is sent in this pass too)
-    for (let i = 0; i < pending.length; i++) {
-      const p = pending[i] as Pending;
-      const packet = this.#arena.subarray(p.offset, p.offset + p.length);
-      if (p.sender.send(packet, p.dst, p.onError) === "direct") p.onDirect();
+    for (let i = 0; i < this.#count; i++) {
+      const offset = this.#offsets[i] as number;
+      const packet = this.#arena.subarray(offset, offset + (this.#lengths[i] as number));
+      const sender = this.#senders[i] as DirectSender;
+      if (sender.send(packet, this.#dsts[i] as string, this.#onErrors[i] as (e: Error) => void) === "direct")
+        (this.#onDirects[i] as () => void)();
     }
-    pending.length = 0;
+    this.#count = 0;
     this.#used = 0;
   }
 }

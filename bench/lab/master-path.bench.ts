@@ -2,11 +2,13 @@
  * The daemon's MASTER send path in one process, without sockets: N instances in a `Node` on a real
  * clock with the daemon's file journal (16 MiB segments) and a transport that drops what it is given;
  * no peer, so every instance becomes MASTER one Master_Down_Interval after start and then sends an
- * advert per advert_int (1 s). After WARM_S seconds, over WINDOW_S seconds: CPU µs per advert sent
- * (process user + system) and, with ALLOC=1, the bytes allocated per advert by function (V8's
- * sampling heap profiler, collected objects included; top 15). For before/after comparisons of the
+ * advert per advert_int (INTERVAL_CS, default 100: 1 s). After WARM_S seconds, over WINDOW_S
+ * seconds: CPU µs per advert sent (process user + system) and, with ALLOC=1, the bytes allocated per
+ * advert by function (V8's sampling heap profiler, collected objects included; top 15); with
+ * ALLOC=promoted, only the bytes that outlived the young generation (promoted, then collected by a
+ * full GC or still live) — what drives the full GCs. For before/after comparisons of the
  * send path; bench/daemon-scale.bench.ts is the real measure.
- * Run: `npx tsx bench/lab/master-path.bench.ts` (N 1000, WARM_S 8, WINDOW_S 10, ALLOC).
+ * Run: `npx tsx bench/lab/master-path.bench.ts` (N 1000, INTERVAL_CS 100, WARM_S 8, WINDOW_S 10, ALLOC).
  * Not pure (files, real clock).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -23,7 +25,10 @@ import { fleetSpec } from "../fleet.ts";
 const N = Number(process.env.N ?? 1000);
 const WARM_S = Number(process.env.WARM_S ?? 8);
 const WINDOW_S = Number(process.env.WINDOW_S ?? 10);
-const ALLOC = process.env.ALLOC === "1";
+const INTERVAL_CS = Number(process.env.INTERVAL_CS ?? 100);
+/** ALLOC=1: every allocation sampled; ALLOC=promoted: only what outlived the young generation. */
+const ALLOC = process.env.ALLOC === "1" || process.env.ALLOC === "promoted";
+const PROMOTED_ONLY = process.env.ALLOC === "promoted";
 
 interface SampleNode {
   readonly callFrame: { functionName: string; url: string; lineNumber: number };
@@ -39,7 +44,7 @@ const journal = new FileJournal(join(dir, "j.jsonl"), {
   maxSegmentBytes: 16 * 1024 * 1024,
   maxSegments: 8,
 });
-const node = new Node(fleetSpec(N), {
+const node = new Node(fleetSpec(N, INTERVAL_CS), {
   clock,
   ports: nullPorts(),
   journal,
@@ -76,7 +81,7 @@ try {
     await session.post("HeapProfiler.startSampling", {
       samplingInterval: 256,
       includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
+      includeObjectsCollectedByMinorGC: !PROMOTED_ONLY,
     } as never);
   }
   const sent0 = sent;

@@ -38,10 +38,13 @@ export interface Clock extends SchedulerLike {
   setTimeout(fn: () => void, timeoutMs: number): TimerHandle;
   clearTimeout(handle: TimerHandle | undefined): void;
   /**
-   * Re-arms a pending timer of this clock in place, `delayUs` from now (its callback and precision
-   * kept): the same (due, seq) order as cancelling it and setting a new one, without a new handle or
-   * a new process wake-up. False (nothing done) when `handle` is not a pending timer of this clock.
-   * Only the real clock has it (a BACKUP's down timer is re-armed by every advert).
+   * Re-arms a pending or fired timer of this clock in place, `delayUs` from now (its callback and
+   * precision kept): the same (due, seq) order as cancelling it (if pending) and setting a new one,
+   * without a new handle or (pending) a new process wake-up. False (nothing done) when `handle` is
+   * neither, e.g. cancelled. Only the real clock has it: a BACKUP's down timer is re-armed by every
+   * advert, a MASTER's advert timer after every firing (one object per timer, not one per period:
+   * an object that lives a period outlives the young generation and is collected by full GCs only).
+   * Only the timer's owner may re-arm a fired handle (anyone else holding it would cancel the new arming).
    */
   moveTimerUs?(handle: TimerHandle, delayUs: number): boolean;
 }
@@ -54,6 +57,8 @@ interface CancelSink {
 /** A heap timer of either clock: heap entry and handle in one object (no closure per timer). */
 export class HeapTimer implements TimerHandle {
   live = true;
+  /** Taken off the heap by firing (not cancelled): `TimerHeap.rearm` may put it back. */
+  fired = false;
   /** Position in its heap's array (-1 once taken off): a move re-sorts it from there. */
   index = -1;
   /**
@@ -144,6 +149,24 @@ export class TimerHeap {
   take(top: HeapTimer): void {
     this.#pop();
     top.live = false;
+    top.fired = true;
+  }
+
+  /**
+   * Puts a fired entry of this heap back at `dueUs` with a fresh seq — the place a new `add` would give
+   * it. False when it is not a fired entry of this heap.
+   */
+  rearm(t: HeapTimer, dueUs: number): boolean {
+    if (!t.fired || t.sink !== this.sink) return false;
+    t.fired = false;
+    t.live = true;
+    t.dueUs = dueUs;
+    t.keyDueUs = dueUs;
+    t.seq = this.#seq++;
+    t.keySeq = t.seq;
+    t.preparedForUs = Number.NaN;
+    this.#push(t);
+    return true;
   }
 
   /**

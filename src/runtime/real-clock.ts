@@ -184,7 +184,8 @@ export class RealClock extends ClockBase {
    */
   moveTimerUs(handle: TimerHandle, delayUs: number): boolean {
     if (!(handle instanceof HeapTimer)) return false;
-    if (!this.#timers.move(handle, this.#host.nowUs() + Math.max(0, delayUs))) return false;
+    const dueUs = this.#host.nowUs() + Math.max(0, delayUs);
+    if (!this.#timers.move(handle, dueUs) && !this.#timers.rearm(handle, dueUs)) return false;
     if (!this.#firing && handle.dueUs < this.#armedForUs) this.#arm(handle);
     return true;
   }

@@ -50,6 +50,7 @@ interface Entry {
   /** How long after its arming base it was due (its period, for a repeating timer). */
   delayUs: number;
   armSeq: number;
+  /** The clock timer: pending, or (the entry fired) the one that fired, which the next arming re-arms. */
   handle: TimerHandle | undefined;
   /** Calls the table's `fire` for this (actor, id) once due; made once, reused on every re-arm. */
   readonly fire: () => void;
@@ -189,18 +190,14 @@ export class TimerTable {
       e = entry;
       this.#table(actor).set(id, e);
     } else {
-      const wasPending = e.pending;
       e.pending = true;
       e.event = event;
       e.dueUs = dueUs;
       e.delayUs = delayUs;
       e.armSeq = armSeq;
-      // The same (due, seq) place as a cancel and a new timer, without either (the real clock).
-      if (
-        wasPending &&
-        e.handle !== undefined &&
-        this.clock.moveTimerUs?.(e.handle, dueUs - this.clock.nowUs()) === true
-      )
+      // The same (due, seq) place as a cancel (if pending) and a new timer, without either (the real
+      // clock): the pending clock timer moved, or the one that fired put back.
+      if (e.handle !== undefined && this.clock.moveTimerUs?.(e.handle, dueUs - this.clock.nowUs()) === true)
         return;
       e.handle?.cancel();
       e.handle = undefined;
@@ -220,7 +217,7 @@ export class TimerTable {
       e.handle = this.clock.setTimerUs(e.fire, leftUs, e.opts);
       return;
     }
-    e.handle = undefined;
+    // e.handle is kept: the next arming puts the fired clock timer back (`moveTimerUs`)
     this.fire(happenedAtUs(e.dueUs, e.delayUs, nowUs), e.memo);
   }
 
@@ -238,11 +235,13 @@ export class TimerTable {
     return [...timers].filter(([, t]) => t.pending).sort(byArmSeq);
   }
 
-  /** Stops a pending timer (its clock timer too); nothing when it is not pending. */
+  /**
+   * Stops a pending timer (its clock timer too: a cancel, or nothing when it has fired — then the next
+   * arming puts it back); nothing when it is not pending.
+   */
   #stop(t: Entry): void {
     t.pending = false;
     t.handle?.cancel();
-    t.handle = undefined;
   }
 
   cancel(actor: string, id: string): void {

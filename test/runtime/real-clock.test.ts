@@ -631,7 +631,7 @@ describe("TimerTable on the real clock", () => {
     }
   });
 
-  it("random arms, moves, cancels and waits: each timer fires once, at or after its last due time, in (due, arming) order", () => {
+  it("random arms, moves, cancels and waits: each arming fires once, at or after its last due time, in (due, arming) order", () => {
     fc.assert(
       fc.property(
         fc.array(
@@ -648,38 +648,53 @@ describe("TimerTable on the real clock", () => {
           const host = new ScriptedHost();
           host.msLoop = msLoop;
           const clock = new RealClock(host);
-          const timers: Array<{ handle: TimerHandle; order: number; cancelled: boolean }> = [];
+          type Model = {
+            handle: TimerHandle;
+            order: number;
+            state: "pending" | "fired" | "cancelled";
+            arms: number;
+          };
+          const timers: Model[] = [];
           const fired: Array<{ id: number; atUs: number; dueUs: number; order: number }> = [];
           let order = 0;
           for (const op of ops) {
             if ("arm" in op) {
               const id = timers.length;
               const handle = clock.setTimerUs(
-                () =>
-                  fired.push({ id, atUs: host.nowUs(), dueUs: handle.dueUs, order: timers[id]?.order ?? -1 }),
+                () => {
+                  const t = timers[id] as Model;
+                  fired.push({ id, atUs: host.nowUs(), dueUs: handle.dueUs, order: t.order });
+                  t.state = "fired";
+                },
                 op.arm,
                 { precise: op.precise },
               );
-              timers.push({ handle, order: order++, cancelled: false });
+              timers.push({ handle, order: order++, state: "pending", arms: 1 });
             } else if ("move" in op) {
               const t = timers[op.move % Math.max(1, timers.length)];
               if (t === undefined) continue;
-              const pending = !t.cancelled && !fired.some((f) => timers[f.id] === t);
-              expect(clock.moveTimerUs(t.handle, op.delayUs)).toBe(pending);
-              if (pending) t.order = order++;
+              // a pending timer moves; one that fired is armed again (the same handle); a cancelled one stays so
+              const movable = t.state !== "cancelled";
+              expect(clock.moveTimerUs(t.handle, op.delayUs)).toBe(movable);
+              if (!movable) continue;
+              if (t.state === "fired") t.arms++;
+              t.state = "pending";
+              t.order = order++;
             } else if ("cancel" in op) {
               const t = timers[op.cancel % Math.max(1, timers.length)];
               if (t === undefined) continue;
               t.handle.cancel();
               // (a cancel after it fired does nothing)
-              if (!fired.some((f) => timers[f.id] === t)) t.cancelled = true;
+              if (t.state === "pending") t.state = "cancelled";
             } else host.advance(host.nowUs() + op.waitUs);
           }
           host.advance(host.nowUs() + 100_000);
-          // Once each, never cancelled ones, every other one.
-          const ids = fired.map((f) => f.id);
-          expect(new Set(ids).size).toBe(ids.length);
-          for (const [id, t] of timers.entries()) expect([id, ids.includes(id)]).toEqual([id, !t.cancelled]);
+          // Each arming fires once, but a cancelled one.
+          for (const [id, t] of timers.entries()) {
+            expect(t.state).not.toBe("pending");
+            const n = fired.filter((f) => f.id === id).length;
+            expect([id, n]).toEqual([id, t.arms - (t.state === "cancelled" ? 1 : 0)]);
+          }
           for (const f of fired) expect(f.atUs).toBeGreaterThanOrEqual(f.dueUs);
           // (due, arming) order, as the virtual clock would fire them.
           for (let k = 1; k < fired.length; k++) {
@@ -691,6 +706,25 @@ describe("TimerTable on the real clock", () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("a repeating timer re-arms the clock timer that fired: one clock timer for all its periods", () => {
+    const host = new ScriptedHost();
+    const clock = new CountingRealClock(host);
+    const at: number[] = [];
+    const table: TimerTable = new TimerTable(clock, true, (atUs, { input: { actor, id } }) => {
+      at.push(atUs);
+      expect(table.take(actor, id)).toEqual({ type: "tick" });
+      table.schedule(actor, id, { type: "tick" }, 100_000);
+    });
+    table.register("VI_1");
+    table.schedule("VI_1", "advert", { type: "tick" }, 100_000);
+    host.advance(1_050_000);
+    expect(at).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((k) => k * 100_000));
+    expect(clock.armed).toBe(1);
+    expect(clock.pending).toBe(1);
+    table.cancel("VI_1", "advert");
+    expect(clock.pending).toBe(0);
   });
 
   it("on the virtual clock every re-arm is a fresh (due, seq) arming", () => {
