@@ -10,8 +10,12 @@
 // (no koffi, no glibc) the daemon runs with node's defaults. `daemonExec` and `forgetExecEnv`'s
 // decisions are pure; `execDaemon` is not.
 
-/** V8 options of the daemon: a 1 MB semi-space; an old generation re-limited to 1.3 × its live size. */
-export const DAEMON_NODE_FLAGS = ["--max-semi-space-size=1", "--heap-growing-percent=30"];
+/**
+ * V8 options of the daemon: a 1 MB semi-space; an old generation re-limited to 1.2 × its live size
+ * (little reaches it: a full GC every 30 s or so at 10,000 adverts a second, so the limit costs
+ * little CPU and decides how full the heap sits between them; docs/benchmarks.md, scale).
+ */
+export const DAEMON_NODE_FLAGS = ["--max-semi-space-size=1", "--heap-growing-percent=20"];
 
 /** Environment set for the daemon's own process only (glibc reads it at start), and the marker listing it. */
 export const DAEMON_ENV = { MALLOC_ARENA_MAX: "1" };

@@ -12,13 +12,8 @@ import { InputTexts, inLineOf, type RxMemo } from "./input-text.ts";
 import type { Journal } from "./journal.ts";
 import type { TimerMemo } from "./timer-table.ts";
 
-/**
- * `out` lines are hashed in batches of about this many characters (`outputHash` takes the rest): a
- * dozen lines or so. A line waiting here is caught by a scavenge that runs meanwhile (they run inside
- * busy callbacks) and promoted; batches of 16 KB made that ≈ 0.25 MB/s of a 1,000 × 0.1 s MASTER's
- * old generation, filled until a full GC.
- */
-const HASH_BATCH_CHARS = 2_048;
+/** `out` lines are hashed in batches of about this many characters (`outputHash` takes the rest). */
+const HASH_BATCH_CHARS = 16_384;
 
 export class EventRecord {
   readonly #journal: Journal | undefined;
