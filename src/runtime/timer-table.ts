@@ -103,22 +103,29 @@ const PRECISE = { precise: true } as const;
 const COARSE = { precise: false } as const;
 
 /**
- * How late a process timer wakes for its own reasons, not the process's: the millisecond rounding,
- * the loop's cached time, the kernel's slack on a second-long poll (≈ 1 ms). Lateness up to this is
- * not carried into the schedule; lateness beyond it (the process was busy: a burst of a thousand
- * instances' steps, a stall) is.
+ * How late a process timer wakes for its own reasons, not the process's: the millisecond rounding
+ * and the loop's cached time (≈ 1 ms, `TIMER_ROUNDING_US`), plus the kernel's slack on the poll, up
+ * to 0.1 % of the wait (1 ms for a second) — at most `TIMER_RESOLUTION_US`, and at most half the
+ * timer's delay. Lateness up to this is not carried into the schedule; lateness beyond it (the
+ * process was busy: a burst of a thousand instances' steps, a stall) is. Measured at 1,000 × 0.1 s
+ * (docs/benchmarks.md, scale): 2 ms there made a delay of a busy burst two off gaps (+d, then −d
+ * back on schedule) where 1 ms makes the second one at most 1 ms; at 1 s a smaller bound than 2 ms
+ * moved adverts on the kernel's slack alone.
  */
+export const TIMER_ROUNDING_US = 1_000;
 export const TIMER_RESOLUTION_US = 2_000;
+export const timerResolutionUs = (delayUs: number): number =>
+  Math.min(TIMER_RESOLUTION_US, TIMER_ROUNDING_US + Math.floor(delayUs / 1000), Math.floor(delayUs / 2));
 
 /**
- * When a timer's event happened, fired at `nowUs`: its due time, or at most `TIMER_RESOLUTION_US`
- * (and at most half its own delay) before now. So a timer woken within the resolution keeps its period
+ * When a timer's event happened, fired at `nowUs`: its due time, or at most its resolution
+ * (`timerResolutionUs`) before now. So a timer woken within the resolution keeps its period
  * exactly; one woken later than that moves on — timers that fell due together but could not all be
  * served at once spread out instead of falling due together again, and a timer re-armed from a stall
  * is never overdue at once (no burst of catch-up adverts).
  */
 export const happenedAtUs = (dueUs: number, delayUs: number, nowUs: number): number =>
-  Math.max(dueUs, nowUs - Math.min(TIMER_RESOLUTION_US, Math.floor(delayUs / 2)));
+  Math.max(dueUs, nowUs - timerResolutionUs(delayUs));
 
 const byArmSeq = (a: [string, Entry], b: [string, Entry]): number => a[1].armSeq - b[1].armSeq;
 

@@ -21,7 +21,12 @@ import { nullPorts } from "../../src/runtime/ports.ts";
 import { Prng } from "../../src/runtime/prng.ts";
 import { RealClock, type TimerHost } from "../../src/runtime/real-clock.ts";
 import { instanceDefaults, type NodeSpec } from "../../src/runtime/spec.ts";
-import { happenedAtUs, TIMER_RESOLUTION_US } from "../../src/runtime/timer-table.ts";
+import {
+  happenedAtUs,
+  TIMER_RESOLUTION_US,
+  TIMER_ROUNDING_US,
+  timerResolutionUs,
+} from "../../src/runtime/timer-table.ts";
 import type { Datagram } from "../../transports/transport.ts";
 import { peerAdvert } from "../support/adverts.ts";
 
@@ -250,5 +255,15 @@ describe("happenedAtUs", () => {
     // a short timer (GARP pacing) never moves less than half its delay from now
     expect(happenedAtUs(1_000_000, 1_000, 1_003_000)).toBe(1_002_500);
     expect(happenedAtUs(1_000_000, 0, 1_003_000)).toBe(1_003_000);
+  });
+
+  it("the resolution is the millisecond rounding plus the kernel's slack (0.1 % of the delay), at most 2 ms", () => {
+    expect(timerResolutionUs(1_000_000)).toBe(TIMER_RESOLUTION_US);
+    expect(timerResolutionUs(255_000_000)).toBe(TIMER_RESOLUTION_US);
+    expect(timerResolutionUs(100_000)).toBe(TIMER_ROUNDING_US + 100);
+    expect(timerResolutionUs(50_000)).toBe(TIMER_ROUNDING_US + 50);
+    // an advert timer of 0.1 s woken 1.5 ms late moves on by 0.4 ms; at 1 s it keeps its period
+    expect(happenedAtUs(1_000_000, 100_000, 1_001_500)).toBe(1_000_400);
+    expect(happenedAtUs(1_000_000, 1_000_000, 1_001_500)).toBe(1_000_000);
   });
 });
