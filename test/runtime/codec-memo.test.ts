@@ -155,7 +155,7 @@ describe("AdvertCodec answers from the memo of a datagram", () => {
       { numRuns: 300 },
     );
     // The streams exercise the memo: many acceptances, many answered from it. (Over fast-check seeds
-    // 1–300: accepted 1,829–2,131+, median 2,131; hits 535 at least, median 671 — and one CI run
+    // 1–300: accepted at least 1,829, median 2,131; hits at least 535, median 671 — and one CI run
     // drew 499, so the floors sit well below the least seen.)
     expect(accepted).toBeGreaterThan(1000);
     expect(hits).toBeGreaterThan(250);
