@@ -354,7 +354,7 @@ try {
         `${c.name}, ${what}; ${valid.length}/${samples.length} repetitions measured`,
         `  VIP present: ${adds === undefined ? "the monitor's print (no tracefs)" : "the kernel's address add (tracefs)"}`,
         `  keepalived → keepalived: VIP present ${stat(valid.map((s) => s.k))}; monitor ${stat(valid.map((s) => s.kMon))}; first GARP ${stat(valid.map((s) => s.kGarp))}`,
-        `  keepalived → ${CONTROL ? "keepalived (h3)" : "vigil:     "} VIP present ${stat(valid.map((s) => s.v))}; monitor ${stat(valid.map((s) => s.vMon))}; first GARP ${stat(valid.map((s) => s.vGarp))}`,
+        `  keepalived → ${`${V_NAME}:`.padEnd("keepalived:".length)} VIP present ${stat(valid.map((s) => s.v))}; monitor ${stat(valid.map((s) => s.vMon))}; first GARP ${stat(valid.map((s) => s.vGarp))}`,
         `  load average during: ${loads[0]} … ${loads.at(-1)}`,
       );
       console.log(out.slice(-5).join("\n"));

@@ -12,7 +12,8 @@
  * Run: `npx tsx bench/daemon-scale.bench.ts` (CASES 250x1,250x0.1,1000x1,1000x0.1; WINDOW_S 10;
  * VIGIL_NODE_ARGS extra node options for Vigil; SETTLE_S seconds from the backups' start to the window,
  * default 8; HOLD_S keeps the daemons up after each window, PIDs
- * printed, for strace / perf; CAPTURE_DIR writes each master's capture there, per case and daemon). Removes everything it made, also on failure or interruption.
+ * printed, for strace / perf; CAPTURE_DIR writes each master's capture there, per case and daemon).
+ * Removes everything it made, also on failure or interruption.
  */
 
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -163,7 +164,7 @@ try {
     if (CAPTURE_DIR !== undefined)
       for (const [i, cap] of caps.entries())
         writeFileSync(
-          join(CAPTURE_DIR, `${label.split(" ")[0]}x${c.advertIntS}-${["keepalived", "vigil"][i]}.txt`),
+          join(CAPTURE_DIR, `${c.instances}x${c.advertIntS}-${["keepalived", "vigil"][i]}.txt`),
           cap.stdout,
         );
     const [kj, vj] = caps.map((cap) => jitterMs(cap.stdout, c.advertIntS * 1000));
