@@ -129,6 +129,14 @@ export async function buildDist(outDir: string = distDir): Promise<BuildReport> 
     external: [...NATIVE_PACKAGES],
     plugins: [rxjsEs2015],
     sourcemap: "linked",
+    // V8 keeps every loaded script's source text for lazy compilation: a 1,000-instance daemon held
+    // 3.2 MB of it, most of it comments, and a chunk with one non-ASCII character in a comment is
+    // held as two bytes a character. Whitespace and comments go (identifiers stay: stack traces
+    // keep their names; the linked source maps give the positions); the output is checked to be
+    // ASCII (test/cli/registry.test.ts).
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: "none",
     // Bundled CommonJS dependencies call require(); ESM output has none, so give each chunk one.
     banner: {
       js: 'import { createRequire as __vigilRequire } from "node:module";\nconst require = __vigilRequire(import.meta.url);',

@@ -174,7 +174,7 @@ export const parseDurationUs = (v: string | number): number | string => {
       ? us
       : `duration too large: ${v}s (at most 366 days)`;
   }
-  const m = /^\s*(-?)(\d+(?:\.\d+)?)\s*(us|µs|ms|s|m|h)\s*$/.exec(v);
+  const m = /^\s*(-?)(\d+(?:\.\d+)?)\s*(us|\u00b5s|ms|s|m|h)\s*$/.exec(v);
   if (m === null) return `not a duration: '${v}' (write e.g. 10s, 1.5s, 250ms, 2m)`;
   if (m[1] === "-") return `negative duration '${v}': times start at 0`;
   const us = Math.round(Number(m[2]) * (UNIT_US[m[3] as string] ?? 0));

@@ -123,6 +123,20 @@ describe("the bundle", () => {
     expect(rxjs).toContain("node_modules/rxjs/dist/esm/internal/Subject.js");
     expect(rxjs.filter((i) => !i.startsWith("node_modules/rxjs/dist/esm/"))).toEqual([]);
   });
+
+  it("is ASCII without comments, so V8 holds each chunk's source as one byte a character", () => {
+    const { contents } = JSON.parse(readFileSync(join(repoRoot, "dist", "inputs.json"), "utf8")) as {
+      contents: Record<string, string[]>;
+    };
+    const outputs = Object.keys(contents);
+    expect(outputs.length).toBeGreaterThan(10);
+    for (const o of outputs) {
+      const text = readFileSync(join(repoRoot, "dist", o), "utf8");
+      expect({ o, nonAscii: text.match(/[\u0080-\uffff]/g) ?? [] }).toEqual({ o, nonAscii: [] });
+      // A module's opening paragraph (every source has one) would start a line with `/**`.
+      expect({ o, docComment: /^\s*\/\*\*/m.test(text) }).toEqual({ o, docComment: false });
+    }
+  });
 });
 
 describe("bin/vigil.js without dist/", () => {

@@ -257,7 +257,7 @@ export const CLIENT_CHARTS: string = String.raw`  // ---- timeline: a lane per i
           source: e.source,
           target: e.target,
           value: c,
-          label: { show: c > 0, formatter: "×" + c },
+          label: { show: c > 0, formatter: "\u00d7" + c },
           lineStyle: { width: c > 0 ? 2.5 : 1, type: c > 0 ? "solid" : "dashed", color: c > 0 ? "#37474f" : "#b0bec5", curveness: 0.2 },
         };
       });

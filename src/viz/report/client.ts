@@ -129,7 +129,7 @@ const TABLES_AND_START = String.raw`  // ---- tables
     byId("title").textContent = v.title;
     byId("summary").innerHTML = v.summary.map(function (s) {
       return "<span>" + esc(s) + "</span>";
-    }).join(" · ");
+    }).join(" \u00b7 ");
     renderTimeline(v);
     renderLanes(v);
     renderStateCharts(v);
@@ -182,7 +182,7 @@ const TABLES_AND_START = String.raw`  // ---- tables
     connection("live");
   };
   stream.onerror = function () {
-    connection("reconnecting…");
+    connection("reconnecting\u2026");
   };
   stream.onmessage = function (m) {
     live.apply(JSON.parse(m.data));
