@@ -4,6 +4,7 @@
  * in-memory file system, and the CLI's exit codes.
  */
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: keepalived macros are literally written ${NAME}
+import { setFlagsFromString } from "node:v8";
 import { describe, expect, it } from "vitest";
 import { checkCommand } from "../../src/cli/check.ts";
 import { dumpCommand } from "../../src/cli/dump.ts";
@@ -212,6 +213,15 @@ describe("loadConfig", () => {
     });
     const unknown = r.diagnostics.find((d) => d.message === "Unknown keyword 'interfce'");
     expect(unknown?.hint).toBe("did you mean 'interface'?");
+  });
+  it("holds instances and globals compactly (V8's fast properties, not the dictionary the decoder leaves)", () => {
+    setFlagsFromString("--allow-natives-syntax");
+    const fast = new Function("o", "return %HasFastProperties(o)") as (o: object) => boolean;
+    const r = loadConfig("main.conf", { fs: memFs({ "main.conf": `${vip(1)}\n${vip(2)}` }) });
+    const c = r.config;
+    if (c === undefined) throw new Error("no config");
+    expect(c.instances).toHaveLength(2);
+    expect([c, c.global, ...c.instances].map(fast)).toEqual([true, true, true, true]);
   });
 });
 
