@@ -39,10 +39,11 @@ import {
   writeSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { type AsyncSync, BackgroundSync } from "./background-sync.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 import { isHeaderLine, type Journal, stampHeader } from "./journal.ts";
-import { CHAIN_SEED, hashText, SegmentEncoder, seal } from "./segment-format.ts";
+import { CHAIN_SEED, hashText, SegmentEncoder, STATE_CHANGE, seal } from "./segment-format.ts";
 
 export interface FileJournalOptions {
   /** Rotate once the current segment is over this many bytes; absent: one segment at `path`. */
@@ -118,9 +119,6 @@ export const parseSegmentPath = (file: string): { path: string; seg: number } | 
   return m === null ? undefined : { path: join(dirname(file), `${m[1]}.jsonl`), seg: Number(m[2]) };
 };
 
-/** What an `out` line holds when an instance changed state (such a line is written and synced at once). */
-const STATE_CHANGE = '"type":"state"';
-
 export class FileJournal implements Journal {
   readonly #path: string;
   readonly #opts: FileJournalOptions;
@@ -135,7 +133,11 @@ export class FileJournal implements Journal {
   #lines = 0;
   /** Bytes in the current segment, buffered lines included (UTF-16 units: ASCII in practice). */
   #bytes = 0;
-  #header: string | undefined;
+  /**
+   * The node's header line, deflated, for each new segment's head (segmented journals only). It
+   * holds the whole configuration: 0.9 MB of text at 1,000 instances, 10-20 times less deflated.
+   */
+  #header: Buffer | undefined;
   #timer: TimerHandle | undefined;
   /** Bytes of the current segment on disk, up to the end of the last complete batch. */
   #offset = 0;
@@ -178,7 +180,7 @@ export class FileJournal implements Journal {
   }
 
   append(line: string): void {
-    if (isHeaderLine(line)) this.#header = line;
+    if (isHeaderLine(line) && this.#opts.maxSegmentBytes !== undefined) this.#header = deflateRawSync(line);
     if (this.#degraded !== undefined) {
       this.#lost++;
       return;
@@ -301,7 +303,7 @@ export class FileJournal implements Journal {
         ? undefined
         : { fromMs: was.sinceMs, toMs: Date.now(), reason: was.reason, lostLines: this.#lost };
     this.#buf.push(
-      stampHeader(this.#header, this.#seg),
+      stampHeader(inflateRawSync(this.#header).toString(), this.#seg),
       JSON.stringify(
         gap === undefined ? { t: "checkpoint", cp: checkpoint } : { t: "checkpoint", cp: checkpoint, gap },
       ),

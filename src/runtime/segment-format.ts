@@ -62,6 +62,18 @@ export const splitOutLine = (line: string): { seq: number; out: string } | undef
 
 export const outLineText = (seq: number, out: string): string => `${OUT_HEAD}${seq},"out":${out}}`;
 
+/** What every state change's outputs contain (a `state` output). */
+export const STATE_CHANGE = '"type":"state"';
+
+/**
+ * The outputs an entry keeps to compact their repeat: not a state change's. A steady state repeats
+ * none, and each one held (≈ 0.7 KB: the transition's logs, VIPs, GARPs, notifies) would stay until
+ * its dictionary slot or the segment ends — 0.7 MB for 1,000 instances that took over once. A repeat
+ * of them is written in full, as after any change of outputs.
+ */
+const remembered = (outputs: string): string | undefined =>
+  outputs.includes(STATE_CHANGE) ? undefined : outputs;
+
 /** Inputs worth a dictionary entry: the ones a steady state repeats. */
 export const isRepeatable = (inputText: string): boolean =>
   inputText.startsWith('{"kind":"rx"') || inputText.startsWith('{"kind":"timer"');
@@ -135,12 +147,12 @@ export class SegmentEncoder {
       const ref = `${id36(p.id)}.${p.dt.toString(36)}`;
       if (e.lastOut === outputs) out.push(`R${ref}`);
       else out.push(`r${ref}`, line);
-      e.lastOut = outputs;
+      e.lastOut = remembered(outputs);
       return;
     }
     this.drain(out);
     const f = this.#fullId;
-    if (f !== undefined && f.seq === seq) (this.#entries[f.id] as Entry).lastOut = outputs;
+    if (f !== undefined && f.seq === seq) (this.#entries[f.id] as Entry).lastOut = remembered(outputs);
     this.#fullId = undefined;
     out.push(line);
   }

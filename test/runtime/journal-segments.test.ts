@@ -13,7 +13,7 @@ import type { Input } from "../../src/runtime/input.ts";
 import { inLine } from "../../src/runtime/input-text.ts";
 import { endsAtWriteBoundary, FileJournal, readJournal, segmentPath } from "../../src/runtime/journal.ts";
 import { listSegments } from "../../src/runtime/segment-file.ts";
-import { CHAIN_SEED, hashText, seal } from "../../src/runtime/segment-format.ts";
+import { CHAIN_SEED, hashText, SegmentEncoder, SegmentExpander, seal } from "../../src/runtime/segment-format.ts";
 import { tempDirForTest } from "../support/temp.ts";
 
 const header = JSON.stringify({
@@ -137,6 +137,45 @@ describe("compact steady repeats", () => {
     const r = readJournal(readFileSync(path, "utf8"));
     if (!r.ok) throw new Error(r.error.message);
     expect(r.lines.slice(1).map((l) => JSON.stringify(l))).toEqual(logical.slice(1));
+  });
+});
+
+describe("what the encoder keeps", () => {
+  test("a state change's outputs are not kept to compact their repeat; other outputs are", () => {
+    const enc = new SegmentEncoder();
+    enc.reset(0, 0);
+    const input = JSON.stringify(timer);
+    const payloadsOf = (seq: number, outLine: string): string[] => {
+      const out: string[] = [];
+      enc.encodeIn(seq, seq * 1000, input, out);
+      const o = JSON.parse(outLine) as { out: unknown };
+      enc.encodeOut(seq, JSON.stringify(o.out), outLine, out);
+      return out;
+    };
+    const logical: string[] = [];
+    const physical: string[][] = [];
+    for (let seq = 1; seq <= 6; seq++) {
+      const outLine = seq <= 3 ? stateOut(seq) : sendOut(seq);
+      logical.push(inLine({ seq, atUs: seq * 1000, input: timer }), outLine);
+      physical.push(payloadsOf(seq, outLine));
+    }
+    // seq 1 defines the entry; 2 and 3 repeat the state change: a reference and the full out line
+    expect(physical.map((p) => p.map((l) => l[0]))).toEqual([
+      ["{", "{"],
+      ["r", "{"],
+      ["r", "{"],
+      ["r", "{"], // outputs changed to the advert's
+      ["R"], // the advert's repeated: one reference
+      ["R"],
+    ]);
+    const exp = new SegmentExpander();
+    exp.reset(0, 0);
+    const lines = physical.flat().flatMap((p) => {
+      const r = exp.expand(p);
+      if ("error" in r) throw new Error(r.error);
+      return r.lines;
+    });
+    expect(lines).toEqual(logical);
   });
 });
 
