@@ -15,12 +15,22 @@
  * is logged per attempt here. Not pure: sockets and timers.
  */
 import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import { isIP, type Socket, connect as tcpConnect } from "node:net";
-import { type SecureContext, type TLSSocket, connect as tlsConnect } from "node:tls";
+import type { SecureContext, TLSSocket } from "node:tls";
 import { HTTP_REASON, TCP_REASON } from "../../machines/checker-tcp-http.ts";
 import type { RunnerTimers } from "../effects/process-runner.ts";
 import { canonicalAddress } from "../protocol/address.ts";
 import { connectEnd } from "./errno-text.ts";
+
+const requireBuiltin = createRequire(import.meta.url);
+/**
+ * node:tls, loaded by the first TLS check. An ESM import of it reads every export at once, so the
+ * daemon would build Node's list of root certificates (0.2 MB, never used: checks do not verify)
+ * whenever this module is loaded, LVS configured or not.
+ */
+export const nodeTls = (): typeof import("node:tls") =>
+  requireBuiltin("node:tls") as typeof import("node:tls");
 
 const processTimers: RunnerTimers = {
   setTimeout: (fn, delayMs) => setTimeout(fn, delayMs),
@@ -301,7 +311,7 @@ export function httpProbe(target: HttpTarget, done: (r: NetProbeResult) => void)
       const opts = socketOptions(target);
       // keepalived never verifies the server's certificate (check_ssl.c sets no verify mode).
       const s = target.tls
-        ? tlsConnect({
+        ? nodeTls().connect({
             ...opts,
             rejectUnauthorized: false,
             ...(target.secureContext === undefined ? {} : { secureContext: target.secureContext }),

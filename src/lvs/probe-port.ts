@@ -14,14 +14,14 @@
  */
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
-import { createSecureContext, type SecureContext } from "node:tls";
+import type { SecureContext } from "node:tls";
 import type { ProbeResult } from "../../machines/checker.machine.ts";
 import type { Checker, Config, RealServer, SslSettings, VirtualServer } from "../config/types.ts";
 import type { ProcessRunner, RunnerTimers } from "../effects/process-runner.ts";
 import type { ScriptEnv } from "../effects/script-check.ts";
 import { checkCommand } from "../effects/script-security.ts";
 import { dnsProbe, dstPair } from "./dns.probe.ts";
-import { httpProbe, type NetProbeResult, tcpProbe } from "./net.probe.ts";
+import { httpProbe, type NetProbeResult, nodeTls, tcpProbe } from "./net.probe.ts";
 import { smtpProbe } from "./smtp.probe.ts";
 import { miscTimeoutUs, rsName, rsPort, runnableCheckers, vsName } from "./spec.ts";
 
@@ -57,7 +57,7 @@ export const sniName = (vs: VirtualServer, c: Checker, url: number): string | nu
  * Returns the context or keepalived's lines for the file that could not be loaded.
  */
 export function sslContext(ssl: SslSettings | null): SecureContext | { error: string[] } {
-  if (ssl === null) return createSecureContext({});
+  if (ssl === null) return nodeTls().createSecureContext({});
   const read = (file: string | null, what: string): Buffer | undefined => {
     if (file === null) return undefined;
     try {
@@ -72,7 +72,7 @@ export function sslContext(ssl: SslSettings | null): SecureContext | { error: st
     const cert = read(ssl.certificate, "certificate");
     const key = read(ssl.key, "key");
     const ca = read(ssl.ca, "CA");
-    return createSecureContext({
+    return nodeTls().createSecureContext({
       ...(cert === undefined ? {} : { cert }),
       ...(key === undefined ? {} : { key }),
       ...(ssl.password === null ? {} : { passphrase: ssl.password }),
