@@ -8,7 +8,7 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import type { Event, Input } from "./input.ts";
-import { InputTexts, inLineOf, type RxMemo } from "./input-text.ts";
+import { decimal, InputTexts, inLineOf, type RxMemo } from "./input-text.ts";
 import type { Journal } from "./journal.ts";
 import type { TimerMemo } from "./timer-table.ts";
 
@@ -52,7 +52,7 @@ export class EventRecord {
   out(seq: number, outputs: readonly unknown[], text: string | undefined): void {
     const line =
       text !== undefined
-        ? `{"t":"out","seq":${seq},"out":${text}}`
+        ? `{"t":"out","seq":${decimal(seq)},"out":${text}}`
         : JSON.stringify({ t: "out", seq, out: outputs });
     this.#unhashed.push(line);
     this.#unhashedChars += line.length;

@@ -16,7 +16,7 @@
  * cuts; someone who recomputes it can forge a segment.
  */
 
-import { inLineOf } from "./input-text.ts";
+import { decimal, inLineOf } from "./input-text.ts";
 import { FNV1A_SEED, fnv1a } from "./prng.ts";
 
 export const CHAIN_SEED = FNV1A_SEED;
@@ -60,7 +60,7 @@ export const splitOutLine = (line: string): { seq: number; out: string } | undef
   return Number.isSafeInteger(seq) ? { seq, out: line.slice(a + 7, -1) } : undefined;
 };
 
-export const outLineText = (seq: number, out: string): string => `${OUT_HEAD}${seq},"out":${out}}`;
+export const outLineText = (seq: number, out: string): string => `${OUT_HEAD}${decimal(seq)},"out":${out}}`;
 
 /** What every state change's outputs contain (a `state` output). */
 export const STATE_CHANGE = '"type":"state"';

@@ -1,5 +1,7 @@
 /**
  * The journal's hot-path shortcuts write exactly what the plain path writes:
+ * - `decimal(n)` (the lines' numbers, kept out of V8's number-to-string cache) is `String(n)`, and
+ *   the hand-written `in` / `out` lines are `JSON.stringify`'s;
  * - `InputTexts` (the node's memo of rx input texts, keyed by the datagram, and of timer input texts)
  *   returns `inputText(i)` for every input, also when the same datagram comes back with other facts
  *   (src, TTL, interface…);
@@ -20,12 +22,12 @@ import { describe, expect, test } from "vitest";
 import { encodeAdvert } from "../../src/protocol/codec.ts";
 import { VirtualClock } from "../../src/runtime/clock.ts";
 import type { Input } from "../../src/runtime/input.ts";
-import { InputTexts, inLineOf, inputText } from "../../src/runtime/input-text.ts";
+import { decimal, InputTexts, inLineOf, inputText } from "../../src/runtime/input-text.ts";
 import { FileJournal } from "../../src/runtime/journal.ts";
 import { Node } from "../../src/runtime/node.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";
 import { Prng } from "../../src/runtime/prng.ts";
-import { DICT_SIZE, SegmentEncoder } from "../../src/runtime/segment-format.ts";
+import { DICT_SIZE, outLineText, SegmentEncoder } from "../../src/runtime/segment-format.ts";
 import { instanceDefaults, type NodeSpec } from "../../src/runtime/spec.ts";
 
 type Rx = Extract<Input, { kind: "rx" }>;
@@ -65,6 +67,28 @@ const timerArb: fc.Arbitrary<Input> = fc.record({
   id: fc.oneof(fc.constantFrom("advert", "masterDown"), fc.string()),
 });
 const adminArb: fc.Arbitrary<Input> = fc.constant({ kind: "admin", command: "start" } as const);
+
+describe("decimal ≡ String, and the hand-written lines ≡ JSON.stringify", () => {
+  test("for any number, safe integers (seq, atUs) above all (fast-check)", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.maxSafeInteger(), fc.maxSafeNat(), fc.double(), fc.integer()), (n) => {
+        expect(decimal(n)).toBe(String(n));
+      }),
+      { numRuns: 2_000 },
+    );
+    for (const n of [0, -0, 1, 2 ** 53 - 1, -(2 ** 53) + 1, 2 ** 53, 1e21, 1.5, -1.5, Number.NaN, Infinity])
+      expect(decimal(n)).toBe(String(n));
+    fc.assert(
+      fc.property(fc.maxSafeNat(), fc.maxSafeNat(), (seq, atUs) => {
+        const input = { kind: "timer", actor: "instance:VI_1", id: "advert" } as const;
+        expect(inLineOf(seq, atUs, inputText(input))).toBe(
+          JSON.stringify({ t: "in", ev: { seq, atUs, input } }),
+        );
+        expect(outLineText(seq, "[]")).toBe(JSON.stringify({ t: "out", seq, out: [] }));
+      }),
+    );
+  });
+});
 
 describe("InputTexts ≡ inputText", () => {
   test("the memo never returns another input's text (fast-check, repeated datagrams with other facts)", () => {
