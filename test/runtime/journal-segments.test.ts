@@ -13,7 +13,13 @@ import type { Input } from "../../src/runtime/input.ts";
 import { inLine } from "../../src/runtime/input-text.ts";
 import { endsAtWriteBoundary, FileJournal, readJournal, segmentPath } from "../../src/runtime/journal.ts";
 import { listSegments } from "../../src/runtime/segment-file.ts";
-import { CHAIN_SEED, hashText, SegmentEncoder, SegmentExpander, seal } from "../../src/runtime/segment-format.ts";
+import {
+  CHAIN_SEED,
+  hashText,
+  SegmentEncoder,
+  SegmentExpander,
+  seal,
+} from "../../src/runtime/segment-format.ts";
 import { tempDirForTest } from "../support/temp.ts";
 
 const header = JSON.stringify({
