@@ -25,10 +25,10 @@ export const inputText = (i: Input): string => {
 
 /**
  * `String(n)`, for the numbers of every event's lines (seq, atUs). A safe integer's digits come from
- * `toFixed(0)`, which leaves V8's number-to-string cache alone: a string in that cache lives until
- * another number takes its slot — 2,048 numbers later with `vigil run`'s young generation, 0.2 s at
- * 10,000 events a second — so one `seq` text per event outlived the young generation, 0.25 of the
- * 0.33 MB/s that filled the old generation of a 1,000-instance MASTER (docs/benchmarks.md, scale).
+ * `toFixed(0)`, which leaves V8's number-to-string cache alone: a string in that cache stays
+ * referenced until another number takes its slot, and consecutive numbers take consecutive slots,
+ * so at 10,000 events a second each `seq` text outlived two scavenges — 0.25 of the 0.33 MB/s that
+ * filled the old generation of a 1,000-instance MASTER (docs/benchmarks.md, scale).
  */
 export const decimal = (n: number): string => (Number.isSafeInteger(n) ? n.toFixed(0) : String(n));
 
