@@ -145,9 +145,12 @@ export class SegmentEncoder {
       this.#pending = undefined;
       const e = this.#entries[p.id] as Entry;
       const ref = `${id36(p.id)}.${p.dt.toString(36)}`;
+      // (a repeat's outputs are the ones kept: only a change is looked at)
       if (e.lastOut === outputs) out.push(`R${ref}`);
-      else out.push(`r${ref}`, line);
-      e.lastOut = remembered(outputs);
+      else {
+        out.push(`r${ref}`, line);
+        e.lastOut = remembered(outputs);
+      }
       return;
     }
     this.drain(out);
