@@ -12,8 +12,8 @@
 
 /**
  * V8 options of the daemon: a 1 MB semi-space; an old generation re-limited to 1.2 × its live size
- * (little reaches it: a full GC every 30 s or so at 10,000 adverts a second, so the limit costs
- * little CPU and decides how full the heap sits between them; docs/benchmarks.md, scale).
+ * (little reaches it — 0.01–0.04 MB/s at 10,000 adverts a second — so the limit costs little CPU
+ * and decides how full the heap sits between full GCs; docs/benchmarks.md, scale).
  */
 export const DAEMON_NODE_FLAGS = ["--max-semi-space-size=1", "--heap-growing-percent=20"];
 
