@@ -71,6 +71,12 @@ export interface InstanceParams {
   readonly notifyPriorityChanges?: boolean;
   /** Adverts go to unicast peers: leaving FAULT also GARPs `ownIp` to refresh the peers' ARP entry. */
   readonly unicast?: boolean;
+  /**
+   * `virtual_routes` and `virtual_rules`, each named by keepalived's own rendering of it (the
+   * configuration's `text`): added after the VIPs on becoming MASTER, removed before them. Absent: none.
+   */
+  readonly routes?: readonly string[];
+  readonly rules?: readonly string[];
 }
 
 /** A validated advert as the instance sees it (the codec and validation ran at the edge). */
@@ -129,6 +135,20 @@ export type Command =
     }
   | { readonly type: "addVips"; readonly instance: string; readonly vips: readonly string[] }
   | { readonly type: "removeVips"; readonly instance: string; readonly vips: readonly string[] }
+  | {
+      /** Routes then rules, named as in `InstanceParams.routes` / `rules`. */
+      readonly type: "addRoutes";
+      readonly instance: string;
+      readonly routes: readonly string[];
+      readonly rules: readonly string[];
+    }
+  | {
+      /** Rules then routes (keepalived removes them in that order). */
+      readonly type: "removeRoutes";
+      readonly instance: string;
+      readonly routes: readonly string[];
+      readonly rules: readonly string[];
+    }
   | {
       readonly type: "garp";
       readonly instance: string;
@@ -196,6 +216,8 @@ export const COMMAND_TYPES: readonly CommandType[] = [
   "sendAdvert",
   "addVips",
   "removeVips",
+  "addRoutes",
+  "removeRoutes",
   "garp",
   "notify",
   "fifo",

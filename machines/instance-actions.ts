@@ -72,12 +72,13 @@ export const emit = (slots: readonly MessageType[], f: Emit): any[] =>
 export const REPORT: readonly MessageType[] = ["memberReport"];
 export const ENTER_BACKUP: readonly MessageType[] = ["log", "notify", "fifo", "memberReport"];
 export const SELF_GARP_THEN_BACKUP: readonly MessageType[] = ["log", "garp", ...ENTER_BACKUP];
-export const LEAVE_MASTER: readonly MessageType[] = ["log", "removeVips", "notify", "fifo", "memberReport"];
+/** `releaseVips`: rules and routes, then VIPs, each after its log lines. */
+const RELEASE: readonly MessageType[] = ["log", "removeRoutes", "log", "removeVips"];
+export const LEAVE_MASTER: readonly MessageType[] = [...RELEASE, "notify", "fifo", "memberReport"];
 export const ENTER_FAULT: readonly MessageType[] = [
   "log",
   "sendAdvert",
-  "log",
-  "removeVips",
+  ...RELEASE,
   "notify",
   "fifo",
   "memberReport",
@@ -88,6 +89,8 @@ export const BECOME_MASTER: readonly MessageType[] = [
   "sendAdvert",
   "log",
   "addVips",
+  "log",
+  "addRoutes",
   "garp",
   "notify",
   "fifo",
@@ -159,7 +162,7 @@ export const ownMaster = s.assign(({ context: c }) => ({
 export const initialDown = s.assign(({ context: c }) => ({
   downTimer: isOwner(c) && c.p.wantMaster ? ("now" as const) : ("full" as const),
 }));
-export const removeVipsAtStart = emit(["log", "removeVips"], (c) => releaseVips(c));
+export const removeVipsAtStart = emit(RELEASE, (c) => releaseVips(c));
 /**
  * Restarts BACKUP's masterDown timer without leaving the state: re-raises the same delayed event
  * under the same id (the host's timer table replaces the pending one). Equivalent to a
@@ -186,7 +189,7 @@ export const yieldActions = [
 ];
 export const syncYieldActions = [toFullDown, ...emit(LEAVE_MASTER, leaveMaster)];
 export const stopActions = (fromMaster: boolean) =>
-  emit(["sendAdvert", "log", "removeVips", "notify", "fifo", "memberReport"], stopCommands(fromMaster));
+  emit(["sendAdvert", ...RELEASE, "notify", "fifo", "memberReport"], stopCommands(fromMaster));
 export const logIntervalMismatch = emit(["log"], intervalMismatch);
 /** FAULT forced by the sync group: leaving it later sends no unicast GARP (keepalived's try_up_instance). */
 export const forcedFault = s.assign({ ownFaultSeen: false });

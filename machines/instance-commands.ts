@@ -138,15 +138,38 @@ export const becomeMaster: Emit = (c) => [
   advert(c, c.priority),
   log(c, "setting VIPs.", true),
   { type: "addVips", instance: c.p.name, vips: c.p.vips },
+  ...setRoutes(c),
   garp(c, "master", c.p.garpMasterRepeat),
   ...notify(c, "MASTER"),
   ...report(c, "MASTER"),
 ];
 
-export const releaseVips = (c: Ctx): Command[] => [
-  log(c, "removing VIPs.", true),
-  { type: "removeVips", instance: c.p.name, vips: c.p.vips },
-];
+/** After the VIPs: the virtual routes, then the virtual rules (vrrp_state_become_master). */
+const setRoutes = (c: Ctx): Command[] => {
+  const routes = c.p.routes ?? [];
+  const rules = c.p.rules ?? [];
+  if (routes.length === 0 && rules.length === 0) return [];
+  return [
+    ...(routes.length > 0 ? [log(c, "setting Virtual Routes", true)] : []),
+    ...(rules.length > 0 ? [log(c, "setting Virtual Rules", true)] : []),
+    { type: "addRoutes", instance: c.p.name, routes, rules },
+  ];
+};
+
+/** Leaving MASTER: the virtual rules, the virtual routes, then the VIPs (vrrp_restore_interface). */
+export const releaseVips = (c: Ctx): Command[] => {
+  const routes = c.p.routes ?? [];
+  const rules = c.p.rules ?? [];
+  return [
+    ...(rules.length > 0 ? [log(c, "removing Virtual Rules", true)] : []),
+    ...(routes.length > 0 ? [log(c, "removing Virtual Routes", true)] : []),
+    ...(routes.length > 0 || rules.length > 0
+      ? [{ type: "removeRoutes", instance: c.p.name, routes, rules } as const]
+      : []),
+    log(c, "removing VIPs.", true),
+    { type: "removeVips", instance: c.p.name, vips: c.p.vips },
+  ];
+};
 
 /**
  * keepalived's start-up lines (vrrp_complete_init, before the state is entered): the trackers holding

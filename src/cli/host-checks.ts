@@ -17,6 +17,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import type { Diagnostic } from "../config/diagnostics.ts";
+import { interfacesOf } from "../config/keywords/routes.ts";
 import type { Config } from "../config/types.ts";
 import { checkScriptSecurity, nodeScriptEnv, type ScriptEnv } from "../effects/script-security.ts";
 
@@ -164,6 +165,8 @@ function interfaceChecks(config: Config, host: HostFacts): Diagnostic[] {
     for (const t of inst.trackInterfaces)
       if (missing(t.name))
         out.push(warning(file, inst.line, `(${inst.name}) tracked interface ${t.name} doesn't exist`));
+    // keepalived's alloc_route / alloc_rule: a route's `dev`, a rule's `iif` / `oif`
+    for (const u of interfacesOf(inst)) if (missing(u.ifname)) out.push(warning(file, u.line, u.message));
     for (const vip of [...inst.vips, ...inst.excludedVips]) {
       // A VIP without `dev` is resolved to the instance's interface (already reported above).
       if (vip.dev === own || !missing(vip.dev)) continue;

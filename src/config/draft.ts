@@ -6,6 +6,7 @@
  */
 import type { Position } from "./diagnostics.ts";
 import type { Token } from "./lexer.ts";
+import type { RouteIn, RuleIn } from "./route-format.ts";
 import type {
   Checker,
   Command,
@@ -70,6 +71,9 @@ export interface InstanceDraft {
   vipsAt?: Position;
   readonly vips: VipDraft[];
   readonly excludedVips: VipDraft[];
+  /** `virtual_routes` / `virtual_rules` lines keepalived keeps and Vigil installs (keywords/routes.ts). */
+  readonly routes: RouteIn[];
+  readonly rules: RuleIn[];
   auth?: Located<{ type: "PASS" | "AH"; pass: string }>;
   authTypeAt?: Position;
   unicastSrcIp?: Located<string>;
@@ -103,6 +107,8 @@ export const newInstance = (name: string, at: Position): InstanceDraft => ({
   at,
   vips: [],
   excludedVips: [],
+  routes: [],
+  rules: [],
   unicastPeers: [],
   unicastFaultNoPeer: false,
   garp: {},

@@ -4,9 +4,10 @@
  * keyword tables, resolves defaults and semantic checks, and finally decodes the result with the
  * effect Schema `Config`, so every value that leaves here carries its brands (Vrid, Priority,
  * AdvertIntervalCs, IpAddress). It never throws for bad input: every problem is a `Diagnostic`.
- * Pure apart from the default `nodeConfigFs` and the host name used as the default config id.
+ * Pure apart from the default `nodeConfigFs`, `readHostFile` and the host name used as the default
+ * config id.
  */
-import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { cpus, hostname } from "node:os";
 import { Schema } from "effect";
 import { DEFAULT_LIMITS, type PreprocessorLimits } from "./budget.ts";
@@ -37,6 +38,11 @@ export interface LoadOptions {
   readonly daemon?: boolean;
   /** The online CPUs `*_cpu_affinity` is checked against (`Ctx.onlineCpus`); defaults to this host's. */
   readonly onlineCpus?: () => number;
+  /**
+   * Host files keepalived reads while it parses (`Ctx.hostFile`: the /etc/iproute2 name tables and
+   * /etc/protocols of routes and rules); defaults to this host's (`readHostFile`).
+   */
+  readonly hostFile?: (path: string) => string | undefined;
 }
 
 export interface LoadResult {
@@ -123,6 +129,15 @@ export const nodeConfigFs: ConfigFs = {
   },
 };
 
+/** A host file's text (byte string, as configuration text is read), or undefined when it cannot be read. */
+export const readHostFile = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, "latin1");
+  } catch {
+    return undefined;
+  }
+};
+
 export const defaultConfigId = (): string => hostname().split(".")[0] ?? "";
 
 const decodeConfig = Schema.decodeUnknownResult(Config);
@@ -170,13 +185,14 @@ function frontPass(
   limits: PreprocessorLimits,
   daemon: boolean,
   onlineCpus: () => number,
+  hostFile: (path: string) => string | undefined,
   randomSeed?: number,
 ): FrontPass {
   const diags = new Diagnostics(daemon);
   const pre = new Preprocessor(fs, diags, configId, "", randomSeed, limits);
   const draft = newConfigDraft();
   const read = pre.readFile(path);
-  if (read) walk({ diags, onlineCpus }, parseStatements(pre.lines, diags), topKeywords, draft);
+  if (read) walk({ diags, onlineCpus, hostFile }, parseStatements(pre.lines, diags), topKeywords, draft);
   return { diags, draft, usedRandom: pre.usedRandom, read };
 }
 
@@ -195,11 +211,12 @@ export function loadConfig(path: string, options: LoadOptions = {}): LoadResult 
   const limits = options.limits ?? DEFAULT_LIMITS;
   const daemon = options.daemon ?? false;
   const onlineCpus = options.onlineCpus ?? (() => cpus().length);
-  let pass = frontPass(fs, path, configId, limits, daemon, onlineCpus);
+  const hostFile = options.hostFile ?? readHostFile;
+  let pass = frontPass(fs, path, configId, limits, daemon, onlineCpus, hostFile);
   if (!pass.read) return { config: undefined, runnable: undefined, diagnostics: pass.diags.list };
   const seed = pass.draft.global.randomSeed;
   if (pass.usedRandom && seed !== undefined) {
-    pass = frontPass(fs, path, configId, limits, daemon, onlineCpus, seed);
+    pass = frontPass(fs, path, configId, limits, daemon, onlineCpus, hostFile, seed);
     const again = pass.draft.global.randomSeed;
     if (again !== seed)
       pass.diags.warn(

@@ -65,6 +65,9 @@ function instanceText(i: VrrpInstance): string[] {
   else lines.push(`  multicast ${i.mcastGroup} from ${i.mcastSrcIp ?? "(primary)"}`);
   for (const v of i.vips) lines.push(`  vip ${vip(v)}`);
   for (const v of i.excludedVips) lines.push(`  excluded vip ${vip(v)}`);
+  // keepalived's own text for them (its data dump's "Virtual Routes" / "Virtual Rules" lines)
+  for (const r of i.routes) lines.push(`  route ${r.text}`);
+  for (const r of i.rules) lines.push(`  rule ${r.text}`);
   for (const [label, rs] of [
     ["track_interface", i.trackInterfaces],
     ["track_script", i.trackScripts],

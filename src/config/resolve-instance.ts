@@ -551,6 +551,8 @@ export function resolveInstance(
     preemptDelayUs,
     vips: vips.map((v) => vipOf(v, iface ?? g.defaultInterface)),
     excludedVips: [...d.excludedVips, ...excessVips].map((v) => vipOf(v, iface ?? g.defaultInterface)),
+    routes: [...d.routes],
+    rules: [...d.rules],
     auth,
     unicastSrcIp,
     unicastPeers: peers.map((p) => ({ address: p.address, minTtl: p.minTtl, maxTtl: p.maxTtl })),

@@ -75,6 +75,80 @@ export const Vip = Schema.Struct({
 });
 export type Vip = typeof Vip.Type;
 
+/**
+ * One `virtual_routes` entry, resolved as keepalived 2.2.7's `alloc_route` leaves it (see
+ * src/config/keywords/routes.ts). `text` is keepalived's own rendering (`format_iproute`: the data
+ * dump, the JSON dump's `vroutes`) and names the route in commands and the journal. Addresses are
+ * as written; `dst` is the network address of `dstLength` bits (`0.0.0.0` / `::` for default).
+ * Options keepalived accepts but Vigil does not install (metrics, encap, nexthops…) drop the route
+ * at configuration time with a warning, so every Route here is installed as described.
+ */
+export const Route = Schema.Struct({
+  text: Schema.String,
+  family: Schema.Literals([4, 6]),
+  /** rtm_type: 1 unicast (default), 2 local, 3 broadcast, 4 anycast, 5 multicast, 6 blackhole, 7 unreachable, 8 prohibit, 9 throw, 10 nat, 11 xresolve. */
+  type: IntBetween(0, 255),
+  /** A type was written (sent on delete too; otherwise the delete matches any type). */
+  typeGiven: Schema.Boolean,
+  dst: IpAddress,
+  dstLength: IntBetween(0, 128),
+  /** `from` (IPv6 only): the source prefix (RTA_SRC). */
+  from: Schema.NullOr(IpPrefix),
+  /** `src`: the preferred source (RTA_PREFSRC). */
+  src: Schema.NullOr(IpAddress),
+  /** `via` / `gw`: the gateway, of the route's family. */
+  via: Schema.NullOr(IpAddress),
+  /** `dev` / `oif`; null: the kernel picks it from the gateway (keepalived never defaults it). */
+  dev: Schema.NullOr(Schema.String),
+  /** Routing table id (254 = main). */
+  table: IntBetween(0, 0xffffffff),
+  /** rtm_protocol: 18 (RTPROT_KEEPALIVED) unless `no_track` with an explicit `protocol`. */
+  protocol: IntBetween(0, 255),
+  /** `scope` as given; null: universe on add, any (RT_SCOPE_NOWHERE) on delete. */
+  scope: Schema.NullOr(IntBetween(0, 255)),
+  /** `metric` / `priority` / `preference` (RTA_PRIORITY); null: not sent. */
+  metric: Schema.NullOr(IntBetween(0, 0xffffffff)),
+  tos: IntBetween(0, 255),
+  onlink: Schema.Boolean,
+  /** `add` (NLM_F_EXCL), `append` (NLM_F_APPEND) or `prepend` (the default: neither). */
+  mode: Schema.Literals(["add", "prepend", "append"]),
+  noTrack: Schema.Boolean,
+  line: Schema.Int,
+});
+export type Route = typeof Route.Type;
+
+/**
+ * One `virtual_rules` entry, resolved as keepalived 2.2.7's `alloc_rule` leaves it: exactly one
+ * action; a preference always (keepalived numbers rules without one from 16384 down, per family).
+ * `text` is keepalived's `format_iprule`. Options Vigil does not install drop the rule with a warning.
+ */
+export const Rule = Schema.Struct({
+  text: Schema.String,
+  family: Schema.Literals([4, 6]),
+  /** `not` (FIB_RULE_INVERT). */
+  invert: Schema.Boolean,
+  from: Schema.NullOr(IpPrefix),
+  to: Schema.NullOr(IpPrefix),
+  priority: IntBetween(0, 0xffffffff),
+  tos: IntBetween(0, 255),
+  fwmark: Schema.NullOr(IntBetween(0, 0xffffffff)),
+  /** The fwmark mask when written (FRA_FWMASK); null: none sent. */
+  fwmask: Schema.NullOr(IntBetween(0, 0xffffffff)),
+  /** `iif` / `dev` (FRA_IIFNAME) and `oif` (FRA_OIFNAME). */
+  iif: Schema.NullOr(Schema.String),
+  oif: Schema.NullOr(Schema.String),
+  /** FRA_PROTOCOL: 18 unless `no_track`; null: not sent (no_track without `protocol`). */
+  protocol: Schema.NullOr(IntBetween(0, 255)),
+  action: Schema.Literals(["table", "goto", "nop", "blackhole", "unreachable", "prohibit"]),
+  /** The table of a `table` / `lookup` action (0 otherwise). */
+  table: IntBetween(0, 0xffffffff),
+  /** The target preference of a `goto` action (0 otherwise). */
+  goto: IntBetween(0, 0xffffffff),
+  noTrack: Schema.Boolean,
+  line: Schema.Int,
+});
+export type Rule = typeof Rule.Type;
+
 /** How an instance sends and receives adverts. `udp` is a Vigil extension (`vigil_transport udp`). */
 export const Transport = Schema.Union([
   Schema.Struct({ kind: Schema.Literal("raw") }),
@@ -145,6 +219,9 @@ export const VrrpInstance = Schema.Struct({
   preemptDelayUs: DurationUs,
   vips: Schema.Array(Vip),
   excludedVips: Schema.Array(Vip),
+  /** `virtual_routes` / `virtual_rules`: installed after the VIPs on becoming MASTER, removed before them. */
+  routes: Schema.Array(Route),
+  rules: Schema.Array(Rule),
   auth: Auth,
   unicastSrcIp: Schema.NullOr(IpAddress),
   unicastPeers: Schema.Array(UnicastPeer),

@@ -18,6 +18,12 @@ export interface Ctx {
    * when a file has one. Unset: not checked.
    */
   readonly onlineCpus?: () => number;
+  /**
+   * The text of a host file keepalived reads while it parses (`/etc/iproute2/rt_tables` and the
+   * other name tables of routes and rules, `/etc/protocols`), undefined when it cannot be read.
+   * Unset: no file is read (only keepalived's built-in names are known).
+   */
+  readonly hostFile?: (path: string) => string | undefined;
 }
 
 export interface KeywordSpec<S> {

@@ -1,6 +1,6 @@
 /**
  * The effect ports of `vigil run --dry-run`: every command a node would carry out on the host
- * (add / remove a virtual address, a GARP / NA burst, each notify script the configuration has
+ * (add / remove a virtual address, a virtual route or rule (in keepalived's own rendering), a GARP / NA burst, each notify script the configuration has
  * for a transition, each configured FIFO's line, an IPVS command) is logged as one `[dry-run] …`
  * line instead, and nothing is touched: no address, no
  * frame, no script, no FIFO. Built on the pattern of `RecordingPorts` (src/runtime/ports.ts):
@@ -55,6 +55,18 @@ export function dryRunPorts(opts: DryRunOptions): HostPorts {
       },
       remove: (addresses) => {
         for (const a of addresses) void say(`del ${formatVip(a)}`);
+        return SETTLED;
+      },
+    },
+    route: {
+      add: (routes, rules) => {
+        for (const r of routes) void say(`add route ${r.text}`);
+        for (const r of rules) void say(`add rule ${r.text}`);
+        return SETTLED;
+      },
+      remove: (routes, rules) => {
+        for (const r of rules) void say(`del rule ${r.text}`);
+        for (const r of routes) void say(`del route ${r.text}`);
         return SETTLED;
       },
     },

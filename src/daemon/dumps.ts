@@ -180,6 +180,14 @@ export function formatData(view: DumpView): string {
       w("   Unicast Peer :");
       for (const peer of d.spec.unicastPeers) w(`     ${peer}`);
     }
+    for (const [title, list] of [
+      ["Virtual Routes", p.routes ?? []],
+      ["Virtual Rules", p.rules ?? []],
+    ] as const) {
+      if (list.length === 0) continue;
+      w(`   ${title} :`);
+      for (const r of list) w(`     ${r}`);
+    }
     for (const [kind, title, sep] of TRACKED) {
       const tracked = d.spec.tracking.filter(
         (t) =>
@@ -274,6 +282,9 @@ export function jsonData(d: DumpInstance): Record<string, unknown> {
     notify_deleted: false,
     ...(vips.length > 0 ? { vips } : {}),
     ...(evips.length > 0 ? { evips } : {}),
+    // keepalived's 256-byte buffer: each string is cut at 255 characters
+    ...((p.routes ?? []).length > 0 ? { vroutes: (p.routes ?? []).map((r) => r.slice(0, 255)) } : {}),
+    ...((p.rules ?? []).length > 0 ? { vrules: (p.rules ?? []).map((r) => r.slice(0, 255)) } : {}),
     auth_type: d.spec.authPass !== undefined ? 1 : 0,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The production effect ports of one node, built from a validated `Config`: virtual addresses over
- * one kept rtnetlink socket (vip.effect.ts), gratuitous ARP / unsolicited NA from an AF_PACKET socket
+ * one kept rtnetlink socket (vip.effect.ts), virtual routes and rules over another (route.effect.ts), gratuitous ARP / unsolicited NA from an AF_PACKET socket
  * (arp.effect.ts), notify scripts and FIFOs through one process runner (notify.effect.ts), and log
  * lines handed to a sink. The runner is exposed so that vrrp_script probes share it. The host's
  * effect actors call these; every failure comes back to the node as a journaled `effect` input.
@@ -14,6 +14,7 @@ import type { EffectPorts, LogPort } from "../runtime/ports.ts";
 import { createArpPort } from "./arp.effect.ts";
 import { createNotifyPort } from "./notify.effect.ts";
 import { createProcessRunner, type ProcessRunner } from "./process-runner.ts";
+import { createNetlinkRoutePort } from "./route.effect.ts";
 import { nodeScriptEnv } from "./script-security.ts";
 import { createNetlinkVipPort } from "./vip.effect.ts";
 
@@ -66,6 +67,7 @@ export function createHostPorts(opts: HostPortsOptions): HostPorts {
   const runner = createProcessRunner(opts.clock);
   const arp = createArpPort(opts.clock);
   const vip = createNetlinkVipPort();
+  const route = createNetlinkRoutePort();
   const notify = createNotifyPort({
     config: opts.config,
     runner,
@@ -75,6 +77,7 @@ export function createHostPorts(opts: HostPortsOptions): HostPorts {
   });
   return {
     vip,
+    route,
     arp,
     notify,
     log: { log: log.log },
@@ -82,6 +85,7 @@ export function createHostPorts(opts: HostPortsOptions): HostPorts {
     open: () => notify.open(),
     close: () => {
       vip.close();
+      route.close();
       arp.close();
       notify.close();
       runner.killAll();

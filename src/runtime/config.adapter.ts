@@ -94,6 +94,17 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
       link(i.interface);
       tracking.push({ tracker: i.interface, weight: 0, reverse: false });
     }
+    // keepalived tracks the interface of each tracked virtual route (its `dev`) and rule (`iif`,
+    // `oif`) with weight 0: the instance goes to FAULT while one is down (vrrp_complete_instance).
+    const routeDevs = [
+      ...i.routes.flatMap((r) => (r.noTrack || r.dev === null ? [] : [r.dev])),
+      ...i.rules.flatMap((r) => (r.noTrack ? [] : [r.iif, r.oif].filter((d) => d !== null))),
+    ];
+    for (const dev of routeDevs) {
+      if (tracking.some((t) => t.tracker === dev) || removed?.has(dev) === true) continue;
+      link(dev);
+      tracking.push({ tracker: dev, weight: 0, reverse: false });
+    }
     const unicast = i.unicastPeers.length > 0;
     const configured = i.unicastSrcIp ?? i.mcastSrcIp;
     const primary = configured ?? opts.primaryAddress?.(ifname, family);
@@ -137,6 +148,8 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
         ...(group ? { syncGroup: group.name } : {}),
         notifyPriorityChanges: i.notifyPriorityChanges,
         unicast,
+        ...(i.routes.length > 0 ? { routes: i.routes.map((r) => r.text) } : {}),
+        ...(i.rules.length > 0 ? { rules: i.rules.map((r) => r.text) } : {}),
       },
       tracking,
       unicastPeers: i.unicastPeers.map((p) => p.address),
@@ -160,6 +173,8 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
       ...(i.skipCheckAdvAddr ? { skipCheckAdvAddr: true } : {}),
       ...(configFaults.length > 0 ? { configFaults } : {}),
       ...(i.notify.deleted === null ? {} : { notifyDeleted: true }),
+      ...(i.routes.length > 0 ? { routes: i.routes } : {}),
+      ...(i.rules.length > 0 ? { rules: i.rules } : {}),
     };
   });
   for (const s of config.scripts) {

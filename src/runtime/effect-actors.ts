@@ -11,7 +11,9 @@
  * One ordering between actors, keepalived's: a GARP / NA burst on an interface starts only once the VIP
  * commands posted before it on that interface have their outcome (done, failed or timed out) — keepalived
  * adds the address, then announces it; two independent mailboxes could put the GARP on the wire before
- * the address exists. A GARP with no VIP command pending on its interface goes at once.
+ * the address exists. A GARP with no VIP command pending on its interface goes at once. Likewise the
+ * virtual routes and rules (one `route` actor) are added once every VIP command posted before them
+ * has its outcome: a route may name a VIP as its source.
  *
  * Journal volume: every failure is reported; completions are reported for VIP, GARP/NA, notify
  * and FIFO commands, not for adverts (one per second per instance) nor log lines.
@@ -25,6 +27,7 @@
  */
 import type { LogSeverity } from "../../machines/events.ts";
 import type { Outbound, Transport } from "../../transports/transport.ts";
+import type { Route, Rule } from "../config/types.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 import type { EffectInput } from "./input.ts";
 import { type EffectPorts, type NotifyRequest, SETTLED, type VipAddress } from "./ports.ts";
@@ -295,6 +298,28 @@ export class EffectActors {
         },
       });
     }
+  }
+
+  /** Adds (routes, then rules) or removes (rules, then routes) an instance's virtual routes and rules. */
+  routes(
+    op: "addRoutes" | "removeRoutes",
+    instance: string,
+    routes: readonly Route[],
+    rules: readonly Rule[],
+  ): void {
+    const port = this.#host.ports.route;
+    const after = op === "addRoutes" ? [...this.#vipSettled.values()] : [];
+    const run = (): Promise<void> =>
+      op === "addRoutes" ? port.add(routes, rules) : port.remove(routes, rules);
+    this.#box("route").post({
+      op,
+      instance,
+      target: undefined,
+      journalOk: true,
+      extraUs: after.length === 0 ? 0 : this.timeoutUs,
+      run: () =>
+        after.length === 0 ? run() : Promise.all(after).then(() => (this.closed ? undefined : run())),
+    });
   }
 
   /** One GARP / NA burst per interface and family, paced by `intervalUs(family)`. */

@@ -1,5 +1,5 @@
 /**
- * From machine commands to effect actors: turns each effect command (advert, VIPs, GARP / NA,
+ * From machine commands to effect actors: turns each effect command (advert, VIPs, routes and rules, GARP / NA,
  * notify, FIFO, log) into the calls of the right actors with what the ports need — an advert's
  * datagrams per destination, VipAddress objects with their configured options (the instance's
  * excluded VIPs follow its VIPs, as keepalived adds, removes and GARPs them together), GARP pacing
@@ -41,6 +41,16 @@ export class EffectDispatch {
       case "removeVips":
         this.actors.vips(c.type, c.instance, this.addresses(c.instance, c.vips));
         return;
+      case "addRoutes":
+      case "removeRoutes": {
+        const spec = this.specs.get(c.instance);
+        const byText = <T extends { readonly text: string }>(
+          all: readonly T[] | undefined,
+          names: readonly string[],
+        ) => names.flatMap((n) => all?.find((x) => x.text === n) ?? []);
+        this.actors.routes(c.type, c.instance, byText(spec?.routes, c.routes), byText(spec?.rules, c.rules));
+        return;
+      }
       case "garp": {
         const spec = this.specs.get(c.instance);
         const ifname = spec?.params.ifname ?? "";

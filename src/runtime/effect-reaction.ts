@@ -16,6 +16,7 @@ import type { EffectInput } from "./input.ts";
 const ERRNO: Readonly<Record<string, readonly [number, string]>> = {
   EPERM: [1, "Operation not permitted"],
   ENOENT: [2, "No such file or directory"],
+  ESRCH: [3, "No such process"],
   EINTR: [4, "Interrupted system call"],
   EIO: [5, "Input/output error"],
   ENXIO: [6, "No such device or address"],
@@ -79,6 +80,22 @@ export const effectReaction = (i: EffectInput, ctx: ReactionContext | undefined)
       if (errno === undefined)
         return [line(`${tag}${i.op === "addVips" ? "setting" : "removing"} VIPs failed: ${why}`)];
       const type = i.op === "addVips" ? "RTM_NEWADDR(20)" : "RTM_DELADDR(21)";
+      return [line(`Netlink: error: ${errno[1]}(${errno[0]}), type=${type} - ${tag}${i.detail}`)];
+    }
+    case "addRoutes":
+    case "removeRoutes": {
+      const add = i.op === "addRoutes";
+      if (errno === undefined)
+        return [line(`${tag}${add ? "setting" : "removing"} Virtual Routes / Rules failed: ${why}`)];
+      // The port names the entry first: `rule …` or `route …` (route.effect.ts).
+      const rule = i.detail.startsWith("rule ");
+      const type = rule
+        ? add
+          ? "RTM_NEWRULE(32)"
+          : "RTM_DELRULE(33)"
+        : add
+          ? "RTM_NEWROUTE(24)"
+          : "RTM_DELROUTE(25)";
       return [line(`Netlink: error: ${errno[1]}(${errno[0]}), type=${type} - ${tag}${i.detail}`)];
     }
     case "garp": {

@@ -14,6 +14,9 @@ export function describeOutput(o: Output): string {
     case "addVips":
     case "removeVips":
       return `${o.type} ${o.instance} ${o.vips.join(" ")}`;
+    case "addRoutes":
+    case "removeRoutes":
+      return `${o.type} ${o.instance} ${[...o.routes, ...o.rules].map((r) => `[${r}]`).join(" ")}`;
     case "garp":
       return `garp ${o.instance} ${o.reason} x${o.repeat}`;
     case "notify":

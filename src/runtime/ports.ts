@@ -8,6 +8,7 @@
  */
 import { getSystemErrorName } from "node:util";
 import type { LogSeverity, NotifyState } from "../../machines/events.ts";
+import type { Route, Rule } from "../config/types.ts";
 
 /** One virtual_ipaddress / virtual_ipaddress_excluded entry with its options (config Vip minus line/useVmac). */
 export interface VipAddress {
@@ -58,6 +59,16 @@ export interface VipPort {
   /** Removes each address; EADDRNOTAVAIL is not an error. */
   remove(addresses: readonly VipAddress[]): Promise<void>;
 }
+/**
+ * `virtual_routes` / `virtual_rules` (src/config/types.ts `Route`, `Rule`: what keepalived installs,
+ * resolved). `add` installs the routes then the rules; `remove` removes the rules then the routes.
+ * Each entry is attempted; rejects with an EffectError naming the first failure. On add an existing
+ * route is not an error (keepalived's EEXIST) but an existing rule is; on remove an absent entry is not.
+ */
+export interface RoutePort {
+  add(routes: readonly Route[], rules: readonly Rule[]): Promise<void>;
+  remove(routes: readonly Route[], rules: readonly Rule[]): Promise<void>;
+}
 export interface ArpPort {
   /** One burst: `repeat` rounds of one GARP (IPv4) / unsolicited NA (IPv6) per address, `intervalUs` apart. */
   burst(ifname: string, addresses: readonly string[], repeat: number, intervalUs: number): Promise<void>;
@@ -81,6 +92,7 @@ export interface LogPort {
 
 export interface EffectPorts {
   readonly vip: VipPort;
+  readonly route: RoutePort;
   readonly arp: ArpPort;
   readonly notify: NotifyPort;
   readonly log: LogPort;
@@ -92,7 +104,7 @@ export const SETTLED: Promise<void> = Promise.resolve();
 /** One recorded effect call. */
 export interface EffectRecord {
   readonly atUs: number;
-  readonly port: "vip" | "arp" | "notify" | "fifo" | "log";
+  readonly port: "vip" | "route" | "arp" | "notify" | "fifo" | "log";
   readonly what: Readonly<Record<string, unknown>>;
 }
 
@@ -107,6 +119,16 @@ export class RecordingPorts implements EffectPorts {
   readonly vip: VipPort = {
     add: (addresses) => this.#rec("vip", { op: "add", addresses: addresses.map((a) => ({ ...a })) }),
     remove: (addresses) => this.#rec("vip", { op: "remove", addresses: addresses.map((a) => ({ ...a })) }),
+  };
+  readonly route: RoutePort = {
+    add: (routes, rules) =>
+      this.#rec("route", { op: "add", routes: routes.map((r) => r.text), rules: rules.map((r) => r.text) }),
+    remove: (routes, rules) =>
+      this.#rec("route", {
+        op: "remove",
+        routes: routes.map((r) => r.text),
+        rules: rules.map((r) => r.text),
+      }),
   };
   readonly arp: ArpPort = {
     burst: (ifname, addresses, repeat, intervalUs) =>
@@ -127,13 +149,22 @@ export class RecordingPorts implements EffectPorts {
 /** Ports that do nothing and complete at once (benchmarks, replay). */
 export const nullPorts = (): EffectPorts => ({
   vip: { add: () => SETTLED, remove: () => SETTLED },
+  route: { add: () => SETTLED, remove: () => SETTLED },
   arp: { burst: () => SETTLED },
   notify: { notify: () => SETTLED, fifo: () => SETTLED },
   log: { log: () => {} },
 });
 
 /** The port calls a fault can be attached to, one command kind at a time. */
-export type PortCall = "vip.add" | "vip.remove" | "arp.burst" | "notify" | "fifo" | "log";
+export type PortCall =
+  | "vip.add"
+  | "vip.remove"
+  | "route.add"
+  | "route.remove"
+  | "arp.burst"
+  | "notify"
+  | "fifo"
+  | "log";
 /** How a faulty call behaves: throw synchronously, reject, or never settle. */
 export type FaultMode = "throw" | "reject" | "hang";
 
@@ -167,6 +198,10 @@ export class FaultyPorts implements EffectPorts {
   readonly vip: VipPort = {
     add: (a) => this.#wrap("vip.add", this.recording.vip.add(a)),
     remove: (a) => this.#wrap("vip.remove", this.recording.vip.remove(a)),
+  };
+  readonly route: RoutePort = {
+    add: (r, u) => this.#wrap("route.add", this.recording.route.add(r, u)),
+    remove: (r, u) => this.#wrap("route.remove", this.recording.route.remove(r, u)),
   };
   readonly arp: ArpPort = {
     burst: (i, a, r, iv) => this.#wrap("arp.burst", this.recording.arp.burst(i, a, r, iv)),

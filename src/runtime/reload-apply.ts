@@ -5,7 +5,8 @@
  * 1. `Reloading`;
  * 2. each removed instance (reload.ts `planReload`): a MASTER sends priority 0 and deletes its VIPs;
  *    then, unless it was in FAULT (or INIT), it is notified FAULT — DELETED with `notify_deleted`;
- * 3. each kept MASTER deletes the VIPs the new configuration dropped (the others are untouched);
+ * 3. each kept MASTER deletes the virtual rules and routes, then the VIPs, the new configuration
+ *    dropped or changed (the others are untouched);
  * 4. the node's parts are rebuilt from the new spec with the kept state (reload.ts `carryState`):
  *    machine state, tracker values and counters survive (timers too, until step 7), no notify;
  * 5. scripts kept by name log keepalived's `considered successful|unsuccessful on reload`;
@@ -15,7 +16,8 @@
  * 7. timers restart as keepalived's `vrrp_init_state` / `vrrp_init_sands` restart them: each kept
  *    BACKUP gets a full down timer from the reload (3 × the master's interval + skew at the new
  *    priority); each kept MASTER adds the new VIPs and, if it added any, sends the GARP burst over
- *    all its addresses (as keepalived does), then advertises at once and re-arms its advert timer;
+ *    all its addresses (as keepalived does), adds the new or changed virtual routes and rules, then
+ *    advertises at once and re-arms its advert timer;
  * 8. new instances start as at start-up (TRACKING, new groups START, then START); `Reload complete`.
  * LVS virtual servers (checkers.ts): before step 4, those removed or changed stop (their services
  * leave IPVS); unchanged ones keep their checker state and timers; new and changed ones are started
@@ -35,7 +37,7 @@ import { checkerActorId } from "./checkers.ts";
 import type { NodeState } from "./checkpoint.ts";
 import { topState } from "./machine-driver.ts";
 import type { NodeParts } from "./node-parts.ts";
-import { carryState, planReload, vipDiff } from "./reload.ts";
+import { carryState, planReload, routeDiff, vipDiff } from "./reload.ts";
 import { configFaultTracker, type NodeSpec } from "./spec.ts";
 
 /** What applying a reload needs from the node (node.ts). */
@@ -76,6 +78,10 @@ export const applyReload = (h: ReloadHost, next: NodeSpec, configHash: string): 
         advertIntervalCs: o.params.advertIntervalCs,
       });
       h.emit(log(`(${name}) sent 0 priority`, true));
+      const routes = o.params.routes ?? [];
+      const rules = o.params.rules ?? [];
+      if (routes.length > 0 || rules.length > 0)
+        h.emit({ type: "removeRoutes", instance: name, routes, rules });
       h.emit(log(`(${name}) removing VIPs.`, true));
       h.emit({ type: "removeVips", instance: name, vips: o.params.vips });
     }
@@ -89,6 +95,9 @@ export const applyReload = (h: ReloadHost, next: NodeSpec, configHash: string): 
     plan.kept.filter((k) => stateOf(`instance:${k.old.params.name}`) === "MASTER").map((k) => k.next),
   );
   for (const k of plan.kept) {
+    const r = routeDiff(k.old, k.next);
+    if (masters.has(k.next) && (r.removed.routes.length > 0 || r.removed.rules.length > 0))
+      h.emit({ type: "removeRoutes", instance: k.old.params.name, ...r.removed });
     const gone = vipDiff(k.old, k.next).removed;
     if (masters.has(k.next) && gone.length > 0)
       h.emit({ type: "removeVips", instance: k.old.params.name, vips: gone });
@@ -147,6 +156,8 @@ export const applyReload = (h: ReloadHost, next: NodeSpec, configHash: string): 
       h.emit({ type: "addVips", instance: p.name, vips: added });
       h.emit({ type: "garp", instance: p.name, vips: p.vips, repeat: p.garpMasterRepeat, reason: "master" });
     }
+    const r = routeDiff(k.old, k.next).added;
+    if (r.routes.length > 0 || r.rules.length > 0) h.emit({ type: "addRoutes", instance: p.name, ...r });
     h.emit({
       type: "sendAdvert",
       instance: p.name,

@@ -79,6 +79,30 @@ export const vipDiff = (
   };
 };
 
+type Named = { readonly routes: readonly string[]; readonly rules: readonly string[] };
+
+/**
+ * The virtual routes and rules a reload removes and adds, by keepalived's rendering of each (which
+ * holds every attribute: a changed route is the old one removed and the new one added).
+ */
+export const routeDiff = (
+  old: InstanceSpec,
+  next: InstanceSpec,
+): { readonly removed: Named; readonly added: Named } => {
+  const minus = (a: readonly string[] | undefined, b: readonly string[] | undefined): string[] =>
+    (a ?? []).filter((x) => !(b ?? []).includes(x));
+  return {
+    removed: {
+      routes: minus(old.params.routes, next.params.routes),
+      rules: minus(old.params.rules, next.params.rules),
+    },
+    added: {
+      routes: minus(next.params.routes, old.params.routes),
+      rules: minus(next.params.rules, old.params.rules),
+    },
+  };
+};
+
 /** A saved tracker counter on a new rise/fall (keepalived's `clear_diff_script` arithmetic). */
 export const carriedCount = (
   count: number,

@@ -10,6 +10,7 @@
  */
 import { isIPv4, isIPv6 } from "node:net";
 import { Schema, SchemaIssue } from "effect";
+import { Route, Rule } from "../config/types.ts";
 import type { NodeSpec } from "./spec.ts";
 
 const IntBetween = (minimum: number, maximum: number) =>
@@ -52,6 +53,8 @@ const InstanceParams = Schema.Struct({
   syncGroup: opt(Name),
   notifyPriorityChanges: opt(Bool),
   unicast: opt(Bool),
+  routes: opt(Schema.Array(Str)),
+  rules: opt(Schema.Array(Str)),
 });
 
 const VipAddress = Schema.Struct({
@@ -90,6 +93,8 @@ const InstanceSpec = Schema.Struct({
   skipCheckAdvAddr: opt(Bool),
   configFaults: opt(Schema.Array(Str)),
   notifyDeleted: opt(Bool),
+  routes: opt(Schema.Array(Route)),
+  rules: opt(Schema.Array(Rule)),
 });
 
 const TrackerParams = Schema.Struct({
@@ -193,6 +198,25 @@ const consistency = (spec: Decoded): string | undefined => {
     for (const v of [...(inst.vips ?? []), ...(inst.excludedVips ?? [])])
       if (familyOf(v.address) !== v.family || v.prefixLength > (v.family === 4 ? 32 : 128))
         return `${at}: VIP ${v.address}/${v.prefixLength} does not match family ${v.family}`;
+    // Each route and rule the machine names has its entry, and each entry's addresses their family.
+    for (const [what, names, all] of [
+      ["route", p.routes ?? [], inst.routes ?? []],
+      ["rule", p.rules ?? [], inst.rules ?? []],
+    ] as const)
+      for (const name of names)
+        if (!all.some((x) => x.text === name)) return `${at}: ${what} ${JSON.stringify(name)} has no entry`;
+    for (const r of inst.routes ?? []) {
+      const bad = [r.dst, r.from?.address, r.src, r.via].find((a) => a != null && familyOf(a) !== r.family);
+      if (bad !== undefined || r.dstLength > (r.family === 4 ? 32 : 128))
+        return `${at}: route ${JSON.stringify(r.text)} does not match family ${r.family}`;
+    }
+    for (const r of inst.rules ?? []) {
+      const bad = [r.from, r.to].find(
+        (a) =>
+          a != null && (familyOf(a.address) !== r.family || a.prefixLength > (r.family === 4 ? 32 : 128)),
+      );
+      if (bad !== undefined) return `${at}: rule ${JSON.stringify(r.text)} does not match family ${r.family}`;
+    }
     for (const peer of inst.unicastPeers)
       if (familyOf(peer) !== p.family) return `${at}: unicast peer ${peer} is not an IPv${p.family} address`;
     if (inst.mcastGroup !== undefined && familyOf(inst.mcastGroup) !== p.family)

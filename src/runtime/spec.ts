@@ -7,6 +7,7 @@ import type { VirtualServerSpec } from "../../machines/checker.machine.ts";
 import type { InstanceParams } from "../../machines/events.ts";
 import type { SyncGroupParams } from "../../machines/sync-group.machine.ts";
 import type { TrackerParams } from "../../machines/tracker.machine.ts";
+import type { Route, Rule } from "../config/types.ts";
 import type { VipAddress } from "./ports.ts";
 
 export interface TrackBinding {
@@ -50,6 +51,9 @@ export interface InstanceSpec {
   readonly configFaults?: readonly string[];
   /** `notify_deleted` (a script): an instance removed by a reload is notified DELETED instead of FAULT. */
   readonly notifyDeleted?: boolean;
+  /** `virtual_routes` / `virtual_rules`, in the order of `params.routes` / `params.rules` (absent: none). */
+  readonly routes?: readonly Route[];
+  readonly rules?: readonly Rule[];
 }
 
 export interface PeerTtl {

@@ -33,6 +33,8 @@ const VIGIL_ONLY = [
   /^VIP option 'use_vmac' is parsed but not acted on/,
   /IPv6 requires VRRPv3 - using version 3/,
   /^'\S+' takes no value - keepalived ignores '.*' and /,
+  /^virtual (route|rule) '.*': options? .* (is|are) not installed by Vigil - (route|rule) ignored$/,
+  /^virtual route '.*': \S+ has host bits set - the kernel refuses such an IPv4 route/,
 ];
 
 const COUNT = Number(process.env.VIGIL_FUZZ_COUNT ?? 400);

@@ -39,6 +39,15 @@ const VIGIL_ONLY: ReadonlyArray<{ readonly pattern: RegExp; readonly why: string
     why: "keepalived's handler ignores the word silently (`vrrp_strict off` is on): a trap worth a warning",
   },
   {
+    pattern:
+      /^virtual (route|rule) '.*': options? .* (is|are) not installed by Vigil - (route|rule) ignored$/,
+    why: "an option keepalived installs (route metrics, encap, nexthops, rule ports…) that Vigil cannot: the line is dropped",
+  },
+  {
+    pattern: /^virtual route '.*': \S+ has host bits set - the kernel refuses such an IPv4 route/,
+    why: "keepalived accepts it and its install fails at run time; Vigil installs the network",
+  },
+  {
     pattern: /^SECURITY VIOLATION/,
     why: "keepalived only reports it when the script file exists; Vigil does not look at script files",
   },

@@ -46,7 +46,7 @@ const KEYWORDS: Readonly<Partial<Record<Slot, readonly string[]>>> = {
     "old_unicast_checksum",
     "linkbeat_use_polling",
     "lvs_sync_daemon_interface",
-    // block keywords Vigil does not act on, with words before their block
+    // block keywords with words before their block
     "track_bfd",
     "virtual_routes",
     "virtual_rules",

@@ -158,6 +158,13 @@ const PROOF: Readonly<Record<string, Readonly<Record<string, Proof>>>> = {
       "test/runtime/effect-actors.test.ts",
       "addVips carries every option and the excluded VIPs; bursts carry vrrp_garp_interval",
     ),
+    // installed by the runtime's route actor from the spec's Route / Rule objects
+    virtual_routes: r("instance", "virtual_routes {\n198.18.5.0/24 via 198.18.0.254 dev eth0\n}", (s) =>
+      inst0(s)?.routes?.map((x) => x.text),
+    ),
+    virtual_rules: r("instance", "virtual_rules {\nfrom 198.18.0.101 table 100 priority 100\n}", (s) =>
+      inst0(s)?.rules?.map((x) => x.text),
+    ),
     unicast_src_ip: c("01-startup-backup"),
     mcast_src_ip: r("instance", "mcast_src_ip 198.18.0.33", (s) => p0(s)?.ownIp),
     mcast_dst_ip: t(RT, "mcast_dst_ip: adverts go to the configured group"),

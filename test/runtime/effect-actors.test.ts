@@ -341,6 +341,79 @@ describe("mailboxes", () => {
     expect(order.slice(3)).toEqual(["add 198.18.0.100", "added", "garp eth0 198.18.0.100"]);
   });
 
+  test("virtual routes and rules are added only once the VIP add before them has its outcome", async () => {
+    const clock = new VirtualClock();
+    const rec = new RecordingPorts(() => clock.nowUs());
+    const order: string[] = [];
+    const release: Array<() => void> = [];
+    const ports: EffectPorts = {
+      ...rec,
+      vip: {
+        add: (a) =>
+          new Promise<void>((resolve) => {
+            order.push(`add ${a.map((v) => v.address).join(",")}`);
+            release.push(() => {
+              order.push("added");
+              resolve();
+            });
+          }),
+        remove: (a) => rec.vip.remove(a),
+      },
+      route: {
+        add: (routes, rules) => {
+          order.push(`routes ${[...routes, ...rules].map((r) => r.text).join(", ")}`);
+          return rec.route.add(routes, rules);
+        },
+        remove: (routes, rules) => rec.route.remove(routes, rules),
+      },
+    };
+    const vi = instance("VI_1", 1, "eth0", ["198.18.0.100"]);
+    const text = "blackhole 198.19.0.0/24 proto 18 no_track";
+    const n = build(
+      {
+        instances: [
+          {
+            ...vi,
+            params: { ...vi.params, routes: [text] },
+            routes: [
+              {
+                text,
+                family: 4,
+                type: 6,
+                typeGiven: true,
+                dst: "198.19.0.0",
+                dstLength: 24,
+                from: null,
+                src: null,
+                via: null,
+                dev: null,
+                table: 254,
+                protocol: 18,
+                scope: null,
+                metric: null,
+                tos: 0,
+                onlink: false,
+                mode: "prepend",
+                noTrack: true,
+                line: 1,
+              } as never,
+            ],
+          },
+        ],
+        groups: [],
+        trackers: [],
+      },
+      ports,
+      clock,
+    );
+    n.node.start();
+    await n.run(4 * S);
+    expect(order).toEqual(["add 198.18.0.100"]);
+    release.shift()?.();
+    await flush();
+    expect(order).toEqual(["add 198.18.0.100", "added", `routes ${text}`]);
+  });
+
   test("commands of one actor run in order, one at a time: remove waits for a slow add", async () => {
     const clock = new VirtualClock();
     const rec = new RecordingPorts(() => clock.nowUs());

@@ -1,7 +1,7 @@
 /**
  * The `vrrp_instance NAME { … }` keyword table (docs/keepalived-reference.md §2.4), including every
- * `virtual_ipaddress` option and `unicast_peer` options, filling an `InstanceDraft`. Range errors
- * use keepalived's texts. Pure.
+ * `virtual_ipaddress` option and `unicast_peer` options (`virtual_routes` and `virtual_rules` are
+ * read in routes.ts), filling an `InstanceDraft`. Range errors use keepalived's texts. Pure.
  */
 
 import type { InstanceDraft, VipDraft } from "../draft.ts";
@@ -26,10 +26,10 @@ import {
   trueFalseKeyword,
   UINT32_MAX,
   unsupported,
-  unsupportedValueBlock,
   valueBlock,
   walk,
 } from "../values.ts";
+import { routeKeywords } from "./routes.ts";
 import { flag, flagOn, garpKeywords, notifyKeywords, readTransport, trackKeywords } from "./shared.ts";
 
 const VIP_FLAGS: Readonly<Record<string, keyof VipDraft>> = {
@@ -575,8 +575,7 @@ export const instanceKeywords: KeywordTable<InstanceDraft> = {
       unsupported<InstanceDraft>("legacy v3 unicast checksums are not generated").handle(c, st, s);
     },
   },
-  virtual_routes: unsupportedValueBlock("virtual routes are not installed"),
-  virtual_rules: unsupportedValueBlock("virtual rules are not installed"),
+  ...routeKeywords,
   native_ipv6: unsupported("the family is taken from the addresses"),
   // Not acted on, but their values are checked as keepalived checks them (vrrp_debug_handler,
   // kernel_rx_buf_size_handler), so `vigil check` fails where `keepalived -t` does.

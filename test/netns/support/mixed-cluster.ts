@@ -220,13 +220,28 @@ export interface VigilRun {
   readonly journalDir: string;
 }
 
-/** Starts `vigil run -f CONF --journal DIR --pid-file FILE` in a host's namespace (a fresh temp dir). */
-export function startVigil(lab: Lab, h: LabHost, config: string, label = `vigil@${h.ns}`): VigilRun {
+/** Starts `vigil run -f CONF --journal DIR --pid-file FILE [extraArgs]` in a host's namespace (a fresh temp dir). */
+export function startVigil(
+  lab: Lab,
+  h: LabHost,
+  config: string,
+  label = `vigil@${h.ns}`,
+  extraArgs: readonly string[] = [],
+): VigilRun {
   const dir = lab.tempDir();
   const configPath = join(dir, "keepalived.conf");
   writeFileSync(configPath, config);
   const journalDir = join(dir, "journal");
-  const args = ["run", "-f", configPath, "--journal", journalDir, "--pid-file", join(dir, "vigil.pid")];
+  const args = [
+    "run",
+    "-f",
+    configPath,
+    "--journal",
+    journalDir,
+    "--pid-file",
+    join(dir, "vigil.pid"),
+    ...extraArgs,
+  ];
   const proc = lab.spawn(h.ns, process.execPath, [vigilBin, ...args], { label });
   return { proc, dir, configPath, journalDir };
 }

@@ -1,0 +1,225 @@
+/**
+ * `virtual_routes` and `virtual_rules` on a real kernel, Vigil against keepalived 2.2.7 with the same
+ * configuration in the same namespace (one after the other): a MASTER installs every route and rule
+ * after its VIPs (a route whose `src` is the VIP needs it), and `ip route` / `ip rule` must then read
+ * the same for both daemons, as must their JSON dumps' `vroutes` / `vrules`; both remove them all at SIGTERM; Vigil's dry run only logs them; a
+ * BACKUP that a higher-priority keepalived preempts removes them; the journal replays. ~15 s.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { skipUnlessLab } from "../support/env.ts";
+import { dumpForInspection, type Lab, type LabProcess, waitFor } from "../support/lab.ts";
+import {
+  configText,
+  instanceBlock,
+  keepalivedJson,
+  keepalivedPrivateTmp,
+  sawLine,
+  startVigil,
+  type Verified,
+  type VigilRun,
+  verifyJournal,
+} from "./support/mixed-cluster.ts";
+import { entering, expectJournalsVerified, withLabs } from "./support/mixed-cluster-suite.ts";
+
+const suite = "netns: virtual_routes and virtual_rules, Vigil against keepalived 2.2.7";
+
+interface Tables {
+  /** `ip route show table all proto 18`, IPv4. */
+  readonly routes: string;
+  /** `ip rule show`. */
+  readonly rules: string;
+}
+
+interface Run {
+  before: Tables;
+  keepalived: { master: Tables; stopped: Tables; log: string; json: Record<string, unknown> };
+  vigil: {
+    master: Tables;
+    stopped: Tables;
+    preempted: Tables;
+    log: string;
+    preemptLog: string;
+    json: Record<string, unknown>;
+  };
+  dryRun: { tables: Tables; log: string };
+  journals: Verified[];
+}
+
+const r: Partial<Run> = {};
+
+describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, () => {
+  withLabs(["rt"], async ([lab]) => {
+    const h1 = lab.host(1);
+    const net = `198.18.${lab.subnet}`;
+    const s = lab.subnet;
+    const tables = async (): Promise<Tables> => ({
+      routes: await lab.nsRun(h1.ns, "ip", ["-4", "route", "show", "table", "all", "proto", "18"]),
+      rules: await lab.nsRun(h1.ns, "ip", ["-4", "rule", "show"]),
+    });
+    const conf = (prio: number, extra: readonly string[] = []): string =>
+      configText(
+        `routes-${prio}`,
+        instanceBlock({
+          vrid: 93,
+          prio,
+          advertInt: "0.1",
+          version: 3,
+          vips: [`${net}.100/24`],
+          extra: [
+            ...extra,
+            "virtual_routes {",
+            `    198.19.${s}.0/24 via ${net}.254 dev eth0`,
+            `    src ${net}.100 to 198.19.${(s + 1) % 256}.0/24 via ${net}.254 dev eth0 table 100 metric 7`,
+            `    blackhole 198.19.${(s + 2) % 256}.0/24 table 100`,
+            `    unreachable 198.19.${(s + 3) % 256}.0/24 table 101 no_track`,
+            `    198.19.${(s + 4) % 256}.16/28 dev eth0 scope link append`,
+            "}",
+            "virtual_rules {",
+            `    from 198.19.${s}.0/24 table 100 priority 1000`,
+            `    to 198.19.${(s + 1) % 256}.0/24 lookup 101 preference 1001 fwmark 0x10/0xff`,
+            `    from ${net}.100 table 100`,
+            "    fwmark 7 priority 1002 unreachable",
+            `    not from 198.19.${(s + 5) % 256}.0/24 iif eth0 table 101 priority 1003`,
+            "}",
+          ],
+        }),
+      );
+    r.before = await tables();
+
+    // keepalived first: alone on the LAN it becomes MASTER after one Master_Down interval.
+    const ka = keepalivedPrivateTmp(lab, h1, conf(150), "keepalived");
+    await ka.proc.waitForOutput(entering("VI_1", "MASTER"), 30_000);
+    await waitTables(lab, tables, (t) => t.rules.includes("1003:"));
+    r.keepalived = {
+      master: await tables(),
+      stopped: r.before,
+      log: "",
+      json: (await keepalivedJson(ka))[0]?.data ?? {},
+    };
+    await ka.proc.stop("SIGTERM", 10_000);
+    r.keepalived.stopped = await tables();
+    r.keepalived.log = ka.proc.output;
+
+    // Vigil with the same configuration.
+    let v: VigilRun | undefined;
+    let high: LabProcess | undefined;
+    try {
+      const dumps = lab.tempDir();
+      v = startVigil(lab, h1, conf(150), "vigil", ["--dump-dir", dumps]);
+      await v.proc.waitForOutput(entering("VI_1", "MASTER"), 30_000);
+      await waitTables(lab, tables, (t) => t.rules.includes("1003:"));
+      const master = await tables();
+      if (v.proc.pid !== undefined) process.kill(v.proc.pid, 36); // SIGRTMIN+2: keepalived.json
+      const json = join(dumps, "keepalived.json");
+      const text = await waitFor("Vigil's keepalived.json", () =>
+        existsSync(json) && readFileSync(json, "utf8").endsWith("\n")
+          ? readFileSync(json, "utf8")
+          : undefined,
+      );
+      const data = (JSON.parse(text) as Array<{ data: Record<string, unknown> }>)[0]?.data ?? {};
+      await v.proc.stop("SIGTERM", 10_000);
+      r.vigil = {
+        master,
+        stopped: await tables(),
+        preempted: r.before,
+        log: v.proc.output,
+        preemptLog: "",
+        json: data,
+      };
+      r.journals = await verifyJournal(v);
+
+      // Vigil MASTER again, then keepalived at a higher priority on the other host preempts it.
+      v = startVigil(lab, h1, conf(150), "vigil-preempted");
+      await v.proc.waitForOutput(entering("VI_1", "MASTER"), 30_000);
+      await waitTables(lab, tables, (t) => t.rules.includes("1003:"));
+      high = lab.keepalived(lab.host(2), conf(250), "keepalived-250").proc;
+      await sawLine(v.proc, entering("VI_1", "BACKUP"), 10_000);
+      await waitTables(lab, tables, (t) => !t.rules.includes("1003:"));
+      r.vigil.preempted = await tables();
+      r.vigil.preemptLog = v.proc.output;
+      await high.stop("SIGTERM", 10_000);
+      await v.proc.stop("SIGTERM", 10_000);
+      r.journals.push(...(await verifyJournal(v)));
+
+      // --dry-run: the commands are logged, nothing is installed.
+      const d = startVigil(lab, h1, conf(150), "vigil-dry-run", ["--dry-run"]);
+      await d.proc.waitForOutput(/\[dry-run\] add rule .*1003/, 30_000);
+      r.dryRun = { tables: await tables(), log: "" };
+      await d.proc.stop("SIGTERM", 10_000);
+      r.dryRun.log = d.proc.output;
+    } finally {
+      await high?.stop("SIGTERM", 10_000);
+      await v?.proc.stop("SIGTERM", 10_000);
+      dumpForInspection("routes.json", JSON.stringify(r, null, 2));
+    }
+  });
+
+  it("keepalived installs the routes and rules as MASTER and removes them at SIGTERM", () => {
+    const k = r.keepalived;
+    expect(k).toBeDefined();
+    if (k === undefined || r.before === undefined) return;
+    expect(r.before.routes.trim()).toBe("");
+    expect(k.master.routes.split("\n").filter((l) => l.trim() !== "")).toHaveLength(5);
+    expect(k.master.rules).toMatch(/^1000:\s+from 198\.19\.\d+\.0\/24 lookup 100 proto keepalived\s*$/m);
+    expect(k.master.rules).toMatch(/^16384:\s+from 198\.18\.\d+\.100 lookup 100 proto keepalived\s*$/m);
+    expect(k.stopped).toEqual(r.before);
+  });
+
+  it("Vigil installs exactly what keepalived installs, and removes it all at SIGTERM", () => {
+    const v = r.vigil;
+    expect(v).toBeDefined();
+    if (v === undefined || r.keepalived === undefined) return;
+    expect(v.master.routes).toBe(r.keepalived.master.routes);
+    expect(v.master.rules).toBe(r.keepalived.master.rules);
+    expect(v.stopped).toEqual(r.before);
+    expect(v.log).not.toMatch(/Netlink: error/);
+  });
+
+  it("the JSON dump's vroutes and vrules are keepalived's, string for string", () => {
+    const k = r.keepalived?.json;
+    expect(k?.vroutes).toHaveLength(5);
+    expect(k?.vrules).toHaveLength(5);
+    expect(r.vigil?.json.vroutes).toEqual(k?.vroutes);
+    expect(r.vigil?.json.vrules).toEqual(k?.vrules);
+  });
+
+  it("a MASTER preempted by a higher priority removes its rules and routes", () => {
+    const v = r.vigil;
+    expect(v?.preempted).toEqual(r.before);
+    expect(v?.preemptLog).toMatch(/\(VI_1\) Entering BACKUP STATE/);
+  });
+
+  it("--dry-run logs every route and rule and installs none", () => {
+    const d = r.dryRun;
+    expect(d?.tables).toEqual(r.before);
+    expect(d?.log).toMatch(
+      /\[dry-run\] add route prepend 198\.19\.\d+\.0\/24 via inet 198\.18\.\d+\.254 dev eth0 proto 18/,
+    );
+    expect(d?.log).toMatch(
+      /\[dry-run\] add rule from all priority 1002 tos 0x0 fwmark 0x7 protocol 18 type unreachable/,
+    );
+  });
+
+  it("the journals replay with vigil replay --verify", () => {
+    expectJournalsVerified(r.journals ?? [], 2);
+  });
+});
+
+/** Polls `tables()` until `done` (the kernel has what a daemon sent after its state line). */
+async function waitTables(
+  _lab: Lab,
+  tables: () => Promise<Tables>,
+  done: (t: Tables) => boolean,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (done(await tables())) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(
+    `routes and rules not as expected after ${timeoutMs} ms:\n${JSON.stringify(await tables())}`,
+  );
+}

@@ -1,0 +1,164 @@
+/**
+ * Virtual routes and rules through a node (recording ports): keepalived's order — VIPs, then routes,
+ * then rules on becoming MASTER; rules, routes, then VIPs on leaving it and at shutdown — a reload's
+ * diff (a changed route is removed and the new one added, an unchanged rule untouched, a removed
+ * MASTER instance's routes go before its VIPs), and the journal spec check of the names.
+ */
+import { describe, expect, it } from "vitest";
+import type { Route, Rule } from "../../src/config/types.ts";
+import type { InstanceSpec } from "../../src/runtime/spec.ts";
+import { decodeNodeSpec } from "../../src/runtime/spec-schema.ts";
+import { base, harness, nonLog, specOf } from "./reload-support.ts";
+
+const route = (dst: string, over: Readonly<Record<string, unknown>> = {}): Route =>
+  ({
+    text: `prepend ${dst}/24 via inet 198.18.1.254 dev eth0 proto 18`,
+    family: 4,
+    type: 1,
+    typeGiven: false,
+    dst,
+    dstLength: 24,
+    from: null,
+    src: null,
+    via: "198.18.1.254",
+    dev: "eth0",
+    table: 254,
+    protocol: 18,
+    scope: null,
+    metric: null,
+    tos: 0,
+    onlink: false,
+    mode: "prepend",
+    noTrack: false,
+    line: 1,
+    ...over,
+  }) as Route;
+
+const rule = (priority: number): Rule =>
+  ({
+    text: `from 198.19.9.0/24 priority ${priority} tos 0x0 protocol 18 lookup 100`,
+    family: 4,
+    invert: false,
+    from: { address: "198.19.9.0", family: "ipv4", prefixLength: 24 },
+    to: null,
+    priority,
+    tos: 0,
+    fwmark: null,
+    fwmask: null,
+    iif: null,
+    oif: null,
+    protocol: 18,
+    action: "table",
+    table: 100,
+    goto: 0,
+    noTrack: false,
+    line: 1,
+  }) as Rule;
+
+/** VI_1 of `base()` with routes and rules (the params name them, the spec holds them). */
+const withRoutes = (i: InstanceSpec, routes: readonly Route[], rules: readonly Rule[]): InstanceSpec => ({
+  ...i,
+  params: { ...i.params, routes: routes.map((r) => r.text), rules: rules.map((r) => r.text) },
+  routes,
+  rules,
+});
+
+const spec = (routes: readonly Route[], rules: readonly Rule[]) => {
+  const [vi1, vi2] = base().instances as [InstanceSpec, InstanceSpec];
+  return specOf(withRoutes(vi1, routes, rules), vi2);
+};
+
+/** The route and VIP port calls, in order. */
+const calls = (records: ReturnType<typeof harness>["ports"]["records"]) =>
+  records
+    .filter((r) => r.port === "route" || r.port === "vip")
+    .map((r) =>
+      r.port === "vip"
+        ? `vip ${String(r.what.op)}`
+        : `route ${String(r.what.op)} ${JSON.stringify(r.what.routes)} ${JSON.stringify(r.what.rules)}`,
+    );
+
+describe("virtual routes and rules on a node", () => {
+  const a = route("198.19.1.0");
+  const b = route("198.19.2.0");
+  const r1 = rule(1000);
+
+  it("become MASTER: VIPs, then routes and rules; shutdown: rules and routes, then VIPs", () => {
+    const h = harness(spec([a, b], [r1]));
+    expect(h.node.state("VI_1")).toBe("MASTER");
+    const both = `${JSON.stringify([a.text, b.text])} ${JSON.stringify([r1.text])}`;
+    expect(calls(h.ports.records)).toEqual([
+      // start-up clears what a previous run may have left: VI_1's routes and rules, its VIPs, VI_2's VIPs
+      `route remove ${both}`,
+      "vip remove",
+      "vip remove",
+      "vip add",
+      `route add ${both}`,
+    ]);
+    const logs = h.outs
+      .flatMap((o) => o.out)
+      .filter((o) => o.type === "log")
+      .map((o) => (o as { line: string }).line);
+    expect(logs).toContain("(VI_1) setting Virtual Routes");
+    expect(logs).toContain("(VI_1) setting Virtual Rules");
+    const from = h.ports.records.length;
+    h.node.shutdown();
+    expect(calls(h.ports.records.slice(from))).toEqual([
+      `route remove ${JSON.stringify([a.text, b.text])} ${JSON.stringify([r1.text])}`,
+      "vip remove",
+    ]);
+  });
+
+  it("an instance without routes emits no route command", () => {
+    const h = harness(base());
+    expect(h.ports.records.some((r) => r.port === "route")).toBe(false);
+    expect(
+      h.outs.flatMap((o) => o.out).some((o) => o.type === "addRoutes" || o.type === "removeRoutes"),
+    ).toBe(false);
+  });
+
+  it("a reload removes the changed and dropped entries first and adds the new ones after the VIPs", () => {
+    const h = harness(spec([a, b], [r1]));
+    const b2 = route("198.19.2.0", {
+      metric: 5,
+      text: "prepend 198.19.2.0/24 via inet 198.18.1.254 dev eth0 proto 18 metric 5",
+    });
+    const r2 = rule(1001);
+    const { out, records } = h.reload(spec([a, b2], [r1, r2]));
+    const types = nonLog(out).map((o) => o.type);
+    expect(types.indexOf("removeRoutes")).toBeLessThan(types.indexOf("addRoutes"));
+    expect(calls(records)).toEqual([
+      `route remove ${JSON.stringify([b.text])} []`,
+      `route add ${JSON.stringify([b2.text])} ${JSON.stringify([r2.text])}`,
+    ]);
+    expect(h.node.state("VI_1")).toBe("MASTER");
+  });
+
+  it("a reload that removes a MASTER instance removes its routes and rules before its VIPs", () => {
+    const h = harness(spec([a], [r1]));
+    const [, vi2] = base().instances as [InstanceSpec, InstanceSpec];
+    const { records } = h.reload(specOf(vi2));
+    expect(calls(records)).toEqual([
+      `route remove ${JSON.stringify([a.text])} ${JSON.stringify([r1.text])}`,
+      "vip remove",
+    ]);
+  });
+});
+
+describe("the journal's spec check", () => {
+  it("refuses a route the instance names but does not hold, and an address of the wrong family", () => {
+    const good = spec([route("198.19.1.0")], [rule(1000)]);
+    expect(decodeNodeSpec(JSON.parse(JSON.stringify(good)))).toMatchObject({ ok: true });
+    const [vi1, vi2] = good.instances as [InstanceSpec, InstanceSpec];
+    const missing = specOf({ ...vi1, routes: [] }, vi2);
+    expect(decodeNodeSpec(JSON.parse(JSON.stringify(missing)))).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("has no entry"),
+    });
+    const v6via = specOf({ ...vi1, routes: [route("198.19.1.0", { via: "2001:db8::1" })] }, vi2);
+    expect(decodeNodeSpec(JSON.parse(JSON.stringify(v6via)))).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("does not match family 4"),
+    });
+  });
+});
