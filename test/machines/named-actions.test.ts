@@ -75,12 +75,14 @@ describe("every effect is a named action", () => {
   test("each machine declares exactly the message types it emits", () => {
     expect([...named(vrrpInstanceMachine)].sort()).toEqual(
       [
+        "addRoutes",
         "addVips",
         "fifo",
         "garp",
         "log",
         "memberReport",
         "notify",
+        "removeRoutes",
         "removeVips",
         "sendAdvert",
         "shiftTimer",
@@ -96,13 +98,16 @@ describe("every effect is a named action", () => {
       ((vrrpInstanceMachine.getStateNodeById(id) as any).transitions.get(event)[i].actions as unknown[])
         .map(typeOf)
         .filter((t) => !BUILTINS.has(t));
-    // BACKUP's down timer → MASTER: keepalived's timeout line, then vrrp_state_become_master's order.
+    // BACKUP's down timer → MASTER: keepalived's timeout line, then vrrp_state_become_master's order
+    // (VIPs, then virtual routes and rules, each after its detail lines).
     expect(at("vrrp.backup", "MASTER_DOWN", 1)).toEqual([
       "log",
       "log",
       "sendAdvert",
       "log",
       "addVips",
+      "log",
+      "addRoutes",
       "garp",
       "notify",
       "fifo",

@@ -3,7 +3,8 @@
  * word as keepalived 2.2.7's `alloc_route` and `alloc_rule` read them (keepalived/vrrp/vrrp_iproute.c,
  * vrrp_iprule.c): the same keywords in any order, the same messages, the same line dropped, and
  * the same quirks (`inet`/`inet6` skips the word after it, `to blackhole X` takes `blackhole` as the
- * address, a bare number is a route type, a `default` destination after an IPv4 or IPv6 word is a
+ * address, a bare number is a route type, a written type is keepalived's `add` (one mask bit
+ * holds both), a `default` destination after an IPv4 or IPv6 word is a
  * family clash, a rule's single-port `sport`/`dport` is refused, rules without a preference are
  * numbered from 16384 down per family across the whole file). A keyword missing its value is
  * keepalived's fatal "missing a parameter". What keepalived would install is built as a Route or
