@@ -4,7 +4,8 @@
  * are merged ONCE into the node's transport (routing by (interface, family, VRID) and the unicast
  * peer / TTL checks happen in one place, the codec adapter, on the journaled input). The production
  * effect ports (src/effects/host-ports.ts), the real clock, a file journal, and the rtnetlink address
- * watcher whose reports enter the node as journaled `address` inputs. The advert source of an
+ * watcher whose reports enter the node as journaled `address` inputs (and, while a tracked virtual
+ * route or rule is configured, a route watch whose deletions by others enter as `route` inputs). The advert source of an
  * instance without unicast_src_ip / mcast_src_ip is its interface's primary IPv4 / link-local IPv6
  * address read from netlink at start; an interface without one (or that does not exist) is logged
  * and the instance is held in FAULT, as keepalived does — never a crash, never 0.0.0.0. `stop()` is
@@ -30,6 +31,7 @@ import type { Datagram, Outbound, Transport } from "../../transports/transport.t
 import { openUdpTransport, type UdpTransport } from "../../transports/udp.transport.ts";
 import type { Config } from "../config/types.ts";
 import { createHostPorts, type HostPorts } from "../effects/host-ports.ts";
+import { deletedEntry, watchRouteDeletions } from "../effects/route.effect.ts";
 import { type InterfaceInfo, interfaceInfo, watchAddresses } from "../effects/rtnetlink.ts";
 import { nodeScriptEnv } from "../effects/script-security.ts";
 import { createLvs, type Lvs } from "../lvs/lvs.service.ts";
@@ -37,6 +39,7 @@ import type { Clock, TimerHandle } from "../runtime/clock.ts";
 import { configHash, nodeFromConfig, specFromConfig } from "../runtime/config.adapter.ts";
 import { FileJournal } from "../runtime/journal.ts";
 import type { Node, NodeOptions } from "../runtime/node.ts";
+import type { RoutePort } from "../runtime/ports.ts";
 import { processTimerHost, RealClock } from "../runtime/real-clock.ts";
 import {
   disabledScripts,
@@ -347,9 +350,11 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
   // A down timer fires only after the adverts and address notifications already waiting in the
   // sockets are heard (real-clock.ts): keepalived reads its sockets and netlink reflector first too.
   const addresses = watchAddresses();
+  const routes = routeWatch(node, ports.route, opts.log);
   clock.readInputFirst(() => {
     transport.readPending();
     addresses.readPending();
+    routes.readPending();
   });
   // Configuration faults (no address to send from, unicast_fault_no_peer without peers): keepalived's lines.
   for (const i of node.spec.instances) for (const why of i.configFaults ?? []) opts.log(why, false);
@@ -360,6 +365,7 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
     // A FIFO that cannot be opened is logged by the notify port; the node still runs.
     opts.log(`notify: ${e instanceof Error ? e.message : String(e)}`, false, "error");
   }
+  routes.follow();
   watcher = addresses.subscribe({
     next: (a) =>
       node.input({
@@ -417,6 +423,7 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
     const spec = specFromConfig(config, { primaryAddress: source, removedTrackers, lvs: lvs !== undefined });
     notify.reloaded(config);
     node.input({ kind: "reload", configHash: configHash(config), spec });
+    routes.follow();
     lvs?.reload(config);
     node.startCheckers();
     for (const i of spec.instances) for (const why of i.configFaults ?? []) opts.log(why, false);
@@ -433,6 +440,7 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
       const done = Promise.all([node.settled(), lvs?.idle()]);
       await Promise.race([done, new Promise((r) => setTimeout(r, graceMs).unref())]);
       watcher?.unsubscribe();
+      routes.stop();
       node.close();
       ports.close();
       transport.close();
@@ -440,4 +448,47 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
     return stopped;
   };
   return { node, ports, stop, reload, journal, journalFile: () => journal.currentPath };
+}
+
+/**
+ * keepalived's route and rule tracking: while the node's configuration has a tracked virtual route
+ * or rule, a watch of the host's route and rule deletions (its own socket) turns each deletion that
+ * the route port did not make into a journaled `route` input naming the configured entry; the node
+ * decides whether a MASTER holds it. `follow` starts the watch when the configuration (at start, after
+ * a reload) tracks one; once started it runs until `stop`.
+ */
+function routeWatch(
+  node: Node,
+  port: RoutePort,
+  log: LiveNodeOptions["log"],
+): { follow(): void; readPending(): void; stop(): void } {
+  let watch: ReturnType<typeof watchRouteDeletions> | undefined;
+  let sub: Subscription | undefined;
+  const tracked = (): boolean =>
+    node.spec.instances.some((i) => [...(i.routes ?? []), ...(i.rules ?? [])].some((x) => !x.noTrack));
+  return {
+    follow() {
+      if (watch !== undefined || !tracked()) return;
+      const w = watchRouteDeletions();
+      watch = w;
+      sub = w.subscribe({
+        next: (d) => {
+          if (d.port !== 0 && d.port === port.ownPort?.()) return;
+          for (const i of node.spec.instances) {
+            const text = deletedEntry(d, i.routes ?? [], i.rules ?? []);
+            if (text === undefined) continue;
+            node.input({ kind: "route", entry: d.kind, text });
+            return;
+          }
+        },
+        error: (e: unknown) =>
+          log(`Netlink route watch stopped: ${e instanceof Error ? e.message : String(e)}`, false, "error"),
+      });
+    },
+    readPending: () => watch?.readPending(),
+    stop() {
+      sub?.unsubscribe();
+      sub = undefined;
+    },
+  };
 }

@@ -292,6 +292,8 @@ export function describeInput(input: Event["input"]): string {
       return `${input.actor} #${input.cmd} ${input.op}${input.instance === undefined ? "" : ` (${input.instance})`} ${input.ok ? "ok" : `failed${input.code === undefined ? "" : ` ${input.code}`}`}`;
     case "address":
       return `${input.address}/${input.prefixLength} ${input.present ? "added to" : "removed from"} ${input.ifname}`;
+    case "route":
+      return `${input.entry} ${input.text} deleted`;
     case "check": {
       const e = input.event;
       return e.type === "START"

@@ -13,13 +13,25 @@
  *   or FRA_TABLE above 255, FIB_RULE_INVERT for `not`.
  * As keepalived: an existing route is installed (EEXIST), an existing rule is an error; a route or
  * rule already gone is removed (ESRCH, ENOENT), as is a route on an interface that is gone.
- * `routeRequest` / `ruleRequest` (the message contents) are pure; the port is not.
+ * The watch side (keepalived_netlink.c `netlink_route_filter`, `netlink_rule_filter`): a tracked
+ * route or rule deleted by someone else (`watchRouteDeletions`, `deletedEntry`).
+ * `routeRequest` / `ruleRequest` / `parseDeletion` / `deletedEntry` are pure; the port and the watch are not.
  */
-import type { RtNetlinkSocket } from "netlink";
+import type { NetlinkMessage, RtNetlinkSocket } from "netlink";
+import type { Observable } from "rxjs";
 import type { Route, Rule } from "../config/types.ts";
-import { addressBytes } from "../protocol/address.ts";
+import { addressBytes, canonicalAddress, formatIpv4, formatIpv6 } from "../protocol/address.ts";
 import { EffectError, type RoutePort } from "../runtime/ports.ts";
-import { AF_INET, AF_INET6, linkByName, type OpenRtnl, openRtnl, talk } from "./rtnetlink.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  linkByName,
+  type OpenRtnl,
+  openRtnl,
+  type RtnlOptions,
+  talk,
+  watchKernel,
+} from "./rtnetlink.ts";
 
 export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
@@ -181,6 +193,8 @@ export interface NetlinkRouteOptions {
 /** The route port plus its teardown (the route socket it keeps). */
 export interface NetlinkRoutePort extends RoutePort {
   close(): void;
+  /** The netlink port id of the port's socket (undefined before the first command): its own deletions. */
+  ownPort(): number | undefined;
 }
 
 /**
@@ -274,5 +288,184 @@ export function createNetlinkRoutePort(options: NetlinkRouteOptions = {}): Netli
     add: (routes, rules) => apply("add", routes, rules),
     remove: (routes, rules) => apply("remove", routes, rules),
     close: drop,
+    ownPort: () => {
+      try {
+        return sock?.socket.address().port;
+      } catch {
+        return undefined;
+      }
+    },
   };
 }
+
+// ---- deletions by someone else --------------------------------------------------------------------
+
+/** A route or rule the kernel reports deleted (RTM_DELROUTE / RTM_DELRULE), with the sender's port. */
+export type KernelDeletion =
+  | {
+      readonly kind: "route";
+      readonly port: number;
+      readonly family: 4 | 6;
+      readonly table: number;
+      readonly dstLength: number;
+      readonly dst: string | null;
+      readonly tos: number;
+      readonly protocol: number;
+      readonly metric: number;
+      readonly oif: string | null;
+    }
+  | {
+      readonly kind: "rule";
+      readonly port: number;
+      readonly family: 4 | 6;
+      readonly invert: boolean;
+      readonly from: string | null;
+      readonly fromLength: number;
+      readonly to: string | null;
+      readonly toLength: number;
+      readonly tos: number;
+      readonly action: number;
+      readonly table: number;
+      readonly priority: number;
+      readonly fwmark: number | null;
+      readonly fwmask: number | null;
+      readonly iif: string | null;
+      readonly oif: string | null;
+      readonly protocol: number | null;
+      readonly goto: number | null;
+    };
+
+/** The attributes after a 12-byte header: type → data (the last of a type wins). */
+const attributesOf = (data: Buffer): Map<number, Buffer> => {
+  const out = new Map<number, Buffer>();
+  for (let at = 12; at + 4 <= data.length; ) {
+    const len = data.readUInt16LE(at);
+    if (len < 4 || at + len > data.length) break;
+    out.set(data.readUInt16LE(at + 2) & 0x3fff, data.subarray(at + 4, at + len));
+    at += (len + 3) & ~3;
+  }
+  return out;
+};
+const addressOf = (b: Buffer | undefined, family: 4 | 6): string | null =>
+  b === undefined || b.length !== (family === 4 ? 4 : 16)
+    ? null
+    : family === 4
+      ? formatIpv4(b, 0)
+      : formatIpv6(b, 0);
+const u32Of = (b: Buffer | undefined): number | null =>
+  b === undefined || b.length < 4 ? null : b.readUInt32LE(0);
+const nameOf = (b: Buffer | undefined): string | null =>
+  b === undefined ? null : b.toString("latin1").replace(/\0.*$/s, "");
+
+/**
+ * An RTM_DELROUTE / RTM_DELRULE notification as a `KernelDeletion` (interface indexes named by
+ * `names`); undefined for anything else or a family other than IPv4 / IPv6. Pure.
+ */
+export function parseDeletion(
+  m: Pick<NetlinkMessage, "type" | "port" | "data">,
+  names: ReadonlyMap<number, string>,
+): KernelDeletion | undefined {
+  if ((m.type !== RTM_DELROUTE && m.type !== RTM_DELRULE) || m.data.length < 12) return undefined;
+  const d = m.data;
+  const family = d[0] === AF_INET ? 4 : d[0] === AF_INET6 ? 6 : undefined;
+  if (family === undefined) return undefined;
+  const a = attributesOf(d);
+  const table = u32Of(a.get(RTA.TABLE)) ?? (d[4] as number);
+  if (m.type === RTM_DELROUTE) {
+    const oif = u32Of(a.get(RTA.OIF));
+    return {
+      kind: "route",
+      port: m.port,
+      family,
+      table,
+      dstLength: d[1] as number,
+      dst: addressOf(a.get(RTA.DST), family),
+      tos: d[3] as number,
+      protocol: d[5] as number,
+      metric: u32Of(a.get(RTA.PRIORITY)) ?? 0,
+      oif: oif === null ? null : (names.get(oif) ?? `#${oif}`),
+    };
+  }
+  const protocol = a.get(FRA.PROTOCOL);
+  return {
+    kind: "rule",
+    port: m.port,
+    family,
+    invert: (d.readUInt32LE(8) & FIB_RULE_INVERT) !== 0,
+    from: addressOf(a.get(FRA.SRC), family),
+    fromLength: d[2] as number,
+    to: addressOf(a.get(FRA.DST), family),
+    toLength: d[1] as number,
+    tos: d[3] as number,
+    action: d[7] as number,
+    table,
+    priority: u32Of(a.get(FRA.PRIORITY)) ?? 0,
+    fwmark: u32Of(a.get(FRA.FWMARK)),
+    fwmask: u32Of(a.get(FRA.FWMASK)),
+    iif: nameOf(a.get(FRA.IIFNAME)),
+    oif: nameOf(a.get(FRA.OIFNAME)),
+    protocol: protocol === undefined || protocol.length < 1 ? null : (protocol[0] as number),
+    goto: u32Of(a.get(FRA.GOTO)),
+  };
+}
+
+const sameAddress = (a: string | null, b: string | null | undefined, family: 4 | 6): boolean =>
+  (a === null ? null : (canonicalAddress(a, family) ?? a)) ===
+  (b == null ? null : (canonicalAddress(b, family) ?? b));
+
+/**
+ * keepalived's `route_is_ours` / `compare_rule`: the text of the first tracked (`no_track` unset)
+ * route or rule of `routes` / `rules` that the deletion removed, or undefined. A route matches by
+ * protocol 18, family, table, prefix, TOS, metric (none written: the kernel's default, 0 for IPv4
+ * and 1024 for IPv6, where keepalived compares with 0 and so never notices such an IPv6 route go),
+ * interface and destination; a rule by every field it was installed with. Pure.
+ */
+export function deletedEntry(
+  d: KernelDeletion,
+  routes: readonly Route[],
+  rules: readonly Rule[],
+): string | undefined {
+  if (d.kind === "route") {
+    if (d.protocol !== 18) return undefined;
+    return routes.find(
+      (r) =>
+        !r.noTrack &&
+        r.family === d.family &&
+        r.table === d.table &&
+        r.dstLength === d.dstLength &&
+        r.tos === d.tos &&
+        (r.metric ?? (r.family === 6 ? 1024 : 0)) === d.metric &&
+        r.dev === d.oif &&
+        (r.dstLength === 0 || sameAddress(r.dst, d.dst, d.family)),
+    )?.text;
+  }
+  if (d.protocol !== null && d.protocol !== 18) return undefined;
+  return rules.find(
+    (r) =>
+      !r.noTrack &&
+      r.family === d.family &&
+      r.invert === d.invert &&
+      (r.from?.prefixLength ?? 0) === d.fromLength &&
+      ((r.from?.prefixLength ?? 0) === 0 || sameAddress(r.from?.address ?? null, d.from, d.family)) &&
+      (r.to?.prefixLength ?? 0) === d.toLength &&
+      ((r.to?.prefixLength ?? 0) === 0 || sameAddress(r.to?.address ?? null, d.to, d.family)) &&
+      r.tos === d.tos &&
+      FR_ACT[r.action] === d.action &&
+      (r.action !== "table" || r.table === d.table) &&
+      (r.action !== "goto" || r.goto === d.goto) &&
+      r.priority === d.priority &&
+      r.fwmark === d.fwmark &&
+      (r.fwmark === null || (r.fwmask ?? 0xffffffff) === (d.fwmask ?? 0xffffffff)) &&
+      r.iif === d.iif &&
+      r.oif === d.oif,
+  )?.text;
+}
+
+/**
+ * Routes and rules deleted on the host (RTNLGRP_IPV4/IPV6_ROUTE and _RULE), as `KernelDeletion`s,
+ * on a socket of its own (a busy routing table that overflows it does not stop the address watch).
+ */
+export const watchRouteDeletions = (
+  options: RtnlOptions = {},
+): Observable<KernelDeletion> & { readPending(): void } =>
+  watchKernel("route", ["IPV4_ROUTE", "IPV6_ROUTE", "IPV4_RULE", "IPV6_RULE"], options, parseDeletion);

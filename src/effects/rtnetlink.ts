@@ -312,17 +312,44 @@ function openWithFd<T>(open: () => T): { sock: T; fd: number | undefined } {
 /**
  * Every IPv4/IPv6 address added or removed on the host (RTNLGRP_IPV4_IFADDR / RTNLGRP_IPV6_IFADDR),
  * in the kernel's order, with the interface name (kept from a link dump and RTNLGRP_LINK). An
- * address whose state changes (e.g. lifetimes) is reported again as present. Both sockets are
- * opened on subscribe and closed on unsubscribe; a socket error (e.g. ENOBUFS: events were lost)
- * ends the stream with an `EffectError`. The sockets do not keep the event loop alive. The event
- * socket is also read synchronously by `readPending` (non-blocking `recv` on its descriptor through
- * libc; the package's own reader then finds those messages gone), in the same order.
+ * address whose state changes (e.g. lifetimes) is reported again as present. See `watchKernel`.
  */
 export function watchAddresses(options: RtnlOptions = {}): AddressWatch {
+  return watchKernel("address", ["IPV4_IFADDR", "IPV6_IFADDR"], options, (m, names) => {
+    if (m.type !== RTM_NEWADDR && m.type !== RTM_DELADDR) return undefined;
+    const a = parseKernelAddress(m.data);
+    if (a === undefined) return undefined;
+    return {
+      ifname: names.get(a.index) ?? a.label ?? `#${a.index}`,
+      ifindex: a.index,
+      address: a.address,
+      prefixLength: a.prefixLength,
+      family: a.family,
+      present: m.type === RTM_NEWADDR,
+    };
+  });
+}
+
+/**
+ * A watch of one kind of host event: `toEvent` turns each notification of the `groups` (with the
+ * interface names, kept from a link dump and RTNLGRP_LINK) into an event or nothing. Both sockets
+ * are opened on subscribe and closed on unsubscribe; a socket error (e.g. ENOBUFS: events were
+ * lost) ends the stream with an `EffectError`. The sockets do not keep the event loop alive. The
+ * event socket is also read synchronously by `readPending` (non-blocking `recv` on its descriptor
+ * through libc; the package's own reader then finds those messages gone), in the same order.
+ */
+export function watchKernel<T>(
+  label: string,
+  groups: ReadonlyArray<
+    "IPV4_IFADDR" | "IPV6_IFADDR" | "IPV4_ROUTE" | "IPV6_ROUTE" | "IPV4_RULE" | "IPV6_RULE"
+  >,
+  options: RtnlOptions,
+  toEvent: (m: NetlinkMessage, names: ReadonlyMap<number, string>) => T | undefined,
+): Observable<T> & { readPending(): void } {
   const open = options.open ?? openRtnl;
   const timeoutMs = options.timeoutMs ?? 5000;
   let readPending: (() => void) | undefined;
-  const watch = new Observable<AddressEvent>((subscriber) => {
+  const watch = new Observable<T>((subscriber) => {
     const names = new Map<number, string>();
     let events: RtNetlinkSocket | undefined;
     let lookup: RtNetlinkSocket | undefined;
@@ -339,17 +366,8 @@ export function watchAddresses(options: RtnlOptions = {}): AddressWatch {
         else if (link.attrs.ifname !== undefined) names.set(index, link.attrs.ifname);
         return;
       }
-      if (m.type !== RTM_NEWADDR && m.type !== RTM_DELADDR) return;
-      const a = parseKernelAddress(m.data);
-      if (a === undefined) return;
-      subscriber.next({
-        ifname: names.get(a.index) ?? a.label ?? `#${a.index}`,
-        ifindex: a.index,
-        address: a.address,
-        prefixLength: a.prefixLength,
-        family: a.family,
-        present: m.type === RTM_NEWADDR,
-      });
+      const event = toEvent(m, names);
+      if (event !== undefined) subscriber.next(event);
     };
     const { receive, release } = heldUntilDump(handle);
     try {
@@ -358,15 +376,14 @@ export function watchAddresses(options: RtnlOptions = {}): AddressWatch {
       events.socket.on("message", receive);
       if (opened.fd !== undefined) readPending = pendingReader(opened.fd, (m) => receive(m));
       events.socket.on("error", (e) =>
-        subscriber.error(new EffectError(codeOf(e), `rtnetlink address watch: ${e.message}`)),
+        subscriber.error(new EffectError(codeOf(e), `rtnetlink ${label} watch: ${e.message}`)),
       );
       events.addMembership("LINK");
-      events.addMembership("IPV4_IFADDR");
-      events.addMembership("IPV6_IFADDR");
+      for (const g of groups) events.addMembership(g);
       lookup = open();
     } catch (error) {
       events?.socket.close();
-      subscriber.error(new EffectError(codeOf(error), `rtnetlink address watch: ${String(error)}`));
+      subscriber.error(new EffectError(codeOf(error), `rtnetlink ${label} watch: ${String(error)}`));
       return undefined;
     }
     void linkNames(lookup, timeoutMs).then((r) => {

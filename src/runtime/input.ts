@@ -84,6 +84,16 @@ export const AddressInput = Schema.Struct({
 });
 
 /**
+ * A tracked virtual route or rule deleted by someone else, as the host's route watch matched it
+ * against the configuration (src/effects/route.effect.ts `deletedEntry`): keepalived's own text for it.
+ */
+export const RouteInput = Schema.Struct({
+  kind: Schema.Literal("route"),
+  entry: Schema.Literals(["route", "rule"]),
+  text: Schema.String,
+});
+
+/**
  * A configuration reload (SIGHUP) that passed validation: the new `NodeSpec` (plain JSON, as in the
  * journal header; node.ts and reload.ts apply it) and the new configuration's hash.
  */
@@ -132,6 +142,7 @@ export const Input = Schema.Union([
   AdminInput,
   EffectInput,
   AddressInput,
+  RouteInput,
   ReloadInput,
   CheckInput,
 ]);
@@ -238,6 +249,9 @@ export const checkInput = (x: unknown): Input => {
         family: i.family,
         present: i.present,
       };
+    case "route":
+      if ((i.entry !== "route" && i.entry !== "rule") || !isStr(i.text)) return bad("route fields");
+      return { kind: "route", entry: i.entry, text: i.text };
     case "reload":
       if (!isStr(i.configHash) || typeof i.spec !== "object" || i.spec === null) return bad("reload fields");
       // Through JSON, so the live node applies exactly the spec a replay reads back from the journal.

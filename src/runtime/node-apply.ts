@@ -86,6 +86,14 @@ export function applyInput(h: ApplyHost, input: Input, rx?: RxMemo, timer?: Time
     case "address":
       if (!input.present) addressDeleted(h, input);
       return;
+    case "route": {
+      // keepalived_netlink.c netlink_route_filter / netlink_rule_filter → set_vrrp_backup
+      const owner = h.parts.deletedRouteOwner(input);
+      if (owner === undefined) return;
+      h.emit({ type: "log", line: `Netlink reports ${input.entry} ${input.text} deleted`, detail: true });
+      h.send(owner, { type: "VIP_DELETED" });
+      return;
+    }
     case "reload":
       applyReload(h.reloadHost(), input.spec as NodeSpec, input.configHash);
       return;

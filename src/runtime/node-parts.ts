@@ -169,6 +169,16 @@ export class NodeParts {
     return this.actors.instance(ownerOfDeletedAddress(masters, input) ?? "");
   }
 
+  /** The first MASTER instance holding the tracked route or rule a `route` input names. */
+  deletedRouteOwner(input: Extract<Input, { kind: "route" }>): Actor | undefined {
+    return this.actors.instances.find((a) => {
+      if (topState(a.snapshot.value) !== "MASTER") return false;
+      const spec = this.specs.get(a.name);
+      const all = input.entry === "route" ? spec?.routes : spec?.rules;
+      return all?.some((x) => x.text === input.text && !x.noTrack) === true;
+    });
+  }
+
   /** The decision-state holders, for node-state.ts. */
   state(effects: EffectActors): StateParts {
     return {

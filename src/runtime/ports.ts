@@ -68,6 +68,8 @@ export interface VipPort {
 export interface RoutePort {
   add(routes: readonly Route[], rules: readonly Rule[]): Promise<void>;
   remove(routes: readonly Route[], rules: readonly Rule[]): Promise<void>;
+  /** The netlink port id the port sends from, when it has one: deletions it made are its own. */
+  ownPort?(): number | undefined;
 }
 export interface ArpPort {
   /** One burst: `repeat` rounds of one GARP (IPv4) / unsolicited NA (IPv6) per address, `intervalUs` apart. */

@@ -152,13 +152,15 @@ export const formatTimeline = (timeline: readonly TimelineEntry[]): string[] => 
                 ? `admin ${i.command}`
                 : i.kind === "address"
                   ? `address ${i.address}/${i.prefixLength} ${i.present ? "added to" : "removed from"} ${i.ifname}`
-                  : i.kind === "reload"
-                    ? `reload (configuration ${i.configHash.slice(0, 12)})`
-                    : i.kind === "check"
-                      ? i.event.type === "START"
-                        ? `check ${i.vs} start`
-                        : `check ${i.vs} rs${i.event.rs} checker ${i.event.checker} #${i.event.seq} ${i.event.ok ? "ok" : "failed"}`
-                      : `effect ${i.actor} #${i.cmd} ${i.op}${i.instance === undefined ? "" : ` ${i.instance}`} ${i.ok ? "ok" : `failed ${i.code ?? ""} ${i.detail}`}`;
+                  : i.kind === "route"
+                    ? `${i.entry} ${i.text} deleted`
+                    : i.kind === "reload"
+                      ? `reload (configuration ${i.configHash.slice(0, 12)})`
+                      : i.kind === "check"
+                        ? i.event.type === "START"
+                          ? `check ${i.vs} start`
+                          : `check ${i.vs} rs${i.event.rs} checker ${i.event.checker} #${i.event.seq} ${i.event.ok ? "ok" : "failed"}`
+                        : `effect ${i.actor} #${i.cmd} ${i.op}${i.instance === undefined ? "" : ` ${i.instance}`} ${i.ok ? "ok" : `failed ${i.code ?? ""} ${i.detail}`}`;
     out.push(`${fmtUs(e.atUs)} #${e.seq} ${what}`);
     for (const o of e.outputs) out.push(`    ${formatOutput(o)}`);
   }

@@ -9,9 +9,11 @@ import type { Route, Rule } from "../../src/config/types.ts";
 import {
   answerIsDone,
   createNetlinkRoutePort,
+  deletedEntry,
   NLM_F_APPEND,
   NLM_F_CREATE,
   NLM_F_EXCL,
+  parseDeletion,
   RTM_DELROUTE,
   RTM_DELRULE,
   RTM_NEWROUTE,
@@ -242,5 +244,61 @@ describe("createNetlinkRoutePort over a fake socket", () => {
     const port = createNetlinkRoutePort({ open: f.open });
     await expect(port.remove([route({ dev: null })], [rule()])).resolves.toBeUndefined();
     expect(f.sent).toEqual([RTM_DELRULE, RTM_DELROUTE]);
+  });
+});
+
+describe("deletions by someone else (parseDeletion, deletedEntry)", () => {
+  /** The kernel's RTM_DELROUTE / RTM_DELRULE notification has the layout of the request. */
+  const note = (r: { type: number; payload: Uint8Array }, port = 0, type = r.type) => ({
+    type: type === RTM_NEWROUTE ? RTM_DELROUTE : type === RTM_NEWRULE ? RTM_DELRULE : type,
+    port,
+    data: Buffer.from(r.payload),
+  });
+  const names = new Map([[3, "eth0"]]);
+
+  it("reads a deleted route: table, prefix, destination, metric, interface, protocol, sender", () => {
+    const d = parseDeletion(note(routeRequest(route({ metric: 7, table: 1000 }), "add", 3), 42), names);
+    expect(d).toEqual({
+      kind: "route",
+      port: 42,
+      family: 4,
+      table: 1000,
+      dstLength: 24,
+      dst: "198.19.5.0",
+      tos: 0,
+      protocol: 18,
+      metric: 7,
+      oif: "eth0",
+    });
+    expect(parseDeletion({ type: RTM_NEWROUTE, port: 0, data: Buffer.alloc(12) }, names)).toBeUndefined();
+  });
+
+  it("names the tracked route it removed, by keepalived's key; never a no_track one or another protocol", () => {
+    const tracked = route();
+    const other = route({ text: "other", dst: "198.19.6.0" });
+    const d = parseDeletion(note(routeRequest(tracked, "add", 3)), names);
+    if (d === undefined) throw new Error("not parsed");
+    expect(deletedEntry(d, [other, tracked], [])).toBe(tracked.text);
+    expect(deletedEntry(d, [route({ noTrack: true })], [])).toBeUndefined();
+    expect(deletedEntry(d, [route({ metric: 5 })], [])).toBeUndefined();
+    expect(deletedEntry(d, [route({ dev: "eth1" })], [])).toBeUndefined();
+    expect(deletedEntry({ ...d, protocol: 4 }, [tracked], [])).toBeUndefined();
+    // an IPv6 route without a metric is the kernel's 1024
+    const v6 = route({ family: 6, dst: "2001:db8:5::", dstLength: 64, via: null });
+    const d6 = parseDeletion(note(routeRequest(v6, "add", 3)), names);
+    if (d6 === undefined) throw new Error("not parsed");
+    expect(deletedEntry({ ...d6, metric: 1024 } as typeof d6, [v6], [])).toBe(v6.text);
+  });
+
+  it("names the tracked rule by every field it was installed with", () => {
+    const r = rule({ fwmark: 16, iif: "eth0" });
+    const d = parseDeletion(note(ruleRequest(r, "add"), 9), names);
+    expect(d).toMatchObject({ kind: "rule", port: 9, priority: 1000, table: 100, fwmark: 16, iif: "eth0" });
+    if (d === undefined) throw new Error("not parsed");
+    // the kernel reports the mask it applied
+    expect(deletedEntry({ ...d, fwmask: 0xffffffff } as typeof d, [], [r])).toBe(r.text);
+    expect(deletedEntry(d, [], [rule({ fwmark: 16, iif: "eth0", priority: 1001 })])).toBeUndefined();
+    expect(deletedEntry(d, [], [rule({ fwmark: 16, iif: "eth0", noTrack: true })])).toBeUndefined();
+    expect(deletedEntry({ ...d, protocol: 3 } as typeof d, [], [r])).toBeUndefined();
   });
 });

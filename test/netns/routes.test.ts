@@ -2,8 +2,11 @@
  * `virtual_routes` and `virtual_rules` on a real kernel, Vigil against keepalived 2.2.7 with the same
  * configuration in the same namespace (one after the other): a MASTER installs every route and rule
  * after its VIPs (a route whose `src` is the VIP needs it), and `ip route` / `ip rule` must then read
- * the same for both daemons, as must their JSON dumps' `vroutes` / `vrules`; both remove them all at SIGTERM; Vigil's dry run only logs them; a
- * BACKUP that a higher-priority keepalived preempts removes them; the journal replays. ~15 s.
+ * the same for both daemons, as must their JSON dumps' `vroutes` / `vrules`; a tracked route or rule
+ * deleted with `ip` sends either daemon to BACKUP and back to MASTER, which reinstalls it (a
+ * `no_track` one stays deleted); both remove them all at SIGTERM. Then Vigil alone: a BACKUP that a
+ * higher-priority keepalived preempts removes them, the dry run only logs them, the journals replay.
+ * ~20 s.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,6 +15,7 @@ import { skipUnlessLab } from "../support/env.ts";
 import { dumpForInspection, type Lab, type LabProcess, waitFor } from "../support/lab.ts";
 import {
   configText,
+  countLines,
   instanceBlock,
   keepalivedJson,
   keepalivedPrivateTmp,
@@ -32,9 +36,17 @@ interface Tables {
   readonly rules: string;
 }
 
+type Deletions = Array<{ what: string; backups: number; masters: number; back: boolean }>;
+
 interface Run {
   before: Tables;
-  keepalived: { master: Tables; stopped: Tables; log: string; json: Record<string, unknown> };
+  keepalived: {
+    master: Tables;
+    stopped: Tables;
+    log: string;
+    json: Record<string, unknown>;
+    deletions: Deletions;
+  };
   vigil: {
     master: Tables;
     stopped: Tables;
@@ -42,6 +54,7 @@ interface Run {
     log: string;
     preemptLog: string;
     json: Record<string, unknown>;
+    deletions: Deletions;
   };
   dryRun: { tables: Tables; log: string };
   journals: Verified[];
@@ -87,6 +100,35 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
         }),
       );
     r.before = await tables();
+    /**
+     * Someone else deletes a tracked route, then a tracked rule, then a no_track route: after each,
+     * how many times the daemon had entered BACKUP and MASTER, and whether the entry is back.
+     */
+    const deletions = async (p: LabProcess): Promise<Deletions> => {
+      const count = (state: string): number => countLines(p.output, entering("VI_1", state));
+      const out: Deletions = [];
+      for (const [what, args, present] of [
+        [
+          "route",
+          ["-4", "route", "del", `198.19.${s}.0/24`, "dev", "eth0", "proto", "18"],
+          (t: Tables) => t.routes.includes(`198.19.${s}.0/24 via`),
+        ],
+        ["rule", ["-4", "rule", "del", "pref", "1000"], (t: Tables) => t.rules.includes("1000:")],
+        [
+          "no_track route",
+          ["-4", "route", "del", `198.19.${(s + 3) % 256}.0/24`, "table", "101"],
+          (t: Tables) => t.routes.includes(`198.19.${(s + 3) % 256}.0/24`),
+        ],
+      ] as const) {
+        const masters = count("MASTER");
+        await lab.nsRun(h1.ns, "ip", [...args]);
+        if (what !== "no_track route") await sawLine(p, entering("VI_1", "MASTER"), 5_000, masters + 1);
+        else await new Promise((resolve) => setTimeout(resolve, 1_000));
+        await waitTables(lab, tables, (t) => t.rules.includes("1003:"));
+        out.push({ what, backups: count("BACKUP"), masters: count("MASTER"), back: present(await tables()) });
+      }
+      return out;
+    };
 
     // keepalived first: alone on the LAN it becomes MASTER after one Master_Down interval.
     const ka = keepalivedPrivateTmp(lab, h1, conf(150), "keepalived");
@@ -97,6 +139,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
       stopped: r.before,
       log: "",
       json: (await keepalivedJson(ka))[0]?.data ?? {},
+      deletions: await deletions(ka.proc),
     };
     await ka.proc.stop("SIGTERM", 10_000);
     r.keepalived.stopped = await tables();
@@ -119,6 +162,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
           : undefined,
       );
       const data = (JSON.parse(text) as Array<{ data: Record<string, unknown> }>)[0]?.data ?? {};
+      const deleted = await deletions(v.proc);
       await v.proc.stop("SIGTERM", 10_000);
       r.vigil = {
         master,
@@ -127,6 +171,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
         log: v.proc.output,
         preemptLog: "",
         json: data,
+        deletions: deleted,
       };
       r.journals = await verifyJournal(v);
 
@@ -183,6 +228,17 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
     expect(k?.vrules).toHaveLength(5);
     expect(r.vigil?.json.vroutes).toEqual(k?.vroutes);
     expect(r.vigil?.json.vrules).toEqual(k?.vrules);
+  });
+
+  it("a tracked route or rule deleted by someone else: BACKUP, MASTER again, reinstalled — as keepalived", () => {
+    // counted from the start, which entered BACKUP then MASTER once
+    const expected = [
+      { what: "route", backups: 2, masters: 2, back: true },
+      { what: "rule", backups: 3, masters: 3, back: true },
+      { what: "no_track route", backups: 3, masters: 3, back: false },
+    ];
+    expect(r.keepalived?.deletions).toEqual(expected);
+    expect(r.vigil?.deletions).toEqual(expected);
   });
 
   it("a MASTER preempted by a higher priority removes its rules and routes", () => {

@@ -145,6 +145,44 @@ describe("virtual routes and rules on a node", () => {
   });
 });
 
+describe("a tracked route or rule deleted by someone else (keepalived's set_vrrp_backup)", () => {
+  const a = route("198.19.1.0");
+  const quiet = route("198.19.3.0", {
+    noTrack: true,
+    text: "prepend 198.19.3.0/24 via inet 198.18.1.254 dev eth0 no_track",
+  });
+  const r1 = rule(1000);
+
+  it("the MASTER holding it goes BACKUP, removes everything, takes over again after the skew time and reinstalls", () => {
+    const h = harness(spec([a, quiet], [r1]));
+    expect(h.node.state("VI_1")).toBe("MASTER");
+    const from = h.ports.records.length;
+    h.node.input({ kind: "route", entry: "route", text: a.text });
+    expect(h.node.state("VI_1")).toBe("BACKUP");
+    // the skew time at priority 200: (256 - 200) / 256 s
+    h.clock.advanceBy(300_000);
+    expect(h.node.state("VI_1")).toBe("MASTER");
+    const both = `${JSON.stringify([a.text, quiet.text])} ${JSON.stringify([r1.text])}`;
+    expect(calls(h.ports.records.slice(from))).toEqual([
+      `route remove ${both}`,
+      "vip remove",
+      "vip add",
+      `route add ${both}`,
+    ]);
+    h.node.input({ kind: "route", entry: "rule", text: r1.text });
+    expect(h.node.state("VI_1")).toBe("BACKUP");
+  });
+
+  it("a no_track route, an unknown text or a BACKUP's route changes nothing", () => {
+    const h = harness(spec([a, quiet], [r1]));
+    h.node.input({ kind: "route", entry: "route", text: quiet.text });
+    h.node.input({ kind: "route", entry: "route", text: "prepend 10.0.0.0/8 dev eth0 proto 18" });
+    h.node.input({ kind: "route", entry: "rule", text: a.text });
+    expect(h.node.state("VI_1")).toBe("MASTER");
+    expect(h.node.state("VI_2")).toBe("BACKUP");
+  });
+});
+
 describe("the journal's spec check", () => {
   it("refuses a route the instance names but does not hold, and an address of the wrong family", () => {
     const good = spec([route("198.19.1.0")], [rule(1000)]);

@@ -69,6 +69,8 @@ const inputMarker = (atUs: number, i: Event["input"]): Marker | undefined => {
             kind: "op",
             text: `address ${i.address}/${i.prefixLength} removed from ${i.ifname}`,
           };
+    case "route":
+      return { atUs, node: "", kind: "op", text: `${i.entry} ${i.text} deleted` };
     default:
       return undefined;
   }
