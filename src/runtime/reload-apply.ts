@@ -16,7 +16,7 @@
  * 7. timers restart as keepalived's `vrrp_init_state` / `vrrp_init_sands` restart them: each kept
  *    BACKUP gets a full down timer from the reload (3 × the master's interval + skew at the new
  *    priority); each kept MASTER adds the new VIPs and, if it added any, sends the GARP burst over
- *    all its addresses (as keepalived does), adds the new or changed virtual routes and rules, then
+ *    all its addresses (as keepalived does), adds every virtual route again and the new virtual rules, then
  *    advertises at once and re-arms its advert timer;
  * 8. new instances start as at start-up (TRACKING, new groups START, then START); `Reload complete`.
  * LVS virtual servers (checkers.ts): before step 4, those removed or changed stop (their services
@@ -156,8 +156,11 @@ export const applyReload = (h: ReloadHost, next: NodeSpec, configHash: string): 
       h.emit({ type: "addVips", instance: p.name, vips: added });
       h.emit({ type: "garp", instance: p.name, vips: p.vips, repeat: p.garpMasterRepeat, reason: "master" });
     }
-    const r = routeDiff(k.old, k.next).added;
-    if (r.routes.length > 0 || r.rules.length > 0) h.emit({ type: "addRoutes", instance: p.name, ...r });
+    // keepalived's restore_vrrp_state: every virtual route again (one someone deleted comes back; the
+    // others are there: EEXIST), and the new rules.
+    const routes = p.routes ?? [];
+    const rules = routeDiff(k.old, k.next).added.rules;
+    if (routes.length > 0 || rules.length > 0) h.emit({ type: "addRoutes", instance: p.name, routes, rules });
     h.emit({
       type: "sendAdvert",
       instance: p.name,

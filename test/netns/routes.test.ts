@@ -8,7 +8,7 @@
  * higher-priority keepalived preempts removes them, the dry run only logs them, the journals replay.
  * ~20 s.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { skipUnlessLab } from "../support/env.ts";
@@ -55,6 +55,7 @@ interface Run {
     preemptLog: string;
     json: Record<string, unknown>;
     deletions: Deletions;
+    reloaded: { tables: Tables; flaps: number };
   };
   dryRun: { tables: Tables; log: string };
   journals: Verified[];
@@ -71,7 +72,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
       routes: await lab.nsRun(h1.ns, "ip", ["-4", "route", "show", "table", "all", "proto", "18"]),
       rules: await lab.nsRun(h1.ns, "ip", ["-4", "rule", "show"]),
     });
-    const conf = (prio: number, extra: readonly string[] = []): string =>
+    /** `reloaded`: the blackhole route dropped, a new route, rule 1001 moved to 1011. */
+    const conf = (prio: number, extra: readonly string[] = [], reloaded = false): string =>
       configText(
         `routes-${prio}`,
         instanceBlock({
@@ -85,13 +87,15 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
             "virtual_routes {",
             `    198.19.${s}.0/24 via ${net}.254 dev eth0`,
             `    src ${net}.100 to 198.19.${(s + 1) % 256}.0/24 via ${net}.254 dev eth0 table 100 metric 7`,
-            `    blackhole 198.19.${(s + 2) % 256}.0/24 table 100`,
+            reloaded
+              ? `    198.19.${(s + 6) % 256}.0/24 via ${net}.254 dev eth0 table 100`
+              : `    blackhole 198.19.${(s + 2) % 256}.0/24 table 100`,
             `    unreachable 198.19.${(s + 3) % 256}.0/24 table 101 no_track`,
             `    198.19.${(s + 4) % 256}.16/28 dev eth0 scope link append`,
             "}",
             "virtual_rules {",
             `    from 198.19.${s}.0/24 table 100 priority 1000`,
-            `    to 198.19.${(s + 1) % 256}.0/24 lookup 101 preference 1001 fwmark 0x10/0xff`,
+            `    to 198.19.${(s + 1) % 256}.0/24 lookup 101 preference ${reloaded ? 1011 : 1001} fwmark 0x10/0xff`,
             `    from ${net}.100 table 100`,
             "    fwmark 7 priority 1002 unreachable",
             `    not from 198.19.${(s + 5) % 256}.0/24 iif eth0 table 101 priority 1003`,
@@ -163,6 +167,16 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
       );
       const data = (JSON.parse(text) as Array<{ data: Record<string, unknown> }>)[0]?.data ?? {};
       const deleted = await deletions(v.proc);
+      // SIGHUP with the reloaded file: the dropped and changed entries go, the new ones come, no flap.
+      const transitions = countLines(v.proc.output, /Entering \w+ STATE/);
+      writeFileSync(v.configPath, conf(150, [], true));
+      if (v.proc.pid !== undefined) process.kill(v.proc.pid, "SIGHUP");
+      await v.proc.waitForOutput(/Reload complete/, 10_000);
+      await waitTables(lab, tables, (t) => t.rules.includes("1011:"));
+      const reloaded = {
+        tables: await tables(),
+        flaps: countLines(v.proc.output, /Entering \w+ STATE/) - transitions,
+      };
       await v.proc.stop("SIGTERM", 10_000);
       r.vigil = {
         master,
@@ -172,6 +186,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
         preemptLog: "",
         json: data,
         deletions: deleted,
+        reloaded,
       };
       r.journals = await verifyJournal(v);
 
@@ -239,6 +254,21 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
     ];
     expect(r.keepalived?.deletions).toEqual(expected);
     expect(r.vigil?.deletions).toEqual(expected);
+  });
+
+  it("a reload removes the dropped and changed entries and adds every route and the new rules, without a flap", () => {
+    const x = r.vigil?.reloaded;
+    expect(x?.flaps).toBe(0);
+    expect(x?.tables.routes).not.toMatch(/blackhole/);
+    // every route is added again, as keepalived does: the no_track one deleted above is back
+    expect(x?.tables.routes).toMatch(/^unreachable 198\.19\.\d+\.0\/24 table 101 $/m);
+    // the new route in table 100, beside the one with `src` that stayed
+    expect(
+      x?.tables.routes.match(/^198\.19\.\d+\.0\/24 via 198\.18\.\d+\.254 dev eth0 table 100 /gm),
+    ).toHaveLength(2);
+    expect(x?.tables.rules).toMatch(/^1011:/m);
+    expect(x?.tables.rules).not.toMatch(/^1001:/m);
+    expect(x?.tables.rules).toMatch(/^1000:/m);
   });
 
   it("a MASTER preempted by a higher priority removes its rules and routes", () => {
