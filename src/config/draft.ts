@@ -243,6 +243,9 @@ export interface ConfigDraft {
   readonly interfaceDelays: Array<{ interface: string; downDelayUs: number; upDelayUs: number }>;
   readonly virtualServers: VirtualServerDraft[];
   readonly virtualServerGroups: VsGroupDraft[];
+  /** `static_routes` / `static_rules` (keywords/routes.ts). */
+  readonly staticRoutes: RouteIn[];
+  readonly staticRules: RuleIn[];
 }
 
 export const newConfigDraft = (): ConfigDraft => ({
@@ -266,4 +269,6 @@ export const newConfigDraft = (): ConfigDraft => ({
   interfaceDelays: [],
   virtualServers: [],
   virtualServerGroups: [],
+  staticRoutes: [],
+  staticRules: [],
 });

@@ -104,6 +104,8 @@ export function configText(c: Config): string {
     );
   for (const f of c.files)
     out.push(`track_file ${f.name}: ${f.path} weight ${f.weight}${f.reverse ? " reverse" : ""}`);
+  for (const r of c.staticRoutes) out.push(`static route ${r.text}`);
+  for (const r of c.staticRules) out.push(`static rule ${r.text}`);
   for (const i of c.instances) out.push(...instanceText(i));
   for (const s of c.syncGroups) {
     out.push(`vrrp_sync_group ${s.name}: ${s.members.join(", ")}`);

@@ -261,5 +261,7 @@ export function resolveConfig(
     files: draft.files.map(strip),
     interfaceDelays: draft.interfaceDelays,
     virtualServers: resolveVirtualServers(diags, draft),
+    staticRoutes: [...draft.staticRoutes],
+    staticRules: [...draft.staticRules],
   };
 }

@@ -531,6 +531,9 @@ export const Config = Schema.Struct({
   files: Schema.Array(TrackFile),
   interfaceDelays: Schema.Array(InterfaceDelays),
   virtualServers: Schema.Array(VirtualServer),
+  /** `static_routes` / `static_rules`: installed at start (after nothing else), removed at exit, whatever the VRRP state. */
+  staticRoutes: Schema.Array(Route),
+  staticRules: Schema.Array(Rule),
 });
 export type Config = typeof Config.Type;
 /** The same shape before decoding: plain numbers and strings, no brands. */

@@ -31,6 +31,9 @@ export interface DumpInstance {
 }
 
 export interface DumpView {
+  /** `static_routes` / `static_rules`, keepalived's text of each. */
+  readonly staticRoutes: readonly string[];
+  readonly staticRules: readonly string[];
   readonly instances: readonly DumpInstance[];
   readonly syncGroups: readonly SyncGroupStatus[];
   /** Tracker name → kind (script, process, file, link). */
@@ -41,6 +44,8 @@ export interface DumpView {
 export function dumpView(node: NodeView, model: StatusModel): DumpView {
   const contexts = instanceContexts(node);
   return {
+    staticRoutes: (node.spec.staticRoutes ?? []).map((r) => r.text),
+    staticRules: (node.spec.staticRules ?? []).map((r) => r.text),
     instances: node.spec.instances.map((spec) => {
       const ctx = contexts.get(spec.params.name);
       return { spec, ctx, status: instanceStatus(node, model, spec, ctx) };
@@ -112,8 +117,17 @@ const TRACKED: ReadonlyArray<readonly [kind: string, title: string, sep: string]
 /** `/tmp/keepalived.data`: keepalived's VRRP Topology and Sync groups sections. */
 export function formatData(view: DumpView): string {
   // Each section only when it has something, as keepalived writes them.
-  const out = view.instances.length > 0 ? ["------< VRRP Topology >------"] : [];
+  const out: string[] = [];
   const w = (line: string): void => void out.push(line);
+  for (const [title, list] of [
+    ["Static Routes", view.staticRoutes],
+    ["Static Rules", view.staticRules],
+  ] as const) {
+    if (list.length === 0) continue;
+    w(`------< ${title} >------`);
+    for (const r of list) w(`     ${r}`);
+  }
+  if (view.instances.length > 0) w("------< VRRP Topology >------");
   for (const d of view.instances) {
     const p = d.spec.params;
     const st = d.status;

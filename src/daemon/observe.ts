@@ -35,7 +35,13 @@ export interface DaemonObserver {
   close(): Promise<void>;
 }
 
-const EMPTY_VIEW: DumpView = { instances: [], syncGroups: [], trackers: new Map() };
+const EMPTY_VIEW: DumpView = {
+  staticRoutes: [],
+  staticRules: [],
+  instances: [],
+  syncGroups: [],
+  trackers: new Map(),
+};
 
 /** The journal part of `/status`: the file journal's `degraded` (src/runtime/segment-file.ts). Pure. */
 export function journalStatus(

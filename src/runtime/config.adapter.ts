@@ -213,6 +213,8 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
       });
   }
   return {
+    ...(config.staticRoutes.length > 0 ? { staticRoutes: config.staticRoutes } : {}),
+    ...(config.staticRules.length > 0 ? { staticRules: config.staticRules } : {}),
     instances,
     groups: config.syncGroups.map((g) => ({ name: g.name, members: [...g.members] })),
     trackers: [...trackers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),

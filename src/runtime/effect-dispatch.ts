@@ -8,6 +8,7 @@
  */
 
 import type { Command } from "../../machines/events.ts";
+import type { Route, Rule } from "../config/types.ts";
 import { canonicalAddress } from "../protocol/address.ts";
 import type { Actor } from "./actor-registry.ts";
 import type { AdvertCodec } from "./codec.adapter.ts";
@@ -22,6 +23,11 @@ export class EffectDispatch {
     private readonly codec: AdvertCodec,
     private readonly actors: EffectActors,
     private readonly hasTransport: boolean,
+    /** `static_routes` / `static_rules`: what a route command naming no instance ("") names. */
+    private readonly statics: { readonly routes: readonly Route[]; readonly rules: readonly Rule[] } = {
+      routes: [],
+      rules: [],
+    },
   ) {}
 
   /**
@@ -43,12 +49,13 @@ export class EffectDispatch {
         return;
       case "addRoutes":
       case "removeRoutes": {
-        const spec = this.specs.get(c.instance);
+        // "" names the static routes and rules (node-apply.ts), any other an instance's own
+        const held = c.instance === "" ? this.statics : this.specs.get(c.instance);
         const byText = <T extends { readonly text: string }>(
           all: readonly T[] | undefined,
           names: readonly string[],
         ) => names.flatMap((n) => all?.find((x) => x.text === n) ?? []);
-        this.actors.routes(c.type, c.instance, byText(spec?.routes, c.routes), byText(spec?.rules, c.rules));
+        this.actors.routes(c.type, c.instance, byText(held?.routes, c.routes), byText(held?.rules, c.rules));
         return;
       }
       case "garp": {

@@ -72,7 +72,7 @@ export const effectReaction = (i: EffectInput, ctx: ReactionContext | undefined)
   if (i.ok) return [];
   const code = i.code ?? "INTERNAL";
   const errno = errnoOf(code);
-  const tag = i.instance === undefined ? "" : `(${i.instance}) `;
+  const tag = i.instance === undefined || i.instance === "" ? "" : `(${i.instance}) `;
   const why = errno === undefined ? `${code} - ${i.detail}` : `${errno[1]} - ${i.detail}`;
   switch (i.op) {
     case "addVips":

@@ -16,7 +16,7 @@ import type { CheckInput, Input } from "./input.ts";
 import type { RxMemo } from "./input-text.ts";
 import type { NodeParts } from "./node-parts.ts";
 import { applyReload, type ReloadHost } from "./reload-apply.ts";
-import type { NodeSpec } from "./spec.ts";
+import { type NodeSpec, staticNames } from "./spec.ts";
 import type { TimerMemo } from "./timer-table.ts";
 import { trackerResult } from "./tracking.ts";
 
@@ -46,6 +46,9 @@ export function applyInput(h: ApplyHost, input: Input, rx?: RxMemo, timer?: Time
     }
     case "admin":
       if (input.command === "start") {
+        // keepalived's start_vrrp: the static routes and rules are installed before any instance starts.
+        const statics = staticNames(p.spec);
+        if (statics !== undefined) h.emit({ type: "addRoutes", instance: "", ...statics });
         // As keepalived's vrrp_init_state: trackers first, then groups (they notify first), then instances.
         for (const a of p.actors.instances) h.send(a, p.tracking.trackingEvent(a.name));
         for (const g of p.actors.groups) {
@@ -57,6 +60,9 @@ export function applyInput(h: ApplyHost, input: Input, rx?: RxMemo, timer?: Time
         for (const a of p.actors.instances) h.send(a, { type: "SHUTDOWN" });
         for (const g of p.actors.groups) h.send(g, { type: "SHUTDOWN" });
         for (const vs of p.checkers.names) h.check(vs, { type: "STOP", atUs: h.atUs });
+        // vrrp_terminate_phase1: after the instances, the static rules and routes go (even with -V).
+        const statics = staticNames(p.spec);
+        if (statics !== undefined) h.emit({ type: "removeRoutes", instance: "", ...statics });
       }
       return;
     case "timer": {

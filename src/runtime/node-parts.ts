@@ -72,7 +72,10 @@ export class NodeParts {
       this.stats.set(s.params.name, newStats());
     }
     this.codec = new AdvertCodec(spec);
-    this.dispatch = new EffectDispatch(this.specs, this.codec, deps.effects, deps.hasTransport);
+    this.dispatch = new EffectDispatch(this.specs, this.codec, deps.effects, deps.hasTransport, {
+      routes: spec.staticRoutes ?? [],
+      rules: spec.staticRules ?? [],
+    });
     this.timers = new TimerTable(deps.clock, deps.live, deps.fire, {
       armBaseUs: deps.stepNowUs,
       rehearse: deps.rehearse,

@@ -38,7 +38,7 @@ import type { NodeState } from "./checkpoint.ts";
 import { topState } from "./machine-driver.ts";
 import type { NodeParts } from "./node-parts.ts";
 import { carryState, planReload, routeDiff, vipDiff } from "./reload.ts";
-import { configFaultTracker, type NodeSpec } from "./spec.ts";
+import { configFaultTracker, type NodeSpec, staticNames } from "./spec.ts";
 
 /** What applying a reload needs from the node (node.ts). */
 export interface ReloadHost {
@@ -64,6 +64,9 @@ export const applyReload = (h: ReloadHost, next: NodeSpec, configHash: string): 
   };
   const plan = planReload(old, next);
   h.emit(log("Reloading"));
+  // keepalived's clear_diff_static_rules / _routes first; the new ones are added at the end.
+  const statics = staticDiff(old, next);
+  if (statics.removed !== undefined) h.emit({ type: "removeRoutes", instance: "", ...statics.removed });
   for (const o of plan.removed) {
     const name = o.params.name;
     const a = before.instance(name);
@@ -183,5 +186,19 @@ export const applyReload = (h: ReloadHost, next: NodeSpec, configHash: string): 
       h.send(g, start);
     }
   for (const a of fresh) h.send(a, { type: "START" });
+  if (statics.added !== undefined) h.emit({ type: "addRoutes", instance: "", ...statics.added });
   h.emit(log("Reload complete"));
+};
+
+/** The static routes and rules a reload drops and adds, by keepalived's text (none: undefined). */
+const staticDiff = (old: NodeSpec, next: NodeSpec) => {
+  const names = (s: NodeSpec) => staticNames(s) ?? { routes: [], rules: [] };
+  const [a, b] = [names(old), names(next)];
+  const minus = (x: readonly string[], y: readonly string[]) => x.filter((t) => !y.includes(t));
+  const part = (routes: string[], rules: string[]) =>
+    routes.length > 0 || rules.length > 0 ? { routes, rules } : undefined;
+  return {
+    removed: part(minus(a.routes, b.routes), minus(a.rules, b.rules)),
+    added: part(minus(b.routes, a.routes), minus(b.rules, a.rules)),
+  };
 };

@@ -147,6 +147,8 @@ export const NodeSpecSchema = Schema.Struct({
   groups: Schema.Array(Schema.Struct({ name: Name, members: Schema.Array(Name) })),
   trackers: Schema.Array(TrackerParams),
   virtualServers: opt(Schema.Array(VirtualServerSpec)),
+  staticRoutes: opt(Schema.Array(Route)),
+  staticRules: opt(Schema.Array(Rule)),
 });
 
 // The schema and spec.ts's interfaces describe the same values: each is assignable to the other.

@@ -101,6 +101,12 @@ export interface NodeSpec {
   readonly trackers: readonly TrackerParams[];
   /** LVS virtual servers, as their checker machines need them (checkers.ts); absent: none. */
   readonly virtualServers?: readonly VirtualServerSpec[];
+  /**
+   * `static_routes` / `static_rules`: added when the node starts, before its instances, and removed
+   * at shutdown after them, by `addRoutes` / `removeRoutes` commands naming no instance (""). Absent: none.
+   */
+  readonly staticRoutes?: readonly Route[];
+  readonly staticRules?: readonly Rule[];
 }
 
 /** Instance parameters with keepalived's defaults, for tests and examples. */
@@ -126,3 +132,12 @@ export const instanceDefaults = (
   higherPrioSendAdvert: false,
   ...over,
 });
+
+/** The names of the static routes and rules (`addRoutes` / `removeRoutes` with instance ""), if any. */
+export const staticNames = (
+  spec: NodeSpec,
+): { readonly routes: readonly string[]; readonly rules: readonly string[] } | undefined => {
+  const routes = (spec.staticRoutes ?? []).map((r) => r.text);
+  const rules = (spec.staticRules ?? []).map((r) => r.text);
+  return routes.length > 0 || rules.length > 0 ? { routes, rules } : undefined;
+};

@@ -81,6 +81,13 @@ const PROOF: Readonly<Record<string, Readonly<Record<string, Proof>>>> = {
       "test/lvs/ipvs-groups.test.ts",
       "every group service is added with its real servers at start and deleted at shutdown",
     ),
+    // installed at start by the runtime's route actor from the spec's static Route / Rule objects
+    static_routes: r("top", "static_routes {\n198.18.7.0/24 via 198.18.0.254 dev eth0\n}", (s) =>
+      s.staticRoutes?.map((x) => x.text),
+    ),
+    static_rules: r("top", "static_rules {\nfrom 198.18.0.102 table 100 priority 101\n}", (s) =>
+      s.staticRules?.map((x) => x.text),
+    ),
   },
   global: {
     checker_log_all_failures: t(

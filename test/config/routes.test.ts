@@ -1479,3 +1479,38 @@ describe.skipIf(skipKeepalived)(
     });
   },
 );
+
+describe("static_routes and static_rules", () => {
+  it("are read as keepalived's alloc_route / alloc_rule with track_group allowed; numbering shared with virtual rules", () => {
+    const r = load(
+      [
+        "static_routes {",
+        "  198.18.7.0/24 via 192.0.2.254 dev eth0 track_group G1",
+        "}",
+        "static_rules {",
+        "  from 198.18.7.0/24 table 100",
+        "}",
+        instance("VI_1", 51, "virtual_rules", ["to 198.18.8.0/24 table 100"]),
+      ].join("\n"),
+    );
+    const c = r.runnable ?? r.config;
+    expect(c?.staticRoutes.map((x) => x.text)).toEqual([
+      "prepend 198.18.7.0/24 via inet 192.0.2.254 dev eth0 proto 18",
+    ]);
+    expect(c?.staticRules.map((x) => x.text)).toEqual([
+      "from 198.18.7.0/24 priority 16384 tos 0x0 protocol 18 lookup 100",
+    ]);
+    expect(c?.instances[0]?.rules.map((x) => x.priority)).toEqual([16383]);
+    expect(r.diagnostics.map(shown)).toEqual([
+      "2 warning 'track_group G1' is parsed but not acted on by Vigil yet (track groups are not implemented): the entry is installed at start and not watched",
+      "5 warning Rule has no preference specified - setting to 16384. This is probably not what you want.",
+      "14 warning Rule has no preference specified - setting to 16383. This is probably not what you want.",
+    ]);
+  });
+
+  it("track_group is a static keyword only: in virtual_routes it is keepalived's unknown route keyword", () => {
+    const { routes, diagnostics } = read("virtual_routes", ["198.18.7.0/24 dev eth0 track_group G1"]);
+    expect(routes).toEqual([]);
+    expect(diagnostics.join("\n")).toContain("unknown route keyword track_group");
+  });
+});

@@ -104,6 +104,57 @@ describe("dump formats", () => {
     expect(vi1?.stats.become_master).toBe(1);
   });
 
+  it("routes and rules: the static sections first, each instance's Virtual Routes / Rules, vroutes / vrules", () => {
+    const r = rig(`
+static_routes {
+  198.18.7.0/24 via 198.18.0.254 dev eth0
+}
+static_rules {
+  from 198.18.7.0/24 table 100 priority 900
+}
+vrrp_instance VI_1 {
+  state MASTER
+  interface eth0
+  virtual_router_id 51
+  priority 150
+  advert_int 1
+  virtual_ipaddress {
+    198.18.0.100/24
+  }
+  virtual_routes {
+    198.18.8.0/24 via 198.18.0.254 dev eth0 table 100
+  }
+  virtual_rules {
+    to 198.18.8.0/24 table 100 priority 1000
+  }
+}
+`);
+    const lines = formatData(dumpView(r.node, r.model)).split("\n");
+    expect(lines.slice(0, 5)).toEqual([
+      "------< Static Routes >------",
+      "     prepend 198.18.7.0/24 via inet 198.18.0.254 dev eth0 proto 18",
+      "------< Static Rules >------",
+      "     from 198.18.7.0/24 priority 900 tos 0x0 protocol 18 lookup 100",
+      "------< VRRP Topology >------",
+    ]);
+    const at = lines.indexOf("   Virtual Routes :");
+    expect(lines.slice(at, at + 4)).toEqual([
+      "   Virtual Routes :",
+      "     prepend 198.18.8.0/24 via inet 198.18.0.254 dev eth0 table 100 proto 18",
+      "   Virtual Rules :",
+      "     from all to 198.18.8.0/24 priority 1000 tos 0x0 protocol 18 lookup 100",
+    ]);
+    const [vi1] = JSON.parse(formatJson(dumpView(r.node, r.model))) as Array<{
+      data: Record<string, unknown>;
+    }>;
+    expect(vi1?.data.vroutes).toEqual([
+      "prepend 198.18.8.0/24 via inet 198.18.0.254 dev eth0 table 100 proto 18",
+    ]);
+    expect(vi1?.data.vrules).toEqual([
+      "from all to 198.18.8.0/24 priority 1000 tos 0x0 protocol 18 lookup 100",
+    ]);
+  });
+
   it("keepalived.data: the VRRP Topology and Sync groups sections in keepalived's words", () => {
     const r = rig();
     r.clock.advanceBy(5 * S);

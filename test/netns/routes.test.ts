@@ -62,6 +62,8 @@ interface Run {
 }
 
 const r: Partial<Run> = {};
+/** The static route's and rule's network. */
+let staticNet = "";
 
 describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, () => {
   withLabs(["rt"], async ([lab]) => {
@@ -102,8 +104,12 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
             "}",
           ],
         }),
+        // installed at start whatever the state, removed at exit
+        ["static_routes {", `    198.19.${(s + 7) % 256}.0/24 via ${net}.254 dev eth0`, "}"].join("\n"),
+        ["static_rules {", `    from 198.19.${(s + 7) % 256}.0/24 table 100 priority 900`, "}"].join("\n"),
       );
     r.before = await tables();
+    staticNet = `198.19.${(s + 7) % 256}.0/24`;
     /**
      * Someone else deletes a tracked route, then a tracked rule, then a no_track route: after each,
      * how many times the daemon had entered BACKUP and MASTER, and whether the entry is back.
@@ -221,7 +227,10 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
     expect(k).toBeDefined();
     if (k === undefined || r.before === undefined) return;
     expect(r.before.routes.trim()).toBe("");
-    expect(k.master.routes.split("\n").filter((l) => l.trim() !== "")).toHaveLength(5);
+    // five virtual routes and the static one
+    expect(k.master.routes.split("\n").filter((l) => l.trim() !== "")).toHaveLength(6);
+    expect(k.master.routes).toContain(`${staticNet} via`);
+    expect(k.master.rules).toMatch(/^900:\s+from 198\.19\.\d+\.0\/24 lookup 100 proto keepalived\s*$/m);
     expect(k.master.rules).toMatch(/^1000:\s+from 198\.19\.\d+\.0\/24 lookup 100 proto keepalived\s*$/m);
     expect(k.master.rules).toMatch(/^16384:\s+from 198\.18\.\d+\.100 lookup 100 proto keepalived\s*$/m);
     expect(k.stopped).toEqual(r.before);
@@ -271,9 +280,22 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
     expect(x?.tables.rules).toMatch(/^1000:/m);
   });
 
-  it("a MASTER preempted by a higher priority removes its rules and routes", () => {
+  it("a MASTER preempted by a higher priority removes its virtual rules and routes, not the static ones", () => {
     const v = r.vigil;
-    expect(v?.preempted).toEqual(r.before);
+    const statics = (t: Tables | undefined) =>
+      `${t?.routes.split("\n").filter((l) => l.includes(staticNet)).length} ${t?.rules.split("\n").filter((l) => l.includes(staticNet)).length}`;
+    const others = (t: Tables | undefined): Tables => ({
+      routes: (t?.routes ?? "")
+        .split("\n")
+        .filter((l) => !l.includes(staticNet))
+        .join("\n"),
+      rules: (t?.rules ?? "")
+        .split("\n")
+        .filter((l) => !l.includes(staticNet))
+        .join("\n"),
+    });
+    expect(statics(v?.preempted)).toBe("1 1");
+    expect(others(v?.preempted)).toEqual(others(r.before));
     expect(v?.preemptLog).toMatch(/\(VI_1\) Entering BACKUP STATE/);
   });
 

@@ -184,6 +184,45 @@ describe("a tracked route or rule deleted by someone else (keepalived's set_vrrp
   });
 });
 
+describe("static_routes and static_rules", () => {
+  const st = route("198.19.7.0");
+  const sr = rule(900);
+  const withStatics = (
+    over: { staticRoutes?: Route[]; staticRules?: Rule[] } = { staticRoutes: [st], staticRules: [sr] },
+  ) => ({
+    ...base(),
+    ...over,
+  });
+
+  it("are added before any instance starts and removed after every instance stopped", () => {
+    const h = harness(withStatics());
+    const c = calls(h.ports.records);
+    expect(c[0]).toBe(`route add ${JSON.stringify([st.text])} ${JSON.stringify([sr.text])}`);
+    expect(c.slice(1)).toEqual(["vip remove", "vip remove", "vip add"]);
+    const from = h.ports.records.length;
+    h.node.shutdown();
+    expect(calls(h.ports.records.slice(from))).toEqual([
+      "vip remove",
+      `route remove ${JSON.stringify([st.text])} ${JSON.stringify([sr.text])}`,
+    ]);
+  });
+
+  it("a reload removes the dropped ones first and adds the new ones last", () => {
+    const h = harness(withStatics());
+    const st2 = route("198.19.8.0");
+    const { out, records } = h.reload(withStatics({ staticRoutes: [st2], staticRules: [sr] }));
+    const routing = nonLog(out).filter((o) => o.type === "addRoutes" || o.type === "removeRoutes");
+    expect(routing).toEqual([
+      { type: "removeRoutes", instance: "", routes: [st.text], rules: [] },
+      { type: "addRoutes", instance: "", routes: [st2.text], rules: [] },
+    ]);
+    expect(calls(records)).toEqual([
+      `route remove ${JSON.stringify([st.text])} []`,
+      `route add ${JSON.stringify([st2.text])} []`,
+    ]);
+  });
+});
+
 describe("the journal's spec check", () => {
   it("refuses a route the instance names but does not hold, and an address of the wrong family", () => {
     const good = spec([route("198.19.1.0")], [rule(1000)]);

@@ -5,6 +5,7 @@
  */
 import type { ConfigDraft, FifoDraft, GlobalDraft } from "../draft.ts";
 import { newInstance } from "../draft.ts";
+import type { Token } from "../lexer.ts";
 import type { Statement } from "../parser.ts";
 import {
   arg,
@@ -33,6 +34,7 @@ import { unactedGlobalKeywords } from "./global-unacted.ts";
 import { readInstance, readVip } from "./instance.ts";
 import { readVirtualServer } from "./lvs.ts";
 import { readVirtualServerGroup } from "./lvs-group.ts";
+import { readRoute, readRule } from "./routes.ts";
 import { flag, flagOn, garpKeywords, readTransport } from "./shared.ts";
 import { readFileTracker, readProcess, readScript, readSyncGroup } from "./trackers.ts";
 
@@ -306,6 +308,19 @@ const singleName = (ctx: Ctx, st: Statement, what: string, skipping: string): st
   return undefined;
 };
 
+/** static_routes / static_rules: keepalived's alloc_value_block, then each line as a static one. */
+const staticEntries = <T>(
+  read: (ctx: Ctx, toks: readonly Token[]) => T | undefined,
+  into: (s: ConfigDraft) => T[],
+): KeywordSpec<ConfigDraft> => ({
+  block: "optional",
+  handle: (c, st, s) => {
+    for (const item of valueBlock(c, st)) {
+      const entry = read(c, [item.keyword, ...item.args]);
+      if (entry !== undefined) into(s).push(entry);
+    }
+  },
+});
 const staticAddresses = unsupported<ConfigDraft>("static addresses are not installed", true);
 
 /** Every top-level keyword. Handlers append to the `ConfigDraft`. */
@@ -498,8 +513,14 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
       for (const item of lines) readVip(c, [item.keyword, ...item.args]);
     },
   },
-  static_routes: unsupportedValueBlock("static routes are not installed"),
-  static_rules: unsupportedValueBlock("static rules are not installed"),
+  static_routes: staticEntries(
+    (c, t) => readRoute(c, t, true),
+    (s) => s.staticRoutes,
+  ),
+  static_rules: staticEntries(
+    (c, t) => readRule(c, t, true),
+    (s) => s.staticRules,
+  ),
   garp_group: unsupportedBlock("GARP groups are not implemented"),
   bfd_instance: unsupportedBlock("BFD is not implemented"),
   SSL: {

@@ -509,18 +509,21 @@ function networkOf(address: string, family: 4 | 6, len: number): string {
   return family === 4 ? formatIpv4(b, 0) : formatIpv6(b, 0);
 }
 
-/** One line of `virtual_routes`, as keepalived's alloc_route reads it; undefined when dropped. */
-export function readRoute(ctx: Ctx, toks: readonly Token[]): RouteIn | undefined {
+/**
+ * One line of `virtual_routes` (or, `statics`, of `static_routes`, where `track_group NAME` is read),
+ * as keepalived's alloc_route reads it; undefined when dropped.
+ */
+export function readRoute(ctx: Ctx, toks: readonly Token[], statics = false): RouteIn | undefined {
   if (toks.length === 0) return undefined;
   try {
-    return parseRoute(new Words(ctx, toks));
+    return parseRoute(new Words(ctx, toks), statics);
   } catch (e) {
     if (e === LINE_ENDS) return undefined;
     throw e;
   }
 }
 
-function parseRoute(w: Words): RouteIn | undefined {
+function parseRoute(w: Words, statics: boolean): RouteIn | undefined {
   const { ctx } = w;
   const fam: FamilyBox = { family: 0 };
   let dst: Addr | undefined;
@@ -767,6 +770,7 @@ function parseRoute(w: Words): RouteIn | undefined {
       }
       break;
     } else if (k === "no_track") noTrack = true;
+    else if (statics && k === "track_group") trackGroup(ctx, t, w.at(++i));
     else if (k === "vrf") {
       // the VRF's table is the host's (keepalived looks the interface up)
       unsupported.push(t);
@@ -874,18 +878,18 @@ const RULE_ACTIONS: Readonly<Record<number, RuleIn["action"]>> = {
   8: "prohibit",
 };
 
-/** One line of `virtual_rules`, as keepalived's alloc_rule reads it; undefined when dropped. */
-export function readRule(ctx: Ctx, toks: readonly Token[]): RuleIn | undefined {
+/** One line of `virtual_rules` (or, `statics`, of `static_rules`), as keepalived's alloc_rule reads it; undefined when dropped. */
+export function readRule(ctx: Ctx, toks: readonly Token[], statics = false): RuleIn | undefined {
   if (toks.length === 0) return undefined;
   try {
-    return parseRule(new Words(ctx, toks));
+    return parseRule(new Words(ctx, toks), statics);
   } catch (e) {
     if (e === LINE_ENDS) return undefined;
     throw e;
   }
 }
 
-function parseRule(w: Words): RuleIn | undefined {
+function parseRule(w: Words, statics: boolean): RuleIn | undefined {
   const { ctx } = w;
   let family: Fam = 0;
   let from: Addr | undefined;
@@ -1087,6 +1091,7 @@ function parseRule(w: Words): RuleIn | undefined {
       if (scanRange(v.text, 16).count === 2) unsupported.push(t);
       else ctx.diags.error(v, "value", `invalid ${k} range ${v.text}`, `write ${k} PORT-PORT`);
     } else if (k === "no_track") noTrack = true;
+    else if (statics && k === "track_group") trackGroup(ctx, t, w.at(++i));
     else {
       let a = t;
       if (k === "type") a = w.at(++i);
@@ -1205,6 +1210,14 @@ function parseRule(w: Words): RuleIn | undefined {
   };
   return { text: formatIprule(parts), ...parts, line: first.line };
 }
+
+/** A static entry's `track_group NAME`: keepalived watches the entry through the group; Vigil has no track groups. */
+const trackGroup = (ctx: Ctx, t: Token, v: Token): void =>
+  ctx.diags.warn(
+    t,
+    "unsupported",
+    `'track_group ${v.text}' is parsed but not acted on by Vigil yet (track groups are not implemented): the entry is installed at start and not watched`,
+  );
 
 /** virtual_routes / virtual_rules: keepalived's alloc_value_block, then each line. */
 const entries = <T>(
