@@ -5,11 +5,12 @@
  * peer / TTL checks happen in one place, the codec adapter, on the journaled input). The production
  * effect ports (src/effects/host-ports.ts), the real clock, a file journal, and the rtnetlink address
  * watcher whose reports enter the node as journaled `address` inputs (and, while a tracked virtual
- * route or rule is configured, a route watch whose deletions by others enter as `route` inputs). The advert source of an
- * instance without unicast_src_ip / mcast_src_ip is its interface's primary IPv4 / link-local IPv6
- * address read from netlink at start; an interface without one (or that does not exist) is logged
- * and the instance is held in FAULT, as keepalived does — never a crash, never 0.0.0.0. `stop()` is
- * keepalived's shutdown: every MASTER sends priority 0 and removes its addresses, STOP notifies run,
+ * route or rule is configured, a route watch whose deletions by others enter as `route` inputs).
+ * The advert source of an instance without unicast_src_ip / mcast_src_ip is its interface's
+ * primary IPv4 / link-local IPv6 address read from netlink at start; an interface without one (or
+ * that does not exist) is logged and the instance is held in FAULT, as keepalived does — never a
+ * crash, never 0.0.0.0. `stop()` is keepalived's shutdown: every MASTER sends priority 0 and removes
+ * its addresses (and virtual routes and rules, then the static ones go), STOP notifies run,
  * then everything is closed. Tracker probes (src/trackers/probes.ts) are wired here: before
  * `start` the node gets the real initial state of every tracked interface, file (after `init_file`)
  * and process count; then the probes run on the same clock and the host ports' one process runner,

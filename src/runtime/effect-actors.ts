@@ -15,8 +15,8 @@
  * virtual routes and rules (one `route` actor) are added once every VIP command posted before them
  * has its outcome: a route may name a VIP as its source.
  *
- * Journal volume: every failure is reported; completions are reported for VIP, GARP/NA, notify
- * and FIFO commands, not for adverts (one per second per instance) nor log lines.
+ * Journal volume: every failure is reported; completions are reported for VIP, route, GARP/NA,
+ * notify and FIFO commands, not for adverts (one per second per instance) nor log lines.
  *
  * Adverts: `Transport.send` is a synchronous socket call, so the advert actor's mailbox is never
  * busy and each advert is sent at once, inside the step that emitted it (timing is unchanged); a throw

@@ -2,8 +2,9 @@
  * How a node applies a `reload` input (SIGHUP with a configuration that passed validation), in
  * keepalived 2.2.7's order (vrrp_daemon.c `reload_vrrp_thread`, vrrp.c `clear_diff_vrrp`,
  * `restore_vrrp_state`, vrrp_scheduler.c `vrrp_init_state`):
- * 1. `Reloading`;
- * 2. each removed instance (reload.ts `planReload`): a MASTER sends priority 0 and deletes its VIPs;
+ * 1. `Reloading`; the static routes and rules the new configuration dropped or changed are removed;
+ * 2. each removed instance (reload.ts `planReload`): a MASTER sends priority 0 and deletes its
+ *    virtual routes and rules, then its VIPs;
  *    then, unless it was in FAULT (or INIT), it is notified FAULT — DELETED with `notify_deleted`;
  * 3. each kept MASTER deletes the virtual rules and routes, then the VIPs, the new configuration
  *    dropped or changed (the others are untouched);
@@ -16,9 +17,10 @@
  * 7. timers restart as keepalived's `vrrp_init_state` / `vrrp_init_sands` restart them: each kept
  *    BACKUP gets a full down timer from the reload (3 × the master's interval + skew at the new
  *    priority); each kept MASTER adds the new VIPs and, if it added any, sends the GARP burst over
- *    all its addresses (as keepalived does), adds every virtual route again and the new virtual rules, then
- *    advertises at once and re-arms its advert timer;
- * 8. new instances start as at start-up (TRACKING, new groups START, then START); `Reload complete`.
+ *    all its addresses (as keepalived does), adds every virtual route again and the new virtual
+ *    rules, then advertises at once and re-arms its advert timer;
+ * 8. new instances start as at start-up (TRACKING, new groups START, then START); the new static
+ *    routes and rules are added; `Reload complete`.
  * LVS virtual servers (checkers.ts): before step 4, those removed or changed stop (their services
  * leave IPVS); unchanged ones keep their checker state and timers; new and changed ones are started
  * by the host afterwards with a `check` START input, as at start-up.
