@@ -5,7 +5,6 @@
  * an absent entry removed. The real kernel: test/netns/routes.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import type { Route, Rule } from "../../src/config/types.ts";
 import {
   answerIsDone,
   createNetlinkRoutePort,
@@ -22,52 +21,10 @@ import {
   ruleRequest,
 } from "../../src/effects/route.effect.ts";
 import { EffectError } from "../../src/runtime/ports.ts";
+import { routeOf, ruleOf } from "../support/routes.ts";
 
-const route = (over: Readonly<Record<string, unknown>> = {}): Route =>
-  ({
-    text: "prepend 198.19.5.0/24 via inet 198.18.5.254 dev eth0 proto 18",
-    family: 4,
-    type: 1,
-    typeGiven: false,
-    dst: "198.19.5.0",
-    dstLength: 24,
-    from: null,
-    src: null,
-    via: "198.18.5.254",
-    dev: "eth0",
-    table: 254,
-    protocol: 18,
-    scope: null,
-    metric: null,
-    tos: 0,
-    onlink: false,
-    mode: "prepend",
-    noTrack: false,
-    line: 1,
-    ...over,
-  }) as Route;
-
-const rule = (over: Readonly<Record<string, unknown>> = {}): Rule =>
-  ({
-    text: "from 198.19.5.0/24 priority 1000 tos 0x0 protocol 18 lookup 100",
-    family: 4,
-    invert: false,
-    from: { address: "198.19.5.0", family: "ipv4", prefixLength: 24 },
-    to: null,
-    priority: 1000,
-    tos: 0,
-    fwmark: null,
-    fwmask: null,
-    iif: null,
-    oif: null,
-    protocol: 18,
-    action: "table",
-    table: 100,
-    goto: 0,
-    noTrack: false,
-    line: 1,
-    ...over,
-  }) as Rule;
+const route = routeOf;
+const rule = ruleOf;
 
 /** The attributes after the 12-byte header: [type, data] in order. */
 const attrs = (payload: Uint8Array): Array<[number, number[]]> => {

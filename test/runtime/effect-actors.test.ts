@@ -27,6 +27,7 @@ import {
 import { replayJournal } from "../../src/runtime/replay.ts";
 import { defaultVipAddress, instanceDefaults, type NodeSpec } from "../../src/runtime/spec.ts";
 import type { Datagram, Outbound, Transport } from "../../transports/transport.ts";
+import { routeOf } from "../support/routes.ts";
 import { tempDirForTest } from "../support/temp.ts";
 
 const S = 1_000_000;
@@ -376,27 +377,15 @@ describe("mailboxes", () => {
             ...vi,
             params: { ...vi.params, routes: [text] },
             routes: [
-              {
+              routeOf({
                 text,
-                family: 4,
                 type: 6,
                 typeGiven: true,
                 dst: "198.19.0.0",
-                dstLength: 24,
-                from: null,
-                src: null,
                 via: null,
                 dev: null,
-                table: 254,
-                protocol: 18,
-                scope: null,
-                metric: null,
-                tos: 0,
-                onlink: false,
-                mode: "prepend",
                 noTrack: true,
-                line: 1,
-              } as never,
+              }),
             ],
           },
         ],

@@ -8,52 +8,25 @@ import { describe, expect, it } from "vitest";
 import type { Route, Rule } from "../../src/config/types.ts";
 import type { InstanceSpec } from "../../src/runtime/spec.ts";
 import { decodeNodeSpec } from "../../src/runtime/spec-schema.ts";
+import { routeOf, ruleOf } from "../support/routes.ts";
 import { base, harness, nonLog, specOf } from "./reload-support.ts";
 
+/** A route to `dst`/24 via 198.18.1.254 on eth0. */
 const route = (dst: string, over: Readonly<Record<string, unknown>> = {}): Route =>
-  ({
+  routeOf({
     text: `prepend ${dst}/24 via inet 198.18.1.254 dev eth0 proto 18`,
-    family: 4,
-    type: 1,
-    typeGiven: false,
     dst,
-    dstLength: 24,
-    from: null,
-    src: null,
     via: "198.18.1.254",
-    dev: "eth0",
-    table: 254,
-    protocol: 18,
-    scope: null,
-    metric: null,
-    tos: 0,
-    onlink: false,
-    mode: "prepend",
-    noTrack: false,
-    line: 1,
     ...over,
-  }) as Route;
+  });
 
+/** A rule from 198.19.9.0/24 to table 100 at `priority`. */
 const rule = (priority: number): Rule =>
-  ({
+  ruleOf({
     text: `from 198.19.9.0/24 priority ${priority} tos 0x0 protocol 18 lookup 100`,
-    family: 4,
-    invert: false,
     from: { address: "198.19.9.0", family: "ipv4", prefixLength: 24 },
-    to: null,
     priority,
-    tos: 0,
-    fwmark: null,
-    fwmask: null,
-    iif: null,
-    oif: null,
-    protocol: 18,
-    action: "table",
-    table: 100,
-    goto: 0,
-    noTrack: false,
-    line: 1,
-  }) as Rule;
+  });
 
 /** VI_1 of `base()` with routes and rules (the params name them, the spec holds them). */
 const withRoutes = (i: InstanceSpec, routes: readonly Route[], rules: readonly Rule[]): InstanceSpec => ({

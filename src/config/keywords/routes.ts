@@ -509,14 +509,31 @@ function networkOf(address: string, family: 4 | 6, len: number): string {
   return family === 4 ? formatIpv4(b, 0) : formatIpv6(b, 0);
 }
 
+/** A name or number of one of iproute2's tables (`lookupName`), or keepalived's error for `v` and undefined. */
+const lookupOr = (
+  ctx: Ctx,
+  table: Parameters<typeof lookupName>[1],
+  v: Token,
+  message: string,
+  hint: string,
+) => {
+  const n = lookupName(ctx, table, v.text);
+  if (n === undefined) ctx.diags.error(v, "value", message, hint);
+  return n;
+};
+
 /**
  * One line of `virtual_routes` (or, `statics`, of `static_routes`, where `track_group NAME` is read),
  * as keepalived's alloc_route reads it; undefined when dropped.
  */
-export function readRoute(ctx: Ctx, toks: readonly Token[], statics = false): RouteIn | undefined {
+export const readRoute = (ctx: Ctx, toks: readonly Token[], statics = false): RouteIn | undefined =>
+  readLine(ctx, toks, (w) => parseRoute(w, statics));
+
+/** One line read by `parse`; undefined when it is dropped or ends where keepalived reads one more word. */
+function readLine<T>(ctx: Ctx, toks: readonly Token[], parse: (w: Words) => T | undefined): T | undefined {
   if (toks.length === 0) return undefined;
   try {
-    return parseRoute(new Words(ctx, toks), statics);
+    return parse(new Words(ctx, toks));
   } catch (e) {
     if (e === LINE_ENDS) return undefined;
     throw e;
@@ -613,57 +630,49 @@ function parseRoute(w: Words, statics: boolean): RouteIn | undefined {
       if (mix(v, 6)) return undefined;
     } else if (k === "tos" || k === "dsfield") {
       const v = w.at(++i);
-      const n = lookupName(ctx, RT_DSFIELD, v.text);
-      if (n === undefined) {
-        ctx.diags.error(
-          v,
-          "value",
-          `TOS value ${v.text} is invalid`,
-          "a number up to 255 or a name of /etc/iproute2/rt_dsfield",
-        );
-        return undefined;
-      }
+      const n = lookupOr(
+        ctx,
+        RT_DSFIELD,
+        v,
+        `TOS value ${v.text} is invalid`,
+        "a number up to 255 or a name of /etc/iproute2/rt_dsfield",
+      );
+      if (n === undefined) return undefined;
       tos = n & 0xff;
       tosGiven = true;
     } else if (k === "table") {
       const v = w.at(++i);
-      const n = lookupName(ctx, RT_TABLES, v.text);
-      if (n === undefined) {
-        ctx.diags.error(
-          v,
-          "value",
-          `Routing table ${v.text} not found for route`,
-          "a number or a name of /etc/iproute2/rt_tables",
-        );
-        return undefined;
-      }
+      const n = lookupOr(
+        ctx,
+        RT_TABLES,
+        v,
+        `Routing table ${v.text} not found for route`,
+        "a number or a name of /etc/iproute2/rt_tables",
+      );
+      if (n === undefined) return undefined;
       table = n;
     } else if (k === "protocol") {
       const v = w.at(++i);
-      const n = lookupName(ctx, RT_PROTOS, v.text);
-      if (n === undefined) {
-        ctx.diags.error(
-          v,
-          "value",
-          `Protocol ${v.text} not found or invalid for route`,
-          "a number up to 255 or a name of /etc/iproute2/rt_protos",
-        );
-        return undefined;
-      }
+      const n = lookupOr(
+        ctx,
+        RT_PROTOS,
+        v,
+        `Protocol ${v.text} not found or invalid for route`,
+        "a number up to 255 or a name of /etc/iproute2/rt_protos",
+      );
+      if (n === undefined) return undefined;
       protocol = n & 0xff;
       protocolGiven = true;
     } else if (k === "scope") {
       const v = w.at(++i);
-      const n = lookupName(ctx, RT_SCOPES, v.text);
-      if (n === undefined) {
-        ctx.diags.error(
-          v,
-          "value",
-          `Scope ${v.text} not found or invalid for route`,
-          "a number up to 255 or a name of /etc/iproute2/rt_scopes",
-        );
-        return undefined;
-      }
+      const n = lookupOr(
+        ctx,
+        RT_SCOPES,
+        v,
+        `Scope ${v.text} not found or invalid for route`,
+        "a number up to 255 or a name of /etc/iproute2/rt_scopes",
+      );
+      if (n === undefined) return undefined;
       scope = n & 0xff;
     } else if (k === "metric" || k === "priority" || k === "preference") {
       const v = w.at(++i);
@@ -879,15 +888,8 @@ const RULE_ACTIONS: Readonly<Record<number, RuleIn["action"]>> = {
 };
 
 /** One line of `virtual_rules` (or, `statics`, of `static_rules`), as keepalived's alloc_rule reads it; undefined when dropped. */
-export function readRule(ctx: Ctx, toks: readonly Token[], statics = false): RuleIn | undefined {
-  if (toks.length === 0) return undefined;
-  try {
-    return parseRule(new Words(ctx, toks), statics);
-  } catch (e) {
-    if (e === LINE_ENDS) return undefined;
-    throw e;
-  }
-}
+export const readRule = (ctx: Ctx, toks: readonly Token[], statics = false): RuleIn | undefined =>
+  readLine(ctx, toks, (w) => parseRule(w, statics));
 
 function parseRule(w: Words, statics: boolean): RuleIn | undefined {
   const { ctx } = w;
@@ -945,16 +947,14 @@ function parseRule(w: Words, statics: boolean): RuleIn | undefined {
       }
     } else if (k === "table" || k === "lookup") {
       const v = w.at(++i);
-      const n = lookupName(ctx, RT_TABLES, v.text);
-      if (n === undefined) {
-        ctx.diags.error(
-          v,
-          "value",
-          `Routing table ${v.text} not found for rule`,
-          "a number or a name of /etc/iproute2/rt_tables",
-        );
-        return undefined;
-      }
+      const n = lookupOr(
+        ctx,
+        RT_TABLES,
+        v,
+        `Routing table ${v.text} not found for rule`,
+        "a number or a name of /etc/iproute2/rt_tables",
+      );
+      if (n === undefined) return undefined;
       if (n === 0) {
         ctx.diags.error(v, "value", "Table 0 is not valid");
         return undefined;
@@ -974,16 +974,14 @@ function parseRule(w: Words, statics: boolean): RuleIn | undefined {
       priority = n;
     } else if (k === "tos" || k === "dsfield") {
       const v = w.at(++i);
-      const n = lookupName(ctx, RT_DSFIELD, v.text);
-      if (n === undefined) {
-        ctx.diags.error(
-          v,
-          "value",
-          `TOS value ${v.text} is invalid`,
-          "a number up to 255 or a name of /etc/iproute2/rt_dsfield",
-        );
-        return undefined;
-      }
+      const n = lookupOr(
+        ctx,
+        RT_DSFIELD,
+        v,
+        `TOS value ${v.text} is invalid`,
+        "a number up to 255 or a name of /etc/iproute2/rt_dsfield",
+      );
+      if (n === undefined) return undefined;
       tos = n & 0xff;
     } else if (k === "fwmark") {
       const v = w.at(++i);
