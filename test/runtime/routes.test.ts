@@ -5,9 +5,12 @@
  * MASTER instance's routes go before its VIPs), and the journal spec check of the names.
  */
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/load.ts";
 import type { Route, Rule } from "../../src/config/types.ts";
+import { specFromConfig } from "../../src/runtime/config.adapter.ts";
 import type { InstanceSpec } from "../../src/runtime/spec.ts";
 import { decodeNodeSpec } from "../../src/runtime/spec-schema.ts";
+import { memFs } from "../config/memfs.ts";
 import { routeOf, ruleOf } from "../support/routes.ts";
 import { base, harness, nonLog, specOf } from "./reload-support.ts";
 
@@ -192,6 +195,38 @@ describe("static_routes and static_rules", () => {
     expect(calls(records)).toEqual([
       `route remove ${JSON.stringify([st.text])} []`,
       `route add ${JSON.stringify([st2.text])} []`,
+    ]);
+  });
+});
+
+describe("the interfaces of routes and rules are tracked (keepalived's TRACK_ROUTE / TRACK_RULE)", () => {
+  it("a tracked route's dev and a tracked rule's iif / oif hold the instance in FAULT while down; no_track ones do not", () => {
+    const text = `vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  virtual_ipaddress {
+    198.18.0.10/24
+  }
+  virtual_routes {
+    198.19.1.0/24 dev eth1
+    198.19.2.0/24 dev eth2 no_track
+  }
+  virtual_rules {
+    from 198.19.1.0/24 table 100 priority 100 iif eth3 oif eth4
+  }
+}
+`;
+    const config = loadConfig("k.conf", { configId: "lb1", fs: memFs({ "k.conf": text }) }).config;
+    if (config === undefined) throw new Error("not loaded");
+    const spec = specFromConfig(config, { primaryAddress: () => "198.18.0.1" });
+    expect(spec.instances[0]?.tracking).toEqual(
+      ["eth0", "eth1", "eth3", "eth4"].map((tracker) => ({ tracker, weight: 0, reverse: false })),
+    );
+    expect(spec.trackers.filter((t) => t.kind === "link").map((t) => t.name)).toEqual([
+      "eth0",
+      "eth1",
+      "eth3",
+      "eth4",
     ]);
   });
 });
