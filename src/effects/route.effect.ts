@@ -20,11 +20,12 @@
 import type { NetlinkMessage, RtNetlinkSocket } from "netlink";
 import type { Observable } from "rxjs";
 import type { Route, Rule } from "../config/types.ts";
-import { addressBytes, canonicalAddress, formatIpv4, formatIpv6 } from "../protocol/address.ts";
+import { addressBytes, canonicalAddress } from "../protocol/address.ts";
 import { EffectError, type RoutePort } from "../runtime/ports.ts";
 import {
   AF_INET,
   AF_INET6,
+  addressText,
   linkByName,
   type OpenRtnl,
   openRtnl,
@@ -346,12 +347,6 @@ const attributesOf = (data: Buffer): Map<number, Buffer> => {
   }
   return out;
 };
-const addressOf = (b: Buffer | undefined, family: 4 | 6): string | null =>
-  b === undefined || b.length !== (family === 4 ? 4 : 16)
-    ? null
-    : family === 4
-      ? formatIpv4(b, 0)
-      : formatIpv6(b, 0);
 const u32Of = (b: Buffer | undefined): number | null =>
   b === undefined || b.length < 4 ? null : b.readUInt32LE(0);
 const nameOf = (b: Buffer | undefined): string | null =>
@@ -379,7 +374,7 @@ export function parseDeletion(
       family,
       table,
       dstLength: d[1] as number,
-      dst: addressOf(a.get(RTA.DST), family),
+      dst: addressText(a.get(RTA.DST), family),
       tos: d[3] as number,
       protocol: d[5] as number,
       metric: u32Of(a.get(RTA.PRIORITY)) ?? 0,
@@ -392,9 +387,9 @@ export function parseDeletion(
     port: m.port,
     family,
     invert: (d.readUInt32LE(8) & FIB_RULE_INVERT) !== 0,
-    from: addressOf(a.get(FRA.SRC), family),
+    from: addressText(a.get(FRA.SRC), family),
     fromLength: d[2] as number,
-    to: addressOf(a.get(FRA.DST), family),
+    to: addressText(a.get(FRA.DST), family),
     toLength: d[1] as number,
     tos: d[3] as number,
     action: d[7] as number,
@@ -465,7 +460,5 @@ export function deletedEntry(
  * Routes and rules deleted on the host (RTNLGRP_IPV4/IPV6_ROUTE and _RULE), as `KernelDeletion`s,
  * on a socket of its own (a busy routing table that overflows it does not stop the address watch).
  */
-export const watchRouteDeletions = (
-  options: RtnlOptions = {},
-): Observable<KernelDeletion> & { readPending(): void } =>
+export const watchRouteDeletions = (options: RtnlOptions = {}): Observable<KernelDeletion> =>
   watchKernel("route", ["IPV4_ROUTE", "IPV6_ROUTE", "IPV4_RULE", "IPV6_RULE"], options, parseDeletion);

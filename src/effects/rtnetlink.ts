@@ -224,7 +224,8 @@ export interface KernelAddress {
 const IFA_F_SECONDARY = 0x01;
 export const isSecondary = (a: KernelAddress): boolean => (a.flags & IFA_F_SECONDARY) !== 0;
 
-const text = (b: Buffer | undefined, family: 4 | 6): string | null =>
+/** An attribute's address bytes as text (null when absent or not the family's length). */
+export const addressText = (b: Buffer | undefined, family: 4 | 6): string | null =>
   b === undefined || b.length !== (family === 4 ? 4 : 16)
     ? null
     : family === 4
@@ -236,8 +237,8 @@ export function parseKernelAddress(payload: Buffer): KernelAddress | undefined {
   const { data, attrs } = rt.parseAddressMessage(payload);
   const family = data.family === AF_INET ? 4 : data.family === AF_INET6 ? 6 : undefined;
   if (family === undefined) return undefined;
-  const local = text(attrs.local, family);
-  const address = text(attrs.address, family);
+  const local = addressText(attrs.local, family);
+  const address = addressText(attrs.address, family);
   const own = local ?? address;
   if (own === null) return undefined;
   const flagsAttr = attrs.flags === undefined ? undefined : rt.formatAddressFlags(attrs.flags);

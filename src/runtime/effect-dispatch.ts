@@ -1,6 +1,6 @@
 /**
- * From machine commands to effect actors: turns each effect command (advert, VIPs, routes and rules, GARP / NA,
- * notify, FIFO, log) into the calls of the right actors with what the ports need — an advert's
+ * From machine commands to effect actors: turns each effect command (advert, VIPs, routes and
+ * rules, GARP / NA, notify, FIFO, log) into the calls of the right actors with what the ports need — an advert's
  * datagrams per destination, VipAddress objects with their configured options (the instance's
  * excluded VIPs follow its VIPs, as keepalived adds, removes and GARPs them together), GARP pacing
  * (`vrrp_garp_interval` for IPv4, `vrrp_gna_interval` for IPv6). Also keepalived's `address_is_ours`
@@ -24,10 +24,7 @@ export class EffectDispatch {
     private readonly actors: EffectActors,
     private readonly hasTransport: boolean,
     /** `static_routes` / `static_rules`: what a route command naming no instance ("") names. */
-    private readonly statics: { readonly routes: readonly Route[]; readonly rules: readonly Rule[] } = {
-      routes: [],
-      rules: [],
-    },
+    private readonly statics: { readonly routes: readonly Route[]; readonly rules: readonly Rule[] },
   ) {}
 
   /**

@@ -39,7 +39,7 @@ import { checkerActorId } from "./checkers.ts";
 import type { NodeState } from "./checkpoint.ts";
 import { topState } from "./machine-driver.ts";
 import type { NodeParts } from "./node-parts.ts";
-import { carryState, planReload, routeDiff, vipDiff } from "./reload.ts";
+import { carryState, namesAny, planReload, routeDiff, vipDiff } from "./reload.ts";
 import { configFaultTracker, type NodeSpec, staticNames } from "./spec.ts";
 
 /** What applying a reload needs from the node (node.ts). */
@@ -67,8 +67,8 @@ export const applyReload = (h: ReloadHost, next: NodeSpec, configHash: string): 
   const plan = planReload(old, next);
   h.emit(log("Reloading"));
   // keepalived's clear_diff_static_rules / _routes first; the new ones are added at the end.
-  const statics = staticDiff(old, next);
-  if (statics.removed !== undefined) h.emit({ type: "removeRoutes", instance: "", ...statics.removed });
+  const statics = routeDiff(staticNames(old), staticNames(next));
+  if (namesAny(statics.removed)) h.emit({ type: "removeRoutes", instance: "", ...statics.removed });
   for (const o of plan.removed) {
     const name = o.params.name;
     const a = before.instance(name);
@@ -100,8 +100,8 @@ export const applyReload = (h: ReloadHost, next: NodeSpec, configHash: string): 
     plan.kept.filter((k) => stateOf(`instance:${k.old.params.name}`) === "MASTER").map((k) => k.next),
   );
   for (const k of plan.kept) {
-    const r = routeDiff(k.old, k.next);
-    if (masters.has(k.next) && (r.removed.routes.length > 0 || r.removed.rules.length > 0))
+    const r = routeDiff(k.old.params, k.next.params);
+    if (masters.has(k.next) && namesAny(r.removed))
       h.emit({ type: "removeRoutes", instance: k.old.params.name, ...r.removed });
     const gone = vipDiff(k.old, k.next).removed;
     if (masters.has(k.next) && gone.length > 0)
@@ -164,7 +164,7 @@ export const applyReload = (h: ReloadHost, next: NodeSpec, configHash: string): 
     // keepalived's restore_vrrp_state: every virtual route again (one someone deleted comes back; the
     // others are there: EEXIST), and the new rules.
     const routes = p.routes ?? [];
-    const rules = routeDiff(k.old, k.next).added.rules;
+    const rules = routeDiff(k.old.params, k.next.params).added.rules;
     if (routes.length > 0 || rules.length > 0) h.emit({ type: "addRoutes", instance: p.name, routes, rules });
     h.emit({
       type: "sendAdvert",
@@ -188,19 +188,6 @@ export const applyReload = (h: ReloadHost, next: NodeSpec, configHash: string): 
       h.send(g, start);
     }
   for (const a of fresh) h.send(a, { type: "START" });
-  if (statics.added !== undefined) h.emit({ type: "addRoutes", instance: "", ...statics.added });
+  if (namesAny(statics.added)) h.emit({ type: "addRoutes", instance: "", ...statics.added });
   h.emit(log("Reload complete"));
-};
-
-/** The static routes and rules a reload drops and adds, by keepalived's text (none: undefined). */
-const staticDiff = (old: NodeSpec, next: NodeSpec) => {
-  const names = (s: NodeSpec) => staticNames(s) ?? { routes: [], rules: [] };
-  const [a, b] = [names(old), names(next)];
-  const minus = (x: readonly string[], y: readonly string[]) => x.filter((t) => !y.includes(t));
-  const part = (routes: string[], rules: string[]) =>
-    routes.length > 0 || rules.length > 0 ? { routes, rules } : undefined;
-  return {
-    removed: part(minus(a.routes, b.routes), minus(a.rules, b.rules)),
-    added: part(minus(b.routes, a.routes), minus(b.rules, a.rules)),
-  };
 };

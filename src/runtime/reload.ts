@@ -79,27 +79,26 @@ export const vipDiff = (
   };
 };
 
-type Named = { readonly routes: readonly string[]; readonly rules: readonly string[] };
+/** Routes and rules named by keepalived's rendering of each (an instance's params, `staticNames`). */
+export type Named = { readonly routes: readonly string[]; readonly rules: readonly string[] };
+
+/** Whether `n` names any route or rule. */
+export const namesAny = (n: Named): boolean => n.routes.length > 0 || n.rules.length > 0;
 
 /**
- * The virtual routes and rules a reload removes and adds, by keepalived's rendering of each (which
- * holds every attribute: a changed route is the old one removed and the new one added).
+ * The routes and rules a reload removes and adds, an instance's virtual ones or the static ones, by
+ * keepalived's rendering of each (which holds every attribute: a changed route is the old one
+ * removed and the new one added).
  */
 export const routeDiff = (
-  old: InstanceSpec,
-  next: InstanceSpec,
+  old: Partial<Named> | undefined,
+  next: Partial<Named> | undefined,
 ): { readonly removed: Named; readonly added: Named } => {
   const minus = (a: readonly string[] | undefined, b: readonly string[] | undefined): string[] =>
     (a ?? []).filter((x) => !(b ?? []).includes(x));
   return {
-    removed: {
-      routes: minus(old.params.routes, next.params.routes),
-      rules: minus(old.params.rules, next.params.rules),
-    },
-    added: {
-      routes: minus(next.params.routes, old.params.routes),
-      rules: minus(next.params.rules, old.params.rules),
-    },
+    removed: { routes: minus(old?.routes, next?.routes), rules: minus(old?.rules, next?.rules) },
+    added: { routes: minus(next?.routes, old?.routes), rules: minus(next?.rules, old?.rules) },
   };
 };
 
