@@ -227,6 +227,8 @@ export function startVigil(
   config: string,
   label = `vigil@${h.ns}`,
   extraArgs: readonly string[] = [],
+  /** Runs it under SCHED_RR at this priority, as contrib/vigil.service does (keepalived's `vrrp_rt_priority`). */
+  rtPriority?: number,
 ): VigilRun {
   const dir = lab.tempDir();
   const configPath = join(dir, "keepalived.conf");
@@ -242,7 +244,10 @@ export function startVigil(
     join(dir, "vigil.pid"),
     ...extraArgs,
   ];
-  const proc = lab.spawn(h.ns, process.execPath, [vigilBin, ...args], { label });
+  const command = [process.execPath, vigilBin, ...args];
+  const rt = rtPriority === undefined ? [] : ["chrt", "--rr", String(rtPriority)];
+  const [file = "", ...argv] = [...rt, ...command];
+  const proc = lab.spawn(h.ns, file, argv, { label });
   return { proc, dir, configPath, journalDir };
 }
 
@@ -412,11 +417,20 @@ export const instanceBlock = (o: InstanceOptions): string =>
 
 /** A whole config: `global_defs` (router_id, script security as root) and the given blocks. */
 export const configText = (routerId: string, ...blocks: readonly string[]): string =>
+  configWithGlobals(routerId, [], ...blocks);
+
+/** `configText` with more `global_defs` lines. */
+export const configWithGlobals = (
+  routerId: string,
+  globals: readonly string[],
+  ...blocks: readonly string[]
+): string =>
   [
     "global_defs {",
     `    router_id ${routerId}`,
     "    enable_script_security",
     "    script_user root",
+    ...globals.map((l) => `    ${l}`),
     "}",
     ...blocks,
     "",
