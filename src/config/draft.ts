@@ -243,7 +243,8 @@ export interface ConfigDraft {
   readonly interfaceDelays: Array<{ interface: string; downDelayUs: number; upDelayUs: number }>;
   readonly virtualServers: VirtualServerDraft[];
   readonly virtualServerGroups: VsGroupDraft[];
-  /** `static_routes` / `static_rules` (keywords/routes.ts). */
+  /** `static_ipaddress` (keywords/instance.ts `readVip`), `static_routes` / `static_rules` (keywords/routes.ts). */
+  readonly staticAddresses: VipDraft[];
   readonly staticRoutes: RouteIn[];
   readonly staticRules: RuleIn[];
 }
@@ -269,6 +270,7 @@ export const newConfigDraft = (): ConfigDraft => ({
   interfaceDelays: [],
   virtualServers: [],
   virtualServerGroups: [],
+  staticAddresses: [],
   staticRoutes: [],
   staticRules: [],
 });

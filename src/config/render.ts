@@ -104,6 +104,7 @@ export function configText(c: Config): string {
     );
   for (const f of c.files)
     out.push(`track_file ${f.name}: ${f.path} weight ${f.weight}${f.reverse ? " reverse" : ""}`);
+  for (const v of c.staticAddresses) out.push(`static address ${vip(v)}`);
   for (const r of c.staticRoutes) out.push(`static route ${r.text}`);
   for (const r of c.staticRules) out.push(`static rule ${r.text}`);
   for (const i of c.instances) out.push(...instanceText(i));

@@ -191,7 +191,7 @@ export function resolveRefs(
 }
 
 /** Field by field (a rest/spread copy here is a slow megamorphic clone at 10,000 instances). */
-const vipOf = (v: VipDraft, dev: string): VipIn => ({
+export const vipOf = (v: VipDraft, dev: string): VipIn => ({
   address: v.address,
   family: v.family,
   prefixLength: v.prefixLength,

@@ -16,6 +16,7 @@ import {
   resolveInstance,
   resolveRefs,
   type TrackerDefaults,
+  vipOf,
 } from "./resolve-instance.ts";
 import type { ConfigInput } from "./types.ts";
 
@@ -261,6 +262,8 @@ export function resolveConfig(
     files: draft.files.map(strip),
     interfaceDelays: draft.interfaceDelays,
     virtualServers: resolveVirtualServers(diags, draft),
+    // alloc_ipaddress: a static address without `dev` is on get_default_if()
+    staticAddresses: draft.staticAddresses.map((v) => vipOf(v, global.defaultInterface)),
     staticRoutes: [...draft.staticRoutes],
     staticRules: [...draft.staticRules],
   };

@@ -531,7 +531,11 @@ export const Config = Schema.Struct({
   files: Schema.Array(TrackFile),
   interfaceDelays: Schema.Array(InterfaceDelays),
   virtualServers: Schema.Array(VirtualServer),
-  /** `static_routes` / `static_rules`: installed at start (after nothing else), removed at exit, whatever the VRRP state. */
+  /**
+   * `static_ipaddress`, `static_routes`, `static_rules`: installed at start (before any instance) and
+   * removed at exit, whatever the VRRP state. A static address without `dev` is on `default_interface`.
+   */
+  staticAddresses: Schema.Array(Vip),
   staticRoutes: Schema.Array(Route),
   staticRules: Schema.Array(Rule),
 });

@@ -9,9 +9,7 @@
  * of a `DumpInstance` list (built by `dumpInstances` from the node's read-only views).
  */
 
-import type { VipAddress } from "../runtime/ports.ts";
-import type { InstanceSpec } from "../runtime/spec.ts";
-import { vipAddresses } from "../runtime/spec.ts";
+import { formatVip, type InstanceSpec, vipAddresses } from "../runtime/spec.ts";
 import type { InstanceStats } from "../runtime/stats.ts";
 import { stateNumber } from "./metrics.ts";
 import {
@@ -31,7 +29,8 @@ export interface DumpInstance {
 }
 
 export interface DumpView {
-  /** `static_routes` / `static_rules`, keepalived's text of each. */
+  /** `static_ipaddress`, `static_routes`, `static_rules`: keepalived's text of each. */
+  readonly staticAddresses: readonly string[];
   readonly staticRoutes: readonly string[];
   readonly staticRules: readonly string[];
   readonly instances: readonly DumpInstance[];
@@ -44,6 +43,8 @@ export interface DumpView {
 export function dumpView(node: NodeView, model: StatusModel): DumpView {
   const contexts = instanceContexts(node);
   return {
+    // installed while the node runs, as an instance's VIPs are while it is MASTER
+    staticAddresses: (node.spec.staticAddresses ?? []).map((v) => formatVip(v, true)),
     staticRoutes: (node.spec.staticRoutes ?? []).map((r) => r.text),
     staticRules: (node.spec.staticRules ?? []).map((r) => r.text),
     instances: node.spec.instances.map((spec) => {
@@ -57,31 +58,6 @@ export function dumpView(node: NodeView, model: StatusModel): DumpView {
     })),
     trackers: new Map(node.spec.trackers.map((t) => [t.name, t.kind])),
   };
-}
-
-/** A VIP as keepalived's `format_ipaddress` writes it (`198.18.0.10/24 dev eth0 scope global set`). */
-export function formatVip(v: VipAddress, set: boolean): string {
-  const parts = [`${v.address}/${v.prefixLength}`];
-  if (v.family === 4 && v.broadcast !== null && v.broadcast !== "-") parts.push(`brd ${v.broadcast}`);
-  parts.push(`dev ${v.dev}`, `scope ${v.scope}`);
-  if (v.label !== null) parts.push(`label ${v.label}`);
-  if (v.peer !== null) parts.push(`peer ${v.peer}/${v.prefixLength}`);
-  if (v.home) parts.push("home");
-  if (v.noDad) parts.push("-nodad");
-  if (v.mngTmpAddr) parts.push("mngtmpaddr");
-  if (v.noPrefixRoute) parts.push("noprefixroute");
-  if (v.autoJoin) parts.push("autojoin");
-  if (v.noTrack) parts.push("no_track");
-  if (v.family === 6)
-    parts.push(
-      v.preferredLft === 0
-        ? "deprecated"
-        : v.preferredLft === null || v.preferredLft === "forever"
-          ? "preferred_lft forever"
-          : `preferred_lft ${v.preferredLft}`,
-    );
-  if (set) parts.push("set");
-  return parts.join(" ");
 }
 
 const vipsOf = (d: DumpInstance, excluded: boolean): string[] => {
@@ -120,6 +96,7 @@ export function formatData(view: DumpView): string {
   const out: string[] = [];
   const w = (line: string): void => void out.push(line);
   for (const [title, list] of [
+    ["Static Addresses", view.staticAddresses],
     ["Static Routes", view.staticRoutes],
     ["Static Rules", view.staticRules],
   ] as const) {

@@ -36,6 +36,7 @@ export interface DaemonObserver {
 }
 
 const EMPTY_VIEW: DumpView = {
+  staticAddresses: [],
   staticRoutes: [],
   staticRules: [],
   instances: [],

@@ -101,6 +101,8 @@ export const NodeState = Schema.Struct({
   effects: Schema.Record(Schema.String, Count),
   /** Virtual server name → its checker machine's state (absent: no virtual servers). */
   checkers: Schema.optional(Schema.Record(Schema.String, PoolStateSchema)),
+  /** The node has been shut down (node-parts.ts `lifecycle`); absent: it runs. */
+  shutDown: Schema.optional(Schema.Boolean),
 });
 export type NodeState = typeof NodeState.Type;
 

@@ -213,6 +213,7 @@ export const specFromConfig = (config: Config, opts: AdapterOptions = {}): NodeS
       });
   }
   return {
+    ...(config.staticAddresses.length > 0 ? { staticAddresses: config.staticAddresses.map(vipAddress) } : {}),
     ...(config.staticRoutes.length > 0 ? { staticRoutes: config.staticRoutes } : {}),
     ...(config.staticRules.length > 0 ? { staticRules: config.staticRules } : {}),
     instances,

@@ -15,7 +15,7 @@ import type { AdvertCodec } from "./codec.adapter.ts";
 import type { EffectActors } from "./effect-actors.ts";
 import type { Input } from "./input.ts";
 import type { VipAddress } from "./ports.ts";
-import { defaultVipAddress, type InstanceSpec, vipAddresses } from "./spec.ts";
+import { defaultVipAddress, type InstanceSpec, staticAddressName, vipAddresses } from "./spec.ts";
 
 export class EffectDispatch {
   constructor(
@@ -23,8 +23,12 @@ export class EffectDispatch {
     private readonly codec: AdvertCodec,
     private readonly actors: EffectActors,
     private readonly hasTransport: boolean,
-    /** `static_routes` / `static_rules`: what a route command naming no instance ("") names. */
-    private readonly statics: { readonly routes: readonly Route[]; readonly rules: readonly Rule[] },
+    /** `static_ipaddress`, `static_routes`, `static_rules`: what a command naming no instance ("") names. */
+    private readonly statics: {
+      readonly addresses: readonly VipAddress[];
+      readonly routes: readonly Route[];
+      readonly rules: readonly Rule[];
+    },
   ) {}
 
   /**
@@ -85,6 +89,9 @@ export class EffectDispatch {
    * (a reload's diff, src/runtime/reload.ts) means exactly those addresses, VIPs or excluded VIPs.
    */
   addresses(instance: string, vips: readonly string[]): readonly VipAddress[] {
+    // "" names static addresses (node-apply.ts), by `staticAddressName`
+    if (instance === "")
+      return vips.flatMap((n) => this.statics.addresses.filter((a) => staticAddressName(a) === n));
     const spec = this.specs.get(instance);
     if (spec === undefined) return vips.map((v) => defaultVipAddress(v, ""));
     const all = vipAddresses(spec);
@@ -106,16 +113,32 @@ export const ownerOfDeletedAddress = (
   masters: ReadonlyArray<{ readonly name: string; readonly spec: InstanceSpec }>,
   input: Extract<Input, { kind: "address" }>,
 ): string | undefined => {
-  // The kernel reports addresses in canonical form; the configuration may not (`2001:DB8:0::A`).
-  const deleted = canonicalAddress(input.address, input.family) ?? input.address;
+  const deleted = isDeleted(input);
   for (const m of masters) {
-    const hit = vipAddresses(m.spec).find(
-      (v) =>
-        v.family === input.family &&
-        v.dev === input.ifname &&
-        (canonicalAddress(v.address, v.family) ?? v.address) === deleted,
-    );
+    const hit = vipAddresses(m.spec).find(deleted);
     if (hit !== undefined) return hit.noTrack ? undefined : m.name;
   }
   return undefined;
+};
+
+/**
+ * keepalived_netlink.c's static address check: the first static address that is not `no_track` and
+ * is the deleted one (`addr_is_equal`: family, interface, address). Pure.
+ */
+export const deletedStaticAddress = (
+  statics: readonly VipAddress[],
+  input: Extract<Input, { kind: "address" }>,
+): VipAddress | undefined => {
+  const deleted = isDeleted(input);
+  return statics.find((v) => !v.noTrack && deleted(v));
+};
+
+/** Whether a configured address is the one an address input deleted. */
+const isDeleted = (input: Extract<Input, { kind: "address" }>) => {
+  // The kernel reports addresses in canonical form; the configuration may not (`2001:DB8:0::A`).
+  const deleted = canonicalAddress(input.address, input.family) ?? input.address;
+  return (v: VipAddress): boolean =>
+    v.family === input.family &&
+    v.dev === input.ifname &&
+    (canonicalAddress(v.address, v.family) ?? v.address) === deleted;
 };

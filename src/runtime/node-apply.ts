@@ -16,7 +16,7 @@ import type { CheckInput, Input } from "./input.ts";
 import type { RxMemo } from "./input-text.ts";
 import type { NodeParts } from "./node-parts.ts";
 import { applyReload, type ReloadHost } from "./reload-apply.ts";
-import { type NodeSpec, staticNames } from "./spec.ts";
+import { formatVip, type NodeSpec, staticAddressName, staticAddressNames, staticNames } from "./spec.ts";
 import type { TimerMemo } from "./timer-table.ts";
 import { trackerResult } from "./tracking.ts";
 
@@ -46,7 +46,11 @@ export function applyInput(h: ApplyHost, input: Input, rx?: RxMemo, timer?: Time
     }
     case "admin":
       if (input.command === "start") {
-        // keepalived's start_vrrp: the static routes and rules are installed before any instance starts.
+        // keepalived's start_vrrp: the static addresses, routes and rules are installed before any
+        // instance starts.
+        p.lifecycle.shutDown = false;
+        const addresses = staticAddressNames(p.spec);
+        if (addresses !== undefined) h.emit({ type: "addVips", instance: "", vips: addresses });
         const statics = staticNames(p.spec);
         if (statics !== undefined) h.emit({ type: "addRoutes", instance: "", ...statics });
         // As keepalived's vrrp_init_state: trackers first, then groups (they notify first), then instances.
@@ -60,9 +64,13 @@ export function applyInput(h: ApplyHost, input: Input, rx?: RxMemo, timer?: Time
         for (const a of p.actors.instances) h.send(a, { type: "SHUTDOWN" });
         for (const g of p.actors.groups) h.send(g, { type: "SHUTDOWN" });
         for (const vs of p.checkers.names) h.check(vs, { type: "STOP", atUs: h.atUs });
-        // vrrp_terminate_phase1: after the instances, the static rules and routes go (even with -V).
+        // vrrp_terminate_phase1: after the instances, the static rules, routes and addresses go (even
+        // with -V); their deletions are no longer restored.
+        p.lifecycle.shutDown = true;
         const statics = staticNames(p.spec);
         if (statics !== undefined) h.emit({ type: "removeRoutes", instance: "", ...statics });
+        const addresses = staticAddressNames(p.spec);
+        if (addresses !== undefined) h.emit({ type: "removeVips", instance: "", vips: addresses });
       }
       return;
     case "timer": {
@@ -135,12 +143,19 @@ function checkInput(h: ApplyHost, input: CheckInput): void {
 
 /**
  * keepalived's RTM_DELADDR handling (keepalived_netlink.c): the MASTER instance owning a deleted
- * tracked VIP (`ownerOfDeletedAddress`) goes to BACKUP with a skew-time down timer (`set_vrrp_backup`).
+ * tracked VIP (`ownerOfDeletedAddress`) goes to BACKUP with a skew-time down timer (`set_vrrp_backup`);
+ * then, a tracked static address (not `no_track`) deleted while the node runs is added again at once
+ * (`reinstate_static_address`).
  */
 function addressDeleted(h: ApplyHost, input: Extract<Input, { kind: "address" }>): void {
   const owner = h.parts.deletedVipOwner(input);
-  if (owner === undefined) return;
-  const line = `Netlink reflector reports IP ${input.address} removed from ${input.ifname}`;
-  h.emit({ type: "log", line, detail: true });
-  h.send(owner, { type: "VIP_DELETED" });
+  if (owner !== undefined) {
+    const line = `Netlink reflector reports IP ${input.address} removed from ${input.ifname}`;
+    h.emit({ type: "log", line, detail: true });
+    h.send(owner, { type: "VIP_DELETED" });
+  }
+  const s = h.parts.deletedStaticAddress(input);
+  if (s === undefined) return;
+  h.emit({ type: "log", line: `Restoring deleted static address ${formatVip(s, false)}` });
+  h.emit({ type: "addVips", instance: "", vips: [staticAddressName(s)] });
 }

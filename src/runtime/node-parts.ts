@@ -15,11 +15,12 @@ import type { NodeState } from "./checkpoint.ts";
 import type { Clock } from "./clock.ts";
 import { AdvertCodec, type Received } from "./codec.adapter.ts";
 import type { EffectActors } from "./effect-actors.ts";
-import { EffectDispatch, ownerOfDeletedAddress } from "./effect-dispatch.ts";
+import { deletedStaticAddress, EffectDispatch, ownerOfDeletedAddress } from "./effect-dispatch.ts";
 import type { Input } from "./input.ts";
 import type { RxMemo } from "./input-text.ts";
 import { type StepAction, topState } from "./machine-driver.ts";
 import type { StateParts } from "./node-state.ts";
+import type { VipAddress } from "./ports.ts";
 import type { InstanceSpec, NodeSpec } from "./spec.ts";
 import { countStateChange, type InstanceStats, newStats } from "./stats.ts";
 import { type TimerMemo, TimerTable } from "./timer-table.ts";
@@ -60,6 +61,11 @@ export class NodeParts {
   readonly actors: ActorRegistry;
   readonly tracking: Tracking;
   readonly checkers: Checkers;
+  /**
+   * Whether the node has been shut down (an `admin` shutdown input): its static addresses are then
+   * being removed, and their deletions are no longer restored. Carried by reloads and checkpoints.
+   */
+  readonly lifecycle = { shutDown: false };
 
   /** Builds every part of `spec`; `initial` receives each actor's initial actions, in build order. */
   constructor(
@@ -73,6 +79,7 @@ export class NodeParts {
     }
     this.codec = new AdvertCodec(spec);
     this.dispatch = new EffectDispatch(this.specs, this.codec, deps.effects, deps.hasTransport, {
+      addresses: spec.staticAddresses ?? [],
       routes: spec.staticRoutes ?? [],
       rules: spec.staticRules ?? [],
     });
@@ -107,6 +114,7 @@ export class NodeParts {
       if (carried.actors[a.id] === undefined) initial.push([a, actions]);
     });
     Object.assign(parts.codec.dropped, prev.codec.dropped);
+    parts.lifecycle.shutDown = prev.lifecycle.shutDown;
     parts.actors.restore(carried.actors, true);
     parts.tracking.restore(carried.tracking);
     for (const [name, saved] of Object.entries(carried.stats)) {
@@ -172,6 +180,12 @@ export class NodeParts {
     return this.actors.instance(ownerOfDeletedAddress(masters, input) ?? "");
   }
 
+  /** The tracked static address a deletion names, while the node runs (keepalived restores it). */
+  deletedStaticAddress(input: Extract<Input, { kind: "address" }>): VipAddress | undefined {
+    if (this.lifecycle.shutDown) return undefined;
+    return deletedStaticAddress(this.spec.staticAddresses ?? [], input);
+  }
+
   /** The first MASTER instance holding the tracked route or rule a `route` input names. */
   deletedRouteOwner(input: Extract<Input, { kind: "route" }>): Actor | undefined {
     return this.actors.instances.find((a) => {
@@ -191,6 +205,7 @@ export class NodeParts {
       stats: this.stats,
       effects,
       checkers: this.checkers,
+      lifecycle: this.lifecycle,
     };
   }
 

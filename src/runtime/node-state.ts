@@ -20,6 +20,7 @@ export interface StateParts {
   readonly stats: ReadonlyMap<string, InstanceStats>;
   readonly effects: EffectActors;
   readonly checkers: Checkers;
+  readonly lifecycle: { shutDown: boolean };
 }
 
 export const saveState = (p: StateParts): NodeState => {
@@ -32,6 +33,7 @@ export const saveState = (p: StateParts): NodeState => {
     stats: stats as unknown as NodeState["stats"],
     effects: p.effects.counters(),
     ...(p.checkers.names.length === 0 ? {} : { checkers: p.checkers.save() }),
+    ...(p.lifecycle.shutDown ? { shutDown: true } : {}),
   };
 };
 
@@ -47,4 +49,5 @@ export const restoreState = (p: StateParts, state: NodeState): void => {
   p.effects.restoreCounters(state.effects);
   p.checkers.restore(state.checkers ?? {});
   p.timers.restore(state.timers);
+  p.lifecycle.shutDown = state.shutDown === true;
 };

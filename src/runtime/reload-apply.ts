@@ -2,7 +2,8 @@
  * How a node applies a `reload` input (SIGHUP with a configuration that passed validation), in
  * keepalived 2.2.7's order (vrrp_daemon.c `reload_vrrp_thread`, vrrp.c `clear_diff_vrrp`,
  * `restore_vrrp_state`, vrrp_scheduler.c `vrrp_init_state`):
- * 1. `Reloading`; the static routes and rules the new configuration dropped or changed are removed;
+ * 1. `Reloading`; the static rules, routes and addresses the new configuration dropped or changed
+ *    are removed;
  * 2. each removed instance (reload.ts `planReload`): a MASTER sends priority 0 and deletes its
  *    virtual routes and rules, then its VIPs;
  *    then, unless it was in FAULT (or INIT), it is notified FAULT — DELETED with `notify_deleted`;
@@ -20,7 +21,7 @@
  *    all its addresses (as keepalived does), adds every virtual route again and the new virtual
  *    rules, then advertises at once and re-arms its advert timer;
  * 8. new instances start as at start-up (TRACKING, new groups START, then START); the new static
- *    routes and rules are added; `Reload complete`.
+ *    addresses, routes and rules are added; `Reload complete`.
  * LVS virtual servers (checkers.ts): before step 4, those removed or changed stop (their services
  * leave IPVS); unchanged ones keep their checker state and timers; new and changed ones are started
  * by the host afterwards with a `check` START input, as at start-up.
@@ -39,7 +40,7 @@ import { checkerActorId } from "./checkers.ts";
 import type { NodeState } from "./checkpoint.ts";
 import { topState } from "./machine-driver.ts";
 import type { NodeParts } from "./node-parts.ts";
-import { carryState, namesAny, planReload, routeDiff, vipDiff } from "./reload.ts";
+import { addressDiff, carryState, namesAny, planReload, routeDiff, vipDiff } from "./reload.ts";
 import { configFaultTracker, type NodeSpec, staticNames } from "./spec.ts";
 
 /** What applying a reload needs from the node (node.ts). */
@@ -66,9 +67,11 @@ export const applyReload = (h: ReloadHost, next: NodeSpec, configHash: string): 
   };
   const plan = planReload(old, next);
   h.emit(log("Reloading"));
-  // keepalived's clear_diff_static_rules / _routes first; the new ones are added at the end.
+  // keepalived's clear_diff_static_rules / _routes / _addresses first; the new ones are added at the end.
   const statics = routeDiff(staticNames(old), staticNames(next));
   if (namesAny(statics.removed)) h.emit({ type: "removeRoutes", instance: "", ...statics.removed });
+  const addresses = addressDiff(old.staticAddresses ?? [], next.staticAddresses ?? []);
+  if (addresses.removed.length > 0) h.emit({ type: "removeVips", instance: "", vips: addresses.removed });
   for (const o of plan.removed) {
     const name = o.params.name;
     const a = before.instance(name);
@@ -188,6 +191,7 @@ export const applyReload = (h: ReloadHost, next: NodeSpec, configHash: string): 
       h.send(g, start);
     }
   for (const a of fresh) h.send(a, { type: "START" });
+  if (addresses.added.length > 0) h.emit({ type: "addVips", instance: "", vips: addresses.added });
   if (namesAny(statics.added)) h.emit({ type: "addRoutes", instance: "", ...statics.added });
   h.emit(log("Reload complete"));
 };

@@ -68,9 +68,17 @@ const vipText = (v: VipAddress): string => `${v.address}/${v.prefixLength}`;
 export const vipDiff = (
   old: InstanceSpec,
   next: InstanceSpec,
+): { readonly removed: readonly string[]; readonly added: readonly string[] } =>
+  addressDiff(vipAddresses(old), vipAddresses(next));
+
+/**
+ * The addresses of `before` that `after` has not and those of `after` that `before` has not, as
+ * command texts (an instance's VIPs, or the static addresses: `clear_diff_static_addresses`).
+ */
+export const addressDiff = (
+  before: readonly VipAddress[],
+  after: readonly VipAddress[],
 ): { readonly removed: readonly string[]; readonly added: readonly string[] } => {
-  const before = vipAddresses(old);
-  const after = vipAddresses(next);
   const had = new Set(before.map(vipKey));
   const has = new Set(after.map(vipKey));
   return {

@@ -147,6 +147,7 @@ export const NodeSpecSchema = Schema.Struct({
   groups: Schema.Array(Schema.Struct({ name: Name, members: Schema.Array(Name) })),
   trackers: Schema.Array(TrackerParams),
   virtualServers: opt(Schema.Array(VirtualServerSpec)),
+  staticAddresses: opt(Schema.Array(VipAddress)),
   staticRoutes: opt(Schema.Array(Route)),
   staticRules: opt(Schema.Array(Rule)),
 });
@@ -164,6 +165,33 @@ const vipProblem = (vip: string, family: 4 | 6): string | undefined => {
   if (extra !== undefined || familyOf(address) !== family) return `not an IPv${family} address`;
   if (len !== undefined && !(/^\d{1,3}$/.test(len) && Number(len) <= (family === 4 ? 32 : 128)))
     return "bad prefix length";
+  return undefined;
+};
+
+/** An address (a VIP, a static address) whose address, peer and prefix length are of its family. */
+const addressFits = (v: {
+  readonly address: string;
+  readonly peer: string | null;
+  readonly prefixLength: number;
+  readonly family: 4 | 6;
+}): boolean =>
+  familyOf(v.address) === v.family &&
+  (v.peer === null || familyOf(v.peer) === v.family) &&
+  v.prefixLength <= (v.family === 4 ? 32 : 128);
+
+/** The first route or rule (an instance's, or the static ones) with an address not of its family. */
+const entryProblem = (routes: Decoded["staticRoutes"], rules: Decoded["staticRules"]): string | undefined => {
+  for (const r of routes ?? []) {
+    const bad = [r.dst, r.from?.address, r.src, r.via].find((a) => a != null && familyOf(a) !== r.family);
+    if (bad !== undefined || r.dstLength > (r.family === 4 ? 32 : 128))
+      return `route ${JSON.stringify(r.text)} does not match family ${r.family}`;
+  }
+  for (const r of rules ?? []) {
+    const bad = [r.from, r.to].find(
+      (a) => a != null && (familyOf(a.address) !== r.family || a.prefixLength > (r.family === 4 ? 32 : 128)),
+    );
+    if (bad !== undefined) return `rule ${JSON.stringify(r.text)} does not match family ${r.family}`;
+  }
   return undefined;
 };
 
@@ -198,7 +226,7 @@ const consistency = (spec: Decoded): string | undefined => {
       if (problem !== undefined) return `${at}: VIP ${JSON.stringify(v)}: ${problem}`;
     }
     for (const v of [...(inst.vips ?? []), ...(inst.excludedVips ?? [])])
-      if (familyOf(v.address) !== v.family || v.prefixLength > (v.family === 4 ? 32 : 128))
+      if (!addressFits(v))
         return `${at}: VIP ${v.address}/${v.prefixLength} does not match family ${v.family}`;
     // Each route and rule the machine names has its entry, and each entry's addresses their family.
     for (const [what, names, all] of [
@@ -207,18 +235,8 @@ const consistency = (spec: Decoded): string | undefined => {
     ] as const)
       for (const name of names)
         if (!all.some((x) => x.text === name)) return `${at}: ${what} ${JSON.stringify(name)} has no entry`;
-    for (const r of inst.routes ?? []) {
-      const bad = [r.dst, r.from?.address, r.src, r.via].find((a) => a != null && familyOf(a) !== r.family);
-      if (bad !== undefined || r.dstLength > (r.family === 4 ? 32 : 128))
-        return `${at}: route ${JSON.stringify(r.text)} does not match family ${r.family}`;
-    }
-    for (const r of inst.rules ?? []) {
-      const bad = [r.from, r.to].find(
-        (a) =>
-          a != null && (familyOf(a.address) !== r.family || a.prefixLength > (r.family === 4 ? 32 : 128)),
-      );
-      if (bad !== undefined) return `${at}: rule ${JSON.stringify(r.text)} does not match family ${r.family}`;
-    }
+    const entry = entryProblem(inst.routes, inst.rules);
+    if (entry !== undefined) return `${at}: ${entry}`;
     for (const peer of inst.unicastPeers)
       if (familyOf(peer) !== p.family) return `${at}: unicast peer ${peer} is not an IPv${p.family} address`;
     if (inst.mcastGroup !== undefined && familyOf(inst.mcastGroup) !== p.family)
@@ -228,6 +246,11 @@ const consistency = (spec: Decoded): string | undefined => {
     if (p.syncGroup !== undefined && !groups.get(p.syncGroup)?.members.includes(p.name))
       return `${at}: sync group ${JSON.stringify(p.syncGroup)} does not list it`;
   }
+  for (const v of spec.staticAddresses ?? [])
+    if (!addressFits(v))
+      return `static address ${v.address}/${v.prefixLength} does not match family ${v.family}`;
+  const statics = entryProblem(spec.staticRoutes, spec.staticRules);
+  if (statics !== undefined) return `static ${statics}`;
   for (const g of spec.groups)
     for (const m of g.members)
       if (instances.get(m)?.params.syncGroup !== g.name)

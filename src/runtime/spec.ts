@@ -8,6 +8,7 @@ import type { InstanceParams } from "../../machines/events.ts";
 import type { SyncGroupParams } from "../../machines/sync-group.machine.ts";
 import type { TrackerParams } from "../../machines/tracker.machine.ts";
 import type { Route, Rule } from "../config/types.ts";
+import { canonicalAddress } from "../protocol/address.ts";
 import type { VipAddress } from "./ports.ts";
 
 export interface TrackBinding {
@@ -102,9 +103,11 @@ export interface NodeSpec {
   /** LVS virtual servers, as their checker machines need them (checkers.ts); absent: none. */
   readonly virtualServers?: readonly VirtualServerSpec[];
   /**
-   * `static_routes` / `static_rules`: added when the node starts, before its instances, and removed
-   * at shutdown after them, by `addRoutes` / `removeRoutes` commands naming no instance (""). Absent: none.
+   * `static_ipaddress`, `static_routes`, `static_rules`: added when the node starts, before its
+   * instances, and removed at shutdown after them, by `addVips` / `addRoutes` and `removeRoutes` /
+   * `removeVips` commands naming no instance (""); an address is named by `staticAddressName`. Absent: none.
    */
+  readonly staticAddresses?: readonly VipAddress[];
   readonly staticRoutes?: readonly Route[];
   readonly staticRules?: readonly Rule[];
 }
@@ -133,6 +136,15 @@ export const instanceDefaults = (
   ...over,
 });
 
+/** A static address's name in `addVips` / `removeVips` commands naming no instance (""). */
+export const staticAddressName = (v: VipAddress): string => `${v.address}/${v.prefixLength}`;
+
+/** The names of the static addresses, if any. */
+export const staticAddressNames = (spec: NodeSpec): readonly string[] | undefined => {
+  const names = (spec.staticAddresses ?? []).map(staticAddressName);
+  return names.length > 0 ? names : undefined;
+};
+
 /** The names of the static routes and rules (`addRoutes` / `removeRoutes` with instance ""), if any. */
 export const staticNames = (
   spec: NodeSpec,
@@ -140,4 +152,44 @@ export const staticNames = (
   const routes = (spec.staticRoutes ?? []).map((r) => r.text);
   const rules = (spec.staticRules ?? []).map((r) => r.text);
   return routes.length > 0 || rules.length > 0 ? { routes, rules } : undefined;
+};
+
+/**
+ * An address as keepalived's `format_ipaddress` writes it (`198.18.0.10/24 dev eth0 scope global
+ * set`): the address as inet_ntop writes it, its prefix length unless full (`ipaddresstos`), the
+ * broadcast as computed (`+`: the last address of the prefix, `-`: its first; an IPv4 prefix of 30 or
+ * shorter), and, for IPv6, the preferred lifetime keepalived defaults to (0 for a /128: deprecated).
+ */
+export function formatVip(v: VipAddress, set: boolean): string {
+  const full = v.family === 4 ? 32 : 128;
+  const address = canonicalAddress(v.address, v.family) ?? v.address;
+  const parts = [v.prefixLength === full ? address : `${address}/${v.prefixLength}`];
+  const brd = v.family === 4 ? broadcastText(address, v.prefixLength, v.broadcast) : undefined;
+  if (brd !== undefined) parts.push(`brd ${brd}`);
+  parts.push(`dev ${v.dev}`, `scope ${v.scope}`);
+  if (v.label !== null) parts.push(`label ${v.label}`);
+  if (v.peer !== null) parts.push(`peer ${canonicalAddress(v.peer, v.family) ?? v.peer}/${v.prefixLength}`);
+  if (v.home) parts.push("home");
+  if (v.noDad) parts.push("-nodad");
+  if (v.mngTmpAddr) parts.push("mngtmpaddr");
+  if (v.noPrefixRoute) parts.push("noprefixroute");
+  if (v.autoJoin) parts.push("autojoin");
+  if (v.noTrack) parts.push("no_track");
+  if (v.family === 6) {
+    const lft = v.preferredLft ?? (v.prefixLength === 128 ? 0 : "forever");
+    parts.push(lft === 0 ? "deprecated" : `preferred_lft ${lft}`);
+  }
+  if (set) parts.push("set");
+  return parts.join(" ");
+}
+
+/** The IPv4 broadcast `format_ipaddress` shows: `+` / `-` computed, an address as inet_ntop writes it, none for 0.0.0.0. */
+const broadcastText = (address: string, prefixLength: number, brd: string | null): string | undefined => {
+  if (brd === null) return undefined;
+  if (brd !== "+" && brd !== "-") return canonicalAddress(brd, 4) ?? brd;
+  if (prefixLength > 30) return undefined;
+  const a = address.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+  const host = 2 ** (32 - prefixLength) - 1;
+  const n = brd === "+" ? a - (a % (host + 1)) + host : a - (a % (host + 1));
+  return n === 0 ? undefined : [24, 16, 8, 0].map((sh) => Math.floor(n / 2 ** sh) % 256).join(".");
 };

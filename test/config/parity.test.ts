@@ -81,7 +81,10 @@ const PROOF: Readonly<Record<string, Readonly<Record<string, Proof>>>> = {
       "test/lvs/ipvs-groups.test.ts",
       "every group service is added with its real servers at start and deleted at shutdown",
     ),
-    // installed at start by the runtime's route actor from the spec's static Route / Rule objects
+    // installed at start by the runtime's VIP and route actors from the spec's static entries
+    static_ipaddress: r("top", "static_ipaddress {\n198.18.7.1/24 dev eth0\n}", (s) =>
+      s.staticAddresses?.map((v) => `${v.address}/${v.prefixLength} ${v.dev}`),
+    ),
     static_routes: r("top", "static_routes {\n198.18.7.0/24 via 198.18.0.254 dev eth0\n}", (s) =>
       s.staticRoutes?.map((x) => x.text),
     ),

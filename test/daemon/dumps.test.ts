@@ -16,7 +16,8 @@ import {
   SIGNUM_STATS_CLEAR,
   writeDumpFile,
 } from "../../src/daemon/dump-signals.ts";
-import { dumpView, formatData, formatJson, formatStats, formatVip } from "../../src/daemon/dumps.ts";
+import { dumpView, formatData, formatJson, formatStats } from "../../src/daemon/dumps.ts";
+import { formatVip } from "../../src/runtime/spec.ts";
 import { observeDaemon } from "../../src/daemon/observe.ts";
 import { newStats } from "../../src/runtime/stats.ts";
 import { KEEPALIVED_COUNTERS } from "../support/counters.ts";

@@ -105,7 +105,7 @@ export const globalKeywords: KeywordTable<GlobalDraft> = {
   ),
   default_interface: partlyUnsupported<GlobalDraft>(
     str("defaultInterface", "default_interface requires interface name"),
-    "every vrrp_instance names its interface; it is used for no static address or VMAC",
+    "every vrrp_instance names its interface; Vigil uses it only for a static address without dev, not for VMAC",
   ),
   script_user: {
     handle: (c, st, s) => {
@@ -321,7 +321,6 @@ const staticEntries = <T>(
     }
   },
 });
-const staticAddresses = unsupported<ConfigDraft>("static addresses are not installed", true);
 
 /** Every top-level keyword. Handlers append to the `ConfigDraft`. */
 /** The root keywords each configuration has already read (keepalived keeps the first). */
@@ -504,15 +503,11 @@ export const topKeywords: KeywordTable<ConfigDraft> = {
   child_wait_time: rootKeyword("Vigil runs as one process", childWaitTime),
   linkbeat_use_polling: rootKeyword("link state comes from netlink"),
   track_group: unsupportedBlock("track groups are not implemented"),
-  // vrrp_ipaddress.c alloc_ipaddress reads each line as a VIP's: checked as one, not installed
-  static_ipaddress: {
-    block: "optional",
-    handle: (c, st, s) => {
-      const lines = valueBlock(c, st);
-      staticAddresses.handle(c, st, s);
-      for (const item of lines) readVip(c, [item.keyword, ...item.args]);
-    },
-  },
+  // vrrp_ipaddress.c alloc_ipaddress(…, static_addr): each line read as a VIP's
+  static_ipaddress: staticEntries(
+    (c, t) => readVip(c, t, true),
+    (s) => s.staticAddresses,
+  ),
   static_routes: staticEntries(
     (c, t) => readRoute(c, t, true),
     (s) => s.staticRoutes,

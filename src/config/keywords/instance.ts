@@ -46,8 +46,11 @@ const VIP_FLAGS: Readonly<Record<string, keyof VipDraft>> = {
 const SCOPES = new Set(["global", "site", "link", "host", "nowhere"]);
 const VIP_VALUE_OPTS = new Set(["brd", "broadcast", "dev", "scope", "label", "peer", "preferred_lft"]);
 
-/** One line of `virtual_ipaddress { … }`. */
-export function readVip(ctx: Ctx, toks: readonly Token[]): VipDraft | undefined {
+/**
+ * One line of `virtual_ipaddress { … }` (or, `statics`, of `static_ipaddress`: keepalived's
+ * alloc_ipaddress with static_addr, where `track_group NAME` is a word and `use_vmac` is not).
+ */
+export function readVip(ctx: Ctx, toks: readonly Token[], statics = false): VipDraft | undefined {
   const first = toks[0] as Token;
   const p = readIpPrefix(ctx, first);
   if (p === undefined) return undefined;
@@ -75,9 +78,29 @@ export function readVip(ctx: Ctx, toks: readonly Token[]): VipDraft | undefined 
   };
   let devSet = false;
   let havePeer = false;
+  let trackGroup: string | undefined;
   for (let i = 1; i < toks.length; i++) {
     const t = toks[i] as Token;
-    const flagKey = VIP_FLAGS[t.text];
+    if (statics && t.text === "track_group") {
+      const v = toks[++i];
+      if (v === undefined) {
+        ctx.diags.error(t, "value", `No ${t.text} parameter specified for ${first.text}`);
+        return undefined;
+      }
+      if (trackGroup !== undefined) {
+        // alloc_ipaddress stops reading the line there; the address stays
+        ctx.diags.error(v, "value", `track_group ${v.text} is a duplicate`);
+        break;
+      }
+      trackGroup = v.text;
+      ctx.diags.warn(
+        t,
+        "unsupported",
+        `'track_group ${v.text}' is parsed but not acted on by Vigil yet (track groups are not implemented): the group's instances do not track the address's interface`,
+      );
+      continue;
+    }
+    const flagKey = statics && t.text === "use_vmac" ? undefined : VIP_FLAGS[t.text];
     if (flagKey !== undefined) {
       (vip as Record<string, unknown>)[flagKey] = true;
       if (flagKey === "useVmac")

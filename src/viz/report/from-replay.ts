@@ -93,7 +93,8 @@ const outputEvent = (atUs: number, o: Output): ViewEvent | undefined => {
         atUs,
         node: "",
         kind: "vip",
-        text: `${o.instance} ${o.type === "addVips" ? "+" : "-"} ${o.vips.join(" ")}`,
+        // instance "": the static addresses (no lane of their own)
+        text: `${o.instance === "" ? "static" : o.instance} ${o.type === "addVips" ? "+" : "-"} ${o.vips.join(" ")}`,
       };
     case "notify":
       return { atUs, node: "", kind: "notify", text: `notify ${o.scope} ${o.name} ${o.state} ${o.priority}` };
@@ -147,7 +148,7 @@ export function replayView(input: ReplayViewInput, chart: Chart): RunView {
         const l = lane(o.actor.slice("instance:".length));
         l.enter(e.atUs, o.from, false); // no-op unless the lane did not know (the first change)
         l.enter(e.atUs, o.to, true);
-      } else if (o.type === "addVips" || o.type === "removeVips") {
+      } else if ((o.type === "addVips" || o.type === "removeVips") && o.instance !== "") {
         for (const v of o.vips) lane(o.instance).vip(e.atUs, v, o.type === "addVips");
       } else if (o.type === "sendAdvert") lane(o.instance).priority(e.atUs, o.priority);
       else if (o.type === "notify" && o.scope === "INSTANCE") lane(o.name).priority(e.atUs, o.priority);

@@ -166,13 +166,16 @@ export function liveModel(chart: StateChartModel, maxEvents: number): LiveModel 
         enter(l, at, words[3] as string, true);
         log({ atUs: at, node: "", kind: "state", text: `${l.name} ${name} -> ${words[3]}` });
       } else if (what === "addVips" || what === "removeVips") {
-        const l = lane(name, "UNKNOWN", at);
-        for (const v of words.slice(2)) vip(l, at, v, what === "addVips");
+        // instance "" (two spaces in the line): the static addresses, with no lane of their own
+        if (name !== "") {
+          const l = lane(name, "UNKNOWN", at);
+          for (const v of words.slice(2)) vip(l, at, v, what === "addVips");
+        }
         log({
           atUs: at,
           node: "",
           kind: "vip",
-          text: `${name} ${what === "addVips" ? "+" : "-"} ${words.slice(2).join(" ")}`,
+          text: `${name === "" ? "static" : name} ${what === "addVips" ? "+" : "-"} ${words.slice(2).join(" ")}`,
         });
       } else if (what === "advert" && words[2] === "priority") {
         priority(lane(name, "UNKNOWN", at), at, Number(words[3]));
