@@ -479,6 +479,10 @@ function routeWatch(
             node.input({ kind: "route", entry: d.kind, text });
             return;
           }
+          // then the static ones (keepalived's route_is_ours / rule_is_ours look there last)
+          const { staticRoutes = [], staticRules = [] } = node.spec;
+          const text = deletedEntry(d, staticRoutes, staticRules, true);
+          if (text !== undefined) node.input({ kind: "route", entry: d.kind, text });
         },
         error: (e: unknown) =>
           log(`Netlink route watch stopped: ${e instanceof Error ? e.message : String(e)}`, false, "error"),

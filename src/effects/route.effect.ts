@@ -413,12 +413,14 @@ const sameAddress = (a: string | null, b: string | null | undefined, family: 4 |
  * route or rule of `routes` / `rules` that the deletion removed, or undefined. A route matches by
  * protocol 18, family, table, prefix, TOS, metric (none written: the kernel's default, 0 for IPv4
  * and 1024 for IPv6, where keepalived compares with 0 and so never notices such an IPv6 route go),
- * interface and destination; a rule by every field it was installed with. Pure.
+ * interface and destination; a rule by every field it was installed with. `statics`: the
+ * static routes' looser match (table, family, prefix, TOS and destination only). Pure.
  */
 export function deletedEntry(
   d: KernelDeletion,
   routes: readonly Route[],
   rules: readonly Rule[],
+  statics = false,
 ): string | undefined {
   if (d.kind === "route") {
     if (d.protocol !== 18) return undefined;
@@ -429,8 +431,7 @@ export function deletedEntry(
         r.table === d.table &&
         r.dstLength === d.dstLength &&
         r.tos === d.tos &&
-        (r.metric ?? (r.family === 6 ? 1024 : 0)) === d.metric &&
-        r.dev === d.oif &&
+        (statics || ((r.metric ?? (r.family === 6 ? 1024 : 0)) === d.metric && r.dev === d.oif)) &&
         (r.dstLength === 0 || sameAddress(r.dst, d.dst, d.family)),
     )?.text;
   }

@@ -103,9 +103,17 @@ export function applyInput(h: ApplyHost, input: Input, rx?: RxMemo, timer?: Time
     case "route": {
       // keepalived_netlink.c netlink_route_filter / netlink_rule_filter → set_vrrp_backup
       const owner = h.parts.deletedRouteOwner(input);
-      if (owner === undefined) return;
-      h.emit({ type: "log", line: `Netlink reports ${input.entry} ${input.text} deleted`, detail: true });
-      h.send(owner, { type: "VIP_DELETED" });
+      if (owner !== undefined) {
+        h.emit({ type: "log", line: `Netlink reports ${input.entry} ${input.text} deleted`, detail: true });
+        h.send(owner, { type: "VIP_DELETED" });
+        return;
+      }
+      // … or a tracked static one, added again at once (reinstate_static_route / _rule)
+      if (!h.parts.isStaticEntry(input)) return;
+      h.emit({ type: "log", line: `Restoring deleted static ${input.entry} ${input.text}` });
+      const named =
+        input.entry === "route" ? { routes: [input.text], rules: [] } : { routes: [], rules: [input.text] };
+      h.emit({ type: "addRoutes", instance: "", ...named });
       return;
     }
     case "reload":

@@ -186,6 +186,13 @@ export class NodeParts {
     return deletedStaticAddress(this.spec.staticAddresses ?? [], input);
   }
 
+  /** Whether a `route` input names a tracked static route or rule, while the node runs. */
+  isStaticEntry(input: Extract<Input, { kind: "route" }>): boolean {
+    if (this.lifecycle.shutDown) return false;
+    const all = input.entry === "route" ? this.spec.staticRoutes : this.spec.staticRules;
+    return all?.some((x) => x.text === input.text && !x.noTrack) === true;
+  }
+
   /** The first MASTER instance holding the tracked route or rule a `route` input names. */
   deletedRouteOwner(input: Extract<Input, { kind: "route" }>): Actor | undefined {
     return this.actors.instances.find((a) => {

@@ -1502,7 +1502,7 @@ describe("static_routes and static_rules", () => {
     ]);
     expect(c?.instances[0]?.rules.map((x) => x.priority)).toEqual([16383]);
     expect(r.diagnostics.map(shown)).toEqual([
-      "2 warning 'track_group G1' is parsed but not acted on by Vigil yet (track groups are not implemented): the entry is installed at start and not watched",
+      "2 warning 'track_group G1' is parsed but not acted on by Vigil yet (track groups are not implemented): the group's instances do not track the entry's interface",
       "5 warning Rule has no preference specified - setting to 16384. This is probably not what you want.",
       "14 warning Rule has no preference specified - setting to 16383. This is probably not what you want.",
     ]);

@@ -17,8 +17,8 @@ import {
   writeDumpFile,
 } from "../../src/daemon/dump-signals.ts";
 import { dumpView, formatData, formatJson, formatStats } from "../../src/daemon/dumps.ts";
-import { formatVip } from "../../src/runtime/spec.ts";
 import { observeDaemon } from "../../src/daemon/observe.ts";
+import { formatVip } from "../../src/runtime/spec.ts";
 import { newStats } from "../../src/runtime/stats.ts";
 import { KEEPALIVED_COUNTERS } from "../support/counters.ts";
 import { rig, S, until } from "./status-rig.ts";

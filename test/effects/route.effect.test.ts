@@ -247,6 +247,16 @@ describe("deletions by someone else (parseDeletion, deletedEntry)", () => {
     expect(deletedEntry({ ...d6, metric: 1024 } as typeof d6, [v6], [])).toBe(v6.text);
   });
 
+  it("a static route matches by table, family, prefix, TOS and destination only (route_is_ours)", () => {
+    const d = parseDeletion(note(routeRequest(route(), "add", 3)), names);
+    if (d === undefined) throw new Error("not parsed");
+    for (const other of [{ metric: 5 }, { dev: "eth1" }])
+      expect(deletedEntry(d, [route(other)], [], true)).toBe(route().text);
+    expect(deletedEntry(d, [route({ table: 101 })], [], true)).toBeUndefined();
+    expect(deletedEntry(d, [route({ dst: "198.19.6.0" })], [], true)).toBeUndefined();
+    expect(deletedEntry(d, [route({ noTrack: true })], [], true)).toBeUndefined();
+  });
+
   it("names the tracked rule by every field it was installed with", () => {
     const r = rule({ fwmark: 16, iif: "eth0" });
     const d = parseDeletion(note(ruleRequest(r, "add"), 9), names);

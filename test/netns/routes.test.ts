@@ -4,7 +4,8 @@
  * after its VIPs (a route whose `src` is the VIP needs it), and `ip route` / `ip rule` must then read
  * the same for both daemons, as must their JSON dumps' `vroutes` / `vrules`; a tracked route or rule
  * deleted with `ip` sends either daemon to BACKUP and back to MASTER, which reinstalls it (a
- * `no_track` one stays deleted); both remove them all at SIGTERM. Then Vigil alone: a BACKUP that a
+ * `no_track` one stays deleted), a deleted static route or rule is added again at once (the route
+ * watch being open); both remove them all at SIGTERM. Then Vigil alone: a BACKUP that a
  * higher-priority keepalived preempts removes them, the dry run only logs them, the journals replay.
  * ~20 s.
  */
@@ -129,10 +130,19 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
           ["-4", "route", "del", `198.19.${(s + 3) % 256}.0/24`, "table", "101"],
           (t: Tables) => t.routes.includes(`198.19.${(s + 3) % 256}.0/24`),
         ],
+        // the route watch is open (tracked virtual entries): a deleted static one is added again
+        [
+          "static route",
+          ["-4", "route", "del", `198.19.${(s + 7) % 256}.0/24`, "proto", "18"],
+          (t: Tables) => t.routes.includes(`198.19.${(s + 7) % 256}.0/24 via`),
+        ],
+        ["static rule", ["-4", "rule", "del", "pref", "900"], (t: Tables) => t.rules.includes("900:")],
       ] as const) {
         const masters = count("MASTER");
+        const restored = countLines(p.output, /Restoring deleted static/);
         await lab.nsRun(h1.ns, "ip", [...args]);
-        if (what !== "no_track route") await sawLine(p, entering("VI_1", "MASTER"), 5_000, masters + 1);
+        if (what.startsWith("static")) await sawLine(p, /Restoring deleted static/, 5_000, restored + 1);
+        else if (what !== "no_track route") await sawLine(p, entering("VI_1", "MASTER"), 5_000, masters + 1);
         else await new Promise((resolve) => setTimeout(resolve, 1_000));
         await waitTables(lab, tables, (t) => t.rules.includes("1003:"));
         out.push({ what, backups: count("BACKUP"), masters: count("MASTER"), back: present(await tables()) });
@@ -260,9 +270,18 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
       { what: "route", backups: 2, masters: 2, back: true },
       { what: "rule", backups: 3, masters: 3, back: true },
       { what: "no_track route", backups: 3, masters: 3, back: false },
+      { what: "static route", backups: 3, masters: 3, back: true },
+      { what: "static rule", backups: 3, masters: 3, back: true },
     ];
     expect(r.keepalived?.deletions).toEqual(expected);
     expect(r.vigil?.deletions).toEqual(expected);
+  });
+
+  it("the deleted static route and rule are restored with keepalived's lines", () => {
+    const lines = (log: string | undefined) =>
+      (log ?? "").split("\n").flatMap((l) => /Restoring deleted static .*$/.exec(l)?.[0] ?? []);
+    expect(lines(r.keepalived?.log)).toHaveLength(2);
+    expect(lines(r.vigil?.log)).toEqual(lines(r.keepalived?.log));
   });
 
   it("a reload removes the dropped and changed entries and adds every route and the new rules, without a flap", () => {

@@ -183,6 +183,27 @@ describe("static_routes and static_rules", () => {
     ]);
   });
 
+  it("a tracked one deleted while the node runs is added again at once, with keepalived's line; not after the shutdown", () => {
+    const untracked = rule(901);
+    const h = harness(
+      withStatics({ staticRoutes: [st], staticRules: [sr, { ...untracked, noTrack: true }] }),
+    );
+    const seen = h.outs.length;
+    h.node.input({ kind: "route", entry: "route", text: st.text });
+    h.node.input({ kind: "route", entry: "rule", text: sr.text });
+    h.node.input({ kind: "route", entry: "rule", text: untracked.text });
+    const out = h.outs.slice(seen).flatMap((o) => o.out);
+    expect(out).toContainEqual({ type: "log", line: `Restoring deleted static route ${st.text}` });
+    expect(nonLog(out)).toEqual([
+      { type: "addRoutes", instance: "", routes: [st.text], rules: [] },
+      { type: "addRoutes", instance: "", routes: [], rules: [sr.text] },
+    ]);
+    h.node.shutdown();
+    const after = h.outs.length;
+    h.node.input({ kind: "route", entry: "route", text: st.text });
+    expect(h.outs.slice(after).flatMap((o) => nonLog(o.out))).toEqual([]);
+  });
+
   it("a reload removes the dropped ones first and adds the new ones last", () => {
     const h = harness(withStatics());
     const st2 = route("198.19.8.0");

@@ -1214,7 +1214,7 @@ const trackGroup = (ctx: Ctx, t: Token, v: Token): void =>
   ctx.diags.warn(
     t,
     "unsupported",
-    `'track_group ${v.text}' is parsed but not acted on by Vigil yet (track groups are not implemented): the entry is installed at start and not watched`,
+    `'track_group ${v.text}' is parsed but not acted on by Vigil yet (track groups are not implemented): the group's instances do not track the entry's interface`,
   );
 
 /** virtual_routes / virtual_rules: keepalived's alloc_value_block, then each line. */
