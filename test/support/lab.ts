@@ -365,16 +365,24 @@ export class Lab {
    * Starts real keepalived (VRRP only, foreground, logging to the console) with `config` written
    * to a fresh temp dir that also holds its pid files.
    */
-  keepalived(h: LabHost, config: string, label = `keepalived@${h.ns}`): KeepalivedRun {
+  keepalived(
+    h: LabHost,
+    config: string,
+    label = `keepalived@${h.ns}`,
+    /** Runs it under SCHED_RR at this priority (`chrt --rr`), as `vrrp_rt_priority` would. */
+    rtPriority?: number,
+  ): KeepalivedRun {
     if (keepalivedPath === undefined) throw new Error("keepalived is not installed");
     const dir = mkdtempSync(join(tmpdir(), `${this.prefix}-ka-`));
     this.dirs.push(dir);
     const configPath = join(dir, "keepalived.conf");
     writeFileSync(configPath, config);
+    const rt = rtPriority === undefined ? [] : ["--rr", String(rtPriority), keepalivedPath];
     const proc = this.spawn(
       h.ns,
-      keepalivedPath,
+      rtPriority === undefined ? keepalivedPath : "chrt",
       [
+        ...rt,
         "-n",
         "-l",
         "-D",

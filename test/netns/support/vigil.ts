@@ -54,9 +54,13 @@ export function startScript(
   ns: string,
   name: string,
   args: readonly string[],
-  options: { readonly uid?: number } = {},
+  /** `rtPriority`: under SCHED_RR at that priority (`chrt --rr`), as contrib/vigil.service runs Vigil. */
+  options: { readonly uid?: number; readonly rtPriority?: number } = {},
 ): LabProcess {
-  return lab.spawn(ns, tsxBin, [`${repoRoot}test/netns/support/${name}`, ...args], {
+  const script = [tsxBin, `${repoRoot}test/netns/support/${name}`, ...args];
+  const [file = "", ...argv] =
+    options.rtPriority === undefined ? script : ["chrt", "--rr", String(options.rtPriority), ...script];
+  return lab.spawn(ns, file, argv, {
     label: `${name}@${ns}`,
     ...(options.uid === undefined ? {} : { uid: options.uid }),
   });
