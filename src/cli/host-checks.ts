@@ -31,6 +31,10 @@ export interface HostFacts {
   readonly mtu?: (ifname: string) => number | undefined;
 }
 
+/** An address as keepalived's messages write it: the prefix length unless it is the full one. */
+const written = (v: { readonly address: string; readonly prefixLength: number; readonly family: string }) =>
+  v.prefixLength === (v.family === "ipv4" ? 32 : 128) ? v.address : `${v.address}/${v.prefixLength}`;
+
 /** keepalived's IFNAMSIZ: longer names are rejected by the parser before any lookup. */
 const IFNAMSIZ = 16;
 
@@ -170,12 +174,30 @@ function interfaceChecks(config: Config, host: HostFacts): Diagnostic[] {
     for (const vip of [...inst.vips, ...inst.excludedVips]) {
       // A VIP without `dev` is resolved to the instance's interface (already reported above).
       if (vip.dev === own || !missing(vip.dev)) continue;
-      const full = vip.family === "ipv4" ? 32 : 128;
-      const addr = vip.prefixLength === full ? vip.address : `${vip.address}/${vip.prefixLength}`;
       out.push(
-        warning(file, vip.line, `WARNING - interface ${vip.dev} for ip address ${addr} doesn't exist`),
+        warning(
+          file,
+          vip.line,
+          `WARNING - interface ${vip.dev} for ip address ${written(vip)} doesn't exist`,
+        ),
       );
     }
+  }
+  // The static entries: a route's `dev`, a rule's `iif` / `oif`, an address's `dev` — or, for an
+  // address without one, `default_interface` (keepalived drops that address: a fatal error for it).
+  for (const u of interfacesOf({ routes: config.staticRoutes, rules: config.staticRules }))
+    if (missing(u.ifname)) out.push(warning(file, u.line, u.message));
+  for (const a of config.staticAddresses) {
+    if (!missing(a.dev)) continue;
+    out.push(
+      warning(
+        file,
+        a.line,
+        a.devDefaulted
+          ? `Static address ${written(a)} requires either an interface or default interface must exist`
+          : `WARNING - interface ${a.dev} for ip address ${written(a)} doesn't exist`,
+      ),
+    );
   }
   if (out.length > 0)
     out.push(

@@ -263,7 +263,10 @@ export function resolveConfig(
     interfaceDelays: draft.interfaceDelays,
     virtualServers: resolveVirtualServers(diags, draft),
     // alloc_ipaddress: a static address without `dev` is on get_default_if()
-    staticAddresses: draft.staticAddresses.map((v) => vipOf(v, global.defaultInterface)),
+    staticAddresses: draft.staticAddresses.map((v) => ({
+      ...vipOf(v, global.defaultInterface),
+      devDefaulted: v.dev === null,
+    })),
     staticRoutes: [...draft.staticRoutes],
     staticRules: [...draft.staticRules],
   };

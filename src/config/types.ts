@@ -75,6 +75,9 @@ export const Vip = Schema.Struct({
 });
 export type Vip = typeof Vip.Type;
 
+/** A `static_ipaddress` line: a VIP's fields, and whether `dev` was left to `default_interface`. */
+export const StaticAddress = Schema.Struct({ ...Vip.fields, devDefaulted: Schema.Boolean });
+
 /**
  * One `virtual_routes` entry, resolved as keepalived 2.2.7's `alloc_route` leaves it (see
  * src/config/keywords/routes.ts). `text` is keepalived's own rendering (`format_iproute`: the data
@@ -535,7 +538,7 @@ export const Config = Schema.Struct({
    * `static_ipaddress`, `static_routes`, `static_rules`: installed at start (before any instance) and
    * removed at exit, whatever the VRRP state. A static address without `dev` is on `default_interface`.
    */
-  staticAddresses: Schema.Array(Vip),
+  staticAddresses: Schema.Array(StaticAddress),
   staticRoutes: Schema.Array(Route),
   staticRules: Schema.Array(Rule),
 });

@@ -1,7 +1,7 @@
 /**
  * `vigil check` and the host: interfaces named by the configuration that do not exist here get
  * keepalived's warnings (instance `interface`, `track_interface` of instances and sync groups, a
- * VIP's `dev`), and the check still exits 0. Unit tests inject the host's interfaces; the netns
+ * VIP's `dev`, the static addresses', routes' and rules' interfaces), and the check still exits 0. Unit tests inject the host's interfaces; the netns
  * test compares with the real `keepalived -t` in an empty namespace (only `lo`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -49,6 +49,16 @@ vrrp_instance VI_2 {
     198.18.0.13/24
   }
 }
+static_ipaddress {
+  198.18.0.20/24 dev eth5
+  198.18.0.21/24
+}
+static_routes {
+  198.18.9.0/24 dev eth4
+}
+static_rules {
+  from 198.18.9.0/24 table 100 iif eth3 priority 900
+}
 `;
 
 const EXPECTED = [
@@ -56,6 +66,9 @@ const EXPECTED = [
   "WARNING - interface eth9 for vrrp_instance VI_1 doesn't exist",
   "(VI_1) tracked interface eth8 doesn't exist",
   "WARNING - interface eth7 for ip address 198.18.0.10/24 doesn't exist",
+  "WARNING - interface eth5 for ip address 198.18.0.20/24 doesn't exist",
+  "WARNING - interface eth4 for VROUTE nexthop doesn't exist",
+  "WARNING - interface eth3 for rule doesn't exist",
   "Non-existent interface specified in configuration",
 ];
 
@@ -83,9 +96,17 @@ describe("host checks (injected interfaces)", () => {
     expect(messages(confFile, new Set(["lo", "eth0"])).sort()).toEqual([...EXPECTED].sort());
   });
   it("says nothing when every interface exists, when the host is unknown, or with dynamic_interfaces", () => {
-    expect(messages(confFile, new Set(["lo", "eth0", "eth6", "eth7", "eth8", "eth9"]))).toEqual([]);
+    expect(
+      messages(confFile, new Set(["lo", "eth0", "eth3", "eth4", "eth5", "eth6", "eth7", "eth8", "eth9"])),
+    ).toEqual([]);
     expect(messages(confFile, undefined)).toEqual([]);
     expect(messages(dynamicFile, new Set(["lo"]))).toEqual([]);
+  });
+  it("a static address without dev whose default_interface is missing: keepalived's own line", () => {
+    // eth0 (the default) missing: the line without dev is named, the one with dev eth5 as above
+    expect(
+      messages(confFile, new Set(["lo", "eth3", "eth4", "eth5", "eth6", "eth7", "eth8", "eth9"])),
+    ).toContain("Static address 198.18.0.21/24 requires either an interface or default interface must exist");
   });
   it("gives each warning a line in the file, and only warnings", () => {
     const ds = hostChecks(loaded(confFile), { interfaces: new Set(["lo"]) });
