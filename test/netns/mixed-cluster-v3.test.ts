@@ -21,7 +21,6 @@ import {
   type Advert,
   awaitAddress,
   configText,
-  configWithGlobals,
   countLines,
   instanceBlock,
   killVigil,
@@ -80,13 +79,14 @@ const between = (r: Run, src: string, a: string, b: string): Advert[] =>
 async function fastIpv4(lab: Lab): Promise<Run> {
   const [h1, h2] = [lab.host(1), lab.host(2)];
   const net = `198.18.${lab.subnet}`;
-  // At 50 ms adverts a Master_Down interval is 150–200 ms: both daemons run at SCHED_RR 10, as an
-  // operator runs such timers (keepalived's `vrrp_rt_priority`, contrib/vigil.service), so the lab
-  // host's other work cannot hold either one's adverts back that long.
+  // At 50 ms adverts a Master_Down interval is 150–200 ms: both daemons run at SCHED_RR 10 (`chrt`),
+  // as an operator runs such timers (contrib/vigil.service; keepalived's `vrrp_rt_priority`), so the
+  // lab host's other work cannot hold either one's adverts back that long. Not `vrrp_rt_priority`
+  // itself: with it keepalived also sets RLIMIT_RTTIME (vrrp_rlimit_rttime, 10 ms by default), and
+  // on this shared host its VRRP process was killed by it on entering MASTER.
   const conf = (prio: number): string =>
-    configWithGlobals(
+    configText(
       `v3-${prio}`,
-      [`vrrp_rt_priority ${RT_PRIORITY}`],
       instanceBlock({ vrid: 52, prio, advertInt: "0.05", version: 3, vips: [`${net}.100/24`] }),
     );
   const r: Run = {
@@ -101,7 +101,7 @@ async function fastIpv4(lab: Lab): Promise<Run> {
     journals: [],
   };
   const wire = await observe(lab, h1);
-  const k1 = lab.keepalived(h2, conf(200), "keepalived-200");
+  const k1 = lab.keepalived(h2, conf(200), "keepalived-200", RT_PRIORITY);
   let k2: KeepalivedRun | undefined;
   let v: VigilRun | undefined;
   try {
@@ -117,7 +117,7 @@ async function fastIpv4(lab: Lab): Promise<Run> {
     await sleepMs(1_000);
     r.addrs.vigilMaster = await addressesOnBoth(lab);
     r.marks.restart = nowUs();
-    k2 = lab.keepalived(h2, conf(50), "keepalived-50");
+    k2 = lab.keepalived(h2, conf(50), "keepalived-50", RT_PRIORITY);
     await k2.proc.waitForOutput(BACKUP, 10_000);
     r.marks.kaBackup = nowUs();
     await sleepMs(2_000);

@@ -417,20 +417,11 @@ export const instanceBlock = (o: InstanceOptions): string =>
 
 /** A whole config: `global_defs` (router_id, script security as root) and the given blocks. */
 export const configText = (routerId: string, ...blocks: readonly string[]): string =>
-  configWithGlobals(routerId, [], ...blocks);
-
-/** `configText` with more `global_defs` lines. */
-export const configWithGlobals = (
-  routerId: string,
-  globals: readonly string[],
-  ...blocks: readonly string[]
-): string =>
   [
     "global_defs {",
     `    router_id ${routerId}`,
     "    enable_script_security",
     "    script_user root",
-    ...globals.map((l) => `    ${l}`),
     "}",
     ...blocks,
     "",
