@@ -2,7 +2,7 @@
  * Mixed clusters, VRRPv3 (issue 11, cases 3 and 10): Vigil's production daemon and real keepalived
  * 2.2.7 on one VRID with fast v3 timers, IPv4 and IPv6.
  *
- * IPv4, advert_int 0.05 (both daemons at SCHED_RR 10): keepalived at 200 is MASTER and Vigil at 100 stays BACKUP under 20 adverts a
+ * IPv4, advert_int 0.05 (both daemons at SCHED_RR, as every lab runs them): keepalived at 200 is MASTER and Vigil at 100 stays BACKUP under 20 adverts a
  * second; keepalived is SIGKILLed → Vigil MASTER one Master_Down interval (0.15 + 156/256 × 0.05 s)
  * after keepalived's last advert; Vigil advertises `intvl 5cs`; a keepalived restarted at priority 50
  * accepts Vigil's adverts (stays BACKUP); SIGKILL Vigil → that keepalived MASTER after its own
@@ -48,8 +48,6 @@ const suite = "netns: mixed cluster VRRPv3, Vigil and keepalived 2.2.7 (IPv4 at 
 const MASTER = /\(VI_1\) Entering MASTER STATE/;
 const BACKUP = /\(VI_1\) Entering BACKUP STATE/;
 const VIP6 = "2001:2::151";
-/** SCHED_RR priority of both daemons in the 50 ms case (contrib/vigil.service's). */
-const RT_PRIORITY = 10;
 
 interface Run {
   vigilSrc: string;
@@ -79,11 +77,8 @@ const between = (r: Run, src: string, a: string, b: string): Advert[] =>
 async function fastIpv4(lab: Lab): Promise<Run> {
   const [h1, h2] = [lab.host(1), lab.host(2)];
   const net = `198.18.${lab.subnet}`;
-  // At 50 ms adverts a Master_Down interval is 150–200 ms: both daemons run at SCHED_RR 10 (`chrt`),
-  // as an operator runs such timers (contrib/vigil.service; keepalived's `vrrp_rt_priority`), so the
-  // lab host's other work cannot hold either one's adverts back that long. Not `vrrp_rt_priority`
-  // itself: with it keepalived also sets RLIMIT_RTTIME (vrrp_rlimit_rttime, 10 ms by default), and
-  // on this shared host its VRRP process was killed by it on entering MASTER.
+  // At 50 ms adverts a Master_Down interval is 150–200 ms: both daemons run at the labs' SCHED_RR
+  // priority (lab.ts DAEMON_RT_PRIORITY), as an operator runs such timers.
   const conf = (prio: number): string =>
     configText(
       `v3-${prio}`,
@@ -101,12 +96,12 @@ async function fastIpv4(lab: Lab): Promise<Run> {
     journals: [],
   };
   const wire = await observe(lab, h1);
-  const k1 = lab.keepalived(h2, conf(200), "keepalived-200", RT_PRIORITY);
+  const k1 = lab.keepalived(h2, conf(200), "keepalived-200");
   let k2: KeepalivedRun | undefined;
   let v: VigilRun | undefined;
   try {
     await k1.proc.waitForOutput(MASTER, 10_000);
-    v = startVigil(lab, h1, conf(100), "vigil-100", [], RT_PRIORITY);
+    v = startVigil(lab, h1, conf(100), "vigil-100");
     await v.proc.waitForOutput(BACKUP, 30_000);
     r.marks.steady = nowUs();
     await sleepMs(2_000);
@@ -117,7 +112,7 @@ async function fastIpv4(lab: Lab): Promise<Run> {
     await sleepMs(1_000);
     r.addrs.vigilMaster = await addressesOnBoth(lab);
     r.marks.restart = nowUs();
-    k2 = lab.keepalived(h2, conf(50), "keepalived-50", RT_PRIORITY);
+    k2 = lab.keepalived(h2, conf(50), "keepalived-50");
     await k2.proc.waitForOutput(BACKUP, 10_000);
     r.marks.kaBackup = nowUs();
     await sleepMs(2_000);

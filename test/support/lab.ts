@@ -81,6 +81,21 @@ export function dumpForInspection(name: string, text: string): void {
 }
 
 /** A process started inside a namespace; its stdout and stderr are collected as text. */
+/**
+ * The SCHED_RR priority the labs run the daemons under test at, as root: Vigil as
+ * contrib/vigil.service runs it, keepalived as its `vrrp_rt_priority` would — through `chrt`, not
+ * `vrrp_rt_priority` itself, whose default RLIMIT_RTTIME (10 ms) killed keepalived's VRRP process
+ * on this shared host as it entered MASTER. The lab host runs the rest of the suite beside them,
+ * which at normal priority moves their timers by tens to hundreds of milliseconds.
+ */
+export const DAEMON_RT_PRIORITY = process.getuid?.() === 0 ? 10 : undefined;
+
+/** `command` under SCHED_RR at `rt` (`chrt --rr`: it execs, the PID is the command's), or as it is. */
+export const withRt = (command: readonly string[], rt = DAEMON_RT_PRIORITY): [string, ...string[]] => {
+  const all = rt === undefined ? [...command] : ["chrt", "--rr", String(rt), ...command];
+  return [all[0] ?? "", ...all.slice(1)];
+};
+
 export class LabProcess {
   private out = "";
   private err = "";
@@ -369,20 +384,17 @@ export class Lab {
     h: LabHost,
     config: string,
     label = `keepalived@${h.ns}`,
-    /** Runs it under SCHED_RR at this priority (`chrt --rr`), as `vrrp_rt_priority` would. */
-    rtPriority?: number,
+    /** SCHED_RR priority (`withRt`); undefined: normal scheduling. */
+    rtPriority = DAEMON_RT_PRIORITY,
   ): KeepalivedRun {
     if (keepalivedPath === undefined) throw new Error("keepalived is not installed");
     const dir = mkdtempSync(join(tmpdir(), `${this.prefix}-ka-`));
     this.dirs.push(dir);
     const configPath = join(dir, "keepalived.conf");
     writeFileSync(configPath, config);
-    const rt = rtPriority === undefined ? [] : ["--rr", String(rtPriority), keepalivedPath];
-    const proc = this.spawn(
-      h.ns,
-      rtPriority === undefined ? keepalivedPath : "chrt",
+    const [file, ...args] = withRt(
       [
-        ...rt,
+        keepalivedPath,
         "-n",
         "-l",
         "-D",
@@ -396,8 +408,9 @@ export class Lab {
         join(dir, "c.pid"),
         "--vrrp",
       ],
-      { label },
+      rtPriority,
     );
+    const proc = this.spawn(h.ns, file, args, { label });
     return { proc, dir, configPath };
   }
 

@@ -18,12 +18,14 @@ import type { NodeSpec } from "../../../src/runtime/spec.ts";
 import type { InstanceStats } from "../../../src/runtime/stats.ts";
 import { keepalivedPath } from "../../support/env.ts";
 import {
+  DAEMON_RT_PRIORITY,
   type KeepalivedRun,
   type Lab,
   type LabHost,
   type LabProcess,
   run,
   waitFor,
+  withRt,
 } from "../../support/lab.ts";
 import { vigilBin } from "./vigil.ts";
 
@@ -227,8 +229,8 @@ export function startVigil(
   config: string,
   label = `vigil@${h.ns}`,
   extraArgs: readonly string[] = [],
-  /** Runs it under SCHED_RR at this priority, as contrib/vigil.service does (keepalived's `vrrp_rt_priority`). */
-  rtPriority?: number,
+  /** SCHED_RR priority (lab.ts `withRt`); undefined: normal scheduling. */
+  rtPriority = DAEMON_RT_PRIORITY,
 ): VigilRun {
   const dir = lab.tempDir();
   const configPath = join(dir, "keepalived.conf");
@@ -244,9 +246,7 @@ export function startVigil(
     join(dir, "vigil.pid"),
     ...extraArgs,
   ];
-  const command = [process.execPath, vigilBin, ...args];
-  const rt = rtPriority === undefined ? [] : ["chrt", "--rr", String(rtPriority)];
-  const [file = "", ...argv] = [...rt, ...command];
+  const [file, ...argv] = withRt([process.execPath, vigilBin, ...args], rtPriority);
   const proc = lab.spawn(h.ns, file, argv, { label });
   return { proc, dir, configPath, journalDir };
 }
@@ -329,12 +329,16 @@ export function keepalivedPrivateTmp(
   const configPath = join(dir, "keepalived.conf");
   writeFileSync(configPath, config);
   const ka = `${keepalivedPath} -n -l -D -f /tmp/keepalived.conf -p /tmp/k.pid -r /tmp/v.pid -c /tmp/c.pid --vrrp`;
-  const proc = lab.spawn(
-    h.ns,
+  const [file, ...args] = withRt([
     "unshare",
-    ["-m", "--propagation", "private", "sh", "-c", `mount --bind ${dir} /tmp && exec ${ka}`],
-    { label },
-  );
+    "-m",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    `mount --bind ${dir} /tmp && exec ${ka}`,
+  ]);
+  const proc = lab.spawn(h.ns, file, args, { label });
   return { proc, dir, configPath };
 }
 

@@ -90,9 +90,6 @@ export const h2Conf = (net: string): string =>
     "",
   ].join("\n");
 
-/** The daemons' SCHED_RR priority. */
-const RT_PRIORITY = 10;
-
 interface Running {
   readonly proc: LabProcess;
   readonly lines: Array<{ atUs: number; line: string }>;
@@ -102,8 +99,7 @@ interface Running {
 function launch(lab: Lab, host: LabHost, daemon: Daemon, conf: string, dir: string, name: string): Running {
   const confPath = join(dir, `${name}.conf`);
   writeFileSync(confPath, conf);
-  // Both at SCHED_RR 10 (contrib/vigil.service; keepalived's vrrp_rt_priority): the takeover times are
-  // compared within 150 ms, and the lab host runs the rest of the suite beside them.
+  // Both at the labs' SCHED_RR priority (lab.ts DAEMON_RT_PRIORITY), as keepalived always is here.
   const proc =
     daemon === "vigil"
       ? startScript(
@@ -112,10 +108,10 @@ function launch(lab: Lab, host: LabHost, daemon: Daemon, conf: string, dir: stri
           "tracker-node.ts",
           [confPath, join(dir, `${name}-journal.jsonl`), "16384"],
           {
-            rtPriority: RT_PRIORITY,
+            rt: true,
           },
         )
-      : lab.keepalived(host, conf, `keepalived ${name}`, RT_PRIORITY).proc;
+      : lab.keepalived(host, conf, `keepalived ${name}`).proc;
   const lines: Array<{ atUs: number; line: string }> = [];
   // keepalived -l logs to stderr, Vigil's support script to stdout: both are read, line by line.
   const seen = { out: 0, err: 0 };

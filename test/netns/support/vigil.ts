@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SniffRecord } from "../../../src/cli/sniff.ts";
-import type { Lab, LabProcess } from "../../support/lab.ts";
+import { type Lab, type LabProcess, withRt } from "../../support/lab.ts";
 
 export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 /** The `vigil` command: runs the compiled CLI in dist/ (vitest's global setup builds it when stale). */
@@ -54,12 +54,11 @@ export function startScript(
   ns: string,
   name: string,
   args: readonly string[],
-  /** `rtPriority`: under SCHED_RR at that priority (`chrt --rr`), as contrib/vigil.service runs Vigil. */
-  options: { readonly uid?: number; readonly rtPriority?: number } = {},
+  /** `rt`: at the labs' SCHED_RR priority (lab.ts `withRt`), for a daemon under test. */
+  options: { readonly uid?: number; readonly rt?: boolean } = {},
 ): LabProcess {
   const script = [tsxBin, `${repoRoot}test/netns/support/${name}`, ...args];
-  const [file = "", ...argv] =
-    options.rtPriority === undefined ? script : ["chrt", "--rr", String(options.rtPriority), ...script];
+  const [file = "", ...argv] = options.rt === true ? withRt(script) : script;
   return lab.spawn(ns, file, argv, {
     label: `${name}@${ns}`,
     ...(options.uid === undefined ? {} : { uid: options.uid }),
