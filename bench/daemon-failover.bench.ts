@@ -21,14 +21,17 @@
  * VRRP v2 advert_int 1 s and v3 advert_int 0.05 s.
  * Run: `npx tsx bench/daemon-failover.bench.ts` (REPS 20, MODE kill,term, CASES v2,v3; VIGIL_NODE_ARGS
  * adds node options for Vigil, e.g. `--perf-basic-prof` for `perf record`; CONTROL=keepalived runs
- * keepalived in Vigil's place, an A/A control of the comparison). Prints p50 and p99 per daemon;
+ * keepalived in Vigil's place, an A/A control of the comparison; DAEMON_RT=N runs the three daemons —
+ * master, both backups — under SCHED_RR priority N through `chrt`, as contrib/vigil.service runs
+ * Vigil and keepalived's `vrrp_rt_priority` would; default 0: ordinary scheduling, as every pass before
+ * the twelfth). Prints p50 and p99 per daemon;
  * removes everything it made, also on failure.
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { masterDownIntervalUs, skewTimeUs } from "../machines/timers.ts";
 import { vigilBin } from "../test/netns/support/vigil.ts";
-import { Lab, type LabProcess, waitFor } from "../test/support/lab.ts";
+import { Lab, type LabProcess, waitFor, withRt } from "../test/support/lab.ts";
 import { buildVigil, loadAverage, percentile, sleepMs } from "./lab/daemons.ts";
 
 const REPS = Number(process.env.REPS ?? 20);
@@ -37,6 +40,8 @@ const CASES = (process.env.CASES ?? "v2,v3").split(",");
 /** The `ip monitor` observers' real-time priority (`chrt -f`); `MONITOR_RT=0` runs them as ordinary processes. */
 const MONITOR_RT_PRIORITY = process.env.MONITOR_RT ?? "50";
 const VIGIL_NODE_ARGS = (process.env.VIGIL_NODE_ARGS ?? "").split(/\s+/).filter((a) => a !== "");
+/** `DAEMON_RT=N`: the daemons at SCHED_RR priority N; 0 (default): ordinary scheduling (null). */
+const DAEMON_RT = Number(process.env.DAEMON_RT ?? 0) || null;
 /**
  * `CONTROL=keepalived`: an A/A run — keepalived 2.2.7 in Vigil's place on h3 (same configuration,
  * same VRID), so the two columns show how far two keepalived backups differ on this machine.
@@ -178,16 +183,18 @@ try {
         h2,
         instance("VI_K", VRID_K, 100, "BACKUP", c, vipK),
         "keepalived backup",
+        DAEMON_RT,
       );
       const confV = instance("VI_V", VRID_V, 100, "BACKUP", c, vipV);
-      const controlK = CONTROL ? lab.keepalived(h3, confV, "keepalived control backup") : undefined;
+      const controlK = CONTROL
+        ? lab.keepalived(h3, confV, "keepalived control backup", DAEMON_RT)
+        : undefined;
       const startVigil = (): LabProcess => {
         const file = join(dir, `vigil-${c.version}-${mode}.conf`);
         writeFileSync(file, confV);
-        return lab.spawn(
-          h3.ns,
-          process.execPath,
+        const [command, ...args] = withRt(
           [
+            process.execPath,
             ...VIGIL_NODE_ARGS,
             vigilBin,
             "run",
@@ -198,8 +205,9 @@ try {
             "--pid-file",
             join(dir, `v-${c.version}-${mode}.pid`),
           ],
-          { label: "vigil backup" },
+          DAEMON_RT,
         );
+        return lab.spawn(h3.ns, command, args, { label: "vigil backup" });
       };
       const backupV = controlK?.proc ?? startVigil();
       const addrs = async (ns: string): Promise<string> =>
@@ -231,7 +239,7 @@ try {
           : Number(readFileSync(join(controlK.dir, "v.pid"), "utf8").trim());
       adds?.watch([kPid, vPid]);
       for (let rep = 0; rep < REPS; rep++) {
-        const master = lab.keepalived(h1, masterConf(rep), `keepalived master ${rep}`);
+        const master = lab.keepalived(h1, masterConf(rep), `keepalived master ${rep}`, DAEMON_RT);
         await waitFor(
           "h1 holding both VIPs, the backups none",
           async () => {

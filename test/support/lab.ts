@@ -88,11 +88,14 @@ export function dumpForInspection(name: string, text: string): void {
  * on this shared host as it entered MASTER. The lab host runs the rest of the suite beside them,
  * which at normal priority moves their timers by tens to hundreds of milliseconds.
  */
-export const DAEMON_RT_PRIORITY = process.getuid?.() === 0 ? 10 : undefined;
+export const DAEMON_RT_PRIORITY: number | null = process.getuid?.() === 0 ? 10 : null;
 
-/** `command` under SCHED_RR at `rt` (`chrt --rr`: it execs, the PID is the command's), or as it is. */
+/**
+ * `command` under SCHED_RR at `rt` (`chrt --rr`: it execs, the PID is the command's), or as it is
+ * (`rt` null).
+ */
 export const withRt = (command: readonly string[], rt = DAEMON_RT_PRIORITY): [string, ...string[]] => {
-  const all = rt === undefined ? [...command] : ["chrt", "--rr", String(rt), ...command];
+  const all = rt === null ? [...command] : ["chrt", "--rr", String(rt), ...command];
   return [all[0] ?? "", ...all.slice(1)];
 };
 
@@ -384,7 +387,7 @@ export class Lab {
     h: LabHost,
     config: string,
     label = `keepalived@${h.ns}`,
-    /** SCHED_RR priority (`withRt`); undefined: normal scheduling. */
+    /** SCHED_RR priority (`withRt`); null: ordinary scheduling. */
     rtPriority = DAEMON_RT_PRIORITY,
   ): KeepalivedRun {
     if (keepalivedPath === undefined) throw new Error("keepalived is not installed");

@@ -229,7 +229,7 @@ export function startVigil(
   config: string,
   label = `vigil@${h.ns}`,
   extraArgs: readonly string[] = [],
-  /** SCHED_RR priority (lab.ts `withRt`); undefined: normal scheduling. */
+  /** SCHED_RR priority (lab.ts `withRt`); null: ordinary scheduling. */
   rtPriority = DAEMON_RT_PRIORITY,
 ): VigilRun {
   const dir = lab.tempDir();
