@@ -12,28 +12,15 @@ import { specFromConfig } from "../../src/runtime/config.adapter.ts";
 import { MemoryJournal, parseJournal } from "../../src/runtime/journal.ts";
 import type { VipAddress } from "../../src/runtime/ports.ts";
 import { replayJournal } from "../../src/runtime/replay.ts";
-import { formatVip, type NodeSpec } from "../../src/runtime/spec.ts";
+import { defaultVipAddress, formatVip, type NodeSpec } from "../../src/runtime/spec.ts";
 import { decodeNodeSpec } from "../../src/runtime/spec-schema.ts";
 import { memFs } from "../config/memfs.ts";
 import { routeOf } from "../support/routes.ts";
 import { base, harness, nonLog, S, vipOps } from "./reload-support.ts";
 
+/** A /24 on eth0 with keepalived's defaults, then `over`. */
 const address = (a: string, over: Partial<VipAddress> = {}): VipAddress => ({
-  address: a,
-  prefixLength: 24,
-  family: 4,
-  dev: "eth0",
-  broadcast: null,
-  scope: "global",
-  label: null,
-  peer: null,
-  preferredLft: null,
-  noPrefixRoute: false,
-  noDad: false,
-  home: false,
-  mngTmpAddr: false,
-  autoJoin: false,
-  noTrack: false,
+  ...defaultVipAddress(`${a}/24`, "eth0"),
   ...over,
 });
 
@@ -208,7 +195,7 @@ describe("the journal's spec check of static entries", () => {
     const check = (over: Partial<NodeSpec>) =>
       decodeNodeSpec(JSON.parse(JSON.stringify(withStatics([s1], over))));
     expect(check({}).ok).toBe(true);
-    expect(check({ staticAddresses: [address("2001:2::1")] })).toEqual({
+    expect(check({ staticAddresses: [address("2001:2::1", { family: 4 })] })).toEqual({
       ok: false,
       message: "spec: static address 2001:2::1/24 does not match family 4",
     });
