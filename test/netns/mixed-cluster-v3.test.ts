@@ -2,8 +2,8 @@
  * Mixed clusters, VRRPv3 (issue 11, cases 3 and 10): Vigil's production daemon and real keepalived
  * 2.2.7 on one VRID with fast v3 timers, IPv4 and IPv6.
  *
- * IPv4, advert_int 0.05 (both daemons at SCHED_RR, as every lab runs them): keepalived at 200 is MASTER and Vigil at 100 stays BACKUP under 20 adverts a
- * second; keepalived is SIGKILLed → Vigil MASTER one Master_Down interval (0.15 + 156/256 × 0.05 s)
+ * IPv4, advert_int 0.05 (both daemons at SCHED_RR, as every lab runs them): keepalived at 200 is
+ * MASTER and Vigil at 100 stays BACKUP under 20 adverts a second; keepalived is SIGKILLed → Vigil MASTER one Master_Down interval (0.15 + 156/256 × 0.05 s)
  * after keepalived's last advert; Vigil advertises `intvl 5cs`; a keepalived restarted at priority 50
  * accepts Vigil's adverts (stays BACKUP); SIGKILL Vigil → that keepalived MASTER after its own
  * Master_Down interval.

@@ -80,7 +80,6 @@ export function dumpForInspection(name: string, text: string): void {
   }
 }
 
-/** A process started inside a namespace; its stdout and stderr are collected as text. */
 /**
  * The SCHED_RR priority the labs run the daemons under test at, as root: Vigil as
  * contrib/vigil.service runs it, keepalived as its `vrrp_rt_priority` would — through `chrt`, not
@@ -99,6 +98,7 @@ export const withRt = (command: readonly string[], rt = DAEMON_RT_PRIORITY): [st
   return [all[0] ?? "", ...all.slice(1)];
 };
 
+/** A process started inside a namespace; its stdout and stderr are collected as text. */
 export class LabProcess {
   private out = "";
   private err = "";
