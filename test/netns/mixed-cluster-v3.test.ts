@@ -3,10 +3,10 @@
  * 2.2.7 on one VRID with fast v3 timers, IPv4 and IPv6.
  *
  * IPv4, advert_int 0.05 (both daemons at SCHED_RR, as every lab runs them): keepalived at 200 is
- * MASTER and Vigil at 100 stays BACKUP under 20 adverts a second; keepalived is SIGKILLed → Vigil MASTER one Master_Down interval (0.15 + 156/256 × 0.05 s)
- * after keepalived's last advert; Vigil advertises `intvl 5cs`; a keepalived restarted at priority 50
- * accepts Vigil's adverts (stays BACKUP); SIGKILL Vigil → that keepalived MASTER after its own
- * Master_Down interval.
+ * MASTER and Vigil at 100 stays BACKUP under 20 adverts a second; keepalived is SIGKILLed → Vigil
+ * MASTER one Master_Down interval (0.15 + 156/256 × 0.05 s) after keepalived's last advert; Vigil
+ * advertises `intvl 5cs`; a keepalived restarted at priority 50 accepts Vigil's adverts (stays
+ * BACKUP); SIGKILL Vigil → that keepalived MASTER after its own Master_Down interval.
  * IPv6, advert_int 0.1 (VIP 2001:2::/48, the IPv6 benchmarking range, on the lab bridge only): Vigil
  * at 200 MASTER, adverts from its link-local address to ff02::12 with hop limit 255; SIGTERM → the
  * keepalived at 100 MASTER one Skew after the priority-0 advert; a restarted Vigil preempts; SIGKILL →
