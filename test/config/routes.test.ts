@@ -35,6 +35,7 @@ import {
   strtoul,
 } from "../../src/config/rt-names.ts";
 import { inCi, keepalivedPath, skipUnlessLab } from "../support/env.ts";
+import { routeOf, ruleOf } from "../support/routes.ts";
 import { memFs } from "./memfs.ts";
 
 /** The host files the unit tests read (Debian's, shortened, with a few names of their own). */
@@ -85,40 +86,10 @@ const rule1 = (line: string, messages: readonly string[] = []): RuleIn => {
   expect(rules).toHaveLength(1);
   return rules[0] as RuleIn;
 };
-const routeDefaults = {
-  family: 4,
-  type: 1,
-  typeGiven: false,
-  from: null,
-  src: null,
-  via: null,
-  dev: "eth0",
-  table: 254,
-  protocol: 18,
-  scope: null,
-  metric: null,
-  tos: 0,
-  onlink: false,
-  mode: "prepend",
-  noTrack: false,
-  line: 8,
-} as const;
-const ruleDefaults = {
-  family: 4,
-  invert: false,
-  from: null,
-  to: null,
-  tos: 0,
-  fwmark: null,
-  fwmask: null,
-  iif: null,
-  oif: null,
-  protocol: 18,
-  table: 0,
-  goto: 0,
-  noTrack: false,
-  line: 8,
-} as const;
+/** The defaults the parser gives a route / rule (test/support/routes.ts's, without what a line names). */
+const { text: _rt, dst: _rd, dstLength: _rl, ...routeDefaults } = routeOf({ via: null, line: 8 });
+const { text: _ut, priority: _up, action: _ua, table: _ub, from: _uf, ...ruleRest } = ruleOf({ line: 8 });
+const ruleDefaults = { ...ruleRest, from: null, table: 0 };
 
 describe("format_iproute / format_iprule: keepalived's text", () => {
   const base = { ...routeDefaults, dst: "198.18.5.0", dstLength: 24 } as const;
