@@ -24,6 +24,9 @@ export const SOL_SOCKET = 1;
 export const SO_BINDTODEVICE = 25;
 export const SO_ATTACH_FILTER = 26;
 export const SO_RCVBUF = 8;
+/** SO_TIMESTAMPNS(_OLD): each datagram carries its arrival time, an SCM_TIMESTAMPNS control message (same number). */
+export const SO_TIMESTAMPNS = 35;
+export const CLOCK_REALTIME = 0;
 export const IPPROTO_IPV6 = 41;
 export const IPV6_CHECKSUM = 7;
 export const IPV6_UNICAST_HOPS = 16;
@@ -80,6 +83,7 @@ interface Libc {
   readonly ifNameToIndex: (name: string) => number;
   readonly ifIndexToName: (index: number, buf: Uint8Array) => unknown;
   readonly strerror: (errno: number) => string;
+  readonly clockGettime: (clock: number, timespec: Uint8Array) => number;
 }
 
 /** Loads the bindings (once per caller; koffi caches the library itself). */
@@ -99,6 +103,7 @@ export function loadLibc(): Libc {
     ifNameToIndex: lib.func("unsigned int if_nametoindex(const char *)"),
     ifIndexToName: lib.func("void *if_indextoname(unsigned int, void *)"),
     strerror: lib.func("const char *strerror(int)"),
+    clockGettime: lib.func("int clock_gettime(int, void *)"),
   };
 }
 
@@ -245,9 +250,21 @@ export class MsgBuffers {
     return this.ptrs.hdr;
   }
 
+  /**
+   * The header `prepare` filled, again, for the next read into the same buffers: only the lengths and
+   * flags `recvmsg` rewrites are reset (no address lookups, no BigInt per read).
+   */
+  rearm(nameLen: number, controlLen: number): unknown {
+    this.hdr.setUint32(8, nameLen, true);
+    this.hdr.setUint32(40, controlLen, true);
+    this.hdr.setUint32(44, 0, true);
+    this.hdr.setInt32(48, 0, true);
+    return this.ptrs.hdr;
+  }
+
   /** After `recvmsg`: control bytes written and the flags (MSG_TRUNC, MSG_CTRUNC). */
   get controlLen(): number {
-    return Number(this.hdr.getBigUint64(40, true));
+    return this.hdr.getUint32(40, true);
   }
   get flags(): number {
     return this.hdr.getInt32(48, true);
@@ -290,6 +307,76 @@ export function* controlMessages(
       data: control.subarray(off + 16, off + len),
     };
     off += (len + 7) & ~7;
+  }
+}
+
+/**
+ * The SCM_TIMESTAMPNS control message among the first `length` bytes of a control buffer (`view`),
+ * as µs of CLOCK_REALTIME, or undefined when there is none. A plain loop over the `cmsghdr`s (no generator per datagram).
+ */
+export function kernelStampUs(view: DataView, length: number): number | undefined {
+  for (let off = 0; off + 16 <= length; ) {
+    const len = view.getUint32(off, true) + view.getUint32(off + 4, true) * 2 ** 32;
+    if (len < 16 || off + len > length) return undefined;
+    if (
+      len >= 32 &&
+      view.getInt32(off + 8, true) === SOL_SOCKET &&
+      view.getInt32(off + 12, true) === SO_TIMESTAMPNS
+    ) {
+      const sec = view.getUint32(off + 16, true) + view.getInt32(off + 20, true) * 2 ** 32;
+      const nsec = view.getUint32(off + 24, true);
+      return sec * 1e6 + Math.floor(nsec / 1000);
+    }
+    off += (len + 7) & ~7;
+  }
+  return undefined;
+}
+
+/**
+ * A received datagram's age beyond which its kernel time is not used: the kernel stamps with the
+ * realtime clock, which a step (settimeofday, NTP) can move between a datagram's arrival and its
+ * read. Older stamps fall back to the read time, as before kernel times were read.
+ */
+export const MAX_RX_AGE_US = 1_000_000;
+
+/**
+ * Datagrams' kernel receive times on the node's clock. The kernel stamps each datagram when it
+ * arrives (SO_TIMESTAMPNS) on CLOCK_REALTIME; `pair` reads that clock and the node's back to back,
+ * once per read batch, and `toClockUs` carries a stamp over with that pair. So a datagram that waited
+ * in the socket while the process was busy or off CPU keeps the time it arrived, and the protocol
+ * timers it restarts count from then (RFC 9568's Master_Down_Timer is reset on receipt), not from the
+ * read. A stamp after the pair (arrived during the batch) converts to a time after it; the node never
+ * stamps an event later than its clock's now nor earlier than the previous event (runtime/node.ts).
+ */
+export class ReceiveTimes {
+  readonly #timespec = new Uint8Array(16);
+  readonly #view = new DataView(this.#timespec.buffer);
+  #realUs = Number.NaN;
+  #clockUs = 0;
+
+  constructor(
+    private readonly libc: Pick<Libc, "clockGettime">,
+    private readonly clock: { nowUs(): number },
+  ) {}
+
+  /** Reads the realtime clock and the node's clock together (a failed read disables the batch's stamps). */
+  pair(): void {
+    this.#clockUs = this.clock.nowUs();
+    if (this.libc.clockGettime(CLOCK_REALTIME, this.#timespec) !== 0) {
+      this.#realUs = Number.NaN;
+      return;
+    }
+    const v = this.#view;
+    this.#realUs =
+      (v.getUint32(0, true) + v.getInt32(4, true) * 2 ** 32) * 1e6 + Math.floor(v.getUint32(8, true) / 1000);
+  }
+
+  /** A kernel stamp (µs of CLOCK_REALTIME) on the node's clock; undefined when absent or too old to trust. */
+  toClockUs(stampUs: number | undefined): number | undefined {
+    if (stampUs === undefined) return undefined;
+    const ageUs = this.#realUs - stampUs;
+    if (!(ageUs <= MAX_RX_AGE_US)) return undefined; // NaN (no pair) fails too
+    return this.#clockUs - ageUs;
   }
 }
 

@@ -17,14 +17,15 @@
  *   address, so each copy is encoded separately). A view with `checkUnicastSrc` (or any peer with
  *   min/max_ttl) drops adverts from non-peers or outside the TTL range and counts them.
  *
- * Receive times come from the injected `Clock`. Malformed, truncated or oversized datagrams are
+ * Receive times are the kernel's (SO_TIMESTAMPNS) carried onto the injected `Clock`, or the read's
+ * time on it where the kernel gave none (libc.ffi.ts `ReceiveTimes`). Malformed, truncated or oversized datagrams are
  * counted in `stats` and dropped, never fatal. Not pure: this is the edge to the kernel.
  */
 import { networkInterfaces } from "node:os";
 import { type Observable, Subject } from "rxjs";
 import { isMulticastAddress } from "../src/protocol/address.ts";
 import type { Clock } from "../src/runtime/clock.ts";
-import { type Libc, loadLibc } from "./libc.ffi.ts";
+import { type Libc, loadLibc, ReceiveTimes } from "./libc.ffi.ts";
 import { SendBatch } from "./raw4.send.ts";
 import { openIpv4Socket } from "./raw4.socket.ts";
 import { openIpv6Socket } from "./raw6.socket.ts";
@@ -78,8 +79,13 @@ export interface RawSocketStats {
   wakeups: number;
   /** Reads that found the socket empty (IPv4: the end of a drained burst, or a spurious wake-up). */
   emptyReads: number;
-  /** IPv4: datagrams read with libc's recvfrom on the socket's descriptor (raw4.socket.ts), not raw-socket's. */
+  /** IPv4: datagrams read with libc's recvmsg on the socket's descriptor (raw4.socket.ts), not raw-socket's. */
   directReads: number;
+  /**
+   * Datagrams timed by the kernel's receive time (SO_TIMESTAMPNS), not by their read: the rest had no
+   * stamp (raw-socket's own reads) or one too old to trust (libc.ffi.ts `MAX_RX_AGE_US`).
+   */
+  kernelTimes: number;
   /** IPv4: datagrams sent at once with libc's sendto on that descriptor (raw4.send.ts), not queued in raw-socket. */
   directSends: number;
 }
@@ -107,13 +113,18 @@ export interface ReceivedPacket {
   readonly ifindex?: number;
   /** IPv4: total length minus header length, from the IP header (keepalived's length check). */
   readonly ipPayloadLength?: number;
+  /** The kernel's receive time on the node's clock (libc.ffi.ts `ReceiveTimes`), when it has one. */
+  readonly rxAtUs?: number | undefined;
 }
 
 export type SocketEvent =
   | { readonly kind: "packet"; readonly packet: ReceivedPacket }
   | { readonly kind: "wakeups" | "emptyReads" | "directReads" | "directSends"; readonly loop: true }
   | {
-      readonly kind: Exclude<keyof RawSocketStats, "wakeups" | "emptyReads" | "directReads" | "directSends">;
+      readonly kind: Exclude<
+        keyof RawSocketStats,
+        "wakeups" | "emptyReads" | "directReads" | "directSends" | "kernelTimes"
+      >;
     };
 
 interface View {
@@ -141,6 +152,7 @@ class SharedSocket {
     emptyReads: 0,
     directReads: 0,
     directSends: 0,
+    kernelTimes: 0,
   };
   readonly io: SharedSocketIo;
 
@@ -167,6 +179,8 @@ class SharedSocket {
     }
     this.stats.received++;
     const p = e.packet;
+    const rxAtUs = p.rxAtUs ?? this.clock.nowUs();
+    if (p.rxAtUs !== undefined) this.stats.kernelTimes++;
     if (isMulticastAddress(p.dst) !== (this.mode === "multicast")) {
       this.stats.otherMode++;
       return;
@@ -184,7 +198,7 @@ class SharedSocket {
             ifname: this.ifname,
             ifindex: p.ifindex,
             ipPayloadLength: p.ipPayloadLength,
-            rxAtUs: this.clock.nowUs(),
+            rxAtUs,
           }
         : {
             bytes: p.bytes,
@@ -196,7 +210,7 @@ class SharedSocket {
             ...(p.ifindex === undefined ? {} : { ifindex: p.ifindex }),
             ...(p.ipPayloadLength === undefined ? {} : { ipPayloadLength: p.ipPayloadLength }),
             ...(p.hex === undefined ? {} : { hex: p.hex }),
-            rxAtUs: this.clock.nowUs(),
+            rxAtUs,
           };
     this.all.next(d);
     const view = p.bytes.length >= 2 ? this.views.get(p.bytes[1] ?? 0) : undefined;
@@ -251,10 +265,11 @@ export class RawTransportPool {
     const key = `${ifname}/${family}/${mode}`;
     let s = this.sockets.get(key);
     if (s === undefined) {
+      const times = new ReceiveTimes(this.libc, this.clock);
       s = new SharedSocket(ifname, family, mode, this.clock, (emit) =>
         family === 4
-          ? openIpv4Socket(this.libc, ifname, emit, this.batch)
-          : openIpv6Socket(this.libc, ifname, emit),
+          ? openIpv4Socket(this.libc, ifname, emit, this.batch, times)
+          : openIpv6Socket(this.libc, ifname, emit, times),
       );
       this.sockets.set(key, s);
     }

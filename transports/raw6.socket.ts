@@ -4,7 +4,7 @@
  * Options as keepalived sets them: traffic class 0xc0, IPV6_CHECKSUM at offset 6 (the kernel writes the VRRPv3
  * checksum on send and drops bad ones on receive), bound to the interface, multicast hop limit 255,
  * loop off, IPV6_RECVHOPLIMIT and IPV6_RECVPKTINFO for the hop limit, destination and interface
- * of each datagram. Sends use `sendmsg` with IPV6_HOPLIMIT (unicast_ttl) and, when a source is
+ * of each datagram; SO_TIMESTAMPNS for its arrival time (libc.ffi.ts `ReceiveTimes`). Sends use `sendmsg` with IPV6_HOPLIMIT (unicast_ttl) and, when a source is
  * given, IPV6_PKTINFO. Not pure: the edge to the kernel.
  */
 import { formatIpv6 } from "../src/protocol/address.ts";
@@ -28,15 +28,19 @@ import {
   IPV6_TCLASS,
   IPV6_UNICAST_HOPS,
   ifIndex,
+  kernelStampUs,
   type Libc,
   lastErrno,
   MSG_DONTWAIT,
   MSG_TRUNC,
   MsgBuffers,
   PollLoop,
+  type ReceiveTimes,
+  SO_TIMESTAMPNS,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_RAW,
+  SOL_SOCKET,
   setIntOption,
 } from "./libc.ffi.ts";
 import type { SharedSocketIo, SocketEvent } from "./raw.transport.ts";
@@ -55,7 +59,12 @@ function sockaddrIn6(address: string, scopeId: number): Uint8Array {
   return b;
 }
 
-export function openIpv6Socket(libc: Libc, ifname: string, emit: (e: SocketEvent) => void): SharedSocketIo {
+export function openIpv6Socket(
+  libc: Libc,
+  ifname: string,
+  emit: (e: SocketEvent) => void,
+  times: ReceiveTimes,
+): SharedSocketIo {
   const ifindex = ifIndex(libc, ifname);
   if (ifindex === 0) throw new Error(`no interface ${ifname}`);
   const fd = check(
@@ -76,6 +85,7 @@ export function openIpv6Socket(libc: Libc, ifname: string, emit: (e: SocketEvent
     setIntOption(libc, fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0);
     setIntOption(libc, fd, IPPROTO_IPV6, IPV6_TCLASS, 0xc0); // as keepalived: network control
     setIntOption(libc, fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex);
+    setIntOption(libc, fd, SOL_SOCKET, SO_TIMESTAMPNS, 1); // each datagram's arrival time (ReceiveTimes)
   } catch (error) {
     libc.close(fd);
     throw error;
@@ -84,7 +94,9 @@ export function openIpv6Socket(libc: Libc, ifname: string, emit: (e: SocketEvent
   let open = true;
 
   /** Reads until the socket is empty, or `limit` datagrams. */
+  const control = new DataView(rx.control.buffer, rx.control.byteOffset);
   const drain = (limit = Number.POSITIVE_INFINITY): void => {
+    times.pair();
     for (let read = 0; open && read < limit; read++) {
       const msg = rx.prepare(RECV_BYTES, 28, rx.control.length);
       const n = libc.recvmsg(fd, msg, MSG_DONTWAIT);
@@ -114,7 +126,14 @@ export function openIpv6Socket(libc: Libc, ifname: string, emit: (e: SocketEvent
       }
       emit({
         kind: "packet",
-        packet: { bytes: rx.data.slice(0, n), src: formatIpv6(rx.name, 8), dst, ttl, ifindex: rxIfindex },
+        packet: {
+          bytes: rx.data.slice(0, n),
+          src: formatIpv6(rx.name, 8),
+          dst,
+          ttl,
+          ifindex: rxIfindex,
+          rxAtUs: times.toClockUs(kernelStampUs(control, rx.controlLen)),
+        },
       });
     }
   };

@@ -8,7 +8,11 @@
  * docs/benchmarks.md, "Daemons side by side". And the
  * transport's `readPending` (what the daemon calls before a down timer fires) delivers such a burst
  * whole before it returns, with no event-loop turn.
+ * Each datagram of a burst that waited in the socket keeps the time it arrived (the kernel's
+ * SO_TIMESTAMPNS, carried onto the transport's clock: transports/libc.ffi.ts `ReceiveTimes`), not
+ * the time the busy receiver got round to reading it — IPv4 and IPv6.
  */
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipUnlessLab } from "../support/env.ts";
 import { Lab } from "../support/lab.ts";
@@ -24,10 +28,38 @@ interface Report {
     emptyReads: number;
     socketErrors: number;
     directReads: number;
+    kernelTimes: number;
   };
   readonly vrids: readonly number[];
+  /** Each delivered datagram's receive time and the receiver's busy block, on its clock (µs). */
+  readonly times: readonly number[];
+  readonly blockStartUs: number;
+  readonly blockEndUs: number;
+}
+interface Pending {
+  readonly pending: readonly number[];
+  readonly times: readonly number[];
+  readonly blockStartUs: number;
+  readonly blockEndUs: number;
+}
+
+/** The receive times of a burst that arrived during the block: inside it, in order, none at its end. */
+function expectTimedInBlock(
+  times: readonly number[] | undefined,
+  r: { blockStartUs: number; blockEndUs: number },
+) {
+  expect(times?.length).toBe(COUNT);
+  const list = times ?? [];
+  for (const [i, t] of list.entries()) {
+    expect(t).toBeGreaterThan(r.blockStartUs);
+    // Read after the block: its read time would be ≥ blockEndUs. The burst left the sender within
+    // its run, well before the 3 s block ended (the sender prints once its sends completed).
+    expect(t).toBeLessThan(r.blockEndUs);
+    if (i > 0) expect(t).toBeGreaterThanOrEqual(list[i - 1] ?? 0);
+  }
 }
 const SPACED = 20;
+const TIMED_BLOCK_MS = 600;
 
 describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
   let lab: Lab;
@@ -35,7 +67,11 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
   let final: Report | undefined;
   let sendOut = "";
   let spacedOut = "";
-  let pending: readonly number[] | undefined;
+  let pending: Pending | undefined;
+  let timedPending: Pending | undefined;
+  let timedSendOut = "";
+  let v6: Report | undefined;
+  let v6SendOut = "";
 
   beforeAll(async () => {
     lab = await Lab.create({ prefix: `vg${process.pid % 1000}bu`, hosts: 2 });
@@ -75,8 +111,42 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
     await burst.waitExit(15_000);
     await second.waitExit(20_000);
     const line = second.stdout.split("\n").find((l) => l.startsWith('{"pending"'));
-    pending = line === undefined ? undefined : (JSON.parse(line) as { pending: number[] }).pending;
-  }, 60_000);
+    pending = line === undefined ? undefined : (JSON.parse(line) as Pending);
+    // Receive times: an armed sender sends the burst as the receiver's block begins (a trigger
+    // file), so the datagrams wait in the socket for most of a 600 ms block — less than the age a
+    // kernel time is trusted at (1 s, libc.ffi.ts MAX_RX_AGE_US).
+    const dir = lab.tempDir();
+    const timed = async (family: 4 | 6): Promise<{ sendOut: string; receiverOut: string }> => {
+      const trigger = join(dir, `go${family}`);
+      const sender = startScript(
+        lab,
+        h1.ns,
+        "raw-burst.ts",
+        family === 4
+          ? ["send", "eth0", String(COUNT), `198.18.${lab.subnet}`, "0", "1", trigger]
+          : ["send6", "eth0", String(COUNT), trigger],
+      );
+      await sender.waitForOutput(/armed/, 15_000);
+      const receiver = startScript(lab, h2.ns, "raw-burst.ts", [
+        family === 4 ? "receive" : "receive6",
+        "eth0",
+        String(TIMED_BLOCK_MS),
+        family === 4 ? "pending" : "-",
+        trigger,
+      ]);
+      await sender.waitExit(15_000);
+      await receiver.waitExit(20_000);
+      return { sendOut: sender.output, receiverOut: receiver.stdout };
+    };
+    const t4 = await timed(4);
+    timedSendOut = t4.sendOut;
+    const line4 = t4.receiverOut.split("\n").find((l) => l.startsWith('{"pending"'));
+    timedPending = line4 === undefined ? undefined : (JSON.parse(line4) as Pending);
+    const t6 = await timed(6);
+    v6SendOut = t6.sendOut;
+    const line6 = t6.receiverOut.split("\n").find((l) => l.startsWith('{"stats"'));
+    v6 = line6 === undefined ? undefined : (JSON.parse(line6) as Report);
+  }, 90_000);
 
   afterAll(async () => {
     await lab?.destroy();
@@ -109,6 +179,26 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
   });
 
   it("readPending delivers the whole queued burst before it returns", () => {
-    expect(pending).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
+    expect(pending?.pending).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
+  });
+
+  it("times each queued datagram by its arrival, not by the read after the busy block", () => {
+    expect(timedSendOut).toContain(`{"sent":${COUNT}}`);
+    expect(timedPending?.pending).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
+    if (timedPending !== undefined) expectTimedInBlock(timedPending.times, timedPending);
+    // The spaced adverts, read as they came, carried the kernel's time too. The first burst waited
+    // in the socket for however much of the 3 s block was left when its sender started: a datagram
+    // there carries the kernel's time (inside the block) only when it waited less than 1 s, else
+    // its read's (at or after the block's end).
+    const firstBurst = (report?.times ?? []).slice(0, COUNT);
+    const kernelTimed = firstBurst.filter((t) => t < (report?.blockEndUs ?? 0)).length;
+    expect(final?.stats.kernelTimes).toBe(SPACED + kernelTimed);
+  });
+
+  it("times IPv6 datagrams by their arrival too", () => {
+    expect(v6SendOut).toContain(`{"sent":${COUNT}}`);
+    expect(v6?.vrids).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
+    expect(v6?.stats.kernelTimes).toBe(COUNT);
+    if (v6 !== undefined) expectTimedInBlock(v6.times, v6);
   });
 });

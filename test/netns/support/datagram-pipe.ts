@@ -11,7 +11,7 @@
  */
 import { createInterface } from "node:readline";
 import raw from "raw-socket";
-import { loadLibc } from "../../../transports/libc.ffi.ts";
+import { loadLibc, ReceiveTimes } from "../../../transports/libc.ffi.ts";
 import { openIpv6Socket } from "../../../transports/raw6.socket.ts";
 import { IP_HDRINCL, vrrpIpPacket } from "./ip-packet.ts";
 
@@ -20,7 +20,8 @@ const socket = raw.createSocket({ protocol: 112, addressFamily: raw.AddressFamil
 const name = Buffer.from(`${ifname}\0`);
 socket.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_BINDTODEVICE, name, name.length);
 socket.setOption(raw.SocketLevel.IPPROTO_IP, IP_HDRINCL, 1);
-const socket6 = openIpv6Socket(loadLibc(), ifname, () => {});
+const libc = loadLibc();
+const socket6 = openIpv6Socket(libc, ifname, () => {}, new ReceiveTimes(libc, { nowUs: () => 0 }));
 
 let n = 0;
 const lines = createInterface({ input: process.stdin });
