@@ -97,13 +97,14 @@ export function openIpv4Socket(
   let closed = false;
   // Reads. raw-socket's own `recv` formats the source address (sprintf) and calls back into JS per
   // datagram, and reports an empty socket by throwing (≈ 6 µs); so the socket's descriptor is found
-  // (`rawSocketFd`) and read with a non-blocking recvmsg through koffi (≈ 1 µs less per datagram,
-  // 0.7 µs for an empty read), which also returns the datagram's kernel receive time (`times`);
-  // raw-socket still watches it for readiness. If the descriptor cannot be identified, raw-socket
-  // reads as before, and a datagram's time is its read's.
+  // (`rawSocketFd`) and read with a non-blocking read through koffi (recvfrom was ≈ 1 µs less per
+  // datagram, 0.7 µs for an empty read; it is now recvmsg, at the same CPU per advert in the receive
+  // bench, for the datagram's kernel receive time: `times`); raw-socket still watches it for
+  // readiness. If the descriptor cannot be identified, raw-socket reads as before, and a datagram's
+  // time is its read's.
   // Adaptive reads. raw-socket reports readiness once per poll wake-up; under a burst, reading one
   // datagram per wake-up is one event-loop callback (and epoll round) per datagram. Draining the
-  // socket on each wake-up instead costs a recvfrom that finds it empty: a loss when adverts arrive
+  // socket on each wake-up instead costs a read that finds it empty: a loss when adverts arrive
   // one at a time. So: one datagram per wake-up, until a wake-up follows the end
   // of the previous one within BURST_GAP_MS (datagrams are queueing: level-triggered poll woke us at
   // once); then drain up to RECV_BATCH per wake-up, until a drain finds a single datagram. A loop
@@ -131,7 +132,7 @@ export function openIpv4Socket(
       emit({ kind: "notVrrp" });
       return;
     }
-    // A remembered copy (the receive buffer is reused by the next recvfrom): no allocation for
+    // A remembered copy (the receive buffer is reused by the next read): no allocation for
     // a message seen before.
     const m = interner.intern(data, ip.payloadStart, ip.payloadEnd);
     emit({

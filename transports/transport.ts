@@ -24,7 +24,10 @@ export interface Datagram extends RxMeta {
   /** Interface the datagram arrived on (name; `ifindex` when known). */
   readonly ifname: string;
   readonly ifindex?: number;
-  /** Receive time, taken from the injected clock, in microseconds. */
+  /**
+   * Receive time on the injected clock, in microseconds: the kernel's arrival time where the
+   * transport reads one (raw sockets, SO_TIMESTAMPNS), else the read's; the delivery time in a simulation.
+   */
   readonly rxAtUs: number;
 }
 

@@ -279,10 +279,11 @@ export class Node {
 
   /**
    * Enqueues one live input; the queue drains synchronously in arrival order. An input that happened
-   * before its turn (`happenedAtUs`: a datagram's receive time, taken at the socket read; a timer's
-   * due time when it woke within the process timers' resolution, timer-table.ts) is stamped with
-   * that time — never before the previous event — so the timers it restarts count from the read, as
-   * keepalived's count from its loop's wake-up, not from after the receive path ran; and a repeating
+   * before its turn (`happenedAtUs`: a datagram's receive time — the kernel's, when the transport
+   * has it, else its read's; a timer's due time when it woke within the process timers' resolution,
+   * timer-table.ts) is stamped with that time — never before the previous event — so the timers it
+   * restarts count from the datagram's arrival (keepalived's count from its loop's wake-up), not from
+   * after a busy process got round to it or the receive path ran; and a repeating
    * timer (the MASTER's advert) keeps its period on the real clock as on the virtual one, instead of
    * adding the millisecond process timer's rounding to every period.
    */

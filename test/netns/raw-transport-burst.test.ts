@@ -4,7 +4,7 @@
  * (up to 64 datagrams each) instead of one event-loop callback per datagram; and adverts arriving one
  * at a time (20 ms apart) are read one per wake-up, not each followed by a read that finds the socket
  * empty (the cost of always draining: only one wake-up in 8 probes for a backlog); every read goes
- * through libc's recvfrom on the socket's own descriptor, not raw-socket's `recv`.
+ * through libc's recvmsg on the socket's own descriptor, not raw-socket's `recv`.
  * docs/benchmarks.md, "Daemons side by side". And the
  * transport's `readPending` (what the daemon calls before a down timer fires) delivers such a burst
  * whole before it returns, with no event-loop turn.
@@ -161,7 +161,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
     expect(report?.vrids).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
     expect(report?.stats.received).toBe(COUNT);
     expect(report?.stats.socketErrors).toBe(0);
-    // Read with libc's recvfrom on raw-socket's descriptor (found by rawSocketFd), not raw-socket's recv.
+    // Read with libc's recvmsg on raw-socket's descriptor (found by rawSocketFd), not raw-socket's recv.
     expect(report?.stats.directReads).toBe(COUNT);
     // ceil(100 / 64) = 2 wake-ups for the queued burst; a little slack for a burst split in flight.
     expect(report?.stats.wakeups).toBeGreaterThanOrEqual(2);
