@@ -338,45 +338,61 @@ export function kernelStampUs(view: DataView, length: number): number | undefine
  * read. Older stamps fall back to the read time, as before kernel times were read.
  */
 export const MAX_RX_AGE_US = 1_000_000;
+/** How often the realtime clock is read against the node's (the offset between them drifts by µs). */
+export const PAIR_EVERY_US = 100_000;
+/**
+ * The longest the node's clock may move while the realtime clock is read for a pair. Longer, and the
+ * process was preempted in between (measured here: 5–10 µs usually, up to a millisecond under load),
+ * which would put every stamp converted with that pair early by as much: the pair is not taken.
+ */
+export const PAIR_BRACKET_US = 50;
+/** A pair older than this is not used (a realtime step since then would go unseen). */
+export const PAIR_STALE_US = 5_000_000;
 
 /**
  * Datagrams' kernel receive times on the node's clock. The kernel stamps each datagram when it
- * arrives (SO_TIMESTAMPNS) on CLOCK_REALTIME; `pair` reads that clock and the node's back to back,
- * once per read batch, and `toClockUs` carries a stamp over with that pair. So a datagram that waited
- * in the socket while the process was busy or off CPU keeps the time it arrived, and the protocol
- * timers it restarts count from then (RFC 9568's Master_Down_Timer is reset on receipt), not from the
- * read. A stamp after the pair (arrived during the batch) converts to a time after it; the node never
- * stamps an event later than its clock's now nor earlier than the previous event (runtime/node.ts).
+ * arrives (SO_TIMESTAMPNS) on CLOCK_REALTIME; `begin`, at each read batch, notes the node's now and,
+ * every PAIR_EVERY_US, reads the realtime clock between two readings of the node's — the offset of
+ * the two clocks, kept only when that bracket is short (PAIR_BRACKET_US). `toClockUs` carries a stamp
+ * over with the last offset kept. So a datagram that waited in the socket while the process was busy
+ * or off CPU keeps the time it arrived, and the protocol timers it restarts count from then (RFC
+ * 9568's Master_Down_Timer is reset on receipt), not from the read. A stamp after the batch's now
+ * converts to a time after it; the node never stamps an event later than its clock's now nor earlier
+ * than the previous event (runtime/node.ts).
  */
 export class ReceiveTimes {
   readonly #timespec = new Uint8Array(16);
   readonly #view = new DataView(this.#timespec.buffer);
-  #realUs = Number.NaN;
-  #clockUs = 0;
+  /** Realtime µs minus the node's clock µs, from the last pair kept. */
+  #offsetUs = Number.NaN;
+  #pairedAtUs = Number.NEGATIVE_INFINITY;
+  #nowUs = 0;
 
   constructor(
     private readonly libc: Pick<Libc, "clockGettime">,
     private readonly clock: { nowUs(): number },
   ) {}
 
-  /** Reads the realtime clock and the node's clock together (a failed read disables the batch's stamps). */
-  pair(): void {
-    this.#clockUs = this.clock.nowUs();
-    if (this.libc.clockGettime(CLOCK_REALTIME, this.#timespec) !== 0) {
-      this.#realUs = Number.NaN;
-      return;
-    }
+  /** At a read batch: the node's now, and a new pair when the last one is PAIR_EVERY_US old. */
+  begin(): void {
+    const before = this.clock.nowUs();
+    this.#nowUs = before;
+    if (before - this.#pairedAtUs < PAIR_EVERY_US) return;
+    if (this.libc.clockGettime(CLOCK_REALTIME, this.#timespec) !== 0) return;
+    const after = this.clock.nowUs();
+    if (after - before > PAIR_BRACKET_US) return; // preempted in between: the next batch tries again
     const v = this.#view;
-    this.#realUs =
-      (v.getUint32(0, true) + v.getInt32(4, true) * 2 ** 32) * 1e6 + Math.floor(v.getUint32(8, true) / 1000);
+    const realUs = (v.getUint32(0, true) + v.getInt32(4, true) * 2 ** 32) * 1e6 + v.getUint32(8, true) / 1000;
+    this.#offsetUs = realUs - (before + after) / 2;
+    this.#pairedAtUs = after;
   }
 
-  /** A kernel stamp (µs of CLOCK_REALTIME) on the node's clock; undefined when absent or too old to trust. */
+  /** A kernel stamp (µs of CLOCK_REALTIME) on the node's clock; undefined when absent, too old or unpaired. */
   toClockUs(stampUs: number | undefined): number | undefined {
-    if (stampUs === undefined) return undefined;
-    const ageUs = this.#realUs - stampUs;
-    if (!(ageUs <= MAX_RX_AGE_US)) return undefined; // NaN (no pair) fails too
-    return this.#clockUs - ageUs;
+    if (stampUs === undefined || !(this.#nowUs - this.#pairedAtUs <= PAIR_STALE_US)) return undefined;
+    const atUs = Math.floor(stampUs - this.#offsetUs);
+    if (!(this.#nowUs - atUs <= MAX_RX_AGE_US)) return undefined; // NaN (no pair yet) fails too
+    return atUs;
   }
 }
 

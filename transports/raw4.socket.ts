@@ -156,7 +156,7 @@ export function openIpv4Socket(
   /** Reads up to `limit` datagrams, fewer when the socket runs empty; returns how many it read. */
   const readUpTo = (limit: number): number => {
     let read = 0;
-    if (rx !== undefined) times.pair();
+    if (rx !== undefined) times.begin();
     for (; read < limit; read++) {
       if (fd !== undefined && rx !== undefined && control !== undefined) {
         const n = libc.recvmsg(fd, rx.rearm(0, RECV_CONTROL_BYTES), MSG_DONTWAIT);

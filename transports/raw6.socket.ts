@@ -96,7 +96,7 @@ export function openIpv6Socket(
   /** Reads until the socket is empty, or `limit` datagrams. */
   const control = new DataView(rx.control.buffer, rx.control.byteOffset);
   const drain = (limit = Number.POSITIVE_INFINITY): void => {
-    times.pair();
+    times.begin();
     for (let read = 0; open && read < limit; read++) {
       const msg = rx.prepare(RECV_BYTES, 28, rx.control.length);
       const n = libc.recvmsg(fd, msg, MSG_DONTWAIT);

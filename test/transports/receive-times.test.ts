@@ -1,13 +1,17 @@
 /**
  * Kernel receive times (transports/libc.ffi.ts): the SCM_TIMESTAMPNS control message is found among
- * others, and a stamp on CLOCK_REALTIME is carried onto the node's clock by one pair of readings —
- * its age kept, a stamp older than MAX_RX_AGE_US (or a failed realtime read) left to the read time.
+ * others, and a stamp on CLOCK_REALTIME is carried onto the node's clock by the clocks' offset —
+ * its age kept; a stamp older than MAX_RX_AGE_US, or without a fresh pair taken without preemption,
+ * left to the read time.
  * On the wire: test/netns/raw-transport-burst.test.ts.
  */
 import { describe, expect, it } from "vitest";
 import {
   kernelStampUs,
   MAX_RX_AGE_US,
+  PAIR_BRACKET_US,
+  PAIR_EVERY_US,
+  PAIR_STALE_US,
   ReceiveTimes,
   SO_TIMESTAMPNS,
   SOL_SOCKET,
@@ -61,52 +65,80 @@ describe("kernelStampUs", () => {
 });
 
 describe("ReceiveTimes", () => {
-  /** A realtime clock at `realUs` (µs), or failing, and a node clock at `clockUs`. */
-  function rig(realUs: number, clockUs: number, fails = false) {
-    const state = { realUs, clockUs, fails };
+  const REAL = 1_796_158_182_000_000;
+  const CLOCK = 50_000_000;
+  /**
+   * One true time `t` (µs): the node's clock reads CLOCK + t, the realtime clock REAL + t + drift (or
+   * fails); reading the realtime clock takes `readUs` (a preemption in between, when long).
+   */
+  function rig() {
+    const state = { t: 0, drift: 0, fails: false, readUs: 4, reads: 0 };
     const libc = {
       clockGettime: (_clock: number, ts: Uint8Array): number => {
         if (state.fails) return -1;
+        state.reads++;
+        state.t += state.readUs / 2;
+        const real = REAL + state.t + state.drift;
         const v = new DataView(ts.buffer, ts.byteOffset);
-        v.setBigInt64(0, BigInt(Math.floor(state.realUs / 1e6)), true);
-        v.setBigInt64(8, BigInt((state.realUs % 1e6) * 1000 + 999), true);
+        v.setBigInt64(0, BigInt(Math.floor(real / 1e6)), true);
+        v.setBigInt64(8, BigInt((real % 1e6) * 1000), true);
+        state.t += state.readUs / 2;
         return 0;
       },
     };
-    return { state, times: new ReceiveTimes(libc, { nowUs: () => state.clockUs }) };
+    /** The kernel's stamp of a datagram that arrived `agoUs` before now. */
+    const stamp = (agoUs: number) => REAL + state.t - agoUs + state.drift;
+    const now = () => CLOCK + state.t;
+    return { state, stamp, now, times: new ReceiveTimes(libc, { nowUs: now }) };
   }
-  const REAL = 1_796_158_182_000_000;
 
-  it("keeps a datagram's age: arrived 3.2 ms before the pair, 3.2 ms before the node's now", () => {
-    const { times } = rig(REAL, 50_000_000);
-    times.pair();
-    expect(times.toClockUs(REAL - 3_200)).toBe(50_000_000 - 3_200);
-    // Arrived during the batch, after the pair: after it on the node's clock too.
-    expect(times.toClockUs(REAL + 150)).toBe(50_000_150);
+  it("keeps a datagram's age: arrived 3.2 ms before the batch, 3.2 ms before the node's now", () => {
+    const { stamp, now, times } = rig();
+    times.begin();
+    expect(times.toClockUs(stamp(3_200))).toBe(now() - 3_200);
+    // Arrived during the batch, after its start: after it on the node's clock too.
+    expect(times.toClockUs(stamp(-150))).toBe(now() + 150);
   });
 
-  it("uses the pair of the batch it was read in", () => {
-    const { state, times } = rig(REAL, 1_000);
-    times.pair();
-    state.realUs += 1_000_000;
-    state.clockUs += 999_500; // the two clocks drift apart by 500 µs over the second
-    times.pair();
-    expect(times.toClockUs(REAL + 990_000)).toBe(1_000 + 999_500 - 10_000);
+  it("reads the realtime clock again only every PAIR_EVERY_US, and follows the clocks' drift", () => {
+    const { state, stamp, now, times } = rig();
+    times.begin();
+    expect(state.reads).toBe(1);
+    state.t += PAIR_EVERY_US - 10;
+    state.drift = 500; // the realtime clock slewed 500 µs ahead meanwhile
+    times.begin();
+    expect(state.reads).toBe(1); // not yet: the old pair converts, 500 µs off
+    expect(times.toClockUs(stamp(2_000))).toBe(now() - 2_000 + 500);
+    state.t += 20;
+    times.begin();
+    expect(state.reads).toBe(2);
+    expect(times.toClockUs(stamp(2_000))).toBe(now() - 2_000);
   });
 
-  it("leaves the time to the read when the stamp is older than it trusts, absent, or the realtime read failed", () => {
-    const { state, times } = rig(REAL, 7_000_000);
-    times.pair();
-    expect(times.toClockUs(REAL - MAX_RX_AGE_US)).toBe(7_000_000 - MAX_RX_AGE_US);
-    expect(times.toClockUs(REAL - MAX_RX_AGE_US - 1)).toBeUndefined();
+  it("takes no pair across a preemption: the stamps would all come out early by it", () => {
+    const { state, stamp, now, times } = rig();
+    state.readUs = PAIR_BRACKET_US + 1;
+    times.begin();
+    expect(times.toClockUs(stamp(100))).toBeUndefined(); // no pair yet: the read time is used
+    state.readUs = 4;
+    times.begin(); // the next batch tries again
+    expect(times.toClockUs(stamp(100))).toBe(now() - 100);
+  });
+
+  it("leaves the time to the read when the stamp is too old to trust, absent, or the pair stale", () => {
+    const { state, stamp, now, times } = rig();
+    state.readUs = 0; // ages counted from the batch's start are ages from now
+    times.begin();
+    expect(times.toClockUs(stamp(MAX_RX_AGE_US))).toBe(now() - MAX_RX_AGE_US);
+    expect(times.toClockUs(stamp(MAX_RX_AGE_US + 1))).toBeUndefined();
     expect(times.toClockUs(undefined)).toBeUndefined();
+    // The realtime clock cannot be read any more: the last pair serves until it is stale.
     state.fails = true;
-    times.pair();
-    expect(times.toClockUs(REAL)).toBeUndefined();
-  });
-
-  it("has no pair before the first read batch", () => {
-    const { times } = rig(REAL, 0);
-    expect(times.toClockUs(REAL)).toBeUndefined();
+    state.t += PAIR_STALE_US;
+    times.begin();
+    expect(times.toClockUs(stamp(10))).toBe(now() - 10);
+    state.t += 1;
+    times.begin();
+    expect(times.toClockUs(stamp(10))).toBeUndefined();
   });
 });
