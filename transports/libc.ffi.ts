@@ -24,7 +24,7 @@ export const SOL_SOCKET = 1;
 export const SO_BINDTODEVICE = 25;
 export const SO_ATTACH_FILTER = 26;
 export const SO_RCVBUF = 8;
-/** SO_TIMESTAMPNS(_OLD): each datagram carries its arrival time, an SCM_TIMESTAMPNS control message (same number). */
+/** SO_TIMESTAMPNS(_OLD): each datagram's arrival time, an SCM_TIMESTAMPNS control message (same number). */
 export const SO_TIMESTAMPNS = 35;
 export const CLOCK_REALTIME = 0;
 export const IPPROTO_IPV6 = 41;
@@ -312,7 +312,8 @@ export function* controlMessages(
 
 /**
  * The SCM_TIMESTAMPNS control message among the first `length` bytes of a control buffer (`view`),
- * as µs of CLOCK_REALTIME, or undefined when there is none. A plain loop over the `cmsghdr`s (no generator per datagram).
+ * as µs of CLOCK_REALTIME, or undefined when there is none. A plain loop over the `cmsghdr`s (no
+ * generator per datagram).
  */
 export function kernelStampUs(view: DataView, length: number): number | undefined {
   for (let off = 0; off + 16 <= length; ) {
@@ -387,7 +388,7 @@ export class ReceiveTimes {
     this.#pairedAtUs = after;
   }
 
-  /** A kernel stamp (µs of CLOCK_REALTIME) on the node's clock; undefined when absent, too old or unpaired. */
+  /** A kernel stamp (µs of CLOCK_REALTIME) on the node's clock; undefined if absent, too old or unpaired. */
   toClockUs(stampUs: number | undefined): number | undefined {
     if (stampUs === undefined || !(this.#nowUs - this.#pairedAtUs <= PAIR_STALE_US)) return undefined;
     const atUs = Math.floor(stampUs - this.#offsetUs);

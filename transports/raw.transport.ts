@@ -18,8 +18,9 @@
  *   min/max_ttl) drops adverts from non-peers or outside the TTL range and counts them.
  *
  * Receive times are the kernel's (SO_TIMESTAMPNS) carried onto the injected `Clock`, or the read's
- * time on it where the kernel gave none (libc.ffi.ts `ReceiveTimes`). Malformed, truncated or oversized datagrams are
- * counted in `stats` and dropped, never fatal. Not pure: this is the edge to the kernel.
+ * time on it where there is none to trust (libc.ffi.ts `ReceiveTimes`). Malformed, truncated or
+ * oversized datagrams are counted in `stats` and dropped, never fatal. Not pure: this is the edge
+ * to the kernel.
  */
 import { networkInterfaces } from "node:os";
 import { type Observable, Subject } from "rxjs";
@@ -83,7 +84,8 @@ export interface RawSocketStats {
   directReads: number;
   /**
    * Datagrams timed by the kernel's receive time (SO_TIMESTAMPNS), not by their read: the rest had no
-   * stamp (raw-socket's own reads) or one too old to trust (libc.ffi.ts `MAX_RX_AGE_US`).
+   * stamp (raw-socket's own reads), one too old to trust (libc.ffi.ts `MAX_RX_AGE_US`) or no fresh
+   * offset between the clocks to carry it over with (`ReceiveTimes`).
    */
   kernelTimes: number;
   /** IPv4: datagrams sent at once with libc's sendto on that descriptor (raw4.send.ts), not queued in raw-socket. */

@@ -4,8 +4,9 @@
  * Options as keepalived sets them: traffic class 0xc0, IPV6_CHECKSUM at offset 6 (the kernel writes the VRRPv3
  * checksum on send and drops bad ones on receive), bound to the interface, multicast hop limit 255,
  * loop off, IPV6_RECVHOPLIMIT and IPV6_RECVPKTINFO for the hop limit, destination and interface
- * of each datagram; SO_TIMESTAMPNS for its arrival time (libc.ffi.ts `ReceiveTimes`). Sends use `sendmsg` with IPV6_HOPLIMIT (unicast_ttl) and, when a source is
- * given, IPV6_PKTINFO. Not pure: the edge to the kernel.
+ * of each datagram, SO_TIMESTAMPNS for its arrival time (libc.ffi.ts `ReceiveTimes`). Sends use
+ * `sendmsg` with IPV6_HOPLIMIT (unicast_ttl) and, when a source is given, IPV6_PKTINFO. Not pure:
+ * the edge to the kernel.
  */
 import { formatIpv6 } from "../src/protocol/address.ts";
 import { addressOrThrow, VRRP_PROTOCOL } from "./ip-header.ts";
