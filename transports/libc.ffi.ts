@@ -349,12 +349,15 @@ export const PAIR_EVERY_US = 100_000;
 export const PAIR_BRACKET_US = 50;
 /** A pair older than this is not used (a realtime step since then would go unseen). */
 export const PAIR_STALE_US = 5_000_000;
+/** Readings per pair at most, when the bracket is too long (a preemption is seldom repeated at once). */
+export const PAIR_TRIES = 3;
 
 /**
  * Datagrams' kernel receive times on the node's clock. The kernel stamps each datagram when it
  * arrives (SO_TIMESTAMPNS) on CLOCK_REALTIME; `begin`, at each read batch, notes the node's now and,
  * every PAIR_EVERY_US, reads the realtime clock between two readings of the node's — the offset of
- * the two clocks, kept only when that bracket is short (PAIR_BRACKET_US). `toClockUs` carries a stamp
+ * the two clocks, kept only when that bracket is short (PAIR_BRACKET_US; up to PAIR_TRIES readings,
+ * the first when the socket opens, so that its first batch has one). `toClockUs` carries a stamp
  * over with the last offset kept. So a datagram that waited in the socket while the process was busy
  * or off CPU keeps the time it arrived, and the protocol timers it restarts count from then (RFC
  * 9568's Master_Down_Timer is reset on receipt), not from the read. A stamp after the batch's now
@@ -372,20 +375,30 @@ export class ReceiveTimes {
   constructor(
     private readonly libc: Pick<Libc, "clockGettime">,
     private readonly clock: { nowUs(): number },
-  ) {}
+  ) {
+    this.#pair();
+  }
 
   /** At a read batch: the node's now, and a new pair when the last one is PAIR_EVERY_US old. */
   begin(): void {
-    const before = this.clock.nowUs();
-    this.#nowUs = before;
-    if (before - this.#pairedAtUs < PAIR_EVERY_US) return;
-    if (this.libc.clockGettime(CLOCK_REALTIME, this.#timespec) !== 0) return;
-    const after = this.clock.nowUs();
-    if (after - before > PAIR_BRACKET_US) return; // preempted in between: the next batch tries again
-    const v = this.#view;
-    const realUs = (v.getUint32(0, true) + v.getInt32(4, true) * 2 ** 32) * 1e6 + v.getUint32(8, true) / 1000;
-    this.#offsetUs = realUs - (before + after) / 2;
-    this.#pairedAtUs = after;
+    this.#nowUs = this.clock.nowUs();
+    if (this.#nowUs - this.#pairedAtUs >= PAIR_EVERY_US) this.#pair();
+  }
+
+  /** Reads the offset, up to PAIR_TRIES times until a bracket is short; else keeps the last one. */
+  #pair(): void {
+    for (let tries = 0; tries < PAIR_TRIES; tries++) {
+      const before = this.clock.nowUs();
+      if (this.libc.clockGettime(CLOCK_REALTIME, this.#timespec) !== 0) return;
+      const after = this.clock.nowUs();
+      if (after - before > PAIR_BRACKET_US) continue; // preempted in between: read again
+      const v = this.#view;
+      const realUs =
+        (v.getUint32(0, true) + v.getInt32(4, true) * 2 ** 32) * 1e6 + v.getUint32(8, true) / 1000;
+      this.#offsetUs = realUs - (before + after) / 2;
+      this.#pairedAtUs = after;
+      return;
+    }
   }
 
   /** A kernel stamp (µs of CLOCK_REALTIME) on the node's clock; undefined if absent, too old or unpaired. */

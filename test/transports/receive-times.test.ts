@@ -12,6 +12,7 @@ import {
   PAIR_BRACKET_US,
   PAIR_EVERY_US,
   PAIR_STALE_US,
+  PAIR_TRIES,
   ReceiveTimes,
   SO_TIMESTAMPNS,
   SOL_SOCKET,
@@ -69,20 +70,23 @@ describe("ReceiveTimes", () => {
   const CLOCK = 50_000_000;
   /**
    * One true time `t` (µs): the node's clock reads CLOCK + t, the realtime clock REAL + t + drift (or
-   * fails); reading the realtime clock takes `readUs` (a preemption in between, when long).
+   * fails); reading the realtime clock takes `readUs`, or longer than the bracket allows for the next
+   * `preempted` readings (a preemption in between). The transport's first pair is taken at once.
    */
-  function rig() {
-    const state = { t: 0, drift: 0, fails: false, readUs: 4, reads: 0 };
+  function rig(preempted = 0) {
+    const state = { t: 0, drift: 0, fails: false, readUs: 4, reads: 0, preempted };
     const libc = {
       clockGettime: (_clock: number, ts: Uint8Array): number => {
         if (state.fails) return -1;
         state.reads++;
-        state.t += state.readUs / 2;
+        const readUs = state.preempted > 0 ? PAIR_BRACKET_US + 1 : state.readUs;
+        state.preempted = Math.max(0, state.preempted - 1);
+        state.t += readUs / 2;
         const real = REAL + state.t + state.drift;
         const v = new DataView(ts.buffer, ts.byteOffset);
         v.setBigInt64(0, BigInt(Math.floor(real / 1e6)), true);
         v.setBigInt64(8, BigInt((real % 1e6) * 1000), true);
-        state.t += state.readUs / 2;
+        state.t += readUs / 2;
         return 0;
       },
     };
@@ -102,6 +106,7 @@ describe("ReceiveTimes", () => {
 
   it("reads the realtime clock again only every PAIR_EVERY_US, and follows the clocks' drift", () => {
     const { state, stamp, now, times } = rig();
+    expect(state.reads).toBe(1); // when the socket opened
     times.begin();
     expect(state.reads).toBe(1);
     state.t += PAIR_EVERY_US - 10;
@@ -115,13 +120,19 @@ describe("ReceiveTimes", () => {
     expect(times.toClockUs(stamp(2_000))).toBe(now() - 2_000);
   });
 
-  it("takes no pair across a preemption: the stamps would all come out early by it", () => {
-    const { state, stamp, now, times } = rig();
-    state.readUs = PAIR_BRACKET_US + 1;
+  it("takes no pair across a preemption (the stamps would all come out early by it): reads again", () => {
+    // Preempted at the first reading only: the second is kept.
+    const once = rig(1);
+    once.times.begin();
+    expect(once.state.reads).toBe(2);
+    expect(once.times.toClockUs(once.stamp(100))).toBe(once.now() - 100);
+    // Preempted at every reading the socket's opening and its first batch make: no pair, and the
+    // read time is used; the next batch reads again.
+    const { state, stamp, now, times } = rig(2 * PAIR_TRIES);
     times.begin();
-    expect(times.toClockUs(stamp(100))).toBeUndefined(); // no pair yet: the read time is used
-    state.readUs = 4;
-    times.begin(); // the next batch tries again
+    expect(state.reads).toBe(2 * PAIR_TRIES);
+    expect(times.toClockUs(stamp(100))).toBeUndefined();
+    times.begin();
     expect(times.toClockUs(stamp(100))).toBe(now() - 100);
   });
 
