@@ -275,10 +275,7 @@ async function realSyncFault(lab: Lab): Promise<SyncFault & { conf: string; ip: 
   const h = lab.host(1);
   const [net, net2] = [`198.18.${lab.subnet}`, `198.19.${lab.subnet}`];
   const ip2 = `${net2}.1`;
-  const veth = ["link", "add", "eth1", "type", "veth", "peer", "name", "s1", "netns", lab.bridgeNs];
-  await lab.nsRun(h.ns, "ip", veth);
-  await lab.nsRun(lab.bridgeNs, "ip", ["link", "set", "s1", "up"]);
-  await lab.nsRun(h.ns, "ip", ["addr", "add", `${ip2}/24`, "dev", "eth1"]); // left DOWN
+  await lab.secondInterface(h, "s1", { address: `${ip2}/24`, up: false }); // left DOWN
   const n = await notifyDir(lab);
   const reader = fifoReader(lab, h.ns, n.fifo);
   const ka = lab.keepalived(h, syncConf(100, net, net2, n), "keepalived-syncfault");

@@ -227,12 +227,7 @@ async function realSync(lab: Lab, v: SyncVariant): Promise<RealSync> {
   const net = `198.18.${lab.subnet}`;
   const net2 = `198.19.${lab.subnet}`;
   const ip2 = `${net2}.1`;
-  // A second interface: eth1, a veth whose peer sits (up, unbridged) in the bridge namespace.
-  const veth = ["link", "add", "eth1", "type", "veth", "peer", "name", "s1", "netns", lab.bridgeNs];
-  await lab.nsRun(h.ns, "ip", veth);
-  await lab.nsRun(lab.bridgeNs, "ip", ["link", "set", "s1", "up"]);
-  await lab.nsRun(h.ns, "ip", ["addr", "add", `${ip2}/24`, "dev", "eth1"]);
-  await lab.nsRun(h.ns, "ip", ["link", "set", "eth1", "up"]);
+  await lab.secondInterface(h, "s1", { address: `${ip2}/24` });
   const n = await notifyDir(lab);
   const reader = fifoReader(lab, h.ns, n.fifo);
   const ka = lab.keepalived(h, syncConf(v.viCPriority, net, net2, n), `keepalived-sync-${v.key}`);

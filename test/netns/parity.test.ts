@@ -44,25 +44,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true }))(suite, () 
     h2Ip = h2.ipv4;
     // a second link between h1 and h2 (removed with the namespaces)
     const net2 = `198.19.${lab.subnet}`;
-    await lab.nsRun(h1.ns, "ip", [
-      "link",
-      "add",
-      "eth1",
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "eth1",
-      "netns",
-      h2.ns,
-    ]);
-    for (const [h, ip] of [
-      [h1, `${net2}.1/24`],
-      [h2, `${net2}.2/24`],
-    ] as const) {
-      await lab.nsRun(h.ns, "ip", ["addr", "add", ip, "dev", "eth1"]);
-      await lab.nsRun(h.ns, "ip", ["link", "set", "eth1", "up"]);
-    }
+    await lab.secondInterface(h1, "eth1", { peerNs: h2.ns, address: `${net2}.1/24` });
+    await lab.nsRun(h2.ns, "ip", ["addr", "add", `${net2}.2/24`, "dev", "eth1"]);
     const dir = lab.tempDir();
     const conf = [
       "vrrp_instance VI_M {",

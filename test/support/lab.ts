@@ -433,6 +433,35 @@ export class Lab {
     return proc;
   }
 
+  /**
+   * A second interface `eth1` in a host: a veth whose peer (`peer`) sits up in `peerNs` (default: the
+   * bridge namespace, unbridged); with `address` (CIDR) on it, and set up unless `up` is false.
+   * Removed with the namespaces.
+   */
+  async secondInterface(
+    h: LabHost,
+    peer: string,
+    options: { readonly peerNs?: string; readonly address?: string; readonly up?: boolean } = {},
+  ): Promise<void> {
+    const peerNs = options.peerNs ?? this.bridgeNs;
+    await this.nsRun(h.ns, "ip", [
+      "link",
+      "add",
+      "eth1",
+      "type",
+      "veth",
+      "peer",
+      "name",
+      peer,
+      "netns",
+      peerNs,
+    ]);
+    await this.nsRun(peerNs, "ip", ["link", "set", peer, "up"]);
+    if (options.address !== undefined)
+      await this.nsRun(h.ns, "ip", ["addr", "add", options.address, "dev", "eth1"]);
+    if (options.up !== false) await this.nsRun(h.ns, "ip", ["link", "set", "eth1", "up"]);
+  }
+
   /** A temp dir removed by `destroy()`. */
   tempDir(): string {
     const dir = mkdtempSync(join(tmpdir(), `${this.prefix}-`));
