@@ -100,18 +100,30 @@ export class DirectSender {
 }
 
 /**
+ * How long a datagram may wait in a `SendBatch` while its callback goes on: the next datagram after
+ * that sends what waits first. Measured at 1,000 × 0.1 s (docs/benchmarks.md, scale, fourteenth
+ * pass): a MASTER's timers come due in trains, and a wake-up that served a train's 100–200 steps
+ * sent their adverts up to 3 ms after the first step. Where a train was cut into wake-ups changed
+ * from period to period, so an advert sent last in one batch and first in the next left a gap off
+ * by that much. Bounded, a MASTER's send lags its step by a quarter of a millisecond at most (plus
+ * the sends before it), at the cost of more, smaller bursts for a peer's BACKUP to wake for.
+ */
+export const MAX_HOLD_US = 250;
+
+/**
  * The datagrams sent during one callback of the event loop, sent together when it ends (a
- * microtask), in the order they were sent, through their sockets' `DirectSender`s. A MASTER's
- * adverts due in one timer wake-up thus leave back to back once its steps are done, as raw-socket's
- * queue sent them a loop turn later: a peer's BACKUP takes such a burst in one wake-up, where
- * adverts sent one by one between the steps (≈ 50 µs apart) wake it once each; and each step is
- * not made longer by the kernel's delivery of the advert on a veth (a MASTER's next advert is
- * timed from its step). Each datagram is written into a reused arena by the caller (`reserve`, then
- * `commit`) and recorded in reused slots, so nothing is allocated per datagram that outlives its
- * send: records held until the callback ends would be caught by the scavenges of a busy callback
- * and promoted, and a MASTER of a thousand instances at 0.1 s then ran a full GC every few seconds,
- * whose pauses delayed whole bursts of adverts. `flush()` sends what waits now
- * (a socket's `close` does, so nothing sent before it is lost). Not pure (holds the arena).
+ * microtask), in the order they were sent, through their sockets' `DirectSender`s — or earlier, in
+ * parts, when the callback runs long (`MAX_HOLD_US`). A MASTER's adverts due in one timer wake-up
+ * thus leave back to back once their steps are done, as raw-socket's queue sent them a loop turn
+ * later: a peer's BACKUP takes such a burst in one wake-up, where adverts sent one by one between
+ * the steps (≈ 50 µs apart) wake it once each; and each step is not made longer by the kernel's
+ * delivery of the advert on a veth (a MASTER's next advert is timed from its step). Each datagram
+ * is written into a reused arena by the caller (`reserve`, then `commit`) and recorded in reused
+ * slots, so nothing is allocated per datagram that outlives its send: records held until the
+ * callback ends would be caught by the scavenges of a busy callback and promoted, and a MASTER of a
+ * thousand instances at 0.1 s then ran a full GC every few seconds, whose pauses delayed whole
+ * bursts of adverts. `flush()` sends what waits now (a socket's `close` does, so nothing sent before
+ * it is lost). Not pure (holds the arena, reads the monotonic clock).
  */
 export class SendBatch {
   readonly #arena: Uint8Array;
@@ -124,6 +136,8 @@ export class SendBatch {
   readonly #dsts: string[] = [];
   readonly #onErrors: Array<(e: Error) => void> = [];
   readonly #onDirects: Array<() => void> = [];
+  /** When the first waiting datagram was reserved (`nowUs`). */
+  #firstUs = 0;
   #scheduled = false;
   readonly #scheduledFlush = (): void => {
     this.#scheduled = false;
@@ -133,6 +147,8 @@ export class SendBatch {
   constructor(
     private readonly schedule: (fn: () => void) => void = queueMicrotask,
     arenaBytes = 256 * 1024,
+    /** Monotonic microseconds. */
+    private readonly nowUs: () => number = () => performance.now() * 1000,
   ) {
     this.#arena = new Uint8Array(arenaBytes);
   }
@@ -142,9 +158,17 @@ export class SendBatch {
     return this.#count;
   }
 
-  /** Where to write a datagram of `length` bytes (then `commit` it); sends what waits first if full. */
+  /**
+   * Where to write a datagram of `length` bytes (then `commit` it); sends what waits first if the
+   * arena is full or the first waiting datagram has waited `MAX_HOLD_US`.
+   */
   reserve(length: number): Uint8Array {
-    if (this.#used + length > this.#arena.length) this.flush();
+    const nowUs = this.nowUs();
+    if (this.#count === 0) this.#firstUs = nowUs;
+    else if (nowUs - this.#firstUs > MAX_HOLD_US || this.#used + length > this.#arena.length) {
+      this.flush();
+      this.#firstUs = nowUs;
+    }
     return this.#arena.subarray(this.#used, this.#used + length);
   }
 

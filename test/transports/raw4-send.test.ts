@@ -13,6 +13,7 @@ import {
   DirectSender,
   type DirectSendIo,
   ENOBUFS,
+  MAX_HOLD_US,
   SendBatch,
   sockaddrIn,
 } from "../../transports/raw4.send.ts";
@@ -195,6 +196,7 @@ describe("SendBatch", () => {
   /** Two sockets' senders writing to one wire, and a scheduler whose callbacks run when told. */
   function setup(arenaBytes?: number) {
     const wire: string[] = [];
+    const clock = { us: 0 };
     const sender = (name: string) =>
       new DirectSender(
         {
@@ -208,7 +210,11 @@ describe("SendBatch", () => {
         () => {},
       );
     const scheduled: Array<() => void> = [];
-    const batch = new SendBatch((fn) => scheduled.push(fn), arenaBytes);
+    const batch = new SendBatch(
+      (fn) => scheduled.push(fn),
+      arenaBytes,
+      () => clock.us,
+    );
     const direct: string[] = [];
     const send = (s: DirectSender, name: string, bytes: number[]) => {
       const at = batch.reserve(bytes.length);
@@ -224,7 +230,7 @@ describe("SendBatch", () => {
     const endOfCallback = () => {
       for (let f = scheduled.shift(); f !== undefined; f = scheduled.shift()) f();
     };
-    return { wire, a: sender("a"), b: sender("b"), batch, scheduled, send, direct, endOfCallback };
+    return { wire, a: sender("a"), b: sender("b"), batch, scheduled, send, direct, endOfCallback, clock };
   }
 
   it("sends a callback's datagrams when it ends, in send order across sockets, with one scheduled flush", () => {
@@ -260,6 +266,36 @@ describe("SendBatch", () => {
     for (let i = 0; i < 6; i++) t.send(i % 2 === 0 ? t.a : t.b, i % 2 === 0 ? "a" : "b", [i, i, i]);
     t.endOfCallback();
     expect(t.wire).toEqual(["a:0.0.0", "b:1.1.1", "a:2.2.2", "b:3.3.3", "a:4.4.4", "b:5.5.5"]);
+  });
+
+  it(`a callback that runs long sends what has waited over ${MAX_HOLD_US} µs before the next datagram, in order`, () => {
+    const t = setup();
+    t.send(t.a, "a", [1]);
+    t.clock.us += MAX_HOLD_US;
+    t.send(t.b, "b", [2]); // the first has waited exactly the bound: still waiting
+    expect(t.wire).toEqual([]);
+    t.clock.us += 1;
+    t.send(t.a, "a", [3]); // over the bound: the two before it leave first
+    expect(t.wire).toEqual(["a:1", "b:2"]);
+    expect(t.batch.waiting).toBe(1);
+    // the bound counts from the first datagram still waiting, not from the callback's start
+    t.clock.us += MAX_HOLD_US - 1;
+    t.send(t.b, "b", [4]);
+    expect(t.wire).toEqual(["a:1", "b:2"]);
+    t.clock.us += 2;
+    t.send(t.a, "a", [5]);
+    expect(t.wire).toEqual(["a:1", "b:2", "a:3", "b:4"]);
+    t.endOfCallback();
+    expect(t.wire).toEqual(["a:1", "b:2", "a:3", "b:4", "a:5"]);
+    expect(t.direct).toEqual(["a", "b", "a", "b", "a"]);
+    expect(t.scheduled).toHaveLength(0);
+    // a new callback starts its own wait, however long the last one was
+    t.clock.us += 10_000;
+    t.send(t.b, "b", [6]);
+    t.send(t.a, "a", [7]);
+    expect(t.wire).toHaveLength(5);
+    t.endOfCallback();
+    expect(t.wire.slice(5)).toEqual(["b:6", "a:7"]);
   });
 
   it("a datagram whose header could not be written (reserved, never committed) is not sent", () => {
