@@ -18,8 +18,9 @@
  * Journal volume: every failure is reported; completions are reported for VIP, route, GARP/NA,
  * notify and FIFO commands, not for adverts (one per second per instance) nor log lines.
  *
- * Adverts: `Transport.send` is a synchronous socket call, so the advert actor's mailbox is never
- * busy and each advert is sent at once, inside the step that emitted it (timing is unchanged); a throw
+ * Adverts: `Transport.send` is a synchronous call, so the advert actor's mailbox is never busy and
+ * each advert is handed to the transport at once, inside the step that emitted it (the raw IPv4
+ * transport sends it when the event-loop callback ends, or sooner: transports/raw4.send.ts); a throw
  * becomes a reported failure. Each destination of an advert is one command of the actor.
  *
  * In replay (`live: false`) commands are counted but never run and nothing is reported: the recorded
