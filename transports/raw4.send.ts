@@ -138,6 +138,7 @@ export class SendBatch {
   readonly #onDirects: Array<() => void> = [];
   /** When the first waiting datagram was reserved (`nowUs`). */
   #firstUs = 0;
+  #flushing = false;
   #scheduled = false;
   readonly #scheduledFlush = (): void => {
     this.#scheduled = false;
@@ -165,10 +166,15 @@ export class SendBatch {
   reserve(length: number): Uint8Array {
     const nowUs = this.nowUs();
     if (this.#count === 0) this.#firstUs = nowUs;
-    else if (nowUs - this.#firstUs > MAX_HOLD_US || this.#used + length > this.#arena.length) {
+    else if (
+      !this.#flushing &&
+      (nowUs - this.#firstUs > MAX_HOLD_US || this.#used + length > this.#arena.length)
+    ) {
       this.flush();
       this.#firstUs = nowUs;
     }
+    if (this.#used + length > this.#arena.length)
+      throw new Error(`send batch full: ${this.#count} datagrams, ${this.#used} bytes waiting`);
     return this.#arena.subarray(this.#used, this.#used + length);
   }
 
@@ -194,17 +200,28 @@ export class SendBatch {
     }
   }
 
-  /** Sends every waiting datagram now, in order. */
+  /**
+   * Sends every waiting datagram now, in order. A datagram sent during the pass (by an error
+   * callback) is appended and sent in this pass too; a flush asked for meanwhile (its `reserve`)
+   * is this one, so nothing is sent twice.
+   */
   flush(): void {
-    // (an error callback that sends again appends here, and is sent in this pass too)
-    for (let i = 0; i < this.#count; i++) {
-      const offset = this.#offsets[i] as number;
-      const packet = this.#arena.subarray(offset, offset + (this.#lengths[i] as number));
-      const sender = this.#senders[i] as DirectSender;
-      if (sender.send(packet, this.#dsts[i] as string, this.#onErrors[i] as (e: Error) => void) === "direct")
-        (this.#onDirects[i] as () => void)();
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      for (let i = 0; i < this.#count; i++) {
+        const offset = this.#offsets[i] as number;
+        const packet = this.#arena.subarray(offset, offset + (this.#lengths[i] as number));
+        const sender = this.#senders[i] as DirectSender;
+        if (
+          sender.send(packet, this.#dsts[i] as string, this.#onErrors[i] as (e: Error) => void) === "direct"
+        )
+          (this.#onDirects[i] as () => void)();
+      }
+    } finally {
+      this.#count = 0;
+      this.#used = 0;
+      this.#flushing = false;
     }
-    this.#count = 0;
-    this.#used = 0;
   }
 }

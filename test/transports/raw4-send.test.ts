@@ -298,6 +298,52 @@ describe("SendBatch", () => {
     expect(t.wire.slice(5)).toEqual(["b:6", "a:7"]);
   });
 
+  it("an error callback that sends again, past the time bound, sends each datagram once", () => {
+    const t = setup();
+    const failing = new DirectSender(
+      {
+        sendto: (packet) => {
+          if (packet[0] === 9) return -1;
+          t.wire.push(`f:${[...packet].join(".")}`);
+          return packet.length;
+        },
+        errno: () => EPERM,
+        strerror: () => "Operation not permitted",
+      },
+      () => {},
+    );
+    const errors: string[] = [];
+    const at = t.batch.reserve(1);
+    at.set([9]);
+    t.batch.commit(
+      failing,
+      1,
+      "224.0.0.18",
+      (e) => {
+        errors.push(e.message);
+        t.clock.us += 1_000; // the retry's reservation is past the bound: no second pass
+        t.send(t.a, "a", [7]);
+      },
+      () => {},
+    );
+    t.send(t.a, "a", [1]);
+    t.send(t.b, "b", [2]);
+    t.clock.us += MAX_HOLD_US + 1;
+    t.send(t.a, "a", [3]); // flushes the three before it; the failure's retry joins that pass
+    expect(errors).toEqual(["Operation not permitted"]);
+    expect(t.wire).toEqual(["a:1", "b:2", "a:7"]);
+    t.endOfCallback();
+    expect(t.wire).toEqual(["a:1", "b:2", "a:7", "a:3"]);
+  });
+
+  it("a datagram larger than the arena is refused with an error, not written past it", () => {
+    const t = setup(4);
+    expect(() => t.batch.reserve(5)).toThrow(/send batch full/);
+    t.send(t.a, "a", [1, 2, 3, 4]);
+    t.endOfCallback();
+    expect(t.wire).toEqual(["a:1.2.3.4"]);
+  });
+
   it("a datagram whose header could not be written (reserved, never committed) is not sent", () => {
     const t = setup();
     t.send(t.a, "a", [1]);
