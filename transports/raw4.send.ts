@@ -102,11 +102,12 @@ export class DirectSender {
 /**
  * How long a datagram may wait in a `SendBatch` while its callback goes on: the next datagram after
  * that sends what waits first. Measured at 1,000 × 0.1 s (docs/benchmarks.md, scale, fourteenth
- * pass): a MASTER's timers come due in trains, and a wake-up that served a train's 100–200 steps
- * sent their adverts up to 3 ms after the first step. Where a train was cut into wake-ups changed
- * from period to period, so an advert sent last in one batch and first in the next left a gap off
- * by that much. Bounded, a MASTER's send lags its step by a quarter of a millisecond at most (plus
- * the sends before it), at the cost of more, smaller bursts for a peer's BACKUP to wake for.
+ * pass): a MASTER's timers come due in trains, and a wake-up that served up to 230 of a train's
+ * steps sent all their adverts after the last of them (a burst of up to 2.9 ms on the wire). Where
+ * a train was cut into wake-ups changed from period to period, so an advert sent last in one batch
+ * and first in the next left a gap off by that much. Bounded, a MASTER's send lags its step by a
+ * quarter of a millisecond at most (plus the sends before it), at the cost of more, smaller bursts
+ * for a peer's BACKUP to wake for.
  */
 export const MAX_HOLD_US = 250;
 
