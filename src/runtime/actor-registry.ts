@@ -23,6 +23,7 @@ import {
 } from "./machine-driver.ts";
 import type { InstanceSpec, NodeSpec } from "./spec.ts";
 import type { InstanceStats } from "./stats.ts";
+import type { ActorTimers } from "./timer-table.ts";
 
 /** Bound on the machine steps one input may cause (sync-group fan-out is O(members²)). */
 export const MAX_STEPS_PER_INPUT = 100_000;
@@ -50,6 +51,8 @@ export interface Actor extends TemplateSlot {
   readonly spec: InstanceSpec | undefined;
   /** An instance's stats, set by the parts that own them (node-parts.ts), so its commands count without a lookup. */
   stats: InstanceStats | undefined;
+  /** Its timers in the parts' timer table, set as it registers (node-parts.ts): no lookup by name per step. */
+  timers: ActorTimers | undefined;
 }
 
 /** A step computed ahead (machines are pure: the same snapshot and event give the same step). */
@@ -111,6 +114,7 @@ export class ActorRegistry {
         rehearsal: undefined,
         spec,
         stats: undefined,
+        timers: undefined,
         templateOf: undefined,
         template: undefined,
       };

@@ -88,7 +88,7 @@ export class NodeParts {
       rehearse: deps.rehearse,
     });
     this.actors = new ActorRegistry(spec, deps.memoize, (a, actions) => {
-      this.timers.register(a.id);
+      a.timers = this.timers.register(a.id);
       initial(a, actions);
     });
     // each instance actor carries its stats (node.ts counts its commands without a lookup)

@@ -384,9 +384,9 @@ export class Node {
         if (p.delay === undefined) continue; // consumed inside the macrostep
         if (p.id === undefined)
           throw new Error(`${actor.id}: a delayed ${p.event.type} without a timer name`);
-        this.#p.timers.schedule(actor.id, p.id, p.event, xstateMsToUs(p.delay));
+        this.#p.timers.schedule(actor.id, p.id, p.event, xstateMsToUs(p.delay), actor.timers);
       } else if (a.type === "xstate.cancel") {
-        this.#p.timers.cancel(actor.id, (a.params as { sendId: string }).sendId);
+        this.#p.timers.cancel(actor.id, (a.params as { sendId: string }).sendId, actor.timers);
       } else if (!a.type.startsWith("xstate.")) {
         // A named message action: its params are the messages of that type (machines/named-actions.ts).
         for (const m of a.params as readonly Message[]) {

@@ -127,6 +127,19 @@ export const timerResolutionUs = (delayUs: number): number =>
 export const happenedAtUs = (dueUs: number, delayUs: number, nowUs: number): number =>
   Math.max(dueUs, nowUs - timerResolutionUs(delayUs));
 
+/**
+ * One actor's timers in one table (`TimerTable.register`), for the actor to carry: a step's timer
+ * commands then find its timers without a lookup by actor name. A BACKUP re-arms one down timer per
+ * advert, and with a thousand actors those lookups were 4 % of its CPU samples (docs/benchmarks.md,
+ * scale, fourteenth pass). Used only by the table that made it (`owner`); another table looks the
+ * actor up by name.
+ */
+export interface ActorTimers {
+  readonly owner: TimerTable;
+  /** @internal the table's own map for the actor */
+  readonly byId: Map<string, unknown>;
+}
+
 const byArmSeq = (a: [string, Entry], b: [string, Entry]): number => a[1].armSeq - b[1].armSeq;
 
 export class TimerTable {
@@ -157,13 +170,23 @@ export class TimerTable {
     return this.opts.armBaseUs?.() ?? this.clock.nowUs();
   }
 
-  register(actor: string): void {
-    if (!this.#byActor.has(actor)) this.#byActor.set(actor, new Map());
+  /** Registers `actor` (once; again: the same) and returns its timers, for the actor to carry. */
+  register(actor: string): ActorTimers {
+    return { owner: this, byId: this.#table(actor) };
   }
 
-  /** Arms (or re-arms, replacing) timer `id` of `actor` to deliver `event` `delayUs` after `armBaseUs()`. */
-  schedule(actor: string, id: string, event: { readonly type: string }, delayUs: number): void {
-    this.#arm(actor, id, event, this.#armBaseUs() + delayUs, delayUs, ++this.#armSeq);
+  /**
+   * Arms (or re-arms, replacing) timer `id` of `actor` to deliver `event` `delayUs` after
+   * `armBaseUs()`; `slot`, this table's `register(actor)`, saves the lookup by actor.
+   */
+  schedule(
+    actor: string,
+    id: string,
+    event: { readonly type: string },
+    delayUs: number,
+    slot?: ActorTimers,
+  ): void {
+    this.#arm(actor, id, event, this.#armBaseUs() + delayUs, delayUs, ++this.#armSeq, slot);
   }
 
   #arm(
@@ -173,8 +196,9 @@ export class TimerTable {
     dueUs: number,
     delayUs: number,
     armSeq: number,
+    slot?: ActorTimers,
   ): void {
-    let e = this.#entry(actor, id);
+    let e = this.#entry(actor, id, slot);
     if (e === undefined) {
       const rehearse = this.opts.rehearse;
       const memo = new TimerMemo(this, actor, id);
@@ -251,8 +275,9 @@ export class TimerTable {
     t.handle?.cancel();
   }
 
-  cancel(actor: string, id: string): void {
-    const t = this.#entry(actor, id);
+  /** Cancels timer `id` of `actor` (`slot`: as for `schedule`). */
+  cancel(actor: string, id: string, slot?: ActorTimers): void {
+    const t = this.#entry(actor, id, slot);
     if (t?.pending === true) this.#stop(t);
   }
 
@@ -323,14 +348,18 @@ export class TimerTable {
     this.#closed = true;
   }
 
-  /** Timer `id` of `actor`: the fired one (`#fired`: an entry, once made, stays its (actor, id)'s until `close`), else by name. */
-  #entry(actor: string, id: string): Entry | undefined {
+  /**
+   * Timer `id` of `actor`: the fired one (`#fired`: an entry, once made, stays its (actor, id)'s until
+   * `close`), else by name — in `slot`'s map when it is this table's `register(actor)`.
+   */
+  #entry(actor: string, id: string, slot?: ActorTimers): Entry | undefined {
     const f = this.#fired;
     if (f !== undefined) {
       if (id === f.memo.input.id && actor === f.memo.input.actor) return f;
       this.#fired = undefined;
     }
-    return this.#byActor.get(actor)?.get(id);
+    const byId = slot?.owner === this ? (slot.byId as Map<string, Entry>) : this.#byActor.get(actor);
+    return byId?.get(id);
   }
 
   #table(actor: string): Map<string, Entry> {

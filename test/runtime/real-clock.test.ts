@@ -549,6 +549,34 @@ class CountingRealClock extends RealClock {
   }
 }
 
+describe("TimerTable, an actor's slot", () => {
+  it("finds the actor's timers as its name does; another table's slot is not used", () => {
+    const clock = new VirtualClock();
+    const fired: string[] = [];
+    const table = new TimerTable(clock, true, (atUs, { input: { actor, id } }) => {
+      fired.push(`${actor} ${id} ${atUs}`);
+      table.take(actor, id);
+    });
+    const other = new TimerTable(clock, true, () => fired.push("other"));
+    const slot = table.register("instance:VI_1");
+    const foreign = other.register("instance:VI_1");
+    expect(table.register("instance:VI_1").byId).toBe(slot.byId);
+    // armed by slot, re-armed by name, cancelled by slot: one timer
+    table.schedule("instance:VI_1", "masterDown", { type: "MASTER_DOWN" }, 1_000, slot);
+    table.schedule("instance:VI_1", "masterDown", { type: "MASTER_DOWN" }, 2_000);
+    expect(table.get("instance:VI_1", "masterDown")?.dueUs).toBe(2_000);
+    table.cancel("instance:VI_1", "masterDown", slot);
+    expect(table.get("instance:VI_1", "masterDown")).toBeUndefined();
+    // another table's slot: the lookup by name, in this table
+    table.schedule("instance:VI_1", "advert", { type: "ADVERT" }, 3_000, foreign);
+    expect(table.get("instance:VI_1", "advert")?.dueUs).toBe(3_000);
+    expect(other.list()).toEqual([]);
+    expect(table.list()).toEqual([{ key: "instance:VI_1 advert", dueUs: 3_000 }]);
+    clock.advanceBy(5_000);
+    expect(fired).toEqual(["instance:VI_1 advert 3000"]);
+  });
+});
+
 describe("TimerTable on the real clock", () => {
   it("re-arming a down timer later on every advert keeps one clock timer and fires once, when due", () => {
     const host = new ScriptedHost();
