@@ -259,9 +259,11 @@ export class RawTransportPool {
 
   private readonly libc: Libc = loadLibc();
   /** IPv4 sends of one event-loop callback, sent together at its end, in order (raw4.send.ts). */
-  private readonly batch = new SendBatch();
+  private readonly batch: SendBatch;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(private readonly clock: Clock) {
+    this.batch = new SendBatch(clock);
+  }
 
   private socketFor(ifname: string, family: Family, mode: RawMode): SharedSocket {
     const key = `${ifname}/${family}/${mode}`;

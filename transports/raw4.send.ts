@@ -124,7 +124,7 @@ export const MAX_HOLD_US = 250;
  * callback ends would be caught by the scavenges of a busy callback and promoted, and a MASTER of a
  * thousand instances at 0.1 s then ran a full GC every few seconds, whose pauses delayed whole
  * bursts of adverts. `flush()` sends what waits now (a socket's `close` does, so nothing sent before
- * it is lost). Not pure (holds the arena, reads the monotonic clock).
+ * it is lost). Not pure (holds the arena, reads the clock).
  */
 export class SendBatch {
   readonly #arena: Uint8Array;
@@ -137,7 +137,7 @@ export class SendBatch {
   readonly #dsts: string[] = [];
   readonly #onErrors: Array<(e: Error) => void> = [];
   readonly #onDirects: Array<() => void> = [];
-  /** When the first waiting datagram was reserved (`nowUs`). */
+  /** When the first waiting datagram was reserved (on `clock`). */
   #firstUs = 0;
   #flushing = false;
   #scheduled = false;
@@ -147,10 +147,10 @@ export class SendBatch {
   };
 
   constructor(
+    /** The transport's clock (the node's): how long a datagram has waited. */
+    private readonly clock: { nowUs(): number },
     private readonly schedule: (fn: () => void) => void = queueMicrotask,
     arenaBytes = 256 * 1024,
-    /** Monotonic microseconds. */
-    private readonly nowUs: () => number = () => performance.now() * 1000,
   ) {
     this.#arena = new Uint8Array(arenaBytes);
   }
@@ -165,7 +165,7 @@ export class SendBatch {
    * arena is full or the first waiting datagram has waited `MAX_HOLD_US`.
    */
   reserve(length: number): Uint8Array {
-    const nowUs = this.nowUs();
+    const nowUs = this.clock.nowUs();
     if (this.#count === 0) this.#firstUs = nowUs;
     else if (
       !this.#flushing &&

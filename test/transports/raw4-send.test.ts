@@ -210,11 +210,7 @@ describe("SendBatch", () => {
         () => {},
       );
     const scheduled: Array<() => void> = [];
-    const batch = new SendBatch(
-      (fn) => scheduled.push(fn),
-      arenaBytes,
-      () => clock.us,
-    );
+    const batch = new SendBatch({ nowUs: () => clock.us }, (fn) => scheduled.push(fn), arenaBytes);
     const direct: string[] = [];
     const send = (s: DirectSender, name: string, bytes: number[]) => {
       const at = batch.reserve(bytes.length);
