@@ -343,6 +343,7 @@ export async function startLiveNode(opts: LiveNodeOptions): Promise<LiveNode> {
       ports,
       journal,
       transport,
+      hashOutputs: false,
       ...(opts.onApplied === undefined ? {} : { onApplied: opts.onApplied }),
       ...(lvs === undefined ? {} : { checks: lvs.checks }),
     },

@@ -110,9 +110,10 @@ export interface Journal {
   appendIn?(seq: number, atUs: number, input: string, hint?: { dict: number }): void;
   /**
    * Optional: `append(line)` of `line`, the `out` line of event `seq` (a safe integer) whose outputs'
-   * JSON text is `outputs` (the line is `{"t":"out","seq":SEQ,"out":OUTPUTS}`).
+   * JSON text is `outputs` (the line is `{"t":"out","seq":SEQ,"out":OUTPUTS}`). Without `line` the
+   * journal builds it if it writes it in full (a repeat of an entry's outputs is written without it).
    */
-  appendOut?(seq: number, outputs: string, line: string): void;
+  appendOut?(seq: number, outputs: string, line?: string): void;
   close(): void;
   /** True once the current segment is over its size bound (the node then calls `startSegment`). */
   shouldRotate?(): boolean;

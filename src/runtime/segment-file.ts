@@ -203,7 +203,7 @@ export class FileJournal implements Journal {
    * `append(line)` of `line`, the `out` line of event `seq` (a safe integer) whose outputs' JSON text
    * is `outputs` — without re-splitting the line (the node's hot path).
    */
-  appendOut(seq: number, outputs: string, line: string): void {
+  appendOut(seq: number, outputs: string, line?: string): void {
     if (this.#degraded !== undefined) {
       this.#lost++;
       return;

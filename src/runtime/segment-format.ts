@@ -135,11 +135,12 @@ export class SegmentEncoder {
 
   /**
    * The payloads for `line`, the `out` line of event `seq` (a safe integer) whose outputs' JSON text is
-   * `outputs` (`outLineText(seq, outputs)`): the same as `encode(line)`, without splitting the line.
-   * A repeated step's outputs come as the same string object (node.ts), so comparing them with the
-   * entry's last ones is a pointer comparison.
+   * `outputs` (`outLineText(seq, outputs)`): the same as `encode(line)`, without splitting the line;
+   * without `line`, the line is built only if it is written in full. A repeated step's outputs come as
+   * the same string object (node.ts), so comparing them with the entry's last ones is a pointer
+   * comparison.
    */
-  encodeOut(seq: number, outputs: string, line: string, out: string[]): void {
+  encodeOut(seq: number, outputs: string, line: string | undefined, out: string[]): void {
     const p = this.#pending;
     if (p !== undefined && p.seq === seq) {
       this.#pending = undefined;
@@ -148,7 +149,7 @@ export class SegmentEncoder {
       // (a repeat's outputs are the ones kept: only a change is looked at)
       if (e.lastOut === outputs) out.push(`R${ref}`);
       else {
-        out.push(`r${ref}`, line);
+        out.push(`r${ref}`, line ?? outLineText(seq, outputs));
         e.lastOut = remembered(outputs);
       }
       return;
@@ -157,7 +158,7 @@ export class SegmentEncoder {
     const f = this.#fullId;
     if (f !== undefined && f.seq === seq) (this.#entries[f.id] as Entry).lastOut = remembered(outputs);
     this.#fullId = undefined;
-    out.push(line);
+    out.push(line ?? outLineText(seq, outputs));
   }
 
   /**

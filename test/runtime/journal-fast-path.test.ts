@@ -105,7 +105,7 @@ describe("InputTexts ≡ inputText", () => {
   });
 });
 
-describe("FileJournal.appendIn ≡ append(inLineOf(…)), appendOut ≡ append(out line)", () => {
+describe("FileJournal.appendIn ≡ append(inLineOf(…)), appendOut ≡ append(out line), with or without the line", () => {
   test("identical segment bytes for random input/output sequences (fast-check)", () => {
     const dir = mkdtempSync(join(tmpdir(), "vigil-fast-"));
     const header = JSON.stringify({
@@ -125,7 +125,7 @@ describe("FileJournal.appendIn ≡ append(inLineOf(…)), appendOut ≡ append(o
       fc.assert(
         fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
           run++;
-          const files = ["plain", "fast", "hinted"].map((kind) => {
+          const files = ["plain", "fast", "hinted", "lineless"].map((kind) => {
             const path = join(dir, `${kind}-${run}.jsonl`);
             const j = new FileJournal(path, { sync: false, flushLines: 16 });
             j.append(header);
@@ -142,6 +142,7 @@ describe("FileJournal.appendIn ≡ append(inLineOf(…)), appendOut ≡ append(o
               if (s.out !== undefined) {
                 const line = `{"t":"out","seq":${seq},"out":${s.out}}`;
                 if (kind === "plain") j.append(line);
+                else if (kind === "lineless") j.appendOut(seq, s.out);
                 else j.appendOut(seq, s.out, line);
               }
               if (s.flush) j.flush();
@@ -151,6 +152,7 @@ describe("FileJournal.appendIn ≡ append(inLineOf(…)), appendOut ≡ append(o
           });
           expect(files[1]).toBe(files[0]);
           expect(files[2]).toBe(files[0]);
+          expect(files[3]).toBe(files[0]);
         }),
         { numRuns: 200 },
       );

@@ -86,6 +86,11 @@ describe("the node's step memos", () => {
         expect(a.sent).toEqual(b.sent);
         expect(a.node.outputHash()).toBe(b.node.outputHash());
         expect(a.node.outputHash()).toBe(outHash(a.journal.lines));
+        // the daemon's node keeps no output hash: the same journal, and asking for the hash says so
+        const c = make(spec, new VirtualClock(), undefined, { hashOutputs: false });
+        play(c, all);
+        expect(c.journal.lines).toEqual(a.journal.lines);
+        expect(() => c.node.outputHash()).toThrow(/keeps no output hash/);
         const text = a.journal.text();
         timers += text.split('"kind":"timer"').length - 1;
         reloads += text.split('"kind":"reload"').length - 1;
