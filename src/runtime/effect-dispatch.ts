@@ -8,6 +8,7 @@
  */
 
 import type { Command } from "../../machines/events.ts";
+import type { Outbound } from "../../transports/transport.ts";
 import type { Route, Rule } from "../config/types.ts";
 import { canonicalAddress } from "../protocol/address.ts";
 import type { Actor } from "./actor-registry.ts";
@@ -41,7 +42,9 @@ export class EffectDispatch {
       case "sendAdvert": {
         const spec = own?.spec ?? this.specs.get(c.instance);
         if (spec === undefined || !this.hasTransport) return;
-        for (const out of this.codec.outbound(spec, c.priority, own)) this.actors.advert(c.instance, out);
+        const outs = this.codec.outbound(spec, c.priority, own);
+        // (indexed: a for-of over the frozen array made an iterator per advert)
+        for (let k = 0; k < outs.length; k++) this.actors.advert(c.instance, outs[k] as Outbound);
         return;
       }
       case "addVips":

@@ -60,6 +60,9 @@ import type { RoutingHost } from "./tracking.ts";
  */
 export type Output = Message | StateChange | LvsOutput;
 
+/** An event's outputs before its first (shared, frozen: `#push` replaces it, never pushes to it). */
+const NO_OUTPUTS: Output[] = Object.freeze([]) as unknown as Output[];
+
 export interface NodeOptions {
   readonly clock: Clock;
   readonly ports: EffectPorts;
@@ -71,6 +74,12 @@ export interface NodeOptions {
   readonly vigilVersion?: string;
   /** Called after each applied event with what it produced. */
   readonly onApplied?: (ev: Event, outputs: readonly Output[]) => void;
+  /**
+   * Keep the output hash (`outputHash()`: sha256 over every `out` line), which replay and simulations
+   * compare; default true. The daemon leaves it out: nothing reads it there, and it cost a line and
+   * a hash update per advert sent.
+   */
+  readonly hashOutputs?: boolean;
   /** Reuse a step that left a snapshot unchanged for the same event (exact, actor-registry.ts); default true. */
   readonly memoizeFixpoints?: boolean;
   /** How long an effect actor waits for a port before reporting TIMEOUT (default EFFECT_TIMEOUT_US). */
@@ -104,7 +113,10 @@ export class Node {
   #draining = false;
   /** Inside an event's application (a checkpoint then would be half a step). */
   #applying = false;
-  #outputs: Output[] = [];
+  /** The current event's outputs: `NO_OUTPUTS` until its first (`#push`), so most events allocate no array. */
+  #outputs: Output[] = NO_OUTPUTS;
+  /** A step's state changes (reused; moved to `#outputs` after the step). */
+  readonly #changes: StateChange[] = [];
   /** The time of the event being applied. */
   #atUs = 0;
   /** LVS probes in flight. */
@@ -119,7 +131,7 @@ export class Node {
     this.#opts = opts;
     this.#clock = opts.clock;
     this.#configHash = opts.configHash ?? "";
-    this.#record = new EventRecord(opts.journal);
+    this.#record = new EventRecord(opts.journal, opts.hashOutputs !== false);
     this.#effects = new EffectActors({
       clock: opts.clock,
       ports: opts.ports,
@@ -133,7 +145,7 @@ export class Node {
       timers: () => this.#p.timers,
       ports: live ? opts.checks : undefined,
       probes: this.#probes,
-      output: (o) => this.#outputs.push(o),
+      output: (o) => this.#push(o),
       emit: (m) => this.#emit(m),
       input: (i) => this.input(i),
     };
@@ -293,24 +305,31 @@ export class Node {
 
   /** `input`, with a fired timer's memo (its input is `memo.input`, checked when the memo was made). */
   #enqueue(input: Input, happenedAtUs: number | undefined, memo: TimerMemo | undefined): void {
-    this.#queue.push(input);
-    this.#queueAt.push(happenedAtUs ?? Number.NaN);
-    this.#queueMemo.push(memo);
-    if (this.#draining) return;
+    // Nothing queued and nothing being applied (the usual case): applied at once, without the queue.
+    const direct = !this.#draining && this.#queue.length === 0;
+    if (!direct) {
+      this.#queue.push(input);
+      this.#queueAt.push(happenedAtUs ?? Number.NaN);
+      this.#queueMemo.push(memo);
+      if (this.#draining) return;
+    }
     this.#draining = true;
     try {
-      for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
-        const happened = this.#queueAt.shift() ?? Number.NaN;
-        const memo = this.#queueMemo.shift();
-        const nowUs = this.#clock.nowUs();
-        const atUs = happened < nowUs ? Math.max(happened, this.#atUs) : nowUs;
-        // Live inputs are typed values: checked structurally (checkInput ≡ the Input schema).
-        const checked = memo !== undefined ? memo.input : checkInput(next);
-        this.#applyEvent({ seq: this.#seq + 1, atUs, input: checked }, memo);
-      }
+      if (direct) this.#applyNext(input, happenedAtUs ?? Number.NaN, memo);
+      for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift())
+        this.#applyNext(next, this.#queueAt.shift() ?? Number.NaN, this.#queueMemo.shift());
     } finally {
       this.#draining = false;
     }
+  }
+
+  /** Applies the next input, stamped with when it happened (NaN: now), never before the last event. */
+  #applyNext(input: Input, happenedAtUs: number, memo: TimerMemo | undefined): void {
+    const nowUs = this.#clock.nowUs();
+    const atUs = happenedAtUs < nowUs ? Math.max(happenedAtUs, this.#atUs) : nowUs;
+    // Live inputs are typed values: checked structurally (checkInput ≡ the Input schema).
+    const checked = memo !== undefined ? memo.input : checkInput(input);
+    this.#applyEvent({ seq: this.#seq + 1, atUs, input: checked }, memo);
   }
 
   /** Replay: applies a recorded event (its seq and time are kept). The clock must already be at `atUs`. */
@@ -329,7 +348,7 @@ export class Node {
     // A received datagram's or fired timer's memo: its text and what the journal and the step remember of it.
     const rx = input.kind === "rx" ? this.#record.rx(input) : undefined;
     this.#record.in(ev, rx ?? timerMemo);
-    this.#outputs = [];
+    this.#outputs = NO_OUTPUTS;
     this.#p.actors.newInput();
     this.#applying = true;
     try {
@@ -371,10 +390,20 @@ export class Node {
   // ---- what a step emits --------------------------------------------------------------------
 
   #send(actor: Actor, event: { readonly type: string }): void {
-    const before = this.#outputs.length;
-    const actions = this.#p.actors.step(actor, event, this.#outputs as StateChange[]);
-    if (this.#outputs.length > before) this.#p.countChange(actor, this.#outputs[before] as StateChange);
+    const changes = this.#changes;
+    const actions = this.#p.actors.step(actor, event, changes);
+    if (changes.length > 0) {
+      this.#p.countChange(actor, changes[0] as StateChange);
+      for (const c of changes) this.#push(c);
+      changes.length = 0;
+    }
     this.#interpret(actor, actions);
+  }
+
+  /** Adds one output of the current event (a one-element array for its first: most have one or none). */
+  #push(o: Output): void {
+    if (this.#outputs === NO_OUTPUTS) this.#outputs = [o];
+    else this.#outputs.push(o);
   }
 
   #interpret(actor: Actor, actions: readonly StepAction[]): void {
@@ -399,7 +428,7 @@ export class Node {
 
   /** Records one message; routing is delivered (tracking.ts), effects are dispatched. `from`: the actor whose step emitted it. */
   #emit(m: Message, from?: Actor): void {
-    this.#outputs.push(m);
+    this.#push(m);
     if (isRouting(m)) this.#p.tracking.route(m, this.#routing);
     else this.#perform(m, from);
   }
@@ -439,7 +468,7 @@ export class Node {
   get fixpointHits(): number {
     return this.#p.actors.fixpointHits;
   }
-  /** sha256 over every `out` journal line so far (since the checkpoint, for a restored node). */
+  /** sha256 over every `out` journal line so far (since the checkpoint, for a restored node); throws without `hashOutputs`. */
   outputHash(): string {
     return this.#record.outputHash();
   }
