@@ -12,7 +12,6 @@
  * Not pure (files, real clock).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NEVER } from "rxjs";
@@ -21,6 +20,7 @@ import { Node } from "../../src/runtime/node.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";
 import { RealClock } from "../../src/runtime/real-clock.ts";
 import { fleetSpec } from "../fleet.ts";
+import { sampleAllocations } from "./alloc-sample.ts";
 
 const N = Number(process.env.N ?? 1000);
 const WARM_S = Number(process.env.WARM_S ?? 8);
@@ -29,12 +29,6 @@ const INTERVAL_CS = Number(process.env.INTERVAL_CS ?? 100);
 /** ALLOC=1: every allocation sampled; ALLOC=promoted: only what outlived the young generation. */
 const ALLOC = process.env.ALLOC === "1" || process.env.ALLOC === "promoted";
 const PROMOTED_ONLY = process.env.ALLOC === "promoted";
-
-interface SampleNode {
-  readonly callFrame: { functionName: string; url: string; lineNumber: number };
-  readonly selfSize: number;
-  readonly children: readonly SampleNode[];
-}
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-masterpath-"));
 const clock = new RealClock();
@@ -48,6 +42,8 @@ const node = new Node(fleetSpec(N, INTERVAL_CS), {
   clock,
   ports: nullPorts(),
   journal,
+  // as the daemon (live-node.ts)
+  hashOutputs: false,
   transport: {
     inbound$: NEVER,
     send: () => {
@@ -72,18 +68,10 @@ const threadTicks = (): Map<string, number> => {
   return out;
 };
 const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
-const session = new Session();
 try {
   node.start();
   await sleep(WARM_S);
-  if (ALLOC) {
-    session.connect();
-    await session.post("HeapProfiler.startSampling", {
-      samplingInterval: 256,
-      includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: !PROMOTED_ONLY,
-    } as never);
-  }
+  const allocReport = ALLOC ? await sampleAllocations(PROMOTED_ONLY) : undefined;
   const sent0 = sent;
   const hits0 = node.fixpointHits;
   const t0 = threadTicks();
@@ -99,26 +87,8 @@ try {
   console.log(
     `${n} adverts sent in ${WINDOW_S} s: ${((u.user + u.system) / n).toFixed(1)} µs CPU per advert (user ${(u.user / n).toFixed(1)}, system ${(u.system / n).toFixed(1)}); fixpoint hits ${node.fixpointHits - hits0}; threads: ${threads.join(", ")}`,
   );
-  if (ALLOC) {
-    const { profile } = (await session.post("HeapProfiler.stopSampling")) as {
-      profile: { head: SampleNode };
-    };
-    const by = new Map<string, number>();
-    let total = 0;
-    const walk = (s: SampleNode): void => {
-      const f = s.callFrame;
-      const key = `${f.functionName || "(anonymous)"} ${f.url.split("/").slice(-2).join("/")}:${f.lineNumber + 1}`;
-      total += s.selfSize;
-      if (s.selfSize > 0) by.set(key, (by.get(key) ?? 0) + s.selfSize);
-      for (const c of s.children) walk(c);
-    };
-    walk(profile.head);
-    console.log(`allocated ≈ ${(total / n).toFixed(0)} bytes per advert; by function:`);
-    for (const [k, v] of [...by].sort((a, b) => b[1] - a[1]).slice(0, 15))
-      console.log(`  ${(v / n).toFixed(0).padStart(6)} B  ${k}`);
-  }
+  await allocReport?.(n, "advert");
 } finally {
-  session.disconnect();
   node.close();
   rmSync(dir, { recursive: true, force: true });
 }

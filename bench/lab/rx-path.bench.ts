@@ -5,7 +5,9 @@
  * raw socket does, transports/rx-intern.ts) through the same RxJS shape as `vigil run` (one Subject per socket,
  * merged, into the switched transport's Subject). Prints CPU µs per advert (process user + system) per
  * round; for quick before/after comparisons of the hot path — bench/daemon-rx.bench.ts is the real
- * measure. Run: `npx tsx bench/lab/rx-path.bench.ts` (ADVERTS per round, default 200,000; ROUNDS 5).
+ * measure. Run: `npx tsx bench/lab/rx-path.bench.ts` (ADVERTS per round, default 200,000; ROUNDS 5;
+ * ALLOC=1: the bytes allocated per advert by function over the rounds, bench/lab/alloc-sample.ts —
+ * the feed's own datagram objects included, as the raw socket makes them too).
  * Not pure (files, real clock).
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,10 +23,12 @@ import type { NodeSpec } from "../../src/runtime/spec.ts";
 import { RxInterner } from "../../transports/rx-intern.ts";
 import type { Datagram } from "../../transports/transport.ts";
 import { fleetSpec } from "../fleet.ts";
+import { sampleAllocations } from "./alloc-sample.ts";
 
 const N = 1000;
 const ADVERTS = Number(process.env.ADVERTS ?? 200_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const ALLOC = process.env.ALLOC === "1";
 
 // The fleet of the runtime benchmarks, with a long advert interval: the down timers never fall due.
 const fleet = fleetSpec(N);
@@ -94,6 +98,7 @@ const round = async (count: number): Promise<number> => {
 
 try {
   await round(50_000);
+  const allocReport = ALLOC ? await sampleAllocations(false) : undefined;
   const per: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const us = await round(ADVERTS);
@@ -104,6 +109,7 @@ try {
   console.log(
     `median ${per[per.length >> 1]?.toFixed(2)}, min ${per[0]?.toFixed(2)} µs/advert over ${ROUNDS} rounds of ${ADVERTS}`,
   );
+  await allocReport?.(ROUNDS * ADVERTS, "advert");
 } finally {
   sub.unsubscribe();
   node.close();
