@@ -60,8 +60,12 @@ import type { RoutingHost } from "./tracking.ts";
  */
 export type Output = Message | StateChange | LvsOutput;
 
-/** An event's outputs before its first (shared, frozen: `#push` replaces it, never pushes to it). */
-const NO_OUTPUTS: Output[] = Object.freeze([]) as unknown as Output[];
+/**
+ * An event's outputs before its first: shared, and never pushed to (`#push` replaces it), handed out
+ * read-only. Not frozen: a for-of over a frozen array (status-model.ts reads every event's outputs)
+ * takes V8's slow path, 2.5 times the time of a plain one here.
+ */
+const NO_OUTPUTS: Output[] = [];
 
 export interface NodeOptions {
   readonly clock: Clock;
