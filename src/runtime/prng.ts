@@ -19,7 +19,7 @@ const splitmix32 = (seed: number): (() => number) => {
 export const FNV1A_SEED = 0x811c9dc5;
 
 /** FNV-1a (32-bit) prime: one code unit `c` is `h = Math.imul(h ^ c, FNV1A_PRIME) >>> 0`. */
-const FNV1A_PRIME = 16777619;
+export const FNV1A_PRIME = 16777619;
 
 /**
  * FNV-1a (32-bit) over UTF-16 code units, continuing from `h` (start with `FNV1A_SEED`). Unsigned at

@@ -43,7 +43,14 @@ import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { type AsyncSync, BackgroundSync } from "./background-sync.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 import { isHeaderLine, type Journal, stampHeader } from "./journal.ts";
-import { CHAIN_SEED, hashText, SegmentEncoder, STATE_CHANGE, seal } from "./segment-format.ts";
+import {
+  CHAIN_SEED,
+  hashText,
+  SegmentEncoder,
+  STATE_CHANGE,
+  seal,
+  sealedBytesMax,
+} from "./segment-format.ts";
 
 export interface FileJournalOptions {
   /** Rotate once the current segment is over this many bytes; absent: one segment at `path`. */
@@ -82,6 +89,11 @@ export interface JournalGap {
 }
 
 const DEFAULT_RETRY_DELAY_US = 5_000_000;
+/**
+ * A write batch up to this many bytes is sealed into one buffer the journal keeps (a steady batch of
+ * 256 compact lines is about 6 KB); a larger one (a checkpoint line) gets a buffer of its own.
+ */
+const KEPT_BATCH_BYTES = 64 * 1024;
 
 const reasonOf = (e: unknown): string => {
   const code = (e as { code?: unknown } | null)?.code;
@@ -125,7 +137,9 @@ export class FileJournal implements Journal {
   readonly #flushLines: number;
   readonly #enc = new SegmentEncoder();
   readonly #buf: string[] = [];
-  readonly #parts: string[] = [];
+  /** A batch's sealed bytes: reused for batches up to `KEPT_BATCH_BYTES` (a larger one gets its own). */
+  #out: Buffer | undefined;
+  readonly #end = { at: 0 };
   #fd: number | undefined;
   #seg: number;
   #chain = CHAIN_SEED;
@@ -382,24 +396,27 @@ export class FileJournal implements Journal {
     const lines = this.#lines;
     try {
       if (this.#buf.length > 0) {
-        this.#chain = seal(this.#chain, this.#buf, this.#parts, true);
+        const max = sealedBytesMax(this.#buf);
+        const data =
+          max > KEPT_BATCH_BYTES
+            ? Buffer.allocUnsafeSlow(max)
+            : (this.#out ??= Buffer.allocUnsafeSlow(KEPT_BATCH_BYTES));
+        this.#chain = seal(this.#chain, this.#buf, true, data, 0, this.#end);
+        const length = this.#end.at;
         this.#lines += this.#buf.length;
         this.#buf.length = 0;
-        const data = Buffer.from(this.#parts.join(""), "utf8");
-        this.#parts.length = 0;
-        for (let at = 0; at < data.length; ) {
+        for (let at = 0; at < length; ) {
           // positional: after a failed batch is cut off, the next write goes where the cut is
-          const n = writeSync(fd, data, at, data.length - at, this.#offset + at);
+          const n = writeSync(fd, data, at, length - at, this.#offset + at);
           if (n <= 0) throw new Error("short write");
           at += n;
         }
-        this.#offset += data.length;
+        this.#offset += length;
       }
       if (sync && this.#opts.sync !== false) fdatasyncSync(fd);
       return undefined;
     } catch (e) {
       this.#buf.length = 0;
-      this.#parts.length = 0;
       this.#chain = chain;
       this.#lines = lines;
       try {

@@ -17,7 +17,7 @@
  */
 
 import { decimal, inLineOf } from "./input-text.ts";
-import { FNV1A_SEED, fnv1a } from "./prng.ts";
+import { FNV1A_PRIME, FNV1A_SEED } from "./prng.ts";
 
 export const CHAIN_SEED = FNV1A_SEED;
 export const DICT_SIZE = 4096;
@@ -220,24 +220,75 @@ export class SegmentEncoder {
   }
 }
 
+/** The most bytes `seal` writes for `payloads`: 3 per UTF-16 code unit, and SEP, HASH and a newline per line. */
+export const sealedBytesMax = (payloads: readonly string[]): number => {
+  let n = 0;
+  for (let k = 0; k < payloads.length; k++) n += (payloads[k] as string).length * 3 + SEAL_CHARS + 1;
+  return n;
+};
+
+/** HASH's characters as bytes. */
+const B64_BYTES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
+
 /**
- * Appends sealed physical lines for `payloads` to `parts` (as pieces, for the caller to join: no
- * string is built per line); the last one ends a write batch.
+ * Writes the sealed physical lines of `payloads` into `out` from byte `at` — each PAYLOAD SEP HASH and
+ * a newline, in UTF-8; the last one ends a write batch if `endBatch` — and returns the chain value
+ * after them; `end.at` is set to the offset after the last byte. `out` must have room for
+ * `sealedBytesMax(payloads)` bytes. One pass over each payload hashes (FNV-1a over its UTF-16 code
+ * units, as `fnv1a`) and encodes it (a lone surrogate as U+FFFD, as node:buffer does); no string is
+ * made.
  */
 export const seal = (
   chain: number,
   payloads: readonly string[],
-  parts: string[],
   endBatch: boolean,
+  out: Uint8Array,
+  at: number,
+  end: { at: number },
 ): number => {
-  let h = chain;
+  let h = chain >>> 0;
+  let o = at;
   const n = payloads.length;
   for (let k = 0; k < n; k++) {
     const text = payloads[k] as string;
-    const sep = endBatch && k === n - 1 ? ";" : " ";
-    h = fnv1a(fnv1a(h, text), sep);
-    parts.push(text, sep, pairOf(h, 24), pairOf(h, 12), pairOf(h, 0), "\n");
+    const len = text.length;
+    for (let i = 0; i < len; i++) {
+      let c = text.charCodeAt(i);
+      h = Math.imul(h ^ c, FNV1A_PRIME) >>> 0;
+      if (c < 0x80) {
+        out[o++] = c;
+        continue;
+      }
+      if (c < 0x800) {
+        out[o++] = 0xc0 | (c >>> 6);
+        out[o++] = 0x80 | (c & 63);
+        continue;
+      }
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const d = c <= 0xdbff && i + 1 < len ? text.charCodeAt(i + 1) : 0;
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          h = Math.imul(h ^ d, FNV1A_PRIME) >>> 0;
+          i++;
+          const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          out[o++] = 0xf0 | (cp >>> 18);
+          out[o++] = 0x80 | ((cp >>> 12) & 63);
+          out[o++] = 0x80 | ((cp >>> 6) & 63);
+          out[o++] = 0x80 | (cp & 63);
+          continue;
+        }
+        c = 0xfffd;
+      }
+      out[o++] = 0xe0 | (c >>> 12);
+      out[o++] = 0x80 | ((c >>> 6) & 63);
+      out[o++] = 0x80 | (c & 63);
+    }
+    const sep = endBatch && k === n - 1 ? 0x3b : 0x20; // ";" or " "
+    h = Math.imul(h ^ sep, FNV1A_PRIME) >>> 0;
+    out[o++] = sep;
+    for (let shift = 30; shift >= 0; shift -= 6) out[o++] = B64_BYTES[(h >>> shift) & 63] as number;
+    out[o++] = 0x0a;
   }
+  end.at = o;
   return h;
 };
 

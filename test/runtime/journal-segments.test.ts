@@ -19,6 +19,7 @@ import {
   SegmentEncoder,
   SegmentExpander,
   seal,
+  sealedBytesMax,
 } from "../../src/runtime/segment-format.ts";
 import { tempDirForTest } from "../support/temp.ts";
 
@@ -65,26 +66,42 @@ describe("the seal, as the format states it", () => {
     return { lines, chain: h };
   };
 
-  test("physical lines and chain equal the reference for any payloads and seed", () => {
+  /** `seal` into a fresh buffer exactly as large as `sealedBytesMax` allows (a write past it throws). */
+  const sealed = (chain: number, payloads: readonly string[]): { bytes: Buffer; chain: number } => {
+    const out = Buffer.alloc(sealedBytesMax(payloads));
+    const end = { at: -1 };
+    const h = seal(chain, payloads, true, new Uint8Array(out.buffer, out.byteOffset, out.length), 0, end);
+    return { bytes: out.subarray(0, end.at), chain: h };
+  };
+
+  test("physical lines (as UTF-8) and chain equal the reference for any payloads and seed", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 2 ** 32 - 1 }),
-        fc.array(fc.string({ unit: "binary" })),
+        // any UTF-16 code units (lone surrogates too), and whole astral characters
+        fc.array(
+          fc.oneof(
+            fc.string({ unit: "binary" }),
+            fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) }),
+          ),
+        ),
         (seed, payloads) => {
-          const parts: string[] = [];
-          const chain = seal(seed, payloads, parts, true);
+          const got = sealed(seed, payloads);
           const want = reference(seed, payloads);
-          expect(parts.join("")).toBe(want.lines);
-          expect(chain).toBe(want.chain);
-          if (payloads.length > 0) expect(hashText(chain)).toBe(want.lines.slice(-7, -1));
+          expect(got.bytes.equals(Buffer.from(want.lines, "utf8"))).toBe(true);
+          expect(got.chain).toBe(want.chain);
+          if (payloads.length > 0) expect(hashText(got.chain)).toBe(want.lines.slice(-7, -1));
         },
       ),
+      { numRuns: 300 },
     );
+    // the encodings node:buffer would give: 1, 2, 3 and 4 bytes, a lone surrogate as U+FFFD
+    expect(
+      sealed(CHAIN_SEED, ["a\u00e9\u20ac\u{1f600}\ud800x\udc00"]).bytes.toString("utf8").split(";")[0],
+    ).toBe("a\u00e9\u20ac\u{1f600}\ufffdx\ufffd");
     expect(hashText(0)).toBe("AAAAAA");
     expect(hashText(0xffffffff)).toBe("D_____");
-    expect(reference(CHAIN_SEED, ["x"]).lines.slice(-7, -1)).toBe(
-      hashText(seal(CHAIN_SEED, ["x"], [], true)),
-    );
+    expect(reference(CHAIN_SEED, ["x"]).lines.slice(-7, -1)).toBe(hashText(sealed(CHAIN_SEED, ["x"]).chain));
   });
 });
 
