@@ -78,7 +78,8 @@ export class EventRecord {
 
   /** sha256 over every `out` line so far; throws if this record keeps no hash. */
   outputHash(): string {
-    if (this.#hash === undefined) throw new Error("this node keeps no output hash (NodeOptions.hashOutputs is false)");
+    if (this.#hash === undefined)
+      throw new Error("this node keeps no output hash (NodeOptions.hashOutputs is false)");
     this.#feedHash();
     return this.#hash.copy().digest("hex");
   }
