@@ -25,7 +25,9 @@ export const sampleAllocations = async (
   } as never);
   return async (units, unit) => {
     try {
-      const { profile } = (await session.post("HeapProfiler.stopSampling")) as { profile: { head: SampleNode } };
+      const { profile } = (await session.post("HeapProfiler.stopSampling")) as {
+        profile: { head: SampleNode };
+      };
       const by = new Map<string, number>();
       let total = 0;
       const walk = (s: SampleNode): void => {

@@ -397,10 +397,12 @@ export class FileJournal implements Journal {
     try {
       if (this.#buf.length > 0) {
         const max = sealedBytesMax(this.#buf);
-        const data =
-          max > KEPT_BATCH_BYTES
-            ? Buffer.allocUnsafeSlow(max)
-            : (this.#out ??= Buffer.allocUnsafeSlow(KEPT_BATCH_BYTES));
+        let data = this.#out;
+        if (max > KEPT_BATCH_BYTES) data = Buffer.allocUnsafeSlow(max);
+        else if (data === undefined) {
+          data = Buffer.allocUnsafeSlow(KEPT_BATCH_BYTES);
+          this.#out = data;
+        }
         this.#chain = seal(this.#chain, this.#buf, true, data, 0, this.#end);
         const length = this.#end.at;
         this.#lines += this.#buf.length;
