@@ -17,7 +17,8 @@
  * daemons' PIDs). Reported beside it: the `ip monitor` observers' print of the address (at SCHED_FIFO
  * priority MONITOR_RT, default 50) — on this 2-vCPU virtual machine an observer woken on an idle vCPU
  * prints up to ≈ 7 ms after the kernel added the address (traced), whichever daemon added it — and
- * the first GARP for the VIP on the wire. Without tracefs the monitor's print is the measure. Cases:
+ * the first GARP for the VIP on the wire. tracefs not mounted is mounted for the run (and unmounted
+ * after it); without tracefs in the kernel the monitor's print is the measure. Cases:
  * VRRP v2 advert_int 1 s and v3 advert_int 0.05 s.
  * Run: `npx tsx bench/daemon-failover.bench.ts` (REPS 20, MODE kill,term, CASES v2,v3; VIGIL_NODE_ARGS
  * adds node options for Vigil, e.g. `--perf-basic-prof` for `perf record`; CONTROL=keepalived runs
@@ -27,6 +28,7 @@
  * the twelfth). Prints p50 and p99 per daemon;
  * removes everything it made, also on failure.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { masterDownIntervalUs, skewTimeUs } from "../machines/timers.ts";
@@ -101,15 +103,26 @@ interface Sample {
  * clock here: no TAI offset is set), filtered to the watched PIDs. Undefined without tracefs.
  */
 class AddressAdds {
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    /** tracefs was not mounted: this bench mounted it, and unmounts it at the end. */
+    readonly mounted: boolean,
+  ) {}
   static open(name: string): AddressAdds | undefined {
     const root = "/sys/kernel/tracing";
+    // A machine started without tracefs mounted (no systemd to mount it) has the kernel's support
+    // but an empty directory: without the mount, the measure falls back to the monitor's print.
+    let mounted = false;
+    if (!existsSync(`${root}/events`) && existsSync(root)) {
+      mounted = spawnSync("mount", ["-t", "tracefs", "nodev", root]).status === 0;
+      if (mounted) console.log(`mounted tracefs at ${root} (unmounted at the end)`);
+    }
     if (!existsSync(`${root}/events/notifier/notifier_run`)) return undefined;
     const dir = `${root}/instances/${name}`;
     try {
       mkdirSync(dir);
       writeFileSync(`${dir}/trace_clock`, "tai");
-      return new AddressAdds(dir);
+      return new AddressAdds(dir, mounted);
     } catch {
       return undefined;
     }
@@ -138,6 +151,7 @@ class AddressAdds {
     } catch {
       /* already gone */
     }
+    if (this.mounted) spawnSync("umount", ["/sys/kernel/tracing"]);
   }
 }
 
