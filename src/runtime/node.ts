@@ -395,12 +395,14 @@ export class Node {
 
   #send(actor: Actor, event: { readonly type: string }): void {
     const changes = this.#changes;
+    changes.length = 0; // (nothing left behind by a step that threw)
     const actions = this.#p.actors.step(actor, event, changes);
     if (changes.length > 0) {
-      this.#p.countChange(actor, changes[0] as StateChange);
       for (const c of changes) this.#push(c);
+      this.#p.countChange(actor, changes[0] as StateChange);
       changes.length = 0;
     }
+    // (emptied before: what the outputs route to other actors steps them through here again)
     this.#interpret(actor, actions);
   }
 
