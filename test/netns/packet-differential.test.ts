@@ -67,6 +67,8 @@ const SEED = Number(process.env.VIGIL_PKT_SEED ?? 1);
 const COUNTERS = countersWithout("advert_sent", "pri_zero_sent");
 /** After sending, before looking: both daemons have read what was sent. */
 const SETTLE_MS = 60;
+/** A difference after `SETTLE_MS` is looked at again this much later before it counts. */
+const RELOOK_MS = 400;
 const NAMES = ["VI_1", "VI_2", "VI_3", "VI_4", "VI_5", "VI_6"] as const;
 type Name = (typeof NAMES)[number];
 /** keepalived's JSON `state` numbers. */
@@ -395,7 +397,15 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
             await send(mk);
             await send(mv);
             await sleepMs(SETTLE_MS);
-            const [ka2, vg2] = [await snapKeepalived(), await snapVigil()];
+            let [ka2, vg2] = [await snapKeepalived(), await snapVigil()];
+            // A case whose outcome runs a short timer (interval field 1 from a higher priority: back
+            // to MASTER after about 40 ms) may catch the slower daemon in the middle of it on a
+            // loaded machine; the comparison is of where both end, so a difference is looked at
+            // again once, later (both snapshots again, in the same order).
+            if (NAMES.some((n) => delta(ka, ka2, n) !== delta(vg, vg2, n))) {
+              await sleepMs(RELOOK_MS);
+              [ka2, vg2] = [await snapKeepalived(), await snapVigil()];
+            }
             compared++;
             for (const n of NAMES) {
               const dk = delta(ka, ka2, n);
