@@ -9,8 +9,9 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import type { Event, Input } from "./input.ts";
-import { decimal, InputTexts, inLineOf, type RxMemo } from "./input-text.ts";
+import { InputTexts, inLineOf, type RxMemo } from "./input-text.ts";
 import type { Journal } from "./journal.ts";
+import { outLineText } from "./segment-format.ts";
 import type { TimerMemo } from "./timer-table.ts";
 
 /** `out` lines are hashed in batches of about this many characters (`outputHash` takes the rest). */
@@ -18,9 +19,7 @@ const HASH_BATCH_CHARS = 16_384;
 
 /** The `out` line of event `seq`: `JSON.stringify({ t: "out", seq, out: outputs })`, from `text` when given. */
 const outLine = (seq: number, outputs: readonly unknown[], text: string | undefined): string =>
-  text !== undefined
-    ? `{"t":"out","seq":${decimal(seq)},"out":${text}}`
-    : JSON.stringify({ t: "out", seq, out: outputs });
+  text !== undefined ? outLineText(seq, text) : JSON.stringify({ t: "out", seq, out: outputs });
 
 export class EventRecord {
   readonly #journal: Journal | undefined;
