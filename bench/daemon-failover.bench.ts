@@ -1,16 +1,24 @@
 /**
  * Takeover latency of the production daemons against keepalived 2.2.7 (root, netns lab), measured on
- * the wire and at the new master's addresses. Lab of 4 hosts on one bridge: h1 runs keepalived as the
- * MASTER of two instances (VRID 51 and 52, priority 150); h2 runs keepalived as the BACKUP of VRID 51,
+ * the wire and at the new master's addresses. Lab of 5 hosts on one bridge: keepalived is the MASTER
+ * (priority 150) of VRID 51 on h1 and of VRID 52 on h5; h2 runs keepalived as the BACKUP of VRID 51,
  * h3 runs `vigil run` as the BACKUP of VRID 52 (both priority 100); h4 captures VRRP and ARP
  * (`tcpdump -tt`); h2 and h3 log address changes (`ip -ts monitor address`). Each repetition restarts
- * h1, waits until it holds both VIPs again, waits a random 1.2–2.2 s (so that h1's last advert is a
- * steady one, not its start-up's, which the daemons receive while this bench polls with `ip`), then
- *  - MODE=kill (failover): kill -9 h1's VRRP process and its parent: both backups take over at the
- *    same moment, under the same load. Latency = VIP present on the new master − the old master's last
- *    advert on the wire − Master_Down_Interval (3 × advert_int + skew);
- *  - MODE=term (graceful handover): SIGTERM h1: it sends priority 0. Latency = VIP present − the
- *    priority-0 advert − Skew_Time.
+ * both masters, waits until they hold their VIPs again, waits a random 1.2–2.2 s (so that a master's
+ * last advert is a steady one, not its start-up's, which the daemons receive while this bench polls
+ * with `ip`), then stops the two masters APART_MS apart (default 1000; the order alternates by
+ * repetition):
+ *  - MODE=kill (failover): kill -9 the master's VRRP process and its parent. Latency = VIP present on
+ *    the new master − the old master's last advert on the wire − Master_Down_Interval
+ *    (3 × advert_int + skew);
+ *  - MODE=term (graceful handover): SIGTERM the master: it sends priority 0. Latency = VIP present −
+ *    the priority-0 advert − Skew_Time.
+ * Why apart: two backups taking over at the same moment on this 2-vCPU virtual machine slow each
+ * other (keepalived against keepalived too: docs/benchmarks.md, failover, A/A control), and traced,
+ * every Vigil takeover more than 10 ms late was on vCPU 1 while keepalived added its VIP on vCPU 0,
+ * vCPU 1 then running nothing for 11–13 ms (sixteenth pass). APART_MS=0 stops both masters at once
+ * (the takeovers then overlap, as in the passes before the sixteenth, where one master ran both
+ * instances).
  * "VIP present" is the moment the new master's kernel added the address: the `fib_inetaddr_event`
  * notifier run in the daemon's own address request, read from a private tracefs instance
  * (notifier:notifier_run, TAI clock = the wall clock tcpdump stamps with; filtered to the two backup
@@ -22,8 +30,8 @@
  * VRRP v2 advert_int 1 s and v3 advert_int 0.05 s.
  * Run: `npx tsx bench/daemon-failover.bench.ts` (REPS 20, MODE kill,term, CASES v2,v3; VIGIL_NODE_ARGS
  * adds node options for Vigil, e.g. `--perf-basic-prof` for `perf record`; CONTROL=keepalived runs
- * keepalived in Vigil's place, an A/A control of the comparison; DAEMON_RT=N runs the three daemons —
- * master, both backups — under SCHED_RR priority N through `chrt`, as contrib/vigil.service runs
+ * keepalived in Vigil's place, an A/A control of the comparison; DAEMON_RT=N runs the daemons —
+ * both masters, both backups — under SCHED_RR priority N through `chrt`, as contrib/vigil.service runs
  * Vigil and keepalived's `vrrp_rt_priority` would; default 0: ordinary scheduling, as every pass before
  * the twelfth). Prints p50 and p99 per daemon;
  * removes everything it made, also on failure.
@@ -52,6 +60,8 @@ const CONTROL = process.env.CONTROL === "keepalived";
 const V_NAME = CONTROL ? "keepalived (h3)" : "vigil";
 const VRID_K = 51;
 const VRID_V = 52;
+/** How far apart the two masters are stopped (ms): their backups' takeovers do not overlap. */
+const APART_MS = Number(process.env.APART_MS ?? 1000);
 
 interface Case {
   readonly name: string;
@@ -155,7 +165,7 @@ class AddressAdds {
   }
 }
 
-const lab = await Lab.create({ prefix: `vg${process.pid % 1000}fo`, hosts: 4 });
+const lab = await Lab.create({ prefix: `vg${process.pid % 1000}fo`, hosts: 5 });
 const adds = AddressAdds.open(`vigil-failover-${process.pid}`);
 // An interrupted run still removes its namespaces and stops its processes.
 for (const sig of ["SIGINT", "SIGTERM"] as const)
@@ -168,20 +178,15 @@ for (const sig of ["SIGINT", "SIGTERM"] as const)
 const out: string[] = [];
 try {
   await buildVigil();
-  const [h1, h2, h3, h4] = [lab.host(1), lab.host(2), lab.host(3), lab.host(4)];
+  const [h1, h2, h3, h4, h5] = [lab.host(1), lab.host(2), lab.host(3), lab.host(4), lab.host(5)];
   const net = `198.18.${lab.subnet}`;
   const vipK = `${net}.151`;
   const vipV = `${net}.152`;
   const dir = lab.tempDir();
   for (const c of CASES.map((n) => ALL_CASES[n]).filter((c): c is Case => c !== undefined)) {
     for (const mode of MODES) {
-      // The master sends its two instances' priority-0 adverts (and mostly their adverts) in the
-      // order of its configuration, so one backup's timer fires a fraction of a millisecond first
-      // and the other takes over beside it (its kernel work, its observer at real-time priority).
-      // The order alternates by repetition, so that neither daemon is always second.
       const masterK = instance("VI_K", VRID_K, 150, "MASTER", c, vipK);
       const masterV = instance("VI_V", VRID_V, 150, "MASTER", c, vipV);
-      const masterConf = (rep: number) => (rep % 2 === 0 ? masterK + masterV : masterV + masterK);
       const wire = await lab.tcpdump(h4, ["-tt"], "vrrp or arp");
       // The observers run at SCHED_FIFO: a monitor's timestamp is then the kernel's notification of the
       // address, not the time it next got a CPU beside a daemon busy after its takeover.
@@ -237,7 +242,7 @@ try {
       const expectUs = mode === "kill" ? mdiUs : skewUs;
       // Both backups up: with no master on the network yet, each takes its VIP.
       await waitFor(
-        "both backups up (MASTER of their VIP while h1 is not running)",
+        "both backups up (MASTER of their VIP while no master is running)",
         async () =>
           (await addrs(h2.ns)).includes(`${vipK}/`) && (await addrs(h3.ns)).includes(`${vipV}/`)
             ? true
@@ -253,13 +258,19 @@ try {
           : Number(readFileSync(join(controlK.dir, "v.pid"), "utf8").trim());
       adds?.watch([kPid, vPid]);
       for (let rep = 0; rep < REPS; rep++) {
-        const master = lab.keepalived(h1, masterConf(rep), `keepalived master ${rep}`, DAEMON_RT);
+        const mK = lab.keepalived(h1, masterK, `keepalived master K ${rep}`, DAEMON_RT);
+        const mV = lab.keepalived(h5, masterV, `keepalived master V ${rep}`, DAEMON_RT);
         await waitFor(
-          "h1 holding both VIPs, the backups none",
+          "h1 and h5 holding their VIPs, the backups none",
           async () => {
-            const [a1, a2, a3] = await Promise.all([addrs(h1.ns), addrs(h2.ns), addrs(h3.ns)]);
+            const [a1, a5, a2, a3] = await Promise.all([
+              addrs(h1.ns),
+              addrs(h5.ns),
+              addrs(h2.ns),
+              addrs(h3.ns),
+            ]);
             return a1.includes(`${vipK}/`) &&
-              a1.includes(`${vipV}/`) &&
+              a5.includes(`${vipV}/`) &&
               !a2.includes(`${vipK}/`) &&
               !a3.includes(`${vipV}/`)
               ? true
@@ -268,19 +279,25 @@ try {
           30_000,
           50,
         );
-        // Past h1's start-up: its first adverts (the preemption) were received while this bench was
+        // Past the masters' start-up: their first adverts (the preemption) were received while this bench was
         // still polling the namespaces with `ip` (a burst of process starts on both CPUs), which delayed
         // the daemons' wake-ups by up to ≈ 20 ms. The last advert before the kill is a steady one.
         await sleepMs(1200 + Math.random() * 1000);
         const wireAt = wire.stdout.length;
         const monKAt = monK.stdout.length;
         const monVAt = monV.stdout.length;
-        const vrrpPid = Number(readFileSync(join(master.dir, "v.pid"), "utf8").trim());
         adds?.clear();
-        if (mode === "kill") {
-          process.kill(vrrpPid, "SIGKILL");
-          if (master.proc.pid !== undefined) process.kill(master.proc.pid, "SIGKILL");
-        } else if (master.proc.pid !== undefined) process.kill(master.proc.pid, "SIGTERM");
+        const stop = (master: typeof mK): void => {
+          if (mode === "kill") {
+            process.kill(Number(readFileSync(join(master.dir, "v.pid"), "utf8").trim()), "SIGKILL");
+            if (master.proc.pid !== undefined) process.kill(master.proc.pid, "SIGKILL");
+          } else if (master.proc.pid !== undefined) process.kill(master.proc.pid, "SIGTERM");
+        };
+        // Neither backup always second (APART_MS=0: the two stops a few µs apart).
+        const [first, second] = rep % 2 === 0 ? [mK, mV] : [mV, mK];
+        stop(first);
+        if (APART_MS > 0) await sleepMs(APART_MS);
+        stop(second);
         const garpRe = (vip: string) => {
           const v = vip.replaceAll(".", "\\.");
           return new RegExp(
@@ -307,20 +324,28 @@ try {
           );
           throw e;
         });
-        await master.proc.waitExit(15_000);
+        await Promise.all([mK.proc.waitExit(15_000), mV.proc.waitExit(15_000)]);
         // The whole capture: in v2 the old master's last advert may precede this repetition's window.
         const lines = wire.stdout.split("\n");
         const fresh = wire.stdout.slice(wireAt).split("\n");
-        const fromH1 = (vrid: number) => (l: string) =>
+        const fromMaster = (ip: string, vrid: number) => (l: string) =>
           l.includes(
-            `IP ${h1.ipv4} > 224.0.0.18: VRRPv${c.version}, Advertisement, vrid ${vrid}, prio ${mode === "kill" ? 150 : 0},`,
+            `IP ${ip} > 224.0.0.18: VRRPv${c.version}, Advertisement, vrid ${vrid}, prio ${mode === "kill" ? 150 : 0},`,
           );
-        const measure = (vrid: number, vip: string, mon: LabProcess, monAt: number, pid: number) => {
+        const measure = (
+          master: string,
+          vrid: number,
+          vip: string,
+          mon: LabProcess,
+          monAt: number,
+          pid: number,
+        ) => {
           const garpLine = fresh.find((l) => garpRe(vip).test(l)) ?? "";
           const garpUs = tcpdumpTimeUs(garpLine);
           const before = lines.filter((l) => tcpdumpTimeUs(l) <= garpUs);
-          // kill: the last advert h1 sent; term: its (first) priority-0 advert.
-          const ref = mode === "kill" ? before.filter(fromH1(vrid)).at(-1) : fresh.find(fromH1(vrid));
+          // kill: the last advert the master sent; term: its (first) priority-0 advert.
+          const sent = fromMaster(master, vrid);
+          const ref = mode === "kill" ? before.filter(sent).at(-1) : fresh.find(sent);
           const refUs = ref === undefined ? Number.NaN : tcpdumpTimeUs(ref);
           const addLine = mon.stdout
             .slice(monAt)
@@ -335,15 +360,18 @@ try {
           const after = (us: number) => (us - refUs - expectUs) / 1000;
           return { vip: after(addUs), mon: after(monUs), garp: after(garpUs) };
         };
-        const k = measure(VRID_K, vipK, monK, monKAt, kPid);
-        const v = measure(VRID_V, vipV, monV, monVAt, vPid);
+        const k = measure(h1.ipv4, VRID_K, vipK, monK, monKAt, kPid);
+        const v = measure(h5.ipv4, VRID_V, vipV, monV, monVAt, vPid);
         samples.push({ k: k.vip, v: v.vip, kGarp: k.garp, vGarp: v.garp, kMon: k.mon, vMon: v.mon });
         const one = (m: typeof k) =>
           `${m.vip.toFixed(2)} ms (monitor ${m.mon.toFixed(2)}, GARP ${m.garp.toFixed(2)})`;
         console.log(`${c.name} ${mode} rep ${rep + 1}: keepalived ${one(k)}, ${V_NAME} ${one(v)}`);
         if (mode === "kill") {
-          for (const vip of [vipK, vipV])
-            await lab.nsRun(h1.ns, "ip", ["addr", "del", `${vip}/24`, "dev", "eth0"]).catch(() => "");
+          for (const [ns, vip] of [
+            [h1.ns, vipK],
+            [h5.ns, vipV],
+          ] as const)
+            await lab.nsRun(ns, "ip", ["addr", "del", `${vip}/24`, "dev", "eth0"]).catch(() => "");
         }
         loads.push(loadAverage());
       }
