@@ -14,11 +14,11 @@
  *  - MODE=term (graceful handover): SIGTERM the master: it sends priority 0. Latency = VIP present −
  *    the priority-0 advert − Skew_Time.
  * Why apart: two backups taking over at the same moment on this 2-vCPU virtual machine slow each
- * other (keepalived against keepalived too: docs/benchmarks.md, failover, A/A control), and traced,
- * every Vigil takeover more than 10 ms late was on vCPU 1 while keepalived added its VIP on vCPU 0,
- * vCPU 1 then running nothing for 11–13 ms (sixteenth pass). APART_MS=0 stops both masters at once
- * (the takeovers then overlap, as in the passes before the sixteenth, where one master ran both
- * instances).
+ * other (keepalived against keepalived too: docs/benchmarks.md, failover, A/A control); traced, each
+ * of Vigil's takeovers more than 5 ms late (12 of 110) came right after keepalived's own, with
+ * vCPU 1, where Vigil was running or asleep, running nothing for 11–13 ms (sixteenth pass).
+ * APART_MS=0 stops both masters at once (the takeovers then overlap, as in the passes before the
+ * sixteenth, where one master ran both instances).
  * "VIP present" is the moment the new master's kernel added the address: the `fib_inetaddr_event`
  * notifier run in the daemon's own address request, read from a private tracefs instance
  * (notifier:notifier_run, TAI clock = the wall clock tcpdump stamps with; filtered to the two backup
@@ -279,9 +279,10 @@ try {
           30_000,
           50,
         );
-        // Past the masters' start-up: their first adverts (the preemption) were received while this bench was
-        // still polling the namespaces with `ip` (a burst of process starts on both CPUs), which delayed
-        // the daemons' wake-ups by up to ≈ 20 ms. The last advert before the kill is a steady one.
+        // Past the masters' start-up: their first adverts (the preemption) were received while this
+        // bench was still polling the namespaces with `ip` (a burst of process starts on both CPUs),
+        // which delayed the daemons' wake-ups by up to ≈ 20 ms. The last advert before the stop is a
+        // steady one.
         await sleepMs(1200 + Math.random() * 1000);
         const wireAt = wire.stdout.length;
         const monKAt = monK.stdout.length;
