@@ -42,7 +42,7 @@ import {
   addressesOnBoth,
   entering,
   expectJournalsVerified,
-  expectWithin,
+  expectTakeoverWithin,
   withLabs,
 } from "./support/mixed-cluster-suite.ts";
 
@@ -238,7 +238,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
       const t = takeover(r.wire, r.lowIp, r.highIp, r.marks.term ?? 0, "term");
       expect(t?.fromAdvert.prio).toBe(0);
       expect(t?.toAdvert.prio).toBe(200);
-      expectWithin(t?.deltaUs, skewUs(200, INTERVAL_US));
+      expectTakeoverWithin(t, skewUs(200, INTERVAL_US));
       const [vigilAddrs, kaAddrs] = r.addrs.afterTerm ?? [];
       expect(high === "vigil" ? vigilAddrs : kaAddrs).toContain(r.vip);
     });

@@ -43,6 +43,7 @@ import {
   addressesOnBoth,
   entering,
   expectJournalsVerified,
+  expectTakeoverWithin,
   expectWithin,
   withLabs,
 } from "./support/mixed-cluster-suite.ts";
@@ -367,7 +368,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
         "term",
       );
       expect(t?.fromAdvert.prio).toBe(0);
-      expectWithin(t?.deltaUs, skewUs(100, INTERVAL_US));
+      expectTakeoverWithin(t, skewUs(100, INTERVAL_US));
       // keepalived sends two priority-0 adverts when the instance's own tracker causes the FAULT.
       const zeros = scr.wire.filter(
         (a) =>

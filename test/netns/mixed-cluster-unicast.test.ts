@@ -42,7 +42,7 @@ import {
   addressesOnBoth,
   entering,
   expectJournalsVerified,
-  expectWithin,
+  expectTakeoverWithin,
   withLabs,
 } from "./support/mixed-cluster-suite.ts";
 
@@ -234,7 +234,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
         "term",
       );
       expect(t?.fromAdvert.prio).toBe(0);
-      expectWithin(t?.deltaUs, skewUs(100, i.intervalUs));
+      expectTakeoverWithin(t, skewUs(100, i.intervalUs));
       const sent = mine(uni, vigil, "term", "restart");
       expect(sent.length).toBeGreaterThanOrEqual(2);
       for (const a of sent)
@@ -272,7 +272,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
         "kill",
       );
       expect(t?.fromAdvert.prio).toBe(200);
-      expectWithin(t?.deltaUs, masterDownUs(100, i.intervalUs));
+      expectTakeoverWithin(t, masterDownUs(100, i.intervalUs));
       expect(uni.addrs.afterKill?.[0]).toContain(uni.vips[INSTANCES.indexOf(i)]);
     });
   });
@@ -306,7 +306,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true, tcpdump: t
       const t = takeover(u.wire, ip1, ip2, u.marks.kill ?? 0, "kill");
       expect(t?.fromAdvert.prio).toBe(200);
       expect(t?.toAdvert.prio).toBe(100);
-      expectWithin(t?.deltaUs, masterDownUs(100, 100_000));
+      expectTakeoverWithin(t, masterDownUs(100, 100_000));
       expect(u.addrs.afterKill?.[1]).toContain(u.vips[0]);
     });
 

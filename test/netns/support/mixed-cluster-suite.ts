@@ -6,7 +6,14 @@
  */
 import { afterAll, beforeAll, expect } from "vitest";
 import { Lab, type LabHost } from "../../support/lab.ts";
-import { addressesOn, EARLY_US, LATE_US, type Verified } from "./mixed-cluster.ts";
+import {
+  type Advert,
+  addressesOn,
+  EARLY_US,
+  LATE_US,
+  type takeover,
+  type Verified,
+} from "./mixed-cluster.ts";
 
 /**
  * Registers a suite's two-host labs, one a tag (`vg<pid><tag>`): `beforeAll` creates them and runs
@@ -42,11 +49,30 @@ export function expectJournalsVerified(journals: readonly Verified[], minSegment
   }
 }
 
-/** Asserts a measured delay (µs) is the expected one, at most EARLY_US early and LATE_US late. */
-export function expectWithin(deltaUs: number | undefined, expectedUs: number): void {
-  expect(deltaUs).toBeDefined();
-  expect(deltaUs ?? 0).toBeGreaterThanOrEqual(expectedUs - EARLY_US);
-  expect(deltaUs ?? 0).toBeLessThanOrEqual(expectedUs + LATE_US);
+/**
+ * Asserts a measured delay (µs) is the expected one, at most EARLY_US early and LATE_US late;
+ * `detail` goes into a failure's message.
+ */
+export function expectWithin(deltaUs: number | undefined, expectedUs: number, detail?: string): void {
+  expect(deltaUs, detail).toBeDefined();
+  expect(deltaUs ?? 0, detail).toBeGreaterThanOrEqual(expectedUs - EARLY_US);
+  expect(deltaUs ?? 0, detail).toBeLessThanOrEqual(expectedUs + LATE_US);
+}
+
+/**
+ * `expectWithin` for a takeover measured on the wire (`takeover`): a failure says what the capture
+ * held around it — the new master's first advert and the old master's last ones before it, in
+ * seconds from that first advert — so that an advert missing from the capture can be told from a
+ * late takeover.
+ */
+export function expectTakeoverWithin(t: ReturnType<typeof takeover>, expectedUs: number): void {
+  const at = (a: Advert): string =>
+    `${a.src} prio ${a.prio} at ${((a.atUs - (t?.toAdvert.atUs ?? 0)) / 1e6).toFixed(3)} s`;
+  const detail =
+    t === undefined
+      ? "no takeover on the wire"
+      : `new master's first advert: ${at(t.toAdvert)}; old master's last before it: ${t.history.map(at).join(", ")}`;
+  expectWithin(t?.deltaUs, expectedUs, detail);
 }
 
 /** The log line of `vi` entering `state` (MASTER, BACKUP, FAULT), as keepalived and Vigil write it. */

@@ -145,7 +145,8 @@ export const observe = (
 
 /**
  * A takeover measured on the wire: the first advert from `to` after `afterUs`, and the advert of
- * `from` it follows — the first priority-0 one (graceful) or the last one before it (hard kill).
+ * `from` it follows — the first priority-0 one (graceful) or the last one before it (hard kill);
+ * `history`: `from`'s last adverts before the new master's first (at most 4), for a failure's message.
  */
 export function takeover(
   adverts: readonly Advert[],
@@ -153,7 +154,14 @@ export function takeover(
   to: string,
   afterUs: number,
   mode: "term" | "kill",
-): { readonly deltaUs: number; readonly fromAdvert: Advert; readonly toAdvert: Advert } | undefined {
+):
+  | {
+      readonly deltaUs: number;
+      readonly fromAdvert: Advert;
+      readonly toAdvert: Advert;
+      readonly history: readonly Advert[];
+    }
+  | undefined {
   const later = adverts.filter((a) => a.atUs >= afterUs);
   const i = later.findIndex((a) => a.src === to && a.prio > 0);
   if (i < 0) return undefined;
@@ -162,7 +170,7 @@ export function takeover(
   const fromAdvert =
     mode === "term" ? before.find((a) => a.prio === 0 && a.atUs >= afterUs - 1_000_000) : before.at(-1);
   if (fromAdvert === undefined) return undefined;
-  return { deltaUs: toAdvert.atUs - fromAdvert.atUs, fromAdvert, toAdvert };
+  return { deltaUs: toAdvert.atUs - fromAdvert.atUs, fromAdvert, toAdvert, history: before.slice(-4) };
 }
 
 // ---- hosts --------------------------------------------------------------------------------------
