@@ -1,6 +1,6 @@
 /**
  * The few libc socket calls that `raw-socket` cannot make, through koffi: IPv6 raw sockets whose
- * receive path needs ancillary data (hop limit, destination, interface via `recvmsg`) and AF_PACKET
+ * receive path needs ancillary data (hop limit, destination, interface via `recvmmsg`) and AF_PACKET
  * sockets for `vigil sniff`; the non-blocking reads of the IPv4 raw socket (raw4.socket.ts). Also
  * `if_nametoindex`.
  *
@@ -60,7 +60,7 @@ interface Libc {
     addr: Uint8Array | null,
     addrLen: Uint8Array | null,
   ) => number;
-  readonly recvmsg: (fd: number, msg: unknown, flags: number) => number;
+  readonly recvmmsg: (fd: number, vector: unknown, count: number, flags: number, timeout: null) => number;
   readonly getsockopt: (
     fd: number,
     level: number,
@@ -95,7 +95,7 @@ export function loadLibc(): Libc {
     bind: lib.func("int bind(int, void *, uint32_t)"),
     close: lib.func("int close(int)"),
     recvfrom: lib.func("long recvfrom(int, void *, unsigned long, int, void *, void *)"),
-    recvmsg: lib.func("long recvmsg(int, void *, int)"),
+    recvmmsg: lib.func("int recvmmsg(int, void *, unsigned int, int, void *)"),
     getsockopt: lib.func("int getsockopt(int, int, int, void *, void *)"),
     sendmsg: lib.func("long sendmsg(int, void *, int)"),
     sendto: lib.func("long sendto(int, void *, unsigned long, int, void *, uint32_t)"),
@@ -208,8 +208,8 @@ export function ifName(libc: Libc, index: number): string | undefined {
 }
 
 /**
- * Unmanaged memory for `recvmsg`/`sendmsg`: a `struct msghdr` (x86-64/aarch64 LP64 layout) that
- * points at a name buffer, one iovec and a control buffer. Reused for every call of one socket.
+ * Unmanaged memory for `sendmsg`: a `struct msghdr` (x86-64/aarch64 LP64 layout) that points at a
+ * name buffer, one iovec and a control buffer. Reused for every call of one socket.
  */
 export class MsgBuffers {
   readonly data: Uint8Array;
@@ -250,28 +250,121 @@ export class MsgBuffers {
     return this.ptrs.hdr;
   }
 
-  /**
-   * The header `prepare` filled, again, for the next read into the same buffers: only the lengths and
-   * flags `recvmsg` rewrites are reset (no address lookups, no BigInt per read).
-   */
-  rearm(nameLen: number, controlLen: number): unknown {
-    this.hdr.setUint32(8, nameLen, true);
-    this.hdr.setUint32(40, controlLen, true);
-    this.hdr.setUint32(44, 0, true);
-    this.hdr.setInt32(48, 0, true);
-    return this.ptrs.hdr;
+  free(): void {
+    for (const p of Object.values(this.ptrs)) koffi.free(p);
+  }
+}
+
+/** LP64 `struct mmsghdr`: a `struct msghdr` (56 bytes) and `msg_len`, padded to 64. */
+const MMSGHDR_BYTES = 64;
+
+/**
+ * Unmanaged memory for `recvmmsg`: `count` message headers, each pointing at its own data, name and
+ * control buffers through its own iovec, filled once. One call reads every datagram waiting, up to
+ * `count`: a wake-up with one datagram costs one call, a burst one call per `count` datagrams, and
+ * the socket is known to be empty when a call returns fewer than it asked for (no read that finds it
+ * empty). Each datagram's bytes, name and control data stay in place until the next `recv`.
+ */
+export class MmsgBuffers {
+  /** Datagram `i`'s buffer (`dataBytes` long; `length(i)` of it written). */
+  readonly data: readonly Uint8Array[];
+  /** Datagram `i`'s source address buffer (`nameBytes`). */
+  readonly name: readonly Uint8Array[];
+  /** Datagram `i`'s control buffer (`controlLen(i)` of it written). */
+  readonly control: readonly Uint8Array[];
+  /** The same control buffers as DataViews (kernelStampUs). */
+  readonly controlView: readonly DataView[];
+  readonly #hdrs: DataView;
+  readonly #ptrs: readonly unknown[];
+  readonly #vector: unknown;
+  /** Headers the last call may have rewritten (their lengths and flags are reset before the next). */
+  #dirty: number;
+
+  constructor(
+    readonly count: number,
+    readonly dataBytes: number,
+    readonly nameBytes: number,
+    readonly controlBytes: number,
+  ) {
+    const alloc = (n: number): unknown => koffi.alloc("uint8_t", Math.max(1, n));
+    const hdrs = alloc(count * MMSGHDR_BYTES);
+    const iovs = alloc(count * 16);
+    const datas = alloc(count * dataBytes);
+    const names = alloc(count * nameBytes);
+    const controls = alloc(count * controlBytes);
+    this.#ptrs = [hdrs, iovs, datas, names, controls];
+    this.#vector = hdrs;
+    this.#hdrs = new DataView(koffi.view(hdrs, count * MMSGHDR_BYTES));
+    const iov = new DataView(koffi.view(iovs, count * 16));
+    const dataAll = new Uint8Array(koffi.view(datas, count * dataBytes));
+    const nameAll = new Uint8Array(koffi.view(names, count * nameBytes));
+    const controlAll = new Uint8Array(koffi.view(controls, count * controlBytes));
+    const addressOf = (p: unknown): bigint => koffi.address(p);
+    const [iovAt, dataAt, nameAt, controlAt] = [iovs, datas, names, controls].map(addressOf) as [
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+    ];
+    const data: Uint8Array[] = [];
+    const name: Uint8Array[] = [];
+    const control: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      const h = i * MMSGHDR_BYTES;
+      iov.setBigUint64(i * 16, dataAt + BigInt(i * dataBytes), true);
+      iov.setBigUint64(i * 16 + 8, BigInt(dataBytes), true);
+      this.#hdrs.setBigUint64(h, nameBytes === 0 ? 0n : nameAt + BigInt(i * nameBytes), true);
+      this.#hdrs.setBigUint64(h + 16, iovAt + BigInt(i * 16), true);
+      this.#hdrs.setBigUint64(h + 24, 1n, true);
+      this.#hdrs.setBigUint64(h + 32, controlBytes === 0 ? 0n : controlAt + BigInt(i * controlBytes), true);
+      data.push(dataAll.subarray(i * dataBytes, (i + 1) * dataBytes));
+      name.push(nameAll.subarray(i * nameBytes, (i + 1) * nameBytes));
+      control.push(controlAll.subarray(i * controlBytes, (i + 1) * controlBytes));
+    }
+    this.data = data;
+    this.name = name;
+    this.control = control;
+    this.controlView = control.map((c) => new DataView(c.buffer, c.byteOffset, c.byteLength));
+    this.#dirty = count;
   }
 
-  /** After `recvmsg`: control bytes written and the flags (MSG_TRUNC, MSG_CTRUNC). */
-  get controlLen(): number {
-    return this.hdr.getUint32(40, true);
+  /**
+   * One `recvmmsg` of up to `max` (≤ `count`) datagrams on `fd`: how many were read, or −1 with errno
+   * set (EAGAIN: none waiting, with MSG_DONTWAIT). The previous call's datagrams are overwritten.
+   */
+  recv(libc: Pick<Libc, "recvmmsg">, fd: number, max: number, flags: number): number {
+    const h = this.#hdrs;
+    // The kernel rewrites msg_namelen, msg_controllen and msg_flags of the headers it filled.
+    for (let i = 0; i < this.#dirty; i++) {
+      const o = i * MMSGHDR_BYTES;
+      h.setUint32(o + 8, this.nameBytes, true);
+      h.setUint32(o + 40, this.controlBytes, true);
+      h.setUint32(o + 44, 0, true);
+      h.setInt32(o + 48, 0, true);
+      h.setUint32(o + 56, 0, true);
+    }
+    const asked = Math.min(max, this.count);
+    const n = libc.recvmmsg(fd, this.#vector, asked, flags, null);
+    // A failed call may have filled none; the one after a partial read may touch one more.
+    this.#dirty = Math.min(this.count, Math.max(0, n) + 1);
+    return n;
   }
-  get flags(): number {
-    return this.hdr.getInt32(48, true);
+
+  /** Bytes of datagram `i` written into `data[i]` (of the last `recv`). */
+  length(i: number): number {
+    return this.#hdrs.getUint32(i * MMSGHDR_BYTES + 56, true);
+  }
+  /** Control bytes of datagram `i`. */
+  controlLen(i: number): number {
+    return this.#hdrs.getUint32(i * MMSGHDR_BYTES + 40, true);
+  }
+  /** Datagram `i`'s flags (MSG_TRUNC, MSG_CTRUNC). */
+  flags(i: number): number {
+    return this.#hdrs.getInt32(i * MMSGHDR_BYTES + 48, true);
   }
 
   free(): void {
-    for (const p of Object.values(this.ptrs)) koffi.free(p);
+    for (const p of this.#ptrs) koffi.free(p);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The IPv4 side of the raw transport (transports/raw.transport.ts): one `raw-socket` socket for IP
  * protocol 112 with IP_HDRINCL, bound to its interface, multicast TTL 255 and loop off, groups joined
- * with ip_mreqn on the interface. Receiving reads adaptively (see `openIpv4Socket`), parses the
+ * with ip_mreqn on the interface. Receiving reads with `recvmmsg` (see `openIpv4Socket`), parses the
  * IPv4 header with `parseIpv4Rx` in place and interns the message (rx-intern.ts); sending builds the
  * header as keepalived does and sends it with `sendto` on the same descriptor at the end of the
  * current event-loop callback (raw4.send.ts).
@@ -17,8 +17,8 @@ import {
   kernelStampUs,
   type Libc,
   lastErrno,
+  MmsgBuffers,
   MSG_DONTWAIT,
-  MsgBuffers,
   newSocketFd,
   type ReceiveTimes,
   SO_TIMESTAMPNS,
@@ -37,14 +37,12 @@ const RECV_CONTROL_BYTES = 64;
 const SEND_BUFFER_BYTES = 65_535;
 /** Datagrams read per socket readiness at most (then the event loop runs other work). */
 const RECV_BATCH = 64;
+/** Datagrams one `recvmmsg` reads at most (each with its own RECV_BUFFER_BYTES buffer). */
+const RECV_VECTOR = 16;
 const WAKEUP = { kind: "wakeups", loop: true } as const;
 const EMPTY_READ = { kind: "emptyReads", loop: true } as const;
 const DIRECT_READ = { kind: "directReads", loop: true } as const;
 const DIRECT_SEND = { kind: "directSends", loop: true } as const;
-/** A wake-up this soon after the previous one ended means datagrams are queueing (see openIpv4Socket). */
-const BURST_GAP_MS = 0.05;
-/** One single-read wake-up in this many tries to drain, to find a backlog a busy loop hid (see openIpv4Socket). */
-const PROBE_EVERY = 8;
 
 /** The part of raw-socket's native wrapper the receive loop uses (`Socket.wrap`, an EventEmitter). */
 interface RawSocketWrap {
@@ -97,25 +95,16 @@ export function openIpv4Socket(
   let closed = false;
   // Reads. raw-socket's own `recv` formats the source address (sprintf) and calls back into JS per
   // datagram, and reports an empty socket by throwing (≈ 6 µs); so the socket's descriptor is found
-  // (`rawSocketFd`) and read with a non-blocking read through koffi (recvfrom was ≈ 1 µs less per
-  // datagram, 0.7 µs for an empty read; it is now recvmsg, at the same CPU per advert in the receive
-  // bench, for the datagram's kernel receive time: `times`); raw-socket still watches it for
-  // readiness. If the descriptor cannot be identified, raw-socket reads as before, and a datagram's
-  // time is its read's.
-  // Adaptive reads. raw-socket reports readiness once per poll wake-up; under a burst, reading one
-  // datagram per wake-up is one event-loop callback (and epoll round) per datagram. Draining the
-  // socket on each wake-up instead costs a read that finds it empty: a loss when adverts arrive
-  // one at a time. So: one datagram per wake-up, until a wake-up follows the end
-  // of the previous one within BURST_GAP_MS (datagrams are queueing: level-triggered poll woke us at
-  // once); then drain up to RECV_BATCH per wake-up, until a drain finds a single datagram. A loop
-  // busy with other callbacks (a start-up's effect outcomes) wakes the socket late whatever its
-  // backlog, so every PROBE_EVERY-th single-read wake-up also tries to drain: a backlog found there
-  // starts the drain mode (one empty read per PROBE_EVERY wake-ups when there is none).
+  // (`rawSocketFd`) and read through koffi with non-blocking `recvmmsg` calls, each of which takes
+  // every datagram waiting (up to RECV_VECTOR) with its kernel receive time (`times`): one call per
+  // wake-up for adverts that arrive one at a time, and no call that finds the socket empty after a
+  // drain (a call that returns fewer than it asked for has emptied it). raw-socket still watches the
+  // descriptor for readiness. If the descriptor cannot be identified, raw-socket reads as before
+  // (until a read finds the socket empty), and a datagram's time is its read's.
   const wrap = (sock as unknown as { wrap: RawSocketWrap }).wrap;
   const buffer = Buffer.alloc(RECV_BUFFER_BYTES);
-  const rx = fd === undefined ? undefined : new MsgBuffers(RECV_BUFFER_BYTES, 16, RECV_CONTROL_BYTES);
-  rx?.prepare(RECV_BUFFER_BYTES, 0, RECV_CONTROL_BYTES);
-  const control = rx === undefined ? undefined : new DataView(rx.control.buffer, rx.control.byteOffset);
+  const rx =
+    fd === undefined ? undefined : new MmsgBuffers(RECV_VECTOR, RECV_BUFFER_BYTES, 0, RECV_CONTROL_BYTES);
   const names = new Ipv4Names();
   const interner = new RxInterner();
   const onDatagram = (data: Uint8Array, length: number, rxAtUs: number | undefined): void => {
@@ -151,40 +140,54 @@ export function openIpv4Socket(
   };
   const onRawSocketDatagram = (b: Buffer, length: number): void => onDatagram(b, length, undefined);
   wrap.removeAllListeners("recvReady");
-  let draining = false;
-  let lastEndMs = Number.NEGATIVE_INFINITY;
-  /** Reads up to `limit` datagrams, fewer when the socket runs empty; returns how many it read. */
-  const readUpTo = (limit: number): number => {
-    let read = 0;
-    if (rx !== undefined) times.begin();
-    for (; read < limit; read++) {
-      if (fd !== undefined && rx !== undefined && control !== undefined) {
-        const n = libc.recvmsg(fd, rx.rearm(0, RECV_CONTROL_BYTES), MSG_DONTWAIT);
-        if (n >= 0) {
-          emit(DIRECT_READ);
-          onDatagram(rx.data, n, times.toClockUs(kernelStampUs(control, rx.controlLen)));
-          continue;
-        }
+  /**
+   * True while a read's datagrams are handed on: a read started from inside that (a `readPending`
+   * from the node) would overwrite the vector's datagrams not yet handed on, so it reads nothing and
+   * the outer read goes on instead.
+   */
+  let reading = false;
+  /** Reads up to `limit` datagrams (a vector's more at most), fewer when the socket runs empty. */
+  const readUpTo = (limit: number): void => {
+    if (reading || closed) return;
+    reading = true;
+    try {
+      if (fd !== undefined && rx !== undefined) readVectors(fd, rx, limit);
+      else readEach(limit);
+    } finally {
+      reading = false;
+      if (closed) rx?.free(); // closed from inside the read: its buffers outlived it
+    }
+  };
+  const readVectors = (fd: number, rx: MmsgBuffers, limit: number): void => {
+    times.begin();
+    for (let read = 0; read < limit && !closed; ) {
+      const n = rx.recv(libc, fd, RECV_VECTOR, MSG_DONTWAIT);
+      if (n < 0) {
         emit(lastErrno() === EAGAIN ? EMPTY_READ : { kind: "socketErrors" });
-        break;
+        return;
       }
+      for (let i = 0; i < n && !closed; i++) {
+        emit(DIRECT_READ);
+        const rxAtUs = times.toClockUs(kernelStampUs(rx.controlView[i] as DataView, rx.controlLen(i)));
+        onDatagram(rx.data[i] as Uint8Array, rx.length(i), rxAtUs);
+      }
+      if (n < RECV_VECTOR) return; // the socket is empty
+      read += n;
+    }
+  };
+  const readEach = (limit: number): void => {
+    for (let read = 0; read < limit && !closed; read++) {
       try {
         wrap.recv(buffer, onRawSocketDatagram);
       } catch (e) {
         emit(isWouldBlock(e) ? EMPTY_READ : { kind: "socketErrors" });
-        break;
+        return;
       }
     }
-    return read;
   };
-  let singleReads = 0;
   const onRecvReady = (): void => {
     emit(WAKEUP);
-    if (performance.now() - lastEndMs < BURST_GAP_MS) draining = true;
-    const drains = draining || ++singleReads % PROBE_EVERY === 0;
-    const read = readUpTo(drains ? RECV_BATCH : 1);
-    if (drains) draining = read >= 2;
-    lastEndMs = performance.now();
+    readUpTo(RECV_BATCH);
   };
   // Readiness straight to the handler: an own `emit` in front of EventEmitter's (which raw-socket's
   // native code looks up by name per wake-up), so a wake-up skips the generic emit; every other event
@@ -248,7 +251,7 @@ export function openIpv4Socket(
       batch.flush(); // what was sent before the close leaves first
       closed = true;
       sock.close();
-      rx?.free();
+      if (!reading) rx?.free();
     },
   };
 }

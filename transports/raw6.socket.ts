@@ -32,6 +32,7 @@ import {
   kernelStampUs,
   type Libc,
   lastErrno,
+  MmsgBuffers,
   MSG_DONTWAIT,
   MSG_TRUNC,
   MsgBuffers,
@@ -48,6 +49,10 @@ import type { SharedSocketIo, SocketEvent } from "./raw.transport.ts";
 import { READ_PENDING_MAX } from "./transport.ts";
 
 const RECV_BYTES = 4096;
+/** Datagrams one `recvmmsg` reads at most. */
+const RECV_VECTOR = 16;
+/** Room for the three control messages asked for: hop limit (24), packet info (40), time (32). */
+const RECV_CONTROL_BYTES = 128;
 const SEND_BYTES = 65_535;
 
 /** struct sockaddr_in6 (28 bytes). */
@@ -73,7 +78,7 @@ export function openIpv6Socket(
     "socket(AF_INET6, SOCK_RAW, 112)",
     libc.socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, VRRP_PROTOCOL),
   );
-  const rx = new MsgBuffers(RECV_BYTES);
+  const rx = new MmsgBuffers(RECV_VECTOR, RECV_BYTES, 28, RECV_CONTROL_BYTES);
   const tx = new MsgBuffers(SEND_BYTES);
   const poller = new PollLoop(libc);
   try {
@@ -94,49 +99,65 @@ export function openIpv6Socket(
   const joined = new Set<string>();
   let open = true;
 
-  /** Reads until the socket is empty, or `limit` datagrams. */
-  const control = new DataView(rx.control.buffer, rx.control.byteOffset);
+  /** True while a read's datagrams are handed on (a read from inside that would overwrite them). */
+  let reading = false;
+  /** Reads until the socket is empty, or `limit` datagrams (a vector's more at most). */
   const drain = (limit = Number.POSITIVE_INFINITY): void => {
-    times.begin();
-    for (let read = 0; open && read < limit; read++) {
-      const msg = rx.prepare(RECV_BYTES, 28, rx.control.length);
-      const n = libc.recvmsg(fd, msg, MSG_DONTWAIT);
-      if (n < 0) {
-        if (lastErrno() !== EAGAIN) emit({ kind: "socketErrors" });
-        return;
-      }
-      if ((rx.flags & MSG_TRUNC) !== 0 || n >= RECV_BYTES) {
-        emit({ kind: "oversized" });
-        continue;
-      }
-      let ttl = -1;
-      let dst = "";
-      let rxIfindex = ifindex;
-      for (const c of controlMessages(rx.control, rx.controlLen)) {
-        if (c.level !== IPPROTO_IPV6) continue;
-        if (c.type === IPV6_HOPLIMIT && c.data.length >= 4)
-          ttl = new DataView(c.data.buffer, c.data.byteOffset).getInt32(0, true);
-        if (c.type === IPV6_PKTINFO && c.data.length >= 20) {
-          dst = formatIpv6(c.data, 0);
-          rxIfindex = new DataView(c.data.buffer, c.data.byteOffset).getUint32(16, true);
+    if (reading || !open) return;
+    reading = true;
+    try {
+      times.begin();
+      for (let read = 0; open && read < limit; ) {
+        const n = rx.recv(libc, fd, RECV_VECTOR, MSG_DONTWAIT);
+        if (n < 0) {
+          if (lastErrno() !== EAGAIN) emit({ kind: "socketErrors" });
+          return;
         }
+        for (let i = 0; i < n && open; i++) onDatagram(i);
+        if (n < RECV_VECTOR) return; // the socket is empty
+        read += n;
       }
-      if (ttl < 0 || dst === "") {
-        emit({ kind: "truncated" });
-        continue;
-      }
-      emit({
-        kind: "packet",
-        packet: {
-          bytes: rx.data.slice(0, n),
-          src: formatIpv6(rx.name, 8),
-          dst,
-          ttl,
-          ifindex: rxIfindex,
-          rxAtUs: times.toClockUs(kernelStampUs(control, rx.controlLen)),
-        },
-      });
+    } finally {
+      reading = false;
+      if (!open) rx.free(); // closed from inside the read: its buffers outlived it
     }
+  };
+  /** Datagram `i` of the last read, checked and handed on. */
+  const onDatagram = (i: number): void => {
+    const n = rx.length(i);
+    if ((rx.flags(i) & MSG_TRUNC) !== 0 || n >= RECV_BYTES) {
+      emit({ kind: "oversized" });
+      return;
+    }
+    const control = rx.control[i] as Uint8Array;
+    const controlLen = rx.controlLen(i);
+    let ttl = -1;
+    let dst = "";
+    let rxIfindex = ifindex;
+    for (const c of controlMessages(control, controlLen)) {
+      if (c.level !== IPPROTO_IPV6) continue;
+      if (c.type === IPV6_HOPLIMIT && c.data.length >= 4)
+        ttl = new DataView(c.data.buffer, c.data.byteOffset).getInt32(0, true);
+      if (c.type === IPV6_PKTINFO && c.data.length >= 20) {
+        dst = formatIpv6(c.data, 0);
+        rxIfindex = new DataView(c.data.buffer, c.data.byteOffset).getUint32(16, true);
+      }
+    }
+    if (ttl < 0 || dst === "") {
+      emit({ kind: "truncated" });
+      return;
+    }
+    emit({
+      kind: "packet",
+      packet: {
+        bytes: (rx.data[i] as Uint8Array).slice(0, n),
+        src: formatIpv6(rx.name[i] as Uint8Array, 8),
+        dst,
+        ttl,
+        ifindex: rxIfindex,
+        rxAtUs: times.toClockUs(kernelStampUs(rx.controlView[i] as DataView, controlLen)),
+      },
+    });
   };
   poller.add(fd, () => drain());
 
@@ -178,7 +199,7 @@ export function openIpv6Socket(
       open = false;
       poller.remove(fd);
       libc.close(fd);
-      rx.free();
+      if (!reading) rx.free();
       tx.free();
     },
   };
