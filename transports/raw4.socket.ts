@@ -248,6 +248,7 @@ export function openIpv4Socket(
       if (!closed) readUpTo(READ_PENDING_MAX);
     },
     close() {
+      if (closed) return;
       batch.flush(); // what was sent before the close leaves first
       closed = true;
       sock.close();
