@@ -329,10 +329,10 @@ export class MmsgBuffers {
   }
 
   /**
-   * One `recvmmsg` of up to `max` (≤ `count`) datagrams on `fd`: how many were read, or −1 with errno
-   * set (EAGAIN: none waiting, with MSG_DONTWAIT). The previous call's datagrams are overwritten.
+   * One `recvmmsg` of up to `count` datagrams on `fd`: how many were read, or −1 with errno set
+   * (EAGAIN: none waiting, with MSG_DONTWAIT). The previous call's datagrams are overwritten.
    */
-  recv(libc: Pick<Libc, "recvmmsg">, fd: number, max: number, flags: number): number {
+  recv(libc: Pick<Libc, "recvmmsg">, fd: number, flags: number): number {
     const h = this.#hdrs;
     // The kernel rewrites msg_namelen, msg_controllen and msg_flags of the headers it filled.
     for (let i = 0; i < this.#dirty; i++) {
@@ -343,8 +343,7 @@ export class MmsgBuffers {
       h.setInt32(o + 48, 0, true);
       h.setUint32(o + 56, 0, true);
     }
-    const asked = Math.min(max, this.count);
-    const n = libc.recvmmsg(fd, this.#vector, asked, flags, null);
+    const n = libc.recvmmsg(fd, this.#vector, this.count, flags, null);
     // A failed call may have filled none; the one after a partial read may touch one more.
     this.#dirty = Math.min(this.count, Math.max(0, n) + 1);
     return n;

@@ -161,7 +161,7 @@ export function openIpv4Socket(
   const readVectors = (fd: number, rx: MmsgBuffers, limit: number): void => {
     times.begin();
     for (let read = 0; read < limit && !closed; ) {
-      const n = rx.recv(libc, fd, RECV_VECTOR, MSG_DONTWAIT);
+      const n = rx.recv(libc, fd, MSG_DONTWAIT);
       if (n < 0) {
         emit(lastErrno() === EAGAIN ? EMPTY_READ : { kind: "socketErrors" });
         return;
@@ -171,7 +171,7 @@ export function openIpv4Socket(
         const rxAtUs = times.toClockUs(kernelStampUs(rx.controlView[i] as DataView, rx.controlLen(i)));
         onDatagram(rx.data[i] as Uint8Array, rx.length(i), rxAtUs);
       }
-      if (n < RECV_VECTOR) return; // the socket is empty
+      if (n < rx.count) return; // the socket is empty
       read += n;
     }
   };

@@ -108,13 +108,13 @@ export function openIpv6Socket(
     try {
       times.begin();
       for (let read = 0; open && read < limit; ) {
-        const n = rx.recv(libc, fd, RECV_VECTOR, MSG_DONTWAIT);
+        const n = rx.recv(libc, fd, MSG_DONTWAIT);
         if (n < 0) {
           if (lastErrno() !== EAGAIN) emit({ kind: "socketErrors" });
           return;
         }
         for (let i = 0; i < n && open; i++) onDatagram(i);
-        if (n < RECV_VECTOR) return; // the socket is empty
+        if (n < rx.count) return; // the socket is empty
         read += n;
       }
     } finally {
