@@ -264,6 +264,7 @@ const MMSGHDR_BYTES = 64;
  * `count`: a wake-up with one datagram costs one call, a burst one call per `count` datagrams, and
  * the socket is known to be empty when a call returns fewer than it asked for (no read that finds it
  * empty). Each datagram's bytes, name and control data stay in place until the next `recv`.
+ * `drain` is the loop both raw sockets read with.
  */
 export class MmsgBuffers {
   /** Datagram `i`'s buffer (`dataBytes` long; `length(i)` of it written). */
@@ -279,6 +280,9 @@ export class MmsgBuffers {
   readonly #vector: unknown;
   /** Headers the last call may have rewritten (their lengths and flags are reset before the next). */
   #dirty: number;
+  /** A `drain` is handing datagrams on (a `free` meanwhile waits for it to end). */
+  #draining = false;
+  #freed = false;
 
   constructor(
     readonly count: number,
@@ -349,6 +353,40 @@ export class MmsgBuffers {
     return n;
   }
 
+  /**
+   * Reads `fd` until it is empty or `limit` datagrams are read (a vector's more at most), handing
+   * each datagram of each vector on as `each(i)` before the next call; `failed(errno)` when a call
+   * fails (EAGAIN: nothing was waiting, with MSG_DONTWAIT). A `drain` started from inside `each`
+   * (a `readPending` from the node while datagrams are handed on) reads nothing: it would overwrite
+   * the vector's datagrams not handed on yet, and the outer one goes on reading anyway. After `free`
+   * nothing more is read or handed on.
+   */
+  drain(
+    libc: Pick<Libc, "recvmmsg">,
+    fd: number,
+    limit: number,
+    each: (i: number) => void,
+    failed: (errno: number) => void,
+  ): void {
+    if (this.#draining || this.#freed) return;
+    this.#draining = true;
+    try {
+      for (let read = 0; read < limit && !this.#freed; ) {
+        const n = this.recv(libc, fd, MSG_DONTWAIT);
+        if (n < 0) {
+          failed(lastErrno());
+          return;
+        }
+        for (let i = 0; i < n && !this.#freed; i++) each(i);
+        if (n < this.count) return; // the socket is empty
+        read += n;
+      }
+    } finally {
+      this.#draining = false;
+      if (this.#freed) this.#release();
+    }
+  }
+
   /** Bytes of datagram `i` written into `data[i]` (of the last `recv`). */
   length(i: number): number {
     return this.#hdrs.getUint32(i * MMSGHDR_BYTES + 56, true);
@@ -362,7 +400,14 @@ export class MmsgBuffers {
     return this.#hdrs.getInt32(i * MMSGHDR_BYTES + 48, true);
   }
 
+  /** Frees the buffers, at once or when the `drain` in progress ends; once. */
   free(): void {
+    if (this.#freed) return;
+    this.#freed = true;
+    if (!this.#draining) this.#release();
+  }
+
+  #release(): void {
     for (const p of this.#ptrs) koffi.free(p);
   }
 }

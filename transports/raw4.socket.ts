@@ -140,40 +140,23 @@ export function openIpv4Socket(
   };
   const onRawSocketDatagram = (b: Buffer, length: number): void => onDatagram(b, length, undefined);
   wrap.removeAllListeners("recvReady");
-  /**
-   * True while a read's datagrams are handed on: a read started from inside that (a `readPending`
-   * from the node) would overwrite the vector's datagrams not yet handed on, so it reads nothing and
-   * the outer read goes on instead.
-   */
-  let reading = false;
+  const onVectorDatagram = (i: number): void => {
+    if (rx === undefined) return;
+    emit(DIRECT_READ);
+    const rxAtUs = times.toClockUs(kernelStampUs(rx.controlView[i] as DataView, rx.controlLen(i)));
+    onDatagram(rx.data[i] as Uint8Array, rx.length(i), rxAtUs);
+  };
+  const onReadFailed = (errno: number): void =>
+    emit(errno === EAGAIN ? EMPTY_READ : { kind: "socketErrors" });
   /** Reads up to `limit` datagrams (a vector's more at most), fewer when the socket runs empty. */
   const readUpTo = (limit: number): void => {
-    if (reading || closed) return;
-    reading = true;
-    try {
-      if (fd !== undefined && rx !== undefined) readVectors(fd, rx, limit);
-      else readEach(limit);
-    } finally {
-      reading = false;
-      if (closed) rx?.free(); // closed from inside the read: its buffers outlived it
+    if (closed) return;
+    if (fd === undefined || rx === undefined) {
+      readEach(limit);
+      return;
     }
-  };
-  const readVectors = (fd: number, rx: MmsgBuffers, limit: number): void => {
     times.begin();
-    for (let read = 0; read < limit && !closed; ) {
-      const n = rx.recv(libc, fd, MSG_DONTWAIT);
-      if (n < 0) {
-        emit(lastErrno() === EAGAIN ? EMPTY_READ : { kind: "socketErrors" });
-        return;
-      }
-      for (let i = 0; i < n && !closed; i++) {
-        emit(DIRECT_READ);
-        const rxAtUs = times.toClockUs(kernelStampUs(rx.controlView[i] as DataView, rx.controlLen(i)));
-        onDatagram(rx.data[i] as Uint8Array, rx.length(i), rxAtUs);
-      }
-      if (n < rx.count) return; // the socket is empty
-      read += n;
-    }
+    rx.drain(libc, fd, limit, onVectorDatagram, onReadFailed);
   };
   const readEach = (limit: number): void => {
     for (let read = 0; read < limit && !closed; read++) {
@@ -252,7 +235,7 @@ export function openIpv4Socket(
       batch.flush(); // what was sent before the close leaves first
       closed = true;
       sock.close();
-      if (!reading) rx?.free();
+      rx?.free(); // after the read in progress, if any (MmsgBuffers.drain)
     },
   };
 }

@@ -99,28 +99,14 @@ export function openIpv6Socket(
   const joined = new Set<string>();
   let open = true;
 
-  /** True while a read's datagrams are handed on (a read from inside that would overwrite them). */
-  let reading = false;
+  const onReadFailed = (errno: number): void => {
+    if (errno !== EAGAIN) emit({ kind: "socketErrors" });
+  };
   /** Reads until the socket is empty, or `limit` datagrams (a vector's more at most). */
   const drain = (limit = Number.POSITIVE_INFINITY): void => {
-    if (reading || !open) return;
-    reading = true;
-    try {
-      times.begin();
-      for (let read = 0; open && read < limit; ) {
-        const n = rx.recv(libc, fd, MSG_DONTWAIT);
-        if (n < 0) {
-          if (lastErrno() !== EAGAIN) emit({ kind: "socketErrors" });
-          return;
-        }
-        for (let i = 0; i < n && open; i++) onDatagram(i);
-        if (n < rx.count) return; // the socket is empty
-        read += n;
-      }
-    } finally {
-      reading = false;
-      if (!open) rx.free(); // closed from inside the read: its buffers outlived it
-    }
+    if (!open) return;
+    times.begin();
+    rx.drain(libc, fd, limit, onDatagram, onReadFailed);
   };
   /** Datagram `i` of the last read, checked and handed on. */
   const onDatagram = (i: number): void => {
@@ -199,7 +185,7 @@ export function openIpv6Socket(
       open = false;
       poller.remove(fd);
       libc.close(fd);
-      if (!reading) rx.free();
+      rx.free(); // after the read in progress, if any (MmsgBuffers.drain)
       tx.free();
     },
   };

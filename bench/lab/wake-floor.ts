@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mustRun } from "../../test/support/lab.ts";
-import { addNs, inNs, procCpuNs, procSwitches, removeNs, sleepMs, startIn } from "./daemons.ts";
+import { addNs, inNs, loadAverage, procCpuNs, procSwitches, removeNs, sleepMs, startIn } from "./daemons.ts";
 
 const RATES = (process.env.RATES ?? "250,2500").split(",").map(Number);
 const WINDOW_S = Number(process.env.WINDOW_S ?? 10);
@@ -76,9 +76,7 @@ try {
     ["C (epoll_wait, recv)", join(dir, "recv"), []],
     ["node:dgram", process.execPath, ["-e", NODE_RECEIVER]],
   ];
-  console.log(
-    `wake-up floor, ${WINDOW_S} s windows (load ${(await mustRun("cat", ["/proc/loadavg"])).trim()})`,
-  );
+  console.log(`wake-up floor, ${WINDOW_S} s windows (load ${loadAverage()})`);
   for (let round = 1; round <= ROUNDS; round++)
     for (const rate of RATES)
       for (const [label, cmd, args] of receivers) {
