@@ -18,6 +18,7 @@ import {
 } from "./ip-header.ts";
 import {
   AF_PACKET,
+  attachFilter,
   check,
   EAGAIN,
   ETH_P_ALL,
@@ -25,19 +26,15 @@ import {
   ETH_P_IPV6,
   ifIndex,
   ifName,
-  type Libc,
   lastErrno,
   loadLibc,
   MSG_DONTWAIT,
   MSG_TRUNC,
   PACKET_OUTGOING,
   PollLoop,
-  SO_ATTACH_FILTER,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
-  SOL_SOCKET,
-  Unmanaged,
 } from "./libc.ffi.ts";
 
 export interface CapturedPacket {
@@ -148,18 +145,4 @@ export function captureVrrp(ifname: string | undefined): Observable<CapturedPack
       libc.close(fd);
     };
   });
-}
-
-/** SO_ATTACH_FILTER with a `struct sock_fprog` pointing at a copy of `filter` (the kernel copies it). */
-function attachFilter(libc: Libc, fd: number, filter: Uint8Array): void {
-  const program = new Unmanaged(filter);
-  try {
-    const fprog = new Uint8Array(16);
-    const v = new DataView(fprog.buffer);
-    v.setUint16(0, filter.length / 8, true);
-    v.setBigUint64(8, program.address, true);
-    check(libc, "SO_ATTACH_FILTER", libc.setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog, 16));
-  } finally {
-    program.free();
-  }
 }

@@ -24,6 +24,8 @@ export const SOL_SOCKET = 1;
 export const SO_BINDTODEVICE = 25;
 export const SO_ATTACH_FILTER = 26;
 export const SO_RCVBUF = 8;
+/** SO_RCVBUF past net.core.rmem_max (CAP_NET_ADMIN). */
+export const SO_RCVBUFFORCE = 33;
 /** SO_TIMESTAMPNS(_OLD): each datagram's arrival time, an SCM_TIMESTAMPNS control message (same number). */
 export const SO_TIMESTAMPNS = 35;
 export const CLOCK_REALTIME = 0;
@@ -425,6 +427,20 @@ export class Unmanaged {
 
   free(): void {
     koffi.free(this.ptr);
+  }
+}
+
+/** SO_ATTACH_FILTER with a `struct sock_fprog` pointing at a copy of `filter` (the kernel copies it). */
+export function attachFilter(libc: Libc, fd: number, filter: Uint8Array): void {
+  const program = new Unmanaged(filter);
+  try {
+    const fprog = new Uint8Array(16);
+    const v = new DataView(fprog.buffer);
+    v.setUint16(0, filter.length / 8, true);
+    v.setBigUint64(8, program.address, true);
+    check(libc, "SO_ATTACH_FILTER", libc.setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog, 16));
+  } finally {
+    program.free();
   }
 }
 

@@ -30,7 +30,8 @@ import { type Libc, loadLibc, ReceiveTimes } from "./libc.ffi.ts";
 import { SendBatch } from "./raw4.send.ts";
 import { openIpv4Socket } from "./raw4.socket.ts";
 import { openIpv6Socket } from "./raw6.socket.ts";
-import type { Datagram, Family, Outbound, Transport } from "./transport.ts";
+import type { SteadyAdvert } from "./steady-filter.ts";
+import { type Datagram, type Family, type Outbound, READ_PENDING_MAX, type Transport } from "./transport.ts";
 
 export type RawMode = "multicast" | "unicast";
 
@@ -90,7 +91,19 @@ export interface RawSocketStats {
   kernelTimes: number;
   /** IPv4: datagrams sent at once with libc's sendto on that descriptor (raw4.send.ts), not queued in raw-socket. */
   directSends: number;
+  /** IPv4 in doorbell mode (steady-filter.ts): wake-ups by the doorbell, each followed by a read of the queue. */
+  doorbells: number;
 }
+
+/** The longest a datagram waits in a queue in doorbell mode when nothing else reads it (the periodic read). */
+export const DEFERRED_READ_MAX_MS = 1000;
+/** The shortest period: the read comes this often at least when each finds many datagrams. */
+const DEFERRED_READ_MIN_MS = 12.5;
+/**
+ * A periodic read that finds more than this on a socket halves the period, one that finds fewer than
+ * a quarter of it doubles it: a read is then a millisecond or so of work, and the queue far from full.
+ */
+const DEFERRED_READ_MANY = 256;
 
 export const DEFAULT_GROUP4 = "224.0.0.18";
 export const DEFAULT_GROUP6 = "ff02::12";
@@ -102,6 +115,14 @@ export interface SharedSocketIo {
   send(out: Outbound, src: string | undefined, ipId: number, onError: (e: Error) => void): void;
   /** Reads what is waiting now, up to READ_PENDING_MAX datagrams (`Transport.readPending`). */
   readPending(): void;
+  /** IPv4 (steady-filter.ts): the socket is in doorbell mode — its queue is read by `readQueue` only. */
+  deferring?(): boolean;
+  /** Reads the queue, up to `limit` datagrams (each handed on as it is read): how many were read. */
+  readQueue?(limit: number): number;
+  /** `Transport.steady` and `unsteady` for this socket. */
+  steady?(a: SteadyAdvert): void;
+  unsteady?(vrid: number): void;
+  unsteadyAll?(): void;
   close(): void;
 }
 
@@ -121,11 +142,14 @@ export interface ReceivedPacket {
 
 export type SocketEvent =
   | { readonly kind: "packet"; readonly packet: ReceivedPacket }
-  | { readonly kind: "wakeups" | "emptyReads" | "directReads" | "directSends"; readonly loop: true }
+  | {
+      readonly kind: "wakeups" | "emptyReads" | "directReads" | "directSends" | "doorbells";
+      readonly loop: true;
+    }
   | {
       readonly kind: Exclude<
         keyof RawSocketStats,
-        "wakeups" | "emptyReads" | "directReads" | "directSends" | "kernelTimes"
+        "wakeups" | "emptyReads" | "directReads" | "directSends" | "doorbells" | "kernelTimes"
       >;
     };
 
@@ -154,6 +178,7 @@ class SharedSocket {
     emptyReads: 0,
     directReads: 0,
     directSends: 0,
+    doorbells: 0,
     kernelTimes: 0,
   };
   readonly io: SharedSocketIo;
@@ -164,6 +189,8 @@ class SharedSocket {
     private readonly mode: RawMode,
     private readonly clock: Clock,
     makeIo: (emit: (e: SocketEvent) => void) => SharedSocketIo,
+    /** Where datagrams go while the pool reads several sockets at once (then it hands them on). */
+    private readonly collector: () => Array<[SharedSocket, Datagram]> | undefined = () => undefined,
   ) {
     this.io = makeIo((e) => this.onEvent(e));
   }
@@ -214,8 +241,15 @@ class SharedSocket {
             ...(p.hex === undefined ? {} : { hex: p.hex }),
             rxAtUs,
           };
+    const collected = this.collector();
+    if (collected !== undefined) collected.push([this, d]);
+    else this.deliver(d);
+  }
+
+  /** Hands one datagram on: to every VRID's stream, and to its VRID's view after the peer checks. */
+  deliver(d: Datagram): void {
     this.all.next(d);
-    const view = p.bytes.length >= 2 ? this.views.get(p.bytes[1] ?? 0) : undefined;
+    const view = d.bytes.length >= 2 ? this.views.get(d.bytes[1] ?? 0) : undefined;
     if (view === undefined) {
       this.stats.unknownVrid++;
       return;
@@ -270,14 +304,90 @@ export class RawTransportPool {
     let s = this.sockets.get(key);
     if (s === undefined) {
       const times = new ReceiveTimes(this.libc, this.clock);
-      s = new SharedSocket(ifname, family, mode, this.clock, (emit) =>
-        family === 4
-          ? openIpv4Socket(this.libc, ifname, emit, this.batch, times)
-          : openIpv6Socket(this.libc, ifname, emit, times),
+      s = new SharedSocket(
+        ifname,
+        family,
+        mode,
+        this.clock,
+        (emit) =>
+          family === 4
+            ? openIpv4Socket(this.libc, ifname, emit, this.batch, times, () => this.#ring())
+            : openIpv6Socket(this.libc, ifname, emit, times),
+        () => this.#collected,
       );
       this.sockets.set(key, s);
     }
     return s;
+  }
+
+  // ---- doorbell mode (steady-filter.ts): the queues of all sockets read together ---------------
+
+  /** Datagrams of a read of several sockets, handed on once all are read, in arrival order. */
+  #collected: Array<[SharedSocket, Datagram]> | undefined;
+  #handingOn = false;
+  #readThisTurn = false;
+  readonly #endTurn = (): void => {
+    this.#readThisTurn = false;
+  };
+  #periodic: ReturnType<typeof setTimeout> | undefined;
+  #periodMs = DEFERRED_READ_MAX_MS;
+
+  /**
+   * Reads every socket's waiting datagrams — the queues in doorbell mode, and with `all` what the
+   * other sockets hold too — then hands them on sorted by arrival time (a stable sort: each socket's
+   * own order kept), so no datagram is applied after one that came later. Returns how many were read.
+   */
+  #readTogether(all: boolean, limit: number): number {
+    // a read from inside this one (its reads, or the hand-on of what it read) would put datagrams
+    // that came later before some that came earlier
+    if (this.#collected !== undefined || this.#handingOn) return 0;
+    const collected: Array<[SharedSocket, Datagram]> = [];
+    let read = 0;
+    this.#collected = collected;
+    try {
+      for (const s of this.sockets.values()) {
+        if (s.io.deferring?.() === true) read = Math.max(read, s.io.readQueue?.(limit) ?? 0);
+        else if (all) s.io.readPending();
+      }
+    } finally {
+      this.#collected = undefined;
+    }
+    collected.sort((a, b) => a[1].rxAtUs - b[1].rxAtUs);
+    this.#handingOn = true;
+    try {
+      for (const [s, d] of collected) s.deliver(d);
+    } finally {
+      this.#handingOn = false;
+    }
+    this.#armPeriodic();
+    return read;
+  }
+
+  /** A doorbell rang (or an instance changed): the queues are read now, once per callback. */
+  #ring(): void {
+    if (this.#readThisTurn) return;
+    this.#readThisTurn = true;
+    queueMicrotask(this.#endTurn);
+    this.#readTogether(false, READ_PENDING_MAX);
+  }
+
+  /** The bounded wait: every `#periodMs` (halved while reads find many, doubled while few). */
+  #armPeriodic(): void {
+    if (this.#periodic !== undefined) return;
+    let deferring = false;
+    for (const s of this.sockets.values()) deferring ||= s.io.deferring?.() === true;
+    if (!deferring) return;
+    this.#periodic = setTimeout(() => {
+      this.#periodic = undefined;
+      this.#readThisTurn = true;
+      queueMicrotask(this.#endTurn);
+      const n = this.#readTogether(false, READ_PENDING_MAX);
+      if (n > DEFERRED_READ_MANY) this.#periodMs = Math.max(DEFERRED_READ_MIN_MS, this.#periodMs / 2);
+      else if (n < DEFERRED_READ_MANY / 4)
+        this.#periodMs = Math.min(DEFERRED_READ_MAX_MS, this.#periodMs * 2);
+      this.#armPeriodic();
+    }, this.#periodMs);
+    this.#periodic.unref();
   }
 
   /** Every datagram seen on one shared socket (all VRIDs), opening it if needed. */
@@ -362,13 +472,40 @@ export class RawTransportPool {
     };
   }
 
-  /** Reads what is waiting on every shared socket now (`Transport.readPending`). */
+  /** Reads what is waiting on every shared socket now, in arrival order (`Transport.readPending`). */
   readPending(): void {
-    for (const s of this.sockets.values()) s.io.readPending();
+    this.#readTogether(true, READ_PENDING_MAX);
+  }
+
+  /** `Transport.readDeferred`: the queues of the sockets in doorbell mode, at most once per callback. */
+  readDeferred(): void {
+    this.#ring();
+  }
+
+  /** `Transport.steady`: the advert's interface's IPv4 sockets (both modes: each sees every datagram of it). */
+  steady(a: SteadyAdvert): void {
+    if (a.family !== 4) return;
+    this.sockets.get(`${a.ifname}/4/multicast`)?.io.steady?.(a);
+    this.sockets.get(`${a.ifname}/4/unicast`)?.io.steady?.(a);
+    this.#armPeriodic();
+  }
+
+  /** `Transport.unsteady`. */
+  unsteady(ifname: string, family: Family, vrid: number): void {
+    if (family !== 4) return;
+    this.sockets.get(`${ifname}/4/multicast`)?.io.unsteady?.(vrid);
+    this.sockets.get(`${ifname}/4/unicast`)?.io.unsteady?.(vrid);
+  }
+
+  /** `Transport.unsteadyAll`. */
+  unsteadyAll(): void {
+    for (const s of this.sockets.values()) s.io.unsteadyAll?.();
   }
 
   /** Closes every shared socket. */
   close(): void {
+    if (this.#periodic !== undefined) clearTimeout(this.#periodic);
+    this.#periodic = undefined;
     for (const s of this.sockets.values()) {
       for (const v of s.views.values()) v.out.complete();
       s.all.complete();

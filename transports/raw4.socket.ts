@@ -7,11 +7,12 @@
  * current event-loop callback (raw4.send.ts).
  * Not pure: the edge to the kernel.
  */
-import raw from "raw-socket";
+import raw, { type Socket as RawSocket } from "raw-socket";
 import { IP_TOS_NETWORK_CONTROL, IPV4_HEADER_LENGTH, writeIpv4Header } from "../src/protocol/ipv4.ts";
 import { Ipv4Names, isParseFailure, parseIpv4Rx, VRRP_PROTOCOL } from "./ip-header.ts";
 import {
   AF_INET,
+  attachFilter,
   EAGAIN,
   ifIndex,
   kernelStampUs,
@@ -21,13 +22,18 @@ import {
   MSG_DONTWAIT,
   newSocketFd,
   type ReceiveTimes,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
   SO_TIMESTAMPNS,
   SOCK_RAW,
+  SOL_SOCKET,
+  setIntOption,
   socketFds,
 } from "./libc.ffi.ts";
 import { interfaceAddress, type SharedSocketIo, type SocketEvent } from "./raw.transport.ts";
 import { DirectSender, type SendBatch } from "./raw4.send.ts";
 import { RxInterner } from "./rx-intern.ts";
+import { doorbellProgram, type SteadyEntry, sameAdvert, steadyEntry } from "./steady-filter.ts";
 import { READ_PENDING_MAX } from "./transport.ts";
 
 const RECV_BUFFER_BYTES = 4096;
@@ -39,10 +45,23 @@ const SEND_BUFFER_BYTES = 65_535;
 const RECV_BATCH = 64;
 /** Datagrams one `recvmmsg` reads at most (each with its own RECV_BUFFER_BYTES buffer). */
 const RECV_VECTOR = 16;
+/** The doorbell's buffers: what it keeps of a datagram is never looked at. */
+const DOORBELL_BYTES = 128;
 const WAKEUP = { kind: "wakeups", loop: true } as const;
 const EMPTY_READ = { kind: "emptyReads", loop: true } as const;
 const DIRECT_READ = { kind: "directReads", loop: true } as const;
 const DIRECT_SEND = { kind: "directSends", loop: true } as const;
+const DOORBELL = { kind: "doorbells", loop: true } as const;
+
+/**
+ * Doorbell mode (steady-filter.ts). The queue's receive buffer, so that it holds what arrives
+ * between two reads (SO_RCVBUFFORCE, else SO_RCVBUF up to net.core.rmem_max).
+ */
+const DEFERRED_QUEUE_BYTES = 4 * 1024 * 1024;
+/** New steady entries are put in the filter together, this long after the first of them. */
+const FILTER_BATCH_MS = 20;
+
+const ignore = (): void => {};
 
 /** The part of raw-socket's native wrapper the receive loop uses (`Socket.wrap`, an EventEmitter). */
 interface RawSocketWrap {
@@ -74,6 +93,7 @@ export function openIpv4Socket(
   emit: (e: SocketEvent) => void,
   batch: SendBatch,
   times: ReceiveTimes,
+  ring: () => void = () => {},
 ): SharedSocketIo {
   const ifindex = ifIndex(libc, ifname);
   if (ifindex === 0) throw new Error(`no interface ${ifname}`);
@@ -175,13 +195,107 @@ export function openIpv4Socket(
   // Readiness straight to the handler: an own `emit` in front of EventEmitter's (which raw-socket's
   // native code looks up by name per wake-up), so a wake-up skips the generic emit; every other event
   // (sendReady, error, close) still goes through EventEmitter to raw-socket's listeners.
-  const emitEvent = wrap.emit;
-  wrap.emit = function (this: RawSocketWrap, event: string, ...args: unknown[]): boolean {
-    if (event === "recvReady") {
-      onRecvReady();
-      return true;
+  const onReady = (w: RawSocketWrap, handler: () => void): void => {
+    const emitEvent = w.emit;
+    w.emit = function (this: RawSocketWrap, event: string, ...args: unknown[]): boolean {
+      if (event === "recvReady") {
+        handler();
+        return true;
+      }
+      return emitEvent.call(this, event, ...args);
+    };
+  };
+  onReady(wrap, onRecvReady);
+
+  // Doorbell mode (steady-filter.ts): entered with the first steady advert, when the descriptor is
+  // known. The socket above is no longer watched; it queues every datagram and is read in full when
+  // the doorbell rings, when the node asks (`readDeferred`, `readPending`) and every `period` ms.
+  const steady = new Map<number, SteadyEntry>();
+  let bell: { sock: RawSocket; fd: number; rx: MmsgBuffers } | undefined;
+  let bellFailed = fd === undefined || rx === undefined;
+  /** The kernel refused a doorbell filter: nothing is left waiting on this socket any more. */
+  let refused = false;
+  let filterDue: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Reads the queue, up to `limit` datagrams, handing each on (`emit`): how many were read. The
+   * pool calls it for every socket in doorbell mode together and hands the datagrams on in the order
+   * they arrived (raw.transport.ts `readDeferred`).
+   */
+  const readQueue = (limit: number): number => {
+    if (closed || fd === undefined || rx === undefined) return 0;
+    let read = 0;
+    const count = (i: number): void => {
+      read++;
+      onVectorDatagram(i);
+    };
+    times.begin();
+    rx.drain(libc, fd, limit, count, onReadFailed);
+    return read;
+  };
+  const discardBell = (): void => {
+    if (bell !== undefined) bell.rx.drain(libc, bell.fd, Number.POSITIVE_INFINITY, ignore, ignore);
+  };
+  const onBell = (): void => {
+    emit(DOORBELL);
+    discardBell();
+    ring(); // the queue is read (all of it: what rang is the newest datagram)
+  };
+  /** Opens the doorbell (a second raw socket of the interface, its filter keeping every datagram for now). */
+  const openBell = (): boolean => {
+    if (bell !== undefined) return true;
+    if (bellFailed || closed || fd === undefined) return false;
+    bellFailed = true; // once: a failure leaves the socket watched as before
+    const beforeBell = socketFds();
+    const s = raw.createSocket({
+      protocol: VRRP_PROTOCOL,
+      addressFamily: raw.AddressFamily.IPv4,
+      bufferSize: RECV_BUFFER_BYTES,
+    });
+    const bellFd = rawSocketFd(libc, beforeBell);
+    if (bellFd === undefined) {
+      s.close();
+      return false;
     }
-    return emitEvent.call(this, event, ...args);
+    try {
+      s.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_BINDTODEVICE, name, name.length);
+      attachFilter(libc, bellFd, doorbellProgram([]));
+      try {
+        setIntOption(libc, fd, SOL_SOCKET, SO_RCVBUFFORCE, DEFERRED_QUEUE_BYTES);
+      } catch {
+        setIntOption(libc, fd, SOL_SOCKET, SO_RCVBUF, DEFERRED_QUEUE_BYTES);
+      }
+    } catch {
+      s.close();
+      return false;
+    }
+    const w = (s as unknown as { wrap: RawSocketWrap }).wrap;
+    w.removeAllListeners("recvReady");
+    onReady(w, onBell);
+    s.on("error", () => emit({ kind: "socketErrors" }));
+    bell = { sock: s, fd: bellFd, rx: new MmsgBuffers(RECV_VECTOR, DOORBELL_BYTES, 0, 0) };
+    bellFailed = false;
+    sock.pauseRecv(); // from now on the doorbell wakes the process; the queue is read as above
+    return true;
+  };
+  const putFilter = (): void => {
+    if (filterDue !== undefined) {
+      clearTimeout(filterDue);
+      filterDue = undefined;
+    }
+    if (bell === undefined || closed) return;
+    try {
+      attachFilter(libc, bell.fd, doorbellProgram([...steady.values()]));
+    } catch {
+      // A filter the kernel refuses: every datagram rings from now on, as if nothing were steady.
+      refused = true;
+      steady.clear();
+      emit({ kind: "socketErrors" });
+      try {
+        attachFilter(libc, bell.fd, doorbellProgram([]));
+      } catch {
+        // the empty program (kept from the start) stays
+      }
+    }
   };
   sock.on("error", () => emit({ kind: "socketErrors" }));
   // Sends: sendto on the descriptor now, raw-socket's queue when it is unknown or full (raw4.send.ts).
@@ -228,14 +342,45 @@ export function openIpv4Socket(
       batch.commit(sender, n, out.dst, onError, onDirectSend);
     },
     readPending() {
-      if (!closed) readUpTo(READ_PENDING_MAX);
+      if (closed) return;
+      discardBell();
+      readUpTo(READ_PENDING_MAX);
+    },
+    deferring: () => !closed && bell !== undefined,
+    readQueue: (limit) => {
+      discardBell();
+      return readQueue(limit);
+    },
+    steady(a) {
+      const vrid = a.hex.length >= 4 ? Number.parseInt(a.hex.slice(2, 4), 16) : -1;
+      const known = steady.get(vrid);
+      if (refused || (known !== undefined && sameAdvert(known, a))) return;
+      const e = steadyEntry(a);
+      if (e === undefined || !openBell()) return;
+      steady.set(e.vrid, e);
+      filterDue ??= setTimeout(putFilter, FILTER_BATCH_MS);
+    },
+    unsteady(vrid) {
+      if (!steady.delete(vrid)) return;
+      putFilter();
+      setImmediate(ring); // what the old filter let wait: next turn, not inside the step that changed it
+    },
+    unsteadyAll() {
+      if (steady.size === 0) return;
+      steady.clear();
+      putFilter();
     },
     close() {
       if (closed) return;
       batch.flush(); // what was sent before the close leaves first
       closed = true;
+      if (filterDue !== undefined) clearTimeout(filterDue);
       sock.close();
       rx?.free(); // after the read in progress, if any (MmsgBuffers.drain)
+      if (bell !== undefined) {
+        bell.sock.close();
+        bell.rx.free();
+      }
     },
   };
 }

@@ -6,8 +6,10 @@
  */
 import type { Observable } from "rxjs";
 import type { Family, RxMeta } from "../src/protocol/codec.ts";
+import type { SteadyAdvert } from "./steady-filter.ts";
 
 export type { Family } from "../src/protocol/codec.ts";
+export type { SteadyAdvert } from "./steady-filter.ts";
 
 /**
  * One received VRRP message with what the IP layer said about it: family, source, destination,
@@ -57,6 +59,21 @@ export interface Transport {
    * koffi loads); a simulated transport has nothing waiting.
    */
   readPending?(): void;
+  /**
+   * Adverts that may wait (transports/steady-filter.ts). The node calls `steady` with an advert it
+   * applied that changed no actor and emitted nothing — a BACKUP's master, heard again — and
+   * `unsteady` for the (interface, family, VRID) of an instance that changed, or whose advert did
+   * something (`unsteadyAll` after a reload). A transport may then leave the same advert, byte for
+   * byte from the same source, in its socket until `readDeferred`, which the node calls before it
+   * applies any other input, or `readPending`, or a bounded period: waking the process only for
+   * the datagrams that may change something. Every datagram is still delivered, in the order and
+   * with the time it arrived. Optional: the raw IPv4 sockets have them; the others deliver at once.
+   */
+  steady?(a: SteadyAdvert): void;
+  unsteady?(ifname: string, family: Family, vrid: number): void;
+  unsteadyAll?(): void;
+  /** Delivers on `inbound$` the datagrams left waiting by `steady`, before it returns (at most once per callback). */
+  readDeferred?(): void;
 }
 
 /** Datagrams one `readPending` takes from one socket at most (a flood cannot hold the process there). */

@@ -28,7 +28,7 @@
 import koffi from "koffi";
 import { merge, type Observable, Subject, type Subscription } from "rxjs";
 import { RawTransportPool } from "../../transports/raw.transport.ts";
-import type { Datagram, Outbound, Transport } from "../../transports/transport.ts";
+import type { Datagram, Outbound, SteadyAdvert, Transport } from "../../transports/transport.ts";
 import { openUdpTransport, type UdpTransport } from "../../transports/udp.transport.ts";
 import type { Config } from "../config/types.ts";
 import { createHostPorts, type HostPorts } from "../effects/host-ports.ts";
@@ -155,6 +155,18 @@ class SwitchedTransport implements Transport {
   readPending(): void {
     this.#current.readPending?.();
   }
+  readDeferred(): void {
+    this.#current.readDeferred?.();
+  }
+  steady(a: SteadyAdvert): void {
+    this.#current.steady?.(a);
+  }
+  unsteady(ifname: string, family: 4 | 6, vrid: number): void {
+    this.#current.unsteady?.(ifname, family, vrid);
+  }
+  unsteadyAll(): void {
+    this.#current.unsteadyAll?.();
+  }
   /** Takes `next`'s datagrams from now on; the previous sockets are retired. */
   swap(next: RoutedTransport): void {
     this.#retire();
@@ -268,6 +280,10 @@ async function openTransports(
       pool.readPending();
       for (const u of udp) u.readPending();
     },
+    readDeferred: () => pool.readDeferred(),
+    steady: (a) => pool.steady(a),
+    unsteady: (ifname, family, vrid) => pool.unsteady(ifname, family, vrid),
+    unsteadyAll: () => pool.unsteadyAll(),
     close: () => {
       for (const t of all) t.close();
       pool.close();

@@ -66,7 +66,11 @@ export function observeDaemon(settings: ObserveSettings): DaemonObserver {
   let server: StatusServer | undefined;
   // The dump signals from the start: during start-up they dump no instance (nothing runs yet).
   const signals: DumpSignals = installDumpSignals({
-    view: () => (live === undefined ? EMPTY_VIEW : dumpView(live.node, model)),
+    view: () => {
+      if (live === undefined) return EMPTY_VIEW;
+      live.node.readDeferred?.(); // the adverts that arrived and wait in a socket are counted first
+      return dumpView(live.node, model);
+    },
     log: settings.log,
     ...(settings.dumpDir === undefined ? {} : { dir: settings.dumpDir }),
   });
@@ -85,7 +89,10 @@ export function observeDaemon(settings: ObserveSettings): DaemonObserver {
         server = await startStatusServer({
           ...settings.status,
           model,
-          node: () => running.node,
+          node: () => {
+            running.node.readDeferred?.(); // as for the dumps
+            return running.node;
+          },
           daemon,
           log: settings.log,
         });

@@ -16,7 +16,8 @@ import type { InstanceSpec } from "../runtime/spec.ts";
 import { type InstanceStats, newStats } from "../runtime/stats.ts";
 
 /** The parts of a `Node` the status views read (a reload keeps the same Node object). */
-export type NodeView = Pick<Node, "spec" | "state" | "priority" | "stats" | "checkpoint" | "checkerState">;
+export type NodeView = Pick<Node, "spec" | "state" | "priority" | "stats" | "checkpoint" | "checkerState"> &
+  Partial<Pick<Node, "readDeferred">>;
 
 export interface Transition {
   /** Wall-clock time of the transition, ISO 8601. */

@@ -123,6 +123,10 @@ export class Node {
   readonly #changes: StateChange[] = [];
   /** The time of the event being applied. */
   #atUs = 0;
+  /** Instance actors whose snapshot the current event changed (for the transport's `unsteady`). */
+  readonly #changed: Actor[] = [];
+  /** Actor steps the current event took. */
+  #steps = 0;
   /** LVS probes in flight. */
   readonly #probes = new ProbeTable();
   readonly #checkHost: CheckHost;
@@ -241,6 +245,7 @@ export class Node {
     this.#p.close();
     this.#p = parts;
     this.#configHash = configHash;
+    this.#opts.transport?.unsteadyAll?.();
     this.#specInCheckpoint = true;
     for (const [a, actions] of initial) this.#interpret(a, actions);
   }
@@ -309,6 +314,17 @@ export class Node {
 
   /** `input`, with a fired timer's memo (its input is `memo.input`, checked when the memo was made). */
   #enqueue(input: Input, happenedAtUs: number | undefined, memo: TimerMemo | undefined): void {
+    // Datagrams a transport left waiting (`Transport.steady`) arrived before this input's turn: they
+    // are queued ahead of it (each with its arrival time), so every input is applied in the order it came.
+    const deferred = this.#opts.transport;
+    if (!this.#draining && deferred?.readDeferred !== undefined) {
+      this.#draining = true;
+      try {
+        deferred.readDeferred();
+      } finally {
+        this.#draining = false;
+      }
+    }
     // Nothing queued and nothing being applied (the usual case): applied at once, without the queue.
     const direct = !this.#draining && this.#queue.length === 0;
     if (!direct) {
@@ -336,6 +352,15 @@ export class Node {
     this.#applyEvent({ seq: this.#seq + 1, atUs, input: checked }, memo);
   }
 
+  /**
+   * Applies the datagrams the transport left waiting (`Transport.steady`), each at its arrival time:
+   * a view of the counters (status, metrics, dumps) calls it first, so it counts every advert that has
+   * arrived, as keepalived's would. Nothing happens inside an event's application.
+   */
+  readDeferred(): void {
+    if (!this.#draining) this.#opts.transport?.readDeferred?.();
+  }
+
   /** Replay: applies a recorded event (its seq and time are kept). The clock must already be at `atUs`. */
   applyRecorded(ev: Event): readonly Output[] {
     return this.#applyEvent(ev);
@@ -353,6 +378,8 @@ export class Node {
     const rx = input.kind === "rx" ? this.#record.rx(input) : undefined;
     this.#record.in(ev, rx ?? timerMemo);
     this.#outputs = NO_OUTPUTS;
+    this.#changed.length = 0;
+    this.#steps = 0;
     this.#p.actors.newInput();
     this.#applying = true;
     try {
@@ -362,6 +389,7 @@ export class Node {
       this.#applying = false;
     }
     const outputs = this.#outputs;
+    if (this.#opts.transport?.steady !== undefined) this.#hintTransport(this.#opts.transport, input, outputs);
     if (outputs.length > 0)
       this.#record.out(
         ev.seq,
@@ -370,6 +398,26 @@ export class Node {
       );
     this.#opts.onApplied?.(ev, outputs);
     return outputs;
+  }
+
+  /**
+   * Tells the transport which adverts may wait (`Transport.steady`): a datagram an instance took
+   * that changed no actor and emitted nothing will do the same again until an instance changes
+   * (its own datagrams then come at once again: `unsteady`). One that no instance took (rejected,
+   * another VRID) is never named: a flood of those is read as it comes.
+   */
+  #hintTransport(t: Transport, input: Input, outputs: readonly Output[]): void {
+    const changed = this.#changed;
+    if (input.kind === "rx") {
+      if (outputs.length === 0 && changed.length === 0 && this.#steps > 0) t.steady?.(input);
+      else if (input.hex.length >= 4)
+        t.unsteady?.(input.ifname, input.family, Number.parseInt(input.hex.slice(2, 4), 16));
+    }
+    for (const a of changed) {
+      const p = a.spec?.params;
+      if (p !== undefined) t.unsteady?.(p.ifname, p.family, p.vrid);
+    }
+    changed.length = 0;
   }
 
   /** What a step reaches of this node (node-apply.ts). */
@@ -396,7 +444,10 @@ export class Node {
   #send(actor: Actor, event: { readonly type: string }): void {
     const changes = this.#changes;
     changes.length = 0; // (nothing left behind by a step that threw)
+    const before = actor.snapshot;
     const actions = this.#p.actors.step(actor, event, changes);
+    this.#steps++;
+    if (actor.snapshot !== before && actor.spec !== undefined) this.#changed.push(actor);
     if (changes.length > 0) {
       for (const c of changes) this.#push(c);
       this.#p.countChange(actor, changes[0] as StateChange);
