@@ -363,9 +363,14 @@ export class RawTransportPool {
     return read;
   }
 
+  #anyDeferring(): boolean {
+    for (const s of this.sockets.values()) if (s.io.deferring?.() === true) return true;
+    return false;
+  }
+
   /** A doorbell rang (or an instance changed): the queues are read now, once per callback. */
   #ring(): void {
-    if (this.#readThisTurn) return;
+    if (this.#readThisTurn || !this.#anyDeferring()) return;
     this.#readThisTurn = true;
     queueMicrotask(this.#endTurn);
     this.#readTogether(false, READ_PENDING_MAX);
@@ -373,10 +378,7 @@ export class RawTransportPool {
 
   /** The bounded wait: every `#periodMs` (halved while reads find many, doubled while few). */
   #armPeriodic(): void {
-    if (this.#periodic !== undefined) return;
-    let deferring = false;
-    for (const s of this.sockets.values()) deferring ||= s.io.deferring?.() === true;
-    if (!deferring) return;
+    if (this.#periodic !== undefined || !this.#anyDeferring()) return;
     this.#periodic = setTimeout(() => {
       this.#periodic = undefined;
       this.#readThisTurn = true;

@@ -62,6 +62,10 @@ const DEFERRED_QUEUE_BYTES = 4 * 1024 * 1024;
 const FILTER_BATCH_MS = 20;
 
 const ignore = (): void => {};
+/** Byte `i` of a lowercase hex text (−1 past its end), without a substring. */
+const hexByte = (hex: string, i: number): number =>
+  hex.length < 2 * i + 2 ? -1 : (nibble(hex.charCodeAt(2 * i)) << 4) | nibble(hex.charCodeAt(2 * i + 1));
+const nibble = (c: number): number => (c <= 57 ? c - 48 : c - 87);
 
 /** The part of raw-socket's native wrapper the receive loop uses (`Socket.wrap`, an EventEmitter). */
 interface RawSocketWrap {
@@ -208,12 +212,13 @@ export function openIpv4Socket(
   onReady(wrap, onRecvReady);
 
   // Doorbell mode (steady-filter.ts): entered with the first steady advert, when the descriptor is
-  // known. The socket above is no longer watched; it queues every datagram and is read in full when
-  // the doorbell rings, when the node asks (`readDeferred`, `readPending`) and every `period` ms.
+  // known. The socket above is no longer watched; it queues every datagram and is read (by the pool,
+  // every socket's queue together) when a doorbell rings, when the node asks (`readDeferred`,
+  // `readPending`) and at the pool's period.
   const steady = new Map<number, SteadyEntry>();
   let bell: { sock: RawSocket; fd: number; rx: MmsgBuffers } | undefined;
   let bellFailed = fd === undefined || rx === undefined;
-  /** The kernel refused a doorbell filter: nothing is left waiting on this socket any more. */
+  /** The doorbell failed (a filter refused, a socket error): nothing is left waiting on this socket any more. */
   let refused = false;
   let filterDue: ReturnType<typeof setTimeout> | undefined;
   /**
@@ -271,11 +276,25 @@ export function openIpv4Socket(
     const w = (s as unknown as { wrap: RawSocketWrap }).wrap;
     w.removeAllListeners("recvReady");
     onReady(w, onBell);
-    s.on("error", () => emit({ kind: "socketErrors" }));
+    // A doorbell that fails (raw-socket closes it): the socket is watched again, nothing waits.
+    s.on("error", () => {
+      emit({ kind: "socketErrors" });
+      leaveDoorbell();
+    });
     bell = { sock: s, fd: bellFd, rx: new MmsgBuffers(RECV_VECTOR, DOORBELL_BYTES, 0, 0) };
     bellFailed = false;
     sock.pauseRecv(); // from now on the doorbell wakes the process; the queue is read as above
     return true;
+  };
+  const leaveDoorbell = (): void => {
+    if (bell === undefined || closed) return;
+    refused = true;
+    steady.clear();
+    bell.sock.close();
+    bell.rx.free();
+    bell = undefined;
+    sock.resumeRecv();
+    setImmediate(() => readUpTo(READ_PENDING_MAX)); // what waited in the queue
   };
   const putFilter = (): void => {
     if (filterDue !== undefined) {
@@ -286,15 +305,9 @@ export function openIpv4Socket(
     try {
       attachFilter(libc, bell.fd, doorbellProgram([...steady.values()]));
     } catch {
-      // A filter the kernel refuses: every datagram rings from now on, as if nothing were steady.
-      refused = true;
-      steady.clear();
+      // A filter the kernel refuses: the socket is watched again, nothing waits any more.
       emit({ kind: "socketErrors" });
-      try {
-        attachFilter(libc, bell.fd, doorbellProgram([]));
-      } catch {
-        // the empty program (kept from the start) stays
-      }
+      leaveDoorbell();
     }
   };
   sock.on("error", () => emit({ kind: "socketErrors" }));
@@ -352,7 +365,7 @@ export function openIpv4Socket(
       return readQueue(limit);
     },
     steady(a) {
-      const vrid = a.hex.length >= 4 ? Number.parseInt(a.hex.slice(2, 4), 16) : -1;
+      const vrid = hexByte(a.hex, 1);
       const known = steady.get(vrid);
       if (refused || (known !== undefined && sameAdvert(known, a))) return;
       const e = steadyEntry(a);

@@ -63,6 +63,8 @@ export class RxMemo {
    */
   parts: object | undefined = undefined;
   routed: Routed | undefined = undefined;
+  /** node.ts: the transport hint epoch in which this datagram was last named steady (-1: never). */
+  steadyEpoch = -1;
   constructor(
     readonly i: RxInput,
     /** The input's journal text: `inputText(i)`. */

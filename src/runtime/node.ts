@@ -42,6 +42,7 @@ import type { Clock } from "./clock.ts";
 import { EffectActors } from "./effect-actors.ts";
 import { EventRecord } from "./event-record.ts";
 import { checkInput, type Event, type Input, rxInput } from "./input.ts";
+import type { RxMemo } from "./input-text.ts";
 import { headerLine, type Journal } from "./journal.ts";
 import { type StepAction, topState } from "./machine-driver.ts";
 import { type ApplyHost, applyInput } from "./node-apply.ts";
@@ -127,6 +128,8 @@ export class Node {
   readonly #changed: Actor[] = [];
   /** Actor steps the current event took. */
   #steps = 0;
+  /** Counts the transport's `unsteady` hints: a datagram named steady in this epoch is not named again. */
+  #hintEpoch = 0;
   /** LVS probes in flight. */
   readonly #probes = new ProbeTable();
   readonly #checkHost: CheckHost;
@@ -245,6 +248,7 @@ export class Node {
     this.#p.close();
     this.#p = parts;
     this.#configHash = configHash;
+    this.#hintEpoch++;
     this.#opts.transport?.unsteadyAll?.();
     this.#specInCheckpoint = true;
     for (const [a, actions] of initial) this.#interpret(a, actions);
@@ -389,7 +393,8 @@ export class Node {
       this.#applying = false;
     }
     const outputs = this.#outputs;
-    if (this.#opts.transport?.steady !== undefined) this.#hintTransport(this.#opts.transport, input, outputs);
+    if (this.#opts.transport?.steady !== undefined)
+      this.#hintTransport(this.#opts.transport, input, outputs, rx);
     if (outputs.length > 0)
       this.#record.out(
         ev.seq,
@@ -406,16 +411,25 @@ export class Node {
    * (its own datagrams then come at once again: `unsteady`). One that no instance took (rejected,
    * another VRID) is never named: a flood of those is read as it comes.
    */
-  #hintTransport(t: Transport, input: Input, outputs: readonly Output[]): void {
+  #hintTransport(t: Transport, input: Input, outputs: readonly Output[], rx: RxMemo | undefined): void {
     const changed = this.#changed;
     if (input.kind === "rx") {
-      if (outputs.length === 0 && changed.length === 0 && this.#steps > 0) t.steady?.(input);
-      else if (input.hex.length >= 4)
+      if (outputs.length === 0 && changed.length === 0 && this.#steps > 0) {
+        // named once per epoch: the same datagram again, with nothing unsteady since, is known
+        if (rx?.steadyEpoch !== this.#hintEpoch) {
+          t.steady?.(input);
+          if (rx !== undefined) rx.steadyEpoch = this.#hintEpoch;
+        }
+      } else if (input.hex.length >= 4) {
+        this.#hintEpoch++;
         t.unsteady?.(input.ifname, input.family, Number.parseInt(input.hex.slice(2, 4), 16));
+      }
     }
     for (const a of changed) {
       const p = a.spec?.params;
-      if (p !== undefined) t.unsteady?.(p.ifname, p.family, p.vrid);
+      if (p === undefined) continue;
+      this.#hintEpoch++;
+      t.unsteady?.(p.ifname, p.family, p.vrid);
     }
     changed.length = 0;
   }

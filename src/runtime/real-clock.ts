@@ -128,6 +128,17 @@ export class RealClock extends ClockBase {
     const top = this.#timers.top();
     if (top?.prepare !== undefined && top.preparedForUs !== top.dueUs) {
       top.preparedForUs = top.dueUs;
+      // The input waiting first (an advert a transport let wait, which restarts this down timer):
+      // a timer it moves is not rehearsed or slept for, the wake-up is armed for the earliest again.
+      if (this.#readInput !== undefined) {
+        this.#readInput();
+        const next = this.#timers.top();
+        if (next !== top || top.dueUs !== this.#armedForUs) {
+          this.#disarm();
+          if (next !== undefined) this.#arm(next);
+          return;
+        }
+      }
       try {
         top.prepare();
       } catch {

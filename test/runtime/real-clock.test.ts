@@ -485,6 +485,36 @@ describe("RealClock precision on a millisecond loop (Node's timers)", () => {
     }
   });
 
+  it("a rehearsed timer's last stretch reads the input first: a timer its advert moves is neither rehearsed nor slept for", () => {
+    const host = new ScriptedHost().sleeps(50);
+    host.msLoop = true;
+    const clock = new RealClock(host);
+    const log: string[] = [];
+    // adverts a transport let wait (transports/steady-filter.ts): one arrived long before due
+    const socket: Array<() => void> = [];
+    const dueUs = 300_000;
+    const down = clock.setTimerUs(() => log.push("down"), dueUs, {
+      precise: true,
+      prepare: () => log.push("rehearse"),
+    });
+    clock.readInputFirst(() => {
+      log.push("read");
+      for (const advert of socket.splice(0)) advert();
+    });
+    socket.push(() => {
+      log.push("advert");
+      clock.moveTimerUs(down, dueUs); // restarted from now (its arrival time, to the node)
+    });
+    host.advance(dueUs + 1_000);
+    expect(log).toEqual(["read", "advert"]);
+    expect(host.sleepCalls).toBe(0);
+    // no advert the next time: read, rehearsed once, slept, read again as it fires (what came during
+    // the sleep), fired (advance: to an absolute time)
+    host.advance(2 * dueUs + 20_000);
+    expect(log).toEqual(["read", "advert", "read", "rehearse", "read", "down"]);
+    expect(host.sleepCalls).toBeGreaterThan(0);
+  });
+
   it("reads the input once per wake-up, and never for coarse timers alone", () => {
     const host = new ScriptedHost();
     const clock = new RealClock(host);
