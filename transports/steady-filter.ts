@@ -16,7 +16,7 @@
  * Pure: builds bytes.
  */
 
-/** What the node tells the transport about an advert it applied that changed nothing and emitted nothing. */
+/** An advert the node applied that only restarted a down timer (a BACKUP's master, heard again). */
 export interface SteadyAdvert {
   readonly ifname: string;
   readonly family: 4 | 6;

@@ -20,6 +20,7 @@
 import type { Subscription } from "rxjs";
 import type { CheckerEvent } from "../../machines/checker.machine.ts";
 import { type Command, isRouting, type Message } from "../../machines/events.ts";
+import { MASTER_DOWN_TIMER_ID } from "../../machines/instance-commands.ts";
 import { xstateMsToUs } from "../../machines/timers.ts";
 import type { Transport } from "../../transports/transport.ts";
 import type { Actor, StateChange } from "./actor-registry.ts";
@@ -126,8 +127,8 @@ export class Node {
   #atUs = 0;
   /** Instance actors whose snapshot the current event changed (for the transport's `unsteady`). */
   readonly #changed: Actor[] = [];
-  /** Actor steps the current event took. */
-  #steps = 0;
+  /** The current event (re)started a down timer: a BACKUP heard its master. */
+  #downRestarted = false;
   /** Counts the transport's `unsteady` hints: a datagram named steady in this epoch is not named again. */
   #hintEpoch = 0;
   /** LVS probes in flight. */
@@ -383,7 +384,7 @@ export class Node {
     this.#record.in(ev, rx ?? timerMemo);
     this.#outputs = NO_OUTPUTS;
     this.#changed.length = 0;
-    this.#steps = 0;
+    this.#downRestarted = false;
     this.#p.actors.newInput();
     this.#applying = true;
     try {
@@ -406,15 +407,16 @@ export class Node {
   }
 
   /**
-   * Tells the transport which adverts may wait (`Transport.steady`): a datagram an instance took
-   * that changed no actor and emitted nothing will do the same again until an instance changes
-   * (its own datagrams then come at once again: `unsteady`). One that no instance took (rejected,
-   * another VRID) is never named: a flood of those is read as it comes.
+   * Tells the transport which adverts may wait (`Transport.steady`): a datagram that restarted an
+   * instance's down timer and otherwise changed no actor and emitted nothing — a BACKUP's master,
+   * heard again — will do the same again until an instance changes (its own datagrams then come at
+   * once again: `unsteady`). Any other datagram is never named (one rejected, for another VRID, a
+   * lower priority a BACKUP ignores): a flood of those is read as it comes.
    */
   #hintTransport(t: Transport, input: Input, outputs: readonly Output[], rx: RxMemo | undefined): void {
     const changed = this.#changed;
     if (input.kind === "rx") {
-      if (outputs.length === 0 && changed.length === 0 && this.#steps > 0) {
+      if (outputs.length === 0 && changed.length === 0 && this.#downRestarted) {
         // named once per epoch: the same datagram again, with nothing unsteady since, is known
         if (rx?.steadyEpoch !== this.#hintEpoch) {
           t.steady?.(input);
@@ -460,7 +462,6 @@ export class Node {
     changes.length = 0; // (nothing left behind by a step that threw)
     const before = actor.snapshot;
     const actions = this.#p.actors.step(actor, event, changes);
-    this.#steps++;
     if (actor.snapshot !== before && actor.spec !== undefined) this.#changed.push(actor);
     if (changes.length > 0) {
       for (const c of changes) this.#push(c);
@@ -485,6 +486,7 @@ export class Node {
         if (p.id === undefined)
           throw new Error(`${actor.id}: a delayed ${p.event.type} without a timer name`);
         this.#p.timers.schedule(actor.id, p.id, p.event, xstateMsToUs(p.delay), actor.timers);
+        if (p.id === MASTER_DOWN_TIMER_ID) this.#downRestarted = true;
       } else if (a.type === "xstate.cancel") {
         this.#p.timers.cancel(actor.id, (a.params as { sendId: string }).sendId, actor.timers);
       } else if (!a.type.startsWith("xstate.")) {
