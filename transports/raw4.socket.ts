@@ -86,6 +86,17 @@ const isWouldBlock = (e: unknown): boolean =>
 export const rawSocketFd = (libc: Libc, before: ReadonlySet<number>): number | undefined =>
   newSocketFd(libc, before, { domain: AF_INET, type: SOCK_RAW, protocol: VRRP_PROTOCOL });
 
+/** A `raw-socket` socket for IP protocol 112 and its descriptor (undefined when it cannot be identified). */
+function createVrrpSocket(libc: Libc): { sock: RawSocket; fd: number | undefined } {
+  const before = socketFds();
+  const sock = raw.createSocket({
+    protocol: VRRP_PROTOCOL,
+    addressFamily: raw.AddressFamily.IPv4,
+    bufferSize: RECV_BUFFER_BYTES,
+  });
+  return { sock, fd: rawSocketFd(libc, before) };
+}
+
 /**
  * IPv4 shared socket through `raw-socket` with IP_HDRINCL. `batch`: where sends wait for the end of
  * the current callback (shared by the pool's sockets); `times`: the datagrams' kernel receive times
@@ -101,13 +112,7 @@ export function openIpv4Socket(
 ): SharedSocketIo {
   const ifindex = ifIndex(libc, ifname);
   if (ifindex === 0) throw new Error(`no interface ${ifname}`);
-  const before = socketFds();
-  const sock = raw.createSocket({
-    protocol: VRRP_PROTOCOL,
-    addressFamily: raw.AddressFamily.IPv4,
-    bufferSize: RECV_BUFFER_BYTES,
-  });
-  const fd = rawSocketFd(libc, before);
+  const { sock, fd } = createVrrpSocket(libc);
   const IP = raw.SocketLevel.IPPROTO_IP;
   const name = Buffer.from(`${ifname}\0`);
   sock.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_BINDTODEVICE, name, name.length);
@@ -250,13 +255,7 @@ export function openIpv4Socket(
     if (bell !== undefined) return true;
     if (bellFailed || closed || fd === undefined) return false;
     bellFailed = true; // once: a failure leaves the socket watched as before
-    const beforeBell = socketFds();
-    const s = raw.createSocket({
-      protocol: VRRP_PROTOCOL,
-      addressFamily: raw.AddressFamily.IPv4,
-      bufferSize: RECV_BUFFER_BYTES,
-    });
-    const bellFd = rawSocketFd(libc, beforeBell);
+    const { sock: s, fd: bellFd } = createVrrpSocket(libc);
     if (bellFd === undefined) {
       s.close();
       return false;

@@ -8,7 +8,6 @@
  * `{"records":[[priority, kernel time, delivery time, delivered by readDeferred (0/1)], …], "stats"}`
  * (times on the transport's clock, µs) and exits. Not pure.
  */
-import raw from "raw-socket";
 import { encodeAdvert } from "../../../src/protocol/codec.ts";
 import { RealClock } from "../../../src/runtime/real-clock.ts";
 import { interfaceAddress, RawTransportPool } from "../../../transports/raw.transport.ts";
@@ -16,33 +15,27 @@ import { interfaceAddress, RawTransportPool } from "../../../transports/raw.tran
 const [mode = "", ifname = "eth0", a = "0", b = "0"] = process.argv.slice(2);
 
 if (mode === "send") {
+  // through the raw transport's own socket (sent at the end of each callback)
+  const pool = new RawTransportPool(new RealClock());
+  const t = pool.openShared(ifname, 4, "multicast");
   const src = interfaceAddress(ifname, 4) ?? "";
-  const sock = raw.createSocket({ protocol: 112, addressFamily: raw.AddressFamily.IPv4 });
-  const name = Buffer.from(`${ifname}\0`);
-  sock.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_BINDTODEVICE, name, name.length);
-  sock.setOption(raw.SocketLevel.IPPROTO_IP, 33 /* IP_MULTICAST_TTL */, 255);
-  let sent = 0;
-  const send = (priority: number): Promise<void> => {
+  const send = (priority: number): void => {
     const bytes = encodeAdvert(
       { version: 3, vrid: 5, priority, advertIntervalCs: 100, addresses: ["198.18.3.5"] },
       4,
       { src, dst: "224.0.0.18" },
     );
-    return new Promise<void>((resolve) =>
-      sock.send(bytes, 0, bytes.length, "224.0.0.18", (e) => {
-        if (e === null) sent++;
-        else console.error(`send: ${e.message}`);
-        resolve();
-      }),
-    );
+    t.send({ bytes, family: 4, dst: "224.0.0.18", ttl: 255, ifname, vrid: 5 });
   };
   for (let i = 0; i < Number(a); i++) {
-    await send(100);
+    send(100);
     await new Promise((r) => setTimeout(r, Number(b)));
   }
-  await send(0);
-  sock.close();
-  console.log(JSON.stringify({ sent }));
+  send(0);
+  await new Promise((r) => setTimeout(r, 50));
+  const stats = pool.stats(ifname, 4, "multicast");
+  pool.close();
+  console.log(JSON.stringify({ sent: (stats?.sent ?? 0) - (stats?.sendErrors ?? 0) }));
 } else {
   const clock = new RealClock();
   const pool = new RawTransportPool(clock);
