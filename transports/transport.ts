@@ -62,9 +62,8 @@ export interface Transport {
   /**
    * Adverts that may wait (transports/steady-filter.ts). The node calls `steady` with an advert it
    * applied that restarted a down timer and otherwise changed no actor and emitted nothing — a
-   * BACKUP's master, heard again — and
-   * `unsteady` for the (interface, family, VRID) of an instance that changed, or whose advert did
-   * something (`unsteadyAll` after a reload). A transport may then leave the same advert, byte for
+   * BACKUP's master, heard again — and `unsteady` for the (interface, family, VRID) of an instance
+   * that changed, or whose advert did something (`unsteadyAll` after a reload). A transport may then leave the same advert, byte for
    * byte from the same source, in its socket until `readDeferred`, which the node calls before it
    * applies any other input, or `readPending`, or a bounded period: waking the process only for
    * the datagrams that may change something. Every datagram is still delivered, in the order and
