@@ -222,9 +222,8 @@ export function openIpv4Socket(
   // `readPending`) and at the pool's period.
   const steady = new Map<number, SteadyEntry>();
   let bell: { sock: RawSocket; fd: number; rx: MmsgBuffers } | undefined;
+  /** No doorbell (the descriptor unknown, or it could not open, or it failed): nothing waits on this socket. */
   let bellFailed = fd === undefined || rx === undefined;
-  /** The doorbell failed (a filter refused, a socket error): nothing is left waiting on this socket any more. */
-  let refused = false;
   let filterDue: ReturnType<typeof setTimeout> | undefined;
   /**
    * Reads the queue, up to `limit` datagrams, handing each on (`emit`): how many were read. The
@@ -254,7 +253,7 @@ export function openIpv4Socket(
   const openBell = (): boolean => {
     if (bell !== undefined) return true;
     if (bellFailed || closed || fd === undefined) return false;
-    bellFailed = true; // once: a failure leaves the socket watched as before
+    bellFailed = true; // until it opened: a failure leaves the socket watched as before
     const { sock: s, fd: bellFd } = createVrrpSocket(libc);
     if (bellFd === undefined) {
       s.close();
@@ -287,7 +286,7 @@ export function openIpv4Socket(
   };
   const leaveDoorbell = (): void => {
     if (bell === undefined || closed) return;
-    refused = true;
+    bellFailed = true;
     steady.clear();
     bell.sock.close();
     bell.rx.free();
@@ -366,7 +365,7 @@ export function openIpv4Socket(
     steady(a) {
       const vrid = hexByte(a.hex, 1);
       const known = steady.get(vrid);
-      if (refused || (known !== undefined && sameAdvert(known, a))) return;
+      if (bellFailed || (known !== undefined && sameAdvert(known, a))) return;
       const e = steadyEntry(a);
       if (e === undefined || !openBell()) return;
       steady.set(e.vrid, e);
