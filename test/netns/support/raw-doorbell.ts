@@ -6,7 +6,11 @@
  * would, names every priority-100 advert it delivers steady (`RawTransportPool.steady`) and a
  * priority-0 one unsteady; 1.5 s after `ready` it calls `readDeferred` once; after SECONDS it prints
  * `{"records":[[priority, kernel time, delivery time, delivered by readDeferred (0/1)], …], "stats"}`
- * (times on the transport's clock, µs) and exits. Not pure.
+ * (times on the transport's clock, µs) and exits.
+ * `send2 IF0 IF1 COUNT GAP_MS [SRC1]`: COUNT rounds, GAP_MS apart, each one advert on IF0 (VRID 5) and,
+ * GAP_MS / 2 later, one on IF1 (VRID 6, from SRC1 if given), all steady; then prints `{"sent":N}`.
+ * `receive2 IF0 IF1 SECONDS`: both interfaces' sockets from one pool, every advert named steady;
+ * prints `{"records":[[VRID, kernel time, delivery time], …]}` after SECONDS. Not pure.
  */
 import { encodeAdvert } from "../../../src/protocol/codec.ts";
 import { RealClock } from "../../../src/runtime/real-clock.ts";
@@ -36,6 +40,47 @@ if (mode === "send") {
   const stats = pool.stats(ifname, 4, "multicast");
   pool.close();
   console.log(JSON.stringify({ sent: (stats?.sent ?? 0) - (stats?.sendErrors ?? 0) }));
+} else if (mode === "send2") {
+  const [if0 = "eth0", if1 = "eth1", countText = "0", gapText = "0", src1 = ""] = process.argv.slice(3);
+  const pool = new RawTransportPool(new RealClock());
+  const ts = [pool.openShared(if0, 4, "multicast"), pool.openShared(if1, 4, "multicast")];
+  const send = (k: 0 | 1): void => {
+    const ifname = k === 0 ? if0 : if1;
+    const vrid = 5 + k;
+    const src = k === 1 && src1 !== "" ? src1 : (interfaceAddress(ifname, 4) ?? "");
+    const bytes = encodeAdvert(
+      { version: 3, vrid, priority: 100, advertIntervalCs: 100, addresses: [`198.18.3.${vrid}`] },
+      4,
+      { src, dst: "224.0.0.18" },
+    );
+    ts[k]?.send({ bytes, family: 4, dst: "224.0.0.18", ttl: 255, ifname, vrid });
+  };
+  const gap = Number(gapText);
+  for (let i = 0; i < Number(countText); i++) {
+    send(0);
+    await new Promise((r) => setTimeout(r, gap / 2));
+    send(1);
+    await new Promise((r) => setTimeout(r, gap / 2));
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  const sent = [if0, if1].reduce((n, i) => n + (pool.stats(i, 4, "multicast")?.sent ?? 0), 0);
+  pool.close();
+  console.log(JSON.stringify({ sent }));
+} else if (mode === "receive2") {
+  const [if0 = "eth0", if1 = "eth1", secondsText = "0"] = process.argv.slice(3);
+  const clock = new RealClock();
+  const pool = new RawTransportPool(clock);
+  const records: Array<[number, number, number]> = [];
+  for (const ifname of [if0, if1])
+    pool.openShared(ifname, 4, "multicast", ["224.0.0.18"]).inbound$.subscribe((d) => {
+      records.push([d.bytes[1] ?? 0, d.rxAtUs, clock.nowUs()]);
+      pool.steady({ ifname, family: 4, src: d.src, dst: d.dst, ttl: d.ttl, hex: d.hex ?? "" });
+    });
+  console.log("ready");
+  setTimeout(() => {
+    console.log(JSON.stringify({ records }));
+    pool.close();
+  }, Number(secondsText) * 1000);
 } else {
   const clock = new RealClock();
   const pool = new RawTransportPool(clock);
