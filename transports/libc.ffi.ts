@@ -361,7 +361,7 @@ export class MmsgBuffers {
    * fails (EAGAIN: nothing was waiting, with MSG_DONTWAIT). A `drain` started from inside `each`
    * (a `readPending` from the node while datagrams are handed on) reads nothing: it would overwrite
    * the vector's datagrams not handed on yet, and the outer one goes on reading anyway. After `free`
-   * nothing more is read or handed on.
+   * nothing more is read or handed on. Returns how many datagrams it handed on.
    */
   drain(
     libc: Pick<Libc, "recvmmsg">,
@@ -369,24 +369,25 @@ export class MmsgBuffers {
     limit: number,
     each: (i: number) => void,
     failed: (errno: number) => void,
-  ): void {
-    if (this.#draining || this.#freed) return;
+  ): number {
+    if (this.#draining || this.#freed) return 0;
     this.#draining = true;
+    let read = 0;
     try {
-      for (let read = 0; read < limit && !this.#freed; ) {
+      while (read < limit && !this.#freed) {
         const n = this.recv(libc, fd, MSG_DONTWAIT);
         if (n < 0) {
           failed(lastErrno());
-          return;
+          break;
         }
-        for (let i = 0; i < n && !this.#freed; i++) each(i);
-        if (n < this.count) return; // the socket is empty
-        read += n;
+        for (let i = 0; i < n && !this.#freed; i++, read++) each(i);
+        if (n < this.count) break; // the socket is empty
       }
     } finally {
       this.#draining = false;
       if (this.#freed) this.#release();
     }
+    return read;
   }
 
   /** Bytes of datagram `i` written into `data[i]` (of the last `recv`). */

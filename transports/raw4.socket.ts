@@ -177,15 +177,18 @@ export function openIpv4Socket(
   };
   const onReadFailed = (errno: number): void =>
     emit(errno === EAGAIN ? EMPTY_READ : { kind: "socketErrors" });
-  /** Reads up to `limit` datagrams (a vector's more at most), fewer when the socket runs empty. */
-  const readUpTo = (limit: number): void => {
-    if (closed) return;
+  /**
+   * Reads up to `limit` datagrams (a vector's more at most), fewer when the socket runs empty: how
+   * many were read through the descriptor (raw-socket's own reads are not counted).
+   */
+  const readUpTo = (limit: number): number => {
+    if (closed) return 0;
     if (fd === undefined || rx === undefined) {
       readEach(limit);
-      return;
+      return 0;
     }
     times.begin();
-    rx.drain(libc, fd, limit, onVectorDatagram, onReadFailed);
+    return rx.drain(libc, fd, limit, onVectorDatagram, onReadFailed);
   };
   const readEach = (limit: number): void => {
     for (let read = 0; read < limit && !closed; read++) {
@@ -225,22 +228,6 @@ export function openIpv4Socket(
   /** No doorbell (the descriptor unknown, or it could not open, or it failed): nothing waits on this socket. */
   let bellFailed = fd === undefined || rx === undefined;
   let filterDue: ReturnType<typeof setTimeout> | undefined;
-  /**
-   * Reads the queue, up to `limit` datagrams, handing each on (`emit`): how many were read. The
-   * pool calls it for every socket in doorbell mode together and hands the datagrams on in the order
-   * they arrived (raw.transport.ts `readDeferred`).
-   */
-  const readQueue = (limit: number): number => {
-    if (closed || fd === undefined || rx === undefined) return 0;
-    let read = 0;
-    const count = (i: number): void => {
-      read++;
-      onVectorDatagram(i);
-    };
-    times.begin();
-    rx.drain(libc, fd, limit, count, onReadFailed);
-    return read;
-  };
   const discardBell = (): void => {
     if (bell !== undefined) bell.rx.drain(libc, bell.fd, Number.POSITIVE_INFINITY, ignore, ignore);
   };
@@ -353,14 +340,14 @@ export function openIpv4Socket(
       batch.commit(sender, n, out.dst, onError, onDirectSend);
     },
     readPending() {
-      if (closed) return;
       discardBell();
       readUpTo(READ_PENDING_MAX);
     },
     deferring: () => !closed && bell !== undefined,
+    // in doorbell mode the pool reads every socket's queue together, in arrival order (raw.transport.ts)
     readQueue: (limit) => {
       discardBell();
-      return readQueue(limit);
+      return readUpTo(limit);
     },
     steady(a) {
       const vrid = hexByte(a.hex, 1);
