@@ -148,7 +148,9 @@ export class NodeParts {
       this.codec.memoHits++;
       const counters = (memo.accepted as Received).counters;
       const stats = routed.actor.stats as InstanceStats; // these parts' (set in the constructor)
-      if (counters !== undefined) for (const c of counters) stats[c]++;
+      // (an indexed loop: `for … of` here allocated its iterator per advert, 80 bytes)
+      if (counters !== undefined)
+        for (let k = 0; k < counters.length; k++) stats[counters[k] as (typeof counters)[number]]++;
       return routed;
     }
     const r = this.codec.receive(input, this.#masterOf, this.#listening, memo);
