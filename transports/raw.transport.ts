@@ -23,9 +23,10 @@
  * to the kernel.
  */
 import { networkInterfaces } from "node:os";
-import { type Observable, Subject } from "rxjs";
+import type { Observable } from "rxjs";
 import { isMulticastAddress } from "../src/protocol/address.ts";
 import type { Clock } from "../src/runtime/clock.ts";
+import { Fanout } from "./fanout.ts";
 import { type Libc, loadLibc, ReceiveTimes } from "./libc.ffi.ts";
 import { SendBatch } from "./raw4.send.ts";
 import { openIpv4Socket } from "./raw4.socket.ts";
@@ -160,11 +161,11 @@ export type SocketEvent =
 
 interface View {
   readonly spec: RawInstanceSpec;
-  readonly out: Subject<Datagram>;
+  readonly out: Fanout<Datagram>;
 }
 
 class SharedSocket {
-  readonly all = new Subject<Datagram>();
+  readonly all = new Fanout<Datagram>();
   readonly views = new Map<number, View>();
   readonly stats: RawSocketStats = {
     received: 0,
@@ -399,7 +400,7 @@ export class RawTransportPool {
 
   /** Every datagram seen on one shared socket (all VRIDs), opening it if needed. */
   inbound$(ifname: string, family: Family, mode: RawMode): Observable<Datagram> {
-    return this.socketFor(ifname, family, mode).all.asObservable();
+    return this.socketFor(ifname, family, mode).all.observable;
   }
 
   /** Counters of one shared socket, or undefined when it is not open. */
@@ -422,7 +423,7 @@ export class RawTransportPool {
       shared.stats.sendErrors++;
     };
     return {
-      inbound$: shared.all.asObservable(),
+      inbound$: shared.all.observable,
       send: (out) => {
         if (closed) return;
         const prev = ipIds.get(out.vrid) ?? 0;
@@ -450,7 +451,7 @@ export class RawTransportPool {
       );
     if (spec.mode === "multicast")
       shared.io.join(spec.group ?? (spec.family === 4 ? DEFAULT_GROUP4 : DEFAULT_GROUP6));
-    const view: View = { spec, out: new Subject<Datagram>() };
+    const view: View = { spec, out: new Fanout<Datagram>() };
     shared.views.set(spec.vrid, view);
     let ipId = 0;
     let closed = false;
@@ -458,7 +459,7 @@ export class RawTransportPool {
       shared.stats.sendErrors++;
     };
     return {
-      inbound$: view.out.asObservable(),
+      inbound$: view.out.observable,
       send: (out) => {
         if (closed) return;
         ipId = ipId >= 0xffff ? 1 : ipId + 1;

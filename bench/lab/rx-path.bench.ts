@@ -2,8 +2,8 @@
  * The daemon's receive path in one process, without sockets: 1,000 BACKUP instances in a `Node` on a
  * real clock with the daemon's file journal (16 MiB segments, flush timer on the clock), fed the
  * steady stream of priority-150 adverts (round robin over the instances, interned per socket as the
- * raw socket does, transports/rx-intern.ts) through the same RxJS shape as `vigil run` (one Subject per socket,
- * merged, into the switched transport's Subject). Prints CPU µs per advert (process user + system) per
+ * raw socket does, transports/rx-intern.ts) through the same RxJS shape as `vigil run` (one Fanout per socket,
+ * merged, into the switched transport's Fanout). Prints CPU µs per advert (process user + system) per
  * round; for quick before/after comparisons of the hot path — bench/daemon-rx.bench.ts is the real
  * measure. Run: `npx tsx bench/lab/rx-path.bench.ts` (ADVERTS per round, default 200,000; ROUNDS 5;
  * ALLOC=1: the bytes allocated per advert by function over the rounds, bench/lab/alloc-sample.ts —
@@ -15,13 +15,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { merge, Subject } from "rxjs";
+import { merge } from "rxjs";
 import { encodeAdvert } from "../../src/protocol/codec.ts";
 import { FileJournal } from "../../src/runtime/journal.ts";
 import { Node } from "../../src/runtime/node.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";
 import { RealClock } from "../../src/runtime/real-clock.ts";
 import type { NodeSpec } from "../../src/runtime/spec.ts";
+import { Fanout } from "../../transports/fanout.ts";
 import { RxInterner } from "../../transports/rx-intern.ts";
 import type { Datagram } from "../../transports/transport.ts";
 import { fleetSpec } from "../fleet.ts";
@@ -60,9 +61,9 @@ const adverts = spec.instances.map((s) => {
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-rxpath-"));
 const clock = new RealClock();
-const sockets = [0, 1, 2, 3].map(() => new Subject<Datagram>());
-const switched = new Subject<Datagram>();
-const sub = merge(...sockets.map((s) => s.asObservable())).subscribe((d) => switched.next(d));
+const sockets = [0, 1, 2, 3].map(() => new Fanout<Datagram>());
+const switched = new Fanout<Datagram>();
+const sub = merge(...sockets.map((s) => s.observable)).subscribe((d) => switched.next(d));
 const journal = new FileJournal(join(dir, "j.jsonl"), {
   clock,
   maxSegmentBytes: 16 * 1024 * 1024,
@@ -72,7 +73,7 @@ const node = new Node(spec, {
   clock,
   ports: nullPorts(),
   journal,
-  transport: { inbound$: switched.asObservable(), send: () => {}, close: () => {} },
+  transport: { inbound$: switched.observable, send: () => {}, close: () => {} },
 });
 node.start();
 
@@ -83,7 +84,7 @@ const feed = (count: number): void => {
     const i = k % N;
     const a = adverts[i] as { ifname: string; bytes: Uint8Array };
     const m = (interners[(i / 250) | 0] as RxInterner).intern(a.bytes, 0, a.bytes.length);
-    (sockets[(i / 250) | 0] as Subject<Datagram>).next({
+    (sockets[(i / 250) | 0] as Fanout<Datagram>).next({
       bytes: m.bytes,
       hex: m.hex,
       family: 4,

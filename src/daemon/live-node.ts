@@ -26,7 +26,8 @@
  * sequence goes on. Not pure: this is the host.
  */
 import koffi from "koffi";
-import { merge, type Observable, Subject, type Subscription } from "rxjs";
+import { merge, type Observable, type Subscription } from "rxjs";
+import { Fanout } from "../../transports/fanout.ts";
 import { RawTransportPool } from "../../transports/raw.transport.ts";
 import type { Datagram, Outbound, SteadyAdvert, Transport } from "../../transports/transport.ts";
 import { openUdpTransport, type UdpTransport } from "../../transports/udp.transport.ts";
@@ -134,8 +135,8 @@ const RETIRED_SOCKETS_MS = 3000;
  * replaced set, closed `RETIRED_SOCKETS_MS` later.
  */
 class SwitchedTransport implements Transport {
-  readonly #in = new Subject<Datagram>();
-  readonly inbound$: Observable<Datagram> = this.#in.asObservable();
+  readonly #in = new Fanout<Datagram>();
+  readonly inbound$: Observable<Datagram> = this.#in.observable;
   readonly #push = (d: Datagram): void => this.#in.next(d);
   #current: RoutedTransport;
   #retired: RoutedTransport | undefined;
