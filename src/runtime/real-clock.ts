@@ -80,7 +80,7 @@ export const MAX_TIMERS_PER_WAKE = 10_000;
 /**
  * Production clock: the same (due, seq) heap as the virtual clock, driven by ONE process wake-up armed
  * for the earliest deadline. Re-arming a timer (a BACKUP's down timer on every advert) is a move
- * within the heap (`moveTimerUs`), not a `clearTimeout` + `setTimeout` pair per advert; the wake-up
+ * within the heap (`moveTimerToUs`), not a `clearTimeout` + `setTimeout` pair per advert; the wake-up
  * moves only when the earliest deadline moves earlier, and is dropped when no live timer is left (a process that
  * exits when its event loop drains is not held by cancelled timers). Due timers fire in (due, seq)
  * order, and never before `dueUs` on this clock's own time.
@@ -189,13 +189,13 @@ export class RealClock extends ClockBase {
   }
 
   /**
-   * In place (see `Clock.moveTimerUs`). Moved later, a timer the process wake-up was armed for leaves
+   * In place (see `Clock.moveTimerToUs`). Moved later, a timer the process wake-up was armed for leaves
    * that wake-up early: it finds nothing due and re-arms for the earliest deadline then, so timers
    * restarted by every advert wake the process once per down interval in all, not once each.
    */
-  moveTimerUs(handle: TimerHandle, delayUs: number): boolean {
+  moveTimerToUs(handle: TimerHandle, atUs: number): boolean {
     if (!(handle instanceof HeapTimer)) return false;
-    const dueUs = this.#host.nowUs() + Math.max(0, delayUs);
+    const dueUs = Math.max(atUs, this.#host.nowUs()); // a time already past is now
     if (!this.#timers.move(handle, dueUs) && !this.#timers.rearm(handle, dueUs)) return false;
     if (!this.#firing && handle.dueUs < this.#armedForUs) this.#arm(handle);
     return true;

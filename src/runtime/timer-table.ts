@@ -5,7 +5,7 @@
  * (replay: the journal's recorded timer events are applied instead). Each arming gets a sequence
  * number, so a table saved in a checkpoint is re-armed in the order the clock would have fired it
  * (due time, then arming order) and a restored node fires its timers exactly as the original would.
- * On a clock that can move a timer (`moveTimerUs`: the real one) a re-arm moves the armed clock
+ * On a clock that can move a timer (`moveTimerToUs`: the real one) a re-arm moves the armed clock
  * timer in place. So a BACKUP's down timer, restarted by every advert, costs an O(1) move per
  * advert (clock.ts `TimerHeap.move`) and no process wake-up until it is due, not a cancel and a new
  * clock timer per advert (nor, as a lazily kept earlier wake-up would, a wake-up per instance per
@@ -228,8 +228,7 @@ export class TimerTable {
       e.armSeq = armSeq;
       // The same (due, seq) place as a cancel (if pending) and a new timer, without either (the real
       // clock): the pending clock timer moved, or the one that fired put back.
-      if (e.handle !== undefined && this.clock.moveTimerUs?.(e.handle, dueUs - this.clock.nowUs()) === true)
-        return;
+      if (e.handle !== undefined && this.clock.moveTimerToUs?.(e.handle, dueUs) === true) return;
       e.handle?.cancel();
       e.handle = undefined;
     }
@@ -248,7 +247,7 @@ export class TimerTable {
       e.handle = this.clock.setTimerUs(e.fire, leftUs, e.opts);
       return;
     }
-    // e.handle is kept: the next arming puts the fired clock timer back (`moveTimerUs`)
+    // e.handle is kept: the next arming puts the fired clock timer back (`moveTimerToUs`)
     this.fire(happenedAtUs(e.dueUs, e.delayUs, nowUs), e.memo);
   }
 

@@ -412,7 +412,7 @@ describe("RealClock precision on a millisecond loop (Node's timers)", () => {
     host.advance(90_000);
     expect(log).toEqual([]);
     // moved later before its last stretch: one rehearsal, for the new due time only
-    expect(clock.moveTimerUs(t, 50_000)).toBe(true);
+    expect(clock.moveTimerToUs(t, host.nowUs() + 50_000)).toBe(true);
     host.advance(200_000);
     expect(log.map((l) => l.split("@")[0])).toEqual(["rehearse", "fire"]);
     const [rehearsedMs, firedMs] = log.map((l) => Number(l.split("@")[1]));
@@ -474,7 +474,7 @@ describe("RealClock precision on a millisecond loop (Node's timers)", () => {
       host.advance(dueUs - 1_000);
       socket.push(() => {
         log.push("advert");
-        clock.moveTimerUs(down, dueUs);
+        clock.moveTimerToUs(down, host.nowUs() + dueUs);
       });
       host.advance(dueUs + 20_000);
       expect(log).toEqual(reads ? ["read", "advert"] : ["down"]);
@@ -503,7 +503,7 @@ describe("RealClock precision on a millisecond loop (Node's timers)", () => {
     });
     socket.push(() => {
       log.push("advert");
-      clock.moveTimerUs(down, dueUs); // restarted from now (its arrival time, to the node)
+      clock.moveTimerToUs(down, host.nowUs() + dueUs); // restarted from now (its arrival time, to the node)
     });
     host.advance(dueUs + 1_000);
     expect(log).toEqual(["read", "advert"]);
@@ -733,7 +733,7 @@ describe("TimerTable on the real clock", () => {
               if (t === undefined) continue;
               // a pending timer moves; one that fired is armed again (the same handle); a cancelled one stays so
               const movable = t.state !== "cancelled";
-              expect(clock.moveTimerUs(t.handle, op.delayUs)).toBe(movable);
+              expect(clock.moveTimerToUs(t.handle, host.nowUs() + op.delayUs)).toBe(movable);
               if (!movable) continue;
               if (t.state === "fired") t.arms++;
               t.state = "pending";
