@@ -14,7 +14,7 @@
  * interval). Also each daemon's wake-ups per second (voluntary context switches, /proc/PID/task/TID/status).
  * Run: `npx tsx bench/daemon-scale.bench.ts` (CASES 250x1,250x0.1,1000x1,1000x0.1; WINDOW_S 10;
  * VIGIL_NODE_ARGS extra node options for Vigil; SETTLE_S seconds from the backups' start to the window,
- * default 8; HOLD_S keeps the daemons up after each window, PIDs
+ * default 30; HOLD_S keeps the daemons up after each window, PIDs
  * printed, for strace / perf; CAPTURE_DIR writes each master's capture there, per case and daemon).
  * Removes everything it made, also on failure or interruption.
  */
@@ -49,11 +49,13 @@ const WINDOW_S = Number(process.env.WINDOW_S ?? 10);
 /** Extra node options for Vigil (e.g. `--max-semi-space-size=16` to compare with node's default). */
 const VIGIL_NODE_ARGS = (process.env.VIGIL_NODE_ARGS ?? "").split(/\s+/).filter((a) => a !== "");
 /**
- * Seconds between the backups' start and the window (default 8: past the masters' second GARP burst).
- * Vigil's V8 is still compiling its hot paths then (≈ 40 % of its CPU 10–20 s after start); 60 gives
- * the steady state.
+ * Seconds between the backups' start and the window (default 30: the steady state). Until about 20 s
+ * after its start Vigil's V8 is still compiling its hot paths and collecting its start-up garbage
+ * (concurrent compiler and GC threads: 8 s after start, about 150 ms of CPU in 10 s for a 250-instance
+ * BACKUP); what each daemon used before the window — start-up and warm-up — is printed on its own line.
+ * 8 puts the window just past the masters' second GARP burst, in that warm-up.
  */
-const SETTLE_S = Number(process.env.SETTLE_S ?? 8);
+const SETTLE_S = Number(process.env.SETTLE_S ?? 30);
 /** After each window, keep the daemons running this long (their PIDs printed) for strace / perf. */
 const HOLD_S = Number(process.env.HOLD_S ?? 0);
 const CAPTURE_DIR = process.env.CAPTURE_DIR;
@@ -168,6 +170,8 @@ try {
     for (const cap of caps) await cap.stop("SIGINT");
     const cpu = (k: keyof typeof ds) => (100 * ((u1[k] ?? 0) - (u0[k] ?? 0))) / (WINDOW_S * 1e9);
     const rss = (k: keyof typeof ds) => `${((rssKb[k] ?? 0) / 1024).toFixed(0)} MB`;
+    // a process's CPU since its start, when the window began
+    const ms = (k: keyof typeof ds) => `${((u0[k] ?? 0) / 1e6).toFixed(0)} ms`;
     if (CAPTURE_DIR !== undefined)
       for (const [i, cap] of caps.entries())
         writeFileSync(
@@ -193,8 +197,9 @@ try {
       `  vigil:      CPU master ${cpu("vMaster").toFixed(2)} %, backup ${cpu("vBackup").toFixed(2)} %; RSS master ${rss("vMaster")}, backup ${rss("vBackup")}; jitter ${j(vj, vw)}`,
       `  ratio vigil / keepalived CPU: master ${(cpu("vMaster") / cpu("kMaster")).toFixed(2)}, backup ${(cpu("vBackup") / cpu("kBackup")).toFixed(2)}`,
       `  wake-ups (main thread + other threads): keepalived master ${sw("kMaster")}, backup ${sw("kBackup")}; vigil master ${sw("vMaster")}, backup ${sw("vBackup")}`,
+      `  CPU before the window (start-up and warm-up, all threads): keepalived master ${ms("kMaster")}, backup ${ms("kBackup")}; vigil master ${ms("vMaster")}, backup ${ms("vBackup")}`,
     );
-    console.log(out.slice(-5).join("\n"));
+    console.log(out.slice(-6).join("\n"));
     if (HOLD_S > 0) {
       console.log(
         `holding ${HOLD_S} s: keepalived master ${kMaster.pid}, backup ${kBackup.pid}; vigil master ${vMaster.pid}, backup ${vBackup.pid}`,

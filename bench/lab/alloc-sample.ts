@@ -30,14 +30,19 @@ export const sampleAllocations = async (
       };
       const by = new Map<string, number>();
       let total = 0;
-      const walk = (s: SampleNode): void => {
+      const name = (s: SampleNode): string => {
         const f = s.callFrame;
-        const key = `${f.functionName || "(anonymous)"} ${f.url.split("/").slice(-2).join("/")}:${f.lineNumber + 1}`;
+        return `${f.functionName || "(anonymous)"} ${f.url.split("/").slice(-2).join("/")}:${f.lineNumber + 1}`;
+      };
+      // keyed by the function and its caller: a builtin's bytes (an iterator's \`next\`) name who called it
+      const walk = (s: SampleNode, caller: string): void => {
+        const own = name(s);
+        const key = `${own}  ← ${caller}`;
         total += s.selfSize;
         if (s.selfSize > 0) by.set(key, (by.get(key) ?? 0) + s.selfSize);
-        for (const c of s.children) walk(c);
+        for (const c of s.children) walk(c, own);
       };
-      walk(profile.head);
+      walk(profile.head, "");
       console.log(`allocated ≈ ${(total / units).toFixed(0)} bytes per ${unit}; by function:`);
       for (const [k, v] of [...by].sort((a, b) => b[1] - a[1]).slice(0, 15))
         console.log(`  ${(v / units).toFixed(0).padStart(6)} B  ${k}`);
