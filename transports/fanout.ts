@@ -2,9 +2,9 @@
  * `Fanout`: the multicast source of the receive path — each socket's stream, each instance's view,
  * the daemon's switched transport. A Subject for what these use of one (`next`, `complete`,
  * `observed`, an Observable to subscribe to), without what RxJS's `Subject.next` makes per value: a
- * closure for its error context and an array iterator (about 100 bytes a datagram per Subject,
- * three Subjects deep: a third of what a received advert allocated, docs/benchmarks.md). Not pure
- * (holds its subscribers).
+ * closure for its error context and an array iterator with its results (two Subjects with one
+ * subscriber each, in bench/lab/rx-path.bench.ts: 481 of the 1,049 bytes an advert allocated;
+ * docs/benchmarks.md). Not pure (holds its subscribers).
  */
 import { Observable, type Subscriber } from "rxjs";
 

@@ -193,10 +193,10 @@ export class RealClock extends ClockBase {
    * that wake-up early: it finds nothing due and re-arms for the earliest deadline then, so timers
    * restarted by every advert wake the process once per down interval in all, not once each.
    */
-  moveTimerToUs(handle: TimerHandle, atUs: number): boolean {
+  moveTimerToUs(handle: TimerHandle, dueUs: number): boolean {
     if (!(handle instanceof HeapTimer)) return false;
-    const dueUs = Math.max(atUs, this.#host.nowUs()); // a time already past is now
-    if (!this.#timers.move(handle, dueUs) && !this.#timers.rearm(handle, dueUs)) return false;
+    const at = Math.max(dueUs, this.#host.nowUs()); // a time already past is now
+    if (!this.#timers.move(handle, at) && !this.#timers.rearm(handle, at)) return false;
     if (!this.#firing && handle.dueUs < this.#armedForUs) this.#arm(handle);
     return true;
   }
