@@ -331,10 +331,6 @@ export class RawTransportPool {
   /** Datagrams of a read of several sockets, handed on once all are read, in arrival order. */
   #collected: Array<[SharedSocket, Datagram]> | undefined;
   #handingOn = false;
-  #readThisTurn = false;
-  readonly #endTurn = (): void => {
-    this.#readThisTurn = false;
-  };
   #periodic: ReturnType<typeof setTimeout> | undefined;
   #periodMs = DEFERRED_READ_FIRST_MS;
 
@@ -374,11 +370,15 @@ export class RawTransportPool {
     return false;
   }
 
-  /** A doorbell rang (or an instance changed): the queues are read now, once per callback. */
+  /**
+   * A doorbell rang, an instance changed, or the node is about to apply another input: the queues are
+   * read now, every time. (Not once per callback: raw-socket calls its readiness handlers without
+   * the microtask checkpoint that ends a Node callback, so a flag reset by a microtask stayed set
+   * into the next timer's callback, whose input was then applied before the datagrams waiting —
+   * and those were stamped with its later time, their down timers restarted late.)
+   */
   #ring(): void {
-    if (this.#readThisTurn || !this.#anyDeferring()) return;
-    this.#readThisTurn = true;
-    queueMicrotask(this.#endTurn);
+    if (!this.#anyDeferring()) return;
     this.#readTogether(false, READ_PENDING_MAX);
   }
 
@@ -387,8 +387,6 @@ export class RawTransportPool {
     if (this.#periodic !== undefined || !this.#anyDeferring()) return;
     this.#periodic = setTimeout(() => {
       this.#periodic = undefined;
-      this.#readThisTurn = true;
-      queueMicrotask(this.#endTurn);
       const n = this.#readTogether(false, READ_PENDING_MAX);
       if (n > DEFERRED_READ_MANY) this.#periodMs = Math.max(DEFERRED_READ_MIN_MS, this.#periodMs / 2);
       else if (n < DEFERRED_READ_MANY / 4)
@@ -485,7 +483,7 @@ export class RawTransportPool {
     this.#readTogether(true, READ_PENDING_MAX);
   }
 
-  /** `Transport.readDeferred`: the queues of the sockets in doorbell mode, at most once per callback. */
+  /** `Transport.readDeferred`: the queues of the sockets in doorbell mode, read now. */
   readDeferred(): void {
     this.#ring();
   }

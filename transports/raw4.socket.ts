@@ -206,12 +206,18 @@ export function openIpv4Socket(
   };
   // Readiness straight to the handler: an own `emit` in front of EventEmitter's (which raw-socket's
   // native code looks up by name per wake-up), so a wake-up skips the generic emit; every other event
-  // (sendReady, error, close) still goes through EventEmitter to raw-socket's listeners.
+  // (sendReady, error, close) still goes through EventEmitter to raw-socket's listeners. raw-socket
+  // calls it without the microtask checkpoint that ends a Node callback: what the handler's steps
+  // sent is sent here, not at the next callback that has one (the batch's own flush is a microtask).
   const onReady = (w: RawSocketWrap, handler: () => void): void => {
     const emitEvent = w.emit;
     w.emit = function (this: RawSocketWrap, event: string, ...args: unknown[]): boolean {
       if (event === "recvReady") {
-        handler();
+        try {
+          handler();
+        } finally {
+          batch.flush();
+        }
         return true;
       }
       return emitEvent.call(this, event, ...args);

@@ -72,7 +72,7 @@ export interface Transport {
   steady?(a: SteadyAdvert): void;
   unsteady?(ifname: string, family: Family, vrid: number): void;
   unsteadyAll?(): void;
-  /** Delivers on `inbound$` the datagrams left waiting by `steady`, before it returns (at most once per callback). */
+  /** Delivers on `inbound$` the datagrams left waiting by `steady`, before it returns. */
   readDeferred?(): void;
 }
 
