@@ -100,40 +100,42 @@ export class DirectSender {
 }
 
 /**
- * How long a datagram may wait in a `SendBatch` while its callback goes on: the next datagram after
- * that sends what waits first. Measured at 1,000 × 0.1 s (docs/benchmarks.md, scale, fourteenth
- * pass): a MASTER's timers come due in trains, and a wake-up that served up to 230 of a train's
- * steps sent all their adverts after the last of them (a burst of up to 2.9 ms on the wire). Where
- * a train was cut into wake-ups changed from period to period, so an advert sent last in one batch
- * and first in the next left a gap off by that much. Bounded, a MASTER's send lags its step by a
- * quarter of a millisecond at most (plus the sends before it), at the cost of more, smaller bursts
- * for a peer's BACKUP to wake for.
+ * How long a datagram may wait in a `SendBatch` while its callback goes on: the next datagram
+ * reserved later than that sends what waits first. A MASTER's timers come due in trains (its
+ * instances started together), and one wake-up serves as much of a train as falls due while it
+ * runs. Every advert is stamped when its step runs (its next one is due an interval after that): one
+ * held after its step leaves late, and its next one on time, a gap short by as much. A pause of the
+ * process (preempted on the shared vCPUs, a scavenge) while adverts wait does that to each of them —
+ * with the 250 µs bound this replaced (a train's whole wake-up before it, docs/benchmarks.md,
+ * scale, fourteenth pass), about 15 adverts at 1,000 × 0.1 s, and 0.25–0.70 % of the MASTER's gaps
+ * came out over 2 ms short, where keepalived's, sent from their steps, never were (twentieth pass).
+ * So an advert waits only until the next step's send (tens of µs) or the callback's end: a
+ * step's own datagrams (one per unicast peer) still leave together. A BACKUP of Vigil's is not woken
+ * by the smaller bursts (steady adverts wait in its socket, raw.transport.ts); keepalived's master
+ * sends its adverts one at a time too.
  */
-export const MAX_HOLD_US = 250;
+export const MAX_HOLD_US = 0;
 
 /**
  * The datagrams sent during one callback of the event loop, sent together when it ends (a
  * microtask), in the order they were sent, through their sockets' `DirectSender`s — or earlier, in
- * parts, when the callback runs long (`MAX_HOLD_US`). A MASTER's adverts due in one timer wake-up
- * thus leave back to back once their steps are done, as raw-socket's queue sent them a loop turn
- * later: a peer's BACKUP takes such a burst in one wake-up, where adverts sent one by one between
- * the steps (≈ 50 µs apart) wake it once each; and each step is not made longer by the kernel's
- * delivery of the advert on a veth (a MASTER's next advert is timed from its step). Each datagram
- * is written into a reused arena by the caller (`reserve`, then `commit`) and recorded in reused
- * slots, so nothing is allocated per datagram that outlives its send: records held until the
- * callback ends would be caught by the scavenges of a busy callback and promoted, and a MASTER of a
- * thousand instances at 0.1 s then ran a full GC every few seconds, whose pauses delayed whole
- * bursts of adverts. `flush()` sends what waits now (a socket's `close` does, so nothing sent before
- * it is lost). Not pure (holds the arena, reads the clock).
+ * parts, once a datagram has waited `maxHoldUs` (`MAX_HOLD_US`) when the next is reserved. Each
+ * step is thus not made longer by the kernel's delivery of its advert on a veth. Each datagram is
+ * written into a reused arena by the caller (`reserve`, then `commit`) and recorded in reused slots
+ * — with the arena's view for the slot, kept while the slot's place and length stay the same (a
+ * MASTER's trains repeat theirs every period) — so nothing is allocated per datagram: records held
+ * until the callback ends would be caught by the scavenges of a busy callback and promoted, and a
+ * MASTER of a thousand instances at 0.1 s then ran a full GC every few seconds, whose pauses delayed
+ * whole bursts of adverts. `flush()` sends what waits now (a socket's `close` does, so nothing sent
+ * before it is lost). Not pure (holds the arena, reads the clock).
  */
 export class SendBatch {
   readonly #arena: Uint8Array;
   #used = 0;
-  /** The waiting datagrams, slot by slot: where their bytes are in the arena, and how to send them. */
+  /** The waiting datagrams, slot by slot: their bytes (a view of the arena), and how to send them. */
   #count = 0;
+  readonly #views: Uint8Array[] = [];
   readonly #senders: DirectSender[] = [];
-  readonly #offsets: number[] = [];
-  readonly #lengths: number[] = [];
   readonly #dsts: string[] = [];
   readonly #onErrors: Array<(e: Error) => void> = [];
   readonly #onDirects: Array<() => void> = [];
@@ -151,6 +153,7 @@ export class SendBatch {
     private readonly clock: { nowUs(): number },
     private readonly schedule: (fn: () => void) => void = queueMicrotask,
     arenaBytes = 256 * 1024,
+    private readonly maxHoldUs = MAX_HOLD_US,
   ) {
     this.#arena = new Uint8Array(arenaBytes);
   }
@@ -162,21 +165,27 @@ export class SendBatch {
 
   /**
    * Where to write a datagram of `length` bytes (then `commit` it); sends what waits first if the
-   * arena is full or the first waiting datagram has waited `MAX_HOLD_US`.
+   * arena is full or the first waiting datagram has waited over `maxHoldUs`.
    */
   reserve(length: number): Uint8Array {
     const nowUs = this.clock.nowUs();
     if (this.#count === 0) this.#firstUs = nowUs;
     else if (
       !this.#flushing &&
-      (nowUs - this.#firstUs > MAX_HOLD_US || this.#used + length > this.#arena.length)
+      (nowUs - this.#firstUs > this.maxHoldUs || this.#used + length > this.#arena.length)
     ) {
       this.flush();
       this.#firstUs = nowUs;
     }
     if (this.#used + length > this.#arena.length)
       throw new Error(`send batch full: ${this.#count} datagrams, ${this.#used} bytes waiting`);
-    return this.#arena.subarray(this.#used, this.#used + length);
+    const i = this.#count;
+    let view = this.#views[i];
+    if (view === undefined || view.byteOffset !== this.#used || view.length !== length) {
+      view = this.#arena.subarray(this.#used, this.#used + length);
+      this.#views[i] = view;
+    }
+    return view;
   }
 
   /** Queues the datagram written at the last `reserve` for the end of this callback. */
@@ -188,9 +197,9 @@ export class SendBatch {
     onDirect: () => void,
   ): void {
     const i = this.#count++;
+    const view = this.#views[i] as Uint8Array;
+    if (view.length !== length) this.#views[i] = view.subarray(0, length);
     this.#senders[i] = sender;
-    this.#offsets[i] = this.#used;
-    this.#lengths[i] = length;
     this.#dsts[i] = dst;
     this.#onErrors[i] = onError;
     this.#onDirects[i] = onDirect;
@@ -211,8 +220,7 @@ export class SendBatch {
     this.#flushing = true;
     try {
       for (let i = 0; i < this.#count; i++) {
-        const offset = this.#offsets[i] as number;
-        const packet = this.#arena.subarray(offset, offset + (this.#lengths[i] as number));
+        const packet = this.#views[i] as Uint8Array;
         const sender = this.#senders[i] as DirectSender;
         if (
           sender.send(packet, this.#dsts[i] as string, this.#onErrors[i] as (e: Error) => void) === "direct"
