@@ -8,7 +8,8 @@
  * ALLOC=promoted, only the bytes that outlived the young generation (promoted, then collected by a
  * full GC or still live) — what drives the full GCs. For before/after comparisons of the
  * send path; bench/daemon-scale.bench.ts is the real measure.
- * Run: `npx tsx bench/lab/master-path.bench.ts` (N 1000, INTERVAL_CS 100, WARM_S 8, WINDOW_S 10, ALLOC).
+ * Run: `npx tsx bench/lab/master-path.bench.ts` (N 1000, INTERVAL_CS 100, WARM_S 8, WINDOW_S 10, ALLOC;
+ * CLOCK_OFFSET_S, the clock's start, as a daemon's after that long).
  * Not pure (files, real clock).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -18,7 +19,7 @@ import { NEVER } from "rxjs";
 import { FileJournal } from "../../src/runtime/journal.ts";
 import { Node } from "../../src/runtime/node.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";
-import { RealClock } from "../../src/runtime/real-clock.ts";
+import { processTimerHost, RealClock } from "../../src/runtime/real-clock.ts";
 import { fleetSpec } from "../fleet.ts";
 import { sampleAllocations } from "./alloc-sample.ts";
 
@@ -31,7 +32,13 @@ const ALLOC = process.env.ALLOC === "1" || process.env.ALLOC === "promoted";
 const PROMOTED_ONLY = process.env.ALLOC === "promoted";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-masterpath-"));
-const clock = new RealClock();
+/**
+ * CLOCK_OFFSET_S: the clock starts that many seconds in, as a daemon's does once it has run that long
+ * (past 2^30 µs, about 17.9 minutes, a time in µs is no longer a small integer in V8).
+ */
+const CLOCK_OFFSET_US = Number(process.env.CLOCK_OFFSET_S ?? 0) * 1e6;
+const host = processTimerHost();
+const clock = new RealClock({ ...host, nowUs: () => host.nowUs() + CLOCK_OFFSET_US });
 let sent = 0;
 const journal = new FileJournal(join(dir, "j.jsonl"), {
   clock,

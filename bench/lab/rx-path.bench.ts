@@ -9,7 +9,8 @@
  * ALLOC=1: the bytes allocated per advert by function over the rounds, bench/lab/alloc-sample.ts —
  * the feed's own datagram objects included, as the raw socket makes them too; COLD_KB=K: before every
  * BATCH adverts (default 9), K KiB of other memory are read and written, as a daemon's caches are
- * after its process slept and others ran; that eviction's own CPU, measured alone, is subtracted).
+ * after its process slept and others ran; that eviction's own CPU, measured alone, is subtracted;
+ * CLOCK_OFFSET_S, the clock's start, as a daemon's after that long).
  * Not pure (files, real clock).
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -20,7 +21,7 @@ import { encodeAdvert } from "../../src/protocol/codec.ts";
 import { FileJournal } from "../../src/runtime/journal.ts";
 import { Node } from "../../src/runtime/node.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";
-import { RealClock } from "../../src/runtime/real-clock.ts";
+import { processTimerHost, RealClock } from "../../src/runtime/real-clock.ts";
 import type { NodeSpec } from "../../src/runtime/spec.ts";
 import { Fanout } from "../../transports/fanout.ts";
 import { RxInterner } from "../../transports/rx-intern.ts";
@@ -60,7 +61,13 @@ const adverts = spec.instances.map((s) => {
 });
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-rxpath-"));
-const clock = new RealClock();
+/**
+ * CLOCK_OFFSET_S: the clock starts that many seconds in, as a daemon's does once it has run that long
+ * (past 2^30 µs, about 17.9 minutes, a time in µs is no longer a small integer in V8).
+ */
+const CLOCK_OFFSET_US = Number(process.env.CLOCK_OFFSET_S ?? 0) * 1e6;
+const host = processTimerHost();
+const clock = new RealClock({ ...host, nowUs: () => host.nowUs() + CLOCK_OFFSET_US });
 const sockets = [0, 1, 2, 3].map(() => new Fanout<Datagram>());
 const switched = new Fanout<Datagram>();
 const sub = merge(...sockets.map((s) => s.observable)).subscribe((d) => switched.next(d));
