@@ -194,7 +194,7 @@ class SwitchedTransport implements Transport {
 type Family = 4 | 6;
 /**
  * The transports by route: interface, then family and VRID as one number (no key string built per
- * advert sent: two were, about 280 bytes of garbage an advert at a MASTER).
+ * advert sent: two were, about 200 bytes of garbage per advert at a MASTER).
  */
 class Routes {
   readonly #byIf = new Map<string, Map<number, Transport>>();
