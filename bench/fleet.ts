@@ -1,12 +1,24 @@
 /**
  * The fleet the runtime and journal benchmarks drive: `n` VRRP instances (250 per interface, one VIP
  * each) in one `NodeSpec`, a peer's advert for every instance as the transport would deliver it, and
- * an in-memory journal that only counts what it is given. Pure apart from the counter it keeps.
+ * an in-memory journal that only counts what it is given; and the real clock the lab benches run a
+ * node on (`labClock`). Pure apart from the counter it keeps and that clock.
  */
 import { encodeAdvert } from "../src/protocol/codec.ts";
 import type { Input } from "../src/runtime/input.ts";
 import type { Journal } from "../src/runtime/journal.ts";
+import { processTimerHost, RealClock } from "../src/runtime/real-clock.ts";
 import { instanceDefaults, type NodeSpec } from "../src/runtime/spec.ts";
+
+/**
+ * A real clock that starts CLOCK_OFFSET_S seconds in (default 0), as a daemon's does once it has run
+ * that long: past 2^30 µs (about 17.9 minutes) a time in µs is no longer a small integer in V8.
+ */
+export function labClock(): RealClock {
+  const offsetUs = Number(process.env.CLOCK_OFFSET_S ?? 0) * 1e6;
+  const host = processTimerHost();
+  return new RealClock({ ...host, nowUs: () => host.nowUs() + offsetUs });
+}
 
 /** In-memory journal: every line is fully serialised (the cost is real); only counts are kept. */
 export class CountingJournal implements Journal {

@@ -19,8 +19,7 @@ import { NEVER } from "rxjs";
 import { FileJournal } from "../../src/runtime/journal.ts";
 import { Node } from "../../src/runtime/node.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";
-import { processTimerHost, RealClock } from "../../src/runtime/real-clock.ts";
-import { fleetSpec } from "../fleet.ts";
+import { fleetSpec, labClock } from "../fleet.ts";
 import { sampleAllocations } from "./alloc-sample.ts";
 
 const N = Number(process.env.N ?? 1000);
@@ -32,13 +31,7 @@ const ALLOC = process.env.ALLOC === "1" || process.env.ALLOC === "promoted";
 const PROMOTED_ONLY = process.env.ALLOC === "promoted";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-masterpath-"));
-/**
- * CLOCK_OFFSET_S: the clock starts that many seconds in, as a daemon's does once it has run that long
- * (past 2^30 µs, about 17.9 minutes, a time in µs is no longer a small integer in V8).
- */
-const CLOCK_OFFSET_US = Number(process.env.CLOCK_OFFSET_S ?? 0) * 1e6;
-const host = processTimerHost();
-const clock = new RealClock({ ...host, nowUs: () => host.nowUs() + CLOCK_OFFSET_US });
+const clock = labClock();
 let sent = 0;
 const journal = new FileJournal(join(dir, "j.jsonl"), {
   clock,

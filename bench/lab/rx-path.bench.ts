@@ -21,12 +21,11 @@ import { encodeAdvert } from "../../src/protocol/codec.ts";
 import { FileJournal } from "../../src/runtime/journal.ts";
 import { Node } from "../../src/runtime/node.ts";
 import { nullPorts } from "../../src/runtime/ports.ts";
-import { processTimerHost, RealClock } from "../../src/runtime/real-clock.ts";
 import type { NodeSpec } from "../../src/runtime/spec.ts";
 import { Fanout } from "../../transports/fanout.ts";
 import { RxInterner } from "../../transports/rx-intern.ts";
 import type { Datagram } from "../../transports/transport.ts";
-import { fleetSpec } from "../fleet.ts";
+import { fleetSpec, labClock } from "../fleet.ts";
 import { sampleAllocations } from "./alloc-sample.ts";
 
 const N = 1000;
@@ -61,13 +60,7 @@ const adverts = spec.instances.map((s) => {
 });
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-rxpath-"));
-/**
- * CLOCK_OFFSET_S: the clock starts that many seconds in, as a daemon's does once it has run that long
- * (past 2^30 µs, about 17.9 minutes, a time in µs is no longer a small integer in V8).
- */
-const CLOCK_OFFSET_US = Number(process.env.CLOCK_OFFSET_S ?? 0) * 1e6;
-const host = processTimerHost();
-const clock = new RealClock({ ...host, nowUs: () => host.nowUs() + CLOCK_OFFSET_US });
+const clock = labClock();
 const sockets = [0, 1, 2, 3].map(() => new Fanout<Datagram>());
 const switched = new Fanout<Datagram>();
 const sub = merge(...sockets.map((s) => s.observable)).subscribe((d) => switched.next(d));

@@ -41,8 +41,8 @@ export interface Clock extends SchedulerLike {
    * Re-arms a pending or fired timer of this clock in place, due at `dueUs` on this clock (a time
    * already past counts as now; its callback and precision kept): the same (due, seq) order as
    * cancelling it (if pending) and setting a new one, without a new handle or (pending) a new
-   * process wake-up. False (nothing done) when `handle` is
-   * neither, e.g. cancelled. Only the real clock has it: a BACKUP's down timer is re-armed by every
+   * process wake-up. False (nothing done) when `handle` is neither, e.g. cancelled. Only the real
+   * clock has it: a BACKUP's down timer is re-armed by every
    * advert, a MASTER's advert timer after every firing (one object per timer, not one per period:
    * an object that lives a period outlives the young generation and is collected by full GCs only).
    * Only the timer's owner may re-arm a fired handle (anyone else holding it would cancel the new arming).
