@@ -76,8 +76,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
   beforeAll(async () => {
     lab = await Lab.create({ prefix: `vg${process.pid % 1000}bu`, hosts: 2 });
     const [h1, h2] = [lab.host(1), lab.host(2)];
-    // The sender is armed first and sends as the receiver's 3 s block begins (a trigger file): a
-    // sender started after the receiver could arrive after the block on a loaded machine.
+    // Each burst's sender is armed first and sends as the receiver's 3 s block begins (a trigger
+    // file): a sender started after the receiver could arrive after the block on a loaded machine.
     const dir = lab.tempDir();
     const first = join(dir, "go-first");
     const sender = startScript(lab, h1.ns, "raw-burst.ts", [
@@ -108,14 +108,18 @@ describe.skipIf(skipUnlessLab(suite, { netns: true }))(suite, () => {
     await receiver.waitExit(20_000);
     const lines = receiver.stdout.split("\n").filter((l) => l.startsWith("{"));
     [report, final] = lines.map((l) => JSON.parse(l) as Report);
-    const second = startScript(lab, h2.ns, "raw-burst.ts", ["receive", "eth0", "3000", "pending"]);
-    await second.waitForOutput(/ready/, 15_000);
+    const again = join(dir, "go-pending");
     const burst = startScript(lab, h1.ns, "raw-burst.ts", [
       "send",
       "eth0",
       String(COUNT),
       `198.18.${lab.subnet}`,
+      "0",
+      "1",
+      again,
     ]);
+    await burst.waitForOutput(/armed/, 15_000);
+    const second = startScript(lab, h2.ns, "raw-burst.ts", ["receive", "eth0", "3000", "pending", again]);
     await burst.waitExit(15_000);
     await second.waitExit(20_000);
     const line = second.stdout.split("\n").find((l) => l.startsWith('{"pending"'));
