@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { repoRoot, tsxBin } from "../netns/support/vigil.ts";
+import { repoRoot, tsxCommand } from "../netns/support/vigil.ts";
 import { inCi } from "../support/env.ts";
 
 const suite = "ipvsadm 1.31's own parser accepts Vigil's ipvsadm lines";
@@ -29,11 +29,15 @@ if (missing !== undefined) {
 
 describe.skipIf(missing !== undefined)(suite, () => {
   it("every add/edit/delete line of every LVS fixture parses, none is refused", () => {
-    const r = spawnSync(tsxBin, [join(repoRoot, "test/support/ipvsadm-parse/check.ts")], {
-      encoding: "utf8",
-      env: { ...process.env },
-      timeout: 120_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [...tsxCommand.slice(1), join(repoRoot, "test/support/ipvsadm-parse/check.ts")],
+      {
+        encoding: "utf8",
+        env: { ...process.env },
+        timeout: 120_000,
+      },
+    );
     const summary = /(\d+) lines accepted, (\d+) refused/.exec(r.stdout);
     expect(summary, r.stderr).not.toBeNull();
     expect(Number(summary?.[2])).toBe(0);

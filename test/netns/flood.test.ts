@@ -39,7 +39,7 @@ import type { InstanceStats } from "../../src/runtime/stats.ts";
 import { skipUnlessLab } from "../support/env.ts";
 import { dumpForInspection, Lab, type LabProcess } from "../support/lab.ts";
 import { parseTcpdumpVrrp } from "./support/differential.ts";
-import { repoRoot, tsxBin, vigilBin, vigilRunArgs } from "./support/vigil.ts";
+import { repoRoot, tsxCommand, vigilBin, vigilRunArgs } from "./support/vigil.ts";
 
 const suite = "netns: a flood of bogus adverts at a Vigil master";
 const RATE_PER_S = 50_000;
@@ -204,7 +204,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, tcpdump: true }))(suite, () 
       [
         "--rr",
         String(RT_PRIORITY),
-        tsxBin,
+        ...tsxCommand,
         `${repoRoot}test/netns/support/flood-sender.ts`,
         JSON.stringify({
           ifname: "eth0",

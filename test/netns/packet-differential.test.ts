@@ -59,7 +59,7 @@ import {
   type PacketTarget,
   packetMutant,
 } from "./support/packet-mutants.ts";
-import { repoRoot, tsxBin } from "./support/vigil.ts";
+import { repoRoot, tsxCommand } from "./support/vigil.ts";
 
 const suite = "netns: packet differential, keepalived 2.2.7 vs Vigil";
 const COUNT = Number(process.env.VIGIL_PKT_COUNT ?? 60);
@@ -314,7 +314,14 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
             await p.waitForOutput(new RegExp(`\\(${n}\\) Entering MASTER STATE`), 30_000);
         sender = spawn(
           "ip",
-          ["netns", "exec", h3.ns, tsxBin, `${repoRoot}test/netns/support/datagram-pipe.ts`, h3.ifname],
+          [
+            "netns",
+            "exec",
+            h3.ns,
+            ...tsxCommand,
+            `${repoRoot}test/netns/support/datagram-pipe.ts`,
+            h3.ifname,
+          ],
           {
             stdio: ["pipe", "pipe", "inherit"],
           },

@@ -35,7 +35,7 @@ import {
   type Verified,
   verifyJournal,
 } from "./support/mixed-cluster.ts";
-import { repoRoot, tsxBin, vigilBin } from "./support/vigil.ts";
+import { repoRoot, tsxCommand, vigilBin } from "./support/vigil.ts";
 
 const suite = "netns: receive counters, keepalived 2.2.7 vs Vigil";
 const MASTER = /\(VI_1\) Entering MASTER STATE/;
@@ -224,8 +224,8 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
       };
       const sender = lab.spawn(
         h3.ns,
-        tsxBin,
-        [`${repoRoot}test/netns/support/datagram-sender.ts`, JSON.stringify(plan)],
+        tsxCommand[0] ?? "",
+        [...tsxCommand.slice(1), `${repoRoot}test/netns/support/datagram-sender.ts`, JSON.stringify(plan)],
         { label: "datagram-sender@h3" },
       );
       await sender.waitForOutput(/"sent":/, 30_000);

@@ -4,16 +4,16 @@
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { SniffRecord } from "../../../src/cli/sniff.ts";
 import { type Lab, type LabProcess, withRt } from "../../support/lab.ts";
 
 export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 /** The `vigil` command: runs the compiled CLI in dist/ (vitest's global setup builds it when stale). */
 export const vigilBin = `${repoRoot}bin/vigil.js`;
-/** tsx, for support scripts run from their TypeScript sources. */
 /** `vigil run`'s arguments after the Node binary: its config, journal directory and pid file, then `extra`. */
 export const vigilRunArgs = (
   o: { readonly config: string; readonly journalDir: string; readonly pidFile: string },
@@ -30,7 +30,17 @@ export const vigilRunArgs = (
   ...extra,
 ];
 
-export const tsxBin = `${repoRoot}node_modules/.bin/tsx`;
+/**
+ * Runs a support script from its TypeScript source: Node itself with tsx's loader, one process.
+ * Not tsx's CLI, which runs the script in a child process and, on a SIGTERM, waits 30 ms for the
+ * child to report the signal before it SIGKILLs it — on a loaded machine a script's graceful stop
+ * (a daemon's priority-0 adverts) was killed that way.
+ */
+export const tsxCommand: readonly string[] = [
+  process.execPath,
+  "--import",
+  pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href,
+];
 
 /** Starts `vigil sniff --json ARGS` in a namespace and resolves once it is capturing. */
 export async function startSniff(lab: Lab, ns: string, args: readonly string[]): Promise<LabProcess> {
@@ -57,7 +67,7 @@ export function startScript(
   /** `rt`: at the labs' SCHED_RR priority (lab.ts `withRt`), for a daemon under test. */
   options: { readonly uid?: number; readonly rt?: boolean } = {},
 ): LabProcess {
-  const script = [tsxBin, `${repoRoot}test/netns/support/${name}`, ...args];
+  const script = [...tsxCommand, `${repoRoot}test/netns/support/${name}`, ...args];
   const [file = "", ...argv] = options.rt === true ? withRt(script) : script;
   return lab.spawn(ns, file, argv, {
     label: `${name}@${ns}`,
