@@ -14,7 +14,7 @@
  * interval). Also each daemon's wake-ups per second (voluntary context switches, /proc/PID/task/TID/status).
  * Run: `npx tsx bench/daemon-scale.bench.ts` (CASES 250x1,250x0.1,1000x1,1000x0.1; WINDOW_S 10;
  * VIGIL_NODE_ARGS extra node options for Vigil; SETTLE_S seconds from the backups' start to the window,
- * default 30; HOLD_S keeps the daemons up after each window, PIDs
+ * default 30, or a list: a window at each; HOLD_S keeps the daemons up after each window, PIDs
  * printed, for strace / perf; CAPTURE_DIR writes each master's capture there, per case and daemon).
  * Removes everything it made, also on failure or interruption.
  */
@@ -53,9 +53,14 @@ const VIGIL_NODE_ARGS = (process.env.VIGIL_NODE_ARGS ?? "").split(/\s+/).filter(
  * after its start Vigil's V8 is still compiling its hot paths and collecting its start-up garbage
  * (concurrent compiler and GC threads: 8 s after start, about 150 ms of CPU in 10 s for a 250-instance
  * BACKUP); what each daemon used before the window — start-up and warm-up — is printed on its own line.
- * 8 puts the window just past the masters' second GARP burst, in that warm-up.
+ * 8 puts the window just past the masters' second GARP burst, in that warm-up. A list (`30,1200`)
+ * measures a window at each, on the same daemons: past 2^31 µs (about 35.8 minutes) a time in µs
+ * is no longer a V8 small integer, and a daemon that old allocates more per advert (bench/lab).
  */
-const SETTLE_S = Number(process.env.SETTLE_S ?? 30);
+const SETTLES_S = (process.env.SETTLE_S ?? "30")
+  .split(",")
+  .map(Number)
+  .sort((a, b) => a - b);
 /** After each window, keep the daemons running this long (their PIDs printed) for strace / perf. */
 const HOLD_S = Number(process.env.HOLD_S ?? 0);
 const CAPTURE_DIR = process.env.CAPTURE_DIR;
@@ -146,60 +151,66 @@ try {
     });
     const kBackup = await start("k", "backup");
     const vBackup = await start("v", "backup");
-    // Let the backups start and the masters' second GARP bursts (garp_master_delay 5 s) pass.
-    await sleepMs(SETTLE_S * 1000);
-    const backupVips = async () =>
-      `keepalived ${await vipCount(pairs.k[1])}, vigil ${await vipCount(pairs.v[1])}`;
-    const backupVipsBefore = await backupVips();
-    const caps = [pairs.k[0], pairs.v[0]].map((ns: string) =>
-      startIn(ns, `tcpdump ${ns}`, "tcpdump", ["-tt", "-n", "-l", "-i", "any", "-Q", "out", "vrrp"]),
-    );
-    running.push(...caps);
-    await sleepMs(1_000);
-    const ds = { kMaster, kBackup, vMaster, vBackup };
-    const windowFromUs = Date.now() * 1000;
-    const u0 = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procCpuNs(d.pid)]));
-    const s0 = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procSwitches(d.pid)]));
-    const load0 = loadAverage();
-    await sleepMs(WINDOW_S * 1000);
-    const u1 = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procCpuNs(d.pid)]));
-    const s1 = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procSwitches(d.pid)]));
-    const rssKb = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procUsage(d.pid).rssKb]));
-    const load1 = loadAverage();
-    const backupVipsAfter = await backupVips();
-    for (const cap of caps) await cap.stop("SIGINT");
-    const cpu = (k: keyof typeof ds) => (100 * ((u1[k] ?? 0) - (u0[k] ?? 0))) / (WINDOW_S * 1e9);
-    const rss = (k: keyof typeof ds) => `${((rssKb[k] ?? 0) / 1024).toFixed(0)} MB`;
-    // a process's CPU since its start, when the window began
-    const ms = (k: keyof typeof ds) => `${((u0[k] ?? 0) / 1e6).toFixed(0)} ms`;
-    if (CAPTURE_DIR !== undefined)
-      for (const [i, cap] of caps.entries())
-        writeFileSync(
-          join(CAPTURE_DIR, `${c.instances}x${c.advertIntS}-${["keepalived", "vigil"][i]}.txt`),
-          cap.stdout,
-        );
-    const [kj, vj] = caps.map((cap) => jitterMs(cap.stdout, c.advertIntS * 1000, windowFromUs));
-    const [kw, vw] = caps.map((cap) => jitterMs(cap.stdout, c.advertIntS * 1000));
-    const j = (xs: number[] = [], whole: number[] = []) =>
-      `p50 ${percentile(xs, 50).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms (${xs.length} gaps; whole capture p99 ${percentile(whole, 99).toFixed(2)} ms)`;
-    // Wake-ups per second: voluntary context switches of the main thread (+ of the other threads),
-    // and involuntary ones (preempted) of all threads.
-    const sw = (k: keyof typeof ds) => {
-      const a = s0[k];
-      const b = s1[k];
-      if (a === undefined || b === undefined) return "?";
-      const r = (x: number) => (x / WINDOW_S).toFixed(0);
-      return `${r(b.mainVol - a.mainVol)} + ${r(b.otherVol - a.otherVol)} /s (involuntary ${r(b.mainInvol - a.mainInvol + b.otherInvol - a.otherInvol)} /s)`;
-    };
-    out.push(
-      `${label}, window ${SETTLE_S + 1} s after the backups started (load average ${load0} → ${load1}; VIPs held by the backups (should be 0) before the window: ${backupVipsBefore}; after: ${backupVipsAfter})`,
-      `  keepalived: CPU master ${cpu("kMaster").toFixed(2)} %, backup ${cpu("kBackup").toFixed(2)} %; RSS master ${rss("kMaster")}, backup ${rss("kBackup")}; jitter ${j(kj, kw)}`,
-      `  vigil:      CPU master ${cpu("vMaster").toFixed(2)} %, backup ${cpu("vBackup").toFixed(2)} %; RSS master ${rss("vMaster")}, backup ${rss("vBackup")}; jitter ${j(vj, vw)}`,
-      `  ratio vigil / keepalived CPU: master ${(cpu("vMaster") / cpu("kMaster")).toFixed(2)}, backup ${(cpu("vBackup") / cpu("kBackup")).toFixed(2)}`,
-      `  wake-ups (main thread + other threads): keepalived master ${sw("kMaster")}, backup ${sw("kBackup")}; vigil master ${sw("vMaster")}, backup ${sw("vBackup")}`,
-      `  CPU before the window (start-up and warm-up, all threads): keepalived master ${ms("kMaster")}, backup ${ms("kBackup")}; vigil master ${ms("vMaster")}, backup ${ms("vBackup")}`,
-    );
-    console.log(out.slice(-6).join("\n"));
+    const backupsAtMs = Date.now();
+    for (const settleS of SETTLES_S) {
+      // Let the backups start and the masters' second GARP bursts (garp_master_delay 5 s) pass.
+      await sleepMs(Math.max(0, backupsAtMs + settleS * 1000 - Date.now()));
+      const backupVips = async () =>
+        `keepalived ${await vipCount(pairs.k[1])}, vigil ${await vipCount(pairs.v[1])}`;
+      const backupVipsBefore = await backupVips();
+      const caps = [pairs.k[0], pairs.v[0]].map((ns: string) =>
+        startIn(ns, `tcpdump ${ns}`, "tcpdump", ["-tt", "-n", "-l", "-i", "any", "-Q", "out", "vrrp"]),
+      );
+      running.push(...caps);
+      await sleepMs(1_000);
+      const ds = { kMaster, kBackup, vMaster, vBackup };
+      const windowFromUs = Date.now() * 1000;
+      const u0 = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procCpuNs(d.pid)]));
+      const s0 = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procSwitches(d.pid)]));
+      const load0 = loadAverage();
+      await sleepMs(WINDOW_S * 1000);
+      const u1 = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procCpuNs(d.pid)]));
+      const s1 = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procSwitches(d.pid)]));
+      const rssKb = Object.fromEntries(Object.entries(ds).map(([k, d]) => [k, procUsage(d.pid).rssKb]));
+      const load1 = loadAverage();
+      const backupVipsAfter = await backupVips();
+      for (const cap of caps) await cap.stop("SIGINT");
+      const cpu = (k: keyof typeof ds) => (100 * ((u1[k] ?? 0) - (u0[k] ?? 0))) / (WINDOW_S * 1e9);
+      const rss = (k: keyof typeof ds) => `${((rssKb[k] ?? 0) / 1024).toFixed(0)} MB`;
+      // a process's CPU since its start, when the window began
+      const ms = (k: keyof typeof ds) => `${((u0[k] ?? 0) / 1e6).toFixed(0)} ms`;
+      if (CAPTURE_DIR !== undefined)
+        for (const [i, cap] of caps.entries())
+          writeFileSync(
+            join(
+              CAPTURE_DIR,
+              `${c.instances}x${c.advertIntS}${SETTLES_S.length > 1 ? `-${settleS}s` : ""}-${["keepalived", "vigil"][i]}.txt`,
+            ),
+            cap.stdout,
+          );
+      const [kj, vj] = caps.map((cap) => jitterMs(cap.stdout, c.advertIntS * 1000, windowFromUs));
+      const [kw, vw] = caps.map((cap) => jitterMs(cap.stdout, c.advertIntS * 1000));
+      const j = (xs: number[] = [], whole: number[] = []) =>
+        `p50 ${percentile(xs, 50).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms (${xs.length} gaps; whole capture p99 ${percentile(whole, 99).toFixed(2)} ms)`;
+      // Wake-ups per second: voluntary context switches of the main thread (+ of the other threads),
+      // and involuntary ones (preempted) of all threads.
+      const sw = (k: keyof typeof ds) => {
+        const a = s0[k];
+        const b = s1[k];
+        if (a === undefined || b === undefined) return "?";
+        const r = (x: number) => (x / WINDOW_S).toFixed(0);
+        return `${r(b.mainVol - a.mainVol)} + ${r(b.otherVol - a.otherVol)} /s (involuntary ${r(b.mainInvol - a.mainInvol + b.otherInvol - a.otherInvol)} /s)`;
+      };
+      out.push(
+        `${label}, window ${settleS + 1} s after the backups started (load average ${load0} → ${load1}; VIPs held by the backups (should be 0) before the window: ${backupVipsBefore}; after: ${backupVipsAfter})`,
+        `  keepalived: CPU master ${cpu("kMaster").toFixed(2)} %, backup ${cpu("kBackup").toFixed(2)} %; RSS master ${rss("kMaster")}, backup ${rss("kBackup")}; jitter ${j(kj, kw)}`,
+        `  vigil:      CPU master ${cpu("vMaster").toFixed(2)} %, backup ${cpu("vBackup").toFixed(2)} %; RSS master ${rss("vMaster")}, backup ${rss("vBackup")}; jitter ${j(vj, vw)}`,
+        `  ratio vigil / keepalived CPU: master ${(cpu("vMaster") / cpu("kMaster")).toFixed(2)}, backup ${(cpu("vBackup") / cpu("kBackup")).toFixed(2)}`,
+        `  wake-ups (main thread + other threads): keepalived master ${sw("kMaster")}, backup ${sw("kBackup")}; vigil master ${sw("vMaster")}, backup ${sw("vBackup")}`,
+        `  CPU before the window (start-up and warm-up, all threads): keepalived master ${ms("kMaster")}, backup ${ms("kBackup")}; vigil master ${ms("vMaster")}, backup ${ms("vBackup")}`,
+      );
+      console.log(out.slice(-6).join("\n"));
+    }
     if (HOLD_S > 0) {
       console.log(
         `holding ${HOLD_S} s: keepalived master ${kMaster.pid}, backup ${kBackup.pid}; vigil master ${vMaster.pid}, backup ${vBackup.pid}`,

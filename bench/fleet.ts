@@ -12,7 +12,8 @@ import { instanceDefaults, type NodeSpec } from "../src/runtime/spec.ts";
 
 /**
  * A real clock that starts CLOCK_OFFSET_S seconds in (default 0), as a daemon's does once it has run
- * that long: past 2^30 µs (about 17.9 minutes) a time in µs is no longer a small integer in V8.
+ * that long: past 2^31 µs (about 35.8 minutes) a time in µs is no longer a small integer in V8 (a
+ * 32-bit Smi: Node is built without pointer compression).
  */
 export function labClock(): RealClock {
   const offsetUs = Number(process.env.CLOCK_OFFSET_S ?? 0) * 1e6;
