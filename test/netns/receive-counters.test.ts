@@ -224,7 +224,7 @@ describe.skipIf(skipUnlessLab(suite, { netns: true, keepalived: true }))(suite, 
       };
       const sender = lab.spawn(
         h3.ns,
-        tsxCommand[0] ?? "",
+        process.execPath,
         [...tsxCommand.slice(1), `${repoRoot}test/netns/support/datagram-sender.ts`, JSON.stringify(plan)],
         { label: "datagram-sender@h3" },
       );

@@ -32,9 +32,9 @@ export const vigilRunArgs = (
 
 /**
  * Runs a support script from its TypeScript source: Node itself with tsx's loader, one process.
- * Not tsx's CLI, which runs the script in a child process and, on a SIGTERM, waits 30 ms for the
- * child to report the signal before it SIGKILLs it — on a loaded machine a script's graceful stop
- * (a daemon's priority-0 adverts) was killed that way.
+ * Not tsx's CLI, which runs the script in a child process and, on a SIGTERM, forwards it when the
+ * child has not reported it within 30 ms, then SIGKILLs the child when it has not 30 ms later — on
+ * a loaded machine a script's graceful stop (a daemon's priority-0 adverts) was killed that way.
  */
 export const tsxCommand: readonly string[] = [
   process.execPath,
